@@ -1,0 +1,4 @@
+#pragma once
+#define PORTICO_VERSION_MAJOR 0
+#define PORTICO_VERSION_MINOR 1
+#define PORTICO_VERSION_PATCH 0
