@@ -1,4 +1,9 @@
 #pragma once
 /// The umbrella header: everything a portico user needs.
 #include "version.hpp"
-#include "json/value.hpp"
+#include "log.hpp"
+#include "json/json.hpp"
+#include "engineio/server.hpp"
+#include "socketio/server.hpp"
+#include "framework/di.hpp"
+#include "framework/guards.hpp"

@@ -1,0 +1,1021 @@
+#pragma once
+/// portico::client: a Socket.IO v5 client over Engine.IO v4 (websocket transport only; no
+/// HTTP long-polling and no upgrade).
+///
+/// Threading: one client = one I/O thread. Every handler runs on that thread. `emit`, `connect`,
+/// `disconnect` and ack handles may be called from any thread: they encode on the caller's thread
+/// and post the frames to the I/O thread. Destroying the client never hangs: it closes politely for
+/// at most `options::close_grace`, then stops its thread (from inside a handler it detaches instead
+/// of joining itself).
+#if defined(ASIO_NO_DEPRECATED)
+#error "websocketpp 0.8.2 uses asio::io_service: build portico without ASIO_NO_DEPRECATED"
+#endif
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <asio.hpp>
+#include <websocketpp/client.hpp>
+#include <websocketpp/concurrency/none.hpp>
+#include <websocketpp/config/asio_no_tls_client.hpp>
+#include <websocketpp/logger/stub.hpp>
+
+#include "../engineio/codec.hpp"
+#include "../json/value.hpp"
+#include "../socketio/args.hpp"
+#include "../socketio/codec.hpp"
+
+namespace portico::client {
+
+/// How to reach the server and how to behave when the connection drops.
+struct options {
+  std::string path = "/socket.io/";
+  std::map<std::string, std::string> headers;  ///< extra HTTP headers of the websocket handshake
+  std::map<std::string, std::string> query;    ///< extra query parameters (percent-encoded for you)
+  /// Reconnect after "transport close" / "ping timeout" / a failed open, with exponential backoff.
+  bool reconnection = true;
+  std::size_t reconnection_attempts = 0;  ///< 0 = unlimited
+  std::chrono::milliseconds reconnection_delay{1000};
+  std::chrono::milliseconds reconnection_delay_max{5000};
+  double randomization_factor = 0.5;  ///< each delay is spread by +-factor
+  /// Time allowed from starting the websocket handshake to the Engine.IO open packet.
+  std::chrono::milliseconds open_timeout{20000};
+  /// How long the destructor waits for the polite close (DISCONNECT packets, close frame).
+  std::chrono::milliseconds close_grace{500};
+};
+
+enum class ack_status { ok, timeout, disconnected };
+
+inline const char* to_string(ack_status s) noexcept {
+  switch (s) {
+    case ack_status::ok: return "ok";
+    case ack_status::timeout: return "timeout";
+    case ack_status::disconnected: return "disconnected";
+  }
+  return "?";
+}
+
+/// The answer to an emit with ack. Owns the ACK packet: keep it (move it) as long as you need.
+struct ack_result {
+  ack_status status = ack_status::timeout;
+  socketio::packet packet;
+  bool ok() const noexcept { return status == ack_status::ok; }
+  /// The ack's arguments (empty unless ok()). A view: valid while this result lives, unmoved.
+  socketio::args args() const noexcept { return ok() ? socketio::args(packet) : socketio::args(); }
+};
+using ack_callback = std::function<void(ack_result&)>;
+
+/// A refused namespace connection (CONNECT_ERROR) or a connection that could not be opened.
+struct connect_error {
+  std::string message;
+  /// The `data` the server attached, as JSON text ("null" when none).
+  std::string data_json = "null";
+  /// `data` parsed (a fresh document each call).
+  json::document data() const {
+    json::document d;
+    d.Parse(data_json.c_str(), data_json.size());
+    return d;
+  }
+};
+
+class client;
+class socket;
+
+namespace detail {
+class engine;
+
+/// The websocketpp client configuration: one thread touches the endpoint, logs compiled out.
+struct ws_client_config : websocketpp::config::asio_client {
+  using type = ws_client_config;
+  using base = websocketpp::config::asio_client;
+  using concurrency_type = websocketpp::concurrency::none;
+  using request_type = base::request_type;
+  using response_type = base::response_type;
+  using message_type = base::message_type;
+  using con_msg_manager_type = base::con_msg_manager_type;
+  using endpoint_msg_manager_type = base::endpoint_msg_manager_type;
+  using alog_type = websocketpp::log::stub;
+  using elog_type = websocketpp::log::stub;
+  using rng_type = websocketpp::random::random_device::int_generator<std::uint32_t, concurrency_type>;
+  struct transport_config : base::transport_config {
+    using concurrency_type = type::concurrency_type;
+    using alog_type = type::alog_type;
+    using elog_type = type::elog_type;
+    using request_type = type::request_type;
+    using response_type = type::response_type;
+    using socket_type = websocketpp::transport::asio::basic_socket::endpoint;
+    static const bool enable_multithreading = false;
+    static const long timeout_dns_resolve = 5000;
+    static const long timeout_connect = 5000;
+  };
+  using transport_type = websocketpp::transport::asio::endpoint<transport_config>;
+  static const bool enable_multithreading = false;
+  /// A peer that never answers our close frame must not delay shutdown for long.
+  static const long timeout_close_handshake = 1000;
+};
+using ws_client = websocketpp::client<ws_client_config>;
+
+inline std::string percent_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+/// "http://h:p", "ws://h:p[/...]" -> "ws://h:p". TLS is not supported (no TLS config linked in).
+inline std::string websocket_origin(std::string_view url) {
+  std::string_view rest;
+  if (url.substr(0, 7) == "http://") rest = url.substr(7);
+  else if (url.substr(0, 5) == "ws://") rest = url.substr(5);
+  else throw std::invalid_argument("portico::client: only http:// and ws:// URLs are supported");
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (rest.empty()) throw std::invalid_argument("portico::client: URL without host");
+  return "ws://" + std::string(rest);
+}
+
+template <class... A>
+socketio::encoded encode_packet(socketio::packet_type t, std::string_view nsp, std::uint64_t id,
+                                const std::string_view* name, const A&... a) {
+  socketio::packet_writer pw(t, nsp, id, "4");  // the Engine.IO message prefix
+  auto& w = pw.writer();
+  w.StartArray();
+  if (name) w.String(name->data(), static_cast<rapidjson::SizeType>(name->size()));
+  socketio::detail::write_args(w, pw.context(), a...);
+  w.EndArray();
+  socketio::encoded e;
+  e.text = std::move(pw.finish());
+  e.binaries.reserve(pw.context().attachments.size());
+  for (auto b : pw.context().attachments) e.binaries.emplace_back(b);
+  return e;
+}
+}  // namespace detail
+
+/// Answers one server-requested ack, now or later, from any thread. Copyable; only the first
+/// `send` counts.
+class ack_handle {
+ public:
+  ack_handle() = default;
+  bool valid() const noexcept { return state_ != nullptr; }
+  template <class... A>
+  void send(const A&... a) const;
+
+ private:
+  friend class socket;
+  struct state {
+    std::weak_ptr<detail::engine> engine;
+    std::string nsp;
+    std::uint64_t id = socketio::no_ack;
+    std::uint64_t generation = 0;  ///< the connection that asked: a later one must not get the answer
+    std::atomic<bool> sent{false};
+  };
+  std::shared_ptr<state> state_;
+};
+
+/// One received event, handed to handlers on the I/O thread.
+class event {
+ public:
+  std::string_view name() const noexcept { return packet_->event_name(); }
+  /// The arguments after the event name (placeholders resolve to the packet's attachments).
+  socketio::args args() const noexcept { return socketio::args(*packet_); }
+  bool wants_ack() const noexcept { return ack_.valid(); }
+  /// Answers the server's ack request (ignored when none was requested or already answered).
+  template <class... A>
+  void ack(const A&... a) {
+    if (ack_.valid()) ack_.send(a...);
+  }
+  /// An ack handle to answer later, from any thread.
+  ack_handle responder() const noexcept { return ack_; }
+  portico::client::socket& socket() const noexcept { return *socket_; }
+  /// Moves the packet out (to keep the arguments beyond the handler); `args()` is empty after.
+  socketio::packet take() {
+    socketio::packet p = std::move(*packet_);
+    *packet_ = socketio::packet{};
+    return p;
+  }
+
+ private:
+  friend class socket;
+  event(portico::client::socket* s, socketio::packet* p, ack_handle a) : socket_(s), packet_(p), ack_(std::move(a)) {}
+  portico::client::socket* socket_;
+  socketio::packet* packet_;
+  ack_handle ack_;
+};
+
+using event_handler = std::function<void(event&)>;
+
+/// A Socket.IO socket: one namespace on the client's connection. Owned by its client.
+class socket {
+ public:
+  const std::string& nsp() const noexcept { return nsp_; }
+  /// The Socket.IO session id of the current connection ("" when not connected).
+  std::string sid() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return sid_;
+  }
+  bool connected() const noexcept { return connected_.load(); }
+
+  /// The CONNECT payload, sent on every (re)connection: any JSON-encodable value.
+  template <class T>
+  void set_auth(const T& auth) {
+    std::string text;
+    json::string_sink sink{&text};
+    json::writer w(sink);
+    json::encode_context ctx;
+    socketio::detail::write_arg(w, ctx, auth);
+    std::lock_guard<std::mutex> l(mu_);
+    auth_json_ = std::move(text);
+  }
+  /// Raw JSON text for the CONNECT payload ("" = none).
+  void set_auth_json(std::string text) {
+    std::lock_guard<std::mutex> l(mu_);
+    auth_json_ = std::move(text);
+  }
+
+  /// Handlers (any thread; they run on the I/O thread). A handler may return a value: it answers
+  /// the server's ack request when one was made and the handler did not ack itself.
+  template <class F>
+  void on(std::string name, F f) {
+    auto h = wrap(std::move(f));
+    std::lock_guard<std::mutex> l(mu_);
+    handlers_[std::move(name)] = std::move(h);
+  }
+  void off(const std::string& name) {
+    std::lock_guard<std::mutex> l(mu_);
+    handlers_.erase(name);
+  }
+  /// Called for events without a handler of their own.
+  template <class F>
+  void on_any(F f) {
+    auto h = wrap(std::move(f));
+    std::lock_guard<std::mutex> l(mu_);
+    any_ = std::move(h);
+  }
+  void on_connect(std::function<void()> f) { set(connect_cb_, std::move(f)); }
+  void on_connect_error(std::function<void(const connect_error&)> f) { set(connect_error_cb_, std::move(f)); }
+  /// Reasons: "io server disconnect", "io client disconnect", "transport close", "ping timeout",
+  /// "parse error".
+  void on_disconnect(std::function<void(const std::string&)> f) { set(disconnect_cb_, std::move(f)); }
+
+  /// Joins this namespace (opening the connection when needed; the client must know its URL).
+  void connect();
+  /// Leaves this namespace ("io client disconnect"); the connection closes when no namespace is left.
+  void disconnect();
+
+  /// Emits an event; buffered until the namespace is connected.
+  template <class... A>
+  void emit(std::string_view event_name, const A&... a) {
+    post_packet(detail::encode_packet(socketio::packet_type::event, nsp_, socketio::no_ack, &event_name, a...),
+                socketio::no_ack, nullptr, {});
+  }
+  /// Emits an event and asks for an ack; `cb` runs once on the I/O thread with the ack, or with
+  /// `timeout`, or with `disconnected` when the connection is lost first.
+  template <class... A>
+  void emit_with_ack(std::string_view event_name, ack_callback cb, std::chrono::milliseconds timeout,
+                     const A&... a) {
+    std::uint64_t id = next_ack_id_.fetch_add(1);
+    post_packet(detail::encode_packet(socketio::packet_type::event, nsp_, id, &event_name, a...), id,
+                std::move(cb), timeout);
+  }
+
+  socket(const socket&) = delete;
+  socket& operator=(const socket&) = delete;
+
+ private:
+  friend class client;
+  friend class detail::engine;
+  friend class ack_handle;
+
+  socket(detail::engine* e, std::string nsp) : engine_(e), nsp_(std::move(nsp)) {}
+
+  template <class F>
+  static std::shared_ptr<event_handler> wrap(F f) {
+    using R = std::invoke_result_t<F&, event&>;
+    if constexpr (std::is_void_v<R>) {
+      return std::make_shared<event_handler>(std::move(f));
+    } else {
+      return std::make_shared<event_handler>([f = std::move(f)](event& e) mutable {
+        auto r = f(e);
+        e.ack(r);
+      });
+    }
+  }
+  template <class T>
+  void set(T& slot, T f) {
+    std::lock_guard<std::mutex> l(mu_);
+    slot = std::move(f);
+  }
+  /// A user callback, or none once the client is being destroyed (objects the callbacks refer
+  /// to may already be gone then).
+  template <class T>
+  T get(const T& slot) const;
+
+  void post_packet(socketio::encoded e, std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout);
+
+  // I/O thread only -----------------------------------------------------------------------------
+  struct pending_ack {
+    ack_callback cb;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+  enum class state { idle, connecting, connected };
+  void io_send_connect();
+  void io_on_packet(socketio::packet& p);
+  void io_transport_lost(const std::string& reason, bool opened);
+  void io_fail_acks();
+  void io_flush();
+  void io_set_connected(bool c, std::string sid = {});
+
+  detail::engine* engine_;
+  std::string nsp_;
+  mutable std::mutex mu_;
+  std::string sid_, auth_json_;
+  std::map<std::string, std::shared_ptr<event_handler>, std::less<>> handlers_;
+  std::shared_ptr<event_handler> any_;
+  std::function<void()> connect_cb_;
+  std::function<void(const connect_error&)> connect_error_cb_;
+  std::function<void(const std::string&)> disconnect_cb_;
+  std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> next_ack_id_{0};
+
+  bool active_ = false;  ///< the user wants this namespace joined (io thread)
+  state state_ = state::idle;
+  std::vector<socketio::encoded> buffer_;
+  std::map<std::uint64_t, pending_ack> acks_;
+};
+
+namespace detail {
+
+/// The Engine.IO connection, the I/O thread and the namespace sockets. Shared by the client
+/// handle, the thread and ack handles, so that whoever ends last frees it on the right thread.
+class engine : public std::enable_shared_from_this<engine> {
+ public:
+  explicit engine(options o) : opts_(std::move(o)), work_(asio::make_work_guard(io_)) {
+    ws_.init_asio(&io_);
+    ws_.set_user_agent("portico-client");
+  }
+
+  void start_thread() {
+    thread_ = std::thread([self = shared_from_this()] {
+      self->io_thread_id_ = std::this_thread::get_id();
+      self->ready_.store(true);
+      try {
+        self->io_.run();
+      } catch (...) {
+        // A handler threw: the client stops (handlers must not throw).
+      }
+    });
+    while (!ready_.load()) std::this_thread::yield();
+  }
+
+  bool on_io_thread() const noexcept { return std::this_thread::get_id() == io_thread_id_; }
+
+  template <class F>
+  void post(F f) {
+    asio::post(io_, std::move(f));
+  }
+
+  portico::client::socket& get_socket(const std::string& nsp) {
+    std::lock_guard<std::mutex> l(sockets_mu_);
+    auto it = sockets_.find(nsp);
+    if (it == sockets_.end())
+      it = sockets_.emplace(nsp, std::unique_ptr<portico::client::socket>(new portico::client::socket(this, nsp))).first;
+    return *it->second;
+  }
+  std::vector<portico::client::socket*> all_sockets() {
+    std::lock_guard<std::mutex> l(sockets_mu_);
+    std::vector<portico::client::socket*> v;
+    for (auto& kv : sockets_) v.push_back(kv.second.get());
+    return v;
+  }
+  portico::client::socket* find_socket(std::string_view nsp) {
+    std::lock_guard<std::mutex> l(sockets_mu_);
+    auto it = sockets_.find(std::string(nsp));
+    return it == sockets_.end() ? nullptr : it->second.get();
+  }
+
+  void set_url(std::string url) {
+    std::string origin = websocket_origin(url);
+    std::lock_guard<std::mutex> l(sockets_mu_);
+    origin_ = std::move(origin);
+  }
+
+  /// True once the client handle is being destroyed: no user callback runs any more.
+  bool muted() const noexcept { return muted_.load(); }
+
+  /// Final shutdown from the client handle's destructor.
+  void shutdown() {
+    muted_.store(true);
+    if (on_io_thread()) {
+      // Inside a handler: close as far as possible without waiting, then let the thread end.
+      io_close(true);
+      io_.stop();
+      thread_.detach();
+      return;
+    }
+    auto done = std::make_shared<std::promise<void>>();
+    auto fut = done->get_future();
+    post([this, done] {
+      io_close(true);
+      if (!closing_con_) done->set_value();
+      else closed_promise_ = done;
+    });
+    fut.wait_for(opts_.close_grace);
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // --- I/O thread --------------------------------------------------------------------------------
+
+  bool io_is_open() const noexcept { return open_; }
+  std::uint64_t io_generation() const noexcept { return gen_; }
+  bool io_closing() const noexcept { return final_; }
+
+  void io_send(const socketio::encoded& e) {
+    if (!con_ || !open_) return;
+    con_->send(e.text, websocketpp::frame::opcode::text);
+    for (const auto& b : e.binaries) con_->send(b, websocketpp::frame::opcode::binary);
+  }
+  void io_send_text(const std::string& text) {
+    if (!con_ || !open_) return;
+    con_->send(text, websocketpp::frame::opcode::text);
+  }
+
+  /// Opens the connection if some socket wants it and none is open or pending.
+  void io_ensure_open() {
+    if (final_ || con_ || reconnect_pending_) return;
+    io_open();
+  }
+
+  /// User close: leave every namespace, close the transport, no reconnection.
+  void io_close(bool final) {
+    if (final) final_ = true;
+    reconnect_timer_.cancel();
+    reconnect_pending_ = false;
+    for (auto* s : all_sockets()) {
+      if (s->active_) {
+        s->active_ = false;
+        if (s->state_ == portico::client::socket::state::connected) {
+          std::string pkt = "4";
+          socketio::write_header(pkt, socketio::packet_type::disconnect, s->nsp_);
+          io_send_text(pkt);
+        }
+        s->buffer_.clear();
+        s->io_transport_lost("io client disconnect", true);
+      }
+    }
+    io_close_transport();
+  }
+
+  /// Closes the transport when no namespace is joined or pending any more.
+  void io_maybe_close() {
+    for (auto* s : all_sockets())
+      if (s->active_) return;
+    reconnect_timer_.cancel();
+    reconnect_pending_ = false;
+    io_close_transport();
+  }
+
+  std::function<void(std::size_t)> on_reconnect_attempt, on_reconnect_failed_cb;
+
+ private:
+  friend class portico::client::client;
+
+  void io_close_transport() {
+    if (!con_) return;
+    ++gen_;
+    open_ = false;
+    ping_timer_.cancel();
+    open_timer_.cancel();
+    websocketpp::lib::error_code ec;
+    auto c = con_;
+    if (c->get_state() == websocketpp::session::state::open) {
+      // Wait for the close handshake (bounded by timeout_close_handshake) before forgetting it.
+      closing_con_ = c;
+      c->set_close_handler([this](websocketpp::connection_hdl) { io_closed_politely(); });
+      c->set_fail_handler([this](websocketpp::connection_hdl) { io_closed_politely(); });
+      c->close(websocketpp::close::status::normal, "", ec);
+      if (ec) io_closed_politely();
+    } else {
+      c->terminate(ec);
+      io_closed_politely();
+    }
+    con_.reset();
+  }
+  void io_closed_politely() {
+    closing_con_.reset();
+    if (closed_promise_) {
+      closed_promise_->set_value();
+      closed_promise_.reset();
+    }
+  }
+
+  std::string io_uri() {
+    std::string uri;
+    {
+      std::lock_guard<std::mutex> l(sockets_mu_);
+      uri = origin_;
+    }
+    std::string path = opts_.path.empty() ? "/" : opts_.path;
+    if (path.front() != '/') path.insert(path.begin(), '/');
+    uri += path;
+    uri += "?EIO=4&transport=websocket";
+    for (const auto& kv : opts_.query) uri += "&" + percent_encode(kv.first) + "=" + percent_encode(kv.second);
+    return uri;
+  }
+
+  void io_open() {
+    std::string uri = io_uri();
+    if (uri.rfind("ws://", 0) != 0) return;  // no URL yet
+    websocketpp::lib::error_code ec;
+    auto c = ws_.get_connection(uri, ec);
+    std::uint64_t g = ++gen_;
+    if (ec) {
+      io_open_failed(g, "invalid url");
+      return;
+    }
+    for (const auto& kv : opts_.headers) c->append_header(kv.first, kv.second);
+    c->set_message_handler([this, g](websocketpp::connection_hdl, ws_client::message_ptr m) {
+      if (g == gen_) io_on_frame(m);
+    });
+    c->set_close_handler([this, g](websocketpp::connection_hdl) {
+      if (g == gen_) io_lost(open_ ? "transport close" : "websocket error");
+    });
+    c->set_fail_handler([this, g](websocketpp::connection_hdl) {
+      if (g == gen_) io_lost("websocket error");
+    });
+    con_ = c;
+    open_ = false;
+    open_timer_.expires_after(opts_.open_timeout);
+    open_timer_.async_wait([this, g](const asio::error_code& e) {
+      if (!e && g == gen_ && !open_) io_lost("timeout");
+    });
+    ws_.connect(c);
+  }
+
+  void io_open_failed(std::uint64_t, const std::string& reason) {
+    con_.reset();
+    io_after_loss(reason, false);
+  }
+
+  /// The transport ended without us asking (close, failure, ping timeout, protocol error).
+  void io_lost(const std::string& reason) {
+    bool was_open = open_;
+    if (con_) {
+      ++gen_;
+      websocketpp::lib::error_code ec;
+      auto c = con_;
+      con_.reset();
+      open_ = false;
+      ping_timer_.cancel();
+      open_timer_.cancel();
+      if (c->get_state() == websocketpp::session::state::open) {
+        c->close(websocketpp::close::status::normal, "", ec);
+        closing_con_ = c;  // keep it alive through its close handshake
+        c->set_close_handler([this](websocketpp::connection_hdl) { closing_con_.reset(); });
+        c->set_fail_handler([this](websocketpp::connection_hdl) { closing_con_.reset(); });
+      } else if (c->get_state() == websocketpp::session::state::connecting) {
+        c->terminate(ec);
+      }
+    }
+    decoder_.reset();
+    io_after_loss(reason, was_open);
+  }
+
+  void io_after_loss(const std::string& reason, bool was_open) {
+    bool any_active = false;
+    for (auto* s : all_sockets()) {
+      if (!s->active_) continue;
+      s->io_transport_lost(reason, was_open);
+      any_active = any_active || s->active_;
+    }
+    if (!any_active || final_ || !opts_.reconnection) {
+      // Without reconnection the sockets give up: a later connect() starts over.
+      if (!opts_.reconnection)
+        for (auto* s : all_sockets()) s->active_ = false;
+      return;
+    }
+    io_schedule_reconnect();
+  }
+
+  void io_schedule_reconnect() {
+    if (opts_.reconnection_attempts && attempts_ >= opts_.reconnection_attempts) {
+      for (auto* s : all_sockets()) s->active_ = false;
+      attempts_ = 0;
+      if (on_reconnect_failed_cb && !muted()) on_reconnect_failed_cb(opts_.reconnection_attempts);
+      return;
+    }
+    double base = static_cast<double>(opts_.reconnection_delay.count());
+    double delay = base;
+    for (std::size_t i = 0; i < attempts_ && delay < 1e12; ++i) delay *= 2;
+    if (opts_.randomization_factor > 0) {
+      std::uniform_real_distribution<double> jitter(-opts_.randomization_factor, opts_.randomization_factor);
+      delay += delay * jitter(rng_);
+    }
+    double cap = static_cast<double>(opts_.reconnection_delay_max.count());
+    if (delay > cap) delay = cap;
+    if (delay < 0) delay = 0;
+    ++attempts_;
+    reconnect_pending_ = true;
+    reconnect_timer_.expires_after(std::chrono::milliseconds(static_cast<long long>(delay)));
+    std::size_t attempt = attempts_;
+    reconnect_timer_.async_wait([this, attempt](const asio::error_code& e) {
+      if (e || final_ || !reconnect_pending_) return;
+      reconnect_pending_ = false;
+      if (on_reconnect_attempt && !muted()) on_reconnect_attempt(attempt);
+      io_open();
+    });
+  }
+
+  void io_reset_ping_timer() {
+    ping_timer_.expires_after(std::chrono::milliseconds(ping_interval_ + ping_timeout_));
+    std::uint64_t g = gen_;
+    ping_timer_.async_wait([this, g](const asio::error_code& e) {
+      if (!e && g == gen_) io_lost("ping timeout");
+    });
+  }
+
+  void io_on_frame(const ws_client::message_ptr& m) {
+    if (m->get_opcode() == websocketpp::frame::opcode::binary) {
+      if (!open_) return io_lost("parse error");
+      io_on_sio(decoder_.add_binary(std::move(m->get_raw_payload())));
+      return;
+    }
+    std::string& text = m->get_raw_payload();
+    engineio::packet_view pv;
+    if (engineio::decode(text, pv) != engineio::errc::ok) return io_lost("parse error");
+    switch (pv.type) {
+      case engineio::packet_type::open: {
+        json::document d;
+        d.Parse(pv.data.data(), pv.data.size());
+        if (d.HasParseError() || !d.IsObject()) return io_lost("parse error");
+        auto num = [&](const char* k, long long def) {
+          auto it = d.FindMember(k);
+          return it != d.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : def;
+        };
+        ping_interval_ = num("pingInterval", 25000);
+        ping_timeout_ = num("pingTimeout", 20000);
+        open_ = true;
+        open_timer_.cancel();
+        if (attempts_ > 0) {
+          std::size_t a = attempts_;
+          attempts_ = 0;
+          if (on_reconnect_cb && !muted()) on_reconnect_cb(a);
+        }
+        io_reset_ping_timer();
+        for (auto* s : all_sockets())
+          if (s->active_) s->io_send_connect();
+        break;
+      }
+      case engineio::packet_type::ping:
+        io_reset_ping_timer();
+        io_send_text("3");
+        break;
+      case engineio::packet_type::close:
+        return io_lost("transport close");
+      case engineio::packet_type::message: {
+        if (!open_) return io_lost("parse error");
+        text.erase(0, 1);  // the '4': the Socket.IO packet keeps the frame's buffer
+        io_on_sio(decoder_.add_text(std::move(text)));
+        break;
+      }
+      default:
+        break;  // pong, upgrade, noop
+    }
+  }
+
+  void io_on_sio(socketio::decoder::status st) {
+    if (st == socketio::decoder::status::awaiting_attachments) return;
+    if (st == socketio::decoder::status::error) return io_lost("parse error");
+    socketio::packet p = decoder_.take();
+    if (portico::client::socket* s = find_socket(p.nsp())) s->io_on_packet(p);
+  }
+
+  asio::io_context io_;  // first member: destroyed last, after everything bound to it
+  options opts_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  ws_client ws_;
+  ws_client::connection_ptr con_, closing_con_;
+  std::shared_ptr<std::promise<void>> closed_promise_;
+  asio::steady_timer ping_timer_{io_}, open_timer_{io_}, reconnect_timer_{io_};
+  std::uint64_t gen_ = 0;
+  bool open_ = false, final_ = false, reconnect_pending_ = false;
+  std::size_t attempts_ = 0;
+  long long ping_interval_ = 25000, ping_timeout_ = 20000;
+  socketio::decoder decoder_;
+  std::mt19937 rng_{std::random_device{}()};
+  std::string origin_;
+  std::mutex sockets_mu_;
+  std::map<std::string, std::unique_ptr<portico::client::socket>, std::less<>> sockets_;
+  std::thread thread_;
+  std::thread::id io_thread_id_;
+  std::atomic<bool> ready_{false}, muted_{false};
+
+ public:
+  std::function<void(std::size_t)> on_reconnect_cb;
+  asio::io_context& io() noexcept { return io_; }
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------------
+// socket (I/O thread parts)
+
+inline void socket::post_packet(socketio::encoded e, std::uint64_t id, ack_callback cb,
+                                std::chrono::milliseconds timeout) {
+  engine_->post([this, e = std::move(e), id, cb = std::move(cb), timeout]() mutable {
+    if (cb) {
+      pending_ack pa;
+      pa.cb = std::move(cb);
+      pa.timer = std::make_unique<asio::steady_timer>(engine_->io());
+      pa.timer->expires_after(timeout);
+      pa.timer->async_wait([this, id](const asio::error_code& ec) {
+        if (ec) return;
+        auto it = acks_.find(id);
+        if (it == acks_.end()) return;
+        ack_callback f = std::move(it->second.cb);
+        acks_.erase(it);
+        ack_result r;
+        r.status = ack_status::timeout;
+        if (!engine_->muted()) f(r);
+      });
+      acks_.emplace(id, std::move(pa));
+    }
+    if (state_ == state::connected && engine_->io_is_open()) engine_->io_send(e);
+    else buffer_.push_back(std::move(e));
+  });
+}
+
+inline void socket::connect() {
+  engine_->post([this] {
+    if (engine_->io_closing()) return;
+    active_ = true;
+    if (state_ != state::idle) return;
+    if (engine_->io_is_open()) io_send_connect();
+    else engine_->io_ensure_open();
+  });
+}
+
+inline void socket::disconnect() {
+  engine_->post([this] {
+    if (!active_) return;
+    active_ = false;
+    if (state_ == state::connected && engine_->io_is_open()) {
+      std::string pkt = "4";
+      socketio::write_header(pkt, socketio::packet_type::disconnect, nsp_);
+      engine_->io_send_text(pkt);
+    }
+    buffer_.clear();
+    io_transport_lost("io client disconnect", true);
+    engine_->io_maybe_close();
+  });
+}
+
+inline void socket::io_send_connect() {
+  std::string pkt = "4";
+  socketio::write_header(pkt, socketio::packet_type::connect, nsp_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    pkt += auth_json_;
+  }
+  state_ = state::connecting;
+  engine_->io_send_text(pkt);
+}
+
+inline void socket::io_set_connected(bool c, std::string sid) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    sid_ = std::move(sid);
+  }
+  connected_.store(c);
+}
+
+inline void socket::io_flush() {
+  auto pending = std::move(buffer_);
+  buffer_.clear();
+  for (auto& e : pending) engine_->io_send(e);
+}
+
+inline void socket::io_fail_acks() {
+  auto acks = std::move(acks_);
+  acks_.clear();
+  for (auto& kv : acks) {
+    kv.second.timer->cancel();
+    ack_result r;
+    r.status = ack_status::disconnected;
+    if (!engine_->muted()) kv.second.cb(r);
+  }
+}
+
+/// The transport (or this namespace) went away: `reason` for a connected socket's disconnect
+/// handler; a socket still waiting for its CONNECT answer gets a connect_error instead.
+inline void socket::io_transport_lost(const std::string& reason, bool) {
+  state prev = state_;
+  state_ = state::idle;
+  io_set_connected(false);
+  if (prev == state::connected) {
+    io_fail_acks();
+    if (auto cb = get(disconnect_cb_)) cb(reason);
+  } else if (active_ && reason != "io client disconnect") {
+    connect_error err;
+    err.message = reason;
+    if (auto cb = get(connect_error_cb_)) cb(err);
+  }
+  if (!active_) io_fail_acks();
+}
+
+inline void socket::io_on_packet(socketio::packet& p) {
+  using socketio::packet_type;
+  switch (p.type) {
+    case packet_type::connect: {
+      if (!active_) {
+        // We left meanwhile: tell the server.
+        std::string pkt = "4";
+        socketio::write_header(pkt, packet_type::disconnect, nsp_);
+        engine_->io_send_text(pkt);
+        return;
+      }
+      std::string sid;
+      if (p.data().IsObject()) {
+        auto it = p.data().FindMember("sid");
+        if (it != p.data().MemberEnd() && it->value.IsString()) sid = it->value.GetString();
+      }
+      state_ = state::connected;
+      io_set_connected(true, std::move(sid));
+      io_flush();
+      if (auto cb = get(connect_cb_)) cb();
+      break;
+    }
+    case packet_type::connect_error: {
+      connect_error err;
+      const json::value& d = p.data();
+      if (d.IsString()) {
+        err.message = d.GetString();
+      } else if (d.IsObject()) {
+        auto m = d.FindMember("message");
+        if (m != d.MemberEnd() && m->value.IsString()) err.message = m->value.GetString();
+        auto dd = d.FindMember("data");
+        if (dd != d.MemberEnd()) {
+          err.data_json.clear();
+          json::string_sink sink{&err.data_json};
+          json::writer w(sink);
+          dd->value.Accept(w);
+        }
+      }
+      state_ = state::idle;
+      active_ = false;
+      buffer_.clear();
+      io_fail_acks();
+      if (auto cb = get(connect_error_cb_)) cb(err);
+      engine_->io_maybe_close();
+      break;
+    }
+    case packet_type::disconnect: {
+      bool was = state_ == state::connected;
+      active_ = false;
+      state_ = state::idle;
+      io_set_connected(false);
+      buffer_.clear();
+      io_fail_acks();
+      if (was)
+        if (auto cb = get(disconnect_cb_)) cb("io server disconnect");
+      engine_->io_maybe_close();
+      break;
+    }
+    case packet_type::event:
+    case packet_type::binary_event: {
+      if (state_ != state::connected) return;
+      ack_handle ack;
+      if (p.has_id()) {
+        ack.state_ = std::make_shared<ack_handle::state>();
+        ack.state_->engine = engine_->weak_from_this();
+        ack.state_->nsp = nsp_;
+        ack.state_->id = p.id;
+        ack.state_->generation = engine_->io_generation();
+      }
+      std::shared_ptr<event_handler> h;
+      if (engine_->muted()) return;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = handlers_.find(p.event_name());
+        h = it != handlers_.end() ? it->second : any_;
+      }
+      if (!h) return;
+      event e(this, &p, std::move(ack));
+      (*h)(e);
+      break;
+    }
+    case packet_type::ack:
+    case packet_type::binary_ack: {
+      auto it = acks_.find(p.id);
+      if (it == acks_.end()) return;
+      ack_callback f = std::move(it->second.cb);
+      it->second.timer->cancel();
+      acks_.erase(it);
+      ack_result r;
+      r.status = ack_status::ok;
+      r.packet = std::move(p);
+      if (!engine_->muted()) f(r);
+      break;
+    }
+  }
+}
+
+template <class T>
+T socket::get(const T& slot) const {
+  if (engine_->muted()) return T();
+  std::lock_guard<std::mutex> l(mu_);
+  return slot;
+}
+
+template <class... A>
+void ack_handle::send(const A&... a) const {
+  if (!state_ || state_->sent.exchange(true)) return;
+  auto eng = state_->engine.lock();
+  if (!eng) return;
+  auto e = detail::encode_packet(socketio::packet_type::ack, state_->nsp, state_->id, nullptr, a...);
+  detail::engine* raw = eng.get();
+  std::uint64_t g = state_->generation;
+  if (raw->on_io_thread()) {
+    if (raw->io_generation() == g) raw->io_send(e);
+  } else {
+    raw->post([raw, g, e = std::move(e)] {
+      if (raw->io_generation() == g) raw->io_send(e);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+/// The client handle: owns the connection, its thread and its namespace sockets.
+class client {
+ public:
+  explicit client(options o = {}) : engine_(std::make_shared<detail::engine>(std::move(o))) {
+    engine_->start_thread();
+  }
+  ~client() { engine_->shutdown(); }
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// The socket of a namespace (created on first use; lives as long as the client).
+  portico::client::socket& socket(const std::string& nsp = "/") { return engine_->get_socket(nsp.empty() ? "/" : nsp); }
+
+  /// Connects to `url` ("http://host:port" or "ws://host:port") and joins every namespace whose
+  /// socket exists (or "/" when none). Returns at once; watch `on_connect` / `on_connect_error`.
+  void connect(const std::string& url) {
+    engine_->set_url(url);
+    auto socks = engine_->all_sockets();
+    if (socks.empty()) socks.push_back(&socket("/"));
+    for (auto* s : socks) s->connect();
+  }
+  /// Leaves every namespace ("io client disconnect") and closes the connection; no reconnection.
+  /// Returns at once. The client can connect again afterwards.
+  void disconnect() {
+    auto* e = engine_.get();
+    engine_->post([e] { e->io_close(false); });
+  }
+
+  /// Reconnection hooks (run on the I/O thread): attempt number; attempts it took; attempts made.
+  void on_reconnect_attempt(std::function<void(std::size_t)> f) {
+    post_set([f = std::move(f)](detail::engine& e) mutable { e.on_reconnect_attempt = std::move(f); });
+  }
+  void on_reconnect(std::function<void(std::size_t)> f) {
+    post_set([f = std::move(f)](detail::engine& e) mutable { e.on_reconnect_cb = std::move(f); });
+  }
+  void on_reconnect_failed(std::function<void(std::size_t)> f) {
+    post_set([f = std::move(f)](detail::engine& e) mutable { e.on_reconnect_failed_cb = std::move(f); });
+  }
+
+ private:
+  template <class F>
+  void post_set(F f) {
+    auto* e = engine_.get();
+    engine_->post([e, f = std::move(f)]() mutable { f(*e); });
+  }
+  std::shared_ptr<detail::engine> engine_;
+};
+
+}  // namespace portico::client

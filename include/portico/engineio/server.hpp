@@ -1,0 +1,1319 @@
+#pragma once
+/// Engine.IO server: HTTP long-polling and WebSocket transports on websocketpp + standalone Asio.
+///
+/// Threading (docs/design.md): `threads` workers, each one io_context + one thread + one
+/// websocketpp endpoint (lock-free config) listening on the same port with SO_REUSEPORT.
+/// A session lives on its *home* worker; all its state is touched only there. Requests and
+/// frames that arrive elsewhere are posted home; HTTP responses are posted back to the worker
+/// that owns the HTTP connection. When a session upgrades to a WebSocket accepted by another
+/// worker, its home moves to that worker so websocket traffic never hops threads.
+#include "../log.hpp"
+#include "codec.hpp"
+#include "detail/ws_config.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace portico::engineio {
+
+struct cors_options {
+  /// Empty: no CORS headers and no origin check. {"*"}: any origin.
+  std::vector<std::string> allowed_origins;
+  /// Optional predicate; when set it decides instead of the list.
+  std::function<bool(std::string_view origin)> allow;
+  bool credentials = false;
+  bool enabled() const { return !allowed_origins.empty() || static_cast<bool>(allow); }
+};
+
+struct server_options {
+  std::string path = "/engine.io/";
+  bool polling = true, websocket = true, allow_upgrades = true;
+  std::chrono::milliseconds ping_interval{25000}, ping_timeout{20000};
+  std::size_t max_payload = 1000000;
+  bool allow_eio3 = false;
+  cors_options cors;
+  unsigned threads = 0;  ///< 0 = std::thread::hardware_concurrency()
+  /// How long stop() lets close frames and pending responses drain before cutting connections.
+  std::chrono::milliseconds stop_grace{1000};
+  /// Per-connection read buffer. websocketpp fixes it at compile time (detail::ws_config),
+  /// so it is a constant here: 4 KB instead of websocketpp's 16 KB default.
+  static constexpr std::size_t read_buffer_size = detail::ws_config::connection_read_buffer_size;
+};
+
+/// What the first HTTP request of a session carried.
+struct handshake {
+  std::string url, query_string, remote_address, transport;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
+  std::vector<std::pair<std::string, std::string>> query;    ///< url-decoded
+  std::chrono::system_clock::time_point time;
+  int protocol = 4;  ///< 3 or 4
+
+  std::string_view header(std::string_view name) const {
+    for (auto& [k, v] : headers)
+      if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+            return a == (b >= 'A' && b <= 'Z' ? char(b - 'A' + 'a') : b);
+          }))
+        return v;
+    return {};
+  }
+  std::string_view query_param(std::string_view name) const {
+    for (auto& [k, v] : query)
+      if (k == name) return v;
+    return {};
+  }
+};
+
+/// A received message, moved out of the websocket frame or polling payload.
+struct message {
+  bool binary = false;
+  std::string data;
+};
+
+/// A pre-encoded broadcast unit: one Engine.IO message text (without the leading '4') plus
+/// binary messages sent right after it. Immutable and shared by all recipients.
+struct frame {
+  std::string text;
+  std::vector<std::string> binaries;
+};
+using frame_ptr = std::shared_ptr<const frame>;
+
+enum class close_reason {
+  transport_close,    ///< the client went away (socket closed)
+  transport_error,    ///< protocol misuse on the transport (e.g. a second concurrent GET)
+  ping_timeout,
+  parse_error,        ///< a malformed packet
+  server_close,       ///< socket::close()
+  client_close,       ///< the client sent a close packet
+  payload_too_large,
+  forced,             ///< server::stop()
+};
+
+inline const char* to_string(close_reason r) noexcept {
+  switch (r) {
+    case close_reason::transport_close: return "transport close";
+    case close_reason::transport_error: return "transport error";
+    case close_reason::ping_timeout: return "ping timeout";
+    case close_reason::parse_error: return "parse error";
+    case close_reason::server_close: return "server close";
+    case close_reason::client_close: return "client close";
+    case close_reason::payload_too_large: return "payload too large";
+    case close_reason::forced: return "forced close";
+  }
+  return "?";
+}
+
+using http_connection_ptr = detail::ws_connection_ptr;
+
+namespace detail {
+struct core;
+struct worker;
+enum class transport_kind : int { polling = 0, websocket = 1 };
+
+/// One queued outgoing packet of a polling session.
+struct outgoing {
+  packet_type type;
+  bool binary;
+  std::string data;
+};
+}  // namespace detail
+
+/// One Engine.IO session.
+class socket : public std::enable_shared_from_this<socket> {
+ public:
+  const std::string& sid() const { return sid_; }
+  const struct handshake& handshake() const { return hs_; }
+  int protocol() const { return hs_.protocol; }
+
+  /// Thread-safe: runs on the home worker, posting there when called elsewhere.
+  void send(std::string text);
+  void send_binary(std::string bytes);
+  void send(frame_ptr f);
+  /// Idempotent and thread-safe; on_close fires once.
+  void close();
+  /// False while a polling session has no pending GET (volatile emits may be dropped).
+  bool writable() const { return writable_.load(std::memory_order_relaxed); }
+  bool closed() const { return closed_flag_.load(std::memory_order_acquire); }
+
+  bool on_home_worker() const;
+  /// Runs `f` on the home worker (re-posted if the session moved meanwhile).
+  void post(std::function<void()> f);
+
+  /// The layer above hangs its per-connection state here.
+  std::shared_ptr<void> user;
+
+  std::string_view transport() const {
+    return transport_flag_.load(std::memory_order_relaxed) == int(detail::transport_kind::websocket) ? "websocket"
+                                                                                                      : "polling";
+  }
+
+  /// Sessions are created by the server.
+  socket(std::shared_ptr<detail::core> c, detail::worker* home, std::string sid, struct handshake hs)
+      : core_(std::move(c)), home_(home), sid_(std::move(sid)), hs_(std::move(hs)) {}
+
+ private:
+  friend struct detail::core;
+  friend class server;
+  using con_ptr = detail::ws_connection_ptr;
+
+  // --- everything below runs on the home worker only ---
+  void start(detail::transport_kind t, con_ptr ws);
+  void send_packet(packet_type t, std::string data, bool binary);
+  void send_frame_here(const frame_ptr& f);
+  void ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m);
+  void flush_poll();
+  void respond_get(std::string body, bool binary_body);
+  void handle_packet(packet_type t, bool binary, std::string data);
+  void handle_ws_frame(const void* con_id, detail::ws_message_ptr msg);
+  void handle_probe_frame(detail::ws_message_ptr msg);
+  void on_poll(con_ptr con, detail::worker* w, bool b64);
+  void on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body);
+  void on_probe_open(con_ptr con, detail::worker* w);
+  void on_ws_closed(const void* con_id, bool too_big);
+  void complete_upgrade();
+  void abort_probe(const char* why);
+  void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
+    arm_heartbeat_at(std::chrono::steady_clock::now() + d, waiting_pong);
+  }
+  void arm_heartbeat_at(std::chrono::steady_clock::time_point at, bool waiting_pong);
+  bool pong_overdue() const { return awaiting_pong_ && std::chrono::steady_clock::now() >= heartbeat_at_; }
+  /// `detail` says what went wrong, for the one log line of this close.
+  void close_with(close_reason r, std::string_view detail = {});
+  std::string single_packet_payload(packet_type t) const;
+
+  std::shared_ptr<detail::core> core_;
+  std::atomic<detail::worker*> home_;
+  std::string sid_;
+  struct handshake hs_;
+  bool poll_b64_ = false;  ///< the pending v3 GET asked for base64 binary
+
+  std::atomic<bool> writable_{false};
+  std::atomic<bool> closed_flag_{false};
+  std::atomic<int> transport_flag_{0};
+  std::atomic<bool> upgrading_flag_{false};
+
+  bool open_ = false;
+  bool closed_ = false;
+  detail::transport_kind transport_ = detail::transport_kind::polling;
+  bool upgrading_ = false;
+  std::vector<detail::outgoing> buffer_;
+  con_ptr poll_get_;
+  detail::worker* poll_get_worker_ = nullptr;
+  con_ptr ws_;
+  detail::worker* ws_worker_ = nullptr;
+  con_ptr probe_;
+  detail::worker* probe_worker_ = nullptr;
+  std::unique_ptr<asio::steady_timer> timer_;
+  std::uint64_t timer_gen_ = 0;
+  std::unique_ptr<asio::steady_timer> probe_timer_;  ///< aborts an upgrade that never completes
+  bool awaiting_pong_ = false;
+  std::chrono::steady_clock::time_point heartbeat_at_;  ///< when the timer is due (scheduled, not actual)
+  /// After a client's close packet over polling, the sid answers one more GET with noop:
+  /// that GET may have been sent before the close but reached the session after it.
+  bool linger_ = false;
+  packet_type linger_packet_ = packet_type::noop;  ///< what the lingering sid answers its last GET with
+};
+
+using socket_ptr = std::shared_ptr<socket>;
+
+namespace detail {
+
+struct worker {
+  explicit worker(unsigned i) : index(i), ioc(1) {}
+  unsigned index;
+  mutable asio::io_context ioc;  // declared before `ep`: the endpoint's acceptor must die first
+  ws_endpoint ep;
+  std::thread thread;
+  bool running_here() const { return ioc.get_executor().running_in_this_thread(); }
+};
+
+inline std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') out.push_back(' ');
+    else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else out.push_back(s[i]);
+  }
+  return out;
+}
+
+inline std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      if (eq == std::string_view::npos) out.emplace_back(url_decode(part), std::string());
+      else out.emplace_back(url_decode(part.substr(0, eq)), url_decode(part.substr(eq + 1)));
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+/// The reference server's error codes and messages (engine.io `Server.errors`).
+enum class http_error { unknown_transport = 0, unknown_sid = 1, bad_handshake_method = 2, bad_request = 3, forbidden = 4, unsupported_protocol_version = 5 };
+
+inline const char* http_error_message(http_error e) {
+  switch (e) {
+    case http_error::unknown_transport: return "Transport unknown";
+    case http_error::unknown_sid: return "Session ID unknown";
+    case http_error::bad_handshake_method: return "Bad handshake method";
+    case http_error::bad_request: return "Bad request";
+    case http_error::forbidden: return "Forbidden";
+    case http_error::unsupported_protocol_version: return "Unsupported protocol version";
+  }
+  return "Bad request";
+}
+
+inline std::string error_body(http_error e) {
+  return "{\"code\":" + std::to_string(int(e)) + ",\"message\":\"" + http_error_message(e) + "\"}";
+}
+
+inline std::string generate_sid() {
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id()))};
+    return std::mt19937_64(seq);
+  }();
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string s(20, ' ');
+  std::uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 10; ++i) { s[i] = alphabet[a & 63]; a >>= 6; }
+  for (int i = 10; i < 20; ++i) { s[i] = alphabet[b & 63]; b >>= 6; }
+  return s;
+}
+
+/// What one request asks for, parsed once.
+struct parsed_request {
+  std::string path, query_string;
+  std::vector<std::pair<std::string, std::string>> query;
+  std::string_view eio, transport, sid;
+  bool b64 = false;
+  int protocol = 0;
+};
+
+/// State shared by all workers. Sessions keep it alive through shared_ptr.
+struct core : std::enable_shared_from_this<core> {
+  explicit core(server_options o) : opts(std::move(o)), log("portico.engineio") {}
+
+  server_options opts;
+  portico::logger log;
+  std::function<void(const socket_ptr&)> on_open;
+  std::function<void(const socket_ptr&, message&&)> on_message;
+  std::function<void(const socket_ptr&, close_reason)> on_close;
+  std::function<bool(const http_connection_ptr&)> on_http;
+
+  std::vector<std::unique_ptr<worker>> workers;
+  std::mutex table_mu;
+  std::unordered_map<std::string, socket_ptr> table;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> destroyed{false};  ///< workers are gone: sockets kept by users go inert
+
+  socket_ptr find(std::string_view sid) {
+    std::lock_guard<std::mutex> g(table_mu);
+    auto it = table.find(std::string(sid));
+    return it == table.end() ? nullptr : it->second;
+  }
+  void erase(const std::string& sid) {
+    std::lock_guard<std::mutex> g(table_mu);
+    table.erase(sid);
+  }
+  std::string register_session_sid() {
+    // sids are random; the loop only guards against the astronomically unlikely collision
+    for (;;) {
+      std::string s = generate_sid();
+      std::lock_guard<std::mutex> g(table_mu);
+      if (!table.count(s)) return s;
+    }
+  }
+  void insert(const socket_ptr& s) {
+    std::lock_guard<std::mutex> g(table_mu);
+    table[s->sid()] = s;
+  }
+
+  bool transport_enabled(std::string_view t) const {
+    return (t == "polling" && opts.polling) || (t == "websocket" && opts.websocket);
+  }
+
+  bool origin_allowed(std::string_view origin) const {
+    if (opts.cors.allow) return opts.cors.allow(origin);
+    for (auto& o : opts.cors.allowed_origins)
+      if (o == "*" || o == origin) return true;
+    return false;
+  }
+
+  std::string open_packet_json(const std::string& sid, bool upgrades) const {
+    open_info oi;
+    oi.sid = sid;
+    if (upgrades) oi.upgrades.push_back("websocket");
+    oi.ping_interval = opts.ping_interval.count();
+    oi.ping_timeout = opts.ping_timeout.count();
+    oi.max_payload = static_cast<long long>(opts.max_payload);
+    return open_json(oi);
+  }
+
+  static void parse(const std::string& resource, parsed_request& r) {
+    auto q = resource.find('?');
+    r.path = resource.substr(0, q);
+    if (q != std::string::npos) r.query_string = resource.substr(q + 1);
+    r.query = parse_query(r.query_string);
+    for (auto& [k, v] : r.query) {
+      if (k == "EIO") r.eio = v;
+      else if (k == "transport") r.transport = v;
+      else if (k == "sid") r.sid = v;
+      else if (k == "b64") r.b64 = !v.empty() && v != "0" && v != "false";
+    }
+  }
+
+  bool path_matches(std::string_view path) const {
+    std::string_view p = opts.path;
+    if (path == p) return true;
+    if (!p.empty() && p.back() == '/' && path == p.substr(0, p.size() - 1)) return true;
+    return false;
+  }
+
+  int protocol_of(std::string_view eio) const {
+    if (eio == "4") return 4;
+    if (eio == "3" && opts.allow_eio3) return 3;
+    return 0;
+  }
+
+  static std::string remote_of(const ws_connection_ptr& con) {
+    asio::error_code ec;
+    auto ep = con->get_raw_socket().remote_endpoint(ec);
+    if (ec) return {};
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
+  }
+
+  struct handshake make_handshake(const ws_connection_ptr& con, const parsed_request& r, int protocol) const {
+    struct handshake h;
+    h.url = con->get_resource();
+    h.query_string = r.query_string;
+    h.remote_address = remote_of(con);
+    h.transport = std::string(r.transport);
+    for (auto& [k, v] : con->get_request().get_headers()) {
+      std::string name = k;
+      for (auto& c : name) c = (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+      h.headers.emplace_back(std::move(name), v);
+    }
+    h.query = r.query;
+    h.time = std::chrono::system_clock::now();
+    h.protocol = protocol;
+    return h;
+  }
+
+  /// CORS headers for an allowed origin; false if the origin is refused.
+  bool apply_cors(const ws_connection_ptr& con) const {
+    if (!opts.cors.enabled()) return true;
+    const std::string& origin = con->get_request_header("Origin");
+    if (origin.empty()) return true;  // not a cross-origin browser request
+    if (!origin_allowed(origin)) return false;
+    bool star = !opts.cors.allow && !opts.cors.credentials &&
+                std::find(opts.cors.allowed_origins.begin(), opts.cors.allowed_origins.end(), "*") !=
+                    opts.cors.allowed_origins.end();
+    con->replace_header("Access-Control-Allow-Origin", star ? "*" : origin);
+    if (!star) con->append_header("Vary", "Origin");
+    if (opts.cors.credentials) con->replace_header("Access-Control-Allow-Credentials", "true");
+    return true;
+  }
+
+  void refuse_http(const ws_connection_ptr& con, http_error e, const char* why = nullptr) {
+    auto status = e == http_error::forbidden ? websocketpp::http::status_code::forbidden
+                                             : websocketpp::http::status_code::bad_request;
+    con->set_status(status);
+    con->replace_header("Content-Type", "application/json");
+    con->set_body(error_body(e));
+    log.info([&] {
+      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " + con->get_resource() + ": " +
+             std::to_string(int(status)) + " " + (why ? why : http_error_message(e));
+    });
+  }
+
+  /// Common checks of a request on the engine path; returns false after filling the refusal.
+  bool check_request(const ws_connection_ptr& con, parsed_request& r, bool is_websocket) {
+    if (!transport_enabled(r.transport)) {
+      refuse_http(con, http_error::unknown_transport);
+      return false;
+    }
+    if (!apply_cors(con)) {
+      refuse_http(con, http_error::forbidden, "origin not allowed");
+      return false;
+    }
+    r.protocol = protocol_of(r.eio);
+    if (r.protocol == 0) {
+      refuse_http(con, http_error::unsupported_protocol_version);
+      return false;
+    }
+    if (r.sid.empty()) {
+      if (con->get_request().get_method() != "GET") {
+        refuse_http(con, http_error::bad_handshake_method);
+        return false;
+      }
+      if (!is_websocket && r.transport == "websocket") {
+        refuse_http(con, http_error::bad_request, "websocket transport without an upgrade");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  void handle_http(worker& w, websocketpp::connection_hdl hdl) {
+    auto con = w.ep.get_con_from_hdl(hdl);
+    // websocketpp ends every plain HTTP connection after one response: say so, so that
+    // keep-alive clients do not try to reuse it.
+    con->replace_header("Connection", "close");
+    parsed_request r;
+    parse(con->get_resource(), r);
+    if (!path_matches(r.path)) {
+      if (on_http && on_http(con)) return;
+      con->set_status(websocketpp::http::status_code::not_found);
+      con->replace_header("Content-Type", "text/plain");
+      con->set_body("Not Found");
+      return;
+    }
+    const std::string& method = con->get_request().get_method();
+    if (method == "OPTIONS") {  // CORS preflight
+      if (!apply_cors(con)) {
+        refuse_http(con, http_error::forbidden, "origin not allowed");
+        return;
+      }
+      con->replace_header("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
+      const std::string& rh = con->get_request_header("Access-Control-Request-Headers");
+      if (!rh.empty()) con->replace_header("Access-Control-Allow-Headers", rh);
+      con->set_status(websocketpp::http::status_code::no_content);
+      return;
+    }
+    if (!check_request(con, r, false)) return;
+
+    if (r.sid.empty()) {  // a new polling session
+      if (stopping) {
+        con->set_status(websocketpp::http::status_code::service_unavailable);
+        return;
+      }
+      auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
+      std::string json = open_packet_json(s->sid(), opts.websocket && opts.allow_upgrades);
+      std::string body;
+      if (r.protocol == 3) append_payload_packet_v3(body, packet_type::open, json);
+      else encode_to(body, packet_type::open, json);
+      con->set_status(websocketpp::http::status_code::ok);
+      con->replace_header("Content-Type", "text/plain; charset=UTF-8");
+      con->set_body(body);
+      insert(s);
+      log.debug([&] { return "open " + s->sid() + " (polling) from " + s->handshake().remote_address; });
+      s->start(transport_kind::polling, nullptr);
+      return;
+    }
+
+    auto s = find(r.sid);
+    if (!s) {
+      refuse_http(con, http_error::unknown_sid);
+      return;
+    }
+    if (method != "GET" && method != "POST") {
+      refuse_http(con, http_error::bad_request, "method not allowed on a session");
+      return;
+    }
+    if (r.transport != "polling" || s->transport_flag_.load() != int(transport_kind::polling)) {
+      refuse_http(con, http_error::bad_request, "transport mismatch");
+      return;
+    }
+    con->defer_http_response();
+    if (method == "GET") {
+      s->post([s, con, wp = &w, b64 = r.b64] { s->on_poll(con, wp, b64); });
+    } else {
+      bool binary = con->get_request_header("Content-Type").rfind("application/octet-stream", 0) == 0;
+      std::string body = con->get_request_body();
+      s->post([s, con, wp = &w, body = std::move(body), binary]() mutable { s->on_post(con, wp, std::move(body), binary); });
+    }
+  }
+
+  /// Sends a deferred HTTP response, on the worker that owns the connection.
+  static void respond(const ws_connection_ptr& con, worker* w, websocketpp::http::status_code::value status,
+                      std::string body, const char* content_type) {
+    auto run = [con, status, body = std::move(body), content_type] {
+      con->set_status(status);
+      con->replace_header("Content-Type", content_type);
+      con->set_body(body);
+      websocketpp::lib::error_code ec;
+      con->send_http_response(ec);
+    };
+    if (w->running_here()) run();
+    else asio::post(w->ioc, std::move(run));
+  }
+
+  static void respond_error(const ws_connection_ptr& con, worker* w, http_error e) {
+    respond(con, w,
+            e == http_error::forbidden ? websocketpp::http::status_code::forbidden
+                                       : websocketpp::http::status_code::bad_request,
+            error_body(e), "application/json");
+  }
+
+  // ---------------------------------------------------------------- WebSocket
+
+  bool validate_ws(worker& w, websocketpp::connection_hdl hdl) {
+    auto con = w.ep.get_con_from_hdl(hdl);
+    parsed_request r;
+    parse(con->get_resource(), r);
+    if (!path_matches(r.path)) {
+      con->set_status(websocketpp::http::status_code::not_found);
+      return false;
+    }
+    if (!check_request(con, r, true)) return false;
+    // Prepared frames are hybi13 framing (also that of drafts 7 and 8).
+    const std::string& version = con->get_request_header("Sec-WebSocket-Version");
+    if (version != "13" && version != "8" && version != "7") {
+      refuse_http(con, http_error::bad_request, "unsupported websocket version");
+      return false;
+    }
+    const void* id = con.get();
+    core* self = this;  // connections die with the workers, which the core owns
+    if (r.sid.empty()) {
+      auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
+      std::weak_ptr<socket> weak = s;
+      con->set_open_handler([self, s, &w](websocketpp::connection_hdl h) {
+        auto c = w.ep.get_con_from_hdl(h);
+        if (self->stopping) {
+          c->close(websocketpp::close::status::going_away, "");
+          return;
+        }
+        self->insert(s);
+        self->log.debug([&] { return "open " + s->sid() + " (websocket) from " + s->handshake().remote_address; });
+        s->start(transport_kind::websocket, c);
+      });
+      attach_ws_handlers(con, weak, id);
+      return true;
+    }
+    auto s = find(r.sid);
+    if (!s) {
+      refuse_http(con, http_error::unknown_sid);
+      return false;
+    }
+    if (!opts.allow_upgrades) {
+      refuse_http(con, http_error::bad_request, "upgrades are disabled");
+      return false;
+    }
+    // Like the reference server, a websocket for a session that already upgraded (or is
+    // upgrading) is accepted and closed right away by on_probe_open.
+    std::weak_ptr<socket> weak = s;
+    con->set_open_handler([weak, &w](websocketpp::connection_hdl h) {
+      auto c = w.ep.get_con_from_hdl(h);
+      auto s2 = weak.lock();
+      if (!s2) {
+        c->close(websocketpp::close::status::normal, "");
+        return;
+      }
+      s2->post([s2, c, wp = &w] { s2->on_probe_open(c, wp); });
+    });
+    attach_ws_handlers(con, weak, id);
+    return true;
+  }
+
+  void attach_ws_handlers(const ws_connection_ptr& con, const std::weak_ptr<socket>& weak, const void* id) {
+    con->set_message_handler([weak, id](websocketpp::connection_hdl, ws_message_ptr msg) {
+      if (auto s = weak.lock()) {
+        if (s->on_home_worker()) s->handle_ws_frame(id, std::move(msg));
+        else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
+      }
+    });
+    auto closed = [weak, id](bool too_big) {
+      if (auto s = weak.lock()) {
+        if (s->on_home_worker()) s->on_ws_closed(id, too_big);
+        else s->post([s, id, too_big] { s->on_ws_closed(id, too_big); });
+      }
+    };
+    ws_connection_ptr::weak_type wc = con;
+    con->set_close_handler([closed, wc](websocketpp::connection_hdl) {
+      auto c = wc.lock();
+      closed(c && c->get_local_close_code() == websocketpp::close::status::message_too_big);
+    });
+    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(false); });
+  }
+
+  void dispatch_close_log(const socket& s, close_reason r, std::string_view detail) {
+    bool abnormal = r == close_reason::parse_error || r == close_reason::payload_too_large ||
+                    r == close_reason::transport_error;
+    auto text = [&] {
+      return "closed " + s.sid() + " (" + std::string(s.transport()) + ", " + s.handshake().remote_address +
+             "): " + to_string(r) + (detail.empty() ? "" : ": ") + std::string(detail);
+    };
+    if (abnormal) log.warn(text);
+    else log.info(text);
+  }
+};
+
+}  // namespace detail
+
+// ======================================================================= socket
+
+inline bool socket::on_home_worker() const {
+  return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here();
+}
+
+inline void socket::post(std::function<void()> f) {
+  if (core_->destroyed.load(std::memory_order_acquire)) return;
+  auto self = shared_from_this();
+  asio::post(home_.load(std::memory_order_acquire)->ioc, [self, f = std::move(f)]() mutable {
+    if (!self->on_home_worker()) {  // the session moved home while this was queued
+      self->post(std::move(f));
+      return;
+    }
+    f();
+  });
+}
+
+inline void socket::send(std::string text) {
+  if (on_home_worker()) return send_packet(packet_type::message, std::move(text), false);
+  auto self = shared_from_this();
+  post([self, t = std::move(text)]() mutable { self->send_packet(packet_type::message, std::move(t), false); });
+}
+
+inline void socket::send_binary(std::string bytes) {
+  if (on_home_worker()) return send_packet(packet_type::message, std::move(bytes), true);
+  auto self = shared_from_this();
+  post([self, b = std::move(bytes)]() mutable { self->send_packet(packet_type::message, std::move(b), true); });
+}
+
+inline void socket::send(frame_ptr f) {
+  if (on_home_worker()) return send_frame_here(f);
+  auto self = shared_from_this();
+  post([self, f = std::move(f)] { self->send_frame_here(f); });
+}
+
+inline void socket::close() {
+  if (closed()) return;
+  if (on_home_worker()) return close_with(close_reason::server_close);
+  auto self = shared_from_this();
+  post([self] { self->close_with(close_reason::server_close); });
+}
+
+inline void socket::start(detail::transport_kind t, con_ptr ws) {
+  transport_ = t;
+  transport_flag_ = int(t);
+  open_ = true;
+  if (t == detail::transport_kind::websocket) {
+    ws_ = std::move(ws);
+    ws_worker_ = home_.load();
+    writable_ = true;
+    std::string json = core_->open_packet_json(sid_, false);
+    ws_send(ws_, ws_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, encode(packet_type::open, json)));
+  }
+  timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
+  if (hs_.protocol == 3) arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
+  else arm_heartbeat(core_->opts.ping_interval, false);
+  if (core_->on_open) core_->on_open(shared_from_this());
+}
+
+inline void socket::arm_heartbeat_at(std::chrono::steady_clock::time_point at, bool waiting_pong) {
+  if (closed_ || !timer_) return;
+  awaiting_pong_ = waiting_pong;
+  heartbeat_at_ = at;
+  auto gen = ++timer_gen_;
+  timer_->expires_at(at);
+  std::weak_ptr<socket> weak = shared_from_this();
+  timer_->async_wait([weak, gen](const asio::error_code& ec) {
+    auto s = weak.lock();
+    if (ec || !s || gen != s->timer_gen_ || s->closed_) return;
+    if (s->awaiting_pong_) {
+      s->close_with(close_reason::ping_timeout);
+      return;
+    }
+    s->send_packet(packet_type::ping, std::string(), false);
+    // The pong deadline counts from when the ping was due, so a busy worker does not
+    // stretch the client's allowance.
+    s->arm_heartbeat_at(s->heartbeat_at_ + s->core_->opts.ping_timeout, true);
+  });
+}
+
+inline void socket::ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m) {
+  if (!c) return;
+  if (w->running_here()) {
+    c->send(m);
+  } else {
+    asio::post(w->ioc, [c, m = std::move(m)] { c->send(m); });
+  }
+}
+
+inline void socket::send_packet(packet_type t, std::string data, bool binary) {
+  if (closed_) return;
+  if (transport_ == detail::transport_kind::websocket) {
+    using op = websocketpp::frame::opcode::value;
+    if (binary) {
+      if (hs_.protocol == 3) data = encode_binary_v3(data, t);
+      ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, std::move(data)));
+    } else {
+      data.insert(data.begin(), type_char(t));
+      ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, std::move(data)));
+    }
+    return;
+  }
+  buffer_.push_back(detail::outgoing{t, binary, std::move(data)});
+  flush_poll();
+}
+
+inline void socket::send_frame_here(const frame_ptr& f) {
+  if (closed_ || !f) return;
+  if (transport_ == detail::transport_kind::websocket && hs_.protocol == 4) {
+    using op = websocketpp::frame::opcode::value;
+    std::string t;
+    t.reserve(f->text.size() + 1);
+    t.push_back('4');
+    t += f->text;
+    ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, std::move(t)));
+    for (auto& b : f->binaries) ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, b));
+    return;
+  }
+  send_packet(packet_type::message, f->text, false);
+  for (auto& b : f->binaries) send_packet(packet_type::message, b, true);
+}
+
+inline std::string socket::single_packet_payload(packet_type t) const {
+  std::string body;
+  if (hs_.protocol == 3) append_payload_packet_v3(body, t, {});
+  else encode_to(body, t);
+  return body;
+}
+
+inline void socket::respond_get(std::string body, bool binary_body) {
+  auto con = std::move(poll_get_);
+  poll_get_.reset();
+  writable_ = false;
+  detail::core::respond(con, poll_get_worker_, websocketpp::http::status_code::ok, std::move(body),
+                        binary_body ? "application/octet-stream" : "text/plain; charset=UTF-8");
+}
+
+inline void socket::flush_poll() {
+  if (!poll_get_ || buffer_.empty()) return;
+  std::string body;
+  bool xhr2 = false;
+  if (hs_.protocol == 3 && !poll_b64_)
+    xhr2 = std::any_of(buffer_.begin(), buffer_.end(), [](const detail::outgoing& o) { return o.binary; });
+  for (auto& o : buffer_) {
+    if (hs_.protocol == 4) append_payload_packet(body, o.type, o.data, o.binary);
+    else if (xhr2) append_binary_payload_packet_v3(body, o.type, o.data, o.binary);
+    else append_payload_packet_v3(body, o.type, o.data, o.binary);
+  }
+  buffer_.clear();
+  respond_get(std::move(body), xhr2);
+}
+
+inline void socket::on_poll(con_ptr con, detail::worker* w, bool b64) {
+  if (!closed_ && pong_overdue()) close_with(close_reason::ping_timeout);  // timer not run yet
+  if (closed_ && linger_) {
+    linger_ = false;
+    core_->erase(sid_);
+    return detail::core::respond(con, w, websocketpp::http::status_code::ok, single_packet_payload(linger_packet_),
+                                 "text/plain; charset=UTF-8");
+  }
+  if (closed_ || transport_ != detail::transport_kind::polling) {
+    core_->log.info("refused GET on " + sid_ + ": " + (closed_ ? "session closed" : "session upgraded"));
+    return detail::core::respond_error(con, w, closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
+  }
+  if (poll_get_) {
+    detail::core::respond_error(con, w, detail::http_error::bad_request);
+    close_with(close_reason::transport_error, "second concurrent GET");
+    return;
+  }
+  poll_get_ = std::move(con);
+  poll_get_worker_ = w;
+  poll_b64_ = b64;
+  writable_ = !upgrading_;
+  if (!buffer_.empty()) flush_poll();
+  else if (upgrading_) respond_get(single_packet_payload(packet_type::noop), false);
+}
+
+inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body) {
+  using sc = websocketpp::http::status_code::value;
+  if (!closed_ && pong_overdue()) close_with(close_reason::ping_timeout);  // timer not run yet
+  if (closed_ || transport_ != detail::transport_kind::polling) {
+    core_->log.info("refused POST on " + sid_ + ": " + (closed_ ? "session closed" : "session upgraded"));
+    return detail::core::respond_error(con, w, closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
+  }
+  if (body.size() > core_->opts.max_payload) {
+    detail::core::respond(con, w, sc::request_entity_too_large, "", "text/plain");
+    close_with(close_reason::payload_too_large, "POST body of " + std::to_string(body.size()) + " bytes");
+    return;
+  }
+  std::vector<packet> packets;
+  errc e = hs_.protocol == 4 ? decode_payload(body, packets)
+           : binary_body     ? decode_binary_payload_v3(body, packets)
+                             : decode_payload_v3(body, packets);
+  if (e != errc::ok) {
+    detail::core::respond_error(con, w, detail::http_error::bad_request);
+    close_with(close_reason::parse_error, std::string("malformed payload: ") + describe(e));
+    return;
+  }
+  detail::core::respond(con, w, sc::ok, "ok", "text/html");
+  for (auto& p : packets) {
+    if (closed_) break;
+    handle_packet(p.type, p.binary, std::move(p.data));
+  }
+}
+
+inline void socket::handle_packet(packet_type t, bool binary, std::string data) {
+  switch (t) {
+    case packet_type::message:
+      if (core_->on_message) core_->on_message(shared_from_this(), message{binary, std::move(data)});
+      break;
+    case packet_type::pong:
+      if (hs_.protocol == 4 && awaiting_pong_) arm_heartbeat(core_->opts.ping_interval, false);
+      break;
+    case packet_type::ping:
+      if (hs_.protocol == 3) {  // v3: the client pings, we answer and restart its timeout
+        send_packet(packet_type::pong, std::move(data), false);
+        arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
+      }
+      break;
+    case packet_type::close:
+      close_with(close_reason::client_close);
+      break;
+    default:  // open, upgrade, noop: nothing to do on an established transport
+      break;
+  }
+}
+
+inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr msg) {
+  if (closed_) return;
+  if (probe_ && con_id == probe_.get()) return handle_probe_frame(std::move(msg));
+  if (!ws_ || con_id != ws_.get()) return;  // a stale connection
+  std::string& raw = msg->get_raw_payload();
+  if (raw.size() > core_->opts.max_payload) return close_with(close_reason::payload_too_large, "websocket message");
+  if (msg->get_opcode() == websocketpp::frame::opcode::binary) {
+    if (hs_.protocol == 3) {
+      packet_view v;
+      if (errc e = decode_binary_v3(raw, v); e != errc::ok)
+        return close_with(close_reason::parse_error, std::string("malformed binary packet: ") + describe(e));
+      auto type = v.type;
+      std::string data = std::move(raw);
+      data.erase(0, 1);
+      return handle_packet(type, true, std::move(data));
+    }
+    return handle_packet(packet_type::message, true, std::move(raw));
+  }
+  packet_view v;
+  if (errc e = decode(raw, v); e != errc::ok) {
+    return close_with(close_reason::parse_error, std::string("malformed packet: ") + describe(e));
+  }
+  auto type = v.type;
+  std::string data = std::move(raw);  // the frame's buffer becomes the message: no copy
+  data.erase(0, 1);
+  handle_packet(type, false, std::move(data));
+}
+
+inline void socket::on_probe_open(con_ptr con, detail::worker* w) {
+  if (closed_ || transport_ != detail::transport_kind::polling || upgrading_) {
+    auto run = [con] {
+      websocketpp::lib::error_code ec;
+      con->close(websocketpp::close::status::normal, "", ec);
+    };
+    if (w->running_here()) run();
+    else asio::post(w->ioc, run);
+    return;
+  }
+  probe_ = std::move(con);
+  probe_worker_ = w;
+  upgrading_ = true;
+  upgrading_flag_ = true;
+  // Like the reference server's upgradeTimeout: a probe that never completes is dropped.
+  probe_timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
+  probe_timer_->expires_after(std::chrono::seconds(10));
+  std::weak_ptr<socket> weak = shared_from_this();
+  const void* id = probe_.get();
+  probe_timer_->async_wait([weak, id](const asio::error_code& ec) {
+    auto s = weak.lock();
+    if (ec || !s || s->closed_ || !s->probe_ || s->probe_.get() != id) return;
+    s->abort_probe("upgrade timeout");
+  });
+}
+
+inline void socket::abort_probe(const char* why) {
+  core_->log.info("upgrade of " + sid_ + " aborted: " + why);
+  auto c = std::move(probe_);
+  probe_.reset();
+  upgrading_ = false;
+  upgrading_flag_ = false;
+  if (probe_timer_) probe_timer_->cancel();
+  if (poll_get_) writable_ = true;
+  auto w = probe_worker_;
+  asio::post(w->ioc, [c] {
+    websocketpp::lib::error_code ec;
+    c->close(websocketpp::close::status::normal, "", ec);
+  });
+}
+
+inline void socket::handle_probe_frame(detail::ws_message_ptr msg) {
+  packet_view v;
+  const std::string& raw = msg->get_payload();
+  bool text = msg->get_opcode() == websocketpp::frame::opcode::text;
+  if (text && decode(raw, v) == errc::ok && v.type == packet_type::ping && v.data == "probe") {
+    ws_send(probe_, probe_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, "3probe"));
+    if (poll_get_ && buffer_.empty()) respond_get(single_packet_payload(packet_type::noop), false);
+    return;
+  }
+  if (text && decode(raw, v) == errc::ok && v.type == packet_type::upgrade) return complete_upgrade();
+  // anything else aborts the upgrade, not the session
+  abort_probe("unexpected packet on the probe");
+}
+
+inline void socket::complete_upgrade() {
+  if (probe_timer_) probe_timer_->cancel();
+  probe_timer_.reset();  // on the old home, where it was created
+  if (poll_get_) respond_get(single_packet_payload(packet_type::noop), false);
+  ws_ = std::move(probe_);
+  probe_.reset();
+  ws_worker_ = probe_worker_;
+  upgrading_ = false;
+  upgrading_flag_ = false;
+  transport_ = detail::transport_kind::websocket;
+  transport_flag_ = int(detail::transport_kind::websocket);
+  writable_ = true;
+  auto pending = std::move(buffer_);
+  buffer_.clear();
+  auto finish = [this, pending = std::move(pending)]() mutable {
+    for (auto& o : pending) send_packet(o.type, std::move(o.data), o.binary);
+    arm_heartbeat(core_->opts.ping_interval, false);
+  };
+  if (ws_worker_ == home_.load()) return finish();
+  // Move home to the websocket's worker so its frames never hop threads.
+  ++timer_gen_;
+  if (timer_) timer_->cancel();
+  timer_ = std::make_unique<asio::steady_timer>(ws_worker_->ioc);
+  home_.store(ws_worker_, std::memory_order_release);
+  auto self = shared_from_this();
+  post([self, finish = std::move(finish)]() mutable { finish(); });
+}
+
+inline void socket::on_ws_closed(const void* con_id, bool too_big) {
+  if (closed_) return;
+  if (probe_ && con_id == probe_.get()) {
+    probe_.reset();
+    if (probe_timer_) probe_timer_->cancel();
+    upgrading_ = false;
+    upgrading_flag_ = false;
+    if (poll_get_) writable_ = true;
+    return;
+  }
+  if (ws_ && con_id == ws_.get()) {
+    ws_.reset();  // already closed: nothing to send
+    close_with(too_big ? close_reason::payload_too_large : close_reason::transport_close);
+  }
+}
+
+inline void socket::close_with(close_reason r, std::string_view detail) {
+  if (closed_) return;
+  closed_ = true;
+  closed_flag_.store(true, std::memory_order_release);
+  writable_ = false;
+  ++timer_gen_;
+  if (timer_) timer_->cancel();
+  if (probe_timer_) probe_timer_->cancel();
+  // A polling client learns of the close only from its next GET: keep the sid for a moment so
+  // that GET is answered (noop after the client's own close, a close packet after ours) rather
+  // than with "Session ID unknown", which clients report as a transport error.
+  const bool polite = r == close_reason::client_close || r == close_reason::server_close;
+  if (polite && transport_ == detail::transport_kind::polling && !poll_get_ && timer_ && !core_->stopping) {
+    linger_ = true;
+    linger_packet_ = r == close_reason::client_close ? packet_type::noop : packet_type::close;
+    timer_->expires_after(std::chrono::seconds(1));
+    std::weak_ptr<socket> weak = shared_from_this();
+    timer_->async_wait([weak](const asio::error_code& ec) {
+      auto s = weak.lock();
+      if (ec || !s || !s->linger_) return;
+      s->linger_ = false;
+      s->core_->erase(s->sid_);
+    });
+  } else {
+    core_->erase(sid_);
+  }
+  core_->dispatch_close_log(*this, r, detail);
+
+  if (poll_get_) {
+    // The client asked to close: end its pending GET quietly; otherwise tell it with a close packet.
+    respond_get(single_packet_payload(r == close_reason::client_close ? packet_type::noop : packet_type::close), false);
+  }
+  buffer_.clear();
+  // Over websocket the close frame alone says it (as the reference server does): a `1` packet
+  // first would make python-engineio treat the drop as final and never reconnect.
+  auto close_con = [](con_ptr c, detail::worker* w) {
+    if (!c) return;
+    auto run = [c] {
+      websocketpp::lib::error_code ec;
+      c->close(websocketpp::close::status::normal, "", ec);
+    };
+    if (w->running_here()) run();
+    else asio::post(w->ioc, run);
+  };
+  close_con(std::move(ws_), ws_worker_);
+  close_con(std::move(probe_), probe_worker_);
+  ws_.reset();
+  probe_.reset();
+  if (open_ && core_->on_close) core_->on_close(shared_from_this(), r);
+}
+
+// ======================================================================= server
+
+class server {
+ public:
+  explicit server(server_options o = {}) : core_(std::make_shared<detail::core>(std::move(o))) {}
+  ~server() {
+    stop();
+    // Destroying the workers destroys what is still queued on them, which breaks the
+    // session -> core -> worker -> queued handler -> session cycles.
+    core_->destroyed = true;
+    core_->workers.clear();
+  }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Handlers run on the session's home worker. Set them before start().
+  void on_open(std::function<void(const socket_ptr&)> f) { core_->on_open = std::move(f); }
+  void on_message(std::function<void(const socket_ptr&, message&&)> f) { core_->on_message = std::move(f); }
+  void on_close(std::function<void(const socket_ptr&, close_reason)> f) { core_->on_close = std::move(f); }
+  /// Plain HTTP requests outside `path`: return true when handled (response set or deferred);
+  /// otherwise the server answers 404.
+  void on_http(std::function<bool(const http_connection_ptr&)> f) { core_->on_http = std::move(f); }
+
+  const server_options& options() const { return core_->opts; }
+  portico::logger& log() { return core_->log; }
+
+  /// Binds every worker to host:port (port 0 = ephemeral, shared by all workers).
+  void listen(const std::string& host, std::uint16_t port) {
+    auto& c = *core_;
+    unsigned n = c.opts.threads ? c.opts.threads : std::max(1u, std::thread::hardware_concurrency());
+    asio::ip::address addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host);
+    for (unsigned i = 0; i < n; ++i) {
+      auto w = std::make_unique<detail::worker>(i);
+      setup_endpoint(*w);
+      asio::ip::tcp::endpoint ep(addr, port);
+      w->ep.listen(ep);
+      if (port == 0) {
+        asio::error_code ec;
+        port = w->ep.get_local_endpoint(ec).port();
+      }
+      c.workers.push_back(std::move(w));
+    }
+    port_ = port;
+    for (auto& w : c.workers) w->ep.start_accept();
+  }
+
+  std::uint16_t port() const { return port_; }
+
+  /// Runs the workers on background threads.
+  void start() {
+    if (started_.exchange(true)) return;
+    for (auto& wp : core_->workers) guards_.emplace_back(wp->ioc.get_executor());
+    for (auto& wp : core_->workers) {
+      auto* w = wp.get();
+      {
+        std::lock_guard<std::mutex> g(run_mu_);
+        ++running_;
+      }
+      w->thread = std::thread([this, w] {
+        for (;;) {
+          try {
+            w->ioc.run();
+            break;
+          } catch (const std::exception& e) {
+            core_->log.error(std::string("worker exception: ") + e.what());
+          }
+        }
+        std::lock_guard<std::mutex> g(run_mu_);
+        --running_;
+        run_cv_.notify_all();
+      });
+    }
+  }
+
+  /// start() and block until stop().
+  void run() {
+    start();
+    {
+      std::unique_lock<std::mutex> g(run_mu_);
+      run_cv_.wait(g, [&] { return stop_requested_ || stopped_; });
+    }
+    stop();
+  }
+
+  /// Idempotent and thread-safe: stop accepting, close every session, join the threads.
+  /// Called from a handler (a worker thread) it only initiates; the destructor joins.
+  void stop() {
+    auto& c = *core_;
+    if (!c.stopping.exchange(true)) {
+      for (auto& w : c.workers) {
+        asio::post(w->ioc, [wp = w.get()] {
+          websocketpp::lib::error_code ec;
+          wp->ep.stop_listening(ec);
+        });
+      }
+      std::vector<socket_ptr> all;
+      {
+        std::lock_guard<std::mutex> g(c.table_mu);
+        for (auto& kv : c.table) all.push_back(kv.second);
+      }
+      for (auto& s : all) {
+        auto sp = s;
+        s->post([sp] { sp->close_with(close_reason::forced); });
+      }
+      {
+        std::lock_guard<std::mutex> g(run_mu_);
+        stop_requested_ = true;
+      }
+      run_cv_.notify_all();
+    }
+    bool on_worker = false;
+    for (auto& w : c.workers) on_worker = on_worker || w->running_here();
+    if (on_worker) return;
+    std::lock_guard<std::mutex> join_guard(join_mu_);
+    if (started_ && !stopped_) {
+      // Two rounds through every worker: the first runs the closes, the second the HTTP
+      // responses and close frames they posted to other workers.
+      auto deadline = std::chrono::steady_clock::now() + c.opts.stop_grace;
+      barrier(deadline);
+      barrier(deadline);
+      // Deferred HTTP connections are not asio work: the guards kept the workers alive until
+      // here. Now let run() return once the remaining connections have finished closing.
+      for (auto& g : guards_) g.reset();
+      std::unique_lock<std::mutex> g(run_mu_);
+      run_cv_.wait_until(g, deadline, [&] { return running_ == 0; });
+    }
+    for (auto& w : c.workers) w->ioc.stop();
+    for (auto& w : c.workers)
+      if (w->thread.joinable()) w->thread.join();
+    {
+      std::lock_guard<std::mutex> g(c.table_mu);
+      c.table.clear();  // breaks session <-> core cycles of sessions that never closed
+    }
+    {
+      std::lock_guard<std::mutex> g(run_mu_);
+      stopped_ = true;
+    }
+    run_cv_.notify_all();
+  }
+
+  /// Sends one frame to many sockets: one post per foreign worker, one prepared websocketpp
+  /// message per worker shared by all its websocket recipients.
+  void send_many(const frame_ptr& f, const std::vector<socket_ptr>& to) {
+    if (!f || to.empty()) return;
+    std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
+    for (auto& s : to)
+      if (s && !s->closed()) groups[s->home_.load(std::memory_order_acquire)].push_back(s);
+    for (auto& [w, list] : groups) {
+      auto job = [f, list = std::move(list), w = w]() {
+        detail::ws_message_ptr text;
+        std::vector<detail::ws_message_ptr> bins;
+        for (auto& s : list) {
+          if (!s->on_home_worker()) {  // moved meanwhile
+            s->send(f);
+            continue;
+          }
+          if (s->closed_) continue;
+          if (s->transport_ == detail::transport_kind::websocket && s->hs_.protocol == 4 && s->ws_worker_ == w) {
+            if (!text) {
+              std::string t;
+              t.reserve(f->text.size() + 1);
+              t.push_back('4');
+              t += f->text;
+              text = detail::prepared_frame(websocketpp::frame::opcode::text, std::move(t));
+              for (auto& b : f->binaries) bins.push_back(detail::prepared_frame(websocketpp::frame::opcode::binary, b));
+            }
+            s->ws_->send(text);
+            for (auto& b : bins) s->ws_->send(b);
+          } else {
+            s->send_frame_here(f);
+          }
+        }
+      };
+      if (w->running_here()) job();
+      else asio::post(w->ioc, std::move(job));
+    }
+  }
+
+  /// The open session with this sid, or null.
+  socket_ptr find(std::string_view sid) const { return core_->find(sid); }
+
+  /// Number of open sessions (for tests and metrics).
+  std::size_t session_count() const {
+    std::lock_guard<std::mutex> g(core_->table_mu);
+    return core_->table.size();
+  }
+
+ private:
+  void setup_endpoint(detail::worker& w) {
+    auto& c = *core_;
+    auto& ep = w.ep;
+    ep.init_asio(&w.ioc);
+    ep.set_reuse_addr(true);
+    ep.set_listen_backlog(1024);
+    ep.set_max_message_size(c.opts.max_payload);
+    ep.set_max_http_body_size(c.opts.max_payload * 2 + 1024);
+    ep.set_close_handshake_timeout(static_cast<long>(std::max<long long>(200, c.opts.stop_grace.count())));
+    ep.set_tcp_pre_bind_handler([](std::shared_ptr<asio::ip::tcp::acceptor> a) {
+      asio::error_code ec;
+      a->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+      return websocketpp::lib::error_code();
+    });
+    ep.set_socket_init_handler([](websocketpp::connection_hdl, asio::ip::tcp::socket& s) {
+      asio::error_code ec;
+      s.set_option(asio::ip::tcp::no_delay(true), ec);
+    });
+    detail::core* core = core_.get();  // not shared: the core owns the endpoint
+    detail::worker* wp = &w;
+    ep.set_http_handler([core, wp](websocketpp::connection_hdl h) { core->handle_http(*wp, h); });
+    ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
+  }
+
+  /// Waits until every worker has run the tasks queued so far (or the deadline passes).
+  void barrier(std::chrono::steady_clock::time_point deadline) {
+    auto left = std::make_shared<std::pair<std::mutex, std::size_t>>();
+    auto cv = std::make_shared<std::condition_variable>();
+    left->second = core_->workers.size();
+    for (auto& w : core_->workers)
+      asio::post(w->ioc, [left, cv] {
+        std::lock_guard<std::mutex> g(left->first);
+        if (--left->second == 0) cv->notify_all();
+      });
+    std::unique_lock<std::mutex> g(left->first);
+    cv->wait_until(g, deadline, [&] { return left->second == 0; });
+  }
+
+  std::shared_ptr<detail::core> core_;
+  std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> started_{false};
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  std::mutex join_mu_;
+  unsigned running_ = 0;
+  bool stop_requested_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace portico::engineio

@@ -1,0 +1,337 @@
+#pragma once
+/// `portico::app<Module>`: the container, one Socket.IO server per gateway path, and the
+/// gateways installed as namespaces of those servers.
+///
+///     int main() { portico::app<AppModule> app; app.listen("127.0.0.1", 8000); app.run(); }
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../log.hpp"
+#include "../socketio/server.hpp"
+#include "context.hpp"
+#include "di/container.hpp"
+#include "gateway.hpp"
+#include "guards.hpp"
+#include "registry.hpp"
+#include "worker_pool.hpp"
+
+namespace portico {
+
+struct app_options {
+  unsigned io_threads = 0;      ///< Engine.IO I/O threads per server; 0: hardware_concurrency
+  unsigned worker_threads = 2;  ///< threads of the pool behind gateway_context::offload
+  bool debug = false;           ///< 1011 errors carry the exception's message instead of "Something went wrong"
+  std::chrono::milliseconds connect_timeout{45000};
+};
+
+namespace framework::detail {
+
+/// Everything the handlers of one gateway need at run time.
+template <class Container, class G, class Global>
+struct gateway_binding : gateway_runtime {
+  using container_type = Container;
+  using gateway_type = G;
+  using module = typename Container::template module_of_t<G>;
+  using global_guards = Global;
+
+  Container* container = nullptr;
+  G* gateway = nullptr;
+  connection_table table;
+  gateway_options options;
+  portico::logger* log = nullptr;
+  bool debug = false;
+};
+
+template <class G, class = void>
+struct has_on_connected_ctx : std::false_type {};
+template <class G>
+struct has_on_connected_ctx<G, std::void_t<decltype(std::declval<G&>().on_connected(std::declval<gateway_context&>()))>>
+    : std::true_type {};
+template <class G, class = void>
+struct has_on_connected_plain : std::false_type {};
+template <class G>
+struct has_on_connected_plain<G, std::void_t<decltype(std::declval<G&>().on_connected())>> : std::true_type {};
+template <class G, class = void>
+struct has_on_disconnected_ctx : std::false_type {};
+template <class G>
+struct has_on_disconnected_ctx<G, std::void_t<decltype(std::declval<G&>().on_disconnected(std::declval<gateway_context&>()))>>
+    : std::true_type {};
+template <class G, class = void>
+struct has_on_disconnected_plain : std::false_type {};
+template <class G>
+struct has_on_disconnected_plain<G, std::void_t<decltype(std::declval<G&>().on_disconnected())>> : std::true_type {};
+
+/// Calls `on_connected`; a `false` return refuses the client.
+template <class G>
+void call_on_connected(G& g, gateway_context& ctx) {
+  if constexpr (has_on_connected_ctx<G>::value) {
+    using R = decltype(g.on_connected(ctx));
+    if constexpr (std::is_same_v<R, bool>) {
+      if (!g.on_connected(ctx)) ctx.refuse(ws_code::policy_violation, "Connection refused");
+    } else {
+      g.on_connected(ctx);
+    }
+  } else if constexpr (has_on_connected_plain<G>::value) {
+    using R = decltype(g.on_connected());
+    if constexpr (std::is_same_v<R, bool>) {
+      if (!g.on_connected()) ctx.refuse(ws_code::policy_violation, "Connection refused");
+    } else {
+      g.on_connected();
+    }
+  } else {
+    static_cast<void>(g), static_cast<void>(ctx);
+  }
+}
+
+template <class G>
+void call_on_disconnected(G& g, gateway_context& ctx) {
+  if constexpr (has_on_disconnected_ctx<G>::value) g.on_disconnected(ctx);
+  else if constexpr (has_on_disconnected_plain<G>::value) g.on_disconnected();
+  else static_cast<void>(g), static_cast<void>(ctx);
+}
+
+/// CONNECT of a client to the gateway's namespace: open its scope, run the global and class
+/// guards, then `on_connected`. Any refusal is a connect_error `{message, data:{code, reason}}`
+/// and the client never reaches a handler of this gateway (the socketio server does not add a
+/// refused socket to the namespace).
+template <class B>
+void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
+  using G = typename B::gateway_type;
+  connection_scope& scope = b.table.open(s.sid());
+  gateway_context ctx(b, s, nullptr, &r);
+  try {
+    using handshake_guards = combine_guards_t<typename B::global_guards, guards_of_t<G>>;
+    if (!run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+      ctx.refuse(ws_code::policy_violation, "Forbidden");
+    else
+      call_on_connected(*b.gateway, ctx);
+  } catch (const ws_exception& ex) {
+    r.refuse(ex.what(), json_text{ex.body()});
+  } catch (const std::exception& ex) {
+    b.log->error([&] { return std::string("gateway connect on ") + s.namespace_name() + " threw: " + ex.what(); });
+    r.refuse("Something went wrong",
+             json_text{error_object(ws_code::internal_error, internal_reason(b, ex.what()))});
+  }
+  if (r.refused()) b.table.close(s.sid());
+}
+
+template <class B>
+void gateway_disconnect(B& b, socketio::socket& s) {
+  gateway_context ctx(b, s);
+  try {
+    call_on_disconnected(*b.gateway, ctx);
+  } catch (const std::exception& ex) {
+    b.log->error([&] { return std::string("on_disconnected on ") + s.namespace_name() + " threw: " + ex.what(); });
+  }
+  b.table.close(s.sid());  // per-connection providers die here
+}
+
+template <class B>
+void install_gateway(B& b, socketio::nsp& n) {
+  using G = typename B::gateway_type;
+  B* bp = &b;
+  n.on_connect([bp](socketio::socket& s, socketio::connect_request& r) { gateway_connect(*bp, s, r); });
+  n.on_disconnect([bp](socketio::socket& s, std::string_view) { gateway_disconnect(*bp, s); });
+  using E = typename events_of<G>::type;
+  install_events(b, n, std::make_index_sequence<std::tuple_size_v<E>>{});
+}
+
+/// "/socket.io" and "/socket.io/" are the same path.
+inline std::string normalize_path(std::string_view p) {
+  std::string s(p);
+  if (s.empty() || s.front() != '/') s.insert(s.begin(), '/');
+  if (s.back() != '/') s += '/';
+  return s;
+}
+
+inline std::vector<std::string> split_origins(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace framework::detail
+
+/// The application: a DI container over `Root`, with global guards and (for tests) provider
+/// overrides. Constructing it instantiates every singleton and gateway and builds the servers.
+template <class Root, class GlobalGuards = guards<>, class... Overrides>
+class app {
+ public:
+  using container_type = ::portico::container<Root, Overrides...>;
+  using global_guards = GlobalGuards;
+  /// The same app with test fakes: `app<M>::with_overrides<override<AuthService, Fake>>`.
+  template <class... More>
+  using with_overrides = app<Root, GlobalGuards, Overrides..., More...>;
+  /// The same app with guards run first at every handshake.
+  template <class... G>
+  using with_global_guards = app<Root, guards<G...>, Overrides...>;
+
+  app() : app(app_options{}) {}
+  /// `values...` fill `portico::value<T>` providers (as for `container`).
+  template <class... V>
+  explicit app(app_options o, V&&... values)
+      : opts_(o), container_(std::forward<V>(values)...), log_("portico.gateway", log_level::info), pool_(o.worker_threads) {
+    container_.instantiate();
+    plan(static_cast<typename container_type::gateways*>(nullptr));
+    for (auto& p : paths_) p.server = std::make_unique<socketio::server>(p.options);
+    install(static_cast<typename container_type::gateways*>(nullptr));
+  }
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+  ~app() { stop(); }
+
+  container_type& container() noexcept { return container_; }
+  /// The Socket.IO server of `path` (the first gateway's path when empty).
+  socketio::server& server(std::string_view path = {}) { return *find(path).server; }
+  portico::logger& log() noexcept { return log_; }
+  worker_pool& pool() noexcept { return pool_; }
+  /// Every distinct gateway path, in declaration order.
+  std::vector<std::string> paths() const {
+    std::vector<std::string> out;
+    for (auto& p : paths_) out.push_back(p.path);
+    return out;
+  }
+
+  /// Binds the first path's server to host:port and starts every server (further paths get an
+  /// ephemeral port each: `port(path)`). Returns at once; `run()` blocks.
+  void listen(const std::string& host, std::uint16_t port) {
+    for (std::size_t i = 0; i < paths_.size(); ++i) paths_[i].server->listen(host, i == 0 ? port : 0);
+    start();
+  }
+  std::uint16_t port(std::string_view path = {}) { return find(path).server->port(); }
+  void start() {
+    for (auto& p : paths_) p.server->start();
+  }
+  /// Blocks until stop() (from a handler or another thread).
+  void run() {
+    start();
+    if (!paths_.empty()) paths_.front().server->run();
+    stop();
+  }
+  /// Stops every server (disconnect handlers run, scopes close), then the worker pool. Idempotent.
+  void stop() {
+    for (auto& p : paths_)
+      if (p.server) p.server->stop();
+    pool_.stop();
+  }
+
+ private:
+  struct path_entry {
+    std::string path;
+    socketio::server_options options;
+    std::vector<std::string> namespaces;
+    bool ping_set = false;
+    std::unique_ptr<socketio::server> server;
+  };
+
+  path_entry& find(std::string_view path) {
+    if (paths_.empty()) throw std::logic_error("portico::app: the module declares no gateway");
+    if (path.empty()) return paths_.front();
+    const std::string want = framework::detail::normalize_path(path);
+    for (auto& p : paths_)
+      if (p.path == want) return p;
+    throw std::out_of_range("portico::app: no gateway on path " + want);
+  }
+
+  /// Gathers each path's server options from its gateways.
+  template <class... G>
+  void plan(framework::detail::type_list<G...>*) {
+    (plan_one(framework::detail::options_of<G>::value), ...);
+  }
+  void plan_one(const gateway_options& g) {
+    const std::string path = framework::detail::normalize_path(g.path);
+    const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+    path_entry* e = nullptr;
+    for (auto& p : paths_)
+      if (p.path == path) e = &p;
+    const bool first = e == nullptr;
+    if (first) {
+      paths_.emplace_back();
+      e = &paths_.back();
+      e->path = path;
+      e->options.engine.path = path;
+      e->options.engine.threads = opts_.io_threads;
+      e->options.connect_timeout = opts_.connect_timeout;
+    }
+    for (auto& n : e->namespaces)
+      if (n == nsp)
+        throw std::logic_error("portico::app: two gateways on namespace " + nsp + " of path " + path);
+    e->namespaces.push_back(nsp);
+    // Transports: the intersection (a gateway that wants websocket only makes its path so).
+    auto& eo = e->options.engine;
+    const bool polling = (static_cast<unsigned>(g.transport) & static_cast<unsigned>(transports::polling)) != 0;
+    const bool ws = (static_cast<unsigned>(g.transport) & static_cast<unsigned>(transports::websocket)) != 0;
+    eo.polling = first ? polling : (eo.polling && polling);
+    eo.websocket = first ? ws : (eo.websocket && ws);
+    if (!eo.polling && !eo.websocket)
+      throw std::logic_error("portico::app: the gateways on path " + path + " allow no common transport");
+    // CORS: the union of the origins.
+    for (auto& o : framework::detail::split_origins(g.cors_origins)) eo.cors.allowed_origins.push_back(o);
+    // Ping: the first gateway that sets it decides.
+    if (g.ping_interval_ms > 0 || g.ping_timeout_ms > 0) {
+      if (e->ping_set) {
+        log_.warn("gateway ping settings on " + path + " ignored: an earlier gateway set them");
+      } else {
+        e->ping_set = true;
+        if (g.ping_interval_ms > 0) eo.ping_interval = std::chrono::milliseconds(g.ping_interval_ms);
+        if (g.ping_timeout_ms > 0) eo.ping_timeout = std::chrono::milliseconds(g.ping_timeout_ms);
+      }
+    }
+  }
+
+  template <class... G>
+  void install(framework::detail::type_list<G...>*) {
+    (install_one<G>(), ...);
+  }
+  template <class G>
+  void install_one() {
+    if constexpr (!framework::detail::gateway_ok<G>()) {
+      framework::detail::report_gateway<G>();
+    } else {
+      install_checked<G>();
+    }
+  }
+  template <class G>
+  void install_checked() {
+    using binding = framework::detail::gateway_binding<container_type, G, GlobalGuards>;
+    auto b = std::make_shared<binding>();
+    const gateway_options& g = framework::detail::options_of<G>::value;
+    path_entry& e = find(g.path);
+    b->server = e.server.get();
+    b->connections = &b->table;
+    b->pool = &pool_;
+    b->container = &container_;
+    b->gateway = &container_.template component<G>();
+    b->options = g;
+    b->log = &log_;
+    b->debug = opts_.debug;
+    const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+    framework::detail::install_gateway(*b, e.server->of(nsp));
+    bindings_.push_back(std::move(b));
+  }
+
+  app_options opts_;
+  container_type container_;
+  portico::logger log_;
+  worker_pool pool_;
+  std::vector<std::shared_ptr<void>> bindings_;  ///< outlive the servers that call them
+  std::vector<path_entry> paths_;
+};
+
+}  // namespace portico

@@ -1,0 +1,131 @@
+#pragma once
+/// Declaring a gateway: its options, its event table, its guards.
+///
+///     struct EventGateway : portico::gateway<EventGateway> {
+///       static constexpr auto options = portico::gateway_options{"/socket.io", "/events"};
+///       using guards = portico::guards<TokenGuard>;          // at the namespace CONNECT
+///       MessageBody handle_event(const MessageBody& body);
+///       static constexpr auto events = portico::events(
+///           portico::subscribe("events", &EventGateway::handle_event));
+///     };
+///
+/// Everything here is constexpr data read by the app when it builds its servers: the event table
+/// is a tuple of (name, member function pointer, handler guards), so each handler is called
+/// directly, never through a table of type-erased callables of its own.
+
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
+#include "guards.hpp"
+
+namespace portico {
+
+/// Which Engine.IO transports a path accepts.
+enum class transports : unsigned { polling = 1, websocket = 2, polling_and_websocket = 3 };
+
+/// Where a gateway listens and how its server behaves. A literal type, so it can be a
+/// `static constexpr` member. Gateways on one path share one Socket.IO server: the app merges
+/// their options (see docs/gateways.md, "Several gateways").
+struct gateway_options {
+  std::string_view path = "/socket.io";   ///< HTTP path of the Socket.IO server
+  std::string_view name_space = "/";      ///< the Socket.IO namespace of this gateway
+  transports transport = transports::polling_and_websocket;
+  std::string_view cors_origins = {};     ///< comma-separated allowed origins, "*" for any; empty: no CORS
+  long ping_interval_ms = 0;              ///< 0: the server default (25000)
+  long ping_timeout_ms = 0;               ///< 0: the server default (20000)
+  bool disconnect_on_error = false;       ///< after sending an `error` event, disconnect the client
+
+  constexpr gateway_options() = default;
+  constexpr gateway_options(std::string_view p, std::string_view nsp = "/") : path(p), name_space(nsp) {}
+
+  constexpr gateway_options with_transports(transports t) const {
+    gateway_options o = *this;
+    o.transport = t;
+    return o;
+  }
+  constexpr gateway_options with_cors(std::string_view origins) const {
+    gateway_options o = *this;
+    o.cors_origins = origins;
+    return o;
+  }
+  constexpr gateway_options with_ping(long interval_ms, long timeout_ms) const {
+    gateway_options o = *this;
+    o.ping_interval_ms = interval_ms;
+    o.ping_timeout_ms = timeout_ms;
+    return o;
+  }
+  constexpr gateway_options with_disconnect_on_error(bool yes = true) const {
+    gateway_options o = *this;
+    o.disconnect_on_error = yes;
+    return o;
+  }
+};
+
+/// Optional base of a gateway (documents intent; the app accepts any class listed in
+/// `portico::gateways<...>`).
+template <class Derived>
+struct gateway {};
+
+/// One entry of a gateway's event table. `name == nullptr` is the catch-all.
+template <class Fn, class Guards>
+struct subscription {
+  const char* name;
+  Fn fn;
+  using handler_guards = Guards;
+  using function = Fn;
+};
+
+/// Subscribes member function `fn` to event `name`, with optional handler guards
+/// (`portico::guards<AdminGuard>{}`) checked before it on every message.
+template <class Fn, class Guards = guards<>>
+constexpr subscription<Fn, Guards> subscribe(const char* name, Fn fn, Guards = {}) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::subscribe(name, &Gateway::member): the handler must be a member function of the gateway");
+  return {name, fn};
+}
+
+/// The catch-all: events of the namespace that have no subscription of their own
+/// (`ctx.event()` says which).
+template <class Fn, class Guards = guards<>>
+constexpr subscription<Fn, Guards> subscribe_any(Fn fn, Guards = {}) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::subscribe_any(&Gateway::member): the handler must be a member function of the gateway");
+  return {nullptr, fn};
+}
+
+/// The event table of a gateway: `static constexpr auto events = portico::events(...);`.
+template <class... S>
+constexpr std::tuple<S...> events(S... s) {
+  return std::tuple<S...>{s...};
+}
+
+/// Subscribes a member under its own name: `PORTICO_SUBSCRIBE(EventGateway, handle_event)`.
+#define PORTICO_SUBSCRIBE(Gateway, member) ::portico::subscribe(#member, &Gateway::member)
+
+namespace framework::detail {
+
+template <class G, class = void>
+struct options_of {
+  static constexpr gateway_options value{};
+};
+template <class G>
+struct options_of<G, std::void_t<decltype(G::options)>> {
+  static constexpr gateway_options value = G::options;
+};
+
+template <class G, class = void>
+struct events_of {
+  using type = std::tuple<>;
+  static constexpr type value{};
+};
+template <class G>
+struct events_of<G, std::void_t<decltype(G::events)>> {
+  using type = std::remove_cv_t<decltype(G::events)>;
+  static constexpr const type& value = G::events;
+};
+
+}  // namespace framework::detail
+
+}  // namespace portico

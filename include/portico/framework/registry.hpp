@@ -1,0 +1,358 @@
+#pragma once
+/// The typed event registry: how a gateway's member functions become Socket.IO handlers.
+///
+/// Each subscription is installed in its namespace's handler table as one small callable that
+/// holds a pointer to the gateway's binding; the socketio server finds it with one hash lookup
+/// of the event name, and the callable calls the member function directly (its address is a
+/// compile-time constant). Parameters are decoded into locals; nothing is allocated by the
+/// registry itself per message.
+///
+/// Parameters, by their declared type (see docs/gateways.md):
+///   gateway_context& / socketio::socket& / socketio::event&   the context, injected
+///   portico::ack_handle                                       the ack, taken over (answer later)
+///   const socketio::args&                                     every argument, raw
+///   const json::value&                                        the next argument, raw JSON view
+///   T& (non-const reference, any other T)                     a provider, injected by the container
+///   anything else (by value or const&)                        the next argument, decoded with
+///                                                             json::decode (structs, strings,
+///                                                             numbers, vectors, optional, binary...)
+/// Return: void; ws_response (emitted as it says); socketio::payload (the ack, several values);
+/// any other value: the ack if the client asked for one, else emitted back to the sender on the
+/// same event name.
+
+#include <cstddef>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "../json/decode.hpp"
+#include "../json/error_format.hpp"
+#include "../log.hpp"
+#include "context.hpp"
+#include "di/errors.hpp"
+#include "di/type_list.hpp"
+#include "exceptions.hpp"
+#include "gateway.hpp"
+#include "guards.hpp"
+#include "ws_response.hpp"
+
+PORTICO_DI_DIAGNOSTIC(portico_error_handler_parameter_cannot_be_decoded,
+                      declare_PORTICO_FIELDS_for_it_or_take_gateway_context_or_a_provider_by_non_const_reference)
+PORTICO_DI_DIAGNOSTIC(portico_error_handler_result_cannot_be_encoded,
+                      return_void_or_ws_response_or_a_JSON_encodable_value)
+
+namespace portico::framework::detail {
+
+template <class T>
+using remove_cvref_t = std::remove_cv_t<std::remove_reference_t<T>>;
+
+/// Whether json::decode has a mapping for T (json::decode itself static_asserts, which would
+/// bury the readable diagnostic).
+template <class T>
+constexpr bool is_decodable();
+
+template <class... T>
+constexpr bool all_decodable(std::tuple<T...>*) {
+  return (is_decodable<T>() && ...);
+}
+
+template <class T>
+constexpr bool is_decodable() {
+  if constexpr (json::detail::has_adapter<T>::value || json::detail::has_fields<T>::value) return true;
+  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) return true;
+  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, json::binary> ||
+                     std::is_same_v<T, json::raw> || std::is_same_v<T, const json::value*>)
+    return true;
+  else if constexpr (json::detail::is_optional<T>::value || json::detail::is_vector<T>::value ||
+                     json::detail::is_std_array<T>::value)
+    return is_decodable<typename T::value_type>();
+  else if constexpr (json::detail::is_tuple<T>::value) return all_decodable(static_cast<T*>(nullptr));
+  else if constexpr (json::detail::is_string_map<T>::value)
+    return std::is_same_v<typename T::key_type, std::string> && is_decodable<typename T::mapped_type>();
+  else return false;
+}
+
+/// Whether a handler's return value can be sent (ack or emit).
+template <class R>
+constexpr bool is_sendable() {
+  using D = remove_cvref_t<R>;
+  if constexpr (std::is_void_v<R> || std::is_same_v<D, ws_response> || std::is_same_v<D, socketio::payload>) return true;
+  else if constexpr (std::is_convertible_v<const D&, std::string_view> || std::is_same_v<D, std::nullptr_t>) return true;
+  else if constexpr (std::is_base_of_v<json::value, D>) return true;
+  else if constexpr (std::is_same_v<D, json::value*> || std::is_pointer_v<D>) return false;
+  else if constexpr (json::detail::is_optional<D>::value || json::detail::is_vector<D>::value)
+    return is_sendable<typename D::value_type>();
+  else return is_decodable<D>();  // the JSON mapping is symmetric
+}
+
+enum class param_kind { context, socket, event, ack, raw_args, json_view, inject, payload, invalid };
+
+template <class P>
+constexpr param_kind kind_of() {
+  using D = remove_cvref_t<P>;
+  constexpr bool mutable_ref = std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>;
+  if constexpr (std::is_same_v<D, gateway_context>) return param_kind::context;
+  else if constexpr (std::is_same_v<D, socketio::socket>) return param_kind::socket;
+  else if constexpr (std::is_same_v<D, socketio::event>) return param_kind::event;
+  else if constexpr (std::is_same_v<D, ack_handle>) return param_kind::ack;
+  else if constexpr (std::is_same_v<D, socketio::args>) return param_kind::raw_args;
+  else if constexpr (std::is_same_v<D, json::value> && std::is_reference_v<P>) return param_kind::json_view;
+  else if constexpr (mutable_ref && std::is_class_v<D>) return param_kind::inject;
+  else if constexpr (!std::is_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>)
+    return is_decodable<D>() ? param_kind::payload : param_kind::invalid;
+  else return param_kind::invalid;
+}
+
+template <class P>
+constexpr bool takes_argument() {
+  return kind_of<P>() == param_kind::payload || kind_of<P>() == param_kind::json_view;
+}
+
+/// Pieces of a member function pointer type.
+template <class Fn>
+struct member_traits;
+template <class Fn>
+struct member_traits<const Fn> : member_traits<Fn> {};
+#define PORTICO_MEMBER_TRAITS(qual)                        \
+  template <class R, class C, class... A>                  \
+  struct member_traits<R (C::*)(A...) qual> {              \
+    using result = R;                                      \
+    using owner = C;                                       \
+    using params = type_list<A...>;                        \
+  };
+PORTICO_MEMBER_TRAITS()
+PORTICO_MEMBER_TRAITS(const)
+PORTICO_MEMBER_TRAITS(noexcept)
+PORTICO_MEMBER_TRAITS(const noexcept)
+#undef PORTICO_MEMBER_TRAITS
+
+/// Index of the first parameter that cannot be served (sizeof...(A) when all can).
+template <class... A>
+constexpr std::size_t first_invalid_param(type_list<A...>*) {
+  constexpr bool bad[] = {(kind_of<A>() == param_kind::invalid)..., false};
+  for (std::size_t i = 0; i < sizeof...(A); ++i)
+    if (bad[i]) return i;
+  return sizeof...(A);
+}
+
+/// Which received argument the K-th parameter reads.
+template <std::size_t K, class... A>
+constexpr std::size_t argument_index() {
+  constexpr bool takes[] = {takes_argument<A>()..., false};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < K; ++i) n += takes[i] ? 1 : 0;
+  return n;
+}
+
+/// Whether a handler can be served (no diagnostic).
+template <class G, class Fn>
+constexpr bool handler_ok() {
+  using T = member_traits<Fn>;
+  using params = typename T::params;
+  return first_invalid_param(static_cast<params*>(nullptr)) == params::size && is_sendable<typename T::result>();
+}
+
+/// Raises the readable diagnostic for the first problem of a handler.
+template <class G, class Fn>
+bool check_handler() {
+  using T = member_traits<Fn>;
+  using params = typename T::params;
+  constexpr std::size_t bad = first_invalid_param(static_cast<params*>(nullptr));
+  if constexpr (bad < params::size) {
+    using P = typename list_at<bad, params>::type;
+    return raise_portico_error_handler_parameter_cannot_be_decoded<bool, G, P>();
+  } else if constexpr (!is_sendable<typename T::result>()) {
+    return raise_portico_error_handler_result_cannot_be_encoded<bool, G, typename T::result>();
+  } else {
+    return true;
+  }
+}
+
+struct no_slot {};
+template <class P>
+using slot_t = std::conditional_t<kind_of<P>() == param_kind::payload, remove_cvref_t<P>, no_slot>;
+
+/// Decodes argument `idx` into `out`; a missing argument is `missing` unless optional.
+template <class T>
+bool decode_argument(const socketio::args& a, std::size_t idx, T& out, json::decode_context& dctx,
+                     json::error_list& errs) {
+  json::error_list::scope at(errs, idx);
+  if (idx >= a.size()) {
+    if constexpr (json::detail::is_optional<T>::value) {
+      out.reset();
+      return true;
+    } else {
+      errs.add("field required", "missing");
+      return false;
+    }
+  }
+  return json::decode(a[idx], out, dctx, errs);
+}
+
+/// The gateway's binding as the registry needs it (see app.hpp): container, gateway instance,
+/// runtime, options. `B` provides: container_type, module, gateway_type, container, gateway,
+/// options, log, debug.
+template <class P, std::size_t Idx, class B>
+decltype(auto) argument_for(B& b, socketio::event& e, gateway_context& ctx, slot_t<P>& slot) {
+  constexpr param_kind k = kind_of<P>();
+  using D = remove_cvref_t<P>;
+  if constexpr (k == param_kind::context) return (ctx);
+  else if constexpr (k == param_kind::socket) return (e.socket());
+  else if constexpr (k == param_kind::event) return (e);
+  else if constexpr (k == param_kind::ack) return e.take_ack();
+  else if constexpr (k == param_kind::raw_args) return (e.args());
+  else if constexpr (k == param_kind::json_view) return (e.args()[Idx]);
+  else if constexpr (k == param_kind::inject)
+    return b.container->template get_from<typename B::module, D&>(&ctx.scope());
+  else if constexpr (std::is_reference_v<P>) return static_cast<const D&>(slot);
+  else return static_cast<D&&>(slot);  // by value: the decoded local is moved in
+}
+
+/// Sends `{"code","reason"}` as the `error` event and, when one was asked, as the error ack
+/// `{"error":{"code","reason"}}`; disconnects when the gateway says so.
+template <class B>
+void report_error(B& b, socketio::socket& s, socketio::event* e, int code, std::string_view reason_json) {
+  const std::string body = error_object(code, reason_json);
+  s.emit("error", json_text{body});
+  if (e && e->wants_ack()) e->ack(json_text{"{\"error\":" + body + "}"});
+  if (b.options.disconnect_on_error) s.disconnect();
+}
+
+/// The 1011 reason: the real message only when debug is on.
+template <class B>
+std::string internal_reason(B& b, const char* what) {
+  return b.debug ? to_json_text(std::string_view(what)) : std::string("\"Something went wrong\"");
+}
+
+inline void emit_response(socketio::socket& s, const ws_response& r) {
+  const bool has_data = !r.data_json().empty();
+  if (r.rooms().empty() && r.excepted().empty()) {
+    if (has_data) s.emit(r.event(), json_text{r.data_json()});
+    else s.emit(r.event());
+    return;
+  }
+  socketio::emitter em(s.get_namespace());
+  for (const auto& room : r.rooms()) em.to(room);
+  for (const auto& x : r.excepted()) em.except(x);
+  if (has_data) em.emit(r.event(), json_text{r.data_json()});
+  else em.emit(r.event());
+}
+
+/// What a handler's value becomes.
+template <class R>
+void send_result(socketio::event& e, R&& r) {
+  using D = remove_cvref_t<R>;
+  if constexpr (std::is_same_v<D, ws_response>) {
+    emit_response(e.socket(), r);
+  } else if constexpr (std::is_same_v<D, socketio::payload>) {
+    e.ack(static_cast<const socketio::payload&>(r));
+  } else if (e.wants_ack()) {
+    e.ack(r);
+  } else {
+    e.socket().emit(e.name(), r);
+  }
+}
+
+/// Decodes the parameters and calls `Fn` on the gateway; replies with its result.
+template <auto Fn, class B, class... A, std::size_t... K>
+void invoke_handler(B& b, socketio::event& e, gateway_context& ctx, type_list<A...>*, std::index_sequence<K...>) {
+  using R = typename member_traits<decltype(Fn)>::result;
+  std::tuple<slot_t<A>...> slots;
+  if constexpr ((takes_argument<A>() || ...)) {
+    thread_local json::error_list errs;  // reused: its buffers stay allocated
+    errs.clear();
+    const socketio::args& a = e.args();
+    json::decode_context dctx = a.context();
+    bool ok = true;
+    (([&] {
+       if constexpr (kind_of<A>() == param_kind::payload)
+         ok = decode_argument(a, argument_index<K, A...>(), std::get<K>(slots), dctx, errs) && ok;
+     }()),
+     ...);
+    if (!ok) {
+      report_error(b, e.socket(), &e, ws_code::invalid_payload, json::to_string(errs));
+      return;
+    }
+  }
+  if constexpr (std::is_void_v<R>) {
+    (b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...);
+  } else {
+    send_result(e, (b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...));
+  }
+  static_cast<void>(slots);
+}
+
+/// Runs `f`; maps a ws_exception to its code, anything else to 1011 plus a log line.
+template <class B, class F>
+void with_error_mapping(B& b, socketio::socket& s, socketio::event* e, std::string_view what, F&& f) {
+  try {
+    f();
+  } catch (const ws_exception& ex) {
+    report_error(b, s, e, ex.code(), ex.reason_json());
+  } catch (const std::exception& ex) {
+    b.log->error([&] { return "gateway handler '" + std::string(what) + "' threw: " + ex.what(); });
+    report_error(b, s, e, ws_code::internal_error, internal_reason(b, ex.what()));
+  } catch (...) {
+    b.log->error([&] { return "gateway handler '" + std::string(what) + "' threw a non-exception"; });
+    report_error(b, s, e, ws_code::internal_error, internal_reason(b, "unknown exception"));
+  }
+}
+
+/// The handler of subscription I of the gateway bound by B: guards, decode, call, reply.
+template <class B, std::size_t I>
+void dispatch(B& b, socketio::event& e) {
+  using G = typename B::gateway_type;
+  using S = remove_cvref_t<decltype(std::get<I>(G::events))>;
+  constexpr auto fn = std::get<I>(G::events).fn;
+  using params = typename member_traits<decltype(fn)>::params;
+  gateway_context ctx(b, e.socket(), &e);
+  with_error_mapping(b, e.socket(), &e, e.name(), [&] {
+    using handler_guards = typename S::handler_guards;
+    if constexpr (!std::is_same_v<handler_guards, portico::guards<>>) {
+      if (!run_guards<handler_guards, typename B::module>(*b.container, ctx, &ctx.scope()))
+        throw ws_exception(ws_code::policy_violation, "Forbidden");
+    }
+    invoke_handler<fn>(b, e, ctx, static_cast<params*>(nullptr), std::make_index_sequence<params::size>{});
+  });
+}
+
+template <class G, std::size_t... I>
+constexpr bool events_ok(std::index_sequence<I...>) {
+  return (handler_ok<G, decltype(std::get<I>(G::events).fn)>() && ...);
+}
+template <class G, std::size_t... I>
+bool report_events(std::index_sequence<I...>) {
+  return (check_handler<G, decltype(std::get<I>(G::events).fn)>() && ...);
+}
+
+/// Whether every subscription of G can be served.
+template <class G>
+constexpr bool gateway_ok() {
+  using E = typename events_of<G>::type;
+  return events_ok<G>(std::make_index_sequence<std::tuple_size_v<E>>{});
+}
+/// The diagnostic for the first subscription of G that cannot be served (one error; the
+/// dispatch code of a bad gateway is never instantiated, so nothing cascades).
+template <class G>
+void report_gateway() {
+  using E = typename events_of<G>::type;
+  static_cast<void>(report_events<G>(std::make_index_sequence<std::tuple_size_v<E>>{}));
+}
+
+/// Installs subscriptions I... of the gateway bound by `b` on namespace `n`.
+template <class B, std::size_t... I>
+void install_events(B& b, socketio::nsp& n, std::index_sequence<I...>) {
+  using G = typename B::gateway_type;
+  B* bp = &b;
+  (([&] {
+     const char* name = std::get<I>(G::events).name;
+     auto thunk = [bp](socketio::event& e) { dispatch<B, I>(*bp, e); };
+     if (name) n.on(name, thunk);
+     else n.on_any(thunk);
+   }()),
+   ...);
+  static_cast<void>(bp), static_cast<void>(n);
+}
+
+}  // namespace portico::framework::detail

@@ -1,0 +1,273 @@
+#pragma once
+/// A plain WebSocket connection on a `ws_route` (not Engine.IO): the handler runs during the
+/// handshake, before the 101 answer, so it decides there whether to accept. What it sends
+/// before the connection is open is queued and flushed right after the 101.
+///
+/// Threading: the connection lives on one worker thread. Handlers run there; send() and
+/// close() may be called from any thread (they post to that worker when needed).
+#include "../engineio/detail/ws_config.hpp"
+#include "../log.hpp"
+#include "request.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace portico::http {
+
+/// Standard close codes used by ws routes.
+namespace close_code {
+inline constexpr int normal = 1000;
+inline constexpr int going_away = 1001;
+inline constexpr int unsupported_data = 1003;
+inline constexpr int abnormal = 1006;  ///< never sent: reported when the peer vanished
+inline constexpr int policy_violation = 1008;
+inline constexpr int internal_error = 1011;
+}  // namespace close_code
+
+/// A received data frame.
+struct ws_message {
+  bool binary = false;
+  std::string data;
+};
+
+class websocket;
+using websocket_ptr = std::shared_ptr<websocket>;
+
+namespace detail {
+
+using connection_ptr = portico::engineio::detail::ws_connection_ptr;
+
+/// The open connections of one route, for broadcasts. Shared with its websockets so a
+/// connection that outlives its router does not touch freed memory. Weak: the connection
+/// (through its handlers) is what keeps a websocket alive.
+struct ws_clients {
+  std::mutex mu;
+  std::unordered_map<const websocket*, std::weak_ptr<websocket>> open;
+};
+
+}  // namespace detail
+
+class websocket : public std::enable_shared_from_this<websocket> {
+ public:
+  using message_handler = std::function<void(websocket&, ws_message&&)>;
+  using close_handler = std::function<void(websocket&, int code, const std::string& reason)>;
+
+  websocket(const detail::connection_ptr& con, http::request req, std::shared_ptr<detail::ws_clients> clients,
+            portico::logger* log)
+      : con_(con),
+        executor_(con->get_socket().get_executor()),
+        home_(std::this_thread::get_id()),
+        req_(std::move(req)),
+        clients_(std::move(clients)),
+        log_(log) {}
+
+  ~websocket() {
+    std::lock_guard<std::mutex> g(clients_->mu);
+    clients_->open.erase(this);
+  }
+  websocket(const websocket&) = delete;
+  websocket& operator=(const websocket&) = delete;
+
+  /// The handshake request (path, query, headers, path parameters).
+  const http::request& request() const { return req_; }
+
+  /// Accepts the upgrade. Only meaningful inside the route handler / on_connect: a handler
+  /// that returns without accepting refuses the upgrade with 403.
+  void accept() {
+    if (state_ == state::handshake) accepted_ = true;
+  }
+  bool accepted() const { return accepted_; }
+  /// True between the 101 and the close.
+  bool is_open() const { return state_ == state::open; }
+
+  void send_text(std::string s) { send(websocketpp::frame::opcode::text, std::move(s)); }
+  void send_bytes(std::string s) { send(websocketpp::frame::opcode::binary, std::move(s)); }
+  /// A typed value as a JSON text frame.
+  template <class T>
+  void send_json(const T& v) {
+    send_text(portico::json::to_string(v));
+  }
+
+  /// Closes with `code` and `reason` (reason cut to the 123 bytes a close frame allows).
+  /// Before accept(): refuses the upgrade (403).
+  void close(int code = close_code::normal, std::string reason = {}) {
+    if (reason.size() > 123) reason.resize(123);
+    run_here([self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->close_here(code, std::move(reason));
+    });
+  }
+
+  /// Every data frame. Set it in the handler (or later, on the connection's thread).
+  void on_message(message_handler f) { on_message_ = std::move(f); }
+  /// Text frames only: a binary frame closes with 1003 (as Starlette's receive_text fails).
+  void on_text(std::function<void(websocket&, std::string&&)> f) {
+    on_message_ = [f = std::move(f)](websocket& ws, ws_message&& m) {
+      if (m.binary) ws.close(close_code::unsupported_data, "Expected text websocket messages, but got bytes");
+      else f(ws, std::move(m.data));
+    };
+  }
+  /// Called once when the connection ends (1006 when the peer vanished without a close frame).
+  void on_close(close_handler f) { on_close_ = std::move(f); }
+
+  /// Arbitrary per-connection data for the application.
+  std::shared_ptr<void> user_data;
+
+  // ---- driven by the router (on the connection's thread) ----
+
+  /// After the 101: registers the connection for broadcasts and flushes queued frames.
+  void opened() {
+    state_ = state::open;
+    {
+      std::lock_guard<std::mutex> g(clients_->mu);
+      clients_->open[this] = shared_from_this();
+    }
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& [op, data] : pending) send_here(op, std::move(data));
+    if (pending_close_) close_here(pending_close_->first, std::move(pending_close_->second));
+  }
+
+  void received(ws_message&& m) {
+    if (state_ != state::open || !on_message_) return;
+    try {
+      on_message_(*this, std::move(m));
+    } catch (const std::exception& e) {
+      if (log_) log_->error("ws handler on " + req_.path + " threw: " + e.what());
+      close_here(close_code::internal_error, "");
+    }
+  }
+
+  void ended(int code, const std::string& reason) {
+    if (state_ == state::closed) return;
+    state_ = state::closed;
+    {
+      std::lock_guard<std::mutex> g(clients_->mu);
+      clients_->open.erase(this);
+    }
+    if (on_close_) {
+      try {
+        on_close_(*this, code, reason);
+      } catch (const std::exception& e) {
+        if (log_) log_->error("ws close handler on " + req_.path + " threw: " + e.what());
+      }
+    }
+    on_message_ = nullptr;
+    on_close_ = nullptr;  // may hold references back to this websocket
+  }
+
+  /// True once this side started the closing handshake.
+  bool closing() const { return state_ == state::closing; }
+  /// True when close() was called before accepting (the router then refuses the upgrade).
+  bool refused() const { return refused_; }
+
+ private:
+  enum class state { handshake, open, closing, closed };
+
+  template <class F>
+  void run_here(F&& f) {
+    if (std::this_thread::get_id() == home_) f();
+    else asio::post(executor_, std::forward<F>(f));
+  }
+
+  void send(websocketpp::frame::opcode::value op, std::string s) {
+    run_here([self = shared_from_this(), op, s = std::move(s)]() mutable { self->send_here(op, std::move(s)); });
+  }
+
+  void send_here(websocketpp::frame::opcode::value op, std::string s) {
+    if (state_ == state::handshake) {
+      if (accepted_) pending_.emplace_back(op, std::move(s));
+      return;
+    }
+    if (state_ != state::open) return;
+    auto con = con_.lock();
+    if (!con) return;
+    con->send(s, op);  // an error here means the connection is already closing
+  }
+
+  void close_here(int code, std::string reason) {
+    if (state_ == state::handshake) {
+      if (!accepted_) refused_ = true;
+      else if (!pending_close_) pending_close_.emplace(code, std::move(reason));
+      return;
+    }
+    if (state_ != state::open) return;
+    state_ = state::closing;
+    auto con = con_.lock();
+    if (!con) return;
+    websocketpp::lib::error_code ec;
+    con->close(static_cast<websocketpp::close::status::value>(code), reason, ec);
+  }
+
+  std::weak_ptr<detail::connection_ptr::element_type> con_;  ///< weak: the connection owns us
+  asio::ip::tcp::socket::executor_type executor_;
+  std::thread::id home_;
+  http::request req_;
+  std::shared_ptr<detail::ws_clients> clients_;
+  portico::logger* log_;
+  std::atomic<state> state_{state::handshake};  ///< written on the home thread, read anywhere
+  bool accepted_ = false, refused_ = false;
+  std::vector<std::pair<websocketpp::frame::opcode::value, std::string>> pending_;
+  std::optional<std::pair<int, std::string>> pending_close_;
+  message_handler on_message_;
+  close_handler on_close_;
+};
+
+/// The message format of an event-mode route (Ellar's `encoding`).
+enum class ws_encoding { text, json, bytes };
+
+/// Event mode (Ellar's `use_extra_handler=True`): the route decodes each frame into `Body`.
+/// - text: text frames only; Body is std::string or anything a query parameter can be.
+/// - json: text or binary frames holding JSON, decoded through the typed mapping.
+/// - bytes: binary frames only; Body is std::string.
+/// Wrong frame type -> close 1003; malformed JSON -> close 1003 "Malformed JSON data received.";
+/// a Body that does not validate -> `{"code":1008,"errors":[...]}` then close 1008.
+template <class Body>
+struct ws_events {
+  ws_encoding encoding = ws_encoding::text;
+  /// Default: accept. Not calling ws.accept() refuses the upgrade (403).
+  std::function<void(websocket&)> on_connect;
+  std::function<void(websocket&, Body&&)> on_message;
+  /// The close code the client sent (1006 if it vanished).
+  std::function<void(websocket&, int code)> on_disconnect;
+};
+
+/// Broadcast access to the clients of one route.
+class ws_route_clients {
+ public:
+  explicit ws_route_clients(std::shared_ptr<detail::ws_clients> c) : c_(std::move(c)) {}
+  std::vector<websocket_ptr> clients() const {
+    std::lock_guard<std::mutex> g(c_->mu);
+    std::vector<websocket_ptr> out;
+    out.reserve(c_->open.size());
+    for (auto& [k, v] : c_->open)
+      if (auto ws = v.lock()) out.push_back(std::move(ws));
+    return out;
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> g(c_->mu);
+    return c_->open.size();
+  }
+  void broadcast_text(const std::string& s) const {
+    for (auto& ws : clients()) ws->send_text(s);
+  }
+  void broadcast_bytes(const std::string& s) const {
+    for (auto& ws : clients()) ws->send_bytes(s);
+  }
+  template <class T>
+  void broadcast_json(const T& v) const {
+    broadcast_text(portico::json::to_string(v));
+  }
+
+ protected:
+  std::shared_ptr<detail::ws_clients> c_;
+};
+
+}  // namespace portico::http

@@ -1,0 +1,181 @@
+#pragma once
+/// Event arguments in both directions.
+///
+/// Outgoing: every argument is written once, straight into the packet string, through the
+/// overload set `detail::write_arg`. Basic types are handled here; any other T is written by
+/// `portico::json::encode(writer&, const T&, encode_context&)` (PORTICO_FIELDS types, found by
+/// ADL or in portico::json). Received arguments (`arg`, `args`) can be emitted again as they
+/// are, blobs included.
+///
+/// Incoming: `args` is a view over a received packet's DOM; it lives as long as the handler call.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../json/value.hpp"
+#include "binary.hpp"
+#include "codec.hpp"
+
+namespace portico::socketio {
+
+/// One received argument with the attachments its placeholders point to.
+struct arg {
+  const json::value* v = nullptr;
+  json::decode_context ctx{};
+  const json::value& value() const noexcept { return *v; }
+  /// The blob when this argument is a (resolvable) placeholder.
+  const json::binary* binary() const noexcept { return resolve(*v, ctx); }
+  bool is_string() const noexcept { return v->IsString(); }
+  std::string_view str() const noexcept {
+    return v->IsString() ? std::string_view(v->GetString(), v->GetStringLength()) : std::string_view{};
+  }
+};
+
+/// The arguments of a received event (after its name) or ack.
+class args {
+ public:
+  args() = default;
+  explicit args(const packet& p) noexcept : p_(&p) {}
+  std::size_t size() const noexcept { return p_ ? p_->arg_count() : 0; }
+  bool empty() const noexcept { return size() == 0; }
+  /// Bounds-checked: a missing argument reads as JSON null.
+  const json::value& operator[](std::size_t i) const noexcept {
+    static const json::value null_value;
+    return i < size() ? p_->arg(i) : null_value;
+  }
+  socketio::arg at(std::size_t i) const noexcept { return socketio::arg{&(*this)[i], context()}; }
+  json::decode_context context() const noexcept {
+    return p_ ? p_->context() : json::decode_context{};
+  }
+  const std::vector<json::binary>& attachments() const noexcept {
+    static const std::vector<json::binary> none;
+    return p_ ? p_->attachments : none;
+  }
+  const packet* raw() const noexcept { return p_; }
+
+ private:
+  const packet* p_ = nullptr;
+};
+
+/// Writes received arguments as one JSON array argument (instead of spreading them).
+struct as_array {
+  const args& a;
+};
+
+namespace detail {
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
+template <class T, class C, class A>
+struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
+
+/// Writes one emit argument. One template with a compile-time switch (rather than overloads)
+/// so that the JSON layer's catch-all `json::encode` never competes with the basic types.
+template <class T>
+void write_arg(json::writer& w, json::encode_context& c, const T& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    w.Bool(v);
+  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    w.Int64(static_cast<std::int64_t>(v));
+  } else if constexpr (std::is_integral_v<T>) {
+    w.Uint64(static_cast<std::uint64_t>(v));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    // JSON has no NaN/Infinity; JavaScript's JSON.stringify writes null for them.
+    if (std::isfinite(static_cast<double>(v))) w.Double(static_cast<double>(v));
+    else w.Null();
+  } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+    w.Null();
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    std::string_view s(v);
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  } else if constexpr (std::is_same_v<T, json::binary>) {
+    json::write_placeholder(w, c, v.view());
+  } else if constexpr (std::is_base_of_v<json::value, T>) {
+    v.Accept(w);  // a DOM as is (placeholders in it are not renumbered: use `arg` for that)
+  } else if constexpr (std::is_same_v<T, arg>) {
+    write_value(w, *v.v, v.ctx, c);
+  } else if constexpr (std::is_same_v<T, as_array>) {
+    w.StartArray();
+    for (std::size_t i = 0; i < v.a.size(); ++i) write_arg(w, c, v.a.at(i));
+    w.EndArray(static_cast<rapidjson::SizeType>(v.a.size()));
+  } else if constexpr (is_optional<T>::value) {
+    if (v) write_arg(w, c, *v);
+    else w.Null();
+  } else if constexpr (is_vector<T>::value) {
+    w.StartArray();
+    for (const auto& e : v) write_arg(w, c, e);
+    w.EndArray(static_cast<rapidjson::SizeType>(v.size()));
+  } else if constexpr (is_string_map<T>::value) {
+    w.StartObject();
+    for (const auto& kv : v) {
+      w.Key(kv.first.data(), static_cast<rapidjson::SizeType>(kv.first.size()));
+      write_arg(w, c, kv.second);
+    }
+    w.EndObject(static_cast<rapidjson::SizeType>(v.size()));
+  } else {
+    // Everything else goes to the JSON layer's typed mapping (PORTICO_FIELDS, adapter<T>):
+    // include <portico/json/encode.hpp> for it.
+    encode(w, v, c);
+  }
+}
+
+/// A whole `args` spreads into several arguments (echoing "the same args").
+inline void write_args_one(json::writer& w, json::encode_context& c, const args& a) {
+  for (std::size_t i = 0; i < a.size(); ++i) write_arg(w, c, a.at(i));
+}
+template <class T>
+void write_args_one(json::writer& w, json::encode_context& c, const T& v) {
+  write_arg(w, c, v);
+}
+
+template <class... A>
+void write_args(json::writer& w, json::encode_context& c, const A&... a) {
+  (write_args_one(w, c, a), ...);
+}
+
+}  // namespace detail
+
+/// Arguments encoded ahead of time, e.g. an ack reply with several values:
+/// `return socketio::payload(a, b);`. Encoded once; the ACK packet is its header followed by
+/// this text, without re-parsing.
+class payload {
+ public:
+  payload() = default;
+  template <class... A>
+  explicit payload(const A&... a) {
+    json::string_sink sink{&json_};
+    json::writer w(sink);
+    json::encode_context ctx;
+    w.StartArray();
+    detail::write_args(w, ctx, a...);
+    w.EndArray();
+    // The context only references bytes; a payload outlives its arguments, so own them.
+    for (auto b : ctx.attachments) attachments_.emplace_back(b);
+  }
+  /// `[...]` with placeholders numbered from 0.
+  const std::string& json() const noexcept { return json_; }
+  const std::vector<std::string>& attachments() const noexcept { return attachments_; }
+
+ private:
+  std::string json_;
+  std::vector<std::string> attachments_;
+};
+
+
+}  // namespace portico::socketio

@@ -1,0 +1,268 @@
+#pragma once
+/// A namespace: its handlers, its sockets, its adapter (rooms), and broadcast emitters.
+///
+/// Handlers are registered before `server::start()` and only read afterwards, so the message
+/// path reads them without a lock. Dynamic namespaces (created on demand by a predicate, a regex
+/// or the catch-all) share their parent's handler table.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "adapter.hpp"
+#include "args.hpp"
+#include "socket.hpp"
+
+namespace portico::socketio {
+
+/// What a connect handler or middleware sees, and how it refuses.
+class connect_request {
+ public:
+  connect_request(socketio::socket& s, const json::value& auth) noexcept : socket_(s), auth_(auth) {}
+  socketio::socket& socket() noexcept { return socket_; }
+  /// The CONNECT payload; null when the client sent none.
+  const json::value& auth() const noexcept { return auth_; }
+  const engineio::handshake& handshake() const { return socket_.handshake(); }
+
+  /// Refuse: the client receives CONNECT_ERROR `{"message": message}`.
+  void refuse(std::string message) {
+    refused_ = true;
+    message_ = std::move(message);
+    data_.clear();
+  }
+  /// Refuse with data: the client receives `{"message": message, "data": data}`.
+  template <class T>
+  void refuse(std::string message, const T& data) {
+    refuse(std::move(message));
+    json::string_sink sink{&data_};
+    json::writer w(sink);
+    json::encode_context ctx;
+    detail::write_arg(w, ctx, data);
+  }
+  bool refused() const noexcept { return refused_; }
+  const std::string& message() const noexcept { return message_; }
+  /// The refusal's data as JSON text (empty when none).
+  const std::string& data_json() const noexcept { return data_; }
+
+ private:
+  socketio::socket& socket_;
+  const json::value& auth_;
+  bool refused_ = false;
+  std::string message_, data_;
+};
+
+using connect_handler = std::function<void(socket&, connect_request&)>;
+using disconnect_handler = std::function<void(socket&, std::string_view reason)>;
+using event_handler = std::function<void(event&)>;
+
+namespace detail {
+
+/// Sends the handler's return value as the ACK (if the client asked and none was sent).
+template <class R>
+void ack_with(event& e, R&& r) {
+  if (!e.wants_ack()) return;
+  using T = std::decay_t<R>;
+  if constexpr (std::is_same_v<T, payload>) e.ack(static_cast<const payload&>(r));
+  else e.ack(r);
+}
+
+/// Adapts the handler shapes users write: `f(event&)` or `f(socket&, const args&)`, returning
+/// void (ack by hand, if at all) or a value (sent as the ACK; `payload` for several values).
+template <class F>
+event_handler wrap_event(F f) {
+  return [f = std::move(f)](event& e) mutable {
+    if constexpr (std::is_invocable_v<F&, event&>) {
+      using R = std::invoke_result_t<F&, event&>;
+      if constexpr (std::is_void_v<R>) f(e);
+      else ack_with(e, f(e));
+    } else {
+      static_assert(std::is_invocable_v<F&, socket&, const args&>,
+                    "an event handler takes (event&) or (socket&, const args&)");
+      using R = std::invoke_result_t<F&, socket&, const args&>;
+      if constexpr (std::is_void_v<R>) f(e.socket(), e.args());
+      else ack_with(e, f(e.socket(), e.args()));
+    }
+  };
+}
+
+template <class F>
+connect_handler wrap_connect(F f) {
+  if constexpr (std::is_invocable_v<F&, socket&, connect_request&>) {
+    return connect_handler(std::move(f));
+  } else {
+    static_assert(std::is_invocable_v<F&, socket&>, "a connect handler takes (socket&, connect_request&) or (socket&)");
+    return [f = std::move(f)](socket& s, connect_request&) mutable { f(s); };
+  }
+}
+
+/// Handler table of a namespace (shared by the dynamic namespaces of one parent).
+struct handlers {
+  std::vector<connect_handler> middlewares;  ///< `use()` then `on_connect()`, in order
+  std::unordered_map<std::string, event_handler> events;
+  event_handler any;
+  disconnect_handler disconnecting, disconnected;
+};
+
+}  // namespace detail
+
+class nsp {
+ public:
+  nsp(server& srv, std::string name, std::shared_ptr<detail::handlers> h, std::unique_ptr<adapter> a)
+      : server_(&srv), name_(std::move(name)), handlers_(std::move(h)), adapter_(std::move(a)) {}
+  nsp(const nsp&) = delete;
+  nsp& operator=(const nsp&) = delete;
+
+  const std::string& name() const noexcept { return name_; }
+
+  /// Middleware: runs before the connect handler, may refuse.
+  template <class F>
+  nsp& use(F f) {
+    handlers_->middlewares.push_back(detail::wrap_connect(std::move(f)));
+    return *this;
+  }
+  /// The connect handler (python-socketio's `connect`): may refuse; its emits follow the CONNECT answer.
+  template <class F>
+  nsp& on_connect(F f) {
+    return use(std::move(f));
+  }
+  nsp& on_disconnecting(disconnect_handler f) {
+    handlers_->disconnecting = std::move(f);
+    return *this;
+  }
+  nsp& on_disconnect(disconnect_handler f) {
+    handlers_->disconnected = std::move(f);
+    return *this;
+  }
+  /// Handler for event `name` (`message` for `send`).
+  template <class F>
+  nsp& on(std::string name, F f) {
+    handlers_->events[std::move(name)] = detail::wrap_event(std::move(f));
+    return *this;
+  }
+  /// Catch-all: events without a handler of their own; `event::name()` says which.
+  template <class F>
+  nsp& on_any(F f) {
+    handlers_->any = detail::wrap_event(std::move(f));
+    return *this;
+  }
+
+  // --- emitting to many (encoded once, delivered by the adapter) ---
+  emitter to(std::string room);
+  emitter except(std::string room_or_sid);
+  emitter volatile_();
+  template <class... A>
+  void emit(std::string_view name, const A&... a);
+  template <class... A>
+  void send(const A&... a) {
+    emit("message", a...);
+  }
+
+  // --- rooms and sockets ---
+  void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
+  void leave_room(const std::string& sid, const std::string& room) { adapter_->leave(sid, room); }
+  void close_room(const std::string& room) { adapter_->close_room(room); }
+  std::vector<std::string> rooms(const std::string& sid) const { return adapter_->rooms_of(sid); }
+  /// The connected socket with this sid, or null.
+  socket_ptr get_socket(const std::string& sid) const {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = sockets_.find(sid);
+    return it == sockets_.end() ? nullptr : it->second;
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return sockets_.size();
+  }
+  socketio::adapter& get_adapter() noexcept { return *adapter_; }
+  class server& get_server() noexcept { return *server_; }
+
+ private:
+  friend class server;
+  friend class socket;
+  friend class emitter;
+
+  void add(const socket_ptr& s) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      sockets_[s->sid()] = s;
+    }
+    adapter_->add_socket(s->sid(), s->engine());
+  }
+  void remove(const std::string& sid) {
+    adapter_->remove_socket(sid);
+    std::lock_guard<std::mutex> g(mu_);
+    sockets_.erase(sid);
+  }
+
+  server* server_;
+  std::string name_;
+  std::shared_ptr<detail::handlers> handlers_;
+  std::unique_ptr<adapter> adapter_;
+  mutable std::mutex mu_;  ///< sockets_ only (connect/disconnect, lookups by sid)
+  std::unordered_map<std::string, socket_ptr> sockets_;
+};
+
+/// Targets of one broadcast: `io.of("/chat").to("room").except(sid).emit("msg", x)`.
+class emitter {
+ public:
+  explicit emitter(nsp& n) : nsp_(&n) {}
+  emitter& to(std::string room) {
+    opts_.rooms.push_back(std::move(room));
+    return *this;
+  }
+  emitter& in(std::string room) { return to(std::move(room)); }
+  emitter& except(std::string room_or_sid) {
+    opts_.except.push_back(std::move(room_or_sid));
+    return *this;
+  }
+  emitter& volatile_() {
+    opts_.volatile_ = true;
+    return *this;
+  }
+  emitter& local() {
+    opts_.local = true;
+    return *this;
+  }
+  /// Encodes once; every recipient gets the same frame.
+  template <class... A>
+  void emit(std::string_view name, const A&... a) {
+    outgoing_packet p;
+    p.nsp = nsp_->name();
+    p.frame = detail::encode_event(nsp_->name(), no_ack, name, a...);
+    if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
+    nsp_->adapter_->broadcast(p, opts_);
+  }
+  template <class... A>
+  void send(const A&... a) {
+    emit("message", a...);
+  }
+  /// The sids this emitter would reach.
+  std::vector<std::string> sids() const { return nsp_->adapter_->sids(opts_); }
+  const broadcast_options& options() const noexcept { return opts_; }
+
+ private:
+  nsp* nsp_;
+  broadcast_options opts_;
+};
+
+inline emitter nsp::to(std::string room) { return emitter(*this).to(std::move(room)); }
+inline emitter nsp::except(std::string room_or_sid) { return emitter(*this).except(std::move(room_or_sid)); }
+inline emitter nsp::volatile_() { return emitter(*this).volatile_(); }
+template <class... A>
+void nsp::emit(std::string_view name, const A&... a) {
+  emitter(*this).emit(name, a...);
+}
+
+inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
+inline emitter socket::to(std::string room) { return nsp_->to(std::move(room)).except(sid_); }
+inline emitter socket::broadcast() { return nsp_->except(sid_); }
+inline void socket::join(const std::string& room) { nsp_->adapter_->join(sid_, room); }
+inline void socket::leave(const std::string& room) { nsp_->adapter_->leave(sid_, room); }
+inline std::vector<std::string> socket::rooms() const { return nsp_->adapter_->rooms_of(sid_); }
+
+}  // namespace portico::socketio

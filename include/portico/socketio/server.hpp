@@ -1,0 +1,558 @@
+#pragma once
+/// The Socket.IO v5 server on top of `portico::engineio::server`.
+///
+///     portico::socketio::server io;
+///     io.on_connect([](socketio::socket& s, socketio::connect_request& r) {
+///       if (r.auth().IsNull()) r.refuse("no auth", 42);
+///     });
+///     io.on("chat", [](socketio::socket& s, const socketio::args& a) {
+///       s.to("lobby").emit("chat", a.at(0));
+///       return true;                                  // becomes the ACK
+///     });
+///     io.listen("127.0.0.1", 3000);
+///     io.run();
+///
+/// Per message: the Engine.IO message is decoded in place (one in-situ JSON parse), the event
+/// name is looked up once, the handler runs on the connection's home worker. No global lock:
+/// per-connection state lives on the home worker; rooms are guarded per namespace.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "../engineio/server.hpp"
+#include "../log.hpp"
+#include "adapter.hpp"
+#include "args.hpp"
+#include "binary.hpp"
+#include "codec.hpp"
+#include "detail/timers.hpp"
+#include "namespace.hpp"
+#include "socket.hpp"
+
+namespace portico::socketio {
+
+struct server_options {
+  /// Transport settings; `engine.path` defaults to "/socket.io/" here.
+  engineio::server_options engine = default_engine();
+  /// Sessions that connect to no namespace within this time are closed.
+  std::chrono::milliseconds connect_timeout{45000};
+  /// Most binary attachments one packet may announce.
+  std::size_t max_attachments = 1000;
+  /// Builds the adapter of each namespace; default: `memory_adapter`.
+  std::function<std::unique_ptr<adapter>(const std::string& nsp, adapter::deliver_fn)> adapter_factory;
+
+  static engineio::server_options default_engine() {
+    engineio::server_options o;
+    o.path = "/socket.io/";
+    return o;
+  }
+};
+
+namespace detail {
+
+/// Per Engine.IO connection state, hung on `engineio::socket::user`; touched only on the
+/// connection's home worker.
+struct client {
+  std::weak_ptr<engineio::socket> engine;
+  decoder dec;
+  std::vector<socket_ptr> sockets;  ///< one per connected namespace (few: linear search)
+  timers::id connect_timer = 0;
+  bool ever_connected = false;
+  explicit client(std::size_t max_attachments) : dec(max_attachments) {}
+  socket_ptr find(std::string_view nsp) const {
+    for (const auto& s : sockets)
+      if (s->namespace_name() == nsp) return s;
+    return nullptr;
+  }
+  void erase(const socket* s) {
+    for (auto it = sockets.begin(); it != sockets.end(); ++it)
+      if (it->get() == s) {
+        sockets.erase(it);
+        return;
+      }
+  }
+};
+
+/// 20 url-safe random characters, like the reference server's ids.
+inline std::string random_sid() {
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  std::string s(20, '\0');
+  std::uint64_t bits = 0;
+  int left = 0;
+  for (auto& c : s) {
+    if (left < 6) {
+      bits = rng();
+      left = 64;
+    }
+    c = alphabet[bits & 63];
+    bits >>= 6;
+    left -= 6;
+  }
+  return s;
+}
+
+inline const char* reason_text(engineio::close_reason r) noexcept {
+  switch (r) {
+    case engineio::close_reason::transport_close: return "transport close";
+    case engineio::close_reason::transport_error: return "transport error";
+    case engineio::close_reason::ping_timeout: return "ping timeout";
+    case engineio::close_reason::parse_error: return "parse error";
+    case engineio::close_reason::server_close: return "server shutting down";
+    case engineio::close_reason::client_close: return "transport close";
+    case engineio::close_reason::payload_too_large: return "transport error";
+    case engineio::close_reason::forced: return "forced close";
+  }
+  return "transport close";
+}
+
+}  // namespace detail
+
+class server {
+ public:
+  explicit server(server_options o = {})
+      : opts_(std::move(o)), engine_(opts_.engine), log_("portico.socketio") {
+    engine_.on_open([this](const engineio::socket_ptr& s) { on_open(s); });
+    engine_.on_message([this](const engineio::socket_ptr& s, engineio::message&& m) { on_message(s, std::move(m)); });
+    engine_.on_close([this](const engineio::socket_ptr& s, engineio::close_reason r) { on_close(s, r); });
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    root_ = &static_nsp_locked("/");
+  }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+  ~server() { stop(); }
+
+  // --- namespaces ---
+  /// The static namespace `name` (created on first use). "/" is always there.
+  nsp& of(const std::string& name) {
+    if (name == "/") return *root_;  // the common case takes no lock
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    return static_nsp_locked(name);
+  }
+  /// A dynamic namespace family: any name `accept` returns true for is created on demand and
+  /// shares the returned namespace's handlers (register them on it).
+  nsp& of(std::function<bool(std::string_view)> accept) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    auto h = std::make_shared<detail::handlers>();
+    parents_.push_back(parent{std::move(accept), h, make_nsp("(dynamic)", h)});
+    return *parents_.back().proto;
+  }
+  nsp& of(const std::regex& re) {
+    return of([re](std::string_view n) { return std::regex_match(n.begin(), n.end(), re); });
+  }
+  /// Catch-all (python-socketio's `namespaces='*'`): every namespace not matched otherwise.
+  nsp& of_any() {
+    return of([](std::string_view) { return true; });
+  }
+  /// The namespace `name` if it exists now (static or already created dynamically).
+  nsp* find(std::string_view name) {
+    if (name == "/") return root_;
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    auto it = nsps_.find(std::string(name));
+    return it == nsps_.end() ? nullptr : it->second.get();
+  }
+
+  // --- shortcuts on "/" ---
+  template <class F>
+  server& use(F f) {
+    of("/").use(std::move(f));
+    return *this;
+  }
+  template <class F>
+  server& on_connect(F f) {
+    of("/").on_connect(std::move(f));
+    return *this;
+  }
+  server& on_disconnect(disconnect_handler f) {
+    of("/").on_disconnect(std::move(f));
+    return *this;
+  }
+  server& on_disconnecting(disconnect_handler f) {
+    of("/").on_disconnecting(std::move(f));
+    return *this;
+  }
+  template <class F>
+  server& on(std::string name, F f) {
+    of("/").on(std::move(name), std::move(f));
+    return *this;
+  }
+  template <class F>
+  server& on_any(F f) {
+    of("/").on_any(std::move(f));
+    return *this;
+  }
+  template <class... A>
+  void emit(std::string_view name, const A&... a) {
+    of("/").emit(name, a...);
+  }
+  emitter to(std::string room) { return of("/").to(std::move(room)); }
+  emitter except(std::string room) { return of("/").except(std::move(room)); }
+
+  // --- sockets by sid (any thread) ---
+  socket_ptr get_socket(const std::string& sid, const std::string& nsp_name = "/") {
+    nsp* n = find(nsp_name);
+    return n ? n->get_socket(sid) : nullptr;
+  }
+  /// Server-initiated disconnect of one socket from its namespace.
+  bool disconnect(const std::string& sid, const std::string& nsp_name = "/") {
+    auto s = get_socket(sid, nsp_name);
+    if (s) s->disconnect();
+    return s != nullptr;
+  }
+  json::document get_session(const std::string& sid, const std::string& nsp_name = "/") {
+    auto s = get_socket(sid, nsp_name);
+    return s ? s->get_session() : json::document();
+  }
+  bool save_session(const std::string& sid, const json::value& v, const std::string& nsp_name = "/") {
+    auto s = get_socket(sid, nsp_name);
+    if (s) s->save_session(v);
+    return s != nullptr;
+  }
+
+  // --- lifecycle ---
+  void listen(const std::string& host, std::uint16_t port) { engine_.listen(host, port); }
+  std::uint16_t port() const { return engine_.port(); }
+  void start() { engine_.start(); }
+  void run() { engine_.run(); }
+  /// Stops accepting, closes every session (disconnect handlers run, pending acks fail with
+  /// `disconnected`), joins the threads. Idempotent.
+  void stop() {
+    timers_.stop();
+    engine_.stop();
+  }
+
+  engineio::server& engine() noexcept { return engine_; }
+  portico::logger& log() noexcept { return log_; }
+  const server_options& options() const noexcept { return opts_; }
+
+ private:
+  friend class socket;
+  struct parent {
+    std::function<bool(std::string_view)> accept;
+    std::shared_ptr<detail::handlers> handlers;
+    std::unique_ptr<nsp> proto;
+  };
+
+  std::unique_ptr<nsp> make_nsp(const std::string& name, std::shared_ptr<detail::handlers> h) {
+    adapter::deliver_fn deliver = [this](const engineio::frame_ptr& f, const std::vector<engineio::socket_ptr>& to) {
+      engine_.send_many(f, to);
+    };
+    std::unique_ptr<adapter> a = opts_.adapter_factory ? opts_.adapter_factory(name, std::move(deliver))
+                                                       : std::make_unique<memory_adapter>(std::move(deliver));
+    return std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+  }
+
+  nsp& static_nsp_locked(const std::string& name) {
+    auto it = nsps_.find(name);
+    if (it != nsps_.end()) return *it->second;
+    auto n = make_nsp(name, std::make_shared<detail::handlers>());
+    auto& ref = *n;
+    nsps_.emplace(name, std::move(n));
+    return ref;
+  }
+
+  /// The namespace a CONNECT names: static, else created for a matching dynamic parent.
+  nsp* resolve_nsp(std::string_view name) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    std::string key(name);
+    auto it = nsps_.find(key);
+    if (it != nsps_.end()) return it->second.get();
+    if (name == "/") return &static_nsp_locked(key);
+    for (auto& p : parents_) {
+      if (p.accept(name)) {
+        auto n = make_nsp(key, p.handlers);
+        auto* raw = n.get();
+        nsps_.emplace(std::move(key), std::move(n));
+        return raw;
+      }
+    }
+    return nullptr;
+  }
+
+  static detail::client* client_of(const engineio::socket_ptr& e) {
+    return static_cast<detail::client*>(e->user.get());
+  }
+
+  void on_open(const engineio::socket_ptr& e) {
+    auto c = std::make_shared<detail::client>(opts_.max_attachments);
+    c->engine = e;
+    std::weak_ptr<engineio::socket> w = e;
+    c->connect_timer = timers_.after(opts_.connect_timeout, [w, this] {
+      if (auto es = w.lock())
+        es->post([es, this] {
+          auto* cl = client_of(es);
+          if (cl && !cl->ever_connected) {
+            log_.info([&] { return "closing " + es->sid() + ": no namespace connected in time"; });
+            es->close();
+          }
+        });
+    });
+    e->user = std::move(c);
+  }
+
+  void on_close(const engineio::socket_ptr& e, engineio::close_reason r) {
+    auto keep = e->user;  // the client outlives this call even if a handler resets `user`
+    auto* c = client_of(e);
+    if (!c) return;
+    timers_.cancel(c->connect_timer);
+    auto sockets = std::move(c->sockets);
+    c->sockets.clear();
+    for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false);
+    e->user.reset();
+  }
+
+  void on_message(const engineio::socket_ptr& e, engineio::message&& m) {
+    auto keep = e->user;  // a handler may close the connection (on_close resets `user`)
+    auto* c = client_of(e);
+    if (!c) return;
+    auto st = m.binary ? c->dec.add_binary(std::move(m.data)) : c->dec.add_text(std::move(m.data));
+    if (st == decoder::status::awaiting_attachments) return;
+    if (st == decoder::status::error) {
+      log_.info([&] { return "closing " + e->sid() + ": invalid packet (" + describe(c->dec.error()) + ")"; });
+      c->dec.reset();
+      e->close();
+      return;
+    }
+    packet p = c->dec.take();
+    dispatch(e, *c, p);
+  }
+
+  /// Like the reference server, a packet that does not fit the connection's state (anything but
+  /// CONNECT for a namespace it is not in, a second CONNECT, a CONNECT_ERROR) closes the connection.
+  void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
+    if (p.type == packet_type::connect) {
+      if (c.find(p.nsp())) return invalid_state(e, p);
+      return handle_connect(e, c, p);
+    }
+    auto s = c.find(p.nsp());
+    if (!s || p.type == packet_type::connect_error) return invalid_state(e, p);
+    switch (p.type) {
+      case packet_type::disconnect:
+        c.erase(s.get());
+        finish_disconnect(*s, "client namespace disconnect", false);
+        return;
+      case packet_type::event:
+      case packet_type::binary_event:
+        handle_event(*s, p);
+        return;
+      case packet_type::ack:
+      case packet_type::binary_ack:
+        s->complete_ack(p.id, ack_status::ok, args(p));
+        return;
+      default:
+        return;
+    }
+  }
+
+  void invalid_state(const engineio::socket_ptr& e, const packet& p) {
+    log_.info([&] {
+      return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.nsp()) +
+             " in the wrong state";
+    });
+    e->close();
+  }
+
+  void handle_connect(const engineio::socket_ptr& e, detail::client& c, packet& p) {
+    std::string_view name = p.nsp();
+    nsp* n = resolve_nsp(name);
+    if (!n) {
+      auto f = std::make_shared<engineio::frame>();
+      write_header(f->text, packet_type::connect_error, name);
+      f->text += R"({"message":"Invalid namespace"})";
+      e->send(std::move(f));
+      log_.info([&] { return "refused " + e->sid() + " on " + std::string(name) + ": invalid namespace"; });
+      return;
+    }
+    c.ever_connected = true;
+    timers_.cancel(c.connect_timer);
+    auto s = std::make_shared<socket>(*n, detail::random_sid(), e, *this);
+    if (p.has_data()) json::copy(p.data(), s->auth_);  // deep: outlives the packet
+    n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
+    connect_request req(*s, s->auth_);
+    auto handlers = n->handlers_;
+    for (auto& h : handlers->middlewares) {
+      if (!guarded("connect handler", n->name(), [&] { h(*s, req); })) req.refuse("internal error");
+      if (req.refused()) break;
+    }
+    if (req.refused()) {
+      s->closing_.store(true);
+      s->mark_disconnected();
+      n->adapter_->remove_socket(s->sid());
+      s->fail_acks();
+      auto f = std::make_shared<engineio::frame>();
+      packet_writer pw(packet_type::connect_error, n->name());
+      auto& w = pw.writer();
+      w.StartObject();
+      w.Key("message", 7);
+      w.String(req.message().data(), static_cast<rapidjson::SizeType>(req.message().size()));
+      if (!req.data_json().empty()) {
+        w.Key("data", 4);
+        w.RawValue(req.data_json().data(), req.data_json().size(), rapidjson::kObjectType);
+      }
+      w.EndObject();
+      f->text = std::move(pw.finish());
+      e->send(std::move(f));
+      log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
+      return;
+    }
+    if (s->closing_.load() || e->closed()) {  // a handler disconnected it or closed the connection
+      s->closing_.store(true);
+      s->mark_disconnected();
+      n->adapter_->remove_socket(s->sid());
+      s->fail_acks();
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> g(n->mu_);
+      n->sockets_[s->sid()] = s;
+    }
+    c.sockets.push_back(s);
+    auto f = std::make_shared<engineio::frame>();
+    write_header(f->text, packet_type::connect, n->name());
+    f->text += "{\"sid\":\"";
+    f->text += s->sid();
+    f->text += "\"}";
+    s->accept(std::move(f));
+  }
+
+  void handle_event(socket& s, packet& p) {
+    const auto& h = *s.nsp_->handlers_;
+    std::string_view name = p.event_name();
+    // Reuse one key buffer per thread: no allocation for the lookup.
+    thread_local std::string key;
+    key.assign(name.data(), name.size());
+    auto it = h.events.find(key);
+    const event_handler* f = it != h.events.end() ? &it->second : (h.any ? &h.any : nullptr);
+    if (!f) {
+      log_.debug([&] { return "no handler for event '" + key + "' on " + s.namespace_name(); });
+      return;
+    }
+    args a(p);
+    event ev(s, name, a, p.id);
+    guarded("event handler", name, [&] { (*f)(ev); });
+  }
+
+  /// User code must not take an I/O thread down: an exception is logged and reported as false.
+  template <class F>
+  bool guarded(const char* what, std::string_view name, F&& f) {
+    try {
+      f();
+      return true;
+    } catch (const std::exception& ex) {
+      log_.error([&] { return std::string(what) + " '" + std::string(name) + "' threw: " + ex.what(); });
+    } catch (...) {
+      log_.error([&] { return std::string(what) + " '" + std::string(name) + "' threw"; });
+    }
+    return false;
+  }
+
+  /// Common end of a namespace connection: `disconnecting` (rooms still visible), leave rooms,
+  /// fail pending acks, `disconnect`.
+  void finish_disconnect(socket& s, std::string_view reason, bool notify_client) {
+    if (s.closing_.exchange(true)) return;  // once, even if a handler disconnects again
+    auto keep = s.shared_from_this();
+    if (!s.accepted_.load()) {  // still inside its connect handlers: handle_connect cleans up
+      s.mark_disconnected();
+      return;
+    }
+    auto& h = *s.nsp_->handlers_;
+    if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
+    if (notify_client) {
+      auto f = std::make_shared<engineio::frame>();
+      write_header(f->text, packet_type::disconnect, s.namespace_name());
+      s.engine_->send(std::move(f));
+    }
+    s.mark_disconnected();
+    s.nsp_->remove(s.sid());
+    s.fail_acks();
+    if (h.disconnected) guarded("disconnect handler", reason, [&] { h.disconnected(s, reason); });
+    {
+      std::lock_guard<std::mutex> g(s.mu_);
+      s.session_.SetNull();
+    }
+  }
+
+  server_options opts_;
+  engineio::server engine_;
+  portico::logger log_;
+  detail::timers timers_;
+  std::mutex nsp_mu_;  ///< the namespace table (CONNECT only, never per message)
+  std::unordered_map<std::string, std::unique_ptr<nsp>> nsps_;
+  std::vector<parent> parents_;
+  nsp* root_ = nullptr;  ///< "/", created first, never removed
+};
+
+// --- socket members that need the server ---
+
+inline void socket::disconnect() {
+  auto self = shared_from_this();
+  auto run = [self] {
+    if (auto* c = static_cast<detail::client*>(self->engine_->user.get())) c->erase(self.get());
+    self->server_->finish_disconnect(*self, "server namespace disconnect", true);
+  };
+  if (engine_->on_home_worker()) run();
+  else engine_->post(run);
+}
+
+inline bool socket::register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout) {
+  std::weak_ptr<socket> w = weak_from_this();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (state_.load() == state::disconnected) {
+      // Never silently dropped: the caller learns at once.
+      cb(ack_status::disconnected, args());
+      return false;
+    }
+    acks_[id].cb = std::move(cb);
+  }
+  auto t = server_->timers_.after(timeout, [w, id] {
+    if (auto s = w.lock()) {
+      s->engine_->post([s, id] { s->complete_ack(id, ack_status::timeout, args()); });
+    }
+  });
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = acks_.find(id);
+  if (it != acks_.end()) it->second.timer = t;
+  return true;
+}
+
+inline void socket::complete_ack(std::uint64_t id, ack_status status, const args& a) {
+  ack_callback cb;
+  std::uint64_t timer = 0;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = acks_.find(id);
+    if (it == acks_.end()) return;
+    cb = std::move(it->second.cb);
+    timer = it->second.timer;
+    acks_.erase(it);
+  }
+  if (status != ack_status::timeout && timer) server_->timers_.cancel(timer);
+  if (cb) server_->guarded("ack callback", namespace_name(), [&] { cb(status, a); });
+}
+
+inline void socket::fail_acks() {
+  std::unordered_map<std::uint64_t, pending_ack> acks;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    acks.swap(acks_);
+  }
+  for (auto& kv : acks) {
+    if (kv.second.timer) server_->timers_.cancel(kv.second.timer);
+    if (kv.second.cb)
+      server_->guarded("ack callback", namespace_name(), [&] { kv.second.cb(ack_status::disconnected, args()); });
+  }
+}
+
+}  // namespace portico::socketio

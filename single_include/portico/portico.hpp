@@ -1,0 +1,7120 @@
+// portico 0.1.0 -- single-header edition.
+// GENERATED FILE, do not edit: produced by scripts/amalgamate from include/portico/portico.hpp.
+// Edit the headers under include/portico/ and run scripts/amalgamate (or `ninja amalgamate`).
+// Needs on the include path: standalone Asio, websocketpp, RapidJSON (see README.md).
+#pragma once
+#define PORTICO_SINGLE_HEADER 1
+
+// ---- begin portico/portico.hpp ----
+/// The umbrella header: everything a portico user needs.
+// ---- begin portico/version.hpp ----
+#define PORTICO_VERSION_MAJOR 0
+#define PORTICO_VERSION_MINOR 1
+#define PORTICO_VERSION_PATCH 0
+// ---- end portico/version.hpp ----
+// ---- begin portico/log.hpp ----
+/// A small levelled logger shared by every layer.
+///
+/// Messages are plain strings built by the caller. To keep disabled levels
+/// cheap, guard expensive formatting with `enabled(level)` or use the
+/// overloads taking a callable that builds the string only when needed:
+///
+///     log.info("closing " + sid);                       // always builds the string
+///     log.debug([&] { return "frame " + describe(f); }); // built only if debug is on
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace portico {
+
+enum class log_level { trace = 0, debug = 1, info = 2, warn = 3, error = 4, off = 5 };
+
+inline const char* to_string(log_level l) noexcept {
+  switch (l) {
+    case log_level::trace: return "trace";
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+    case log_level::off: return "off";
+  }
+  return "?";
+}
+
+class logger {
+ public:
+  using level = log_level;
+  using sink_type = std::function<void(level, std::string_view)>;
+
+  /// `name` prefixes every line of the default sink ("[portico.engineio] warn: ...").
+  explicit logger(std::string name = "portico", level min = level::warn)
+      : name_(std::move(name)), min_(min) {}
+
+  logger(const logger&) = delete;
+  logger& operator=(const logger&) = delete;
+
+  void set_level(level l) noexcept { min_.store(l, std::memory_order_relaxed); }
+  level get_level() const noexcept { return min_.load(std::memory_order_relaxed); }
+  bool enabled(level l) const noexcept {
+    return l != level::off && l >= min_.load(std::memory_order_relaxed);
+  }
+
+  /// Replace the sink (thread-safe). An empty function restores the stderr sink.
+  /// The sink may be called from any I/O thread, concurrently.
+  void set_sink(sink_type s) {
+    auto p = s ? std::make_shared<const sink_type>(std::move(s)) : nullptr;
+    std::lock_guard<std::mutex> g(mu_);
+    sink_ = std::move(p);
+  }
+
+  void write(level l, std::string_view msg) const {
+    if (!enabled(l)) return;
+    std::shared_ptr<const sink_type> s;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      s = sink_;
+    }
+    if (s) {
+      (*s)(l, msg);
+    } else {
+      // One fprintf per line so concurrent lines do not interleave mid-line.
+      std::fprintf(stderr, "[%s] %s: %.*s\n", name_.c_str(), to_string(l),
+                   static_cast<int>(msg.size()), msg.data());
+    }
+  }
+
+  /// Lazily built message: `f` is only called when the level is enabled.
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&>>>
+  void write(level l, F&& f) const {
+    if (!enabled(l)) return;
+    const auto& m = f();
+    write(l, std::string_view(m));
+  }
+
+  void trace(std::string_view m) const { write(level::trace, m); }
+  void debug(std::string_view m) const { write(level::debug, m); }
+  void info(std::string_view m) const { write(level::info, m); }
+  void warn(std::string_view m) const { write(level::warn, m); }
+  void error(std::string_view m) const { write(level::error, m); }
+
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&>>>
+  void trace(F&& f) const { write(level::trace, std::forward<F>(f)); }
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&>>>
+  void debug(F&& f) const { write(level::debug, std::forward<F>(f)); }
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&>>>
+  void info(F&& f) const { write(level::info, std::forward<F>(f)); }
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&>>>
+  void warn(F&& f) const { write(level::warn, std::forward<F>(f)); }
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&>>>
+  void error(F&& f) const { write(level::error, std::forward<F>(f)); }
+
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  std::string name_;
+  std::atomic<level> min_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const sink_type> sink_;
+};
+
+}  // namespace portico
+// ---- end portico/log.hpp ----
+// ---- begin portico/json/json.hpp ----
+/// portico::json: payload types, typed mapping (PORTICO_FIELDS, adapter<T>), decoding with
+/// pydantic-style error lists, encoding straight into the output string. See docs/json.md.
+
+// ---- begin portico/json/value.hpp ----
+/// The payload representation shared by every layer (see docs/design.md, "Payload representation").
+/// Received JSON is a RapidJSON DOM parsed once, in situ, over a buffer the packet owns; outgoing
+/// JSON is written once with a rapidjson::Writer. Binary blobs travel beside the JSON as
+/// `binary`, referenced from the JSON by `{"_placeholder":true,"num":n}`.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace portico::json {
+
+using value = rapidjson::Value;
+using document = rapidjson::Document;
+using allocator = rapidjson::Document::AllocatorType;
+
+/// Appends to a std::string (the packet being built), so the JSON lands in its final buffer.
+struct string_sink {
+  using Ch = char;
+  std::string* out;
+  void Put(char c) { out->push_back(c); }
+  void Flush() {}
+};
+using writer = rapidjson::Writer<string_sink>;
+
+/// A binary attachment: owns its bytes (moved from the websocket frame or the user's buffer).
+struct binary {
+  std::string bytes;
+  binary() = default;
+  explicit binary(std::string b) : bytes(std::move(b)) {}
+  binary(const void* data, std::size_t n) : bytes(static_cast<const char*>(data), n) {}
+  std::string_view view() const noexcept { return bytes; }
+  std::size_t size() const noexcept { return bytes.size(); }
+  friend bool operator==(const binary& a, const binary& b) { return a.bytes == b.bytes; }
+  friend bool operator!=(const binary& a, const binary& b) { return !(a == b); }
+};
+
+/// What typed decoding needs besides the DOM: the attachments placeholders point to.
+struct decode_context {
+  const std::vector<binary>* attachments = nullptr;
+};
+
+/// What typed encoding collects besides the JSON text: the blobs placeholders were written for.
+/// Pointers stay valid for the duration of one encode call (emit encodes synchronously).
+struct encode_context {
+  std::vector<std::string_view> attachments;
+};
+
+/// True for `{"_placeholder":true,"num":n}` with an integral n.
+inline bool is_placeholder(const value& v) noexcept {
+  if (!v.IsObject() || v.MemberCount() != 2) return false;
+  auto p = v.FindMember("_placeholder");
+  auto n = v.FindMember("num");
+  return p != v.MemberEnd() && p->value.IsBool() && p->value.GetBool() && n != v.MemberEnd() &&
+         n->value.IsUint();
+}
+
+/// Writes the placeholder for the next attachment and records the bytes.
+inline void write_placeholder(writer& w, encode_context& ctx, std::string_view bytes) {
+  w.StartObject();
+  w.Key("_placeholder", 12);
+  w.Bool(true);
+  w.Key("num", 3);
+  w.Uint(static_cast<unsigned>(ctx.attachments.size()));
+  w.EndObject();
+  ctx.attachments.push_back(bytes);
+}
+
+}  // namespace portico::json
+// ---- end portico/json/value.hpp ----
+// ---- begin portico/json/errors.hpp ----
+/// Validation errors of typed decoding, in the spirit of pydantic:
+/// `[{"loc":["items",2,"name"],"msg":"field required","type":"missing"}]`.
+///
+/// Error types produced by portico::json (the "type" field; stable, clients may switch on them):
+///   missing           a required field is absent ("field required")
+///   string_type       expected a JSON string
+///   int_type          expected a JSON number that is an integer
+///   int_from_float    a number with a fractional part where an integer is expected
+///   int_range         an integer outside the range of the C++ type (msg names the range)
+///   float_type        expected a JSON number
+///   float_range       a number too large for `float`
+///   bool_type         expected true or false
+///   list_type         expected a JSON array (std::vector, std::array)
+///   tuple_type        expected a JSON array (std::tuple)
+///   too_short         fixed-size array/tuple with too few items
+///   too_long          fixed-size array/tuple with too many items
+///   dict_type         expected a JSON object (map types)
+///   model_type        expected a JSON object (PORTICO_FIELDS structs)
+///   binary_type       expected a `{"_placeholder":true,"num":n}` object
+///   binary_missing    the placeholder points to an attachment that was not received
+///   json_invalid      the text did not parse (from_string only; msg has the offset)
+///   value_error       free for adapters (user-defined validation)
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+
+namespace portico::json {
+
+/// One step of an error location: an object key or an array index.
+struct path_element {
+  std::string key;
+  std::size_t index = 0;
+  bool is_index = false;
+
+  path_element() = default;
+  path_element(std::string k) : key(std::move(k)) {}
+  path_element(std::string_view k) : key(k) {}
+  path_element(const char* k) : key(k) {}
+  template <class I, std::enable_if_t<std::is_integral_v<I>, int> = 0>
+  path_element(I i) : index(static_cast<std::size_t>(i)), is_index(true) {}
+
+  friend bool operator==(const path_element& a, const path_element& b) {
+    return a.is_index == b.is_index && (a.is_index ? a.index == b.index : a.key == b.key);
+  }
+  friend bool operator!=(const path_element& a, const path_element& b) { return !(a == b); }
+};
+
+/// One validation failure: where (loc), what a human reads (msg), what a program matches (type).
+struct error {
+  std::vector<path_element> loc;
+  std::string msg;
+  std::string type;
+};
+
+/// The errors of one decode, plus the location decoding is currently at.
+/// Decoders push a key/index while they descend, so `add` only records the failure; the path is
+/// copied into an owning `error` only when something fails (the success path never allocates).
+/// Errors are capped (`max_errors`, default 100) so a hostile array of a million wrong items
+/// cannot make the error list itself the attack; decoders stop early once `full()`.
+class error_list {
+ public:
+  explicit error_list(std::size_t max_errors = 100) : max_(max_errors == 0 ? 1 : max_errors) {}
+
+  /// Records a failure at the current location.
+  void add(std::string msg, std::string type) {
+    if (errors_.size() >= max_) {
+      truncated_ = true;
+      return;
+    }
+    error e;
+    e.loc.reserve(path_.size());
+    for (const auto& p : path_)
+      e.loc.push_back(p.is_index ? path_element(p.index) : path_element(p.key));
+    e.msg = std::move(msg);
+    e.type = std::move(type);
+    errors_.push_back(std::move(e));
+  }
+
+  /// Descends into a key. The key's characters must outlive the matching pop() (decoders pass
+  /// field names, which are literals, or keys of the DOM being decoded).
+  void push(std::string_view key) { path_.push_back({key, 0, false}); }
+  /// Descends into an array index.
+  void push(std::size_t index) { path_.push_back({{}, index, true}); }
+  void pop() noexcept {
+    if (!path_.empty()) path_.pop_back();
+  }
+
+  /// RAII push/pop.
+  struct scope {
+    error_list& list;
+    template <class K>
+    scope(error_list& l, K k) : list(l) { list.push(k); }
+    ~scope() { list.pop(); }
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+  };
+
+  bool full() const noexcept { return errors_.size() >= max_; }
+  /// True when errors were dropped because the cap was reached.
+  bool truncated() const noexcept { return truncated_; }
+  bool empty() const noexcept { return errors_.empty(); }
+  std::size_t size() const noexcept { return errors_.size(); }
+  const error& operator[](std::size_t i) const { return errors_[i]; }
+  auto begin() const noexcept { return errors_.begin(); }
+  auto end() const noexcept { return errors_.end(); }
+  const std::vector<error>& errors() const noexcept { return errors_; }
+  /// Appends an already located error (e.g. one decoded from a peer's error list).
+  void append(error e) {
+    if (errors_.size() >= max_) {
+      truncated_ = true;
+      return;
+    }
+    errors_.push_back(std::move(e));
+  }
+  /// Forgets errors and location, keeps the cap.
+  void clear() noexcept {
+    errors_.clear();
+    path_.clear();
+    truncated_ = false;
+  }
+
+ private:
+  struct step {
+    std::string_view key;
+    std::size_t index;
+    bool is_index;
+  };
+  std::vector<error> errors_;
+  std::vector<step> path_;
+  std::size_t max_;
+  bool truncated_ = false;
+};
+
+}  // namespace portico::json
+// ---- end portico/json/errors.hpp ----
+// ---- begin portico/json/fields.hpp ----
+/// Declaring the JSON shape of a type: `PORTICO_FIELDS` for plain structs, `adapter<T>` for the rest.
+
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
+
+namespace portico::json {
+
+/// The customization point for types that are not plain structs (strong ids, enums as strings,
+/// third-party types). Specialise it in namespace portico::json with exactly these two members:
+///
+///     template <> struct portico::json::adapter<my::color> {
+///       static bool decode(const value& v, my::color& out, decode_context& ctx, error_list& errs);
+///       static void encode(writer& w, const my::color& c, encode_context& ctx);
+///     };
+///
+/// `decode` reports failures with `errs.add(msg, type)` (the location is already set) and returns
+/// false; it may call `json::decode` for nested values. `encode` writes exactly one JSON value.
+/// An adapter wins over every built-in mapping, so it can also override how e.g. an enum maps.
+template <class T, class Enable = void>
+struct adapter {
+  static constexpr bool portico_unspecialised = true;
+};
+
+namespace detail {
+
+template <class T, class = void>
+struct has_adapter : std::true_type {};
+template <class T>
+struct has_adapter<T, std::void_t<decltype(adapter<T>::portico_unspecialised)>> : std::false_type {};
+
+/// One declared field: its JSON name and the member it maps to.
+template <class C, class M>
+struct field {
+  std::string_view name;
+  M C::*member;
+};
+template <class C, class M>
+constexpr field<C, M> make_field(std::string_view name, M C::*member) noexcept {
+  return {name, member};
+}
+
+/// Found by ADL only; this declaration just gives unqualified lookup something to not match.
+void portico_fields(...) = delete;
+
+template <class T, class = void>
+struct has_fields : std::false_type {};
+template <class T>
+struct has_fields<T, std::void_t<decltype(portico_fields(static_cast<const T*>(nullptr)))>>
+    : std::true_type {};
+
+template <class T>
+constexpr auto fields_of() noexcept {
+  return portico_fields(static_cast<const T*>(nullptr));
+}
+
+}  // namespace detail
+}  // namespace portico::json
+
+/// Declares the JSON fields of a struct, once, right after it, at namespace scope in the
+/// struct's own namespace (found by ADL). Up to 32 fields. Each field is either a member name,
+/// mapped to a key of the same name, or `(member, "jsonName")` to map it to another key:
+///
+///     struct user { std::string name; int user_id; std::optional<std::string> email; };
+///     PORTICO_FIELDS(user, name, (user_id, "userId"), email)
+///
+/// Decoding: every field must be present unless its type is std::optional (missing or null ->
+/// nullopt); keys not declared are ignored. Encoding writes fields in declaration order and
+/// omits optional fields that are empty.
+#define PORTICO_FIELDS(Type, ...)                                                       \
+  [[maybe_unused]] inline constexpr auto portico_fields(const Type*) noexcept {         \
+    return ::std::make_tuple(PORTICO_JSON_DETAIL_FOR_EACH(PORTICO_JSON_DETAIL_FIELD, Type, \
+                                                          __VA_ARGS__));                \
+  }
+
+// --- preprocessor machinery (not part of the API) ---
+#define PORTICO_JSON_DETAIL_CAT(a, b) PORTICO_JSON_DETAIL_CAT_(a, b)
+#define PORTICO_JSON_DETAIL_CAT_(a, b) a##b
+#define PORTICO_JSON_DETAIL_SECOND(a, b, ...) b
+#define PORTICO_JSON_DETAIL_IS_PAREN(x) PORTICO_JSON_DETAIL_IS_PAREN_(PORTICO_JSON_DETAIL_PROBE x)
+#define PORTICO_JSON_DETAIL_IS_PAREN_(...) PORTICO_JSON_DETAIL_SECOND(__VA_ARGS__, 0, ~)
+#define PORTICO_JSON_DETAIL_PROBE(...) ~, 1
+#define PORTICO_JSON_DETAIL_UNPAREN(...) __VA_ARGS__
+
+#define PORTICO_JSON_DETAIL_FIELD(Type, x) \
+  PORTICO_JSON_DETAIL_CAT(PORTICO_JSON_DETAIL_FIELD_, PORTICO_JSON_DETAIL_IS_PAREN(x))(Type, x)
+#define PORTICO_JSON_DETAIL_FIELD_0(Type, m) ::portico::json::detail::make_field(#m, &Type::m)
+#define PORTICO_JSON_DETAIL_FIELD_1(Type, p) \
+  PORTICO_JSON_DETAIL_FIELD_1_(Type, PORTICO_JSON_DETAIL_UNPAREN p)
+#define PORTICO_JSON_DETAIL_FIELD_1_(Type, ...) PORTICO_JSON_DETAIL_FIELD_2(Type, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_FIELD_2(Type, m, n) ::portico::json::detail::make_field(n, &Type::m)
+
+#define PORTICO_JSON_DETAIL_FOR_EACH(M, T, ...)                                   \
+  PORTICO_JSON_DETAIL_CAT(PORTICO_JSON_DETAIL_EACH_, PORTICO_JSON_DETAIL_NARGS(__VA_ARGS__)) \
+  (M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_NARGS(...) PORTICO_JSON_DETAIL_NARGS_(__VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define PORTICO_JSON_DETAIL_NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, N, ...) N
+#define PORTICO_JSON_DETAIL_EACH_1(M, T, x) M(T, x)
+#define PORTICO_JSON_DETAIL_EACH_2(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_1(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_3(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_2(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_4(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_3(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_5(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_4(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_6(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_5(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_7(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_6(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_8(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_7(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_9(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_8(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_10(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_9(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_11(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_10(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_12(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_11(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_13(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_12(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_14(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_13(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_15(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_14(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_16(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_15(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_17(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_16(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_18(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_17(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_19(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_18(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_20(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_19(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_21(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_20(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_22(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_21(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_23(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_22(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_24(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_23(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_25(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_24(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_26(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_25(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_27(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_26(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_28(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_27(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_29(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_28(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_30(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_29(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_31(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_30(M, T, __VA_ARGS__)
+#define PORTICO_JSON_DETAIL_EACH_32(M, T, x, ...) M(T, x), PORTICO_JSON_DETAIL_EACH_31(M, T, __VA_ARGS__)
+// ---- end portico/json/fields.hpp ----
+// ---- begin portico/json/dom.hpp ----
+/// Parsing, printing and copying whole DOM values. Parsing bounds the nesting depth and never
+/// recurses (RapidJSON's iterative parser), so hostile input cannot overflow the stack, and the
+/// recursive walks elsewhere (stringify, copy, typed decoding of `raw`) stay bounded too.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+
+namespace portico::json {
+
+/// Nesting depth parse_insitu/parse accept by default (objects + arrays).
+inline constexpr std::size_t default_max_depth = 256;
+
+/// Why a parse failed: byte offset into the text and a static English message.
+struct parse_error {
+  std::size_t offset = 0;
+  const char* message = "";
+};
+
+namespace detail {
+
+/// Forwards SAX events to a document, refusing nesting deeper than `max_depth`.
+/// With `copy_strings`, every string is copied into the document's allocator (used for deep
+/// copies: an in-situ DOM's strings point into the frame and must not be shared).
+struct building_handler {
+  document& doc;
+  std::size_t max_depth;
+  bool copy_strings;
+  std::size_t depth = 0;
+  bool too_deep = false;
+
+  using Ch = char;
+  using size_type = rapidjson::SizeType;
+  bool Null() { return doc.Null(); }
+  bool Bool(bool b) { return doc.Bool(b); }
+  bool Int(int i) { return doc.Int(i); }
+  bool Uint(unsigned u) { return doc.Uint(u); }
+  bool Int64(std::int64_t i) { return doc.Int64(i); }
+  bool Uint64(std::uint64_t u) { return doc.Uint64(u); }
+  bool Double(double d) { return doc.Double(d); }
+  bool RawNumber(const Ch* s, size_type n, bool copy) { return doc.RawNumber(s, n, copy || copy_strings); }
+  bool String(const Ch* s, size_type n, bool copy) { return doc.String(s, n, copy || copy_strings); }
+  bool Key(const Ch* s, size_type n, bool copy) { return doc.Key(s, n, copy || copy_strings); }
+  bool StartObject() { return enter() && doc.StartObject(); }
+  bool EndObject(size_type n) {
+    --depth;
+    return doc.EndObject(n);
+  }
+  bool StartArray() { return enter() && doc.StartArray(); }
+  bool EndArray(size_type n) {
+    --depth;
+    return doc.EndArray(n);
+  }
+  bool enter() {
+    if (++depth > max_depth) {
+      too_deep = true;
+      return false;
+    }
+    return true;
+  }
+};
+
+template <unsigned Flags, class Stream>
+bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* err,
+                  std::size_t max_depth) {
+  building_handler h{doc, max_depth, false};
+  rapidjson::ParseResult result;
+  bool trailing_nul = false;
+  auto generate = [&](document&) {
+    rapidjson::Reader reader;
+    result = reader.Parse<Flags | rapidjson::kParseIterativeFlag |
+                          rapidjson::kParseValidateEncodingFlag>(in, h);
+    // RapidJSON stops at the first NUL byte; anything after it would be silently ignored.
+    if (!result.IsError() && in.Tell() != length) trailing_nul = true;
+    return !result.IsError() && !trailing_nul;
+  };
+  doc.SetNull();
+  doc.Populate(generate);
+  if (!result.IsError() && !trailing_nul) return true;
+  doc.SetNull();
+  if (err) {
+    if (trailing_nul) {
+      err->offset = in.Tell();
+      err->message = "NUL byte inside the JSON text.";
+    } else if (h.too_deep) {
+      err->offset = result.Offset();
+      err->message = "Nesting too deep.";
+    } else {
+      err->offset = result.Offset();
+      err->message = rapidjson::GetParseError_En(result.Code());
+    }
+  }
+  return false;
+}
+
+}  // namespace detail
+
+/// Parses `buf` in place: strings in `doc` point into `buf`, which must therefore outlive `doc`
+/// and must not be modified meanwhile. This is how received packets are parsed (once, no copy).
+/// Invalid UTF-8, trailing garbage, NUL bytes and nesting deeper than `max_depth` are errors.
+/// On failure `doc` is null and `err` (if given) says where and why.
+inline bool parse_insitu(std::string& buf, document& doc, parse_error* err = nullptr,
+                         std::size_t max_depth = default_max_depth) {
+  rapidjson::InsituStringStream in(&buf[0]);  // std::string is NUL-terminated
+  return detail::parse_stream<rapidjson::kParseInsituFlag>(in, buf.size(), doc, err, max_depth);
+}
+
+/// Parses a copy of `text` into `doc` (strings are copied into doc's allocator).
+inline bool parse(std::string_view text, document& doc, parse_error* err = nullptr,
+                  std::size_t max_depth = default_max_depth) {
+  rapidjson::MemoryStream in(text.data(), text.size());
+  return detail::parse_stream<rapidjson::kParseDefaultFlags>(in, text.size(), doc, err, max_depth);
+}
+
+/// Serialises a DOM value to compact JSON. Non-finite doubles (only possible in hand-built DOMs)
+/// cannot be represented; the output is then truncated at that point, so do not store them.
+inline std::string stringify(const value& v) {
+  std::string out;
+  string_sink sink{&out};
+  writer w(sink);
+  v.Accept(w);
+  return out;
+}
+
+/// Deep copy of `v` whose strings all live in `into`'s allocator (unlike RapidJSON's CopyFrom,
+/// which keeps pointing at constant/in-situ strings): safe to keep after the source buffer dies.
+inline void copy(const value& v, document& into) {
+  detail::building_handler h{into, static_cast<std::size_t>(-1), true};
+  auto generate = [&](document&) { return v.Accept(h); };
+  into.Populate(generate);
+}
+
+/// Deep copy of `v` allocated in `alloc` (e.g. to insert it into another document).
+inline value copy(const value& v, allocator& alloc) {
+  document tmp(&alloc);
+  copy(v, tmp);
+  value out;
+  out.Swap(static_cast<value&>(tmp));
+  return out;
+}
+
+}  // namespace portico::json
+// ---- end portico/json/dom.hpp ----
+// ---- begin portico/json/raw.hpp ----
+/// Untyped JSON inside typed structs.
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+
+namespace portico::json {
+
+/// An owned JSON value of any shape: a field "whatever the client sent". Decoding deep-copies
+/// the value (strings included) into the raw's own document, so it outlives the packet it came
+/// from and can be stored, copied and re-emitted. Encoding writes it back verbatim.
+/// For a zero-copy view instead, use a `const json::value*` field: it points into the decoded
+/// DOM and is valid only while that DOM (and its in-situ buffer) lives.
+class raw {
+ public:
+  raw() = default;  ///< JSON null
+  explicit raw(const value& v) { copy(v, doc_); }
+  raw(const raw& o) { copy(o.get(), doc_); }
+  raw(raw&&) noexcept = default;
+  raw& operator=(const raw& o) {
+    if (this != &o) {
+      document d;
+      copy(o.get(), d);
+      doc_.Swap(d);
+    }
+    return *this;
+  }
+  raw& operator=(raw&&) noexcept = default;
+  ~raw() = default;
+
+  /// Parses `text` into a new raw; on failure the raw is null and `err` says why.
+  static raw parse(std::string_view text, parse_error* err = nullptr) {
+    raw r;
+    json::parse(text, r.doc_, err);
+    return r;
+  }
+
+  const value& get() const noexcept { return doc_; }
+  const value* operator->() const noexcept { return &doc_; }
+  const value& operator*() const noexcept { return doc_; }
+  /// The owning document, to build or edit the value in place.
+  document& doc() noexcept { return doc_; }
+  std::string str() const { return stringify(doc_); }
+
+  friend bool operator==(const raw& a, const raw& b) { return a.doc_ == b.doc_; }
+  friend bool operator!=(const raw& a, const raw& b) { return !(a == b); }
+
+ private:
+  document doc_;
+};
+
+}  // namespace portico::json
+// ---- end portico/json/raw.hpp ----
+// ---- begin portico/json/decode.hpp ----
+/// Typed decoding: DOM value -> C++ value, collecting path-tracked errors instead of throwing.
+///
+/// Supported: bool; every integer type (range-checked; integral doubles such as 3.0 accepted);
+/// enums (as their underlying integer; use an adapter for names); float, double, long double;
+/// std::string; std::optional<T> (missing or null -> nullopt); std::vector<T>; std::array<T, N>
+/// and std::tuple<...> (JSON arrays of exactly that length); maps with std::string keys
+/// (std::map, std::unordered_map, ...); PORTICO_FIELDS structs; json::binary (from a placeholder
+/// resolved through decode_context::attachments); json::raw (owned deep copy of anything);
+/// `const json::value*` (borrowed view of anything); any type with a json::adapter.
+/// Keys not declared are ignored; when a key occurs twice in an object, the first one is used.
+/// On failure the output is left valid but partly assigned; use it only when decode returned true.
+
+#include <array>
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+
+namespace portico::json {
+
+template <class T>
+bool decode(const value& v, T& out, decode_context& ctx, error_list& errs);
+
+namespace detail {
+
+template <class T>
+struct always_false : std::false_type {};
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+
+template <class T>
+struct is_std_array : std::false_type {};
+template <class T, std::size_t N>
+struct is_std_array<std::array<T, N>> : std::true_type {};
+
+template <class T>
+struct is_tuple : std::false_type {};
+template <class... Ts>
+struct is_tuple<std::tuple<Ts...>> : std::true_type {};
+
+/// Any associative container keyed by std::string (std::map, std::unordered_map, ...), detected
+/// by shape so this header need not include <map>/<unordered_map>.
+template <class T, class = void>
+struct is_string_map : std::false_type {};
+template <class T>
+struct is_string_map<T, std::void_t<typename T::key_type, typename T::mapped_type>>
+    : std::is_same<typename T::key_type, std::string> {};
+
+inline std::string_view key_view(const value& k) {
+  return std::string_view(k.GetString(), k.GetStringLength());
+}
+
+inline value::ConstMemberIterator find_member(const value& obj, std::string_view name) {
+  value key(rapidjson::StringRef(name.data(), name.size()));
+  return obj.FindMember(key);
+}
+
+inline bool fail(error_list& errs, std::string msg, const char* type) {
+  errs.add(std::move(msg), type);
+  return false;
+}
+
+template <class I>
+bool decode_integer(const value& v, I& out, error_list& errs) {
+  using lim = std::numeric_limits<I>;
+  if (v.IsInt64()) {  // every integer in [-2^63, 2^63)
+    const std::int64_t x = v.GetInt64();
+    bool fits;
+    if constexpr (std::is_signed_v<I>)
+      fits = x >= static_cast<std::int64_t>(lim::min()) && x <= static_cast<std::int64_t>(lim::max());
+    else
+      fits = x >= 0 && static_cast<std::uint64_t>(x) <= static_cast<std::uint64_t>(lim::max());
+    if (fits) {
+      out = static_cast<I>(x);
+      return true;
+    }
+  } else if (v.IsUint64()) {  // [2^63, 2^64)
+    const std::uint64_t x = v.GetUint64();
+    if (x <= static_cast<std::uint64_t>(lim::max())) {
+      out = static_cast<I>(x);
+      return true;
+    }
+  } else if (v.IsNumber()) {
+    const double d = v.GetDouble();
+    if (!(std::trunc(d) == d))  // also rejects NaN and infinities of hand-built DOMs
+      return fail(errs, "value is not a valid integer (it has a fractional part)", "int_from_float");
+    // [min, 2^digits) is exactly representable as doubles, so the cast below cannot overflow.
+    const double lo = static_cast<double>(lim::min());
+    const double hi = std::ldexp(1.0, lim::digits);
+    if (d >= lo && d < hi) {
+      if (d < 0)
+        out = static_cast<I>(static_cast<std::int64_t>(d));
+      else
+        out = static_cast<I>(static_cast<std::uint64_t>(d));
+      return true;
+    }
+  } else {
+    return fail(errs, "value is not a valid integer", "int_type");
+  }
+  std::string msg = "integer out of range [";
+  if constexpr (std::is_signed_v<I>)
+    msg += std::to_string(static_cast<long long>(lim::min()));
+  else
+    msg += "0";
+  msg += ", ";
+  msg += std::to_string(static_cast<unsigned long long>(lim::max()));
+  msg += "]";
+  return fail(errs, std::move(msg), "int_range");
+}
+
+template <class F>
+bool decode_floating(const value& v, F& out, error_list& errs) {
+  if (!v.IsNumber()) return fail(errs, "value is not a valid number", "float_type");
+  const double d = v.GetDouble();
+  if constexpr (std::is_same_v<F, float>) {
+    // Converting an out-of-range double to float is undefined behaviour.
+    if (std::isfinite(d) && std::fabs(d) > static_cast<double>(FLT_MAX))
+      return fail(errs, "number out of range for a 32-bit float", "float_range");
+  }
+  out = static_cast<F>(d);
+  return true;
+}
+
+template <class T>
+bool decode_object(const value& v, T& out, decode_context& ctx, error_list& errs) {
+  if (!v.IsObject()) return fail(errs, "value is not a valid object", "model_type");
+  bool ok = true;
+  std::apply(
+      [&](const auto&... f) {
+        // Every field is visited (no short-circuit) so one response lists all problems.
+        ((ok &= [&](const auto& fd) {
+           auto& member = out.*(fd.member);
+           using M = std::remove_reference_t<decltype(member)>;
+           auto it = find_member(v, fd.name);
+           if (it == v.MemberEnd()) {
+             if constexpr (is_optional<M>::value) {
+               member.reset();
+               return true;
+             } else {
+               error_list::scope at(errs, fd.name);
+               return fail(errs, "field required", "missing");
+             }
+           }
+           error_list::scope at(errs, fd.name);
+           return json::decode(it->value, member, ctx, errs);
+         }(f)),
+         ...);
+      },
+      fields_of<T>());
+  return ok;
+}
+
+template <class T>
+bool decode_list(const value& v, T& out, decode_context& ctx, error_list& errs) {
+  if (!v.IsArray()) return fail(errs, "value is not a valid list", "list_type");
+  using E = typename T::value_type;
+  out.clear();
+  const std::size_t n = v.Size();
+  out.reserve(n < 1024 ? n : 1024);  // the DOM size is attacker-chosen; grow past this as items decode
+  bool ok = true;
+  for (std::size_t i = 0; i < n && !errs.full(); ++i) {
+    error_list::scope at(errs, i);
+    if constexpr (std::is_same_v<E, bool>) {  // vector<bool> has no addressable elements
+      bool b = false;
+      ok &= json::decode(v[static_cast<rapidjson::SizeType>(i)], b, ctx, errs);
+      out.push_back(b);
+    } else {
+      out.emplace_back();
+      ok &= json::decode(v[static_cast<rapidjson::SizeType>(i)], out.back(), ctx, errs);
+    }
+  }
+  return ok && out.size() == n;
+}
+
+inline bool check_length(const value& v, std::size_t n, error_list& errs, const char* type) {
+  if (!v.IsArray())
+    return fail(errs, std::string("value is not a valid ") + (type[0] == 'l' ? "list" : "tuple"),
+                type);
+  if (v.Size() == n) return true;
+  std::string msg = "expected " + std::to_string(n) + " items, got " + std::to_string(v.Size());
+  return fail(errs, std::move(msg), v.Size() < n ? "too_short" : "too_long");
+}
+
+template <class T>
+bool decode_array(const value& v, T& out, decode_context& ctx, error_list& errs) {
+  if (!check_length(v, out.size(), errs, "list_type")) return false;
+  bool ok = true;
+  for (std::size_t i = 0; i < out.size() && !errs.full(); ++i) {
+    error_list::scope at(errs, i);
+    ok &= json::decode(v[static_cast<rapidjson::SizeType>(i)], out[i], ctx, errs);
+  }
+  return ok;
+}
+
+template <class T, std::size_t... I>
+bool decode_tuple(const value& v, T& out, decode_context& ctx, error_list& errs,
+                  std::index_sequence<I...>) {
+  if (!check_length(v, sizeof...(I), errs, "tuple_type")) return false;
+  bool ok = true;
+  ((ok &= [&] {
+     error_list::scope at(errs, I);
+     return json::decode(v[static_cast<rapidjson::SizeType>(I)], std::get<I>(out), ctx, errs);
+   }()),
+   ...);
+  return ok;
+}
+
+template <class T>
+bool decode_map(const value& v, T& out, decode_context& ctx, error_list& errs) {
+  if (!v.IsObject()) return fail(errs, "value is not a valid object", "dict_type");
+  out.clear();
+  bool ok = true;
+  for (auto it = v.MemberBegin(); it != v.MemberEnd() && !errs.full(); ++it) {
+    const std::string_view key = key_view(it->name);
+    auto slot = out.try_emplace(std::string(key));
+    if (!slot.second) continue;  // duplicate key: the first one wins, as for struct fields
+    error_list::scope at(errs, key);
+    ok &= json::decode(it->value, slot.first->second, ctx, errs);
+  }
+  return ok;
+}
+
+inline bool decode_binary(const value& v, binary& out, const decode_context& ctx, error_list& errs) {
+  if (!is_placeholder(v))
+    return fail(errs, "value is not a binary attachment placeholder", "binary_type");
+  const unsigned num = find_member(v, "num")->value.GetUint();
+  if (!ctx.attachments || num >= ctx.attachments->size())
+    return fail(errs, "binary attachment " + std::to_string(num) + " was not received",
+                "binary_missing");
+  out = (*ctx.attachments)[num];
+  return true;
+}
+
+}  // namespace detail
+
+/// Decodes `v` into `out`. Returns false (and appends to `errs`, located relative to the
+/// location `errs` is at) when `v` does not fit. Never throws on bad input (only std::bad_alloc).
+template <class T>
+bool decode(const value& v, T& out, decode_context& ctx, error_list& errs) {
+  using namespace detail;
+  if constexpr (has_adapter<T>::value) {
+    return adapter<T>::decode(v, out, ctx, errs);
+  } else if constexpr (has_fields<T>::value) {
+    return decode_object(v, out, ctx, errs);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!v.IsBool()) return fail(errs, "value is not a valid boolean", "bool_type");
+    out = v.GetBool();
+    return true;
+  } else if constexpr (std::is_integral_v<T>) {
+    return decode_integer(v, out, errs);
+  } else if constexpr (std::is_enum_v<T>) {
+    std::underlying_type_t<T> u{};
+    if (!decode_integer(v, u, errs)) return false;
+    out = static_cast<T>(u);
+    return true;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return decode_floating(v, out, errs);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!v.IsString()) return fail(errs, "value is not a valid string", "string_type");
+    out.assign(v.GetString(), v.GetStringLength());
+    return true;
+  } else if constexpr (std::is_same_v<T, binary>) {
+    return decode_binary(v, out, ctx, errs);
+  } else if constexpr (std::is_same_v<T, raw>) {
+    out = raw(v);
+    return true;
+  } else if constexpr (std::is_same_v<T, const value*>) {
+    out = &v;
+    return true;
+  } else if constexpr (is_optional<T>::value) {
+    if (v.IsNull()) {
+      out.reset();
+      return true;
+    }
+    out.emplace();
+    return json::decode(v, *out, ctx, errs);
+  } else if constexpr (is_vector<T>::value) {
+    return decode_list(v, out, ctx, errs);
+  } else if constexpr (is_std_array<T>::value) {
+    return decode_array(v, out, ctx, errs);
+  } else if constexpr (is_tuple<T>::value) {
+    return decode_tuple(v, out, ctx, errs, std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else if constexpr (is_string_map<T>::value) {
+    return decode_map(v, out, ctx, errs);
+  } else {
+    static_assert(always_false<T>::value,
+                  "portico::json: no JSON mapping for this type; declare PORTICO_FIELDS(Type, ...) "
+                  "after it or specialise portico::json::adapter<Type>");
+    return false;
+  }
+}
+
+/// Decodes the elements of `arr` from index `first` on into the elements of the tuple `out`
+/// (handler arguments: `["event", a, b]` with first = 1). Errors are located by argument index
+/// (0 = arr[first]). Unlike a std::tuple value, the length is lenient the way JavaScript calls
+/// are: absent trailing arguments decode as nullopt when optional (else "missing"), and extra
+/// arguments are ignored.
+template <class Tuple>
+bool decode_arguments(const value& arr, std::size_t first, Tuple& out, decode_context& ctx,
+                      error_list& errs) {
+  if (!arr.IsArray()) return detail::fail(errs, "value is not a valid list", "list_type");
+  bool ok = true;
+  std::apply(
+      [&](auto&... elems) {
+        [[maybe_unused]] std::size_t i = 0;  // unused for an empty tuple
+        ((ok &= [&](auto& elem) {
+           using E = std::remove_reference_t<decltype(elem)>;
+           error_list::scope at(errs, i);
+           const std::size_t pos = first + i++;
+           if (pos >= arr.Size()) {
+             if constexpr (detail::is_optional<E>::value) {
+               elem.reset();
+               return true;
+             } else {
+               return detail::fail(errs, "field required", "missing");
+             }
+           }
+           return json::decode(arr[static_cast<rapidjson::SizeType>(pos)], elem, ctx, errs);
+         }(elems)),
+         ...);
+      },
+      out);
+  return ok;
+}
+
+/// Decoding without binary attachments (a placeholder then fails with "binary_missing").
+template <class T>
+bool decode(const value& v, T& out, error_list& errs) {
+  decode_context ctx;
+  return json::decode(v, out, ctx, errs);
+}
+
+/// Parses `text` and decodes it: a parse failure is one "json_invalid" error at the root.
+template <class T>
+bool from_string(std::string_view text, T& out, error_list& errs) {
+  document doc;
+  parse_error perr;
+  if (!parse(text, doc, &perr)) {
+    errs.add("invalid JSON at offset " + std::to_string(perr.offset) + ": " + perr.message,
+             "json_invalid");
+    return false;
+  }
+  return json::decode(doc, out, errs);
+}
+
+}  // namespace portico::json
+// ---- end portico/json/decode.hpp ----
+// ---- begin portico/json/encode.hpp ----
+/// Typed encoding: C++ value -> JSON text, written once, straight into the output string by a
+/// rapidjson::Writer (no DOM in between). Binary blobs become placeholders and are collected in
+/// the encode context, in order, so the caller can send them as attachments.
+///
+/// Encodable: everything decode.hpp decodes, plus std::string_view and C strings. Details:
+/// non-finite floating point writes null (as JSON.stringify does); an empty std::optional writes
+/// null, except as a struct field, where the key is omitted; a null `const json::value*` writes
+/// null.
+
+#include <cmath>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+
+namespace portico::json {
+
+template <class T>
+void encode(writer& w, const T& x, encode_context& ctx);
+
+namespace detail {
+
+inline void write_string(writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+template <class T>
+void encode_object(writer& w, const T& x, encode_context& ctx) {
+  w.StartObject();
+  std::apply(
+      [&](const auto&... f) {
+        (
+            [&](const auto& fd) {
+              const auto& member = x.*(fd.member);
+              using M = std::remove_cv_t<std::remove_reference_t<decltype(member)>>;
+              if constexpr (is_optional<M>::value) {
+                if (!member) return;
+              }
+              w.Key(fd.name.data(), static_cast<rapidjson::SizeType>(fd.name.size()));
+              json::encode(w, member, ctx);
+            }(f),
+            ...);
+      },
+      fields_of<T>());
+  w.EndObject();
+}
+
+template <class T, std::size_t... I>
+void encode_tuple(writer& w, const T& x, encode_context& ctx, std::index_sequence<I...>) {
+  w.StartArray();
+  (json::encode(w, std::get<I>(x), ctx), ...);
+  w.EndArray();
+}
+
+}  // namespace detail
+
+/// Writes `x` as exactly one JSON value. Placeholders for `binary` values are numbered from
+/// ctx.attachments.size(), so several arguments can share one context.
+template <class T>
+void encode(writer& w, const T& x, encode_context& ctx) {
+  using namespace detail;
+  if constexpr (has_adapter<T>::value) {
+    adapter<T>::encode(w, x, ctx);
+  } else if constexpr (has_fields<T>::value) {
+    encode_object(w, x, ctx);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    w.Bool(x);
+  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    w.Int64(static_cast<std::int64_t>(x));
+  } else if constexpr (std::is_integral_v<T>) {
+    w.Uint64(static_cast<std::uint64_t>(x));
+  } else if constexpr (std::is_enum_v<T>) {
+    json::encode(w, static_cast<std::underlying_type_t<T>>(x), ctx);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (std::isfinite(x))
+      w.Double(static_cast<double>(x));
+    else
+      w.Null();
+  } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
+    write_string(w, x);
+  } else if constexpr (std::is_same_v<T, const char*> || std::is_same_v<T, char*>) {
+    if (x)
+      write_string(w, x);
+    else
+      w.Null();
+  } else if constexpr (std::is_array_v<T> && std::is_same_v<std::remove_extent_t<T>, char>) {
+    std::size_t n = 0;
+    while (n < std::extent_v<T> && x[n] != '\0') ++n;
+    write_string(w, std::string_view(x, n));
+  } else if constexpr (std::is_same_v<T, binary>) {
+    write_placeholder(w, ctx, x.view());
+  } else if constexpr (std::is_same_v<T, raw>) {
+    x.get().Accept(w);
+  } else if constexpr (std::is_same_v<T, value> || std::is_same_v<T, document>) {
+    x.Accept(w);
+  } else if constexpr (std::is_same_v<T, const value*>) {
+    if (x)
+      x->Accept(w);
+    else
+      w.Null();
+  } else if constexpr (is_optional<T>::value) {
+    if (x)
+      json::encode(w, *x, ctx);
+    else
+      w.Null();
+  } else if constexpr (is_vector<T>::value || is_std_array<T>::value) {
+    w.StartArray();
+    for (const auto& e : x) json::encode(w, static_cast<const typename T::value_type&>(e), ctx);
+    w.EndArray();
+  } else if constexpr (is_tuple<T>::value) {
+    encode_tuple(w, x, ctx, std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else if constexpr (is_string_map<T>::value) {
+    w.StartObject();
+    for (const auto& kv : x) {
+      w.Key(kv.first.data(), static_cast<rapidjson::SizeType>(kv.first.size()));
+      json::encode(w, kv.second, ctx);
+    }
+    w.EndObject();
+  } else {
+    static_assert(always_false<T>::value,
+                  "portico::json: no JSON mapping for this type; declare PORTICO_FIELDS(Type, ...) "
+                  "after it or specialise portico::json::adapter<Type>");
+  }
+}
+
+/// Encoding when the caller does not need the attachments (placeholders are still written).
+template <class T>
+void encode(writer& w, const T& x) {
+  encode_context ctx;
+  json::encode(w, x, ctx);
+}
+
+/// Appends the JSON text of `x` to `out` (e.g. after a packet header already in `out`).
+template <class T>
+void encode_to(std::string& out, const T& x, encode_context& ctx) {
+  string_sink sink{&out};
+  writer w(sink);
+  json::encode(w, x, ctx);
+}
+
+/// The JSON text of `x`; `binary` values are collected in `ctx`.
+template <class T>
+std::string to_string(const T& x, encode_context& ctx) {
+  std::string out;
+  encode_to(out, x, ctx);
+  return out;
+}
+
+/// The JSON text of `x` (placeholders written for `binary` values, their bytes not kept).
+template <class T>
+std::string to_string(const T& x) {
+  encode_context ctx;
+  return to_string(x, ctx);
+}
+
+}  // namespace portico::json
+// ---- end portico/json/encode.hpp ----
+// ---- begin portico/json/error_format.hpp ----
+/// The wire format of validation errors: an error_list encodes (and decodes, for clients) as
+/// `[{"loc":["items",2,"name"],"msg":"field required","type":"missing"}]`.
+
+#include <cstddef>
+#include <string>
+
+
+namespace portico::json {
+
+PORTICO_FIELDS(error, loc, msg, type)
+
+/// A location step is a JSON string (key) or a non-negative integer (index).
+template <>
+struct adapter<path_element> {
+  static bool decode(const value& v, path_element& out, decode_context&, error_list& errs) {
+    if (v.IsString()) {
+      out = path_element(std::string(v.GetString(), v.GetStringLength()));
+      return true;
+    }
+    if (v.IsUint64()) {
+      out = path_element(static_cast<std::size_t>(v.GetUint64()));
+      return true;
+    }
+    errs.add("value is not a valid location step (string or index)", "value_error");
+    return false;
+  }
+  static void encode(writer& w, const path_element& p, encode_context&) {
+    if (p.is_index)
+      w.Uint64(p.index);
+    else
+      w.String(p.key.data(), static_cast<rapidjson::SizeType>(p.key.size()));
+  }
+};
+
+template <>
+struct adapter<error_list> {
+  static bool decode(const value& v, error_list& out, decode_context& ctx, error_list& errs) {
+    std::vector<error> items;
+    if (!json::decode(v, items, ctx, errs)) return false;
+    out.clear();
+    for (auto& e : items) out.append(std::move(e));
+    return true;
+  }
+  static void encode(writer& w, const error_list& l, encode_context& ctx) {
+    json::encode(w, l.errors(), ctx);
+  }
+};
+
+}  // namespace portico::json
+// ---- end portico/json/error_format.hpp ----
+// ---- end portico/json/json.hpp ----
+// ---- begin portico/engineio/server.hpp ----
+/// Engine.IO server: HTTP long-polling and WebSocket transports on websocketpp + standalone Asio.
+///
+/// Threading (docs/design.md): `threads` workers, each one io_context + one thread + one
+/// websocketpp endpoint (lock-free config) listening on the same port with SO_REUSEPORT.
+/// A session lives on its *home* worker; all its state is touched only there. Requests and
+/// frames that arrive elsewhere are posted home; HTTP responses are posted back to the worker
+/// that owns the HTTP connection. When a session upgrades to a WebSocket accepted by another
+/// worker, its home moves to that worker so websocket traffic never hops threads.
+// ---- begin portico/engineio/codec.hpp ----
+/// Engine.IO packet and payload codec (protocol v4, and v3 for old clients).
+///
+/// Pure: no I/O, no threads, no exceptions. Decoders return an `errc`; the
+/// server turns any error into "close this client" plus one log line.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portico::engineio {
+
+enum class packet_type : std::uint8_t { open = 0, close = 1, ping = 2, pong = 3, message = 4, upgrade = 5, noop = 6 };
+
+inline const char* to_string(packet_type t) noexcept {
+  switch (t) {
+    case packet_type::open: return "open";
+    case packet_type::close: return "close";
+    case packet_type::ping: return "ping";
+    case packet_type::pong: return "pong";
+    case packet_type::message: return "message";
+    case packet_type::upgrade: return "upgrade";
+    case packet_type::noop: return "noop";
+  }
+  return "?";
+}
+
+/// Why a frame or payload could not be decoded.
+enum class errc {
+  ok = 0,
+  empty_packet,          ///< a packet without even a type
+  unknown_packet_type,   ///< type outside '0'..'6'
+  invalid_base64,        ///< a `b` packet whose data is not base64
+  empty_payload,         ///< a polling body with no packet at all
+  invalid_length,        ///< v3: missing, non-numeric or oversized length prefix
+  truncated_payload,     ///< v3: the length runs past the end of the body
+  invalid_utf8,          ///< v3: a length that splits a character
+};
+
+inline const char* describe(errc e) noexcept {
+  switch (e) {
+    case errc::ok: return "ok";
+    case errc::empty_packet: return "empty packet";
+    case errc::unknown_packet_type: return "unknown packet type";
+    case errc::invalid_base64: return "invalid base64 in binary packet";
+    case errc::empty_payload: return "empty payload";
+    case errc::invalid_length: return "invalid packet length in payload";
+    case errc::truncated_payload: return "payload shorter than its packet lengths";
+    case errc::invalid_utf8: return "packet length splits a UTF-8 character";
+  }
+  return "unknown error";
+}
+
+/// A decoded packet that points into the buffer it was decoded from.
+struct packet_view {
+  packet_type type = packet_type::noop;
+  bool binary = false;
+  std::string_view data;
+};
+
+/// A decoded packet that owns its data (payload decoding has to un-base64).
+struct packet {
+  packet_type type = packet_type::noop;
+  bool binary = false;
+  std::string data;
+  bool operator==(const packet& o) const { return type == o.type && binary == o.binary && data == o.data; }
+};
+
+// ---------------------------------------------------------------------------
+// base64 (RFC 4648, standard alphabet, padded on output, padding optional on input)
+
+namespace detail {
+inline constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline int b64_value(unsigned char c) noexcept {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+}  // namespace detail
+
+inline std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+
+inline void base64_encode_to(std::string& out, std::string_view in) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  std::size_t n = in.size(), i = 0;
+  std::size_t at = out.size();
+  out.resize(at + base64_encoded_size(n));
+  char* o = &out[at];
+  for (; i + 3 <= n; i += 3) {
+    std::uint32_t v = (std::uint32_t(p[i]) << 16) | (std::uint32_t(p[i + 1]) << 8) | p[i + 2];
+    *o++ = detail::b64_alphabet[(v >> 18) & 63];
+    *o++ = detail::b64_alphabet[(v >> 12) & 63];
+    *o++ = detail::b64_alphabet[(v >> 6) & 63];
+    *o++ = detail::b64_alphabet[v & 63];
+  }
+  if (n - i == 1) {
+    std::uint32_t v = std::uint32_t(p[i]) << 16;
+    *o++ = detail::b64_alphabet[(v >> 18) & 63];
+    *o++ = detail::b64_alphabet[(v >> 12) & 63];
+    *o++ = '=';
+    *o++ = '=';
+  } else if (n - i == 2) {
+    std::uint32_t v = (std::uint32_t(p[i]) << 16) | (std::uint32_t(p[i + 1]) << 8);
+    *o++ = detail::b64_alphabet[(v >> 18) & 63];
+    *o++ = detail::b64_alphabet[(v >> 12) & 63];
+    *o++ = detail::b64_alphabet[(v >> 6) & 63];
+    *o++ = '=';
+  }
+}
+
+inline std::string base64_encode(std::string_view in) {
+  std::string s;
+  base64_encode_to(s, in);
+  return s;
+}
+
+/// Appends the decoded bytes to `out`; false (and `out` unchanged) on bad input.
+inline bool base64_decode_to(std::string& out, std::string_view in) {
+  std::size_t n = in.size();
+  std::size_t pad = 0;
+  while (n > 0 && pad < 2 && in[n - 1] == '=') { --n; ++pad; }
+  if (pad && (n + pad) % 4 != 0) return false;  // padding only completes a quantum
+  if (n % 4 == 1) return false;
+  const std::size_t at = out.size();
+  out.reserve(at + n / 4 * 3 + 2);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    int v = detail::b64_value(static_cast<unsigned char>(in[i]));
+    if (v < 0) { out.resize(at); return false; }
+    acc = (acc << 6) | std::uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  // Leftover bits must be zero for a canonical encoding; we stay lenient like browsers.
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// single packets (websocket frames)
+
+inline char type_char(packet_type t) noexcept { return static_cast<char>('0' + static_cast<int>(t)); }
+
+/// Decodes one text packet ("4hello", "2probe", "6"). `out.data` views into `frame`.
+inline errc decode(std::string_view frame, packet_view& out) noexcept {
+  if (frame.empty()) return errc::empty_packet;
+  unsigned char c = static_cast<unsigned char>(frame[0]);
+  if (c < '0' || c > '6') return errc::unknown_packet_type;
+  out.type = static_cast<packet_type>(c - '0');
+  out.binary = false;
+  out.data = frame.substr(1);
+  return errc::ok;
+}
+
+/// v3 binary websocket frame: the first byte is the packet type as a number (4), then the bytes.
+/// v4 binary frames carry no type byte: they are always whole messages.
+inline errc decode_binary_v3(std::string_view frame, packet_view& out) noexcept {
+  if (frame.empty()) return errc::empty_packet;
+  unsigned char c = static_cast<unsigned char>(frame[0]);
+  if (c > 6) return errc::unknown_packet_type;
+  out.type = static_cast<packet_type>(c);
+  out.binary = true;
+  out.data = frame.substr(1);
+  return errc::ok;
+}
+
+inline void encode_to(std::string& out, packet_type t, std::string_view data = {}) {
+  out.reserve(out.size() + 1 + data.size());
+  out.push_back(type_char(t));
+  out.append(data);
+}
+
+/// The text frame of one packet: type digit then data.
+inline std::string encode(packet_type t, std::string_view data = {}) {
+  std::string s;
+  encode_to(s, t, data);
+  return s;
+}
+
+/// v3 binary websocket frame: type byte then raw bytes.
+inline std::string encode_binary_v3(std::string_view bytes, packet_type t = packet_type::message) {
+  std::string s;
+  s.reserve(bytes.size() + 1);
+  s.push_back(static_cast<char>(t));
+  s.append(bytes);
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// open packet
+
+struct open_info {
+  std::string_view sid;
+  std::vector<std::string_view> upgrades;
+  long long ping_interval = 25000;
+  long long ping_timeout = 20000;
+  long long max_payload = 1000000;
+};
+
+namespace detail {
+inline void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') { out.push_back('\\'); out.push_back(ch); }
+    else if (c < 0x20) { out += "\\u00"; out.push_back(hex[c >> 4]); out.push_back(hex[c & 15]); }
+    else out.push_back(ch);
+  }
+  out.push_back('"');
+}
+}  // namespace detail
+
+/// The JSON body of the open packet (without the leading '0').
+inline std::string open_json(const open_info& o) {
+  std::string s;
+  s.reserve(128);
+  s += "{\"sid\":";
+  detail::append_json_string(s, o.sid);
+  s += ",\"upgrades\":[";
+  for (std::size_t i = 0; i < o.upgrades.size(); ++i) {
+    if (i) s.push_back(',');
+    detail::append_json_string(s, o.upgrades[i]);
+  }
+  s += "],\"pingInterval\":" + std::to_string(o.ping_interval);
+  s += ",\"pingTimeout\":" + std::to_string(o.ping_timeout);
+  s += ",\"maxPayload\":" + std::to_string(o.max_payload);
+  s.push_back('}');
+  return s;
+}
+
+/// The open packet as a text frame: `0{"sid":...}`.
+inline std::string encode_open(const open_info& o) { return encode(packet_type::open, open_json(o)); }
+
+// ---------------------------------------------------------------------------
+// polling payloads, v4: packets joined by the record separator, binary as `b<base64>`
+
+inline constexpr char record_separator = '\x1e';
+
+/// Appends one packet to a v4 payload under construction.
+inline void append_payload_packet(std::string& body, packet_type t, std::string_view data, bool binary = false) {
+  if (!body.empty()) body.push_back(record_separator);
+  if (binary) {
+    body.push_back('b');
+    base64_encode_to(body, data);
+  } else {
+    encode_to(body, t, data);
+  }
+}
+
+/// Decodes a v4 polling payload into owned packets. On error `out` holds the packets before the bad one.
+inline errc decode_payload(std::string_view body, std::vector<packet>& out) {
+  if (body.empty()) return errc::empty_payload;
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t end = body.find(record_separator, pos);
+    std::string_view part = body.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    packet p;
+    if (!part.empty() && part[0] == 'b') {
+      p.type = packet_type::message;
+      p.binary = true;
+      if (!base64_decode_to(p.data, part.substr(1))) return errc::invalid_base64;
+    } else {
+      packet_view v;
+      if (errc e = decode(part, v); e != errc::ok) return e;
+      p.type = v.type;
+      p.data.assign(v.data.data(), v.data.size());
+    }
+    out.push_back(std::move(p));
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+  }
+  return errc::ok;
+}
+
+// ---------------------------------------------------------------------------
+// polling payloads, v3 text: `<length>:<packet>` where length counts UTF-16 code units
+// (JavaScript string length), binary as `<length>:b<type><base64>`
+
+/// Number of UTF-16 code units of a UTF-8 string: characters above U+FFFF count twice.
+/// Invalid bytes count as one unit each, like a decoder substituting U+FFFD would.
+inline std::size_t utf16_length(std::string_view s) noexcept {
+  std::size_t n = 0;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte
+    n += (c >= 0xF0 && c <= 0xF4) ? 2 : 1;
+  }
+  return n;
+}
+
+namespace detail {
+/// Byte length of the prefix of `s` spanning `units` UTF-16 code units, or npos if it
+/// runs past the end or ends inside a character.
+inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t units) noexcept {
+  std::size_t i = 0;
+  while (units > 0) {
+    if (i >= s.size()) return std::string_view::npos;
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 1;
+    std::size_t u = len == 4 ? 2 : 1;
+    if (u > units) return std::string_view::npos - 1;  // would split a surrogate pair
+    units -= u;
+    i += len;
+    if (i > s.size()) return std::string_view::npos;
+  }
+  return i;
+}
+}  // namespace detail
+
+inline void append_payload_packet_v3(std::string& body, packet_type t, std::string_view data, bool binary = false) {
+  if (binary) {
+    body += std::to_string(2 + base64_encoded_size(data.size()));
+    body.push_back(':');
+    body.push_back('b');
+    body.push_back(type_char(t));
+    base64_encode_to(body, data);
+  } else {
+    body += std::to_string(1 + utf16_length(data));
+    body.push_back(':');
+    encode_to(body, t, data);
+  }
+}
+
+inline errc decode_payload_v3(std::string_view body, std::vector<packet>& out) {
+  if (body.empty()) return errc::empty_payload;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    std::size_t units = 0, digits = 0;
+    while (pos < body.size() && body[pos] >= '0' && body[pos] <= '9') {
+      if (++digits > 9) return errc::invalid_length;
+      units = units * 10 + std::size_t(body[pos] - '0');
+      ++pos;
+    }
+    if (digits == 0 || pos >= body.size() || body[pos] != ':') return errc::invalid_length;
+    ++pos;
+    std::string_view rest = body.substr(pos);
+    std::size_t bytes = detail::utf8_prefix_bytes(rest, units);
+    if (bytes == std::string_view::npos) return errc::truncated_payload;
+    if (bytes == std::string_view::npos - 1) return errc::invalid_utf8;
+    std::string_view part = rest.substr(0, bytes);
+    pos += bytes;
+    packet p;
+    if (!part.empty() && part[0] == 'b') {
+      if (part.size() < 2) return errc::empty_packet;
+      packet_view v;
+      if (errc e = decode(part.substr(1, 1), v); e != errc::ok) return e;
+      p.type = v.type;
+      p.binary = true;
+      if (!base64_decode_to(p.data, part.substr(2))) return errc::invalid_base64;
+    } else {
+      packet_view v;
+      if (errc e = decode(part, v); e != errc::ok) return e;
+      p.type = v.type;
+      p.data.assign(v.data.data(), v.data.size());
+    }
+    out.push_back(std::move(p));
+  }
+  return errc::ok;
+}
+
+// ---------------------------------------------------------------------------
+// polling payloads, v3 binary (XHR2): per packet `<0|1><length digits as bytes 0-9><0xFF><packet>`
+// where a string packet (0) is `<type char><utf-8 text>` and a binary one (1) is `<type byte><bytes>`;
+// lengths count bytes, type included.
+
+inline void append_binary_payload_packet_v3(std::string& body, packet_type t, std::string_view data, bool binary) {
+  body.push_back(binary ? '\x01' : '\x00');
+  for (char d : std::to_string(data.size() + 1)) body.push_back(static_cast<char>(d - '0'));
+  body.push_back('\xff');
+  body.push_back(binary ? static_cast<char>(t) : type_char(t));
+  body.append(data);
+}
+
+inline errc decode_binary_payload_v3(std::string_view body, std::vector<packet>& out) {
+  if (body.empty()) return errc::empty_payload;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    auto kind = static_cast<unsigned char>(body[pos++]);
+    if (kind > 1) return errc::invalid_length;
+    std::size_t len = 0, digits = 0;
+    while (pos < body.size() && static_cast<unsigned char>(body[pos]) != 0xFF) {
+      auto d = static_cast<unsigned char>(body[pos]);
+      if (d > 9 || ++digits > 9) return errc::invalid_length;
+      len = len * 10 + d;
+      ++pos;
+    }
+    if (digits == 0 || pos >= body.size()) return errc::invalid_length;
+    ++pos;  // 0xFF
+    if (len > body.size() - pos) return errc::truncated_payload;
+    std::string_view part = body.substr(pos, len);
+    pos += len;
+    packet_view v;
+    if (kind == 1) {
+      if (errc e = decode_binary_v3(part, v); e != errc::ok) return e;
+    } else {
+      if (errc e = decode(part, v); e != errc::ok) return e;
+    }
+    out.push_back(packet{v.type, v.binary, std::string(v.data)});
+  }
+  return errc::ok;
+}
+
+}  // namespace portico::engineio
+// ---- end portico/engineio/codec.hpp ----
+// ---- begin portico/engineio/detail/ws_config.hpp ----
+/// The websocketpp configuration of one worker: lock-free (each endpoint lives on one thread),
+/// logging compiled out, smaller read buffers than websocketpp's 16 KB default.
+#if defined(ASIO_NO_DEPRECATED)
+#error "websocketpp 0.8.2 uses asio::io_service: build portico without ASIO_NO_DEPRECATED"
+#endif
+
+#include <websocketpp/config/asio_no_tls.hpp>
+#include <websocketpp/concurrency/none.hpp>
+#include <websocketpp/logger/stub.hpp>
+#include <websocketpp/server.hpp>
+
+namespace portico::engineio::detail {
+
+struct ws_config : websocketpp::config::asio {
+  using type = ws_config;
+  using base = websocketpp::config::asio;
+
+  using concurrency_type = websocketpp::concurrency::none;
+  using request_type = base::request_type;
+  using response_type = base::response_type;
+  using message_type = base::message_type;
+  using con_msg_manager_type = base::con_msg_manager_type;
+  using endpoint_msg_manager_type = base::endpoint_msg_manager_type;
+  using alog_type = websocketpp::log::stub;
+  using elog_type = websocketpp::log::stub;
+  using rng_type = base::rng_type;
+
+  struct transport_config : base::transport_config {
+    using concurrency_type = type::concurrency_type;
+    using alog_type = type::alog_type;
+    using elog_type = type::elog_type;
+    using request_type = type::request_type;
+    using response_type = type::response_type;
+    using socket_type = websocketpp::transport::asio::basic_socket::endpoint;
+    static const bool enable_multithreading = false;
+  };
+  using transport_type = websocketpp::transport::asio::endpoint<transport_config>;
+
+  static const bool enable_multithreading = false;
+  /// 4 KB holds a typical handshake and small frames; bigger frames just take more reads.
+  static const std::size_t connection_read_buffer_size = 4096;
+};
+
+using ws_endpoint = websocketpp::server<ws_config>;
+using ws_connection_ptr = ws_endpoint::connection_ptr;
+using ws_message_ptr = ws_config::message_type::ptr;
+
+/// A server-to-client frame (unmasked, hybi13) built once; websocketpp sends prepared
+/// messages as they are, so one can be queued on many connections without re-framing.
+inline ws_message_ptr prepared_frame(websocketpp::frame::opcode::value op, std::string payload) {
+  auto m = std::make_shared<ws_config::message_type>(ws_config::con_msg_manager_type::ptr(), op, 0);
+  websocketpp::frame::basic_header h(op, payload.size(), true, false);
+  websocketpp::frame::extended_header e(payload.size());
+  m->set_header(websocketpp::frame::prepare_header(h, e));
+  m->get_raw_payload() = std::move(payload);
+  m->set_prepared(true);
+  return m;
+}
+
+}  // namespace portico::engineio::detail
+// ---- end portico/engineio/detail/ws_config.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace portico::engineio {
+
+struct cors_options {
+  /// Empty: no CORS headers and no origin check. {"*"}: any origin.
+  std::vector<std::string> allowed_origins;
+  /// Optional predicate; when set it decides instead of the list.
+  std::function<bool(std::string_view origin)> allow;
+  bool credentials = false;
+  bool enabled() const { return !allowed_origins.empty() || static_cast<bool>(allow); }
+};
+
+struct server_options {
+  std::string path = "/engine.io/";
+  bool polling = true, websocket = true, allow_upgrades = true;
+  std::chrono::milliseconds ping_interval{25000}, ping_timeout{20000};
+  std::size_t max_payload = 1000000;
+  bool allow_eio3 = false;
+  cors_options cors;
+  unsigned threads = 0;  ///< 0 = std::thread::hardware_concurrency()
+  /// How long stop() lets close frames and pending responses drain before cutting connections.
+  std::chrono::milliseconds stop_grace{1000};
+  /// Per-connection read buffer. websocketpp fixes it at compile time (detail::ws_config),
+  /// so it is a constant here: 4 KB instead of websocketpp's 16 KB default.
+  static constexpr std::size_t read_buffer_size = detail::ws_config::connection_read_buffer_size;
+};
+
+/// What the first HTTP request of a session carried.
+struct handshake {
+  std::string url, query_string, remote_address, transport;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
+  std::vector<std::pair<std::string, std::string>> query;    ///< url-decoded
+  std::chrono::system_clock::time_point time;
+  int protocol = 4;  ///< 3 or 4
+
+  std::string_view header(std::string_view name) const {
+    for (auto& [k, v] : headers)
+      if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+            return a == (b >= 'A' && b <= 'Z' ? char(b - 'A' + 'a') : b);
+          }))
+        return v;
+    return {};
+  }
+  std::string_view query_param(std::string_view name) const {
+    for (auto& [k, v] : query)
+      if (k == name) return v;
+    return {};
+  }
+};
+
+/// A received message, moved out of the websocket frame or polling payload.
+struct message {
+  bool binary = false;
+  std::string data;
+};
+
+/// A pre-encoded broadcast unit: one Engine.IO message text (without the leading '4') plus
+/// binary messages sent right after it. Immutable and shared by all recipients.
+struct frame {
+  std::string text;
+  std::vector<std::string> binaries;
+};
+using frame_ptr = std::shared_ptr<const frame>;
+
+enum class close_reason {
+  transport_close,    ///< the client went away (socket closed)
+  transport_error,    ///< protocol misuse on the transport (e.g. a second concurrent GET)
+  ping_timeout,
+  parse_error,        ///< a malformed packet
+  server_close,       ///< socket::close()
+  client_close,       ///< the client sent a close packet
+  payload_too_large,
+  forced,             ///< server::stop()
+};
+
+inline const char* to_string(close_reason r) noexcept {
+  switch (r) {
+    case close_reason::transport_close: return "transport close";
+    case close_reason::transport_error: return "transport error";
+    case close_reason::ping_timeout: return "ping timeout";
+    case close_reason::parse_error: return "parse error";
+    case close_reason::server_close: return "server close";
+    case close_reason::client_close: return "client close";
+    case close_reason::payload_too_large: return "payload too large";
+    case close_reason::forced: return "forced close";
+  }
+  return "?";
+}
+
+using http_connection_ptr = detail::ws_connection_ptr;
+
+namespace detail {
+struct core;
+struct worker;
+enum class transport_kind : int { polling = 0, websocket = 1 };
+
+/// One queued outgoing packet of a polling session.
+struct outgoing {
+  packet_type type;
+  bool binary;
+  std::string data;
+};
+}  // namespace detail
+
+/// One Engine.IO session.
+class socket : public std::enable_shared_from_this<socket> {
+ public:
+  const std::string& sid() const { return sid_; }
+  const struct handshake& handshake() const { return hs_; }
+  int protocol() const { return hs_.protocol; }
+
+  /// Thread-safe: runs on the home worker, posting there when called elsewhere.
+  void send(std::string text);
+  void send_binary(std::string bytes);
+  void send(frame_ptr f);
+  /// Idempotent and thread-safe; on_close fires once.
+  void close();
+  /// False while a polling session has no pending GET (volatile emits may be dropped).
+  bool writable() const { return writable_.load(std::memory_order_relaxed); }
+  bool closed() const { return closed_flag_.load(std::memory_order_acquire); }
+
+  bool on_home_worker() const;
+  /// Runs `f` on the home worker (re-posted if the session moved meanwhile).
+  void post(std::function<void()> f);
+
+  /// The layer above hangs its per-connection state here.
+  std::shared_ptr<void> user;
+
+  std::string_view transport() const {
+    return transport_flag_.load(std::memory_order_relaxed) == int(detail::transport_kind::websocket) ? "websocket"
+                                                                                                      : "polling";
+  }
+
+  /// Sessions are created by the server.
+  socket(std::shared_ptr<detail::core> c, detail::worker* home, std::string sid, struct handshake hs)
+      : core_(std::move(c)), home_(home), sid_(std::move(sid)), hs_(std::move(hs)) {}
+
+ private:
+  friend struct detail::core;
+  friend class server;
+  using con_ptr = detail::ws_connection_ptr;
+
+  // --- everything below runs on the home worker only ---
+  void start(detail::transport_kind t, con_ptr ws);
+  void send_packet(packet_type t, std::string data, bool binary);
+  void send_frame_here(const frame_ptr& f);
+  void ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m);
+  void flush_poll();
+  void respond_get(std::string body, bool binary_body);
+  void handle_packet(packet_type t, bool binary, std::string data);
+  void handle_ws_frame(const void* con_id, detail::ws_message_ptr msg);
+  void handle_probe_frame(detail::ws_message_ptr msg);
+  void on_poll(con_ptr con, detail::worker* w, bool b64);
+  void on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body);
+  void on_probe_open(con_ptr con, detail::worker* w);
+  void on_ws_closed(const void* con_id, bool too_big);
+  void complete_upgrade();
+  void abort_probe(const char* why);
+  void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
+    arm_heartbeat_at(std::chrono::steady_clock::now() + d, waiting_pong);
+  }
+  void arm_heartbeat_at(std::chrono::steady_clock::time_point at, bool waiting_pong);
+  bool pong_overdue() const { return awaiting_pong_ && std::chrono::steady_clock::now() >= heartbeat_at_; }
+  /// `detail` says what went wrong, for the one log line of this close.
+  void close_with(close_reason r, std::string_view detail = {});
+  std::string single_packet_payload(packet_type t) const;
+
+  std::shared_ptr<detail::core> core_;
+  std::atomic<detail::worker*> home_;
+  std::string sid_;
+  struct handshake hs_;
+  bool poll_b64_ = false;  ///< the pending v3 GET asked for base64 binary
+
+  std::atomic<bool> writable_{false};
+  std::atomic<bool> closed_flag_{false};
+  std::atomic<int> transport_flag_{0};
+  std::atomic<bool> upgrading_flag_{false};
+
+  bool open_ = false;
+  bool closed_ = false;
+  detail::transport_kind transport_ = detail::transport_kind::polling;
+  bool upgrading_ = false;
+  std::vector<detail::outgoing> buffer_;
+  con_ptr poll_get_;
+  detail::worker* poll_get_worker_ = nullptr;
+  con_ptr ws_;
+  detail::worker* ws_worker_ = nullptr;
+  con_ptr probe_;
+  detail::worker* probe_worker_ = nullptr;
+  std::unique_ptr<asio::steady_timer> timer_;
+  std::uint64_t timer_gen_ = 0;
+  std::unique_ptr<asio::steady_timer> probe_timer_;  ///< aborts an upgrade that never completes
+  bool awaiting_pong_ = false;
+  std::chrono::steady_clock::time_point heartbeat_at_;  ///< when the timer is due (scheduled, not actual)
+  /// After a client's close packet over polling, the sid answers one more GET with noop:
+  /// that GET may have been sent before the close but reached the session after it.
+  bool linger_ = false;
+};
+
+using socket_ptr = std::shared_ptr<socket>;
+
+namespace detail {
+
+struct worker {
+  explicit worker(unsigned i) : index(i), ioc(1) {}
+  unsigned index;
+  mutable asio::io_context ioc;  // declared before `ep`: the endpoint's acceptor must die first
+  ws_endpoint ep;
+  std::thread thread;
+  bool running_here() const { return ioc.get_executor().running_in_this_thread(); }
+};
+
+inline std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') out.push_back(' ');
+    else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else out.push_back(s[i]);
+  }
+  return out;
+}
+
+inline std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      if (eq == std::string_view::npos) out.emplace_back(url_decode(part), std::string());
+      else out.emplace_back(url_decode(part.substr(0, eq)), url_decode(part.substr(eq + 1)));
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+/// The reference server's error codes and messages (engine.io `Server.errors`).
+enum class http_error { unknown_transport = 0, unknown_sid = 1, bad_handshake_method = 2, bad_request = 3, forbidden = 4, unsupported_protocol_version = 5 };
+
+inline const char* http_error_message(http_error e) {
+  switch (e) {
+    case http_error::unknown_transport: return "Transport unknown";
+    case http_error::unknown_sid: return "Session ID unknown";
+    case http_error::bad_handshake_method: return "Bad handshake method";
+    case http_error::bad_request: return "Bad request";
+    case http_error::forbidden: return "Forbidden";
+    case http_error::unsupported_protocol_version: return "Unsupported protocol version";
+  }
+  return "Bad request";
+}
+
+inline std::string error_body(http_error e) {
+  return "{\"code\":" + std::to_string(int(e)) + ",\"message\":\"" + http_error_message(e) + "\"}";
+}
+
+inline std::string generate_sid() {
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id()))};
+    return std::mt19937_64(seq);
+  }();
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string s(20, ' ');
+  std::uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 10; ++i) { s[i] = alphabet[a & 63]; a >>= 6; }
+  for (int i = 10; i < 20; ++i) { s[i] = alphabet[b & 63]; b >>= 6; }
+  return s;
+}
+
+/// What one request asks for, parsed once.
+struct parsed_request {
+  std::string path, query_string;
+  std::vector<std::pair<std::string, std::string>> query;
+  std::string_view eio, transport, sid;
+  bool b64 = false;
+  int protocol = 0;
+};
+
+/// State shared by all workers. Sessions keep it alive through shared_ptr.
+struct core : std::enable_shared_from_this<core> {
+  explicit core(server_options o) : opts(std::move(o)), log("portico.engineio") {}
+
+  server_options opts;
+  portico::logger log;
+  std::function<void(const socket_ptr&)> on_open;
+  std::function<void(const socket_ptr&, message&&)> on_message;
+  std::function<void(const socket_ptr&, close_reason)> on_close;
+  std::function<bool(const http_connection_ptr&)> on_http;
+
+  std::vector<std::unique_ptr<worker>> workers;
+  std::mutex table_mu;
+  std::unordered_map<std::string, socket_ptr> table;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> destroyed{false};  ///< workers are gone: sockets kept by users go inert
+
+  socket_ptr find(std::string_view sid) {
+    std::lock_guard<std::mutex> g(table_mu);
+    auto it = table.find(std::string(sid));
+    return it == table.end() ? nullptr : it->second;
+  }
+  void erase(const std::string& sid) {
+    std::lock_guard<std::mutex> g(table_mu);
+    table.erase(sid);
+  }
+  std::string register_session_sid() {
+    // sids are random; the loop only guards against the astronomically unlikely collision
+    for (;;) {
+      std::string s = generate_sid();
+      std::lock_guard<std::mutex> g(table_mu);
+      if (!table.count(s)) return s;
+    }
+  }
+  void insert(const socket_ptr& s) {
+    std::lock_guard<std::mutex> g(table_mu);
+    table[s->sid()] = s;
+  }
+
+  bool transport_enabled(std::string_view t) const {
+    return (t == "polling" && opts.polling) || (t == "websocket" && opts.websocket);
+  }
+
+  bool origin_allowed(std::string_view origin) const {
+    if (opts.cors.allow) return opts.cors.allow(origin);
+    for (auto& o : opts.cors.allowed_origins)
+      if (o == "*" || o == origin) return true;
+    return false;
+  }
+
+  std::string open_packet_json(const std::string& sid, bool upgrades) const {
+    open_info oi;
+    oi.sid = sid;
+    if (upgrades) oi.upgrades.push_back("websocket");
+    oi.ping_interval = opts.ping_interval.count();
+    oi.ping_timeout = opts.ping_timeout.count();
+    oi.max_payload = static_cast<long long>(opts.max_payload);
+    return open_json(oi);
+  }
+
+  static void parse(const std::string& resource, parsed_request& r) {
+    auto q = resource.find('?');
+    r.path = resource.substr(0, q);
+    if (q != std::string::npos) r.query_string = resource.substr(q + 1);
+    r.query = parse_query(r.query_string);
+    for (auto& [k, v] : r.query) {
+      if (k == "EIO") r.eio = v;
+      else if (k == "transport") r.transport = v;
+      else if (k == "sid") r.sid = v;
+      else if (k == "b64") r.b64 = !v.empty() && v != "0" && v != "false";
+    }
+  }
+
+  bool path_matches(std::string_view path) const {
+    std::string_view p = opts.path;
+    if (path == p) return true;
+    if (!p.empty() && p.back() == '/' && path == p.substr(0, p.size() - 1)) return true;
+    return false;
+  }
+
+  int protocol_of(std::string_view eio) const {
+    if (eio == "4") return 4;
+    if (eio == "3" && opts.allow_eio3) return 3;
+    return 0;
+  }
+
+  static std::string remote_of(const ws_connection_ptr& con) {
+    asio::error_code ec;
+    auto ep = con->get_raw_socket().remote_endpoint(ec);
+    if (ec) return {};
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
+  }
+
+  struct handshake make_handshake(const ws_connection_ptr& con, const parsed_request& r, int protocol) const {
+    struct handshake h;
+    h.url = con->get_resource();
+    h.query_string = r.query_string;
+    h.remote_address = remote_of(con);
+    h.transport = std::string(r.transport);
+    for (auto& [k, v] : con->get_request().get_headers()) {
+      std::string name = k;
+      for (auto& c : name) c = (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+      h.headers.emplace_back(std::move(name), v);
+    }
+    h.query = r.query;
+    h.time = std::chrono::system_clock::now();
+    h.protocol = protocol;
+    return h;
+  }
+
+  /// CORS headers for an allowed origin; false if the origin is refused.
+  bool apply_cors(const ws_connection_ptr& con) const {
+    if (!opts.cors.enabled()) return true;
+    const std::string& origin = con->get_request_header("Origin");
+    if (origin.empty()) return true;  // not a cross-origin browser request
+    if (!origin_allowed(origin)) return false;
+    bool star = !opts.cors.allow && !opts.cors.credentials &&
+                std::find(opts.cors.allowed_origins.begin(), opts.cors.allowed_origins.end(), "*") !=
+                    opts.cors.allowed_origins.end();
+    con->replace_header("Access-Control-Allow-Origin", star ? "*" : origin);
+    if (!star) con->append_header("Vary", "Origin");
+    if (opts.cors.credentials) con->replace_header("Access-Control-Allow-Credentials", "true");
+    return true;
+  }
+
+  void refuse_http(const ws_connection_ptr& con, http_error e, const char* why = nullptr) {
+    auto status = e == http_error::forbidden ? websocketpp::http::status_code::forbidden
+                                             : websocketpp::http::status_code::bad_request;
+    con->set_status(status);
+    con->replace_header("Content-Type", "application/json");
+    con->set_body(error_body(e));
+    log.info([&] {
+      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " + con->get_resource() + ": " +
+             std::to_string(int(status)) + " " + (why ? why : http_error_message(e));
+    });
+  }
+
+  /// Common checks of a request on the engine path; returns false after filling the refusal.
+  bool check_request(const ws_connection_ptr& con, parsed_request& r, bool is_websocket) {
+    if (!transport_enabled(r.transport)) {
+      refuse_http(con, http_error::unknown_transport);
+      return false;
+    }
+    if (!apply_cors(con)) {
+      refuse_http(con, http_error::forbidden, "origin not allowed");
+      return false;
+    }
+    r.protocol = protocol_of(r.eio);
+    if (r.protocol == 0) {
+      refuse_http(con, http_error::unsupported_protocol_version);
+      return false;
+    }
+    if (r.sid.empty()) {
+      if (con->get_request().get_method() != "GET") {
+        refuse_http(con, http_error::bad_handshake_method);
+        return false;
+      }
+      if (!is_websocket && r.transport == "websocket") {
+        refuse_http(con, http_error::bad_request, "websocket transport without an upgrade");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  void handle_http(worker& w, websocketpp::connection_hdl hdl) {
+    auto con = w.ep.get_con_from_hdl(hdl);
+    // websocketpp ends every plain HTTP connection after one response: say so, so that
+    // keep-alive clients do not try to reuse it.
+    con->replace_header("Connection", "close");
+    parsed_request r;
+    parse(con->get_resource(), r);
+    if (!path_matches(r.path)) {
+      if (on_http && on_http(con)) return;
+      con->set_status(websocketpp::http::status_code::not_found);
+      con->replace_header("Content-Type", "text/plain");
+      con->set_body("Not Found");
+      return;
+    }
+    const std::string& method = con->get_request().get_method();
+    if (method == "OPTIONS") {  // CORS preflight
+      if (!apply_cors(con)) {
+        refuse_http(con, http_error::forbidden, "origin not allowed");
+        return;
+      }
+      con->replace_header("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
+      const std::string& rh = con->get_request_header("Access-Control-Request-Headers");
+      if (!rh.empty()) con->replace_header("Access-Control-Allow-Headers", rh);
+      con->set_status(websocketpp::http::status_code::no_content);
+      return;
+    }
+    if (!check_request(con, r, false)) return;
+
+    if (r.sid.empty()) {  // a new polling session
+      if (stopping) {
+        con->set_status(websocketpp::http::status_code::service_unavailable);
+        return;
+      }
+      auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
+      std::string json = open_packet_json(s->sid(), opts.websocket && opts.allow_upgrades);
+      std::string body;
+      if (r.protocol == 3) append_payload_packet_v3(body, packet_type::open, json);
+      else encode_to(body, packet_type::open, json);
+      con->set_status(websocketpp::http::status_code::ok);
+      con->replace_header("Content-Type", "text/plain; charset=UTF-8");
+      con->set_body(body);
+      insert(s);
+      log.debug([&] { return "open " + s->sid() + " (polling) from " + s->handshake().remote_address; });
+      s->start(transport_kind::polling, nullptr);
+      return;
+    }
+
+    auto s = find(r.sid);
+    if (!s) {
+      refuse_http(con, http_error::unknown_sid);
+      return;
+    }
+    if (method != "GET" && method != "POST") {
+      refuse_http(con, http_error::bad_request, "method not allowed on a session");
+      return;
+    }
+    if (r.transport != "polling" || s->transport_flag_.load() != int(transport_kind::polling)) {
+      refuse_http(con, http_error::bad_request, "transport mismatch");
+      return;
+    }
+    con->defer_http_response();
+    if (method == "GET") {
+      s->post([s, con, wp = &w, b64 = r.b64] { s->on_poll(con, wp, b64); });
+    } else {
+      bool binary = con->get_request_header("Content-Type").rfind("application/octet-stream", 0) == 0;
+      std::string body = con->get_request_body();
+      s->post([s, con, wp = &w, body = std::move(body), binary]() mutable { s->on_post(con, wp, std::move(body), binary); });
+    }
+  }
+
+  /// Sends a deferred HTTP response, on the worker that owns the connection.
+  static void respond(const ws_connection_ptr& con, worker* w, websocketpp::http::status_code::value status,
+                      std::string body, const char* content_type) {
+    auto run = [con, status, body = std::move(body), content_type] {
+      con->set_status(status);
+      con->replace_header("Content-Type", content_type);
+      con->set_body(body);
+      websocketpp::lib::error_code ec;
+      con->send_http_response(ec);
+    };
+    if (w->running_here()) run();
+    else asio::post(w->ioc, std::move(run));
+  }
+
+  static void respond_error(const ws_connection_ptr& con, worker* w, http_error e) {
+    respond(con, w,
+            e == http_error::forbidden ? websocketpp::http::status_code::forbidden
+                                       : websocketpp::http::status_code::bad_request,
+            error_body(e), "application/json");
+  }
+
+  // ---------------------------------------------------------------- WebSocket
+
+  bool validate_ws(worker& w, websocketpp::connection_hdl hdl) {
+    auto con = w.ep.get_con_from_hdl(hdl);
+    parsed_request r;
+    parse(con->get_resource(), r);
+    if (!path_matches(r.path)) {
+      con->set_status(websocketpp::http::status_code::not_found);
+      return false;
+    }
+    if (!check_request(con, r, true)) return false;
+    // Prepared frames are hybi13 framing (also that of drafts 7 and 8).
+    const std::string& version = con->get_request_header("Sec-WebSocket-Version");
+    if (version != "13" && version != "8" && version != "7") {
+      refuse_http(con, http_error::bad_request, "unsupported websocket version");
+      return false;
+    }
+    const void* id = con.get();
+    core* self = this;  // connections die with the workers, which the core owns
+    if (r.sid.empty()) {
+      auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
+      std::weak_ptr<socket> weak = s;
+      con->set_open_handler([self, s, &w](websocketpp::connection_hdl h) {
+        auto c = w.ep.get_con_from_hdl(h);
+        if (self->stopping) {
+          c->close(websocketpp::close::status::going_away, "");
+          return;
+        }
+        self->insert(s);
+        self->log.debug([&] { return "open " + s->sid() + " (websocket) from " + s->handshake().remote_address; });
+        s->start(transport_kind::websocket, c);
+      });
+      attach_ws_handlers(con, weak, id);
+      return true;
+    }
+    auto s = find(r.sid);
+    if (!s) {
+      refuse_http(con, http_error::unknown_sid);
+      return false;
+    }
+    if (!opts.allow_upgrades) {
+      refuse_http(con, http_error::bad_request, "upgrades are disabled");
+      return false;
+    }
+    // Like the reference server, a websocket for a session that already upgraded (or is
+    // upgrading) is accepted and closed right away by on_probe_open.
+    std::weak_ptr<socket> weak = s;
+    con->set_open_handler([weak, &w](websocketpp::connection_hdl h) {
+      auto c = w.ep.get_con_from_hdl(h);
+      auto s2 = weak.lock();
+      if (!s2) {
+        c->close(websocketpp::close::status::normal, "");
+        return;
+      }
+      s2->post([s2, c, wp = &w] { s2->on_probe_open(c, wp); });
+    });
+    attach_ws_handlers(con, weak, id);
+    return true;
+  }
+
+  void attach_ws_handlers(const ws_connection_ptr& con, const std::weak_ptr<socket>& weak, const void* id) {
+    con->set_message_handler([weak, id](websocketpp::connection_hdl, ws_message_ptr msg) {
+      if (auto s = weak.lock()) {
+        if (s->on_home_worker()) s->handle_ws_frame(id, std::move(msg));
+        else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
+      }
+    });
+    auto closed = [weak, id](bool too_big) {
+      if (auto s = weak.lock()) {
+        if (s->on_home_worker()) s->on_ws_closed(id, too_big);
+        else s->post([s, id, too_big] { s->on_ws_closed(id, too_big); });
+      }
+    };
+    ws_connection_ptr::weak_type wc = con;
+    con->set_close_handler([closed, wc](websocketpp::connection_hdl) {
+      auto c = wc.lock();
+      closed(c && c->get_local_close_code() == websocketpp::close::status::message_too_big);
+    });
+    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(false); });
+  }
+
+  void dispatch_close_log(const socket& s, close_reason r, std::string_view detail) {
+    bool abnormal = r == close_reason::parse_error || r == close_reason::payload_too_large ||
+                    r == close_reason::transport_error;
+    auto text = [&] {
+      return "closed " + s.sid() + " (" + std::string(s.transport()) + ", " + s.handshake().remote_address +
+             "): " + to_string(r) + (detail.empty() ? "" : ": ") + std::string(detail);
+    };
+    if (abnormal) log.warn(text);
+    else log.info(text);
+  }
+};
+
+}  // namespace detail
+
+// ======================================================================= socket
+
+inline bool socket::on_home_worker() const {
+  return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here();
+}
+
+inline void socket::post(std::function<void()> f) {
+  if (core_->destroyed.load(std::memory_order_acquire)) return;
+  auto self = shared_from_this();
+  asio::post(home_.load(std::memory_order_acquire)->ioc, [self, f = std::move(f)]() mutable {
+    if (!self->on_home_worker()) {  // the session moved home while this was queued
+      self->post(std::move(f));
+      return;
+    }
+    f();
+  });
+}
+
+inline void socket::send(std::string text) {
+  if (on_home_worker()) return send_packet(packet_type::message, std::move(text), false);
+  auto self = shared_from_this();
+  post([self, t = std::move(text)]() mutable { self->send_packet(packet_type::message, std::move(t), false); });
+}
+
+inline void socket::send_binary(std::string bytes) {
+  if (on_home_worker()) return send_packet(packet_type::message, std::move(bytes), true);
+  auto self = shared_from_this();
+  post([self, b = std::move(bytes)]() mutable { self->send_packet(packet_type::message, std::move(b), true); });
+}
+
+inline void socket::send(frame_ptr f) {
+  if (on_home_worker()) return send_frame_here(f);
+  auto self = shared_from_this();
+  post([self, f = std::move(f)] { self->send_frame_here(f); });
+}
+
+inline void socket::close() {
+  if (closed()) return;
+  if (on_home_worker()) return close_with(close_reason::server_close);
+  auto self = shared_from_this();
+  post([self] { self->close_with(close_reason::server_close); });
+}
+
+inline void socket::start(detail::transport_kind t, con_ptr ws) {
+  transport_ = t;
+  transport_flag_ = int(t);
+  open_ = true;
+  if (t == detail::transport_kind::websocket) {
+    ws_ = std::move(ws);
+    ws_worker_ = home_.load();
+    writable_ = true;
+    std::string json = core_->open_packet_json(sid_, false);
+    ws_send(ws_, ws_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, encode(packet_type::open, json)));
+  }
+  timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
+  if (hs_.protocol == 3) arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
+  else arm_heartbeat(core_->opts.ping_interval, false);
+  if (core_->on_open) core_->on_open(shared_from_this());
+}
+
+inline void socket::arm_heartbeat_at(std::chrono::steady_clock::time_point at, bool waiting_pong) {
+  if (closed_ || !timer_) return;
+  awaiting_pong_ = waiting_pong;
+  heartbeat_at_ = at;
+  auto gen = ++timer_gen_;
+  timer_->expires_at(at);
+  std::weak_ptr<socket> weak = shared_from_this();
+  timer_->async_wait([weak, gen](const asio::error_code& ec) {
+    auto s = weak.lock();
+    if (ec || !s || gen != s->timer_gen_ || s->closed_) return;
+    if (s->awaiting_pong_) {
+      s->close_with(close_reason::ping_timeout);
+      return;
+    }
+    s->send_packet(packet_type::ping, std::string(), false);
+    // The pong deadline counts from when the ping was due, so a busy worker does not
+    // stretch the client's allowance.
+    s->arm_heartbeat_at(s->heartbeat_at_ + s->core_->opts.ping_timeout, true);
+  });
+}
+
+inline void socket::ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m) {
+  if (!c) return;
+  if (w->running_here()) {
+    c->send(m);
+  } else {
+    asio::post(w->ioc, [c, m = std::move(m)] { c->send(m); });
+  }
+}
+
+inline void socket::send_packet(packet_type t, std::string data, bool binary) {
+  if (closed_) return;
+  if (transport_ == detail::transport_kind::websocket) {
+    using op = websocketpp::frame::opcode::value;
+    if (binary) {
+      if (hs_.protocol == 3) data = encode_binary_v3(data, t);
+      ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, std::move(data)));
+    } else {
+      data.insert(data.begin(), type_char(t));
+      ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, std::move(data)));
+    }
+    return;
+  }
+  buffer_.push_back(detail::outgoing{t, binary, std::move(data)});
+  flush_poll();
+}
+
+inline void socket::send_frame_here(const frame_ptr& f) {
+  if (closed_ || !f) return;
+  if (transport_ == detail::transport_kind::websocket && hs_.protocol == 4) {
+    using op = websocketpp::frame::opcode::value;
+    std::string t;
+    t.reserve(f->text.size() + 1);
+    t.push_back('4');
+    t += f->text;
+    ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, std::move(t)));
+    for (auto& b : f->binaries) ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, b));
+    return;
+  }
+  send_packet(packet_type::message, f->text, false);
+  for (auto& b : f->binaries) send_packet(packet_type::message, b, true);
+}
+
+inline std::string socket::single_packet_payload(packet_type t) const {
+  std::string body;
+  if (hs_.protocol == 3) append_payload_packet_v3(body, t, {});
+  else encode_to(body, t);
+  return body;
+}
+
+inline void socket::respond_get(std::string body, bool binary_body) {
+  auto con = std::move(poll_get_);
+  poll_get_.reset();
+  writable_ = false;
+  detail::core::respond(con, poll_get_worker_, websocketpp::http::status_code::ok, std::move(body),
+                        binary_body ? "application/octet-stream" : "text/plain; charset=UTF-8");
+}
+
+inline void socket::flush_poll() {
+  if (!poll_get_ || buffer_.empty()) return;
+  std::string body;
+  bool xhr2 = false;
+  if (hs_.protocol == 3 && !poll_b64_)
+    xhr2 = std::any_of(buffer_.begin(), buffer_.end(), [](const detail::outgoing& o) { return o.binary; });
+  for (auto& o : buffer_) {
+    if (hs_.protocol == 4) append_payload_packet(body, o.type, o.data, o.binary);
+    else if (xhr2) append_binary_payload_packet_v3(body, o.type, o.data, o.binary);
+    else append_payload_packet_v3(body, o.type, o.data, o.binary);
+  }
+  buffer_.clear();
+  respond_get(std::move(body), xhr2);
+}
+
+inline void socket::on_poll(con_ptr con, detail::worker* w, bool b64) {
+  if (!closed_ && pong_overdue()) close_with(close_reason::ping_timeout);  // timer not run yet
+  if (closed_ && linger_) {
+    linger_ = false;
+    core_->erase(sid_);
+    return detail::core::respond(con, w, websocketpp::http::status_code::ok, single_packet_payload(packet_type::noop),
+                                 "text/plain; charset=UTF-8");
+  }
+  if (closed_ || transport_ != detail::transport_kind::polling) {
+    core_->log.info("refused GET on " + sid_ + ": " + (closed_ ? "session closed" : "session upgraded"));
+    return detail::core::respond_error(con, w, closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
+  }
+  if (poll_get_) {
+    detail::core::respond_error(con, w, detail::http_error::bad_request);
+    close_with(close_reason::transport_error, "second concurrent GET");
+    return;
+  }
+  poll_get_ = std::move(con);
+  poll_get_worker_ = w;
+  poll_b64_ = b64;
+  writable_ = !upgrading_;
+  if (!buffer_.empty()) flush_poll();
+  else if (upgrading_) respond_get(single_packet_payload(packet_type::noop), false);
+}
+
+inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body) {
+  using sc = websocketpp::http::status_code::value;
+  if (!closed_ && pong_overdue()) close_with(close_reason::ping_timeout);  // timer not run yet
+  if (closed_ || transport_ != detail::transport_kind::polling) {
+    core_->log.info("refused POST on " + sid_ + ": " + (closed_ ? "session closed" : "session upgraded"));
+    return detail::core::respond_error(con, w, closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
+  }
+  if (body.size() > core_->opts.max_payload) {
+    detail::core::respond(con, w, sc::request_entity_too_large, "", "text/plain");
+    close_with(close_reason::payload_too_large, "POST body of " + std::to_string(body.size()) + " bytes");
+    return;
+  }
+  std::vector<packet> packets;
+  errc e = hs_.protocol == 4 ? decode_payload(body, packets)
+           : binary_body     ? decode_binary_payload_v3(body, packets)
+                             : decode_payload_v3(body, packets);
+  if (e != errc::ok) {
+    detail::core::respond_error(con, w, detail::http_error::bad_request);
+    close_with(close_reason::parse_error, std::string("malformed payload: ") + describe(e));
+    return;
+  }
+  detail::core::respond(con, w, sc::ok, "ok", "text/html");
+  for (auto& p : packets) {
+    if (closed_) break;
+    handle_packet(p.type, p.binary, std::move(p.data));
+  }
+}
+
+inline void socket::handle_packet(packet_type t, bool binary, std::string data) {
+  switch (t) {
+    case packet_type::message:
+      if (core_->on_message) core_->on_message(shared_from_this(), message{binary, std::move(data)});
+      break;
+    case packet_type::pong:
+      if (hs_.protocol == 4 && awaiting_pong_) arm_heartbeat(core_->opts.ping_interval, false);
+      break;
+    case packet_type::ping:
+      if (hs_.protocol == 3) {  // v3: the client pings, we answer and restart its timeout
+        send_packet(packet_type::pong, std::move(data), false);
+        arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
+      }
+      break;
+    case packet_type::close:
+      close_with(close_reason::client_close);
+      break;
+    default:  // open, upgrade, noop: nothing to do on an established transport
+      break;
+  }
+}
+
+inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr msg) {
+  if (closed_) return;
+  if (probe_ && con_id == probe_.get()) return handle_probe_frame(std::move(msg));
+  if (!ws_ || con_id != ws_.get()) return;  // a stale connection
+  std::string& raw = msg->get_raw_payload();
+  if (raw.size() > core_->opts.max_payload) return close_with(close_reason::payload_too_large, "websocket message");
+  if (msg->get_opcode() == websocketpp::frame::opcode::binary) {
+    if (hs_.protocol == 3) {
+      packet_view v;
+      if (errc e = decode_binary_v3(raw, v); e != errc::ok)
+        return close_with(close_reason::parse_error, std::string("malformed binary packet: ") + describe(e));
+      auto type = v.type;
+      std::string data = std::move(raw);
+      data.erase(0, 1);
+      return handle_packet(type, true, std::move(data));
+    }
+    return handle_packet(packet_type::message, true, std::move(raw));
+  }
+  packet_view v;
+  if (errc e = decode(raw, v); e != errc::ok) {
+    return close_with(close_reason::parse_error, std::string("malformed packet: ") + describe(e));
+  }
+  auto type = v.type;
+  std::string data = std::move(raw);  // the frame's buffer becomes the message: no copy
+  data.erase(0, 1);
+  handle_packet(type, false, std::move(data));
+}
+
+inline void socket::on_probe_open(con_ptr con, detail::worker* w) {
+  if (closed_ || transport_ != detail::transport_kind::polling || upgrading_) {
+    auto run = [con] {
+      websocketpp::lib::error_code ec;
+      con->close(websocketpp::close::status::normal, "", ec);
+    };
+    if (w->running_here()) run();
+    else asio::post(w->ioc, run);
+    return;
+  }
+  probe_ = std::move(con);
+  probe_worker_ = w;
+  upgrading_ = true;
+  upgrading_flag_ = true;
+  // Like the reference server's upgradeTimeout: a probe that never completes is dropped.
+  probe_timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
+  probe_timer_->expires_after(std::chrono::seconds(10));
+  std::weak_ptr<socket> weak = shared_from_this();
+  const void* id = probe_.get();
+  probe_timer_->async_wait([weak, id](const asio::error_code& ec) {
+    auto s = weak.lock();
+    if (ec || !s || s->closed_ || !s->probe_ || s->probe_.get() != id) return;
+    s->abort_probe("upgrade timeout");
+  });
+}
+
+inline void socket::abort_probe(const char* why) {
+  core_->log.info("upgrade of " + sid_ + " aborted: " + why);
+  auto c = std::move(probe_);
+  probe_.reset();
+  upgrading_ = false;
+  upgrading_flag_ = false;
+  if (probe_timer_) probe_timer_->cancel();
+  if (poll_get_) writable_ = true;
+  auto w = probe_worker_;
+  asio::post(w->ioc, [c] {
+    websocketpp::lib::error_code ec;
+    c->close(websocketpp::close::status::normal, "", ec);
+  });
+}
+
+inline void socket::handle_probe_frame(detail::ws_message_ptr msg) {
+  packet_view v;
+  const std::string& raw = msg->get_payload();
+  bool text = msg->get_opcode() == websocketpp::frame::opcode::text;
+  if (text && decode(raw, v) == errc::ok && v.type == packet_type::ping && v.data == "probe") {
+    ws_send(probe_, probe_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, "3probe"));
+    if (poll_get_ && buffer_.empty()) respond_get(single_packet_payload(packet_type::noop), false);
+    return;
+  }
+  if (text && decode(raw, v) == errc::ok && v.type == packet_type::upgrade) return complete_upgrade();
+  // anything else aborts the upgrade, not the session
+  abort_probe("unexpected packet on the probe");
+}
+
+inline void socket::complete_upgrade() {
+  if (probe_timer_) probe_timer_->cancel();
+  probe_timer_.reset();  // on the old home, where it was created
+  if (poll_get_) respond_get(single_packet_payload(packet_type::noop), false);
+  ws_ = std::move(probe_);
+  probe_.reset();
+  ws_worker_ = probe_worker_;
+  upgrading_ = false;
+  upgrading_flag_ = false;
+  transport_ = detail::transport_kind::websocket;
+  transport_flag_ = int(detail::transport_kind::websocket);
+  writable_ = true;
+  auto pending = std::move(buffer_);
+  buffer_.clear();
+  auto finish = [this, pending = std::move(pending)]() mutable {
+    for (auto& o : pending) send_packet(o.type, std::move(o.data), o.binary);
+    arm_heartbeat(core_->opts.ping_interval, false);
+  };
+  if (ws_worker_ == home_.load()) return finish();
+  // Move home to the websocket's worker so its frames never hop threads.
+  ++timer_gen_;
+  if (timer_) timer_->cancel();
+  timer_ = std::make_unique<asio::steady_timer>(ws_worker_->ioc);
+  home_.store(ws_worker_, std::memory_order_release);
+  auto self = shared_from_this();
+  post([self, finish = std::move(finish)]() mutable { finish(); });
+}
+
+inline void socket::on_ws_closed(const void* con_id, bool too_big) {
+  if (closed_) return;
+  if (probe_ && con_id == probe_.get()) {
+    probe_.reset();
+    if (probe_timer_) probe_timer_->cancel();
+    upgrading_ = false;
+    upgrading_flag_ = false;
+    if (poll_get_) writable_ = true;
+    return;
+  }
+  if (ws_ && con_id == ws_.get()) {
+    ws_.reset();  // already closed: nothing to send
+    close_with(too_big ? close_reason::payload_too_large : close_reason::transport_close);
+  }
+}
+
+inline void socket::close_with(close_reason r, std::string_view detail) {
+  if (closed_) return;
+  closed_ = true;
+  closed_flag_.store(true, std::memory_order_release);
+  writable_ = false;
+  ++timer_gen_;
+  if (timer_) timer_->cancel();
+  if (probe_timer_) probe_timer_->cancel();
+  if (r == close_reason::client_close && transport_ == detail::transport_kind::polling && !poll_get_ && timer_ &&
+      !core_->stopping) {
+    linger_ = true;
+    timer_->expires_after(std::chrono::seconds(1));
+    std::weak_ptr<socket> weak = shared_from_this();
+    timer_->async_wait([weak](const asio::error_code& ec) {
+      auto s = weak.lock();
+      if (ec || !s || !s->linger_) return;
+      s->linger_ = false;
+      s->core_->erase(s->sid_);
+    });
+  } else {
+    core_->erase(sid_);
+  }
+  core_->dispatch_close_log(*this, r, detail);
+
+  if (poll_get_) {
+    // The client asked to close: end its pending GET quietly; otherwise tell it with a close packet.
+    respond_get(single_packet_payload(r == close_reason::client_close ? packet_type::noop : packet_type::close), false);
+  }
+  buffer_.clear();
+  auto close_con = [](con_ptr c, detail::worker* w, bool say_close) {
+    if (!c) return;
+    auto run = [c, say_close] {
+      websocketpp::lib::error_code ec;
+      if (say_close) c->send(detail::prepared_frame(websocketpp::frame::opcode::text, "1"));
+      c->close(websocketpp::close::status::normal, "", ec);
+    };
+    if (w->running_here()) run();
+    else asio::post(w->ioc, run);
+  };
+  bool say = r == close_reason::server_close || r == close_reason::forced;
+  close_con(std::move(ws_), ws_worker_, say);
+  close_con(std::move(probe_), probe_worker_, false);
+  ws_.reset();
+  probe_.reset();
+  if (open_ && core_->on_close) core_->on_close(shared_from_this(), r);
+}
+
+// ======================================================================= server
+
+class server {
+ public:
+  explicit server(server_options o = {}) : core_(std::make_shared<detail::core>(std::move(o))) {}
+  ~server() {
+    stop();
+    // Destroying the workers destroys what is still queued on them, which breaks the
+    // session -> core -> worker -> queued handler -> session cycles.
+    core_->destroyed = true;
+    core_->workers.clear();
+  }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Handlers run on the session's home worker. Set them before start().
+  void on_open(std::function<void(const socket_ptr&)> f) { core_->on_open = std::move(f); }
+  void on_message(std::function<void(const socket_ptr&, message&&)> f) { core_->on_message = std::move(f); }
+  void on_close(std::function<void(const socket_ptr&, close_reason)> f) { core_->on_close = std::move(f); }
+  /// Plain HTTP requests outside `path`: return true when handled (response set or deferred);
+  /// otherwise the server answers 404.
+  void on_http(std::function<bool(const http_connection_ptr&)> f) { core_->on_http = std::move(f); }
+
+  const server_options& options() const { return core_->opts; }
+  portico::logger& log() { return core_->log; }
+
+  /// Binds every worker to host:port (port 0 = ephemeral, shared by all workers).
+  void listen(const std::string& host, std::uint16_t port) {
+    auto& c = *core_;
+    unsigned n = c.opts.threads ? c.opts.threads : std::max(1u, std::thread::hardware_concurrency());
+    asio::ip::address addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host);
+    for (unsigned i = 0; i < n; ++i) {
+      auto w = std::make_unique<detail::worker>(i);
+      setup_endpoint(*w);
+      asio::ip::tcp::endpoint ep(addr, port);
+      w->ep.listen(ep);
+      if (port == 0) {
+        asio::error_code ec;
+        port = w->ep.get_local_endpoint(ec).port();
+      }
+      c.workers.push_back(std::move(w));
+    }
+    port_ = port;
+    for (auto& w : c.workers) w->ep.start_accept();
+  }
+
+  std::uint16_t port() const { return port_; }
+
+  /// Runs the workers on background threads.
+  void start() {
+    if (started_.exchange(true)) return;
+    for (auto& wp : core_->workers) guards_.emplace_back(wp->ioc.get_executor());
+    for (auto& wp : core_->workers) {
+      auto* w = wp.get();
+      {
+        std::lock_guard<std::mutex> g(run_mu_);
+        ++running_;
+      }
+      w->thread = std::thread([this, w] {
+        for (;;) {
+          try {
+            w->ioc.run();
+            break;
+          } catch (const std::exception& e) {
+            core_->log.error(std::string("worker exception: ") + e.what());
+          }
+        }
+        std::lock_guard<std::mutex> g(run_mu_);
+        --running_;
+        run_cv_.notify_all();
+      });
+    }
+  }
+
+  /// start() and block until stop().
+  void run() {
+    start();
+    {
+      std::unique_lock<std::mutex> g(run_mu_);
+      run_cv_.wait(g, [&] { return stop_requested_ || stopped_; });
+    }
+    stop();
+  }
+
+  /// Idempotent and thread-safe: stop accepting, close every session, join the threads.
+  /// Called from a handler (a worker thread) it only initiates; the destructor joins.
+  void stop() {
+    auto& c = *core_;
+    if (!c.stopping.exchange(true)) {
+      for (auto& w : c.workers) {
+        asio::post(w->ioc, [wp = w.get()] {
+          websocketpp::lib::error_code ec;
+          wp->ep.stop_listening(ec);
+        });
+      }
+      std::vector<socket_ptr> all;
+      {
+        std::lock_guard<std::mutex> g(c.table_mu);
+        for (auto& kv : c.table) all.push_back(kv.second);
+      }
+      for (auto& s : all) {
+        auto sp = s;
+        s->post([sp] { sp->close_with(close_reason::forced); });
+      }
+      {
+        std::lock_guard<std::mutex> g(run_mu_);
+        stop_requested_ = true;
+      }
+      run_cv_.notify_all();
+    }
+    bool on_worker = false;
+    for (auto& w : c.workers) on_worker = on_worker || w->running_here();
+    if (on_worker) return;
+    std::lock_guard<std::mutex> join_guard(join_mu_);
+    if (started_ && !stopped_) {
+      // Two rounds through every worker: the first runs the closes, the second the HTTP
+      // responses and close frames they posted to other workers.
+      auto deadline = std::chrono::steady_clock::now() + c.opts.stop_grace;
+      barrier(deadline);
+      barrier(deadline);
+      // Deferred HTTP connections are not asio work: the guards kept the workers alive until
+      // here. Now let run() return once the remaining connections have finished closing.
+      for (auto& g : guards_) g.reset();
+      std::unique_lock<std::mutex> g(run_mu_);
+      run_cv_.wait_until(g, deadline, [&] { return running_ == 0; });
+    }
+    for (auto& w : c.workers) w->ioc.stop();
+    for (auto& w : c.workers)
+      if (w->thread.joinable()) w->thread.join();
+    {
+      std::lock_guard<std::mutex> g(c.table_mu);
+      c.table.clear();  // breaks session <-> core cycles of sessions that never closed
+    }
+    {
+      std::lock_guard<std::mutex> g(run_mu_);
+      stopped_ = true;
+    }
+    run_cv_.notify_all();
+  }
+
+  /// Sends one frame to many sockets: one post per foreign worker, one prepared websocketpp
+  /// message per worker shared by all its websocket recipients.
+  void send_many(const frame_ptr& f, const std::vector<socket_ptr>& to) {
+    if (!f || to.empty()) return;
+    std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
+    for (auto& s : to)
+      if (s && !s->closed()) groups[s->home_.load(std::memory_order_acquire)].push_back(s);
+    for (auto& [w, list] : groups) {
+      auto job = [f, list = std::move(list), w = w]() {
+        detail::ws_message_ptr text;
+        std::vector<detail::ws_message_ptr> bins;
+        for (auto& s : list) {
+          if (!s->on_home_worker()) {  // moved meanwhile
+            s->send(f);
+            continue;
+          }
+          if (s->closed_) continue;
+          if (s->transport_ == detail::transport_kind::websocket && s->hs_.protocol == 4 && s->ws_worker_ == w) {
+            if (!text) {
+              std::string t;
+              t.reserve(f->text.size() + 1);
+              t.push_back('4');
+              t += f->text;
+              text = detail::prepared_frame(websocketpp::frame::opcode::text, std::move(t));
+              for (auto& b : f->binaries) bins.push_back(detail::prepared_frame(websocketpp::frame::opcode::binary, b));
+            }
+            s->ws_->send(text);
+            for (auto& b : bins) s->ws_->send(b);
+          } else {
+            s->send_frame_here(f);
+          }
+        }
+      };
+      if (w->running_here()) job();
+      else asio::post(w->ioc, std::move(job));
+    }
+  }
+
+  /// Number of open sessions (for tests and metrics).
+  std::size_t session_count() const {
+    std::lock_guard<std::mutex> g(core_->table_mu);
+    return core_->table.size();
+  }
+
+ private:
+  void setup_endpoint(detail::worker& w) {
+    auto& c = *core_;
+    auto& ep = w.ep;
+    ep.init_asio(&w.ioc);
+    ep.set_reuse_addr(true);
+    ep.set_listen_backlog(1024);
+    ep.set_max_message_size(c.opts.max_payload);
+    ep.set_max_http_body_size(c.opts.max_payload * 2 + 1024);
+    ep.set_close_handshake_timeout(static_cast<long>(std::max<long long>(200, c.opts.stop_grace.count())));
+    ep.set_tcp_pre_bind_handler([](std::shared_ptr<asio::ip::tcp::acceptor> a) {
+      asio::error_code ec;
+      a->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+      return websocketpp::lib::error_code();
+    });
+    ep.set_socket_init_handler([](websocketpp::connection_hdl, asio::ip::tcp::socket& s) {
+      asio::error_code ec;
+      s.set_option(asio::ip::tcp::no_delay(true), ec);
+    });
+    detail::core* core = core_.get();  // not shared: the core owns the endpoint
+    detail::worker* wp = &w;
+    ep.set_http_handler([core, wp](websocketpp::connection_hdl h) { core->handle_http(*wp, h); });
+    ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
+  }
+
+  /// Waits until every worker has run the tasks queued so far (or the deadline passes).
+  void barrier(std::chrono::steady_clock::time_point deadline) {
+    auto left = std::make_shared<std::pair<std::mutex, std::size_t>>();
+    auto cv = std::make_shared<std::condition_variable>();
+    left->second = core_->workers.size();
+    for (auto& w : core_->workers)
+      asio::post(w->ioc, [left, cv] {
+        std::lock_guard<std::mutex> g(left->first);
+        if (--left->second == 0) cv->notify_all();
+      });
+    std::unique_lock<std::mutex> g(left->first);
+    cv->wait_until(g, deadline, [&] { return left->second == 0; });
+  }
+
+  std::shared_ptr<detail::core> core_;
+  std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> started_{false};
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  std::mutex join_mu_;
+  unsigned running_ = 0;
+  bool stop_requested_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace portico::engineio
+// ---- end portico/engineio/server.hpp ----
+// ---- begin portico/socketio/server.hpp ----
+/// The Socket.IO v5 server on top of `portico::engineio::server`.
+///
+///     portico::socketio::server io;
+///     io.on_connect([](socketio::socket& s, socketio::connect_request& r) {
+///       if (r.auth().IsNull()) r.refuse("no auth", 42);
+///     });
+///     io.on("chat", [](socketio::socket& s, const socketio::args& a) {
+///       s.to("lobby").emit("chat", a.at(0));
+///       return true;                                  // becomes the ACK
+///     });
+///     io.listen("127.0.0.1", 3000);
+///     io.run();
+///
+/// Per message: the Engine.IO message is decoded in place (one in-situ JSON parse), the event
+/// name is looked up once, the handler runs on the connection's home worker. No global lock:
+/// per-connection state lives on the home worker; rooms are guarded per namespace.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+// ---- begin portico/socketio/adapter.hpp ----
+/// Rooms bookkeeping and broadcast delivery for one namespace.
+///
+/// The server never walks rooms itself: it encodes a broadcast once and hands the adapter the
+/// encoded frame plus the packet's parts. `memory_adapter` delivers locally; a cluster adapter
+/// (e.g. one speaking @socket.io/redis-adapter's pub/sub format) would derive from it, deliver
+/// locally the same way and publish `{type, nsp, data}` plus the options to the other nodes —
+/// which is why `outgoing_packet` keeps the payload JSON and attachments beside the frame.
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+// ---- begin portico/socketio/codec.hpp ----
+/// Socket.IO v5 packet codec: pure functions over strings, no I/O.
+///
+/// Wire format (one Engine.IO message each, plus binary messages for attachments):
+///   <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
+///
+/// A received packet owns its text and parses its JSON payload once, in situ, so strings in the
+/// DOM point into that text (see docs/design.md, "Payload representation"). Placeholders for
+/// binary attachments stay in the DOM; `binary.hpp` resolves or rewrites them.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+
+namespace portico::socketio {
+
+enum class packet_type : std::uint8_t {
+  connect = 0,
+  disconnect = 1,
+  event = 2,
+  ack = 3,
+  connect_error = 4,
+  binary_event = 5,
+  binary_ack = 6,
+};
+
+inline const char* to_string(packet_type t) noexcept {
+  switch (t) {
+    case packet_type::connect: return "CONNECT";
+    case packet_type::disconnect: return "DISCONNECT";
+    case packet_type::event: return "EVENT";
+    case packet_type::ack: return "ACK";
+    case packet_type::connect_error: return "CONNECT_ERROR";
+    case packet_type::binary_event: return "BINARY_EVENT";
+    case packet_type::binary_ack: return "BINARY_ACK";
+  }
+  return "?";
+}
+
+inline constexpr bool is_binary(packet_type t) noexcept {
+  return t == packet_type::binary_event || t == packet_type::binary_ack;
+}
+
+/// Why a packet was refused. Decoding never throws: the server turns any of these into
+/// "close this client" plus one log line.
+enum class errc {
+  ok = 0,
+  empty_packet,
+  bad_type,
+  bad_attachments,        ///< count missing, not digits, no '-', or above the decoder's limit
+  bad_namespace,          ///< a namespace must start with '/'
+  bad_ack_id,             ///< digits that do not fit an integer
+  bad_json,               ///< the payload is not valid JSON
+  too_deep,               ///< JSON nesting deeper than the decoder accepts
+  invalid_payload,        ///< valid JSON, wrong shape for the packet type
+  reserved_event,         ///< an EVENT named connect, disconnect, ...
+  bad_placeholder,        ///< a placeholder refers to an attachment that does not exist
+  unexpected_binary,      ///< a binary message arrived while no attachment was expected
+  unexpected_text,        ///< a text packet arrived while attachments were still expected
+};
+
+inline const char* describe(errc e) noexcept {
+  switch (e) {
+    case errc::ok: return "ok";
+    case errc::empty_packet: return "empty packet";
+    case errc::bad_type: return "unknown packet type";
+    case errc::bad_attachments: return "illegal attachments count";
+    case errc::bad_namespace: return "namespace must start with '/'";
+    case errc::bad_ack_id: return "illegal ack id";
+    case errc::bad_json: return "payload is not valid JSON";
+    case errc::too_deep: return "payload nested too deeply";
+    case errc::invalid_payload: return "invalid payload for packet type";
+    case errc::reserved_event: return "reserved event name";
+    case errc::bad_placeholder: return "placeholder refers to a missing attachment";
+    case errc::unexpected_binary: return "binary attachment without a pending binary packet";
+    case errc::unexpected_text: return "text packet while attachments were expected";
+  }
+  return "?";
+}
+
+/// Event names a peer may not emit (they are lifecycle events on the receiving side).
+inline bool is_reserved_event(std::string_view name) noexcept {
+  return name == "connect" || name == "connect_error" || name == "disconnect" ||
+         name == "disconnecting" || name == "newListener" || name == "removeListener";
+}
+
+/// Ack ids are JavaScript numbers on the other side: keep them exactly representable.
+inline constexpr std::uint64_t max_ack_id = (std::uint64_t{1} << 53) - 1;
+inline constexpr std::uint64_t no_ack = ~std::uint64_t{0};
+
+/// A received packet. Owns its text; the JSON payload (if any) is a DOM parsed in situ over it,
+/// so the packet must not be copied (it is movable: the text's heap buffer moves with it).
+class packet {
+ public:
+  packet() = default;
+  packet(packet&&) = default;
+  packet& operator=(packet&&) = default;
+  packet(const packet&) = delete;
+  packet& operator=(const packet&) = delete;
+
+  packet_type type = packet_type::connect;
+  std::uint64_t id = no_ack;        ///< ack id, `no_ack` when absent
+  std::size_t attachments_expected = 0;
+  std::vector<json::binary> attachments;
+
+  bool has_id() const noexcept { return id != no_ack; }
+  /// "/" when the packet named no namespace.
+  std::string_view nsp() const noexcept {
+    if (nsp_len_ == 0) return std::string_view("/", 1);
+    return std::string_view(text_.data() + nsp_pos_, nsp_len_);
+  }
+  bool has_data() const noexcept { return has_data_; }
+  /// The payload; a Null value when absent.
+  const json::value& data() const noexcept { return doc_; }
+  /// The full DOM, for callers that need its allocator (e.g. to keep values around).
+  json::document& document() noexcept { return doc_; }
+
+  /// EVENT / BINARY_EVENT: the event name (first array element).
+  std::string_view event_name() const noexcept {
+    if (!doc_.IsArray() || doc_.Empty() || !doc_[0].IsString()) return {};
+    return std::string_view(doc_[0].GetString(), doc_[0].GetStringLength());
+  }
+  /// The arguments of an event (after the name) or of an ack (all elements).
+  std::size_t arg_count() const noexcept {
+    if (!doc_.IsArray()) return 0;
+    std::size_t n = doc_.Size();
+    return is_event() ? (n ? n - 1 : 0) : n;
+  }
+  const json::value& arg(std::size_t i) const noexcept {
+    return doc_[static_cast<rapidjson::SizeType>(is_event() ? i + 1 : i)];
+  }
+  bool is_event() const noexcept {
+    return type == packet_type::event || type == packet_type::binary_event;
+  }
+  bool complete() const noexcept { return attachments.size() == attachments_expected; }
+  json::decode_context context() const noexcept { return json::decode_context{&attachments}; }
+
+ private:
+  friend errc decode(std::string text, packet& out, std::size_t max_attachments);
+  std::string text_;
+  std::size_t nsp_pos_ = 0, nsp_len_ = 0;
+  bool has_data_ = false;
+  std::unique_ptr<json::allocator> alloc_;  ///< before doc_: outlives it
+  json::document doc_;
+};
+
+namespace detail {
+
+inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+/// RapidJSON's writer recurses, so a hostile `[[[[...` must be refused before anyone serialises
+/// it back. Only texts longer than the limit can be that deep, so short packets skip the scan.
+inline bool nesting_within(std::string_view s, std::size_t max_depth) noexcept {
+  if (s.size() <= max_depth) return true;
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if ((c == ']' || c == '}') && depth) --depth;
+  }
+  return true;
+}
+
+inline bool is_plain_object(const json::value& v) noexcept { return v.IsObject(); }
+
+/// Every placeholder in `v` refers to one of the `count` attachments.
+inline bool placeholders_within(const json::value& v, std::size_t count) noexcept {
+  if (v.IsArray()) {
+    for (const auto& e : v.GetArray())
+      if (!placeholders_within(e, count)) return false;
+  } else if (v.IsObject()) {
+    if (json::is_placeholder(v)) return v["num"].GetUint() < count;
+    for (const auto& m : v.GetObject())
+      if (!placeholders_within(m.value, count)) return false;
+  }
+  return true;
+}
+
+/// The v5 validity rules, per packet type, for a payload that is present.
+inline errc check_payload(packet_type t, const json::value& v) noexcept {
+  switch (t) {
+    case packet_type::connect:
+      return is_plain_object(v) ? errc::ok : errc::invalid_payload;
+    case packet_type::disconnect:
+      return errc::invalid_payload;  // DISCONNECT carries no payload
+    case packet_type::connect_error:
+      return (v.IsString() || is_plain_object(v)) ? errc::ok : errc::invalid_payload;
+    case packet_type::event:
+    case packet_type::binary_event:
+      if (!v.IsArray() || v.Empty() || !v[0].IsString()) return errc::invalid_payload;
+      if (is_reserved_event(std::string_view(v[0].GetString(), v[0].GetStringLength())))
+        return errc::reserved_event;
+      return errc::ok;
+    case packet_type::ack:
+    case packet_type::binary_ack:
+      return v.IsArray() ? errc::ok : errc::invalid_payload;
+  }
+  return errc::bad_type;
+}
+
+}  // namespace detail
+
+/// Deepest JSON nesting a received payload may have.
+inline constexpr std::size_t max_json_depth = 256;
+
+/// Decodes one text packet. On success `out` holds the header and the parsed payload; for a
+/// BINARY_* packet `out.attachments_expected` says how many binary messages must follow.
+inline errc decode(std::string text, packet& out, std::size_t max_attachments = 1000) {
+  out = packet{};
+  const std::size_t n = text.size();
+  if (n == 0) return errc::empty_packet;
+  std::size_t i = 0;
+  char c = text[i++];
+  if (c < '0' || c > '6') return errc::bad_type;
+  out.type = static_cast<packet_type>(c - '0');
+
+  if (is_binary(out.type)) {
+    std::size_t start = i;
+    std::uint64_t count = 0;
+    while (i < n && detail::is_digit(text[i])) {
+      count = count * 10 + static_cast<std::uint64_t>(text[i] - '0');
+      if (count > max_attachments) return errc::bad_attachments;
+      ++i;
+    }
+    if (i == start || i >= n || text[i] != '-') return errc::bad_attachments;
+    ++i;
+    out.attachments_expected = static_cast<std::size_t>(count);
+  }
+
+  if (i < n && text[i] == '/') {
+    std::size_t start = i;
+    while (i < n && text[i] != ',') ++i;
+    out.nsp_pos_ = start;
+    out.nsp_len_ = i - start;
+    if (i < n) ++i;  // the ',' (absent when the namespace ends the packet: "40/admin")
+  } else if (i < n && text[i] != '[' && text[i] != '{' && text[i] != '"' && !detail::is_digit(text[i])) {
+    // Anything else where a namespace could start is a namespace not starting with '/'.
+    std::size_t comma = text.find(',', i);
+    if (comma != std::string::npos && comma > i) return errc::bad_namespace;
+  }
+
+  if (i < n && detail::is_digit(text[i])) {
+    std::uint64_t id = 0;
+    while (i < n && detail::is_digit(text[i])) {
+      id = id * 10 + static_cast<std::uint64_t>(text[i] - '0');
+      if (id > max_ack_id) return errc::bad_ack_id;
+      ++i;
+    }
+    out.id = id;
+  }
+
+  if (i < n) {
+    std::string_view json(text.data() + i, n - i);
+    if (!detail::nesting_within(json, max_json_depth)) return errc::too_deep;
+    // Small strings live inside the std::string object; force a heap buffer so the in-situ
+    // DOM's pointers survive moving the packet.
+    if (text.capacity() < 64) text.reserve(64);
+    out.text_ = std::move(text);
+    char* p = out.text_.data() + i;
+    // RapidJSON's default pool starts with a 64 KB chunk; size the first chunk to the payload
+    // instead (a DOM value is 16 bytes, at most one per 2 bytes of JSON text).
+    std::size_t chunk = (n - i) * 8;
+    if (chunk < 256) chunk = 256;
+    if (chunk > 65536) chunk = 65536;
+    out.alloc_ = std::make_unique<json::allocator>(chunk);
+    out.doc_ = json::document(out.alloc_.get(), 256);
+    // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
+    out.doc_.ParseInsitu<rapidjson::kParseIterativeFlag>(p);
+    if (out.doc_.HasParseError()) return errc::bad_json;
+    out.has_data_ = true;
+    errc e = detail::check_payload(out.type, out.doc_);
+    if (e != errc::ok) return e;
+    if (out.attachments_expected && !detail::placeholders_within(out.doc_, out.attachments_expected))
+      return errc::bad_placeholder;
+  } else {
+    out.text_ = std::move(text);
+    if (out.type == packet_type::event || out.type == packet_type::binary_event ||
+        out.type == packet_type::ack || out.type == packet_type::binary_ack ||
+        out.type == packet_type::connect_error)
+      return errc::invalid_payload;  // these carry a mandatory payload
+  }
+  return errc::ok;
+}
+
+/// Writes a packet header into `out` (which may already hold the Engine.IO '4' prefix).
+inline void write_header(std::string& out, packet_type t, std::string_view nsp, std::uint64_t id = no_ack,
+                         std::size_t attachments = 0) {
+  out.push_back(static_cast<char>('0' + static_cast<int>(t)));
+  if (is_binary(t)) {
+    out += std::to_string(attachments);
+    out.push_back('-');
+  }
+  if (!nsp.empty() && nsp != "/") {
+    out.append(nsp.data(), nsp.size());
+    out.push_back(',');
+  }
+  if (id != no_ack) out += std::to_string(id);
+}
+
+/// An outgoing packet: the text and the binary messages that follow it.
+struct encoded {
+  std::string text;
+  std::vector<std::string> binaries;
+};
+
+/// Builds one outgoing packet: header first, then JSON written straight into the same string.
+/// When binary attachments were written, `finish()` turns EVENT/ACK into BINARY_EVENT/BINARY_ACK
+/// and inserts the count (one small memmove, only for binary packets).
+class packet_writer {
+ public:
+  packet_writer(packet_type t, std::string_view nsp, std::uint64_t id = no_ack, std::string prefix = {})
+      : out_(std::move(prefix)), type_(t), sink_{&out_}, w_(sink_) {
+    type_pos_ = out_.size();
+    write_header(out_, t, nsp, id);
+  }
+  json::writer& writer() noexcept { return w_; }
+  json::encode_context& context() noexcept { return ctx_; }
+  std::string& text() noexcept { return out_; }
+
+  /// Completes the header; the attachments' bytes are in `context().attachments`.
+  std::string& finish() {
+    std::size_t n = ctx_.attachments.size();
+    if (n && !is_binary(type_)) {
+      if (type_ == packet_type::event) type_ = packet_type::binary_event;
+      else if (type_ == packet_type::ack) type_ = packet_type::binary_ack;
+      out_[type_pos_] = static_cast<char>('0' + static_cast<int>(type_));
+      out_.insert(type_pos_ + 1, std::to_string(n) + "-");
+    }
+    return out_;
+  }
+  packet_type type() const noexcept { return type_; }
+
+  packet_writer(const packet_writer&) = delete;  // the writer points at out_
+  packet_writer& operator=(const packet_writer&) = delete;
+
+ private:
+  std::string out_;
+  packet_type type_;
+  std::size_t type_pos_ = 0;
+  json::string_sink sink_;
+  json::writer w_;
+  json::encode_context ctx_;
+};
+
+/// Encodes a header plus an optional DOM payload as is (placeholders included): the inverse of
+/// `decode` for tests and tools. `attachments` is the count written in the header of BINARY_*.
+inline std::string encode(packet_type t, std::string_view nsp, const json::value* data,
+                          std::uint64_t id = no_ack, std::size_t attachments = 0) {
+  std::string out;
+  write_header(out, t, nsp, id, attachments);
+  if (data) {
+    json::string_sink sink{&out};
+    json::writer w(sink);
+    data->Accept(w);
+  }
+  return out;
+}
+
+/// Re-encodes a received packet (round trip): same header, same payload, same attachments.
+inline encoded encode(const packet& p) {
+  encoded e;
+  e.text = encode(p.type, p.nsp(), p.has_data() ? &p.data() : nullptr, p.id, p.attachments_expected);
+  for (const auto& b : p.attachments) e.binaries.push_back(b.bytes);
+  return e;
+}
+
+/// Collects a packet and the binary attachments that follow a BINARY_EVENT / BINARY_ACK header.
+/// One per connection; feed it every Engine.IO message in order.
+class decoder {
+ public:
+  enum class status { ready, awaiting_attachments, error };
+
+  explicit decoder(std::size_t max_attachments = 1000) : max_attachments_(max_attachments) {}
+
+  status add_text(std::string text) {
+    if (pending_) return fail(errc::unexpected_text);
+    errc e = decode(std::move(text), current_, max_attachments_);
+    if (e != errc::ok) return fail(e);
+    if (current_.attachments_expected == 0) return status::ready;
+    current_.attachments.reserve(current_.attachments_expected);
+    pending_ = true;
+    return status::awaiting_attachments;
+  }
+
+  status add_binary(std::string bytes) {
+    if (!pending_) return fail(errc::unexpected_binary);
+    current_.attachments.emplace_back(std::move(bytes));
+    if (!current_.complete()) return status::awaiting_attachments;
+    pending_ = false;
+    return status::ready;
+  }
+
+  /// The packet completed by the last `ready` status.
+  packet& current() noexcept { return current_; }
+  packet take() { return std::move(current_); }
+  errc error() const noexcept { return error_; }
+  bool awaiting() const noexcept { return pending_; }
+  void reset() {
+    pending_ = false;
+    error_ = errc::ok;
+    current_ = packet{};
+  }
+
+ private:
+  status fail(errc e) {
+    error_ = e;
+    pending_ = false;
+    return status::error;
+  }
+  std::size_t max_attachments_;
+  bool pending_ = false;
+  errc error_ = errc::ok;
+  packet current_;
+};
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/codec.hpp ----
+
+namespace portico::socketio {
+
+/// Who a broadcast goes to. A socket's sid is also a room holding only that socket.
+struct broadcast_options {
+  std::vector<std::string> rooms;   ///< empty: every socket of the namespace
+  std::vector<std::string> except;  ///< rooms (or sids) to leave out
+  bool volatile_ = false;           ///< skip recipients whose transport is not writable now
+  bool local = false;               ///< cluster adapters: do not forward to other nodes
+};
+
+/// A broadcast, encoded once.
+struct outgoing_packet {
+  packet_type type = packet_type::event;
+  std::string_view nsp;
+  engineio::frame_ptr frame;  ///< the Socket.IO packet text (no Engine.IO prefix) + attachments
+};
+
+class adapter {
+ public:
+  /// Hands one frame to many Engine.IO sockets (the server's `send_many`).
+  using deliver_fn =
+      std::function<void(const engineio::frame_ptr&, const std::vector<engineio::socket_ptr>&)>;
+
+  virtual ~adapter() = default;
+  /// A socket connected to the namespace: it joins its own room.
+  virtual void add_socket(const std::string& sid, engineio::socket_ptr engine) = 0;
+  /// The socket left the namespace: it leaves every room.
+  virtual void remove_socket(const std::string& sid) = 0;
+  virtual void join(const std::string& sid, const std::string& room) = 0;
+  virtual void leave(const std::string& sid, const std::string& room) = 0;
+  /// Every socket leaves `room`.
+  virtual void close_room(const std::string& room) = 0;
+  virtual std::vector<std::string> rooms_of(const std::string& sid) const = 0;
+  /// The sids a broadcast with these options would reach (locally).
+  virtual std::vector<std::string> sids(const broadcast_options& opts) const = 0;
+  virtual void broadcast(const outgoing_packet& p, const broadcast_options& opts) = 0;
+};
+
+/// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never
+/// contend; a socket's own messages never touch it).
+class memory_adapter : public adapter {
+ public:
+  explicit memory_adapter(deliver_fn deliver) : deliver_(std::move(deliver)) {}
+
+  void add_socket(const std::string& sid, engineio::socket_ptr engine) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto& m = members_[sid];
+    m.engine = std::move(engine);
+    m.rooms.insert(sid);
+    rooms_[sid].insert(sid);
+  }
+
+  void remove_socket(const std::string& sid) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = members_.find(sid);
+    if (it == members_.end()) return;
+    for (const auto& r : it->second.rooms) erase_from_room(r, sid);
+    members_.erase(it);
+  }
+
+  void join(const std::string& sid, const std::string& room) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = members_.find(sid);
+    if (it == members_.end()) return;
+    if (it->second.rooms.insert(room).second) rooms_[room].insert(sid);
+  }
+
+  void leave(const std::string& sid, const std::string& room) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = members_.find(sid);
+    if (it == members_.end()) return;
+    if (it->second.rooms.erase(room)) erase_from_room(room, sid);
+  }
+
+  void close_room(const std::string& room) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = rooms_.find(room);
+    if (it == rooms_.end()) return;
+    for (const auto& sid : it->second) {
+      auto m = members_.find(sid);
+      if (m != members_.end()) m->second.rooms.erase(room);
+    }
+    rooms_.erase(it);
+  }
+
+  std::vector<std::string> rooms_of(const std::string& sid) const override {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<std::string> out;
+    auto it = members_.find(sid);
+    if (it != members_.end()) out.assign(it->second.rooms.begin(), it->second.rooms.end());
+    return out;
+  }
+
+  std::vector<std::string> sids(const broadcast_options& opts) const override {
+    std::vector<std::string> out;
+    std::lock_guard<std::mutex> g(mu_);
+    select(opts, [&](const std::string& sid, const member&) { out.push_back(sid); });
+    return out;
+  }
+
+  void broadcast(const outgoing_packet& p, const broadcast_options& opts) override {
+    std::vector<engineio::socket_ptr> to;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      to.reserve(opts.rooms.empty() ? members_.size() : 8);
+      select(opts, [&](const std::string&, const member& m) {
+        if (!opts.volatile_ || m.engine->writable()) to.push_back(m.engine);
+      });
+    }
+    if (!to.empty()) deliver_(p.frame, to);
+  }
+
+ protected:
+  struct member {
+    engineio::socket_ptr engine;
+    std::unordered_set<std::string> rooms;
+  };
+
+  /// Calls `f` once per selected member. Caller holds the mutex.
+  template <class F>
+  void select(const broadcast_options& opts, F&& f) const {
+    std::unordered_set<std::string_view> excluded;
+    for (const auto& r : opts.except) {
+      auto it = rooms_.find(r);
+      if (it != rooms_.end())
+        for (const auto& sid : it->second) excluded.insert(sid);
+    }
+    auto visit = [&](const std::string& sid) {
+      if (!excluded.empty() && excluded.count(sid)) return;
+      auto m = members_.find(sid);
+      if (m != members_.end()) f(m->first, m->second);
+    };
+    if (opts.rooms.empty()) {
+      for (const auto& kv : members_)
+        if (excluded.empty() || !excluded.count(kv.first)) f(kv.first, kv.second);
+    } else if (opts.rooms.size() == 1) {
+      auto it = rooms_.find(opts.rooms.front());
+      if (it != rooms_.end())
+        for (const auto& sid : it->second) visit(sid);
+    } else {
+      std::unordered_set<std::string_view> seen;
+      for (const auto& r : opts.rooms) {
+        auto it = rooms_.find(r);
+        if (it == rooms_.end()) continue;
+        for (const auto& sid : it->second)
+          if (seen.insert(sid).second) visit(sid);
+      }
+    }
+  }
+
+  void erase_from_room(const std::string& room, const std::string& sid) {
+    auto r = rooms_.find(room);
+    if (r == rooms_.end()) return;
+    r->second.erase(sid);
+    if (r->second.empty()) rooms_.erase(r);
+  }
+
+  deliver_fn deliver_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, member> members_;
+  std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;
+};
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/adapter.hpp ----
+// ---- begin portico/socketio/args.hpp ----
+/// Event arguments in both directions.
+///
+/// Outgoing: every argument is written once, straight into the packet string, through the
+/// overload set `detail::write_arg`. Basic types are handled here; any other T is written by
+/// `portico::json::encode(writer&, const T&, encode_context&)` (PORTICO_FIELDS types, found by
+/// ADL or in portico::json). Received arguments (`arg`, `args`) can be emitted again as they
+/// are, blobs included.
+///
+/// Incoming: `args` is a view over a received packet's DOM; it lives as long as the handler call.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// ---- begin portico/socketio/binary.hpp ----
+/// Binary attachments: `{"_placeholder":true,"num":n}` in the JSON, bytes beside it.
+///
+/// The hot path keeps placeholders in the received DOM and resolves them on demand through a
+/// `json::decode_context`. `write_value` re-serialises a received value for an outgoing packet,
+/// renumbering its placeholders into the new packet's attachments (echoing a blob costs no copy
+/// of the bytes until the transport frames them). `reconstruct`/`deconstruct` give users and tests
+/// a DOM where blobs are inline.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+
+namespace portico::socketio {
+
+/// The attachment a placeholder stands for, or nullptr when `v` is not a resolvable placeholder.
+inline const json::binary* resolve(const json::value& v, const json::decode_context& ctx) noexcept {
+  if (!ctx.attachments || !json::is_placeholder(v)) return nullptr;
+  unsigned n = v["num"].GetUint();
+  return n < ctx.attachments->size() ? &(*ctx.attachments)[n] : nullptr;
+}
+
+/// Writes a received value into an outgoing packet. Placeholders that resolve through `from` are
+/// written as new placeholders of `to` (their bytes are referenced, not copied).
+inline void write_value(json::writer& w, const json::value& v, const json::decode_context& from,
+                        json::encode_context& to) {
+  if (!from.attachments || from.attachments->empty()) {
+    v.Accept(w);
+    return;
+  }
+  if (v.IsArray()) {
+    w.StartArray();
+    for (const auto& e : v.GetArray()) write_value(w, e, from, to);
+    w.EndArray(v.Size());
+  } else if (v.IsObject()) {
+    if (const json::binary* b = resolve(v, from)) {
+      json::write_placeholder(w, to, b->view());
+      return;
+    }
+    w.StartObject();
+    for (const auto& m : v.GetObject()) {
+      w.Key(m.name.GetString(), m.name.GetStringLength());
+      write_value(w, m.value, from, to);
+    }
+    w.EndObject(v.MemberCount());
+  } else {
+    v.Accept(w);
+  }
+}
+
+/// A DOM with binary blobs inline: each blob is a string node holding the bytes, and
+/// `binary_nodes` lists which string nodes are blobs (JSON has no binary type of its own).
+struct reconstructed {
+  json::document doc;
+  std::unordered_set<const json::value*> binary_nodes;
+  bool is_binary(const json::value& v) const { return binary_nodes.count(&v) != 0; }
+};
+
+namespace detail {
+inline void rebuild(json::value& dst, const json::value& src, const json::decode_context& ctx,
+                    json::allocator& a, std::unordered_set<const json::value*>& marks) {
+  if (const json::binary* b = resolve(src, ctx)) {
+    dst.SetString(b->bytes.data(), static_cast<rapidjson::SizeType>(b->bytes.size()), a);
+    marks.insert(&dst);
+  } else if (src.IsArray()) {
+    dst.SetArray();
+    dst.Reserve(src.Size(), a);
+    for (const auto& e : src.GetArray()) {
+      dst.PushBack(json::value(), a);
+      rebuild(dst[dst.Size() - 1], e, ctx, a, marks);
+    }
+  } else if (src.IsObject()) {
+    dst.SetObject();
+    for (const auto& m : src.GetObject()) {
+      json::value key(m.name.GetString(), m.name.GetStringLength(), a);
+      dst.AddMember(key, json::value(), a);
+      rebuild((dst.MemberEnd() - 1)->value, m.value, ctx, a, marks);
+    }
+  } else {
+    dst = json::copy(src, a);
+  }
+}
+
+inline void strip(json::writer& w, const json::value& v, const reconstructed& r, json::encode_context& ctx) {
+  if (r.is_binary(v)) {
+    json::write_placeholder(w, ctx, std::string_view(v.GetString(), v.GetStringLength()));
+  } else if (v.IsArray()) {
+    w.StartArray();
+    for (const auto& e : v.GetArray()) strip(w, e, r, ctx);
+    w.EndArray(v.Size());
+  } else if (v.IsObject()) {
+    w.StartObject();
+    for (const auto& m : v.GetObject()) {
+      w.Key(m.name.GetString(), m.name.GetStringLength());
+      strip(w, m.value, r, ctx);
+    }
+    w.EndObject(v.MemberCount());
+  } else {
+    v.Accept(w);
+  }
+}
+}  // namespace detail
+
+/// Replaces every placeholder of `data` by the attachment's bytes (a copy: this is for users who
+/// want a self-contained tree; the server's hot path never calls it).
+inline reconstructed reconstruct(const json::value& data, const std::vector<json::binary>& attachments) {
+  reconstructed r;
+  json::decode_context ctx{&attachments};
+  detail::rebuild(r.doc, data, ctx, r.doc.GetAllocator(), r.binary_nodes);
+  return r;
+}
+
+/// The inverse of `reconstruct`: JSON text with placeholders plus the attachments in order.
+struct deconstructed {
+  std::string json;
+  std::vector<std::string> attachments;
+};
+
+inline deconstructed deconstruct(const reconstructed& r) {
+  deconstructed d;
+  json::string_sink sink{&d.json};
+  json::writer w(sink);
+  json::encode_context ctx;
+  detail::strip(w, r.doc, r, ctx);
+  for (auto bytes : ctx.attachments) d.attachments.emplace_back(bytes);
+  return d;
+}
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/binary.hpp ----
+
+namespace portico::socketio {
+
+/// One received argument with the attachments its placeholders point to.
+struct arg {
+  const json::value* v = nullptr;
+  json::decode_context ctx{};
+  const json::value& value() const noexcept { return *v; }
+  /// The blob when this argument is a (resolvable) placeholder.
+  const json::binary* binary() const noexcept { return resolve(*v, ctx); }
+  bool is_string() const noexcept { return v->IsString(); }
+  std::string_view str() const noexcept {
+    return v->IsString() ? std::string_view(v->GetString(), v->GetStringLength()) : std::string_view{};
+  }
+};
+
+/// The arguments of a received event (after its name) or ack.
+class args {
+ public:
+  args() = default;
+  explicit args(const packet& p) noexcept : p_(&p) {}
+  std::size_t size() const noexcept { return p_ ? p_->arg_count() : 0; }
+  bool empty() const noexcept { return size() == 0; }
+  /// Bounds-checked: a missing argument reads as JSON null.
+  const json::value& operator[](std::size_t i) const noexcept {
+    static const json::value null_value;
+    return i < size() ? p_->arg(i) : null_value;
+  }
+  socketio::arg at(std::size_t i) const noexcept { return socketio::arg{&(*this)[i], context()}; }
+  json::decode_context context() const noexcept {
+    return p_ ? p_->context() : json::decode_context{};
+  }
+  const std::vector<json::binary>& attachments() const noexcept {
+    static const std::vector<json::binary> none;
+    return p_ ? p_->attachments : none;
+  }
+  const packet* raw() const noexcept { return p_; }
+
+ private:
+  const packet* p_ = nullptr;
+};
+
+/// Writes received arguments as one JSON array argument (instead of spreading them).
+struct as_array {
+  const args& a;
+};
+
+namespace detail {
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
+template <class T, class C, class A>
+struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
+
+/// Writes one emit argument. One template with a compile-time switch (rather than overloads)
+/// so that the JSON layer's catch-all `json::encode` never competes with the basic types.
+template <class T>
+void write_arg(json::writer& w, json::encode_context& c, const T& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    w.Bool(v);
+  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    w.Int64(static_cast<std::int64_t>(v));
+  } else if constexpr (std::is_integral_v<T>) {
+    w.Uint64(static_cast<std::uint64_t>(v));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    // JSON has no NaN/Infinity; JavaScript's JSON.stringify writes null for them.
+    if (std::isfinite(static_cast<double>(v))) w.Double(static_cast<double>(v));
+    else w.Null();
+  } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+    w.Null();
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    std::string_view s(v);
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  } else if constexpr (std::is_same_v<T, json::binary>) {
+    json::write_placeholder(w, c, v.view());
+  } else if constexpr (std::is_base_of_v<json::value, T>) {
+    v.Accept(w);  // a DOM as is (placeholders in it are not renumbered: use `arg` for that)
+  } else if constexpr (std::is_same_v<T, arg>) {
+    write_value(w, *v.v, v.ctx, c);
+  } else if constexpr (std::is_same_v<T, as_array>) {
+    w.StartArray();
+    for (std::size_t i = 0; i < v.a.size(); ++i) write_arg(w, c, v.a.at(i));
+    w.EndArray(static_cast<rapidjson::SizeType>(v.a.size()));
+  } else if constexpr (is_optional<T>::value) {
+    if (v) write_arg(w, c, *v);
+    else w.Null();
+  } else if constexpr (is_vector<T>::value) {
+    w.StartArray();
+    for (const auto& e : v) write_arg(w, c, e);
+    w.EndArray(static_cast<rapidjson::SizeType>(v.size()));
+  } else if constexpr (is_string_map<T>::value) {
+    w.StartObject();
+    for (const auto& kv : v) {
+      w.Key(kv.first.data(), static_cast<rapidjson::SizeType>(kv.first.size()));
+      write_arg(w, c, kv.second);
+    }
+    w.EndObject(static_cast<rapidjson::SizeType>(v.size()));
+  } else {
+    // Everything else goes to the JSON layer's typed mapping (PORTICO_FIELDS, adapter<T>):
+    // include <portico/json/encode.hpp> for it.
+    encode(w, v, c);
+  }
+}
+
+/// A whole `args` spreads into several arguments (echoing "the same args").
+inline void write_args_one(json::writer& w, json::encode_context& c, const args& a) {
+  for (std::size_t i = 0; i < a.size(); ++i) write_arg(w, c, a.at(i));
+}
+template <class T>
+void write_args_one(json::writer& w, json::encode_context& c, const T& v) {
+  write_arg(w, c, v);
+}
+
+template <class... A>
+void write_args(json::writer& w, json::encode_context& c, const A&... a) {
+  (write_args_one(w, c, a), ...);
+}
+
+}  // namespace detail
+
+/// Arguments encoded ahead of time, e.g. an ack reply with several values:
+/// `return socketio::payload(a, b);`. Encoded once; the ACK packet is its header followed by
+/// this text, without re-parsing.
+class payload {
+ public:
+  payload() = default;
+  template <class... A>
+  explicit payload(const A&... a) {
+    json::string_sink sink{&json_};
+    json::writer w(sink);
+    json::encode_context ctx;
+    w.StartArray();
+    detail::write_args(w, ctx, a...);
+    w.EndArray();
+    // The context only references bytes; a payload outlives its arguments, so own them.
+    for (auto b : ctx.attachments) attachments_.emplace_back(b);
+  }
+  /// `[...]` with placeholders numbered from 0.
+  const std::string& json() const noexcept { return json_; }
+  const std::vector<std::string>& attachments() const noexcept { return attachments_; }
+
+ private:
+  std::string json_;
+  std::vector<std::string> attachments_;
+};
+
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/args.hpp ----
+// ---- begin portico/socketio/detail/timers.hpp ----
+/// One background thread for the Socket.IO layer's deadlines (ack timeouts, connect timeouts).
+///
+/// The Engine.IO layer does not lend its io_contexts, and these deadlines are rare compared to
+/// messages, so a single sorted queue is enough. Callbacks run on the timer thread and must only
+/// post work elsewhere (to a socket's home worker) or be trivially short.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+namespace portico::socketio::detail {
+
+class timers {
+ public:
+  using clock = std::chrono::steady_clock;
+  using id = std::uint64_t;
+
+  timers() = default;
+  timers(const timers&) = delete;
+  timers& operator=(const timers&) = delete;
+  ~timers() { stop(); }
+
+  /// Schedules `f` after `d`; returns an id for `cancel`. Starts the thread on first use.
+  id after(std::chrono::milliseconds d, std::function<void()> f) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (stopping_) return 0;
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    id i = ++next_;
+    auto when = clock::now() + d;
+    queue_.emplace(std::make_pair(when, i), std::move(f));
+    index_.emplace(i, when);
+    cv_.notify_one();
+    return i;
+  }
+
+  /// Returns true when the callback had not run yet (and now never will).
+  bool cancel(id i) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = index_.find(i);
+    if (it == index_.end()) return false;
+    queue_.erase(std::make_pair(it->second, i));
+    index_.erase(it);
+    return true;
+  }
+
+  /// Drops pending callbacks and joins the thread. Idempotent.
+  void stop() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stopping_ = true;
+      queue_.clear();
+      index_.clear();
+      cv_.notify_all();
+    }
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!stopping_) {
+      if (queue_.empty()) {
+        cv_.wait(lk);
+        continue;
+      }
+      auto first = queue_.begin();
+      const clock::time_point when = first->first.first;  // a copy: cancel() may erase the node while we wait
+      if (when > clock::now()) {
+        cv_.wait_until(lk, when);
+        continue;
+      }
+      auto f = std::move(first->second);
+      index_.erase(first->first.second);
+      queue_.erase(first);
+      lk.unlock();
+      f();
+      lk.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::pair<clock::time_point, id>, std::function<void()>> queue_;
+  std::unordered_map<id, clock::time_point> index_;
+  id next_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace portico::socketio::detail
+// ---- end portico/socketio/detail/timers.hpp ----
+// ---- begin portico/socketio/namespace.hpp ----
+/// A namespace: its handlers, its sockets, its adapter (rooms), and broadcast emitters.
+///
+/// Handlers are registered before `server::start()` and only read afterwards, so the message
+/// path reads them without a lock. Dynamic namespaces (created on demand by a predicate, a regex
+/// or the catch-all) share their parent's handler table.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+// ---- begin portico/socketio/socket.hpp ----
+/// One client's connection to one namespace (python-socketio's `sid`, socket.io's `Socket`).
+///
+/// Threading: the server calls handlers on the connection's home worker. `emit`, `join`,
+/// `leave`, `rooms`, the session and `disconnect` may be called from any thread: emits are
+/// encoded on the caller's thread and handed to the Engine.IO socket (which posts to its home
+/// worker), rooms live in the namespace's adapter (its own mutex), acks and the session have a
+/// small per-socket mutex nobody else contends on.
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+
+namespace portico::socketio {
+
+class nsp;
+class server;
+class socket;
+class emitter;
+
+/// How a server-side emit with an ack callback ended.
+enum class ack_status { ok, timeout, disconnected };
+
+inline const char* to_string(ack_status s) noexcept {
+  switch (s) {
+    case ack_status::ok: return "ok";
+    case ack_status::timeout: return "timeout";
+    case ack_status::disconnected: return "disconnected";
+  }
+  return "?";
+}
+
+/// Called exactly once per emit with ack: with the client's ack arguments, or with a timeout or
+/// disconnected status and empty arguments.
+using ack_callback = std::function<void(ack_status, const args&)>;
+
+namespace detail {
+
+/// Encodes EVENT `name` with `a...` into a broadcast-ready frame (binary parts copied once).
+template <class... A>
+engineio::frame_ptr encode_event(std::string_view nsp, std::uint64_t id, std::string_view name, const A&... a) {
+  packet_writer pw(packet_type::event, nsp, id);
+  auto& w = pw.writer();
+  w.StartArray();
+  w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  write_args(w, pw.context(), a...);
+  w.EndArray();
+  auto f = std::make_shared<engineio::frame>();
+  f->text = std::move(pw.finish());
+  f->binaries.reserve(pw.context().attachments.size());
+  for (auto b : pw.context().attachments) f->binaries.emplace_back(b);
+  return f;
+}
+
+template <class... A>
+engineio::frame_ptr encode_ack(std::string_view nsp, std::uint64_t id, const A&... a) {
+  packet_writer pw(packet_type::ack, nsp, id);
+  auto& w = pw.writer();
+  w.StartArray();
+  write_args(w, pw.context(), a...);
+  w.EndArray();
+  auto f = std::make_shared<engineio::frame>();
+  f->text = std::move(pw.finish());
+  for (auto b : pw.context().attachments) f->binaries.emplace_back(b);
+  return f;
+}
+
+inline engineio::frame_ptr encode_ack_payload(std::string_view nsp, std::uint64_t id, const payload& p) {
+  auto f = std::make_shared<engineio::frame>();
+  write_header(f->text, p.attachments().empty() ? packet_type::ack : packet_type::binary_ack, nsp, id,
+               p.attachments().size());
+  if (p.json().empty()) f->text += "[]";
+  else f->text += p.json();
+  f->binaries = p.attachments();
+  return f;
+}
+
+struct client;
+}  // namespace detail
+
+/// Sends the ACK of one received event, now or later, from any thread; at most once.
+class ack_sender {
+ public:
+  ack_sender() = default;
+  ack_sender(std::weak_ptr<socket> s, std::uint64_t id) : s_(std::move(s)), id_(id) {}
+  explicit operator bool() const noexcept { return id_ != no_ack; }
+  template <class... A>
+  void operator()(const A&... a);
+  void send(const payload& p);
+
+ private:
+  std::weak_ptr<socket> s_;
+  std::uint64_t id_ = no_ack;
+};
+
+class socket : public std::enable_shared_from_this<socket> {
+ public:
+  socket(nsp& n, std::string sid, engineio::socket_ptr engine, server& srv)
+      : nsp_(&n), server_(&srv), sid_(std::move(sid)), engine_(std::move(engine)) {}
+  socket(const socket&) = delete;
+  socket& operator=(const socket&) = delete;
+
+  /// This socket's id in its namespace (also the name of its own room).
+  const std::string& sid() const noexcept { return sid_; }
+  const std::string& namespace_name() const noexcept;
+  class nsp& get_namespace() noexcept { return *nsp_; }
+  class server& get_server() noexcept { return *server_; }
+  const engineio::handshake& handshake() const { return engine_->handshake(); }
+  /// The Engine.IO session under this socket (shared by every namespace of the client).
+  const engineio::socket_ptr& engine() const noexcept { return engine_; }
+  bool connected() const noexcept {
+    return accepted_.load(std::memory_order_acquire) && state_.load(std::memory_order_acquire) != state::disconnected;
+  }
+  /// The CONNECT payload (`auth`); null when the client sent none.
+  const json::value& auth() const noexcept { return auth_; }
+
+  /// Emits EVENT `name` to this client. Thread-safe.
+  template <class... A>
+  void emit(std::string_view name, const A&... a) {
+    send_frame(detail::encode_event(namespace_name(), no_ack, name, a...));
+  }
+  /// `emit("message", a...)`, python-socketio's `send`.
+  template <class... A>
+  void send(const A&... a) {
+    emit("message", a...);
+  }
+  /// Emits with an ack request: `cb` runs once, with the client's answer, or with
+  /// `ack_status::timeout` after `timeout`, or `ack_status::disconnected`. Thread-safe.
+  template <class... A>
+  void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
+    std::uint64_t id = next_ack_id_.fetch_add(1, std::memory_order_relaxed);
+    auto f = detail::encode_event(namespace_name(), id, name, a...);
+    if (!register_ack(id, std::move(cb), timeout)) return;
+    send_frame(std::move(f));
+  }
+
+  /// Broadcast from this socket: to everyone in `room` but this socket.
+  emitter to(std::string room);
+  /// Broadcast to the whole namespace but this socket.
+  emitter broadcast();
+
+  void join(const std::string& room);
+  void leave(const std::string& room);
+  std::vector<std::string> rooms() const;
+
+  /// The session: one JSON document per socket, gone after disconnect.
+  json::document get_session() const {
+    std::lock_guard<std::mutex> g(mu_);
+    json::document d;
+    json::copy(session_, d);
+    return d;
+  }
+  void save_session(const json::value& v) {
+    std::lock_guard<std::mutex> g(mu_);
+    json::document d;
+    json::copy(v, d);  // deep: in-situ strings are references into the packet
+    session_.Swap(d);
+  }
+  /// Scoped accessor: `f(json::document&)` runs under the session lock; changes are kept.
+  template <class F>
+  decltype(auto) with_session(F&& f) {
+    std::lock_guard<std::mutex> g(mu_);
+    return f(session_);
+  }
+
+  /// Server-initiated disconnect from this namespace (sends DISCONNECT). Thread-safe.
+  void disconnect();
+  /// Closes the whole Engine.IO connection (every namespace of this client). Thread-safe.
+  void close_connection() { engine_->close(); }
+
+  /// Hands a pre-encoded packet to the transport (buffered while the connect handlers run, so
+  /// their emits follow the CONNECT answer). Thread-safe.
+  void send_frame(engineio::frame_ptr f) {
+    if (state_.load(std::memory_order_acquire) != state::connected) {
+      std::lock_guard<std::mutex> g(mu_);
+      auto s = state_.load(std::memory_order_acquire);
+      if (s == state::connecting) {
+        pending_.push_back(std::move(f));
+        return;
+      }
+      if (s == state::disconnected) return;
+    }
+    engine_->send(std::move(f));
+  }
+
+ private:
+  friend class server;
+  friend class nsp;
+  friend class ack_sender;
+  enum class state { connecting, connected, disconnected };
+
+  bool register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout);
+  /// Runs the callback of ack `id` (if still pending) with `status`.
+  void complete_ack(std::uint64_t id, ack_status status, const args& a);
+  /// Fails every pending ack with `disconnected`.
+  void fail_acks();
+
+  /// CONNECT accepted: answer, then flush what the handlers emitted.
+  /// The buffered emits go out one turn of the home worker later, so the transport writes the
+  /// CONNECT answer on its own, as the reference server does (the official test-suite reads
+  /// the answer and the first event with separate listeners and loses a coalesced second one).
+  void accept(engineio::frame_ptr connect_answer) {
+    std::lock_guard<std::mutex> g(mu_);
+    accepted_.store(true, std::memory_order_release);
+    engine_->send(std::move(connect_answer));
+    if (pending_.empty()) {
+      state_.store(state::connected, std::memory_order_release);
+      return;
+    }
+    auto self = shared_from_this();
+    engine_->post([self] {
+      std::lock_guard<std::mutex> g(self->mu_);
+      if (self->state_.load() != state::connecting) return;
+      for (auto& f : self->pending_) self->engine_->send(std::move(f));
+      self->pending_.clear();
+      self->state_.store(state::connected, std::memory_order_release);
+    });
+  }
+  /// Returns false when already disconnected.
+  bool mark_disconnected() {
+    std::lock_guard<std::mutex> g(mu_);
+    if (state_.load() == state::disconnected) return false;
+    state_.store(state::disconnected, std::memory_order_release);
+    pending_.clear();
+    return true;
+  }
+
+  nsp* nsp_;
+  server* server_;
+  std::string sid_;
+  engineio::socket_ptr engine_;
+  json::document auth_;
+  std::atomic<state> state_{state::connecting};
+  std::atomic<bool> accepted_{false};  ///< the CONNECT answer was sent
+  std::atomic<bool> closing_{false};   ///< the disconnect procedure has started (runs once)
+  std::atomic<std::uint64_t> next_ack_id_{0};
+
+  mutable std::mutex mu_;  ///< acks, session, pending frames
+  struct pending_ack {
+    ack_callback cb;
+    std::uint64_t timer = 0;
+  };
+  std::unordered_map<std::uint64_t, pending_ack> acks_;
+  json::document session_;
+  std::vector<engineio::frame_ptr> pending_;
+};
+
+using socket_ptr = std::shared_ptr<socket>;
+
+template <class... A>
+void ack_sender::operator()(const A&... a) {
+  if (id_ == no_ack) return;
+  if (auto s = s_.lock()) s->send_frame(detail::encode_ack(s->namespace_name(), id_, a...));
+  id_ = no_ack;
+}
+
+inline void ack_sender::send(const payload& p) {
+  if (id_ == no_ack) return;
+  if (auto s = s_.lock()) s->send_frame(detail::encode_ack_payload(s->namespace_name(), id_, p));
+  id_ = no_ack;
+}
+
+/// One received EVENT while its handler runs.
+class event {
+ public:
+  event(socketio::socket& s, std::string_view name, const socketio::args& a, std::uint64_t id) noexcept
+      : socket_(s), name_(name), args_(a), id_(id) {}
+  socketio::socket& socket() noexcept { return socket_; }
+  std::string_view name() const noexcept { return name_; }
+  const socketio::args& args() const noexcept { return args_; }
+  /// The client asked for an acknowledgement and it was not sent yet.
+  bool wants_ack() const noexcept { return id_ != no_ack; }
+  template <class... A>
+  void ack(const A&... a) {
+    if (id_ == no_ack) return;
+    socket_.send_frame(detail::encode_ack(socket_.namespace_name(), id_, a...));
+    id_ = no_ack;
+  }
+  void ack(const payload& p) {
+    if (id_ == no_ack) return;
+    socket_.send_frame(detail::encode_ack_payload(socket_.namespace_name(), id_, p));
+    id_ = no_ack;
+  }
+  /// Takes over the acknowledgement, to answer later (from any thread).
+  ack_sender take_ack() {
+    ack_sender a(socket_.weak_from_this(), id_);
+    id_ = no_ack;
+    return a;
+  }
+
+ private:
+  socketio::socket& socket_;
+  std::string_view name_;
+  const socketio::args& args_;
+  std::uint64_t id_;
+};
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/socket.hpp ----
+
+namespace portico::socketio {
+
+/// What a connect handler or middleware sees, and how it refuses.
+class connect_request {
+ public:
+  connect_request(socketio::socket& s, const json::value& auth) noexcept : socket_(s), auth_(auth) {}
+  socketio::socket& socket() noexcept { return socket_; }
+  /// The CONNECT payload; null when the client sent none.
+  const json::value& auth() const noexcept { return auth_; }
+  const engineio::handshake& handshake() const { return socket_.handshake(); }
+
+  /// Refuse: the client receives CONNECT_ERROR `{"message": message}`.
+  void refuse(std::string message) {
+    refused_ = true;
+    message_ = std::move(message);
+    data_.clear();
+  }
+  /// Refuse with data: the client receives `{"message": message, "data": data}`.
+  template <class T>
+  void refuse(std::string message, const T& data) {
+    refuse(std::move(message));
+    json::string_sink sink{&data_};
+    json::writer w(sink);
+    json::encode_context ctx;
+    detail::write_arg(w, ctx, data);
+  }
+  bool refused() const noexcept { return refused_; }
+  const std::string& message() const noexcept { return message_; }
+  /// The refusal's data as JSON text (empty when none).
+  const std::string& data_json() const noexcept { return data_; }
+
+ private:
+  socketio::socket& socket_;
+  const json::value& auth_;
+  bool refused_ = false;
+  std::string message_, data_;
+};
+
+using connect_handler = std::function<void(socket&, connect_request&)>;
+using disconnect_handler = std::function<void(socket&, std::string_view reason)>;
+using event_handler = std::function<void(event&)>;
+
+namespace detail {
+
+/// Sends the handler's return value as the ACK (if the client asked and none was sent).
+template <class R>
+void ack_with(event& e, R&& r) {
+  if (!e.wants_ack()) return;
+  using T = std::decay_t<R>;
+  if constexpr (std::is_same_v<T, payload>) e.ack(static_cast<const payload&>(r));
+  else e.ack(r);
+}
+
+/// Adapts the handler shapes users write: `f(event&)` or `f(socket&, const args&)`, returning
+/// void (ack by hand, if at all) or a value (sent as the ACK; `payload` for several values).
+template <class F>
+event_handler wrap_event(F f) {
+  return [f = std::move(f)](event& e) mutable {
+    if constexpr (std::is_invocable_v<F&, event&>) {
+      using R = std::invoke_result_t<F&, event&>;
+      if constexpr (std::is_void_v<R>) f(e);
+      else ack_with(e, f(e));
+    } else {
+      static_assert(std::is_invocable_v<F&, socket&, const args&>,
+                    "an event handler takes (event&) or (socket&, const args&)");
+      using R = std::invoke_result_t<F&, socket&, const args&>;
+      if constexpr (std::is_void_v<R>) f(e.socket(), e.args());
+      else ack_with(e, f(e.socket(), e.args()));
+    }
+  };
+}
+
+template <class F>
+connect_handler wrap_connect(F f) {
+  if constexpr (std::is_invocable_v<F&, socket&, connect_request&>) {
+    return connect_handler(std::move(f));
+  } else {
+    static_assert(std::is_invocable_v<F&, socket&>, "a connect handler takes (socket&, connect_request&) or (socket&)");
+    return [f = std::move(f)](socket& s, connect_request&) mutable { f(s); };
+  }
+}
+
+/// Handler table of a namespace (shared by the dynamic namespaces of one parent).
+struct handlers {
+  std::vector<connect_handler> middlewares;  ///< `use()` then `on_connect()`, in order
+  std::unordered_map<std::string, event_handler> events;
+  event_handler any;
+  disconnect_handler disconnecting, disconnected;
+};
+
+}  // namespace detail
+
+class nsp {
+ public:
+  nsp(server& srv, std::string name, std::shared_ptr<detail::handlers> h, std::unique_ptr<adapter> a)
+      : server_(&srv), name_(std::move(name)), handlers_(std::move(h)), adapter_(std::move(a)) {}
+  nsp(const nsp&) = delete;
+  nsp& operator=(const nsp&) = delete;
+
+  const std::string& name() const noexcept { return name_; }
+
+  /// Middleware: runs before the connect handler, may refuse.
+  template <class F>
+  nsp& use(F f) {
+    handlers_->middlewares.push_back(detail::wrap_connect(std::move(f)));
+    return *this;
+  }
+  /// The connect handler (python-socketio's `connect`): may refuse; its emits follow the CONNECT answer.
+  template <class F>
+  nsp& on_connect(F f) {
+    return use(std::move(f));
+  }
+  nsp& on_disconnecting(disconnect_handler f) {
+    handlers_->disconnecting = std::move(f);
+    return *this;
+  }
+  nsp& on_disconnect(disconnect_handler f) {
+    handlers_->disconnected = std::move(f);
+    return *this;
+  }
+  /// Handler for event `name` (`message` for `send`).
+  template <class F>
+  nsp& on(std::string name, F f) {
+    handlers_->events[std::move(name)] = detail::wrap_event(std::move(f));
+    return *this;
+  }
+  /// Catch-all: events without a handler of their own; `event::name()` says which.
+  template <class F>
+  nsp& on_any(F f) {
+    handlers_->any = detail::wrap_event(std::move(f));
+    return *this;
+  }
+
+  // --- emitting to many (encoded once, delivered by the adapter) ---
+  emitter to(std::string room);
+  emitter except(std::string room_or_sid);
+  emitter volatile_();
+  template <class... A>
+  void emit(std::string_view name, const A&... a);
+  template <class... A>
+  void send(const A&... a) {
+    emit("message", a...);
+  }
+
+  // --- rooms and sockets ---
+  void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
+  void leave_room(const std::string& sid, const std::string& room) { adapter_->leave(sid, room); }
+  void close_room(const std::string& room) { adapter_->close_room(room); }
+  std::vector<std::string> rooms(const std::string& sid) const { return adapter_->rooms_of(sid); }
+  /// The connected socket with this sid, or null.
+  socket_ptr get_socket(const std::string& sid) const {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = sockets_.find(sid);
+    return it == sockets_.end() ? nullptr : it->second;
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return sockets_.size();
+  }
+  socketio::adapter& get_adapter() noexcept { return *adapter_; }
+  class server& get_server() noexcept { return *server_; }
+
+ private:
+  friend class server;
+  friend class socket;
+  friend class emitter;
+
+  void add(const socket_ptr& s) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      sockets_[s->sid()] = s;
+    }
+    adapter_->add_socket(s->sid(), s->engine());
+  }
+  void remove(const std::string& sid) {
+    adapter_->remove_socket(sid);
+    std::lock_guard<std::mutex> g(mu_);
+    sockets_.erase(sid);
+  }
+
+  server* server_;
+  std::string name_;
+  std::shared_ptr<detail::handlers> handlers_;
+  std::unique_ptr<adapter> adapter_;
+  mutable std::mutex mu_;  ///< sockets_ only (connect/disconnect, lookups by sid)
+  std::unordered_map<std::string, socket_ptr> sockets_;
+};
+
+/// Targets of one broadcast: `io.of("/chat").to("room").except(sid).emit("msg", x)`.
+class emitter {
+ public:
+  explicit emitter(nsp& n) : nsp_(&n) {}
+  emitter& to(std::string room) {
+    opts_.rooms.push_back(std::move(room));
+    return *this;
+  }
+  emitter& in(std::string room) { return to(std::move(room)); }
+  emitter& except(std::string room_or_sid) {
+    opts_.except.push_back(std::move(room_or_sid));
+    return *this;
+  }
+  emitter& volatile_() {
+    opts_.volatile_ = true;
+    return *this;
+  }
+  emitter& local() {
+    opts_.local = true;
+    return *this;
+  }
+  /// Encodes once; every recipient gets the same frame.
+  template <class... A>
+  void emit(std::string_view name, const A&... a) {
+    outgoing_packet p;
+    p.nsp = nsp_->name();
+    p.frame = detail::encode_event(nsp_->name(), no_ack, name, a...);
+    if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
+    nsp_->adapter_->broadcast(p, opts_);
+  }
+  template <class... A>
+  void send(const A&... a) {
+    emit("message", a...);
+  }
+  /// The sids this emitter would reach.
+  std::vector<std::string> sids() const { return nsp_->adapter_->sids(opts_); }
+  const broadcast_options& options() const noexcept { return opts_; }
+
+ private:
+  nsp* nsp_;
+  broadcast_options opts_;
+};
+
+inline emitter nsp::to(std::string room) { return emitter(*this).to(std::move(room)); }
+inline emitter nsp::except(std::string room_or_sid) { return emitter(*this).except(std::move(room_or_sid)); }
+inline emitter nsp::volatile_() { return emitter(*this).volatile_(); }
+template <class... A>
+void nsp::emit(std::string_view name, const A&... a) {
+  emitter(*this).emit(name, a...);
+}
+
+inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
+inline emitter socket::to(std::string room) { return nsp_->to(std::move(room)).except(sid_); }
+inline emitter socket::broadcast() { return nsp_->except(sid_); }
+inline void socket::join(const std::string& room) { nsp_->adapter_->join(sid_, room); }
+inline void socket::leave(const std::string& room) { nsp_->adapter_->leave(sid_, room); }
+inline std::vector<std::string> socket::rooms() const { return nsp_->adapter_->rooms_of(sid_); }
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/namespace.hpp ----
+
+namespace portico::socketio {
+
+struct server_options {
+  /// Transport settings; `engine.path` defaults to "/socket.io/" here.
+  engineio::server_options engine = default_engine();
+  /// Sessions that connect to no namespace within this time are closed.
+  std::chrono::milliseconds connect_timeout{45000};
+  /// Most binary attachments one packet may announce.
+  std::size_t max_attachments = 1000;
+  /// Builds the adapter of each namespace; default: `memory_adapter`.
+  std::function<std::unique_ptr<adapter>(const std::string& nsp, adapter::deliver_fn)> adapter_factory;
+
+  static engineio::server_options default_engine() {
+    engineio::server_options o;
+    o.path = "/socket.io/";
+    return o;
+  }
+};
+
+namespace detail {
+
+/// Per Engine.IO connection state, hung on `engineio::socket::user`; touched only on the
+/// connection's home worker.
+struct client {
+  std::weak_ptr<engineio::socket> engine;
+  decoder dec;
+  std::vector<socket_ptr> sockets;  ///< one per connected namespace (few: linear search)
+  timers::id connect_timer = 0;
+  bool ever_connected = false;
+  explicit client(std::size_t max_attachments) : dec(max_attachments) {}
+  socket_ptr find(std::string_view nsp) const {
+    for (const auto& s : sockets)
+      if (s->namespace_name() == nsp) return s;
+    return nullptr;
+  }
+  void erase(const socket* s) {
+    for (auto it = sockets.begin(); it != sockets.end(); ++it)
+      if (it->get() == s) {
+        sockets.erase(it);
+        return;
+      }
+  }
+};
+
+/// 20 url-safe random characters, like the reference server's ids.
+inline std::string random_sid() {
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  std::string s(20, '\0');
+  std::uint64_t bits = 0;
+  int left = 0;
+  for (auto& c : s) {
+    if (left < 6) {
+      bits = rng();
+      left = 64;
+    }
+    c = alphabet[bits & 63];
+    bits >>= 6;
+    left -= 6;
+  }
+  return s;
+}
+
+inline const char* reason_text(engineio::close_reason r) noexcept {
+  switch (r) {
+    case engineio::close_reason::transport_close: return "transport close";
+    case engineio::close_reason::transport_error: return "transport error";
+    case engineio::close_reason::ping_timeout: return "ping timeout";
+    case engineio::close_reason::parse_error: return "parse error";
+    case engineio::close_reason::server_close: return "server shutting down";
+    case engineio::close_reason::client_close: return "transport close";
+    case engineio::close_reason::payload_too_large: return "transport error";
+    case engineio::close_reason::forced: return "forced close";
+  }
+  return "transport close";
+}
+
+}  // namespace detail
+
+class server {
+ public:
+  explicit server(server_options o = {})
+      : opts_(std::move(o)), engine_(opts_.engine), log_("portico.socketio") {
+    engine_.on_open([this](const engineio::socket_ptr& s) { on_open(s); });
+    engine_.on_message([this](const engineio::socket_ptr& s, engineio::message&& m) { on_message(s, std::move(m)); });
+    engine_.on_close([this](const engineio::socket_ptr& s, engineio::close_reason r) { on_close(s, r); });
+  }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+  ~server() { stop(); }
+
+  // --- namespaces ---
+  /// The static namespace `name` (created on first use). "/" is always there.
+  nsp& of(const std::string& name) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    return static_nsp_locked(name);
+  }
+  /// A dynamic namespace family: any name `accept` returns true for is created on demand and
+  /// shares the returned namespace's handlers (register them on it).
+  nsp& of(std::function<bool(std::string_view)> accept) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    auto h = std::make_shared<detail::handlers>();
+    parents_.push_back(parent{std::move(accept), h, make_nsp("(dynamic)", h)});
+    return *parents_.back().proto;
+  }
+  nsp& of(const std::regex& re) {
+    return of([re](std::string_view n) { return std::regex_match(n.begin(), n.end(), re); });
+  }
+  /// Catch-all (python-socketio's `namespaces='*'`): every namespace not matched otherwise.
+  nsp& of_any() {
+    return of([](std::string_view) { return true; });
+  }
+  /// The namespace `name` if it exists now (static or already created dynamically).
+  nsp* find(std::string_view name) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    auto it = nsps_.find(std::string(name));
+    return it == nsps_.end() ? nullptr : it->second.get();
+  }
+
+  // --- shortcuts on "/" ---
+  template <class F>
+  server& use(F f) {
+    of("/").use(std::move(f));
+    return *this;
+  }
+  template <class F>
+  server& on_connect(F f) {
+    of("/").on_connect(std::move(f));
+    return *this;
+  }
+  server& on_disconnect(disconnect_handler f) {
+    of("/").on_disconnect(std::move(f));
+    return *this;
+  }
+  server& on_disconnecting(disconnect_handler f) {
+    of("/").on_disconnecting(std::move(f));
+    return *this;
+  }
+  template <class F>
+  server& on(std::string name, F f) {
+    of("/").on(std::move(name), std::move(f));
+    return *this;
+  }
+  template <class F>
+  server& on_any(F f) {
+    of("/").on_any(std::move(f));
+    return *this;
+  }
+  template <class... A>
+  void emit(std::string_view name, const A&... a) {
+    of("/").emit(name, a...);
+  }
+  emitter to(std::string room) { return of("/").to(std::move(room)); }
+  emitter except(std::string room) { return of("/").except(std::move(room)); }
+
+  // --- sockets by sid (any thread) ---
+  socket_ptr get_socket(const std::string& sid, const std::string& nsp_name = "/") {
+    nsp* n = find(nsp_name);
+    return n ? n->get_socket(sid) : nullptr;
+  }
+  /// Server-initiated disconnect of one socket from its namespace.
+  bool disconnect(const std::string& sid, const std::string& nsp_name = "/") {
+    auto s = get_socket(sid, nsp_name);
+    if (s) s->disconnect();
+    return s != nullptr;
+  }
+  json::document get_session(const std::string& sid, const std::string& nsp_name = "/") {
+    auto s = get_socket(sid, nsp_name);
+    return s ? s->get_session() : json::document();
+  }
+  bool save_session(const std::string& sid, const json::value& v, const std::string& nsp_name = "/") {
+    auto s = get_socket(sid, nsp_name);
+    if (s) s->save_session(v);
+    return s != nullptr;
+  }
+
+  // --- lifecycle ---
+  void listen(const std::string& host, std::uint16_t port) { engine_.listen(host, port); }
+  std::uint16_t port() const { return engine_.port(); }
+  void start() { engine_.start(); }
+  void run() { engine_.run(); }
+  /// Stops accepting, closes every session (disconnect handlers run, pending acks fail with
+  /// `disconnected`), joins the threads. Idempotent.
+  void stop() {
+    timers_.stop();
+    engine_.stop();
+  }
+
+  engineio::server& engine() noexcept { return engine_; }
+  portico::logger& log() noexcept { return log_; }
+  const server_options& options() const noexcept { return opts_; }
+
+ private:
+  friend class socket;
+  struct parent {
+    std::function<bool(std::string_view)> accept;
+    std::shared_ptr<detail::handlers> handlers;
+    std::unique_ptr<nsp> proto;
+  };
+
+  std::unique_ptr<nsp> make_nsp(const std::string& name, std::shared_ptr<detail::handlers> h) {
+    adapter::deliver_fn deliver = [this](const engineio::frame_ptr& f, const std::vector<engineio::socket_ptr>& to) {
+      engine_.send_many(f, to);
+    };
+    std::unique_ptr<adapter> a = opts_.adapter_factory ? opts_.adapter_factory(name, std::move(deliver))
+                                                       : std::make_unique<memory_adapter>(std::move(deliver));
+    return std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+  }
+
+  nsp& static_nsp_locked(const std::string& name) {
+    auto it = nsps_.find(name);
+    if (it != nsps_.end()) return *it->second;
+    auto n = make_nsp(name, std::make_shared<detail::handlers>());
+    auto& ref = *n;
+    nsps_.emplace(name, std::move(n));
+    return ref;
+  }
+
+  /// The namespace a CONNECT names: static, else created for a matching dynamic parent.
+  nsp* resolve_nsp(std::string_view name) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    std::string key(name);
+    auto it = nsps_.find(key);
+    if (it != nsps_.end()) return it->second.get();
+    if (name == "/") return &static_nsp_locked(key);
+    for (auto& p : parents_) {
+      if (p.accept(name)) {
+        auto n = make_nsp(key, p.handlers);
+        auto* raw = n.get();
+        nsps_.emplace(std::move(key), std::move(n));
+        return raw;
+      }
+    }
+    return nullptr;
+  }
+
+  static detail::client* client_of(const engineio::socket_ptr& e) {
+    return static_cast<detail::client*>(e->user.get());
+  }
+
+  void on_open(const engineio::socket_ptr& e) {
+    auto c = std::make_shared<detail::client>(opts_.max_attachments);
+    c->engine = e;
+    std::weak_ptr<engineio::socket> w = e;
+    c->connect_timer = timers_.after(opts_.connect_timeout, [w, this] {
+      if (auto es = w.lock())
+        es->post([es, this] {
+          auto* cl = client_of(es);
+          if (cl && !cl->ever_connected) {
+            log_.info([&] { return "closing " + es->sid() + ": no namespace connected in time"; });
+            es->close();
+          }
+        });
+    });
+    e->user = std::move(c);
+  }
+
+  void on_close(const engineio::socket_ptr& e, engineio::close_reason r) {
+    auto keep = e->user;  // the client outlives this call even if a handler resets `user`
+    auto* c = client_of(e);
+    if (!c) return;
+    timers_.cancel(c->connect_timer);
+    auto sockets = std::move(c->sockets);
+    c->sockets.clear();
+    for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false);
+    e->user.reset();
+  }
+
+  void on_message(const engineio::socket_ptr& e, engineio::message&& m) {
+    auto keep = e->user;  // a handler may close the connection (on_close resets `user`)
+    auto* c = client_of(e);
+    if (!c) return;
+    auto st = m.binary ? c->dec.add_binary(std::move(m.data)) : c->dec.add_text(std::move(m.data));
+    if (st == decoder::status::awaiting_attachments) return;
+    if (st == decoder::status::error) {
+      log_.info([&] { return "closing " + e->sid() + ": invalid packet (" + describe(c->dec.error()) + ")"; });
+      c->dec.reset();
+      e->close();
+      return;
+    }
+    packet p = c->dec.take();
+    dispatch(e, *c, p);
+  }
+
+  void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
+    switch (p.type) {
+      case packet_type::connect: return handle_connect(e, c, p);
+      case packet_type::disconnect: {
+        if (auto s = c.find(p.nsp())) {
+          c.erase(s.get());
+          finish_disconnect(*s, "client namespace disconnect", false);
+        }
+        return;
+      }
+      case packet_type::event:
+      case packet_type::binary_event: {
+        auto s = c.find(p.nsp());
+        if (!s) return;  // not connected to that namespace: ignored, like the reference server
+        handle_event(*s, p);
+        return;
+      }
+      case packet_type::ack:
+      case packet_type::binary_ack: {
+        if (auto s = c.find(p.nsp())) s->complete_ack(p.id, ack_status::ok, args(p));
+        return;
+      }
+      case packet_type::connect_error:
+        log_.info([&] { return "closing " + e->sid() + ": client sent CONNECT_ERROR"; });
+        e->close();
+        return;
+    }
+  }
+
+  void handle_connect(const engineio::socket_ptr& e, detail::client& c, packet& p) {
+    std::string_view name = p.nsp();
+    if (c.find(name)) return;  // already connected there: nothing to do
+    nsp* n = resolve_nsp(name);
+    if (!n) {
+      auto f = std::make_shared<engineio::frame>();
+      write_header(f->text, packet_type::connect_error, name);
+      f->text += R"({"message":"Invalid namespace"})";
+      e->send(std::move(f));
+      log_.info([&] { return "refused " + e->sid() + " on " + std::string(name) + ": invalid namespace"; });
+      return;
+    }
+    c.ever_connected = true;
+    timers_.cancel(c.connect_timer);
+    auto s = std::make_shared<socket>(*n, detail::random_sid(), e, *this);
+    if (p.has_data()) json::copy(p.data(), s->auth_);  // deep: outlives the packet
+    n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
+    connect_request req(*s, s->auth_);
+    auto handlers = n->handlers_;
+    for (auto& h : handlers->middlewares) {
+      if (!guarded("connect handler", n->name(), [&] { h(*s, req); })) req.refuse("internal error");
+      if (req.refused()) break;
+    }
+    if (req.refused()) {
+      s->closing_.store(true);
+      s->mark_disconnected();
+      n->adapter_->remove_socket(s->sid());
+      s->fail_acks();
+      auto f = std::make_shared<engineio::frame>();
+      packet_writer pw(packet_type::connect_error, n->name());
+      auto& w = pw.writer();
+      w.StartObject();
+      w.Key("message", 7);
+      w.String(req.message().data(), static_cast<rapidjson::SizeType>(req.message().size()));
+      if (!req.data_json().empty()) {
+        w.Key("data", 4);
+        w.RawValue(req.data_json().data(), req.data_json().size(), rapidjson::kObjectType);
+      }
+      w.EndObject();
+      f->text = std::move(pw.finish());
+      e->send(std::move(f));
+      log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
+      return;
+    }
+    if (s->closing_.load() || e->closed()) {  // a handler disconnected it or closed the connection
+      s->closing_.store(true);
+      s->mark_disconnected();
+      n->adapter_->remove_socket(s->sid());
+      s->fail_acks();
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> g(n->mu_);
+      n->sockets_[s->sid()] = s;
+    }
+    c.sockets.push_back(s);
+    auto f = std::make_shared<engineio::frame>();
+    write_header(f->text, packet_type::connect, n->name());
+    f->text += "{\"sid\":\"";
+    f->text += s->sid();
+    f->text += "\"}";
+    s->accept(std::move(f));
+  }
+
+  void handle_event(socket& s, packet& p) {
+    const auto& h = *s.nsp_->handlers_;
+    std::string_view name = p.event_name();
+    // Reuse one key buffer per thread: no allocation for the lookup.
+    thread_local std::string key;
+    key.assign(name.data(), name.size());
+    auto it = h.events.find(key);
+    const event_handler* f = it != h.events.end() ? &it->second : (h.any ? &h.any : nullptr);
+    if (!f) {
+      log_.debug([&] { return "no handler for event '" + key + "' on " + s.namespace_name(); });
+      return;
+    }
+    args a(p);
+    event ev(s, name, a, p.id);
+    guarded("event handler", name, [&] { (*f)(ev); });
+  }
+
+  /// User code must not take an I/O thread down: an exception is logged and reported as false.
+  template <class F>
+  bool guarded(const char* what, std::string_view name, F&& f) {
+    try {
+      f();
+      return true;
+    } catch (const std::exception& ex) {
+      log_.error([&] { return std::string(what) + " '" + std::string(name) + "' threw: " + ex.what(); });
+    } catch (...) {
+      log_.error([&] { return std::string(what) + " '" + std::string(name) + "' threw"; });
+    }
+    return false;
+  }
+
+  /// Common end of a namespace connection: `disconnecting` (rooms still visible), leave rooms,
+  /// fail pending acks, `disconnect`.
+  void finish_disconnect(socket& s, std::string_view reason, bool notify_client) {
+    if (s.closing_.exchange(true)) return;  // once, even if a handler disconnects again
+    auto keep = s.shared_from_this();
+    if (!s.accepted_.load()) {  // still inside its connect handlers: handle_connect cleans up
+      s.mark_disconnected();
+      return;
+    }
+    auto& h = *s.nsp_->handlers_;
+    if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
+    if (notify_client) {
+      auto f = std::make_shared<engineio::frame>();
+      write_header(f->text, packet_type::disconnect, s.namespace_name());
+      s.engine_->send(std::move(f));
+    }
+    s.mark_disconnected();
+    s.nsp_->remove(s.sid());
+    s.fail_acks();
+    if (h.disconnected) guarded("disconnect handler", reason, [&] { h.disconnected(s, reason); });
+    {
+      std::lock_guard<std::mutex> g(s.mu_);
+      s.session_.SetNull();
+    }
+  }
+
+  server_options opts_;
+  engineio::server engine_;
+  portico::logger log_;
+  detail::timers timers_;
+  std::mutex nsp_mu_;  ///< the namespace table (CONNECT only, never per message)
+  std::unordered_map<std::string, std::unique_ptr<nsp>> nsps_;
+  std::vector<parent> parents_;
+};
+
+// --- socket members that need the server ---
+
+inline void socket::disconnect() {
+  auto self = shared_from_this();
+  auto run = [self] {
+    if (auto* c = static_cast<detail::client*>(self->engine_->user.get())) c->erase(self.get());
+    self->server_->finish_disconnect(*self, "server namespace disconnect", true);
+  };
+  if (engine_->on_home_worker()) run();
+  else engine_->post(run);
+}
+
+inline bool socket::register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout) {
+  std::weak_ptr<socket> w = weak_from_this();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (state_.load() == state::disconnected) {
+      // Never silently dropped: the caller learns at once.
+      cb(ack_status::disconnected, args());
+      return false;
+    }
+    acks_[id].cb = std::move(cb);
+  }
+  auto t = server_->timers_.after(timeout, [w, id] {
+    if (auto s = w.lock()) {
+      s->engine_->post([s, id] { s->complete_ack(id, ack_status::timeout, args()); });
+    }
+  });
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = acks_.find(id);
+  if (it != acks_.end()) it->second.timer = t;
+  return true;
+}
+
+inline void socket::complete_ack(std::uint64_t id, ack_status status, const args& a) {
+  ack_callback cb;
+  std::uint64_t timer = 0;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = acks_.find(id);
+    if (it == acks_.end()) return;
+    cb = std::move(it->second.cb);
+    timer = it->second.timer;
+    acks_.erase(it);
+  }
+  if (status != ack_status::timeout && timer) server_->timers_.cancel(timer);
+  if (cb) server_->guarded("ack callback", namespace_name(), [&] { cb(status, a); });
+}
+
+inline void socket::fail_acks() {
+  std::unordered_map<std::uint64_t, pending_ack> acks;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    acks.swap(acks_);
+  }
+  for (auto& kv : acks) {
+    if (kv.second.timer) server_->timers_.cancel(kv.second.timer);
+    if (kv.second.cb)
+      server_->guarded("ack callback", namespace_name(), [&] { kv.second.cb(ack_status::disconnected, args()); });
+  }
+}
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/server.hpp ----
+// ---- begin portico/framework/di.hpp ----
+/// The compile-time dependency injection of the framework layer (see docs/dependency-injection.md).
+
+// ---- begin portico/framework/di/connection_scope.hpp ----
+/// The lifetime of `portico::per_connection<...>` providers.
+///
+/// The server layer creates one connection_scope when a client connects and destroys it (or calls
+/// close()) at disconnect; it passes the scope to every resolution made for that client. Instances
+/// are created on first use within the scope and destroyed, in reverse creation order, when the
+/// scope closes. A scope is tied to the container that first uses it (using it with another one
+/// throws std::logic_error), and is not thread-safe: use it from the connection's own thread (its
+/// home worker).
+
+#include <cstddef>
+
+// ---- begin portico/framework/di/instance_table.hpp ----
+/// Storage of created instances, type-erased by slot number (slot numbers are computed at compile
+/// time by the container). Instances are destroyed in the reverse order of their creation, so an
+/// instance never outlives what it was constructed with.
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace portico::framework::detail {
+
+class instance_table {
+ public:
+  instance_table() = default;
+  instance_table(const instance_table&) = delete;
+  instance_table& operator=(const instance_table&) = delete;
+  ~instance_table() { clear(); }
+
+  const std::shared_ptr<void>* find(std::size_t slot) const noexcept {
+    return slot < slots_.size() && slots_[slot] ? &slots_[slot] : nullptr;
+  }
+
+  void put(std::size_t slot, std::shared_ptr<void> instance) {
+    if (slot >= slots_.size()) slots_.resize(slot + 1);
+    slots_[slot] = std::move(instance);
+    order_.push_back(slot);
+  }
+
+  std::size_t live() const noexcept { return order_.size(); }
+
+  void clear() noexcept {
+    while (!order_.empty()) {
+      std::size_t slot = order_.back();
+      order_.pop_back();
+      // Move out first: a destructor that looks the table up again sees a consistent state.
+      std::shared_ptr<void> doomed = std::move(slots_[slot]);
+      doomed.reset();
+    }
+    slots_.clear();
+  }
+
+ private:
+  std::vector<std::shared_ptr<void>> slots_;
+  std::vector<std::size_t> order_;
+};
+
+}  // namespace portico::framework::detail
+// ---- end portico/framework/di/instance_table.hpp ----
+
+namespace portico {
+
+class connection_scope {
+ public:
+  connection_scope() = default;
+  connection_scope(const connection_scope&) = delete;
+  connection_scope& operator=(const connection_scope&) = delete;
+  ~connection_scope() { close(); }
+
+  /// Destroys every per-connection instance of this connection (idempotent).
+  void close() noexcept { table_.clear(); }
+
+  /// Number of per-connection instances currently alive in this scope.
+  std::size_t size() const noexcept { return table_.live(); }
+
+ private:
+  template <class Root, class... Overrides>
+  friend class container;
+  framework::detail::instance_table table_;
+  const void* owner_ = nullptr;  // the container whose slot numbers fill table_
+};
+
+}  // namespace portico
+// ---- end portico/framework/di/connection_scope.hpp ----
+// ---- begin portico/framework/di/constructor.hpp ----
+/// Constructor deduction: which arity of constructor the container calls when a class does not
+/// declare `using inject = portico::inject<...>`.
+///
+/// A probe argument converts to any `U&` (and to any smart pointer by value), except to the class
+/// itself so that copy and move constructors are not mistaken for injection points. The viable
+/// arities 0..max_arity are tested in one pack expansion. Rules:
+///   - exactly one arity >= 1 is viable: that constructor is used (a default constructor beside
+///     it is ignored);
+///   - only arity 0 is viable: default construction;
+///   - several arities >= 1 are viable: ambiguous, a compile error asks for an inject list;
+///   - aggregates are value-initialized (their fields are not injected);
+///   - two overloads of the same arity make the probe ambiguous, so that arity is not viable:
+///     declare an inject list for such classes.
+
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+// ---- begin portico/framework/di/providers.hpp ----
+/// Provider declarations: what may appear inside `portico::providers<...>`.
+///   T                 construct T by constructor injection; provides T
+///   bind<I, Impl>     construct Impl by constructor injection; provides I
+///   value<T>          an instance supplied to the container constructor, else value-initialized
+///   factory<T, &fn>   the result of calling fn (a function, or a constexpr lambda object whose
+///                     address is taken) with injected arguments; provides T
+///   factory_object<T, F>  the same with a default-constructible function object type F
+/// Any of them may be wrapped in a scope (see scopes.hpp).
+
+#include <memory>
+#include <type_traits>
+
+// ---- begin portico/framework/di/scopes.hpp ----
+/// Lifetimes of provided instances. A provider declaration may be wrapped in one of these:
+///   singleton<D>      one instance per module provider (the default when unwrapped)
+///   transient<D>      a new instance for every injection (injected by value or smart pointer)
+///   per_connection<D> one instance per client connection, owned by its connection_scope
+
+namespace portico {
+
+template <class Decl>
+struct singleton {};
+template <class Decl>
+struct transient {};
+template <class Decl>
+struct per_connection {};
+
+namespace framework::detail {
+
+enum class scope_kind { singleton, transient, per_connection };
+
+template <class Decl>
+struct unwrap_scope {
+  using type = Decl;
+  static constexpr scope_kind scope = scope_kind::singleton;
+};
+template <class Decl>
+struct unwrap_scope<singleton<Decl>> : unwrap_scope<Decl> {
+  static constexpr scope_kind scope = scope_kind::singleton;
+};
+template <class Decl>
+struct unwrap_scope<transient<Decl>> : unwrap_scope<Decl> {
+  static constexpr scope_kind scope = scope_kind::transient;
+};
+template <class Decl>
+struct unwrap_scope<per_connection<Decl>> : unwrap_scope<Decl> {
+  static constexpr scope_kind scope = scope_kind::per_connection;
+};
+
+/// Wraps `Decl` back into the wrapper for `S` (used when an override replaces a provider).
+template <scope_kind S, class Decl>
+struct with_scope {
+  using type = Decl;
+};
+template <class Decl>
+struct with_scope<scope_kind::transient, Decl> {
+  using type = transient<Decl>;
+};
+template <class Decl>
+struct with_scope<scope_kind::per_connection, Decl> {
+  using type = per_connection<Decl>;
+};
+
+}  // namespace framework::detail
+}  // namespace portico
+// ---- end portico/framework/di/scopes.hpp ----
+// ---- begin portico/framework/di/type_list.hpp ----
+/// Type lists and the few operations the DI container needs. Everything is a fold or a single
+/// pack expansion so that instantiation depth does not grow with the number of providers.
+
+#include <cstddef>
+#include <initializer_list>
+#include <tuple>
+#include <type_traits>
+
+namespace portico::framework::detail {
+
+template <class... T>
+struct type_list {
+  static constexpr std::size_t size = sizeof...(T);
+};
+
+/// Index of the first true flag, or the number of flags when none is set. Callers append a
+/// `false` sentinel (an empty braced list has no type), so "not found" is any index >= their count.
+constexpr std::size_t first_true(std::initializer_list<bool> flags) {
+  std::size_t i = 0;
+  for (bool f : flags) {
+    if (f) return i;
+    ++i;
+  }
+  return i;
+}
+
+constexpr std::size_t count_true(std::initializer_list<bool> flags) {
+  std::size_t n = 0;
+  for (bool f : flags) n += f ? 1 : 0;
+  return n;
+}
+
+/// Index of T in Ts, or sizeof...(Ts) when absent.
+template <class T, class... Ts>
+inline constexpr std::size_t index_of_v =
+    first_true({std::is_same_v<T, Ts>..., false}) < sizeof...(Ts) ? first_true({std::is_same_v<T, Ts>..., false})
+                                                                   : sizeof...(Ts);
+
+template <class T, class... Ts>
+inline constexpr bool contains_v = (std::is_same_v<T, Ts> || ...);
+
+template <class T, class List>
+struct list_contains;
+template <class T, class... Ts>
+struct list_contains<T, type_list<Ts...>> : std::bool_constant<contains_v<T, Ts...>> {};
+
+template <std::size_t I, class... Ts>
+using type_at_t = std::tuple_element_t<I, std::tuple<Ts...>>;
+
+template <std::size_t I, class List>
+struct list_at;
+template <std::size_t I, class... Ts>
+struct list_at<I, type_list<Ts...>> {
+  using type = type_at_t<I, Ts...>;
+};
+
+/// Concatenation as a fold over operator+ (declared only, used in decltype): no template
+/// recursion, whatever the number of lists.
+template <class... A, class... B>
+type_list<A..., B...> operator+(type_list<A...>, type_list<B...>);
+
+template <class... Lists>
+struct concat {
+  using type = decltype((type_list<>{} + ... + Lists{}));
+};
+template <class... Lists>
+using concat_t = typename concat<Lists...>::type;
+
+/// Re-labels a list: `rename_t<guards, type_list<A, B>>` is `guards<A, B>`.
+template <template <class...> class To, class List>
+struct rename;
+template <template <class...> class To, template <class...> class From, class... Ts>
+struct rename<To, From<Ts...>> {
+  using type = To<Ts...>;
+};
+template <template <class...> class To, class List>
+using rename_t = typename rename<To, List>::type;
+
+template <class T>
+struct dependent_false : std::false_type {};
+
+}  // namespace portico::framework::detail
+// ---- end portico/framework/di/type_list.hpp ----
+
+namespace portico {
+
+template <class... Decls>
+struct providers {};
+template <class Interface, class Implementation>
+struct bind {};
+template <class T>
+struct value {};
+template <class T, auto Fn>
+struct factory {};
+/// A factory given as a type: a default-constructible function object (a struct with one
+/// operator(), or in C++20 a captureless lambda's type, `decltype(lambda)`).
+template <class T, class F>
+struct factory_object {};
+
+namespace framework::detail {
+
+enum class provider_kind { construct, value, factory };
+
+template <class Decl>
+struct decl_kind {
+  using key = Decl;
+  using impl = Decl;
+  static constexpr provider_kind kind = provider_kind::construct;
+};
+template <class I, class Impl>
+struct decl_kind<bind<I, Impl>> {
+  using key = I;
+  using impl = Impl;
+  static constexpr provider_kind kind = provider_kind::construct;
+};
+template <class T>
+struct decl_kind<value<T>> {
+  using key = T;
+  using impl = T;
+  static constexpr provider_kind kind = provider_kind::value;
+};
+template <class T, auto Fn>
+struct decl_kind<factory<T, Fn>> {
+  using key = T;
+  using impl = T;
+  static constexpr provider_kind kind = provider_kind::factory;
+  static constexpr auto fn = Fn;
+};
+
+/// The function object a factory_object calls (one per type, constructed at start-up).
+template <class F>
+inline F factory_instance{};
+
+template <class T, class F>
+struct decl_kind<factory_object<T, F>> {
+  using key = T;
+  using impl = T;
+  static constexpr provider_kind kind = provider_kind::factory;
+  static constexpr F* fn = &factory_instance<F>;
+};
+
+/// Everything the container needs to know about one provider declaration.
+template <class Decl>
+struct decl_traits : decl_kind<typename unwrap_scope<Decl>::type> {
+  static constexpr scope_kind scope = unwrap_scope<Decl>::scope;
+};
+
+template <class Decl>
+using key_of_t = typename decl_traits<Decl>::key;
+
+template <class T>
+struct is_smart_pointer : std::false_type {};
+template <class T>
+struct is_smart_pointer<std::shared_ptr<T>> : std::true_type {};
+template <class T, class D>
+struct is_smart_pointer<std::unique_ptr<T, D>> : std::true_type {};
+
+/// Parameters and result of a factory: a function pointer or a pointer to a callable object.
+template <class Sig>
+struct callable_signature;
+template <class R, class... A>
+struct callable_signature<R (*)(A...)> {
+  using result = R;
+  using args = type_list<A...>;
+};
+template <class R, class... A>
+struct callable_signature<R (*)(A...) noexcept> : callable_signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable_signature<R (C::*)(A...) const> : callable_signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable_signature<R (C::*)(A...)> : callable_signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable_signature<R (C::*)(A...) const noexcept> : callable_signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable_signature<R (C::*)(A...) noexcept> : callable_signature<R (*)(A...)> {};
+
+template <class F, class = void>
+struct factory_signature : callable_signature<F> {};
+/// A pointer to a lambda object: use its call operator.
+template <class L>
+struct factory_signature<const L*, std::void_t<decltype(&L::operator())>>
+    : callable_signature<decltype(&L::operator())> {};
+template <class L>
+struct factory_signature<L*, std::enable_if_t<!std::is_const_v<L>, std::void_t<decltype(&L::operator())>>>
+    : callable_signature<decltype(&L::operator())> {};
+
+}  // namespace framework::detail
+}  // namespace portico
+// ---- end portico/framework/di/providers.hpp ----
+
+namespace portico::framework::detail {
+
+inline constexpr std::size_t max_arity = 10;
+
+template <class Owner>
+struct probe {
+  template <class U, std::enable_if_t<!std::is_same_v<std::remove_cv_t<U>, Owner> &&
+                                          !is_smart_pointer<std::remove_cv_t<U>>::value,
+                                      int> = 0>
+  operator U&() const;
+  template <class U, std::enable_if_t<is_smart_pointer<U>::value, int> = 0>
+  operator U() const;
+};
+
+template <class Owner, std::size_t>
+using probe_at = probe<Owner>;
+
+template <class T, std::size_t... I>
+constexpr bool constructible_with_probes(std::index_sequence<I...>) {
+  return std::is_constructible_v<T, probe_at<T, I>...>;
+}
+
+enum class ctor_status { found, none, ambiguous };
+
+struct ctor_info {
+  ctor_status status;
+  std::size_t arity;
+};
+
+template <class T, std::size_t... N>
+constexpr ctor_info detect_constructor(std::index_sequence<N...>) {
+  constexpr bool viable[] = {constructible_with_probes<T>(std::make_index_sequence<N>{})...};
+  std::size_t count = 0;
+  std::size_t arity = 0;
+  for (std::size_t n = 1; n < sizeof...(N); ++n) {
+    if (viable[n]) {
+      ++count;
+      arity = n;
+    }
+  }
+  if (count == 1) return {ctor_status::found, arity};
+  if (count > 1) return {ctor_status::ambiguous, 0};
+  return viable[0] ? ctor_info{ctor_status::found, 0} : ctor_info{ctor_status::none, 0};
+}
+
+template <class T, bool Aggregate = std::is_aggregate_v<T>>
+struct constructor_of {
+  static constexpr ctor_info info = detect_constructor<T>(std::make_index_sequence<max_arity + 1>{});
+};
+template <class T>
+struct constructor_of<T, true> {
+  static constexpr ctor_info info = std::is_default_constructible_v<T> ? ctor_info{ctor_status::found, 0}
+                                                                       : ctor_info{ctor_status::none, 0};
+};
+
+}  // namespace portico::framework::detail
+// ---- end portico/framework/di/constructor.hpp ----
+// ---- begin portico/framework/di/container.hpp ----
+/// The compile-time DI container of one application module graph.
+///
+/// `portico::container<AppModule>` resolves everything its root module can see; which provider
+/// answers a request, in which module it lives, its scope, and the constructor used are all
+/// decided at compile time. A misuse is a compile error whose first line names the type and the
+/// fix (see errors.hpp). At run time a resolution is a slot lookup plus, the first time, the
+/// construction.
+///
+/// Requests (constructor parameters, `inject<...>` entries, factory parameters, get<Request>()):
+///   T& / const T&          the shared instance (singleton, value or per-connection)
+///   T                      a copy of the shared instance, or a new transient instance
+///   std::shared_ptr<T>     shares ownership of the instance, or owns a new transient one
+///   std::unique_ptr<T>     a new transient instance only
+///
+/// Threading: singletons are created lazily on first use; call instantiate() once before serving
+/// from several threads. A connection_scope is used from its connection's thread only.
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+// ---- begin portico/framework/di/errors.hpp ----
+/// Compile-time diagnostics of the DI container.
+///
+/// A static_assert message is a plain string literal, so it cannot name the offending type; GCC
+/// does not print the asserted expression either. Instead every misuse asks for a member type
+/// that does not exist in a template named after the problem and instantiated with the types
+/// involved. Both GCC and Clang then print ONE first error line that carries the type and the fix:
+///
+///   error: no type named 'add_it_to_portico_providers_of_the_module_or_import_a_module_that_exports_it'
+///          in 'portico::portico_error_no_provider_for<AuthService>'
+///
+/// The raising function never returns, so the caller's code stays well-formed and no error
+/// cascades from the failed resolution.
+
+#include <stdexcept>
+
+/// Declares the diagnostic template `name<T...>` and `portico::framework::detail::raise_<name><R, T...>()`.
+/// The error is raised inside a static member function of a class template: compilers then
+/// report it once per distinct set of types, however many call sites (and return types) reach it.
+#define PORTICO_DI_DIAGNOSTIC(name, fix)                                             \
+  namespace portico {                                                               \
+  template <class... T>                                                             \
+  struct name {};                                                                   \
+  }                                                                                 \
+  namespace portico::framework::detail {                                            \
+  template <class... T>                                                             \
+  struct report_##name {                                                            \
+    [[noreturn]] static void now() {                                                \
+      static_cast<void>(static_cast<typename ::portico::name<T...>::fix*>(nullptr)); \
+      throw std::logic_error("unreachable: " #name);                               \
+    }                                                                               \
+  };                                                                                \
+  template <class R, class... T>                                                    \
+  [[noreturn]] R raise_##name() {                                                   \
+    report_##name<T...>::now();                                                     \
+  }                                                                                 \
+  }
+
+PORTICO_DI_DIAGNOSTIC(portico_error_no_provider_for,
+                      add_it_to_portico_providers_of_the_module_or_import_a_module_that_exports_it)
+PORTICO_DI_DIAGNOSTIC(portico_error_provider_not_exported,
+                      add_it_to_portico_exports_of_that_module_to_make_it_visible_to_importers)
+PORTICO_DI_DIAGNOSTIC(portico_error_dependency_cycle,
+                      break_the_cycle_one_of_these_types_must_stop_injecting_the_next)
+PORTICO_DI_DIAGNOSTIC(portico_error_ambiguous_constructor_of,
+                      declare_using_inject_equals_portico_inject_of_the_parameters_to_use_inside_the_class)
+PORTICO_DI_DIAGNOSTIC(portico_error_cannot_deduce_constructor_of,
+                      declare_using_inject_equals_portico_inject_of_its_parameters_inside_the_class)
+PORTICO_DI_DIAGNOSTIC(portico_error_inject_list_does_not_match_a_constructor_of,
+                      make_its_using_inject_list_match_the_constructor_parameters)
+PORTICO_DI_DIAGNOSTIC(portico_error_cannot_inject_constructor_of,
+                      inject_transient_providers_by_value_or_std_shared_ptr_never_by_reference)
+PORTICO_DI_DIAGNOSTIC(portico_error_abstract_provider,
+                      bind_it_to_an_implementation_with_portico_bind_of_interface_and_implementation)
+PORTICO_DI_DIAGNOSTIC(portico_error_bind_implementation_does_not_derive_from_interface,
+                      make_the_implementation_derive_publicly_from_the_interface)
+PORTICO_DI_DIAGNOSTIC(portico_error_transient_injected_by_reference,
+                      inject_it_by_value_or_as_std_shared_ptr_or_std_unique_ptr)
+PORTICO_DI_DIAGNOSTIC(portico_error_unique_ptr_of_shared_instance,
+                      inject_a_reference_or_std_shared_ptr_or_make_the_provider_portico_transient)
+PORTICO_DI_DIAGNOSTIC(portico_error_singleton_depends_on_per_connection,
+                      make_the_dependent_portico_per_connection_too_or_inject_something_connection_independent)
+PORTICO_DI_DIAGNOSTIC(portico_error_factory_result_is_not,
+                      return_the_type_or_a_std_unique_ptr_or_std_shared_ptr_of_it_from_the_factory)
+PORTICO_DI_DIAGNOSTIC(portico_error_not_a_value_provider,
+                      declare_it_as_portico_value_in_the_providers_of_a_module)
+PORTICO_DI_DIAGNOSTIC(portico_error_nothing_to_replace_for,
+                      replace_only_singleton_or_value_providers_declared_in_a_module)
+PORTICO_DI_DIAGNOSTIC(portico_error_not_a_component,
+                      add_it_to_portico_gateways_or_portico_controllers_of_a_module)
+PORTICO_DI_DIAGNOSTIC(portico_error_guard_without_can_activate,
+                      declare_bool_can_activate_taking_the_execution_context_by_reference)
+PORTICO_DI_DIAGNOSTIC(portico_error_override_matches_no_provider,
+                      override_only_keys_that_a_module_of_the_graph_provides)
+PORTICO_DI_DIAGNOSTIC(portico_error_not_a_module_part,
+                      use_portico_providers_controllers_gateways_imports_or_exports)
+// ---- end portico/framework/di/errors.hpp ----
+// ---- begin portico/framework/di/graph.hpp ----
+/// The dependency graph of a container, analysed at compile time before any construction code is
+/// instantiated, and independently of the path by which a provider is reached: each provider is
+/// analysed once. (Carrying the resolution path through the instantiations would instantiate a
+/// provider once per path, which grows exponentially with shared dependencies.)
+///
+/// A node is a provider in its owning module; a root (gateway, controller, guard) is analysed
+/// the same way. Direct dependencies come from an inject list or a factory signature, or, for a
+/// deduced constructor, from a binary search per constructor position over the provider keys of
+/// the graph with probes that accept only a range of keys. The edges go into constexpr arrays,
+/// and a constexpr depth-first search finds cycles and singletons that reach per-connection
+/// providers. Parameters that no provider answers are left out: resolving them reports the
+/// missing provider.
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+// ---- begin portico/framework/di/inject.hpp ----
+/// `using inject = portico::inject<A&, const B&, std::shared_ptr<C>, Config>;` inside a class names
+/// the constructor the container calls and how each argument is requested. It wins over the
+/// constructor deduction of constructor.hpp; use it for overloaded or templated constructors.
+
+#include <type_traits>
+
+
+namespace portico {
+
+template <class... Requests>
+struct inject {
+  using requests = framework::detail::type_list<Requests...>;
+};
+
+namespace framework::detail {
+
+template <class T, class = void>
+struct has_inject_list : std::false_type {};
+template <class T>
+struct has_inject_list<T, std::void_t<typename T::inject::requests>> : std::true_type {};
+
+}  // namespace framework::detail
+}  // namespace portico
+// ---- end portico/framework/di/inject.hpp ----
+// ---- begin portico/framework/di/module.hpp ----
+/// Modules: `portico::module<Parts...>` with parts in any order, each optional:
+///   providers<...>    what this module constructs (see providers.hpp)
+///   controllers<...>  HTTP controllers (singletons constructed in this module)
+///   gateways<...>     Socket.IO gateways (singletons constructed in this module)
+///   imports<M...>     modules whose EXPORTED providers this module may inject
+///   exports<...>      keys of this module's providers that importers may inject, or imported
+///                     modules whose exports are re-exported
+/// A module sees its own providers and what its direct imports export; nothing else.
+
+#include <cstddef>
+#include <type_traits>
+
+
+namespace portico {
+
+template <class... T>
+struct controllers {};
+template <class... T>
+struct gateways {};
+template <class... M>
+struct imports {};
+template <class... T>
+struct exports {};
+template <class... Parts>
+struct module {};
+
+/// Test-time replacement: every provider of `Key` in the graph constructs `Implementation`
+/// instead (same scope, dependencies resolved in the module that declared the provider).
+template <class Key, class Implementation>
+struct override {};
+
+namespace framework::detail {
+
+template <class Part>
+struct part_lists {
+  /// Not a module part: report it once, give empty lists so nothing else fails.
+  static constexpr bool valid = false;
+  using providers = type_list<>;
+  using controllers = type_list<>;
+  using gateways = type_list<>;
+  using imports = type_list<>;
+  using exports = type_list<>;
+};
+struct empty_parts {
+  static constexpr bool valid = true;
+  using providers = type_list<>;
+  using controllers = type_list<>;
+  using gateways = type_list<>;
+  using imports = type_list<>;
+  using exports = type_list<>;
+};
+template <class... T>
+struct part_lists<portico::providers<T...>> : empty_parts {
+  using providers = type_list<T...>;
+};
+template <class... T>
+struct part_lists<portico::controllers<T...>> : empty_parts {
+  using controllers = type_list<T...>;
+};
+template <class... T>
+struct part_lists<portico::gateways<T...>> : empty_parts {
+  using gateways = type_list<T...>;
+};
+template <class... T>
+struct part_lists<portico::imports<T...>> : empty_parts {
+  using imports = type_list<T...>;
+};
+template <class... T>
+struct part_lists<portico::exports<T...>> : empty_parts {
+  using exports = type_list<T...>;
+};
+
+/// Replaces a provider declaration by the first matching override, keeping its scope.
+template <class Decl, class... Overrides>
+struct apply_overrides {
+  using type = Decl;
+};
+template <class Decl, class K, class Impl, class... Rest>
+struct apply_overrides<Decl, portico::override<K, Impl>, Rest...> {
+  using type = std::conditional_t<
+      std::is_same_v<key_of_t<Decl>, K>,
+      typename with_scope<decl_traits<Decl>::scope, portico::bind<K, Impl>>::type,
+      typename apply_overrides<Decl, Rest...>::type>;
+};
+
+/// A module is portico::module<Parts...> or a class derived from it (`struct AuthModule :
+/// portico::module<...> {};` gives diagnostics a readable name).
+template <class... Parts>
+type_list<Parts...> module_parts(const portico::module<Parts...>*);
+
+template <class M, class = void>
+struct is_module : std::false_type {};
+template <class M>
+struct is_module<M, std::void_t<decltype(module_parts(static_cast<const M*>(nullptr)))>> : std::true_type {};
+
+template <class Module, class Parts = decltype(module_parts(static_cast<const Module*>(nullptr)))>
+struct module_info;
+
+/// The parts of a module, as declared.
+template <class Module, class... Parts>
+struct module_info<Module, type_list<Parts...>> {
+  using module = Module;
+  /// The first part that is not a module part (void when all are).
+  using invalid_part = typename list_at<first_true({!part_lists<Parts>::valid..., true}),
+                                        type_list<Parts..., void>>::type;
+  using declared = concat_t<type_list<>, typename part_lists<Parts>::providers...>;
+  using providers = declared;
+  using controllers = concat_t<type_list<>, typename part_lists<Parts>::controllers...>;
+  using gateways = concat_t<type_list<>, typename part_lists<Parts>::gateways...>;
+  using components = concat_t<gateways, controllers>;
+  using imports = concat_t<type_list<>, typename part_lists<Parts>::imports...>;
+  using exports = concat_t<type_list<>, typename part_lists<Parts>::exports...>;
+};
+
+template <class List, class... Overrides>
+struct rewrite_providers;
+template <class... D, class... Overrides>
+struct rewrite_providers<type_list<D...>, Overrides...> {
+  using type = type_list<typename apply_overrides<D, Overrides...>::type...>;
+};
+
+/// module_info with overrides applied to the provider list.
+template <class Module, class... Overrides>
+struct module_view : module_info<Module> {
+  using providers = typename rewrite_providers<typename module_info<Module>::declared, Overrides...>::type;
+  static constexpr std::size_t provider_count = providers::size;
+  static constexpr std::size_t slot_count = provider_count + module_info<Module>::components::size;
+};
+
+// ---- the module graph: every module reachable through imports, each once, root first ----
+
+template <class Visited, class Pending>
+struct collect_modules;
+template <class... V>
+struct collect_modules<type_list<V...>, type_list<>> {
+  using type = type_list<V...>;
+};
+template <bool Seen, class Visited, class M, class Rest>
+struct collect_step;
+template <class... V, class M, class... R>
+struct collect_step<true, type_list<V...>, M, type_list<R...>>
+    : collect_modules<type_list<V...>, type_list<R...>> {};
+template <class... V, class M, class... R>
+struct collect_step<false, type_list<V...>, M, type_list<R...>>
+    : collect_modules<type_list<V..., M>, concat_t<typename module_info<M>::imports, type_list<R...>>> {};
+template <class... V, class M, class... R>
+struct collect_modules<type_list<V...>, type_list<M, R...>>
+    : collect_step<contains_v<M, V...>, type_list<V...>, M, type_list<R...>> {};
+
+template <class Root>
+using all_modules_t = typename collect_modules<type_list<>, type_list<Root>>::type;
+
+template <class Modules, class... Overrides>
+struct all_components;
+template <class... M, class... Overrides>
+struct all_components<type_list<M...>, Overrides...> {
+  using gateways = concat_t<type_list<>, typename module_info<M>::gateways...>;
+  using controllers = concat_t<type_list<>, typename module_info<M>::controllers...>;
+};
+
+// ---- lookup of a key from a module ----
+
+template <class K, class List>
+struct key_index;
+template <class K, class... D>
+struct key_index<K, type_list<D...>> {
+  static constexpr std::size_t value = first_true({std::is_same_v<K, key_of_t<D>>..., false});
+  static constexpr bool found = value < sizeof...(D);
+};
+
+template <class K, class Module, class Ov>
+struct exported_by;
+
+/// Whether Module exports K: it provides K and lists it in exports, or it re-exports an
+/// imported module that exports K.
+template <class K, class Module, class... Ov>
+struct exported_by<K, Module, type_list<Ov...>> {
+  using view = module_view<Module, Ov...>;
+  template <class E>
+  static constexpr bool via(E*) {
+    if constexpr (std::is_same_v<E, K>) {
+      return key_index<K, typename view::providers>::found;
+    } else if constexpr (is_module<E>::value) {
+      return list_contains<E, typename view::imports>::value && exported_by<K, E, type_list<Ov...>>::value;
+    } else {
+      return false;
+    }
+  }
+  template <class... E>
+  static constexpr bool any(type_list<E...>*) {
+    return (via(static_cast<E*>(nullptr)) || ...);
+  }
+  static constexpr bool value = any(static_cast<typename view::exports*>(nullptr));
+};
+
+enum class lookup_status { found, not_exported, missing };
+
+template <class K, class Module, class Ov>
+struct lookup;
+
+template <class K, class Module, class... Ov>
+struct lookup<K, Module, type_list<Ov...>> {
+  using view = module_view<Module, Ov...>;
+  using own = key_index<K, typename view::providers>;
+
+  template <class... I>
+  static constexpr std::size_t first_exporting(type_list<I...>*) {
+    return first_true({exported_by<K, I, type_list<Ov...>>::value..., false});
+  }
+  template <class... I>
+  static constexpr std::size_t first_hiding(type_list<I...>*) {
+    return first_true({key_index<K, typename module_view<I, Ov...>::providers>::found..., false});
+  }
+  static constexpr std::size_t exporting = first_exporting(static_cast<typename view::imports*>(nullptr));
+  static constexpr std::size_t hiding = first_hiding(static_cast<typename view::imports*>(nullptr));
+  static constexpr std::size_t import_count = view::imports::size;
+
+  static constexpr lookup_status status = own::found                  ? lookup_status::found
+                                          : exporting < import_count   ? lookup_status::found
+                                          : hiding < import_count      ? lookup_status::not_exported
+                                                                       : lookup_status::missing;
+
+  template <bool Own, bool Exported, class = void>
+  struct where {
+    using owner = Module;  // unused when not found
+    static constexpr std::size_t index = 0;
+    using hidden_in = Module;
+  };
+  template <bool E, class V>
+  struct where<true, E, V> {
+    using owner = Module;
+    static constexpr std::size_t index = own::value;
+    using hidden_in = Module;
+  };
+  template <class V>
+  struct where<false, true, V> {
+    using from = typename list_at<exporting, typename view::imports>::type;
+    using inner = lookup<K, from, type_list<Ov...>>;
+    using owner = typename inner::owner;
+    static constexpr std::size_t index = inner::index;
+    using hidden_in = Module;
+  };
+  template <class V>
+  struct where<false, false, V> {
+    using owner = Module;
+    static constexpr std::size_t index = 0;
+    using hidden_in = typename list_at<(hiding < import_count ? hiding : 0),
+                                       concat_t<typename view::imports, type_list<Module>>>::type;
+  };
+  using located = where<own::found, (exporting < import_count)>;
+  /// The module whose provider is used, and its index in that module's provider list.
+  using owner = typename located::owner;
+  static constexpr std::size_t index = located::index;
+  /// For lookup_status::not_exported: the imported module that provides K without exporting it.
+  using hidden_in = typename located::hidden_in;
+};
+
+}  // namespace framework::detail
+}  // namespace portico
+// ---- end portico/framework/di/module.hpp ----
+
+namespace portico::framework::detail {
+
+template <class Module, class Decl, scope_kind Scope>
+struct node {
+  using module = Module;
+  using decl = Decl;
+  using key = key_of_t<Decl>;
+  static constexpr scope_kind scope = Scope;
+};
+
+/// The node of the provider of K that Module sees (void when none is visible).
+template <class K, class Module, class Ov, bool Found = lookup<K, Module, Ov>::status == lookup_status::found>
+struct provider_node {
+  using type = void;
+};
+template <class K, class Module, class... Ov>
+struct provider_node<K, Module, type_list<Ov...>, true> {
+  using found = lookup<K, Module, type_list<Ov...>>;
+  using owner = typename found::owner;
+  using decl = typename list_at<found::index, typename module_view<owner, Ov...>::providers>::type;
+  using type = node<owner, decl, decl_traits<decl>::scope>;
+};
+
+template <class R>
+struct request_key {
+  using type = std::remove_cv_t<std::remove_reference_t<R>>;
+};
+template <class T>
+struct request_key<std::shared_ptr<T>> {
+  using type = std::remove_cv_t<T>;
+};
+template <class T>
+struct request_key<std::unique_ptr<T>> {
+  using type = std::remove_cv_t<T>;
+};
+template <class R>
+using request_key_t = typename request_key<std::remove_cv_t<std::remove_reference_t<R>>>::type;
+
+// ---- which key a deduced constructor parameter asks for ----
+
+/// Numbers the keys of a graph (Keys::size for a type that is not a key). Probes name this
+/// class, not the key pack itself, so each probe instantiation stays small.
+template <class Keys>
+struct key_numbers;
+template <class... Keys>
+struct key_numbers<type_list<Keys...>> {
+  static constexpr std::size_t size = sizeof...(Keys);
+  template <class U>
+  static constexpr std::size_t of = index_of_v<U, Keys...>;
+};
+
+/// Converts only to the keys numbered [Lo, Hi) (as K&, const K&, K, or a smart pointer to K).
+template <class Owner, class Numbers, std::size_t Lo, std::size_t Hi>
+struct range_probe {
+  template <class U>
+  static constexpr bool accepts = !std::is_same_v<U, Owner> && Numbers::template of<U> >= Lo && Numbers::template of<U> < Hi;
+
+  template <class U, std::enable_if_t<!is_smart_pointer<std::remove_cv_t<U>>::value && accepts<std::remove_cv_t<U>>, int> = 0>
+  operator U&() const;
+  template <class U, std::enable_if_t<is_smart_pointer<U>::value && accepts<request_key_t<U>>, int> = 0>
+  operator U() const;
+};
+
+template <class Impl, std::size_t Position, class Numbers, std::size_t Lo, std::size_t Hi, std::size_t... J>
+constexpr bool position_takes(std::index_sequence<J...>) {
+  return std::is_constructible_v<Impl, std::conditional_t<J == Position, range_probe<Impl, Numbers, Lo, Hi>, probe<Impl>>...>;
+}
+
+/// Binary search of the key a constructor position asks for: about 2*log2(keys) probes.
+/// value: its number, or Numbers::size when the parameter is not a key of the graph.
+template <class Impl, std::size_t Position, std::size_t Arity, class Numbers, std::size_t Lo, std::size_t Hi,
+          bool Here = position_takes<Impl, Position, Numbers, Lo, Hi>(std::make_index_sequence<Arity>{}),
+          bool Single = (Hi - Lo == 1)>
+struct find_key {
+  static constexpr std::size_t value = Numbers::size;  // not in this range
+};
+template <class Impl, std::size_t Position, std::size_t Arity, class Numbers, std::size_t Lo, std::size_t Hi>
+struct find_key<Impl, Position, Arity, Numbers, Lo, Hi, true, true> {
+  static constexpr std::size_t value = Lo;
+};
+template <class Impl, std::size_t Position, std::size_t Arity, class Numbers, std::size_t Lo, std::size_t Hi>
+struct find_key<Impl, Position, Arity, Numbers, Lo, Hi, true, false> {
+  static constexpr std::size_t mid = Lo + (Hi - Lo) / 2;
+  static constexpr std::size_t left = find_key<Impl, Position, Arity, Numbers, Lo, mid>::value;
+  static constexpr std::size_t value =
+      left < Numbers::size ? left : find_key<Impl, Position, Arity, Numbers, mid, Hi>::value;
+};
+
+template <class Impl, std::size_t Arity, class AllKeys, class Positions = std::make_index_sequence<Arity>>
+struct deduced_keys;
+template <class Impl, std::size_t Arity, class... K, std::size_t... P>
+struct deduced_keys<Impl, Arity, type_list<K...>, std::index_sequence<P...>> {
+  using numbers = key_numbers<type_list<K...>>;
+  template <std::size_t Position>
+  static constexpr std::size_t at = sizeof...(K) == 0 ? 0 : find_key<Impl, Position, Arity, numbers, 0, sizeof...(K)>::value;
+  template <std::size_t Index>
+  using key_list = std::conditional_t<(Index < sizeof...(K)), type_list<type_at_t<(Index < sizeof...(K) ? Index : 0), K..., void>>,
+                                      type_list<>>;
+  using type = concat_t<type_list<>, key_list<at<P>>...>;
+};
+
+/// The keys Impl's constructor asks for (empty when it has none the container can call).
+template <class Impl, class AllKeys, bool Listed = has_inject_list<Impl>::value>
+struct constructor_keys {
+  template <class... R>
+  static type_list<request_key_t<R>...> keys(type_list<R...>*);
+  using type = decltype(keys(static_cast<typename Impl::inject::requests*>(nullptr)));
+};
+template <class Impl, class AllKeys>
+struct constructor_keys<Impl, AllKeys, false> {
+  static constexpr ctor_info info = constructor_of<Impl>::info;
+  using type = std::conditional_t<std::is_abstract_v<Impl> || info.status != ctor_status::found, type_list<>,
+                                  typename deduced_keys<Impl, info.status == ctor_status::found ? info.arity : 0,
+                                                        AllKeys>::type>;
+};
+
+template <class Decl, class AllKeys, provider_kind Kind = decl_traits<Decl>::kind>
+struct decl_keys {
+  using type = typename constructor_keys<typename decl_traits<Decl>::impl, AllKeys>::type;
+};
+template <class Decl, class AllKeys>
+struct decl_keys<Decl, AllKeys, provider_kind::value> {
+  using type = type_list<>;
+};
+template <class Decl, class AllKeys>
+struct decl_keys<Decl, AllKeys, provider_kind::factory> {
+  using signature = factory_signature<std::remove_cv_t<decltype(decl_traits<Decl>::fn)>>;
+  template <class... R>
+  static type_list<request_key_t<R>...> keys(type_list<R...>*);
+  using type = decltype(keys(static_cast<typename signature::args*>(nullptr)));
+};
+
+// ---- the graph of one container ----
+
+/// Outcome of the analysis below one entry point.
+template <std::size_t N>
+struct verdict {
+  bool cycle = false;
+  std::size_t cycle_length = 0;             // nodes on the path, the first repeated at the end
+  std::array<std::size_t, N + 1> cycle_path{};
+  bool widening = false;                    // a singleton reaches a per-connection provider
+  std::size_t widening_from = 0;            // the singleton: index, or N for the entry itself (a root)
+  std::size_t widening_to = 0;               // the per-connection provider it reaches
+};
+
+template <class Modules, class Ov>
+struct graph;
+
+template <class... M, class... Ov>
+struct graph<type_list<M...>, type_list<Ov...>> {
+  using overrides = type_list<Ov...>;
+
+  template <class... D>
+  static type_list<key_of_t<D>...> keys_of(type_list<D...>*);
+  /// Every key provided somewhere in the graph: the candidates for a deduced parameter.
+  using all_keys = concat_t<type_list<>, decltype(keys_of(static_cast<typename module_view<M, Ov...>::providers*>(nullptr)))...>;
+
+  template <class Module, class... D>
+  static type_list<node<Module, D, decl_traits<D>::scope>...> module_nodes(type_list<D...>*);
+  /// Every provider of every module: the nodes, numbered in this order.
+  using all_nodes =
+      concat_t<type_list<>, decltype(module_nodes<M>(static_cast<typename module_view<M, Ov...>::providers*>(nullptr)))...>;
+  static constexpr std::size_t size = all_nodes::size;
+
+  template <class Module, class... K>
+  static concat_t<type_list<>, std::conditional_t<std::is_void_v<typename provider_node<K, Module, overrides>::type>, type_list<>,
+                                                  type_list<typename provider_node<K, Module, overrides>::type>>...>
+      nodes_of(type_list<K...>*);
+
+  /// Direct dependencies of a node (a provider or a root), as nodes.
+  template <class Node>
+  struct deps {
+    using keys = typename decl_keys<typename Node::decl, all_keys>::type;
+    using type = decltype(nodes_of<typename Node::module>(static_cast<keys*>(nullptr)));
+  };
+
+  template <class X, class... A>
+  static constexpr std::size_t number_in(type_list<A...>*) {
+    return index_of_v<X, A...>;
+  }
+  template <class X>
+  static constexpr std::size_t number_of = number_in<X>(static_cast<all_nodes*>(nullptr));
+
+  template <class... D>
+  static constexpr std::array<std::size_t, sizeof...(D)> numbers(type_list<D...>*) {
+    return {{number_of<D>...}};
+  }
+  template <class Node>
+  static constexpr auto dep_numbers = numbers(static_cast<typename deps<Node>::type*>(nullptr));
+
+  template <class... X>
+  static constexpr std::size_t count_edges(type_list<X...>*) {
+    return (deps<X>::type::size + ... + 0);
+  }
+  static constexpr std::size_t edge_count = count_edges(static_cast<all_nodes*>(nullptr));
+
+  /// The whole graph as arrays: edges of node i are edge[offset[i] .. offset[i+1]).
+  struct table {
+    std::array<std::size_t, size + 1> offset{};
+    std::array<std::size_t, (edge_count > 0 ? edge_count : 1)> edge{};
+    std::array<scope_kind, (size > 0 ? size : 1)> scope{};
+  };
+
+  template <std::size_t K>
+  static constexpr void add_node(table& t, std::size_t& pos, std::size_t i, scope_kind sc,
+                                 const std::array<std::size_t, K>& ds) {
+    t.offset[i] = pos;
+    t.scope[i] = sc;
+    for (std::size_t d : ds) t.edge[pos++] = d;
+  }
+  template <class... X>
+  static constexpr table build(type_list<X...>*) {
+    table t{};
+    std::size_t pos = 0;
+    std::size_t i = 0;
+    ((add_node(t, pos, i++, X::scope, dep_numbers<X>)), ...);
+    t.offset[size] = pos;
+    return t;
+  }
+  static constexpr table edges = build(static_cast<all_nodes*>(nullptr));
+
+  /// Depth-first search from `start`: finds a cycle (as a path) and marks what is reachable.
+  template <std::size_t S>
+  static constexpr verdict<size> analyse(const std::array<std::size_t, S>& start, bool root_singleton) {
+    verdict<size> v{};
+    std::array<int, (size > 0 ? size : 1)> color{};  // 0 unseen, 1 on the current path, 2 done
+    std::array<std::size_t, size + 1> stack{};
+    std::array<std::size_t, size + 1> next{};
+    for (std::size_t s : start) {
+      if (color[s] != 0) continue;
+      std::size_t top = 0;
+      stack[0] = s;
+      next[0] = edges.offset[s];
+      color[s] = 1;
+      while (true) {
+        std::size_t at = stack[top];
+        if (next[top] < edges.offset[at + 1]) {
+          std::size_t to = edges.edge[next[top]++];
+          if (color[to] == 1) {
+            std::size_t from = 0;
+            while (stack[from] != to) ++from;
+            // Rotate so the cycle starts at its lowest-numbered node: every entry point that
+            // meets this cycle reports it identically (one diagnostic).
+            std::size_t length = top - from + 1;
+            std::size_t low = from;
+            for (std::size_t k = from; k <= top; ++k)
+              if (stack[k] < stack[low]) low = k;
+            for (std::size_t k = 0; k < length; ++k) v.cycle_path[k] = stack[from + (low - from + k) % length];
+            v.cycle_path[length] = v.cycle_path[0];
+            v.cycle_length = length + 1;
+            v.cycle = true;
+            return v;
+          }
+          if (color[to] == 0) {
+            color[to] = 1;
+            ++top;
+            stack[top] = to;
+            next[top] = edges.offset[to];
+          }
+        } else {
+          color[at] = 2;
+          if (top == 0) break;
+          --top;
+        }
+      }
+    }
+    // Scope widening: a singleton (the root itself, then reachable providers) that depends on a
+    // per-connection provider directly is the clearest culprit; else one that reaches one.
+    for (int pass = 0; pass < 2 && !v.widening; ++pass) {
+      if (root_singleton) {
+        std::size_t found = size;
+        if (pass == 0) {
+          for (std::size_t d : start)
+            if (edges.scope[d] == scope_kind::per_connection) found = d;
+        } else {
+          found = reach_per_connection(start.data(), S);
+        }
+        if (found < size) {
+          v.widening = true;
+          v.widening_from = size;
+          v.widening_to = found;
+          break;
+        }
+      }
+      for (std::size_t n = 0; n < size && !v.widening; ++n) {
+        if (color[n] != 2 || edges.scope[n] != scope_kind::singleton) continue;
+        std::size_t found = size;
+        if (pass == 0) {
+          for (std::size_t e = edges.offset[n]; e < edges.offset[n + 1]; ++e)
+            if (edges.scope[edges.edge[e]] == scope_kind::per_connection) found = edges.edge[e];
+        } else {
+          found = reach_per_connection(&edges.edge[0] + edges.offset[n], edges.offset[n + 1] - edges.offset[n]);
+        }
+        if (found < size) {
+          v.widening = true;
+          v.widening_from = n;
+          v.widening_to = found;
+        }
+      }
+    }
+    return v;
+  }
+
+  /// A per-connection node reachable from the given nodes (size when none).
+  static constexpr std::size_t reach_per_connection(const std::size_t* from, std::size_t count) {
+    std::array<bool, (size > 0 ? size : 1)> seen{};
+    std::array<std::size_t, (size > 0 ? size : 1)> todo{};
+    std::size_t pending = 0;
+    for (std::size_t k = 0; k < count; ++k)
+      if (!seen[from[k]]) {
+        seen[from[k]] = true;
+        todo[pending++] = from[k];
+      }
+    while (pending > 0) {
+      std::size_t at = todo[--pending];
+      if (edges.scope[at] == scope_kind::per_connection) return at;
+      for (std::size_t e = edges.offset[at]; e < edges.offset[at + 1]; ++e) {
+        std::size_t to = edges.edge[e];
+        if (!seen[to]) {
+          seen[to] = true;
+          todo[pending++] = to;
+        }
+      }
+    }
+    return size;
+  }
+
+  /// What an entry point (a resolution from outside the container) must check before it builds.
+  /// Entry is a provider node, or a root (a gateway, controller or guard) that is not one.
+  template <class Entry>
+  struct check {
+    static constexpr std::size_t number = number_of<Entry>;
+    static constexpr bool is_root = number >= size;
+    static constexpr auto start() {
+      if constexpr (is_root) {
+        return dep_numbers<Entry>;
+      } else {
+        return std::array<std::size_t, 1>{{number}};
+      }
+    }
+    static constexpr verdict<size> result = analyse(start(), is_root && Entry::scope == scope_kind::singleton);
+    static constexpr bool ok = !result.cycle && !result.widening;
+  };
+};
+
+}  // namespace portico::framework::detail
+// ---- end portico/framework/di/graph.hpp ----
+
+namespace portico {
+
+template <class Root, class... Overrides>
+class container;
+
+namespace framework::detail {
+
+/// How a dependency is asked for.
+enum class request_form { ref, value, shared, unique };
+
+template <class R>
+struct request_traits {
+  static constexpr request_form form = std::is_lvalue_reference_v<R> ? request_form::ref : request_form::value;
+  using key = std::remove_cv_t<std::remove_reference_t<R>>;
+  using result = std::conditional_t<std::is_lvalue_reference_v<R>, R, key>;
+};
+template <class T>
+struct request_traits<std::shared_ptr<T>> {
+  static constexpr request_form form = request_form::shared;
+  using key = std::remove_cv_t<T>;
+  using result = std::shared_ptr<T>;
+};
+template <class T>
+struct request_traits<std::unique_ptr<T>> {
+  static constexpr request_form form = request_form::unique;
+  using key = std::remove_cv_t<T>;
+  using result = std::unique_ptr<T>;
+};
+
+/// `const std::shared_ptr<T>&` asks for the same thing as `std::shared_ptr<T>`.
+template <class R>
+using normalize_request_t =
+    std::conditional_t<is_smart_pointer<std::remove_cv_t<std::remove_reference_t<R>>>::value,
+                       std::remove_cv_t<std::remove_reference_t<R>>, R>;
+
+/// Whether K, seen from Module, is provided transient (then it is injected by value or pointer).
+template <class K, class Module, class Ov, bool Found = lookup<K, Module, Ov>::status == lookup_status::found>
+struct transient_in : std::false_type {};
+template <class K, class Module, class... Ov>
+struct transient_in<K, Module, type_list<Ov...>, true> {
+  using found = lookup<K, Module, type_list<Ov...>>;
+  using decl = typename list_at<found::index, typename module_view<typename found::owner, Ov...>::providers>::type;
+  static constexpr bool value = decl_traits<decl>::scope == scope_kind::transient;
+};
+
+/// The argument passed for each deduced constructor parameter: converts to whatever the parameter
+/// asks for by resolving it (the parameter's type is deduced by the conversion operator).
+template <class C, class Module, class Owner>
+struct inject_arg {
+  C* c;
+  connection_scope* scope;
+
+  template <class U, std::enable_if_t<!std::is_same_v<std::remove_cv_t<U>, Owner> &&
+                                          !is_smart_pointer<std::remove_cv_t<U>>::value &&
+                                          !transient_in<std::remove_cv_t<U>, Module, typename C::override_list>::value,
+                                      int> = 0>
+  operator U&() const {
+    return c->template resolve<Module, U&>(scope);
+  }
+
+  template <class U, std::enable_if_t<!std::is_same_v<U, Owner> &&
+                                          (is_smart_pointer<U>::value ||
+                                           transient_in<U, Module, typename C::override_list>::value),
+                                      int> = 0>
+  operator U() const {
+    return c->template resolve<Module, U>(scope);
+  }
+};
+
+template <class Arg, std::size_t>
+using arg_at = Arg;
+
+}  // namespace framework::detail
+
+template <class Root, class... Overrides>
+class container {
+  static_assert(framework::detail::is_module<Root>::value, "portico::container<Root>: Root must be a portico::module<...>");
+
+ public:
+  using root = Root;
+  using override_list = framework::detail::type_list<Overrides...>;
+  using modules = framework::detail::all_modules_t<Root>;
+  using graph_t = framework::detail::graph<modules, override_list>;
+  /// The same graph with more overrides (earlier overrides of the same key win).
+  template <class... More>
+  using with_overrides = container<Root, Overrides..., More...>;
+  /// Every gateway / controller of the graph, in module order.
+  using gateways = typename framework::detail::all_components<modules, Overrides...>::gateways;
+  using controllers = typename framework::detail::all_components<modules, Overrides...>::controllers;
+  /// Whether `get<K&>()` (or an injection into a root-module provider) finds a provider of K.
+  template <class K>
+  static constexpr bool provides =
+      framework::detail::lookup<K, Root, override_list>::status == framework::detail::lookup_status::found;
+
+  container() { check_modules(static_cast<modules*>(nullptr)); }
+  container(const container&) = delete;
+  container& operator=(const container&) = delete;
+
+  /// Supplies instances for `portico::value<V>` providers (each V must be declared somewhere).
+  template <class... V, std::enable_if_t<(sizeof...(V) > 0) && !(std::is_same_v<std::decay_t<V>, container> || ...), int> = 0>
+  explicit container(V&&... values) {
+    check_modules(static_cast<modules*>(nullptr));
+    (supply(std::forward<V>(values)), ...);
+  }
+
+  ~container() { singletons_.clear(); }
+
+  /// Resolves a request from the root module (see the request forms above).
+  template <class Request>
+  typename framework::detail::request_traits<framework::detail::normalize_request_t<Request>>::result get() {
+    return enter<Root, framework::detail::normalize_request_t<Request>>(nullptr);
+  }
+  /// Same, within a client connection (needed for per-connection providers).
+  template <class Request>
+  typename framework::detail::request_traits<framework::detail::normalize_request_t<Request>>::result get(
+      connection_scope& scope) {
+    return enter<Root, framework::detail::normalize_request_t<Request>>(&scope);
+  }
+
+  /// Resolves a request as seen from Module (e.g. a handler parameter, from its gateway's module).
+  template <class Module, class Request>
+  typename framework::detail::request_traits<framework::detail::normalize_request_t<Request>>::result get_from(
+      connection_scope* scope = nullptr) {
+    return enter<Module, framework::detail::normalize_request_t<Request>>(scope);
+  }
+
+  /// Constructs a T that is not a provider (a guard, a handler object) with its dependencies
+  /// injected as seen from Module. The result is not stored anywhere.
+  template <class T, class Module = Root>
+  T make(connection_scope* scope = nullptr) {
+    using namespace framework::detail;
+    using entry = node<Module, T, scope_kind::transient>;
+    if constexpr (!entry_ok<entry>()) {
+      report<entry>();
+    } else {
+      return build<T, T, Module>(scope, value_maker<T>{});
+    }
+  }
+
+  /// The single instance of a gateway or controller, constructed on first use in its module.
+  template <class G>
+  G& component() {
+    using namespace framework::detail;
+    constexpr std::size_t mi = component_module<G>();
+    if constexpr (mi >= modules::size) {
+      return raise_portico_error_not_a_component<G&, G>();
+    } else {
+      using M = typename list_at<mi, modules>::type;
+      using components = typename module_view<M, Overrides...>::components;
+      constexpr std::size_t slot = offset_of<M>() + module_view<M, Overrides...>::provider_count +
+                                   index_in<G>(static_cast<components*>(nullptr));
+      using entry = node<M, G, scope_kind::singleton>;
+      if constexpr (!entry_ok<entry>()) {
+        report<entry>();
+      } else {
+        if (auto* found = singletons_.find(slot)) return *static_cast<G*>(found->get());
+        std::shared_ptr<G> created = build<std::shared_ptr<G>, G, M>(nullptr, shared_maker<G>{});
+        singletons_.put(slot, created);
+        return *created;
+      }
+    }
+  }
+
+  /// Replaces the instance of a singleton or value provider of K in every module (a test fake).
+  /// Must be called before anything resolved K; throws std::logic_error otherwise.
+  template <class K>
+  void replace(std::shared_ptr<K> instance) {
+    using namespace framework::detail;
+    if constexpr (count_slots<K, false>(static_cast<modules*>(nullptr)) == 0) {
+      raise_portico_error_nothing_to_replace_for<void, K>();
+    } else {
+      fill<K, false>(std::shared_ptr<void>(std::move(instance)), static_cast<modules*>(nullptr));
+    }
+  }
+
+  /// Creates every singleton provider and every gateway/controller now (in dependency order).
+  void instantiate() { instantiate_modules(static_cast<modules*>(nullptr)); }
+
+  /// Number of live singleton instances (providers and components).
+  std::size_t size() const noexcept { return singletons_.live(); }
+
+ private:
+  template <class, class, class>
+  friend struct framework::detail::inject_arg;
+
+  template <class T>
+  struct value_maker {
+    template <class... A>
+    T operator()(A&&... a) const {
+      return T(std::forward<A>(a)...);
+    }
+  };
+  /// `new` rather than make_shared/make_unique: the arguments convert (and resolve) directly in
+  /// this frame, which keeps the instantiation depth per dependency level small (the standard
+  /// library's allocation helpers add six frames per level) and diagnostics short. Instances are
+  /// created once per container or connection, so the separate control block costs nothing.
+  template <class T>
+  struct shared_maker {
+    template <class... A>
+    std::shared_ptr<T> operator()(A&&... a) const {
+      return std::shared_ptr<T>(new T(std::forward<A>(a)...));
+    }
+  };
+  template <class T>
+  struct unique_maker {
+    template <class... A>
+    std::unique_ptr<T> operator()(A&&... a) const {
+      return std::unique_ptr<T>(new T(std::forward<A>(a)...));
+    }
+  };
+
+  // ---- slot numbering: modules in graph order, providers then components ----
+
+  template <class M, class... All>
+  static constexpr std::size_t offset_in(framework::detail::type_list<All...>*) {
+    constexpr std::size_t index = framework::detail::index_of_v<M, All...>;
+    constexpr std::size_t counts[] = {framework::detail::module_view<All, Overrides...>::slot_count..., 0};
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < index; ++i) offset += counts[i];
+    return offset;
+  }
+  template <class M>
+  static constexpr std::size_t offset_of() {
+    return offset_in<M>(static_cast<modules*>(nullptr));
+  }
+  template <class G, class... C>
+  static constexpr std::size_t index_in(framework::detail::type_list<C...>*) {
+    return framework::detail::index_of_v<G, C...>;
+  }
+  // ---- resolution ----
+
+  template <class Module, class Request>
+  typename framework::detail::request_traits<Request>::result resolve(connection_scope* scope) {
+    using namespace framework::detail;
+    using rq = request_traits<Request>;
+    using K = typename rq::key;
+    using R = typename rq::result;
+    using found = lookup<K, Module, override_list>;
+    if constexpr (found::status == lookup_status::missing) {
+      return raise_portico_error_no_provider_for<R, K>();
+    } else if constexpr (found::status == lookup_status::not_exported) {
+      return raise_portico_error_provider_not_exported<R, K, typename found::hidden_in>();
+    } else {
+      using Owner = typename found::owner;
+      using D = typename list_at<found::index, typename module_view<Owner, Overrides...>::providers>::type;
+      return deliver<Owner, found::index, D, rq::form, R>(scope);
+    }
+  }
+
+  /// Every resolution from outside the container starts here: the graph below Entry is checked
+  /// (cycles, singletons reaching per-connection providers) before any construction code is
+  /// instantiated, so an error is reported once and nothing loops.
+  template <class Entry>
+  static constexpr bool entry_ok() {
+    if constexpr (std::is_void_v<Entry>) {
+      return true;  // nothing visible: resolving reports the missing provider
+    } else {
+      return graph_t::template check<Entry>::ok;
+    }
+  }
+
+  template <class Entry>
+  [[noreturn]] static void report() {
+    using namespace framework::detail;
+    using check = typename graph_t::template check<Entry>;
+    constexpr auto v = check::result;
+    if constexpr (v.cycle) {
+      report_cycle<Entry>(std::make_index_sequence<v.cycle_length>{});
+    } else {
+      using nodes = typename graph_t::all_nodes;
+      using S = typename list_at<(v.widening_from < graph_t::size ? v.widening_from : graph_t::size),
+                                 concat_t<nodes, type_list<Entry>>>::type;
+      using P = typename list_at<v.widening_to, nodes>::type;
+      raise_portico_error_singleton_depends_on_per_connection<void, typename S::key, typename P::key>();
+    }
+  }
+  template <class Entry, std::size_t... I>
+  [[noreturn]] static void report_cycle(std::index_sequence<I...>) {
+    using namespace framework::detail;
+    constexpr auto v = graph_t::template check<Entry>::result;
+    raise_portico_error_dependency_cycle<void,
+                                         typename list_at<v.cycle_path[I], typename graph_t::all_nodes>::type::key...>();
+  }
+
+  template <class Module, class Request>
+  typename framework::detail::request_traits<Request>::result enter(connection_scope* scope) {
+    using namespace framework::detail;
+    using entry = typename provider_node<typename request_traits<Request>::key, Module, override_list>::type;
+    if constexpr (!entry_ok<entry>()) {
+      report<entry>();
+    } else {
+      return resolve<Module, Request>(scope);
+    }
+  }
+
+  template <class Owner, std::size_t Index, class D, framework::detail::request_form Form, class R>
+  R deliver(connection_scope* scope) {
+    using namespace framework::detail;
+    using K = typename decl_traits<D>::key;
+    constexpr bool is_transient = decl_traits<D>::scope == scope_kind::transient;
+    if constexpr (Form == request_form::ref) {
+      if constexpr (is_transient) {
+        return raise_portico_error_transient_injected_by_reference<R, K>();
+      } else {
+        return stored<Owner, Index, D>(scope);
+      }
+    } else if constexpr (Form == request_form::value) {
+      if constexpr (is_transient) {
+        return new_value<Owner, D>(scope);
+      } else {
+        return stored<Owner, Index, D>(scope);
+      }
+    } else if constexpr (Form == request_form::shared) {
+      if constexpr (is_transient) {
+        return new_shared<Owner, D>(scope);
+      } else {
+        return shared_instance<Owner, Index, D>(scope);
+      }
+    } else {
+      if constexpr (is_transient) {
+        return new_unique<Owner, D>(scope);
+      } else {
+        return raise_portico_error_unique_ptr_of_shared_instance<R, K>();
+      }
+    }
+  }
+
+  /// The table holding the instances of D: the container's, or the connection's.
+  template <class D>
+  framework::detail::instance_table& table_for(connection_scope* scope) {
+    using namespace framework::detail;
+    if constexpr (decl_traits<D>::scope == scope_kind::per_connection) {
+      if (scope == nullptr)
+        throw std::logic_error("portico: a per_connection provider was resolved outside a connection_scope");
+      if (scope->owner_ != this) {
+        if (scope->owner_ != nullptr)
+          throw std::logic_error("portico: a connection_scope was used with two different containers");
+        scope->owner_ = this;
+      }
+      return scope->table_;
+    } else {
+      static_cast<void>(scope);
+      return singletons_;
+    }
+  }
+
+  /// The stored instance of a singleton, value or per-connection provider, created on first use.
+  /// Returns a reference so that the common case costs no reference-count traffic.
+  template <class Owner, std::size_t Index, class D>
+  typename framework::detail::decl_traits<D>::key& stored(connection_scope* scope) {
+    using K = typename framework::detail::decl_traits<D>::key;
+    constexpr std::size_t slot = offset_of<Owner>() + Index;
+    framework::detail::instance_table& table = table_for<D>(scope);
+    if (auto* existing = table.find(slot)) return *static_cast<K*>(existing->get());
+    std::shared_ptr<K> created = new_shared<Owner, D>(scope);
+    K& instance = *created;
+    table.put(slot, std::move(created));
+    return instance;
+  }
+
+  template <class Owner, std::size_t Index, class D>
+  std::shared_ptr<typename framework::detail::decl_traits<D>::key> shared_instance(connection_scope* scope) {
+    using K = typename framework::detail::decl_traits<D>::key;
+    constexpr std::size_t slot = offset_of<Owner>() + Index;
+    framework::detail::instance_table& table = table_for<D>(scope);
+    if (auto* existing = table.find(slot)) return std::static_pointer_cast<K>(*existing);
+    std::shared_ptr<K> created = new_shared<Owner, D>(scope);
+    table.put(slot, created);
+    return created;
+  }
+
+  template <class Owner, class D>
+  std::shared_ptr<typename framework::detail::decl_traits<D>::key> new_shared(connection_scope* scope) {
+    using namespace framework::detail;
+    using T = decl_traits<D>;
+    using K = typename T::key;
+    using Impl = typename T::impl;
+    if constexpr (T::kind == provider_kind::construct) {
+      if constexpr (!std::is_base_of_v<K, Impl> && !std::is_same_v<K, Impl>) {
+        return raise_portico_error_bind_implementation_does_not_derive_from_interface<std::shared_ptr<K>, K, Impl>();
+      } else {
+        return build<std::shared_ptr<Impl>, Impl, Owner>(scope, shared_maker<Impl>{});
+      }
+    } else if constexpr (T::kind == provider_kind::value) {
+      if constexpr (std::is_default_constructible_v<K>) {
+        return std::make_shared<K>();
+      } else {
+        throw std::logic_error("portico: a portico::value<T> provider without a default constructor was not supplied");
+      }
+    } else {
+      return to_shared<K>(call_factory<Owner, D>(scope));
+    }
+  }
+
+  template <class Owner, class D>
+  typename framework::detail::decl_traits<D>::key new_value(connection_scope* scope) {
+    using namespace framework::detail;
+    using T = decl_traits<D>;
+    using K = typename T::key;
+    using Impl = typename T::impl;
+    if constexpr (T::kind == provider_kind::construct) {
+      return K(build<Impl, Impl, Owner>(scope, value_maker<Impl>{}));
+    } else if constexpr (T::kind == provider_kind::value) {
+      return K();
+    } else {
+      auto made = call_factory<Owner, D>(scope);
+      if constexpr (is_smart_pointer<decltype(made)>::value) {
+        return K(*made);
+      } else {
+        return K(std::move(made));
+      }
+    }
+  }
+
+  template <class Owner, class D>
+  std::unique_ptr<typename framework::detail::decl_traits<D>::key> new_unique(connection_scope* scope) {
+    using namespace framework::detail;
+    using T = decl_traits<D>;
+    using K = typename T::key;
+    using Impl = typename T::impl;
+    if constexpr (T::kind == provider_kind::construct) {
+      if constexpr (!std::is_base_of_v<K, Impl> && !std::is_same_v<K, Impl>) {
+        return raise_portico_error_bind_implementation_does_not_derive_from_interface<std::unique_ptr<K>, K, Impl>();
+      } else {
+        return build<std::unique_ptr<Impl>, Impl, Owner>(scope, unique_maker<Impl>{});
+      }
+    } else if constexpr (T::kind == provider_kind::value) {
+      return std::make_unique<K>();
+    } else {
+      using made_t = decltype(call_factory<Owner, D>(scope));
+      if constexpr (std::is_convertible_v<made_t, std::unique_ptr<K>>) {
+        return call_factory<Owner, D>(scope);
+      } else if constexpr (std::is_base_of_v<K, made_t> || std::is_same_v<K, made_t>) {
+        return std::make_unique<made_t>(call_factory<Owner, D>(scope));
+      } else {
+        return raise_portico_error_factory_result_is_not<std::unique_ptr<K>, K, made_t>();
+      }
+    }
+  }
+
+  template <class K, class Made>
+  static std::shared_ptr<K> to_shared(Made&& made) {
+    using namespace framework::detail;
+    using V = std::remove_cv_t<std::remove_reference_t<Made>>;
+    if constexpr (is_smart_pointer<V>::value) {
+      if constexpr (std::is_convertible_v<V&&, std::shared_ptr<K>>) {
+        return std::shared_ptr<K>(std::move(made));
+      } else {
+        return raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
+      }
+    } else if constexpr (std::is_base_of_v<K, V> || std::is_same_v<K, V>) {
+      return std::make_shared<V>(std::move(made));
+    } else {
+      return raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
+    }
+  }
+
+  template <class Owner, class D>
+  auto call_factory(connection_scope* scope) {
+    using namespace framework::detail;
+    constexpr auto fn = decl_traits<D>::fn;
+    using signature = factory_signature<std::remove_cv_t<decltype(fn)>>;
+    return invoke_factory<Owner, typename signature::result>(fn, scope,
+                                                                     static_cast<typename signature::args*>(nullptr));
+  }
+
+  template <class Owner, class Result, class Fn, class... A>
+  Result invoke_factory(Fn fn, connection_scope* scope, framework::detail::type_list<A...>*) {
+    using namespace framework::detail;
+    static_cast<void>(scope);  // unused by a factory without parameters
+    return (*fn)(resolve<Owner, normalize_request_t<A>>(scope)...);
+  }
+
+  /// Constructs Impl with its dependencies resolved from Module; `make` does the allocation.
+  template <class Ret, class Impl, class Module, class Make>
+  Ret build(connection_scope* scope, Make make) {
+    using namespace framework::detail;
+    if constexpr (has_inject_list<Impl>::value) {
+      return build_listed<Ret, Impl, Module>(scope, make,
+                                                    static_cast<typename Impl::inject::requests*>(nullptr));
+    } else if constexpr (std::is_abstract_v<Impl>) {
+      return raise_portico_error_abstract_provider<Ret, Impl>();
+    } else {
+      constexpr ctor_info info = constructor_of<Impl>::info;
+      if constexpr (info.status == ctor_status::ambiguous) {
+        return raise_portico_error_ambiguous_constructor_of<Ret, Impl>();
+      } else if constexpr (info.status == ctor_status::none) {
+        return raise_portico_error_cannot_deduce_constructor_of<Ret, Impl>();
+      } else {
+        return build_deduced<Ret, Impl, Module>(scope, make, std::make_index_sequence<info.arity>{});
+      }
+    }
+  }
+
+  template <class Ret, class Impl, class Module, class Make, std::size_t... I>
+  Ret build_deduced(connection_scope* scope, Make& make, std::index_sequence<I...>) {
+    using namespace framework::detail;
+    using arg = inject_arg<container, Module, Impl>;
+    if constexpr (!std::is_constructible_v<Impl, arg_at<arg, I>...>) {
+      return raise_portico_error_cannot_inject_constructor_of<Ret, Impl>();
+    } else {
+      static_cast<void>(scope);  // unused for a default constructor
+      return make(arg_at<arg, I>{this, scope}...);
+    }
+  }
+
+  template <class Ret, class Impl, class Module, class Make, class... Rq>
+  Ret build_listed(connection_scope* scope, Make& make, framework::detail::type_list<Rq...>*) {
+    using namespace framework::detail;
+    if constexpr (!std::is_constructible_v<Impl, typename request_traits<normalize_request_t<Rq>>::result...>) {
+      return raise_portico_error_inject_list_does_not_match_a_constructor_of<Ret, Impl>();
+    } else {
+      return make(resolve<Module, normalize_request_t<Rq>>(scope)...);
+    }
+  }
+
+  // ---- values, replacements, eager instantiation ----
+
+  /// Number of singleton slots keyed K (ValuesOnly: only portico::value<K> declarations).
+  template <class K, bool ValuesOnly, class... D>
+  static constexpr std::size_t count_in(framework::detail::type_list<D...>*) {
+    using namespace framework::detail;
+    return count_true({(std::is_same_v<key_of_t<D>, K> && decl_traits<D>::scope == scope_kind::singleton &&
+                        (!ValuesOnly || decl_traits<D>::kind == provider_kind::value))...});
+  }
+  template <class K, bool ValuesOnly, class... M>
+  static constexpr std::size_t count_slots(framework::detail::type_list<M...>*) {
+    return (count_in<K, ValuesOnly>(
+                static_cast<typename framework::detail::module_view<M, Overrides...>::providers*>(nullptr)) +
+            ... + 0);
+  }
+
+  template <class K, bool ValuesOnly, class M, class... D, std::size_t... I>
+  void fill_module(const std::shared_ptr<void>& instance, framework::detail::type_list<D...>*, std::index_sequence<I...>) {
+    using namespace framework::detail;
+    constexpr bool match[] = {(std::is_same_v<key_of_t<D>, K> && decl_traits<D>::scope == scope_kind::singleton &&
+                               (!ValuesOnly || decl_traits<D>::kind == provider_kind::value))...,
+                              false};
+    constexpr std::size_t offset = offset_of<M>();
+    for (std::size_t i = 0; i < sizeof...(D); ++i) {
+      if (!match[i]) continue;
+      if (singletons_.find(offset + i))
+        throw std::logic_error("portico: replace()/supply after the provider was already resolved");
+      singletons_.put(offset + i, instance);
+    }
+  }
+  template <class K, bool ValuesOnly, class... M>
+  void fill(const std::shared_ptr<void>& instance, framework::detail::type_list<M...>*) {
+    using namespace framework::detail;
+    (fill_module<K, ValuesOnly, M>(instance,
+                                   static_cast<typename module_view<M, Overrides...>::providers*>(nullptr),
+                                   std::make_index_sequence<module_view<M, Overrides...>::provider_count>{}),
+     ...);
+  }
+
+  template <class V>
+  void supply(V&& v) {
+    using namespace framework::detail;
+    using T = std::decay_t<V>;
+    if constexpr (count_slots<T, true>(static_cast<modules*>(nullptr)) == 0) {
+      raise_portico_error_not_a_value_provider<void, T>();
+    } else {
+      fill<T, true>(std::make_shared<T>(std::forward<V>(v)), static_cast<modules*>(nullptr));
+    }
+  }
+
+  template <class... M>
+  static void check_modules(framework::detail::type_list<M...>*) {
+    (check_module<M>(), ...);
+    check_overrides(static_cast<override_list*>(nullptr));
+  }
+  template <class... Ov>
+  static void check_overrides(framework::detail::type_list<Ov...>*) {
+    (check_override(static_cast<Ov*>(nullptr)), ...);
+  }
+  template <class K, class Impl>
+  static void check_override(portico::override<K, Impl>*) {
+    using namespace framework::detail;
+    if constexpr (count_declared<K>(static_cast<modules*>(nullptr)) == 0)
+      raise_portico_error_override_matches_no_provider<void, K>();
+  }
+  template <class K, class... M>
+  static constexpr std::size_t count_declared(framework::detail::type_list<M...>*) {
+    using namespace framework::detail;
+    return (declared_count<K>(static_cast<typename module_info<M>::declared*>(nullptr)) + ... + 0);
+  }
+  template <class K, class... D>
+  static constexpr std::size_t declared_count(framework::detail::type_list<D...>*) {
+    return framework::detail::count_true({std::is_same_v<framework::detail::key_of_t<D>, K>..., false});
+  }
+
+  template <class M>
+  static void check_module() {
+    using part = typename framework::detail::module_info<M>::invalid_part;
+    if constexpr (!std::is_void_v<part>) framework::detail::raise_portico_error_not_a_module_part<void, part, M>();
+  }
+
+  template <class... M>
+  void instantiate_modules(framework::detail::type_list<M...>*) {
+    using namespace framework::detail;
+    (instantiate_providers<M>(static_cast<typename module_view<M, Overrides...>::providers*>(nullptr)), ...);
+    (instantiate_components(static_cast<typename module_view<M, Overrides...>::components*>(nullptr)), ...);
+  }
+  template <class M, class... D>
+  void instantiate_providers(framework::detail::type_list<D...>*) {
+    using namespace framework::detail;
+    (instantiate_provider<M, D>(), ...);
+  }
+  template <class M, class D>
+  void instantiate_provider() {
+    using namespace framework::detail;
+    if constexpr (decl_traits<D>::scope == scope_kind::singleton) (void)enter<M, key_of_t<D>&>(nullptr);
+  }
+  template <class... G>
+  void instantiate_components(framework::detail::type_list<G...>*) {
+    ((void)component<G>(), ...);
+  }
+
+  framework::detail::instance_table singletons_;
+
+ public:
+  template <class G, class... M>
+  static constexpr std::size_t component_module_in(framework::detail::type_list<M...>*) {
+    return framework::detail::first_true(
+        {framework::detail::list_contains<G, typename framework::detail::module_view<M, Overrides...>::components>::value...,
+         false});
+  }
+  /// Index of the module declaring G, or modules::size when none does.
+  template <class G>
+  static constexpr std::size_t component_module() {
+    constexpr std::size_t found = component_module_in<G>(static_cast<modules*>(nullptr));
+    return found < modules::size ? found : modules::size;
+  }
+
+  /// The module that declares a gateway or controller (the root module when none does).
+  template <class G>
+  using module_of_t = typename framework::detail::list_at<
+      component_module<G>(), framework::detail::concat_t<modules, framework::detail::type_list<Root>>>::type;
+};
+
+}  // namespace portico
+// ---- end portico/framework/di/container.hpp ----
+// ---- begin portico/framework/guards.hpp ----
+/// Guards as policy types.
+///
+/// A guard is a class with `bool can_activate(Context&)` (Context is the execution context the
+/// gateway layer passes: the handshake at connect, the message for a handler guard). Guards are
+/// constructed through the DI container, so they may inject providers, including per-connection
+/// ones; they are constructed for each check and should hold only references.
+///
+/// Order: global guards (the app's), then class guards (the gateway's `using guards = ...`), then
+/// handler guards; the first refusal (false, or an exception) stops the chain. Duplicates are not
+/// removed: a guard listed twice runs twice.
+
+#include <type_traits>
+#include <utility>
+
+
+namespace portico {
+
+template <class... G>
+struct guards {};
+
+namespace framework::detail {
+
+template <class G, class Context, class = void>
+struct has_can_activate : std::false_type {};
+template <class G, class Context>
+struct has_can_activate<G, Context, std::void_t<decltype(std::declval<G&>().can_activate(std::declval<Context&>()))>>
+    : std::is_convertible<decltype(std::declval<G&>().can_activate(std::declval<Context&>())), bool> {};
+
+template <class... Lists>
+struct combine_guards {
+  using type = rename_t<portico::guards, concat_t<rename_t<type_list, Lists>...>>;
+};
+
+template <class T, class = void>
+struct guards_of {
+  using type = portico::guards<>;
+};
+template <class T>
+struct guards_of<T, std::void_t<typename T::guards>> {
+  using type = typename T::guards;
+};
+
+template <class G, class Container, class Module, class Context>
+bool run_one_guard(Container& c, Context& ctx, connection_scope* scope) {
+  if constexpr (!has_can_activate<G, Context>::value) {
+    static_cast<void>(c), static_cast<void>(ctx), static_cast<void>(scope);
+    return raise_portico_error_guard_without_can_activate<bool, G, Context>();
+  } else {
+    return static_cast<bool>(c.template make<G, Module>(scope).can_activate(ctx));
+  }
+}
+
+template <class Module, class Container, class Context, class... G>
+bool run_guard_list(Container& c, Context& ctx, connection_scope* scope, portico::guards<G...>*) {
+  static_cast<void>(c), static_cast<void>(ctx), static_cast<void>(scope);  // unused when the list is empty
+  return (run_one_guard<G, Container, Module, Context>(c, ctx, scope) && ...);
+}
+
+template <class G, class Context>
+constexpr bool check_one_guard() {
+  if constexpr (has_can_activate<G, Context>::value) {
+    return true;
+  } else {
+    return raise_portico_error_guard_without_can_activate<bool, G, Context>();
+  }
+}
+
+template <class Context, class... G>
+constexpr bool check_guard_list(portico::guards<G...>*) {
+  return (check_one_guard<G, Context>() && ...);
+}
+
+}  // namespace framework::detail
+
+/// guards<global..., class..., handler...>: the lists concatenated in the order given.
+template <class... Lists>
+using combine_guards_t = typename framework::detail::combine_guards<Lists...>::type;
+
+/// `T::guards` when T declares it, else guards<>.
+template <class T>
+using guards_of_t = typename framework::detail::guards_of<T>::type;
+
+/// Checks at compile time that every guard of List has `bool can_activate(Context&)`; a guard
+/// that lacks it is a compile error naming it. Usable in a static_assert at registration.
+template <class List, class Context>
+constexpr bool check_guards() {
+  return framework::detail::check_guard_list<Context>(static_cast<List*>(nullptr));
+}
+
+/// Constructs and runs each guard of List in order, resolving their dependencies from Module
+/// (default: the container's root module); stops at the first refusal. Returns whether all
+/// guards allowed. Exceptions thrown by a guard propagate (the gateway layer maps them).
+template <class List, class Module = void, class Container, class Context>
+bool run_guards(Container& c, Context& ctx, connection_scope* scope = nullptr) {
+  using M = std::conditional_t<std::is_void_v<Module>, typename Container::root, Module>;
+  return framework::detail::run_guard_list<M>(c, ctx, scope, static_cast<List*>(nullptr));
+}
+
+template <class List, class Module = void, class Container, class Context>
+bool run_guards(Container& c, Context& ctx, connection_scope& scope) {
+  return run_guards<List, Module>(c, ctx, &scope);
+}
+
+}  // namespace portico
+// ---- end portico/framework/guards.hpp ----
+// ---- end portico/framework/di.hpp ----
+// ---- end portico/portico.hpp ----

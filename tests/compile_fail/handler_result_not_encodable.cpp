@@ -1,0 +1,14 @@
+// expect: portico_error_handler_result_cannot_be_encoded<Room, Point>
+// expect: return_void_or_ws_response_or_a_JSON_encodable_value
+#include "portico/framework/framework.hpp"
+
+struct Point {  // no PORTICO_FIELDS: it cannot be sent back as an ack or an event
+  int x, y;
+};
+struct Room {
+  Point where() { return {1, 2}; }
+  static constexpr auto events = portico::events(portico::subscribe("where", &Room::where));
+};
+using App = portico::module<portico::gateways<Room>>;
+
+void use() { portico::app<App> app; }

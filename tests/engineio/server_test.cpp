@@ -1,0 +1,765 @@
+// Engine.IO server over real loopback sockets: handshake, transports, upgrade, heartbeats,
+// limits, errors, CORS, shutdown, cross-thread sends.
+#include <catch2/catch.hpp>
+
+#include "../../include/portico/engineio/server.hpp"
+#include "test_client.hpp"
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+using namespace portico::engineio;
+using namespace std::chrono_literals;
+using test_client::http;
+using test_client::ws_client;
+
+namespace {
+
+const std::string RS = "\x1e";
+
+server_options defaults() {
+  server_options o;
+  o.threads = 2;  // two workers: requests of one session land on both, exercising the hops
+  o.stop_grace = 500ms;
+  return o;
+}
+
+/// An echo server that records what happened, with waits bounded in time.
+struct echo_server {
+  explicit echo_server(server_options o = defaults()) : srv(std::move(o)) {
+    srv.log().set_sink([this](portico::log_level, std::string_view m) {
+      std::lock_guard<std::mutex> g(mu);
+      log_lines.emplace_back(m);
+    });
+    srv.log().set_level(portico::log_level::info);
+    srv.on_open([this](const socket_ptr& s) {
+      std::lock_guard<std::mutex> g(mu);
+      opened.push_back(s);
+      cv.notify_all();
+    });
+    srv.on_message([this](const socket_ptr& s, message&& m) {
+      {
+        std::lock_guard<std::mutex> g(mu);
+        received.push_back(m.data);
+        home_ok = home_ok && s->on_home_worker();
+      }
+      if (m.binary) s->send_binary(std::move(m.data));
+      else s->send(std::move(m.data));
+    });
+    srv.on_close([this](const socket_ptr& s, close_reason r) {
+      std::lock_guard<std::mutex> g(mu);
+      closes.emplace_back(s->sid(), r);
+      cv.notify_all();
+    });
+    srv.listen("127.0.0.1", 0);
+    srv.start();
+  }
+
+  // Stop before the recording members below are destroyed: handlers may still run until then.
+  ~echo_server() { srv.stop(); }
+
+  std::uint16_t port() const { return srv.port(); }
+  std::string url(const std::string& q) const { return srv.options().path + "?" + q; }
+
+  std::string open_polling(const std::string& eio = "4") {
+    auto r = http(port(), "GET", url("EIO=" + eio + "&transport=polling"));
+    REQUIRE(r.status == 200);
+    auto sid = test_client::sid_of(r.body);
+    REQUIRE(!sid.empty());
+    return sid;
+  }
+  std::string poll_url(const std::string& sid, const std::string& eio = "4") const {
+    return url("EIO=" + eio + "&transport=polling&sid=" + sid);
+  }
+
+  std::optional<close_reason> wait_close(const std::string& sid, std::chrono::milliseconds t = 5s) {
+    std::unique_lock<std::mutex> g(mu);
+    std::optional<close_reason> out;
+    cv.wait_for(g, t, [&] {
+      for (auto& [s, r] : closes)
+        if (s == sid) {
+          out = r;
+          return true;
+        }
+      return false;
+    });
+    return out;
+  }
+  socket_ptr wait_open(std::size_t n = 1, std::chrono::milliseconds t = 5s) {
+    std::unique_lock<std::mutex> g(mu);
+    cv.wait_for(g, t, [&] { return opened.size() >= n; });
+    return opened.size() >= n ? opened[n - 1] : nullptr;
+  }
+  std::size_t close_count(const std::string& sid) {
+    std::lock_guard<std::mutex> g(mu);
+    std::size_t n = 0;
+    for (auto& c : closes) n += c.first == sid;
+    return n;
+  }
+  bool logged(std::string_view needle) {
+    std::lock_guard<std::mutex> g(mu);
+    for (auto& l : log_lines)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }
+
+  server srv;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<socket_ptr> opened;
+  std::vector<std::string> received;
+  std::vector<std::pair<std::string, close_reason>> closes;
+  std::vector<std::string> log_lines;
+  bool home_ok = true;
+};
+
+std::string ws_open_sid(ws_client& c) {
+  auto f = c.recv();
+  REQUIRE(f);
+  REQUIRE(f->opcode == 1);
+  REQUIRE(f->payload[0] == '0');
+  return test_client::sid_of(f->payload);
+}
+
+}  // namespace
+
+TEST_CASE("polling handshake answers an open packet with the session parameters", "[engineio][server]") {
+  server_options o = defaults();
+  o.ping_interval = 300ms;
+  o.ping_timeout = 200ms;
+  echo_server es(o);
+  auto r = http(es.port(), "GET", es.url("EIO=4&transport=polling"));
+  REQUIRE(r.status == 200);
+  REQUIRE(r.body.size() > 1);
+  CHECK(r.body[0] == '0');
+  CHECK(r.body.find("\"upgrades\":[\"websocket\"]") != std::string::npos);
+  CHECK(r.body.find("\"pingInterval\":300") != std::string::npos);
+  CHECK(r.body.find("\"pingTimeout\":200") != std::string::npos);
+  CHECK(r.body.find("\"maxPayload\":1000000") != std::string::npos);
+  auto sid = test_client::sid_of(r.body);
+  CHECK(sid.size() == 20);
+  auto s = es.wait_open();
+  REQUIRE(s);
+  CHECK(s->sid() == sid);
+  CHECK(es.srv.find(sid) == s);
+  CHECK(es.srv.find("nope") == nullptr);
+  CHECK(s->transport() == "polling");
+  CHECK(s->handshake().protocol == 4);
+  CHECK(s->handshake().remote_address == "127.0.0.1");
+  CHECK(s->handshake().query_param("transport") == "polling");
+  CHECK(s->handshake().header("Host") == "127.0.0.1:" + std::to_string(es.port()));
+  // a second session gets another sid
+  CHECK(es.open_polling() != sid);
+}
+
+TEST_CASE("polling carries text and binary messages both ways", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  auto post = http(es.port(), "POST", es.poll_url(sid), "4hello" + RS + "4world" + RS + "bAQIDBA==");
+  CHECK(post.status == 200);
+  CHECK(post.body == "ok");
+  auto get = http(es.port(), "GET", es.poll_url(sid));
+  CHECK(get.status == 200);
+  CHECK(get.body == "4hello" + RS + "4world" + RS + "bAQIDBA==");
+  {
+    std::lock_guard<std::mutex> g(es.mu);
+    REQUIRE(es.received.size() == 3);
+    CHECK(es.received[2] == std::string("\x01\x02\x03\x04"));
+    CHECK(es.home_ok);
+  }
+  // a long poll waits for data sent later, from any thread
+  auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+  std::this_thread::sleep_for(100ms);
+  auto s = es.wait_open();
+  REQUIRE(s);
+  std::thread([s] { s->send("late"); }).join();
+  auto late = pending.get();
+  CHECK(late.status == 200);
+  CHECK(late.body == "4late");
+}
+
+TEST_CASE("websocket-only sessions echo text and binary", "[engineio][server]") {
+  echo_server es;
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  auto f = c.recv();
+  REQUIRE(f);
+  CHECK(f->payload.find("\"upgrades\":[]") != std::string::npos);
+  c.send_text("4hello");
+  CHECK(c.recv_text() == "4hello");
+  c.send_binary(std::string("\x01\x02\x03\x04"));
+  auto b = c.recv();
+  REQUIRE(b);
+  CHECK(b->opcode == 2);
+  CHECK(b->payload == std::string("\x01\x02\x03\x04"));
+  c.send_text("4€ utf-8");
+  CHECK(c.recv_text() == "4€ utf-8");
+  auto s = es.wait_open();
+  REQUIRE(s);
+  CHECK(s->transport() == "websocket");
+  CHECK(s->writable());
+  // the client's close packet ends the session
+  c.send_text("1");
+  CHECK(es.wait_close(s->sid()) == close_reason::client_close);
+  CHECK(c.wait_closed());
+}
+
+TEST_CASE("polling upgrades to websocket with probe, noop and upgrade packets", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+  std::this_thread::sleep_for(100ms);
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid)) == 101);
+  c.send_text("2probe");
+  CHECK(c.recv_text() == "3probe");
+  auto noop = pending.get();
+  CHECK(noop.status == 200);
+  CHECK(noop.body == "6");
+  // messages sent during the upgrade are not lost: they follow on the websocket
+  auto s = es.wait_open();
+  REQUIRE(s);
+  s->send("buffered");
+  c.send_text("5");
+  CHECK(c.recv_text() == "4buffered");
+  c.send_text("4over ws");
+  CHECK(c.recv_text() == "4over ws");
+  CHECK(s->transport() == "websocket");
+  // the polling transport is gone for this session, and so is a second websocket
+  auto late = http(es.port(), "GET", es.poll_url(sid));
+  CHECK(late.status == 400);
+  ws_client c2;  // accepted, then closed at once, like the reference server
+  CHECK(c2.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid)) == 101);
+  CHECK(c2.wait_closed());
+  c.send_text("4still here");
+  CHECK(c.recv_text() == "4still here");
+  {
+    std::lock_guard<std::mutex> g(es.mu);
+    CHECK(es.home_ok);
+  }
+}
+
+TEST_CASE("a GET during the upgrade is answered with noop", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid)) == 101);
+  c.send_text("2probe");
+  CHECK(c.recv_text() == "3probe");
+  auto get = http(es.port(), "GET", es.poll_url(sid));
+  CHECK(get.status == 200);
+  CHECK(get.body == "6");
+  c.send_text("5");
+  c.send_text("4hi");
+  CHECK(c.recv_text() == "4hi");
+}
+
+TEST_CASE("heartbeat: server pings, a missing pong closes the session", "[engineio][server]") {
+  server_options o = defaults();
+  o.ping_interval = 100ms;
+  o.ping_timeout = 150ms;
+  echo_server es(o);
+
+  SECTION("websocket") {
+    ws_client c;
+    REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+    auto sid = ws_open_sid(c);
+    for (int i = 0; i < 3; ++i) {
+      CHECK(c.recv_text() == "2");
+      c.send_text("3");
+    }
+    CHECK(es.close_count(sid) == 0);
+    CHECK(c.recv_text() == "2");  // and now stay silent
+    CHECK(es.wait_close(sid) == close_reason::ping_timeout);
+    CHECK(c.wait_closed());
+  }
+  SECTION("polling") {
+    auto sid = es.open_polling();
+    for (int i = 0; i < 2; ++i) {
+      auto g = http(es.port(), "GET", es.poll_url(sid));
+      CHECK(g.body == "2");
+      CHECK(http(es.port(), "POST", es.poll_url(sid), "3").status == 200);
+    }
+    CHECK(es.wait_close(sid) == close_reason::ping_timeout);
+    CHECK(http(es.port(), "GET", es.poll_url(sid)).status == 400);
+    CHECK(es.logged("ping timeout"));
+  }
+}
+
+TEST_CASE("max_payload: an oversized message closes the session", "[engineio][server]") {
+  server_options o = defaults();
+  o.max_payload = 100;
+  echo_server es(o);
+  SECTION("advertised") {
+    auto r = http(es.port(), "GET", es.url("EIO=4&transport=polling"));
+    CHECK(r.body.find("\"maxPayload\":100}") != std::string::npos);
+  }
+  SECTION("websocket") {
+    ws_client c;
+    REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+    auto sid = ws_open_sid(c);
+    c.send_text("4" + std::string(50, 'a'));
+    CHECK(c.recv_text() == "4" + std::string(50, 'a'));
+    c.send_text("4" + std::string(200, 'a'));
+    CHECK(c.wait_closed());
+    CHECK(es.wait_close(sid) == close_reason::payload_too_large);
+  }
+  SECTION("polling POST gets 413") {
+    auto sid = es.open_polling();
+    auto r = http(es.port(), "POST", es.poll_url(sid), "4" + std::string(200, 'a'));
+    CHECK(r.status == 413);
+    CHECK(es.wait_close(sid) == close_reason::payload_too_large);
+    CHECK(http(es.port(), "GET", es.poll_url(sid)).status == 400);
+  }
+}
+
+TEST_CASE("bad requests get the reference server's codes", "[engineio][server]") {
+  echo_server es;
+  auto p = es.port();
+  auto unknown = http(p, "GET", es.url("EIO=4&transport=polling&sid=nope"));
+  CHECK(unknown.status == 400);
+  CHECK(unknown.body == R"({"code":1,"message":"Session ID unknown"})");
+  CHECK(unknown.header("content-type") == "application/json");
+  CHECK(http(p, "POST", es.url("EIO=4&transport=polling&sid=nope"), "4x").body ==
+        R"({"code":1,"message":"Session ID unknown"})");
+
+  auto no_eio = http(p, "GET", es.url("transport=polling"));
+  CHECK(no_eio.status == 400);
+  CHECK(no_eio.body == R"({"code":5,"message":"Unsupported protocol version"})");
+  CHECK(http(p, "GET", es.url("EIO=abc&transport=polling")).status == 400);
+  CHECK(http(p, "GET", es.url("EIO=3&transport=polling")).body ==
+        R"({"code":5,"message":"Unsupported protocol version"})");  // allow_eio3 is off
+
+  auto no_transport = http(p, "GET", es.url("EIO=4"));
+  CHECK(no_transport.status == 400);
+  CHECK(no_transport.body == R"({"code":0,"message":"Transport unknown"})");
+  CHECK(http(p, "GET", es.url("EIO=4&transport=abc")).body == R"({"code":0,"message":"Transport unknown"})");
+
+  CHECK(http(p, "POST", es.url("EIO=4&transport=polling"), "4x").body ==
+        R"({"code":2,"message":"Bad handshake method"})");
+  CHECK(http(p, "PUT", es.url("EIO=4&transport=polling"), "4x").status == 400);
+  CHECK(http(p, "GET", es.url("EIO=4&transport=websocket")).body == R"({"code":3,"message":"Bad request"})");
+
+  ws_client w1, w2, w3;
+  CHECK(w1.connect(p, es.url("transport=websocket")) == 400);
+  CHECK(w2.connect(p, es.url("EIO=4&transport=abc")) == 400);
+  CHECK(w3.connect(p, es.url("EIO=4&transport=websocket&sid=nope")) == 400);
+
+  CHECK(http(p, "GET", "/elsewhere").status == 404);
+  CHECK(es.logged("Session ID unknown"));
+  CHECK(es.srv.session_count() == 0);
+}
+
+TEST_CASE("a second concurrent GET gets 400 and closes the session", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  auto first = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+  std::this_thread::sleep_for(150ms);
+  auto second = http(es.port(), "GET", es.poll_url(sid) + "&t=burst");
+  CHECK(second.status == 400);
+  auto r1 = first.get();
+  CHECK(r1.status == 200);
+  CHECK(r1.body == "1");
+  CHECK(es.wait_close(sid) == close_reason::transport_error);
+  CHECK(http(es.port(), "GET", es.poll_url(sid)).status == 400);
+}
+
+TEST_CASE("a close packet over polling ends the pending GET with noop", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+  std::this_thread::sleep_for(150ms);
+  CHECK(http(es.port(), "POST", es.poll_url(sid), "1").status == 200);
+  auto r = pending.get();
+  CHECK(r.status == 200);
+  CHECK(r.body == "6");
+  CHECK(es.wait_close(sid) == close_reason::client_close);
+  CHECK(http(es.port(), "GET", es.poll_url(sid)).status == 400);
+}
+
+TEST_CASE("a GET racing a close packet gets noop once, then the sid is gone", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  CHECK(http(es.port(), "POST", es.poll_url(sid), "1").status == 200);
+  CHECK(es.wait_close(sid) == close_reason::client_close);
+  auto late = http(es.port(), "GET", es.poll_url(sid));
+  CHECK(late.status == 200);
+  CHECK(late.body == "6");
+  CHECK(http(es.port(), "GET", es.poll_url(sid)).status == 400);
+  CHECK(http(es.port(), "POST", es.poll_url(sid), "4x").status == 400);
+}
+
+TEST_CASE("a malformed packet closes only that client", "[engineio][server]") {
+  echo_server es;
+  ws_client good, bad;
+  REQUIRE(good.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  REQUIRE(bad.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  ws_open_sid(good);
+  auto bad_sid = ws_open_sid(bad);
+  auto polling_sid = es.open_polling();
+
+  bad.send_text("abc");
+  CHECK(bad.wait_closed());
+  CHECK(es.wait_close(bad_sid) == close_reason::parse_error);
+
+  auto r = http(es.port(), "POST", es.poll_url(polling_sid), "4ok" + RS + "zzz");
+  CHECK(r.status == 400);
+  CHECK(es.wait_close(polling_sid) == close_reason::parse_error);
+  CHECK(http(es.port(), "GET", es.poll_url(polling_sid)).status == 400);
+  CHECK(es.logged("malformed"));
+
+  good.send_text("4alive");
+  CHECK(good.recv_text() == "4alive");
+  CHECK(es.close_count(bad_sid) == 1);
+}
+
+TEST_CASE("CORS: allowed origins get headers, others are refused", "[engineio][server]") {
+  SECTION("list with credentials") {
+    server_options o = defaults();
+    o.cors.allowed_origins = {"http://good.example"};
+    o.cors.credentials = true;
+    echo_server es(o);
+    auto ok = http(es.port(), "GET", es.url("EIO=4&transport=polling"), {}, {{"Origin", "http://good.example"}});
+    CHECK(ok.status == 200);
+    CHECK(ok.header("access-control-allow-origin") == "http://good.example");
+    CHECK(ok.header("access-control-allow-credentials") == "true");
+    auto sid = test_client::sid_of(ok.body);
+    auto post = http(es.port(), "POST", es.poll_url(sid), "4x", {{"Origin", "http://good.example"}});
+    CHECK(post.header("access-control-allow-origin") == "http://good.example");
+
+    auto bad = http(es.port(), "GET", es.url("EIO=4&transport=polling"), {}, {{"Origin", "http://evil.example"}});
+    CHECK(bad.status == 403);
+    CHECK(bad.body == R"({"code":4,"message":"Forbidden"})");
+    CHECK(bad.header("access-control-allow-origin").empty());
+    ws_client w;
+    CHECK(w.connect(es.port(), es.url("EIO=4&transport=websocket"), {{"Origin", "http://evil.example"}}) == 403);
+
+    auto pre = http(es.port(), "OPTIONS", es.url("EIO=4&transport=polling"), {},
+                    {{"Origin", "http://good.example"}, {"Access-Control-Request-Headers", "content-type"}});
+    CHECK(pre.status == 204);
+    CHECK(pre.header("access-control-allow-origin") == "http://good.example");
+    CHECK(pre.header("access-control-allow-headers") == "content-type");
+    CHECK(pre.header("access-control-allow-methods").find("POST") != std::string::npos);
+    // requests without an Origin (non-browser clients) are not cross-origin
+    CHECK(http(es.port(), "GET", es.url("EIO=4&transport=polling")).status == 200);
+  }
+  SECTION("star") {
+    server_options o = defaults();
+    o.cors.allowed_origins = {"*"};
+    echo_server es(o);
+    auto ok = http(es.port(), "GET", es.url("EIO=4&transport=polling"), {}, {{"Origin", "http://any.example"}});
+    CHECK(ok.status == 200);
+    CHECK(ok.header("access-control-allow-origin") == "*");
+    CHECK(ok.header("access-control-allow-credentials").empty());
+  }
+  SECTION("predicate wins over the list") {
+    server_options o = defaults();
+    o.cors.allowed_origins = {"http://listed.example"};
+    o.cors.allow = [](std::string_view origin) { return origin.size() > 8 && origin.substr(origin.size() - 8) == ".test:80"; };
+    echo_server es(o);
+    CHECK(http(es.port(), "GET", es.url("EIO=4&transport=polling"), {}, {{"Origin", "http://a.test:80"}}).status == 200);
+    CHECK(http(es.port(), "GET", es.url("EIO=4&transport=polling"), {}, {{"Origin", "http://listed.example"}}).status ==
+          403);
+  }
+}
+
+TEST_CASE("transports option limits what clients may use", "[engineio][server]") {
+  SECTION("websocket only") {
+    server_options o = defaults();
+    o.polling = false;
+    echo_server es(o);
+    CHECK(http(es.port(), "GET", es.url("EIO=4&transport=polling")).body == R"({"code":0,"message":"Transport unknown"})");
+    ws_client c;
+    CHECK(c.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  }
+  SECTION("polling only") {
+    server_options o = defaults();
+    o.websocket = false;
+    echo_server es(o);
+    auto r = http(es.port(), "GET", es.url("EIO=4&transport=polling"));
+    CHECK(r.status == 200);
+    CHECK(r.body.find("\"upgrades\":[]") != std::string::npos);
+    ws_client c;
+    CHECK(c.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + test_client::sid_of(r.body))) == 400);
+  }
+  SECTION("no upgrades") {
+    server_options o = defaults();
+    o.allow_upgrades = false;
+    echo_server es(o);
+    auto r = http(es.port(), "GET", es.url("EIO=4&transport=polling"));
+    CHECK(r.body.find("\"upgrades\":[]") != std::string::npos);
+    ws_client c;
+    CHECK(c.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + test_client::sid_of(r.body))) == 400);
+  }
+}
+
+TEST_CASE("EIO=3 clients when allowed: length-prefixed payloads, client pings", "[engineio][server]") {
+  server_options o = defaults();
+  o.allow_eio3 = true;
+  o.ping_interval = 200ms;
+  o.ping_timeout = 200ms;
+  echo_server es(o);
+  auto r = http(es.port(), "GET", es.url("EIO=3&transport=polling&b64=1"));
+  REQUIRE(r.status == 200);
+  auto colon = r.body.find(':');
+  REQUIRE(colon != std::string::npos);
+  CHECK(std::to_string(r.body.size() - colon - 1) == r.body.substr(0, colon));
+  auto sid = test_client::sid_of(r.body);
+  auto url = es.poll_url(sid, "3") + "&b64=1";
+  CHECK(http(es.port(), "POST", url, "6:4hello2:4€1:2").body == "ok");
+  CHECK(http(es.port(), "GET", url).body == "6:4hello2:4€1:3");
+  CHECK(http(es.port(), "POST", url, "10:b4AQIDBA==").body == "ok");
+  CHECK(http(es.port(), "GET", url).body == "10:b4AQIDBA==");
+  // without b64 the binary reply uses the XHR2 binary payload
+  CHECK(http(es.port(), "POST", es.poll_url(sid, "3"), "10:b4AQIDBA==").body == "ok");
+  auto bin = http(es.port(), "GET", es.poll_url(sid, "3"));
+  CHECK(bin.header("content-type") == "application/octet-stream");
+  CHECK(bin.body == std::string("\x01\x05\xff\x04\x01\x02\x03\x04", 8));
+  // v3 websocket: binary frames carry the type byte, pings come from the client
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=3&transport=websocket")) == 101);
+  auto wsid = ws_open_sid(c);
+  c.send_text("2probe");
+  CHECK(c.recv_text() == "3probe");
+  c.send_binary(std::string("\x04\x09\x08", 3));
+  auto f = c.recv();
+  REQUIRE(f);
+  CHECK(f->payload == std::string("\x04\x09\x08", 3));
+  // no ping from the client within interval + timeout ends it
+  CHECK(es.wait_close(wsid) == close_reason::ping_timeout);
+}
+
+TEST_CASE("sends from other threads and send_many arrive in order", "[engineio][server]") {
+  echo_server es;
+  ws_client a, b;
+  REQUIRE(a.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  REQUIRE(b.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  ws_open_sid(a);
+  ws_open_sid(b);
+  auto polling_sid = es.open_polling();
+  REQUIRE(es.wait_open(3));
+  std::vector<socket_ptr> all;
+  {
+    std::lock_guard<std::mutex> g(es.mu);
+    all = es.opened;
+  }
+  std::vector<std::thread> threads;
+  for (auto& s : all)
+    threads.emplace_back([s] {
+      for (int i = 0; i < 50; ++i) s->send(std::to_string(i));
+    });
+  for (auto& t : threads) t.join();
+  auto f = std::make_shared<const frame>(frame{"broadcast", {std::string("\x07", 1)}});
+  es.srv.send_many(f, all);
+  for (ws_client* c : {&a, &b}) {
+    for (int i = 0; i < 50; ++i) REQUIRE(c->recv_text() == "4" + std::to_string(i));
+    CHECK(c->recv_text() == "4broadcast");
+    auto bin = c->recv();
+    REQUIRE(bin);
+    CHECK(bin->opcode == 2);
+    CHECK(bin->payload == std::string("\x07", 1));
+  }
+  std::string expected;
+  for (int i = 0; i < 50; ++i) expected += "4" + std::to_string(i) + RS;
+  expected += "4broadcast" + RS + "bBw==";
+  CHECK(http(es.port(), "GET", es.poll_url(polling_sid)).body == expected);
+}
+
+TEST_CASE("stop closes every session, joins, and is idempotent", "[engineio][server]") {
+  auto es = std::make_unique<echo_server>();
+  ws_client c;
+  REQUIRE(c.connect(es->port(), es->url("EIO=4&transport=websocket")) == 101);
+  auto ws_sid = ws_open_sid(c);
+  auto psid = es->open_polling();
+  auto pending = std::async(std::launch::async, [&] { return http(es->port(), "GET", es->poll_url(psid)); });
+  std::this_thread::sleep_for(150ms);
+  std::thread other([&] { es->srv.stop(); });
+  es->srv.stop();
+  other.join();
+  CHECK(es->wait_close(ws_sid) == close_reason::forced);
+  CHECK(es->wait_close(psid) == close_reason::forced);
+  auto r = pending.get();
+  CHECK(r.status == 200);
+  CHECK(r.body == "1");
+  CHECK(c.wait_closed());  // the close frame alone, no `1` packet (as the reference server does)
+  CHECK(es->srv.session_count() == 0);
+  auto port = es->port();
+  es.reset();
+  CHECK(test_client::connect_loopback(port) < 0);  // no longer listening
+}
+
+TEST_CASE("stop may be called from a handler", "[engineio][server]") {
+  server_options o = defaults();
+  server srv(o);
+  srv.log().set_level(portico::log_level::off);
+  srv.on_message([&](const socket_ptr&, message&&) { srv.stop(); });
+  srv.listen("127.0.0.1", 0);
+  std::thread runner([&] { srv.run(); });
+  ws_client c;
+  REQUIRE(c.connect(srv.port(), "/engine.io/?EIO=4&transport=websocket") == 101);
+  ws_open_sid(c);
+  c.send_text("4stop please");
+  CHECK(c.wait_closed());
+  runner.join();  // run() returns once the handler-initiated stop completes
+}
+
+TEST_CASE("server-side close reaches the client once, on both transports", "[engineio][server]") {
+  echo_server es;
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  auto ws_sid = ws_open_sid(c);
+  auto psid = es.open_polling();
+  REQUIRE(es.wait_open(2));
+  auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(psid)); });
+  std::this_thread::sleep_for(150ms);
+  std::vector<socket_ptr> all;
+  {
+    std::lock_guard<std::mutex> g(es.mu);
+    all = es.opened;
+  }
+  for (auto& s : all) {
+    CHECK(s->writable());  // a websocket, and a polling session with its GET pending
+    std::thread([s] {
+      s->close();
+      s->close();
+    }).join();
+  }
+  CHECK(es.wait_close(ws_sid) == close_reason::server_close);
+  CHECK(es.wait_close(psid) == close_reason::server_close);
+  CHECK(c.wait_closed());  // websocket: the close frame alone, no `1` packet first
+  auto r = pending.get();
+  CHECK(r.body == "1");
+  std::this_thread::sleep_for(50ms);
+  CHECK(es.close_count(ws_sid) == 1);
+  CHECK(es.close_count(psid) == 1);
+  for (auto& s : all) {
+    CHECK(s->closed());
+    CHECK_FALSE(s->writable());
+    s->send("into the void");  // harmless after close
+  }
+  int close_lines = 0;
+  {
+    std::lock_guard<std::mutex> g(es.mu);
+    for (auto& l : es.log_lines) close_lines += l.find("closed " + ws_sid) != std::string::npos;
+  }
+  CHECK(close_lines == 1);
+}
+
+TEST_CASE("a polling session is writable only while a GET is pending", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  auto s = es.wait_open();
+  REQUIRE(s);
+  CHECK_FALSE(s->writable());
+  auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+  for (int i = 0; i < 100 && !s->writable(); ++i) std::this_thread::sleep_for(10ms);
+  CHECK(s->writable());
+  s->send("x");
+  CHECK(pending.get().body == "4x");
+  CHECK_FALSE(s->writable());
+}
+
+TEST_CASE("handshake exposes decoded query, lower-cased headers; post runs on the home worker", "[engineio][server]") {
+  echo_server es;
+  auto r = http(es.port(), "GET", es.url("EIO=4&transport=polling&name=a%20b+c&empty"), {}, {{"X-Custom-Header", "Yes"}});
+  REQUIRE(r.status == 200);
+  auto s = es.wait_open();
+  REQUIRE(s);
+  const auto& h = s->handshake();
+  CHECK(h.query_param("name") == "a b c");
+  CHECK(h.query_param("empty").empty());
+  CHECK(h.query_param("missing").empty());
+  CHECK(h.header("x-custom-header") == "Yes");
+  CHECK(h.header("X-CUSTOM-HEADER") == "Yes");
+  bool found = false;
+  for (auto& [k, v] : h.headers) found = found || k == "x-custom-header";
+  CHECK(found);
+  CHECK(h.url.rfind("/engine.io/?EIO=4", 0) == 0);
+  CHECK(h.query_string.find("name=a%20b+c") != std::string::npos);
+  CHECK(h.transport == "polling");
+  std::promise<bool> on_home;
+  s->post([&] { on_home.set_value(s->on_home_worker()); });
+  CHECK(on_home.get_future().get());
+  CHECK_FALSE(s->on_home_worker());  // this test thread is no worker
+}
+
+TEST_CASE("plain HTTP outside the engine path goes to on_http", "[engineio][server]") {
+  server srv(defaults());
+  srv.log().set_level(portico::log_level::off);
+  srv.on_http([](const http_connection_ptr& con) {
+    if (con->get_resource() != "/health") return false;
+    con->set_status(websocketpp::http::status_code::ok);
+    con->set_body("healthy");
+    return true;
+  });
+  srv.listen("127.0.0.1", 0);
+  srv.start();
+  auto r = http(srv.port(), "GET", "/health");
+  CHECK(r.status == 200);
+  CHECK(r.body == "healthy");
+  CHECK(http(srv.port(), "GET", "/other").status == 404);
+  CHECK(http(srv.port(), "GET", "/engine.io/?EIO=4&transport=polling").status == 200);
+  CHECK(http(srv.port(), "GET", "/engine.io?EIO=4&transport=polling").status == 200);  // without the slash too
+}
+
+TEST_CASE("malformed websocket input: empty frames and bad v3 binary close the client", "[engineio][server]") {
+  server_options o = defaults();
+  o.allow_eio3 = true;
+  echo_server es(o);
+  ws_client a, b;
+  REQUIRE(a.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  auto asid = ws_open_sid(a);
+  a.send_text("");
+  CHECK(a.wait_closed());
+  CHECK(es.wait_close(asid) == close_reason::parse_error);
+  REQUIRE(b.connect(es.port(), es.url("EIO=3&transport=websocket")) == 101);
+  auto bsid = ws_open_sid(b);
+  b.send_binary(std::string("\x09zz", 3));
+  CHECK(b.wait_closed());
+  CHECK(es.wait_close(bsid) == close_reason::parse_error);
+}
+
+TEST_CASE("EIO=3 polling: XHR2 binary POST bodies and the upgrade", "[engineio][server]") {
+  server_options o = defaults();
+  o.allow_eio3 = true;
+  echo_server es(o);
+  auto sid = es.open_polling("3");
+  auto url = es.poll_url(sid, "3") + "&b64=1";
+  // <0 for string><len 6><ff>"4hello" <1 for binary><len 3><ff><4><01 02>
+  std::string body("\x00\x06\xff"
+                   "4hello"
+                   "\x01\x03\xff\x04\x01\x02",
+                   15);
+  CHECK(http(es.port(), "POST", url, body, {{"Content-Type", "application/octet-stream"}}).body == "ok");
+  CHECK(http(es.port(), "GET", url).body == "6:4hello6:b4AQI=");
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=3&transport=websocket&sid=" + sid)) == 101);
+  c.send_text("2probe");
+  CHECK(c.recv_text() == "3probe");
+  c.send_text("5");
+  c.send_binary(std::string("\x04\x05", 2));
+  auto f = c.recv();
+  REQUIRE(f);
+  CHECK(f->opcode == 2);
+  CHECK(f->payload == std::string("\x04\x05", 2));
+  c.send_text("2");  // v3 client ping on the upgraded transport
+  CHECK(c.recv_text() == "3");
+}
+
+TEST_CASE("a server-side close with no GET pending is announced by the next GET", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  auto s = es.wait_open(1);
+  REQUIRE(s);
+  s->close();
+  CHECK(es.wait_close(sid) == close_reason::server_close);
+  auto r = http(es.port(), "GET", es.poll_url(sid));  // arrives after the close
+  CHECK(r.status == 200);
+  CHECK(r.body == "1");
+  auto again = http(es.port(), "GET", es.poll_url(sid));  // the sid is gone now
+  CHECK(again.status == 400);
+  CHECK(again.body == R"({"code":1,"message":"Session ID unknown"})");
+}

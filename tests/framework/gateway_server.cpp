@@ -1,0 +1,236 @@
+// The server the gateway end-to-end tests (node/gateways.test.js) drive with real
+// socket.io-client 4.8 peers: several gateways of one app, guards, errors, scopes.
+//
+// Usage: gateway_server [--port N] [--max-seconds S] [--debug]
+//   prints "LISTENING <port>" when ready; exits on SIGTERM/SIGINT or after S seconds (default 120).
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "portico/framework/framework.hpp"
+
+namespace demo {
+
+struct MessageBody {
+  std::string data;
+};
+PORTICO_FIELDS(MessageBody, data)
+
+struct Point {
+  int x;
+  int y;
+  std::optional<std::string> label;
+};
+PORTICO_FIELDS(Point, x, y, label)
+
+struct Stats {
+  long event_runs;
+  long connects;
+  long disconnects;
+  long live_sessions;
+  long sessions_created;
+  long guarded_runs;
+};
+PORTICO_FIELDS(Stats, event_runs, connects, disconnects, live_sessions, sessions_created, guarded_runs)
+
+struct Config {
+  std::string secret = "s3cret";
+};
+
+struct AuthService {
+  explicit AuthService(const Config& c) : secret(c.secret) {}
+  virtual ~AuthService() = default;
+  virtual bool verify(std::string_view token) const { return token == secret; }
+  std::string secret;
+};
+
+/// Counters the tests read through the /admin gateway.
+struct ChatStore {
+  std::atomic<long> event_runs{0}, connects{0}, disconnects{0}, guarded_runs{0};
+};
+
+/// One per client connection (per_connection scope): counts live instances.
+inline std::atomic<long> g_live_sessions{0}, g_sessions_created{0};
+struct Session {
+  Session() {
+    ++g_live_sessions;
+    ++g_sessions_created;
+  }
+  ~Session() { --g_live_sessions; }
+  Session(const Session&) = delete;
+  int visits = 0;
+};
+
+inline std::string_view auth_string(const portico::execution_context& ctx, const char* key) {
+  const auto& a = ctx.auth();
+  if (!a.IsObject()) return {};
+  auto it = a.FindMember(key);
+  if (it == a.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+/// Class guard: at the handshake. No token: refused (false); a wrong token: ws_exception 4003.
+struct TokenGuard {
+  explicit TokenGuard(AuthService& auth) : auth(auth) {}
+  bool can_activate(portico::execution_context& ctx) {
+    auto token = auth_string(ctx, "token");
+    if (token.empty()) return false;
+    if (!auth.verify(token)) throw portico::ws_exception(4003, "bad token");
+    return true;
+  }
+  AuthService& auth;
+};
+
+/// Handler guard: only clients whose auth says role "admin".
+struct AdminGuard {
+  bool can_activate(portico::execution_context& ctx) { return auth_string(ctx, "role") == "admin"; }
+};
+
+struct EventGateway : portico::gateway<EventGateway> {
+  static constexpr auto options = portico::gateway_options{"/socket.io", "/events"};
+  using guards = portico::guards<TokenGuard>;
+  explicit EventGateway(ChatStore& store) : store(store) {}
+
+  MessageBody handle_event(const MessageBody& body) {
+    ++store.event_runs;
+    return body;
+  }
+  portico::ws_response broadcast(const MessageBody& body, portico::gateway_context&) {
+    ++store.event_runs;
+    ++store.guarded_runs;
+    return portico::ws_response{"news", body}.to("room1");
+  }
+  std::string join(const std::string& room, portico::gateway_context& ctx) {
+    ++store.event_runs;
+    ctx.join(room);
+    return "joined " + room;
+  }
+  int add(int a, int b, std::optional<int> c) {
+    ++store.event_runs;
+    return a + b + c.value_or(0);
+  }
+  Point move(Point p, int dx) {
+    ++store.event_runs;
+    p.x += dx;
+    return p;
+  }
+  portico::json::raw raw(const portico::json::value& v) {
+    ++store.event_runs;
+    return portico::json::raw(v);
+  }
+  std::size_t blob(const portico::json::binary& b) {
+    ++store.event_runs;
+    return b.size();
+  }
+  int visit(Session& session) {  // per-connection provider, injected
+    ++store.event_runs;
+    return ++session.visits;
+  }
+  void boom() {
+    ++store.event_runs;
+    throw std::runtime_error("secret detail");
+  }
+  void too_big() {
+    ++store.event_runs;
+    throw portico::ws_exception(portico::ws_code::message_too_big, "Message is too big");
+  }
+  void rich_error() {
+    ++store.event_runs;
+    throw portico::ws_exception(4000, MessageBody{"structured"});
+  }
+  void slow(int n, portico::gateway_context& ctx) {
+    ++store.event_runs;
+    ctx.offload([ack = ctx.take_ack(), n]() mutable {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      ack(n * 2);
+    });
+  }
+  void anything(portico::gateway_context& ctx) {
+    ++store.event_runs;
+    ctx.emit("unknown", std::string(ctx.event()));
+  }
+  bool on_connected(portico::gateway_context& ctx) {
+    if (auth_string(ctx, "refuse") == "yes") return false;
+    if (auth_string(ctx, "refuse") == "throw") throw portico::ws_exception(4010, "not today");
+    ++store.connects;
+    ctx.join("all");
+    ctx.emit("welcome", ctx.sid());
+    return true;
+  }
+  void on_disconnected(portico::gateway_context&) { ++store.disconnects; }
+
+  static constexpr auto events = portico::events(
+      portico::subscribe("events", &EventGateway::handle_event),
+      portico::subscribe("broadcast", &EventGateway::broadcast, portico::guards<AdminGuard>{}),
+      PORTICO_SUBSCRIBE(EventGateway, join), PORTICO_SUBSCRIBE(EventGateway, add),
+      PORTICO_SUBSCRIBE(EventGateway, move), PORTICO_SUBSCRIBE(EventGateway, raw),
+      PORTICO_SUBSCRIBE(EventGateway, blob), PORTICO_SUBSCRIBE(EventGateway, visit),
+      PORTICO_SUBSCRIBE(EventGateway, boom), PORTICO_SUBSCRIBE(EventGateway, too_big),
+      PORTICO_SUBSCRIBE(EventGateway, rich_error), PORTICO_SUBSCRIBE(EventGateway, slow),
+      portico::subscribe_any(&EventGateway::anything));
+
+  ChatStore& store;
+};
+
+/// A second namespace on the same path, without guards: exposes the counters.
+struct AdminGateway {
+  static constexpr auto options = portico::gateway_options{"/socket.io", "/admin"};
+  explicit AdminGateway(ChatStore& store) : store(store) {}
+  void on_connected(portico::gateway_context& ctx) { ctx.emit("welcome", ctx.sid()); }
+  Stats stats() {
+    return Stats{store.event_runs.load(), store.connects.load(),  store.disconnects.load(),
+                 g_live_sessions.load(),  g_sessions_created.load(), store.guarded_runs.load()};
+  }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(AdminGateway, stats));
+  ChatStore& store;
+};
+
+/// Errors disconnect the client here.
+struct StrictGateway {
+  static constexpr auto options =
+      portico::gateway_options{"/socket.io", "/strict"}.with_disconnect_on_error();
+  void on_connected(portico::gateway_context& ctx) { ctx.emit("welcome", ctx.sid()); }
+  void fail() { throw portico::ws_exception(4400, "strict"); }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(StrictGateway, fail));
+};
+
+using AppModule = portico::module<
+    portico::providers<portico::value<Config>, AuthService, ChatStore, portico::per_connection<Session>>,
+    portico::gateways<EventGateway, AdminGateway, StrictGateway>>;
+
+}  // namespace demo
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned port = 0;
+  long max_seconds = 120;
+  portico::app_options opts;
+  opts.io_threads = 2;
+  for (int i = 1; i < argc; ++i) {
+    std::string f = argv[i];
+    if (f == "--port" && i + 1 < argc) port = static_cast<unsigned>(std::atoi(argv[++i]));
+    else if (f == "--max-seconds" && i + 1 < argc) max_seconds = std::atol(argv[++i]);
+    else if (f == "--debug") opts.debug = true;
+  }
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  portico::app<demo::AppModule> app(opts);
+  app.listen("127.0.0.1", static_cast<std::uint16_t>(port));
+  std::printf("LISTENING %u\n", static_cast<unsigned>(app.port()));
+  std::fflush(stdout);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(max_seconds);
+  while (!g_stop.load() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  app.stop();
+  return 0;
+}

@@ -1,0 +1,159 @@
+// interop_server: the portico Socket.IO server the interop tests drive with real clients
+// (npm socket.io-client 4.8, Debian python3-socketio 5.7).
+//
+// Usage: interop_server [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS]
+//   --port          0 (default) = ephemeral; prints "LISTENING <port>" on stdout when ready.
+//   --max-seconds   exits after this many seconds (default 120); also exits on SIGTERM/SIGINT.
+//
+// Behaviour contract (namespaces "/" and "/admin" behave the same; any other namespace is
+// refused with CONNECT_ERROR {"message":"Invalid namespace"}):
+//   connect        auth is an object with token == "bad" -> refused with message "not authorized"
+//                  and data {"code":42}; otherwise accepted, then emits `welcome`
+//                  {"sid": <sid>, "auth": <auth payload or null>} (an empty object counts as
+//                  null: python-socketio sends {} when it has no auth, socket.io-client sends none).
+//   echo (...)     emits `echo` back to the sender with the same args (binary included).
+//   ack (...)      acks with the same args.
+//   join (room)    joins room, acks true.       leave (room)  leaves room, acks true.
+//   to_room (room, msg)  emits `room_msg` (msg) to everyone in room except the sender, acks true.
+//   broadcast (msg)      emits `broadcast` (msg) to everyone in the namespace, sender included.
+//   ask (x)        emits `question` (x) to the sender with an ack callback (timeout 5 s); when the
+//                  client acks with args A, emits `answer` with A; on timeout emits `answer` "timeout".
+//   drop_me        closes the sender's whole Engine.IO connection (the client reconnects by itself).
+//   disconnect_me  disconnects the sender's socket from the namespace only.
+//   rooms          acks with the sender's rooms, sorted.
+//   session_set (obj)  saves obj as the session, acks true.  session_get  acks the session or null.
+//   any other event E with args -> emits `unknown` with (E, [args...]).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "portico/socketio/server.hpp"
+
+namespace sio = portico::socketio;
+namespace json = portico::json;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+void install(sio::nsp& n) {
+  n.on_connect([](sio::socket& s, sio::connect_request& r) {
+    const json::value& auth = r.auth();
+    if (auth.IsObject()) {
+      auto t = auth.FindMember("token");
+      if (t != auth.MemberEnd() && t->value.IsString() && std::strcmp(t->value.GetString(), "bad") == 0) {
+        json::document data;
+        data.SetObject();
+        data.AddMember("code", 42, data.GetAllocator());
+        r.refuse("not authorized", data);
+        return;
+      }
+    }
+    json::document welcome;
+    welcome.SetObject();
+    auto& a = welcome.GetAllocator();
+    welcome.AddMember("sid", json::value(s.sid().c_str(), static_cast<rapidjson::SizeType>(s.sid().size()), a), a);
+    bool none = auth.IsNull() || (auth.IsObject() && auth.MemberCount() == 0);
+    welcome.AddMember("auth", none ? json::value() : json::copy(auth, a), a);
+    s.emit("welcome", welcome);
+  });
+  n.on("echo", [](sio::socket& s, const sio::args& a) { s.emit("echo", a); });
+  n.on("ack", [](sio::event& e) { e.ack(e.args()); });
+  n.on("join", [](sio::socket& s, const sio::args& a) {
+    s.join(std::string(a.at(0).str()));
+    return true;
+  });
+  n.on("leave", [](sio::socket& s, const sio::args& a) {
+    s.leave(std::string(a.at(0).str()));
+    return true;
+  });
+  n.on("to_room", [](sio::socket& s, const sio::args& a) {
+    s.to(std::string(a.at(0).str())).emit("room_msg", a.at(1));
+    return true;
+  });
+  n.on("broadcast", [](sio::socket& s, const sio::args& a) { s.get_namespace().emit("broadcast", a.at(0)); });
+  n.on("ask", [](sio::socket& s, const sio::args& a) {
+    std::weak_ptr<sio::socket> w = s.shared_from_this();
+    s.emit_with_ack(
+        "question",
+        [w](sio::ack_status st, const sio::args& answer) {
+          auto self = w.lock();
+          if (!self) return;
+          if (st == sio::ack_status::ok) self->emit("answer", answer);
+          else if (st == sio::ack_status::timeout) self->emit("answer", "timeout");
+        },
+        std::chrono::seconds(5), a.at(0));
+  });
+  n.on("drop_me", [](sio::socket& s, const sio::args&) { s.close_connection(); });
+  n.on("disconnect_me", [](sio::socket& s, const sio::args&) { s.disconnect(); });
+  n.on("rooms", [](sio::socket& s, const sio::args&) {
+    auto r = s.rooms();
+    std::sort(r.begin(), r.end());
+    return r;
+  });
+  n.on("session_set", [](sio::socket& s, const sio::args& a) {
+    s.save_session(a[0]);
+    return true;
+  });
+  n.on("session_get", [](sio::socket& s, const sio::args&) { return s.get_session(); });
+  n.on_any([](sio::event& e) { e.socket().emit("unknown", e.name(), sio::as_array{e.args()}); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned port = 0;
+  long max_seconds = 120;
+  long ping_interval = 25000, ping_timeout = 20000;
+  for (int i = 1; i < argc; ++i) {
+    std::string f = argv[i];
+    auto value = [&]() -> long {
+      if (i + 1 >= argc) {
+        std::cerr << "missing value for " << f << "\n";
+        std::exit(2);
+      }
+      return std::strtol(argv[++i], nullptr, 10);
+    };
+    if (f == "--port") port = static_cast<unsigned>(value());
+    else if (f == "--max-seconds") max_seconds = value();
+    else if (f == "--ping-interval") ping_interval = value();
+    else if (f == "--ping-timeout") ping_timeout = value();
+    else {
+      std::cerr << "unknown flag " << f << "\n";
+      return 2;
+    }
+  }
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+
+  sio::server_options o;
+  o.engine.ping_interval = std::chrono::milliseconds(ping_interval);
+  o.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
+  o.engine.cors.allowed_origins = {"*"};  // the browser test loads its page from elsewhere
+  sio::server io(o);
+  install(io.of("/"));
+  install(io.of("/admin"));
+  try {
+    io.listen("127.0.0.1", static_cast<std::uint16_t>(port));
+    io.start();
+  } catch (const std::exception& e) {
+    std::cerr << "cannot listen: " << e.what() << "\n";
+    return 1;
+  }
+  std::printf("LISTENING %u\n", static_cast<unsigned>(io.port()));
+  std::fflush(stdout);
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(max_seconds);
+  while (!g_stop.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  io.stop();
+  return 0;
+}

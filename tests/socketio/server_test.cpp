@@ -1,0 +1,654 @@
+// Socket.IO server over real loopback sockets: namespaces, connect/refusal, events, acks both
+// ways, binary, rooms and targeting, sessions, disconnects, malformed input, shutdown.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <chrono>
+#include <mutex>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "portico/socketio/server.hpp"
+#include "sio_client.hpp"
+
+using namespace std::chrono_literals;
+namespace sio = portico::socketio;
+using sio_test::client;
+using sio_test::sid_of;
+
+namespace {
+
+sio::server_options test_options() {
+  sio::server_options o;
+  o.engine.threads = 2;
+  o.connect_timeout = std::chrono::milliseconds(3000);
+  return o;
+}
+
+struct running {
+  sio::server& io;
+  explicit running(sio::server& s) : io(s) {
+    io.log().set_level(portico::log_level::off);
+    io.engine().log().set_level(portico::log_level::off);
+    io.listen("127.0.0.1", 0);
+    io.start();
+  }
+  ~running() { io.stop(); }
+  std::uint16_t port() const { return io.port(); }
+};
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds t = 3000ms) {
+  auto end = std::chrono::steady_clock::now() + t;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return f();
+}
+
+std::string str(const portico::json::value& v) {
+  std::string s;
+  portico::json::string_sink sink{&s};
+  portico::json::writer w(sink);
+  v.Accept(w);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("connect to the main and a custom namespace; connect emits follow the CONNECT answer",
+          "[socketio][server]") {
+  sio::server io(test_options());
+  std::string seen_auth, seen_query;
+  std::mutex mu;
+  io.on_connect([&](sio::socket& s, sio::connect_request& r) {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      seen_auth = str(r.auth());
+      seen_query = std::string(r.handshake().query_param("EIO"));
+    }
+    s.emit("welcome", s.sid());
+  });
+  io.of("/admin").on_connect([](sio::socket& s) { s.emit("hi", s.namespace_name()); });
+  io.on("auth", [](sio::socket& s, const sio::args&) -> const portico::json::value& { return s.auth(); });  // kept after CONNECT
+  running srv(io);
+
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  std::string ans = c.connect("/", R"({"token":"123"})");
+  REQUIRE(ans.rfind("0{\"sid\":\"", 0) == 0);
+  std::string sid = sid_of(ans);
+  CHECK(sid.size() == 20);
+  CHECK(c.next_text() == "2[\"welcome\",\"" + sid + "\"]");
+  {
+    std::lock_guard<std::mutex> g(mu);
+    CHECK(seen_auth == R"({"token":"123"})");
+    CHECK(seen_query == "4");
+  }
+
+  std::string ans2 = c.connect("/admin");
+  CHECK(ans2.rfind("0/admin,{\"sid\":\"", 0) == 0);
+  CHECK(sid_of(ans2) != sid);
+  CHECK(c.next_text() == R"(2/admin,["hi","/admin"])");
+  CHECK(io.of("/admin").size() == 1);
+  CHECK(io.of("/").size() == 1);
+  c.send(R"(25["auth"])");
+  CHECK(c.next_text() == R"(35[{"token":"123"}])");
+}
+
+TEST_CASE("unknown namespaces are refused exactly like the reference server", "[socketio][server]") {
+  sio::server io(test_options());
+  running srv(io);
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  CHECK(c.connect("/nope") == R"(4/nope,{"message":"Invalid namespace"})");
+  c.send("0/random");  // no trailing comma, as the official test-suite sends it
+  CHECK(c.next_text() == R"(4/random,{"message":"Invalid namespace"})");
+  // the connection stays usable
+  CHECK(c.connect("/").rfind("0{", 0) == 0);
+}
+
+TEST_CASE("dynamic namespaces by regex and predicate, and the catch-all", "[socketio][server]") {
+  sio::server io(test_options());
+  io.of(std::regex("^/room-[0-9]+$")).on("ping", [](sio::socket& s, const sio::args&) {
+    return s.namespace_name();
+  });
+  io.of([](std::string_view n) { return n.rfind("/p-", 0) == 0; }).on_connect([](sio::socket& s) {
+    s.emit("pred", s.namespace_name());
+  });
+  running srv(io);
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  CHECK(c.connect("/room-12").rfind("0/room-12,{\"sid\"", 0) == 0);
+  c.send(R"(2/room-12,7["ping"])");
+  CHECK(c.next_text() == R"(3/room-12,7["/room-12"])");
+  CHECK(c.connect("/room-x") == R"(4/room-x,{"message":"Invalid namespace"})");
+  CHECK(c.connect("/p-a").rfind("0/p-a,", 0) == 0);
+  CHECK(c.next_text() == R"(2/p-a,["pred","/p-a"])");
+  REQUIRE(io.find("/room-12") != nullptr);
+
+  sio::server any(test_options());
+  any.of_any().on_connect([](sio::socket& s) { s.emit("in", s.namespace_name()); });
+  running srv2(any);
+  client d(srv2.port());
+  REQUIRE(d.wait_open());
+  CHECK(d.connect("/whatever").rfind("0/whatever,", 0) == 0);
+  CHECK(d.next_text() == R"(2/whatever,["in","/whatever"])");
+  CHECK(d.connect("/").rfind("0{", 0) == 0);  // "/" is static and always there
+}
+
+TEST_CASE("a connect handler or middleware refuses with a message and data", "[socketio][server]") {
+  sio::server io(test_options());
+  std::atomic<int> connect_calls{0};
+  io.use([](sio::socket&, sio::connect_request& r) {
+    if (r.auth().IsObject() && r.auth().HasMember("token") && r.auth()["token"] == "bad") {
+      std::map<std::string, int> data{{"code", 42}};
+      r.refuse("not authorized", data);
+    }
+  });
+  io.on_connect([&](sio::socket& s, sio::connect_request& r) {
+    ++connect_calls;
+    if (r.auth().IsNull()) r.refuse("auth required");
+    else s.emit("never-seen-if-refused");
+  });
+  running srv(io);
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  CHECK(c.connect("/", R"({"token":"bad"})") == R"(4{"message":"not authorized","data":{"code":42}})");
+  CHECK(connect_calls == 0);  // the middleware stopped the chain
+  CHECK(c.connect("/") == R"(4{"message":"auth required"})");
+  CHECK(c.quiet_for(200ms));  // the refused handler's emit was dropped
+  CHECK(io.of("/").size() == 0);
+  CHECK(c.connect("/", R"({"token":"ok"})").rfind("0{", 0) == 0);
+  CHECK(c.next_text() == R"(2["never-seen-if-refused"])");
+}
+
+TEST_CASE("connect_timeout closes sessions that never connect to a namespace", "[socketio][server]") {
+  auto o = test_options();
+  o.connect_timeout = 300ms;
+  sio::server io(o);
+  running srv(io);
+  client idle(srv.port()), active(srv.port());
+  REQUIRE(idle.wait_open());
+  REQUIRE(active.wait_open());
+  REQUIRE(active.connect("/").rfind("0{", 0) == 0);
+  CHECK(idle.wait_closed(3s));
+  CHECK_FALSE(active.closed());
+}
+
+TEST_CASE("events: named, message, catch-all, multiple args, return value as ack", "[socketio][server]") {
+  sio::server io(test_options());
+  io.on("sum", [](sio::socket&, const sio::args& a) { return a[0].GetInt() + a[1].GetInt(); });
+  io.on("message", [](sio::socket& s, const sio::args& a) { s.emit("message-back", a); });
+  io.on("pair", [](sio::event& e) { e.ack(sio::payload("a", 2)); });
+  io.on("later", [](sio::event& e) {
+    auto ack = e.take_ack();
+    std::thread([ack]() mutable { ack("from another thread"); }).detach();
+  });
+  io.on("silent", [](sio::socket&, const sio::args&) {});
+  io.on_any([](sio::event& e) {
+    e.socket().emit("unknown", e.name(), static_cast<std::uint64_t>(e.args().size()));
+  });
+  running srv(io);
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  REQUIRE(c.connect().rfind("0{", 0) == 0);
+
+  c.send(R"(21["sum",2,40])");
+  CHECK(c.next_text() == "31[42]");
+  c.send(R"(2["message",1,"2",{"3":[true]}])");
+  CHECK(c.next_text() == R"(2["message-back",1,"2",{"3":[true]}])");
+  c.send(R"(25["pair"])");
+  CHECK(c.next_text() == R"(35["a",2])");
+  c.send(R"(26["later"])");
+  CHECK(c.next_text() == R"(36["from another thread"])");
+  c.send(R"(27["silent"])");
+  CHECK(c.quiet_for(150ms));  // a void handler does not ack by itself
+  c.send(R"(2["what",1,2,3])");
+  CHECK(c.next_text() == R"(2["unknown","what",3])");
+  c.send(R"(2/admin,["sum",1,1])");  // not connected to /admin: closed, like the reference server
+  CHECK(c.wait_closed());
+}
+
+TEST_CASE("binary arguments anywhere, both directions", "[socketio][server]") {
+  sio::server io(test_options());
+  io.on("echo", [](sio::socket& s, const sio::args& a) { s.emit("echo", a); });
+  io.on("size", [](sio::socket&, const sio::args& a) {
+    auto* b = a.at(1).binary();
+    return b ? static_cast<std::uint64_t>(b->size()) : 0;
+  });
+  io.on("make", [](sio::socket&, const sio::args&) {
+    return sio::payload("blob", portico::json::binary(std::string("\x00\xff", 2)));
+  });
+  running srv(io);
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  REQUIRE(c.connect().rfind("0{", 0) == 0);
+
+  c.send(R"(52-["echo",{"a":{"_placeholder":true,"num":1}},[{"_placeholder":true,"num":0}]])");
+  c.send_binary(std::string("\x01\x02\x03", 3));
+  c.send_binary(std::string("\x04\x05", 2));
+  CHECK(c.next_text() == R"(52-["echo",{"a":{"_placeholder":true,"num":0}},[{"_placeholder":true,"num":1}]])");
+  auto b0 = c.next(), b1 = c.next();
+  REQUIRE(b0);
+  REQUIRE(b1);
+  CHECK(b0->binary);
+  CHECK(b0->data == std::string("\x04\x05", 2));
+  CHECK(b1->data == std::string("\x01\x02\x03", 3));
+
+  c.send(R"(51-9["size","x",{"_placeholder":true,"num":0}])");
+  c.send_binary(std::string(1000, 'z'));
+  CHECK(c.next_text() == "39[1000]");
+
+  c.send(R"(24["make"])");
+  CHECK(c.next_text() == R"(61-4["blob",{"_placeholder":true,"num":0}])");
+  auto b = c.next();
+  REQUIRE(b);
+  CHECK(b->data == std::string("\x00\xff", 2));
+}
+
+TEST_CASE("server emit with ack: answer, timeout, disconnect; never dropped", "[socketio][server]") {
+  sio::server io(test_options());
+  std::mutex mu;
+  std::vector<std::string> results;
+  auto record = [&](sio::ack_status st, const sio::args& a) {
+    std::lock_guard<std::mutex> g(mu);
+    results.push_back(std::string(sio::to_string(st)) + (a.empty() ? "" : ":" + str(a[0])));
+  };
+  io.on("ask", [&](sio::socket& s, const sio::args& a) {
+    s.emit_with_ack("question", record, std::chrono::milliseconds(a[0].GetInt()), "q");
+  });
+  running srv(io);
+  auto count = [&] {
+    std::lock_guard<std::mutex> g(mu);
+    return results.size();
+  };
+
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  REQUIRE(c.connect().rfind("0{", 0) == 0);
+  c.send(R"(2["ask",5000])");
+  std::string q = c.next_text();
+  REQUIRE(q.rfind("2", 0) == 0);
+  std::string id = q.substr(1, q.find('[') - 1);
+  CHECK(q.substr(q.find('[')) == R"(["question","q"])");
+  c.send("3" + id + R"(["yes",1])");
+  REQUIRE(eventually([&] { return count() == 1; }));
+  c.send("3" + id + R"(["again"])");  // a second ack for the same id is ignored
+
+  c.send(R"(2["ask",100])");
+  REQUIRE(c.next_text().find("question") != std::string::npos);
+  REQUIRE(eventually([&] { return count() == 2; }));
+
+  c.send(R"(2["ask",10000])");
+  REQUIRE(c.next_text().find("question") != std::string::npos);
+  c.close();
+  REQUIRE(eventually([&] { return count() == 3; }));
+  std::this_thread::sleep_for(100ms);
+  std::lock_guard<std::mutex> g(mu);
+  REQUIRE(results.size() == 3);
+  CHECK(results[0] == "ok:\"yes\"");
+  CHECK(results[1] == "timeout");
+  CHECK(results[2] == "disconnected");
+}
+
+TEST_CASE("rooms and emit targeting", "[socketio][server]") {
+  sio::server io(test_options());
+  std::mutex mu;
+  std::vector<std::string> disconnecting_rooms;
+  io.on("join", [](sio::socket& s, const sio::args& a) { s.join(std::string(a.at(0).str())); return true; });
+  io.on("leave", [](sio::socket& s, const sio::args& a) { s.leave(std::string(a.at(0).str())); return true; });
+  io.on("to", [](sio::socket& s, const sio::args& a) { s.to(std::string(a.at(0).str())).emit("msg", a.at(1)); return true; });
+  io.on("rooms", [](sio::socket& s, const sio::args&) {
+    auto r = s.rooms();
+    std::sort(r.begin(), r.end());
+    return r;
+  });
+  io.on_disconnecting([&](sio::socket& s, std::string_view) {
+    auto r = s.rooms();
+    std::sort(r.begin(), r.end());
+    std::lock_guard<std::mutex> g(mu);
+    for (auto& x : r) disconnecting_rooms.push_back(x);
+  });
+  running srv(io);
+
+  client a(srv.port()), b(srv.port()), c(srv.port());
+  for (auto* x : {&a, &b, &c}) REQUIRE(x->wait_open());
+  std::string sa = sid_of(a.connect()), sb = sid_of(b.connect()), sc = sid_of(c.connect());
+  a.send(R"(21["join","red"])");
+  b.send(R"(21["join","red"])");
+  c.send(R"(21["join","blue"])");
+  CHECK(a.next_text() == "31[true]");
+  CHECK(b.next_text() == "31[true]");
+  CHECK(c.next_text() == "31[true]");
+
+  a.send(R"(22["rooms"])");
+  std::vector<std::string> expect{"red", sa};
+  std::sort(expect.begin(), expect.end());
+  CHECK(a.next_text() == "32[[\"" + expect[0] + "\",\"" + expect[1] + "\"]]");
+
+  // socket.to(room) excludes the sender
+  a.send(R"(23["to","red","hello"])");
+  CHECK(a.next_text() == "33[true]");
+  CHECK(b.next_text() == R"(2["msg","hello"])");
+  CHECK(c.quiet_for(100ms));
+  CHECK(a.quiet_for(50ms));
+
+  // namespace emits: several rooms (deduplicated), except by sid and by room, to one sid
+  io.to("red").to("blue").emit("multi", 1);
+  CHECK(a.next_text() == R"(2["multi",1])");
+  CHECK(b.next_text() == R"(2["multi",1])");
+  CHECK(c.next_text() == R"(2["multi",1])");
+  CHECK(a.quiet_for(50ms));
+  io.to("red").except(sb).emit("skip", 2);
+  CHECK(a.next_text() == R"(2["skip",2])");
+  CHECK(b.quiet_for(100ms));
+  io.except("red").emit("not-red");
+  CHECK(c.next_text() == R"(2["not-red"])");
+  CHECK(a.quiet_for(50ms));
+  io.to(sc).emit("direct");
+  CHECK(c.next_text() == R"(2["direct"])");
+  io.emit("all", "x");
+  for (auto* x : {&a, &b, &c}) CHECK(x->next_text() == R"(2["all","x"])");
+  io.of("/").volatile_().emit("vol");
+  for (auto* x : {&a, &b, &c}) CHECK(x->next_text() == R"(2["vol"])");
+  CHECK(io.to("red").sids().size() == 2);
+
+  // leave and close_room
+  b.send(R"(24["leave","red"])");
+  CHECK(b.next_text() == "34[true]");
+  io.to("red").emit("after-leave");
+  CHECK(a.next_text() == R"(2["after-leave"])");
+  CHECK(b.quiet_for(100ms));
+  io.of("/").close_room("red");
+  io.to("red").emit("closed");
+  CHECK(a.quiet_for(100ms));
+  CHECK(io.of("/").rooms(sa) == std::vector<std::string>{sa});
+
+  // disconnecting still sees the rooms
+  c.close();
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> g(mu);
+    return !disconnecting_rooms.empty();
+  }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    std::vector<std::string> want{"blue", sc};
+    std::sort(want.begin(), want.end());
+    CHECK(disconnecting_rooms == want);
+  }
+  CHECK(eventually([&] { return io.of("/").size() == 2; }));
+}
+
+TEST_CASE("sessions per sid and namespace", "[socketio][server]") {
+  sio::server io(test_options());
+  io.on("set", [](sio::socket& s, const sio::args& a) {
+    s.save_session(a[0]);
+    return true;
+  });
+  io.on("get", [](sio::socket& s, const sio::args&) { return s.get_session(); });
+  io.on("bump", [](sio::socket& s, const sio::args&) {
+    return s.with_session([](portico::json::document& d) {
+      if (!d.IsObject()) d.SetObject();
+      if (!d.HasMember("n")) d.AddMember("n", 0, d.GetAllocator());
+      d["n"].SetInt(d["n"].GetInt() + 1);
+      return d["n"].GetInt();
+    });
+  });
+  io.of("/admin").on("get", [](sio::socket& s, const sio::args&) { return s.get_session(); });
+  running srv(io);
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  std::string sid = sid_of(c.connect());
+  c.connect("/admin");
+  c.send(R"(21["get"])");
+  CHECK(c.next_text() == "31[null]");
+  c.send(R"(22["set",{"user":"ann"}])");
+  CHECK(c.next_text() == "32[true]");
+  c.send(R"(23["get"])");
+  CHECK(c.next_text() == R"(33[{"user":"ann"}])");
+  c.send(R"(2/admin,4["get"])");
+  CHECK(c.next_text() == "3/admin,4[null]");  // per namespace
+  CHECK(str(io.get_session(sid)) == R"({"user":"ann"})");
+  c.send(R"(25["bump"])");
+  CHECK(c.next_text() == "35[1]");
+  c.send(R"(26["bump"])");
+  CHECK(c.next_text() == "36[2]");
+
+  // gone after disconnect: a new connection to "/" starts empty
+  c.send("1");
+  CHECK(eventually([&] { return io.of("/").size() == 0; }));
+  CHECK(io.get_session(sid).IsNull());
+  c.connect("/");
+  c.send(R"(27["get"])");
+  CHECK(c.next_text() == "37[null]");
+}
+
+TEST_CASE("server-initiated disconnects: one namespace, or the whole connection", "[socketio][server]") {
+  sio::server io(test_options());
+  std::atomic<int> disconnects{0};
+  std::string last_reason;
+  std::mutex mu;
+  io.on("disconnect_me", [](sio::socket& s, const sio::args&) { s.disconnect(); });
+  io.on("drop_me", [](sio::socket& s, const sio::args&) { s.close_connection(); });
+  io.on_disconnect([&](sio::socket&, std::string_view reason) {
+    std::lock_guard<std::mutex> g(mu);
+    last_reason = std::string(reason);
+    ++disconnects;
+  });
+  io.of("/admin").on("ping", [](sio::socket&, const sio::args&) { return "pong"; });
+  running srv(io);
+
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  std::string sid = sid_of(c.connect());
+  c.connect("/admin");
+  c.send(R"(2["disconnect_me"])");
+  CHECK(c.next_text() == "1");
+  REQUIRE(eventually([&] { return disconnects == 1; }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    CHECK(last_reason == "server namespace disconnect");
+  }
+  c.send(R"(2/admin,1["ping"])");  // the other namespace still works
+  CHECK(c.next_text() == R"(3/admin,1["pong"])");
+  CHECK_FALSE(c.closed());
+
+  std::string sid2 = sid_of(c.connect());
+  CHECK(sid2 != sid);
+  CHECK(io.disconnect(sid2));  // by sid, from a non-worker thread
+  CHECK(c.next_text() == "1");
+  CHECK_FALSE(io.disconnect("no-such-sid"));
+
+  c.connect();
+  c.send(R"(2["drop_me"])");
+  CHECK(c.wait_closed());
+  REQUIRE(eventually([&] { return disconnects == 3; }));
+}
+
+TEST_CASE("malformed packets close only that client", "[socketio][server]") {
+  sio::server io(test_options());
+  io.on("ping", [](sio::socket&, const sio::args&) { return "pong"; });
+  running srv(io);
+  client good(srv.port());
+  REQUIRE(good.wait_open());
+  REQUIRE(good.connect().rfind("0{", 0) == 0);
+
+  const std::vector<std::string> bad = {
+      "abc", "9", R"(2["connect"])", R"(2[])", R"(2{"a":1})", R"(2["x")", "2", "5-[\"a\"]",
+      R"(51-["a",{"_placeholder":true,"num":3}])", R"(2x,["a"])", R"(0[1])", "1{}", R"(4{"message":"x"})",
+      std::string("2") + std::string(3000, '['),
+      R"(2/elsewhere,["ping"])",  // a namespace it is not connected to
+      "0",                         // a second CONNECT to "/"
+      "1/admin,",                  // DISCONNECT from a namespace it is not in
+      R"(3/admin,1[])",
+  };
+  for (const auto& p : bad) {
+    client c(srv.port());
+    REQUIRE(c.wait_open());
+    REQUIRE(c.connect().rfind("0{", 0) == 0);
+    c.send(p);
+    INFO("packet: " << p.substr(0, 30));
+    CHECK(c.wait_closed(3s));
+  }
+  {
+    client c(srv.port());  // a binary attachment nobody announced
+    REQUIRE(c.wait_open());
+    c.send_binary("zz");
+    CHECK(c.wait_closed(3s));
+  }
+  {
+    client c(srv.port());  // text while attachments were expected
+    REQUIRE(c.wait_open());
+    REQUIRE(c.connect().rfind("0{", 0) == 0);
+    c.send(R"(51-["a",{"_placeholder":true,"num":0}])");
+    c.send(R"(2["ping"])");
+    CHECK(c.wait_closed(3s));
+  }
+  good.send(R"(21["ping"])");
+  CHECK(good.next_text() == R"(31["pong"])");
+  CHECK_FALSE(good.closed());
+}
+
+TEST_CASE("emits from any thread, and clean shutdown fails pending acks", "[socketio][server]") {
+  auto io = std::make_unique<sio::server>(test_options());
+  std::atomic<int> disconnected{0};
+  std::atomic<int> ack_failed{0};
+  io->on("ask", [&](sio::socket& s, const sio::args&) {
+    s.emit_with_ack("q", [&](sio::ack_status st, const sio::args&) {
+      if (st == sio::ack_status::disconnected) ++ack_failed;
+    }, 60s);
+  });
+  io->on_disconnect([&](sio::socket&, std::string_view) { ++disconnected; });
+  auto srv = std::make_unique<running>(*io);
+  client c(srv->port());
+  REQUIRE(c.wait_open());
+  std::string sid = sid_of(c.connect());
+  std::thread t([&] { io->get_socket(sid)->emit("from-thread", 7); });
+  t.join();
+  CHECK(c.next_text() == R"(2["from-thread",7])");
+  c.send(R"(2["ask"])");
+  CHECK(c.next_text().find("\"q\"") != std::string::npos);
+  srv.reset();  // stop()
+  CHECK(disconnected == 1);
+  CHECK(ack_failed == 1);
+  CHECK(c.wait_closed(3s));
+  io.reset();
+}
+
+TEST_CASE("exceptions in user handlers do not take the server down", "[socketio][server]") {
+  sio::server io(test_options());
+  io.use([](sio::socket&, sio::connect_request& r) {
+    if (r.auth().IsObject() && r.auth().HasMember("boom")) throw std::runtime_error("boom");
+  });
+  io.on("throw", [](sio::socket&, const sio::args&) -> int { throw std::runtime_error("x"); });
+  io.on("ok", [](sio::socket&, const sio::args&) { return 1; });
+  io.on_disconnect([](sio::socket&, std::string_view) { throw 42; });
+  running srv(io);
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  CHECK(c.connect("/", R"({"boom":1})") == R"(4{"message":"internal error"})");
+  REQUIRE(c.connect("/").rfind("0{", 0) == 0);
+  c.send(R"(21["throw"])");
+  c.send(R"(22["ok"])");
+  CHECK(c.next_text() == "32[1]");  // no ack for the handler that threw, the next one works
+  c.send("1");                        // the disconnect handler throws too
+  client d(srv.port());
+  REQUIRE(d.wait_open());
+  CHECK(d.connect("/").rfind("0{", 0) == 0);
+}
+
+TEST_CASE("broadcasts from a foreign thread interleave safely with client traffic", "[socketio][server]") {
+  auto o = test_options();
+  sio::server io(o);
+  std::atomic<int> handled{0};
+  io.on("hit", [&](sio::socket& s, const sio::args& a) {
+    ++handled;
+    s.broadcast().emit("peer", a[0]);
+  });
+  running srv(io);
+  constexpr int kClients = 3, kBroadcasts = 100, kHits = 50;
+  std::vector<std::unique_ptr<client>> cs;
+  for (int i = 0; i < kClients; ++i) {
+    cs.push_back(std::make_unique<client>(srv.port()));
+    REQUIRE(cs.back()->wait_open());
+    REQUIRE(cs.back()->connect().rfind("0{", 0) == 0);
+  }
+  std::thread t([&] {
+    for (int i = 0; i < kBroadcasts; ++i) io.emit("tick", i);
+  });
+  for (int i = 0; i < kHits; ++i) cs[0]->send(R"(2["hit",)" + std::to_string(i) + "]");
+  t.join();
+  REQUIRE(eventually([&] { return handled == kHits; }, 5000ms));
+  // every client sees all ticks in order; the others also see every peer message in order
+  for (int k = 0; k < kClients; ++k) {
+    int ticks = 0, peers = 0;
+    bool in_order = true;
+    int want_tick = 0, want_peer = 0;
+    while (ticks < kBroadcasts || (k != 0 && peers < kHits)) {
+      std::string m = cs[k]->next_text(3000ms);
+      if (m.empty()) break;
+      if (m.rfind(R"(2["tick",)", 0) == 0) {
+        in_order = in_order && m == R"(2["tick",)" + std::to_string(want_tick++) + "]";
+        ++ticks;
+      } else if (m.rfind(R"(2["peer",)", 0) == 0) {
+        in_order = in_order && m == R"(2["peer",)" + std::to_string(want_peer++) + "]";
+        ++peers;
+      }
+    }
+    CHECK(ticks == kBroadcasts);
+    CHECK(peers == (k == 0 ? 0 : kHits));
+    CHECK(in_order);
+  }
+  CHECK(cs[0]->quiet_for(100ms));
+}
+
+TEST_CASE("disconnecting from inside handlers runs the disconnect procedure once", "[socketio][server]") {
+  sio::server io(test_options());
+  std::atomic<int> disconnecting{0}, disconnected{0}, acks_failed{0};
+  io.on_connect([&](sio::socket& s, sio::connect_request& r) {
+    if (!r.auth().IsObject()) return;
+    if (r.auth().HasMember("leave")) {
+      s.emit_with_ack("q", [&](sio::ack_status st, const sio::args&) {
+        if (st == sio::ack_status::disconnected) ++acks_failed;
+      }, 60s);
+      s.disconnect();
+    }
+    if (r.auth().HasMember("drop")) s.close_connection();
+  });
+  io.on_disconnecting([&](sio::socket& s, std::string_view) {
+    ++disconnecting;
+    s.disconnect();  // re-entrant: ignored
+  });
+  io.on_disconnect([&](sio::socket&, std::string_view) { ++disconnected; });
+  io.on("bye", [](sio::socket& s, const sio::args&) { s.disconnect(); });
+  running srv(io);
+
+  client a(srv.port());
+  REQUIRE(a.wait_open());
+  a.send(R"(0{"leave":1})");
+  CHECK(a.quiet_for(200ms));  // never accepted: no CONNECT answer, no emits
+  CHECK(acks_failed == 1);
+  CHECK(io.of("/").size() == 0);
+
+  client b(srv.port());
+  REQUIRE(b.wait_open());
+  b.send(R"(0{"drop":1})");
+  CHECK(b.wait_closed());
+  CHECK(io.of("/").size() == 0);
+
+  REQUIRE(a.connect().rfind("0{", 0) == 0);
+  a.send(R"(2["bye"])");
+  CHECK(a.next_text() == "1");
+  REQUIRE(eventually([&] { return disconnected == 1; }));
+  std::this_thread::sleep_for(50ms);
+  CHECK(disconnecting == 1);
+  CHECK(disconnected == 1);
+  CHECK(io.of("/").size() == 0);
+}
