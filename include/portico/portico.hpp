@@ -5,5 +5,4 @@
 #include "json/json.hpp"
 #include "engineio/server.hpp"
 #include "socketio/server.hpp"
-#include "framework/di.hpp"
-#include "framework/guards.hpp"
+#include "framework/framework.hpp"

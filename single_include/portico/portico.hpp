@@ -1960,6 +1960,7 @@ class socket : public std::enable_shared_from_this<socket> {
   /// After a client's close packet over polling, the sid answers one more GET with noop:
   /// that GET may have been sent before the close but reached the session after it.
   bool linger_ = false;
+  packet_type linger_packet_ = packet_type::noop;  ///< what the lingering sid answers its last GET with
 };
 
 using socket_ptr = std::shared_ptr<socket>;
@@ -2565,7 +2566,7 @@ inline void socket::on_poll(con_ptr con, detail::worker* w, bool b64) {
   if (closed_ && linger_) {
     linger_ = false;
     core_->erase(sid_);
-    return detail::core::respond(con, w, websocketpp::http::status_code::ok, single_packet_payload(packet_type::noop),
+    return detail::core::respond(con, w, websocketpp::http::status_code::ok, single_packet_payload(linger_packet_),
                                  "text/plain; charset=UTF-8");
   }
   if (closed_ || transport_ != detail::transport_kind::polling) {
@@ -2770,9 +2771,13 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
   ++timer_gen_;
   if (timer_) timer_->cancel();
   if (probe_timer_) probe_timer_->cancel();
-  if (r == close_reason::client_close && transport_ == detail::transport_kind::polling && !poll_get_ && timer_ &&
-      !core_->stopping) {
+  // A polling client learns of the close only from its next GET: keep the sid for a moment so
+  // that GET is answered (noop after the client's own close, a close packet after ours) rather
+  // than with "Session ID unknown", which clients report as a transport error.
+  const bool polite = r == close_reason::client_close || r == close_reason::server_close;
+  if (polite && transport_ == detail::transport_kind::polling && !poll_get_ && timer_ && !core_->stopping) {
     linger_ = true;
+    linger_packet_ = r == close_reason::client_close ? packet_type::noop : packet_type::close;
     timer_->expires_after(std::chrono::seconds(1));
     std::weak_ptr<socket> weak = shared_from_this();
     timer_->async_wait([weak](const asio::error_code& ec) {
@@ -2791,19 +2796,19 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
     respond_get(single_packet_payload(r == close_reason::client_close ? packet_type::noop : packet_type::close), false);
   }
   buffer_.clear();
-  auto close_con = [](con_ptr c, detail::worker* w, bool say_close) {
+  // Over websocket the close frame alone says it (as the reference server does): a `1` packet
+  // first would make python-engineio treat the drop as final and never reconnect.
+  auto close_con = [](con_ptr c, detail::worker* w) {
     if (!c) return;
-    auto run = [c, say_close] {
+    auto run = [c] {
       websocketpp::lib::error_code ec;
-      if (say_close) c->send(detail::prepared_frame(websocketpp::frame::opcode::text, "1"));
       c->close(websocketpp::close::status::normal, "", ec);
     };
     if (w->running_here()) run();
     else asio::post(w->ioc, run);
   };
-  bool say = r == close_reason::server_close || r == close_reason::forced;
-  close_con(std::move(ws_), ws_worker_, say);
-  close_con(std::move(probe_), probe_worker_, false);
+  close_con(std::move(ws_), ws_worker_);
+  close_con(std::move(probe_), probe_worker_);
   ws_.reset();
   probe_.reset();
   if (open_ && core_->on_close) core_->on_close(shared_from_this(), r);
@@ -2986,6 +2991,9 @@ class server {
       else asio::post(w->ioc, std::move(job));
     }
   }
+
+  /// The open session with this sid, or null.
+  socket_ptr find(std::string_view sid) const { return core_->find(sid); }
 
   /// Number of open sessions (for tests and metrics).
   std::size_t session_count() const {
@@ -4769,6 +4777,8 @@ class server {
     engine_.on_open([this](const engineio::socket_ptr& s) { on_open(s); });
     engine_.on_message([this](const engineio::socket_ptr& s, engineio::message&& m) { on_message(s, std::move(m)); });
     engine_.on_close([this](const engineio::socket_ptr& s, engineio::close_reason r) { on_close(s, r); });
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    root_ = &static_nsp_locked("/");
   }
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -4777,6 +4787,7 @@ class server {
   // --- namespaces ---
   /// The static namespace `name` (created on first use). "/" is always there.
   nsp& of(const std::string& name) {
+    if (name == "/") return *root_;  // the common case takes no lock
     std::lock_guard<std::mutex> g(nsp_mu_);
     return static_nsp_locked(name);
   }
@@ -4797,6 +4808,7 @@ class server {
   }
   /// The namespace `name` if it exists now (static or already created dynamically).
   nsp* find(std::string_view name) {
+    if (name == "/") return root_;
     std::lock_guard<std::mutex> g(nsp_mu_);
     auto it = nsps_.find(std::string(name));
     return it == nsps_.end() ? nullptr : it->second.get();
@@ -4967,38 +4979,43 @@ class server {
     dispatch(e, *c, p);
   }
 
+  /// Like the reference server, a packet that does not fit the connection's state (anything but
+  /// CONNECT for a namespace it is not in, a second CONNECT, a CONNECT_ERROR) closes the connection.
   void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
+    if (p.type == packet_type::connect) {
+      if (c.find(p.nsp())) return invalid_state(e, p);
+      return handle_connect(e, c, p);
+    }
+    auto s = c.find(p.nsp());
+    if (!s || p.type == packet_type::connect_error) return invalid_state(e, p);
     switch (p.type) {
-      case packet_type::connect: return handle_connect(e, c, p);
-      case packet_type::disconnect: {
-        if (auto s = c.find(p.nsp())) {
-          c.erase(s.get());
-          finish_disconnect(*s, "client namespace disconnect", false);
-        }
+      case packet_type::disconnect:
+        c.erase(s.get());
+        finish_disconnect(*s, "client namespace disconnect", false);
         return;
-      }
       case packet_type::event:
-      case packet_type::binary_event: {
-        auto s = c.find(p.nsp());
-        if (!s) return;  // not connected to that namespace: ignored, like the reference server
+      case packet_type::binary_event:
         handle_event(*s, p);
         return;
-      }
       case packet_type::ack:
-      case packet_type::binary_ack: {
-        if (auto s = c.find(p.nsp())) s->complete_ack(p.id, ack_status::ok, args(p));
+      case packet_type::binary_ack:
+        s->complete_ack(p.id, ack_status::ok, args(p));
         return;
-      }
-      case packet_type::connect_error:
-        log_.info([&] { return "closing " + e->sid() + ": client sent CONNECT_ERROR"; });
-        e->close();
+      default:
         return;
     }
   }
 
+  void invalid_state(const engineio::socket_ptr& e, const packet& p) {
+    log_.info([&] {
+      return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.nsp()) +
+             " in the wrong state";
+    });
+    e->close();
+  }
+
   void handle_connect(const engineio::socket_ptr& e, detail::client& c, packet& p) {
     std::string_view name = p.nsp();
-    if (c.find(name)) return;  // already connected there: nothing to do
     nsp* n = resolve_nsp(name);
     if (!n) {
       auto f = std::make_shared<engineio::frame>();
@@ -5124,6 +5141,7 @@ class server {
   std::mutex nsp_mu_;  ///< the namespace table (CONNECT only, never per message)
   std::unordered_map<std::string, std::unique_ptr<nsp>> nsps_;
   std::vector<parent> parents_;
+  nsp* root_ = nullptr;  ///< "/", created first, never removed
 };
 
 // --- socket members that need the server ---

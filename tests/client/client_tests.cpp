@@ -248,8 +248,8 @@ TEST_CASE("connect with auth to two namespaces on one connection", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   recorder root, admin;
+  pc::client c(test_options());
   root.attach(c.socket("/"));
   admin.attach(c.socket("/admin"));
   c.socket("/").set_auth(std::map<std::string, std::string>{{"token", "good"}});
@@ -272,8 +272,8 @@ TEST_CASE("events and binary both ways", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   recorder r;
+  pc::client c(test_options());
   r.attach(c.socket());
   c.connect(srv->url());
   REQUIRE(r.wait_log("connect"));
@@ -306,10 +306,10 @@ TEST_CASE("catch-all handler and named handlers", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   recorder r;
-  r.attach(c.socket());  // on_any
   promise_box<std::string> named;
+  pc::client c(test_options());
+  r.attach(c.socket());  // on_any
   c.socket().on("echo", [&](pc::event& e) { named.set(std::string(e.args().at(0).str())); });
   c.connect(srv->url());
   REQUIRE(r.wait_log("connect"));
@@ -322,17 +322,40 @@ TEST_CASE("catch-all handler and named handlers", "[client]") {
   CHECK(named.value == "to named");
 }
 
+TEST_CASE("a throwing handler loses only its own event", "[client]") {
+  auto srv = start_server("portico");
+  recorder r;
+  std::atomic<int> calls{0};
+  pc::client c(test_options());
+  r.attach(c.socket());
+  c.socket().on("echo", [&](pc::event& e) {
+    ++calls;
+    if (e.args().at(0).str() == "throw") throw std::runtime_error("handler bug");
+    r.note("echo:" + std::string(e.args().at(0).str()));
+  });
+  c.connect(srv->url());
+  REQUIRE(r.wait_log("connect"));
+  c.socket().emit("echo", "throw");
+  c.socket().emit("echo", "after");
+  REQUIRE(r.wait_log("echo:after"));
+  CHECK(calls.load() == 2);
+  CHECK(c.socket().connected());
+}
+
 TEST_CASE("acks requested by the client, with timeout", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   recorder r;
+  promise_box<std::string> got;
+  promise_box<std::string> rooms;
+  promise_box<std::string> timed;
+  std::atomic<int> calls{0};
+  pc::client c(test_options());
   r.attach(c.socket());
   c.connect(srv->url());
   REQUIRE(r.wait_log("connect"));
 
-  promise_box<std::string> got;
   c.socket().emit_with_ack(
       "ack",
       [&](pc::ack_result& res) {
@@ -350,14 +373,11 @@ TEST_CASE("acks requested by the client, with timeout", "[client]") {
   CHECK(got.value == R"(ok 2 {"a":1} bin:3)");
 
   // rooms: an ack with a computed value.
-  promise_box<std::string> rooms;
   c.socket().emit_with_ack("rooms", [&](pc::ack_result& res) { rooms.set(res.ok() ? to_json(res.args()[0]) : "?"); }, 2s);
   REQUIRE(rooms.wait());
   CHECK(rooms.value == "[\"" + c.socket().sid() + "\"]");
 
   // An event nobody acks: the callback reports a timeout, once, on time.
-  promise_box<std::string> timed;
-  std::atomic<int> calls{0};
   auto t0 = std::chrono::steady_clock::now();
   c.socket().emit_with_ack("made_up", [&](pc::ack_result& res) {
     ++calls;
@@ -376,10 +396,10 @@ TEST_CASE("acks requested by the server: handler return value and later responde
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   recorder r;
-  r.attach(c.socket());
   std::atomic<int> mode{0};
+  pc::client c(test_options());
+  r.attach(c.socket());
   c.socket().on("question", [&](pc::event& e) -> std::vector<std::string> {
     REQUIRE(e.wants_ack());
     return {"answer to", std::string(e.args().at(0).str())};
@@ -414,8 +434,8 @@ TEST_CASE("connect_error with message and data", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   recorder bad, nope, fine;
+  pc::client c(test_options());
   bad.attach(c.socket("/"));
   nope.attach(c.socket("/nope"));
   fine.attach(c.socket("/admin"));
@@ -442,20 +462,70 @@ TEST_CASE("connect_error when nothing listens", "[client]") {
   asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   int port = a.local_endpoint().port();
   a.close();
-  pc::client c(test_options());
   recorder r;
+  pc::client c(test_options());
   r.attach(c.socket());
   c.connect("http://127.0.0.1:" + std::to_string(port));
   REQUIRE(r.wait_log("connect_error:websocket error"));
   CHECK_FALSE(c.socket().connected());
 }
 
+TEST_CASE("open timeout and refused connections", "[client]") {
+  asio::io_context io;
+  asio::ip::tcp::acceptor hanging(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string hanging_url = "http://127.0.0.1:" + std::to_string(hanging.local_endpoint().port());
+
+  // TCP accepted by the kernel, but no Engine.IO open packet ever comes.
+  pc::options o = test_options();
+  o.open_timeout = 300ms;
+  recorder r;
+  pc::client c(o);
+  r.attach(c.socket());
+  auto t0 = std::chrono::steady_clock::now();
+  c.connect(hanging_url);
+  REQUIRE(r.wait_log("connect_error:timeout", 3s));
+  CHECK(std::chrono::steady_clock::now() - t0 >= 250ms);
+
+  pc::simple_client sc;
+  pc::simple_options so;
+  so.client.open_timeout = 300ms;
+  CHECK_THROWS_AS(sc.connect(hanging_url, so), pc::connection_error);
+  CHECK_FALSE(sc.connected());
+
+  asio::ip::tcp::acceptor closed(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string refused_url = "http://127.0.0.1:" + std::to_string(closed.local_endpoint().port());
+  closed.close();
+  try {
+    sc.connect(refused_url);
+    FAIL("connect should have thrown");
+  } catch (const pc::connection_error& e) {
+    CHECK(std::string(e.what()) == "websocket error");
+  }
+  CHECK_THROWS_AS(pc::client().connect("https://127.0.0.1:1"), std::invalid_argument);
+}
+
+TEST_CASE("unicode and large payloads", "[client]") {
+  const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
+  INFO("server: " << kind);
+  auto srv = start_server(kind);
+  pc::simple_client sc;
+  sc.connect(srv->url());
+  (void)sc.receive(2s);  // welcome
+  const std::string text = "h\u00e9llo \"w\u00f6rld\" \U0001F600 \n\t/";
+  const std::string big(300000, 'x');
+  sc.emit("echo", text, big);
+  auto m = sc.receive(3s);
+  CHECK(m.args().at(0).str() == text);
+  CHECK(m.args().at(1).str().size() == big.size());
+}
+
 TEST_CASE("disconnect reasons", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   recorder root, admin;
+  promise_box<std::string> st;
+  pc::client c(test_options());
   root.attach(c.socket("/"));
   admin.attach(c.socket("/admin"));
   c.connect(srv->url());
@@ -485,7 +555,6 @@ TEST_CASE("disconnect reasons", "[client]") {
     CHECK(root.count_log("connect") == 1);  // reconnection is off
   }
   SECTION("pending acks fail when the connection goes") {
-    promise_box<std::string> st;
     c.socket("/").emit_with_ack("made_up", [&](pc::ack_result& res) { st.set(pc::to_string(res.status)); }, 10s);
     c.socket("/").emit("drop_me");
     REQUIRE(st.wait());
@@ -497,8 +566,8 @@ TEST_CASE("heartbeat: pings answered, ping timeout detected", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_fast_ping_server(kind);
-  pc::client c(test_options());
   recorder r;
+  pc::client c(test_options());
   r.attach(c.socket());
   c.connect(srv->url());
   REQUIRE(r.wait_log("connect"));
@@ -525,8 +594,8 @@ TEST_CASE("handshake carries extra headers, query and auth", "[client]") {
   pc::options o = test_options();
   o.headers["X-Portico-Test"] = "yes";
   o.query["token"] = "a b&c";
-  pc::client c(o);
   recorder r;
+  pc::client c(o);
   r.attach(c.socket());
   c.socket().set_auth(std::map<std::string, int>{{"n", 5}});
   c.connect(srv->url());
@@ -548,13 +617,13 @@ TEST_CASE("reconnection with backoff", "[client]") {
   o.reconnection_delay = 50ms;
   o.reconnection_delay_max = 400ms;
   o.randomization_factor = 0.2;
-  pc::client c(o);
   recorder r;
-  r.attach(c.socket());
   std::mutex mu;
   std::vector<std::size_t> attempts;
   std::vector<std::chrono::steady_clock::time_point> when;
   std::atomic<std::size_t> reconnected{0}, failed{0};
+  pc::client c(o);
+  r.attach(c.socket());
   c.on_reconnect_attempt([&](std::size_t n) {
     std::lock_guard<std::mutex> l(mu);
     attempts.push_back(n);
@@ -605,10 +674,10 @@ TEST_CASE("reconnection gives up after the configured attempts", "[client]") {
   o.reconnection_attempts = 2;
   o.reconnection_delay = 20ms;
   o.reconnection_delay_max = 50ms;
-  pc::client c(o);
   recorder r;
-  r.attach(c.socket());
   promise_box<std::size_t> failed;
+  pc::client c(o);
+  r.attach(c.socket());
   c.on_reconnect_failed([&](std::size_t n) { failed.set(n); });
   c.connect(srv->url());
   REQUIRE(r.wait_log("connect"));
@@ -623,9 +692,9 @@ TEST_CASE("emit from many threads while events arrive", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   std::atomic<int> echoes{0};
   promise_box<bool> all;
+  pc::client c(test_options());
   c.socket().on("echo", [&](pc::event&) {
     if (++echoes == 200) all.set(true);
   });
@@ -737,8 +806,8 @@ TEST_CASE("shutdown: destroy while reconnecting", "[client][shutdown]") {
   o.reconnection = true;
   o.reconnection_delay = 10s;
   auto took = timed([&] {
-    pc::client c(o);
     recorder r;
+    pc::client c(o);
     r.attach(c.socket());
     c.connect("http://127.0.0.1:" + std::to_string(port));
     REQUIRE(r.wait_log("connect_error:websocket error"));
@@ -771,8 +840,8 @@ TEST_CASE("shutdown: destroy while a handler runs, and without disconnect", "[cl
   (void)watcher.receive(2s);  // welcome
   watcher.emit("join", "r");
   {
-    pc::client c(test_options());
     recorder r;
+    pc::client c(test_options());
     r.attach(c.socket());
     c.connect(srv->url());
     REQUIRE(r.wait_log("connect"));
@@ -802,8 +871,8 @@ TEST_CASE("shutdown: close while connecting, then connect again", "[client][shut
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);
   auto srv = start_server(kind);
-  pc::client c(test_options());
   recorder r;
+  pc::client c(test_options());
   r.attach(c.socket());
   c.connect(srv->url());
   c.disconnect();  // races the handshake: must not crash nor leave a half-open socket
@@ -822,13 +891,14 @@ TEST_CASE("docs/client.md examples", "[client][docs]") {
   auto srv = start_server("portico");
   const std::string url = srv->url();
   {
+    promise_box<int> doubled;
     // [async-example]
     namespace pc = portico::client;
     pc::options opts;
     opts.headers["X-Api-Key"] = "k1";
     opts.reconnection = false;  // on by default, with exponential backoff
-    pc::client io(opts);        // owns one I/O thread; handlers run there
-    std::promise<std::string> answered;
+    std::promise<std::string> answered;  // outlives the client: its handlers use it
+    pc::client io(opts);                 // owns one I/O thread; handlers run there
 
     pc::socket& chat = io.socket("/");
     chat.set_auth(std::map<std::string, std::string>{{"token", "secret"}});
@@ -849,7 +919,6 @@ TEST_CASE("docs/client.md examples", "[client][docs]") {
     REQUIRE(f.wait_for(5s) == std::future_status::ready);
     CHECK(f.get().rfind("hello ", 0) == 0);
     // The "question" handler above answers the server's ack request with its return value.
-    promise_box<int> doubled;
     chat.on("answer", [&](pc::event& e) { doubled.set(e.args()[0].GetInt()); });
     chat.emit("ask", 21);
     REQUIRE(doubled.wait());

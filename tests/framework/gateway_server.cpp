@@ -87,6 +87,14 @@ struct TokenGuard {
   AuthService& auth;
 };
 
+/// Global guard (the app's): runs first at every gateway's CONNECT.
+struct BanGuard {
+  bool can_activate(portico::execution_context& ctx) {
+    if (auth_string(ctx, "banned") == "yes") throw portico::ws_exception(4030, "banned");
+    return true;
+  }
+};
+
 /// Handler guard: only clients whose auth says role "admin".
 struct AdminGuard {
   bool can_activate(portico::execution_context& ctx) { return auth_string(ctx, "role") == "admin"; }
@@ -151,6 +159,12 @@ struct EventGateway : portico::gateway<EventGateway> {
       ack(n * 2);
     });
   }
+  /// The handshake as the context shows it.
+  std::string where(portico::gateway_context& ctx) {
+    ++store.event_runs;
+    return std::string(ctx.query("tag")) + "|" + std::string(ctx.header("X-Test")) + "|" + ctx.remote_address() + "|" +
+           ctx.namespace_name() + "|" + std::string(ctx.event()) + "|" + (ctx.wants_ack() ? "ack" : "no-ack");
+  }
   void anything(portico::gateway_context& ctx) {
     ++store.event_runs;
     ctx.emit("unknown", std::string(ctx.event()));
@@ -173,6 +187,7 @@ struct EventGateway : portico::gateway<EventGateway> {
       PORTICO_SUBSCRIBE(EventGateway, blob), PORTICO_SUBSCRIBE(EventGateway, visit),
       PORTICO_SUBSCRIBE(EventGateway, boom), PORTICO_SUBSCRIBE(EventGateway, too_big),
       PORTICO_SUBSCRIBE(EventGateway, rich_error), PORTICO_SUBSCRIBE(EventGateway, slow),
+      PORTICO_SUBSCRIBE(EventGateway, where),
       portico::subscribe_any(&EventGateway::anything));
 
   ChatStore& store;
@@ -224,7 +239,7 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
-  portico::app<demo::AppModule> app(opts);
+  portico::app<demo::AppModule>::with_global_guards<demo::BanGuard> app(opts);
   app.listen("127.0.0.1", static_cast<std::uint16_t>(port));
   std::printf("LISTENING %u\n", static_cast<unsigned>(app.port()));
   std::fflush(stdout);

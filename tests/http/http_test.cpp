@@ -735,3 +735,44 @@ TEST_CASE("ws_route: header and path handshake parameters, broadcasts under conc
     CHECK(next == std::vector<int>(senders, per_sender));
   }
 }
+
+TEST_CASE("http routes: deferred answers from another thread", "[http]") {
+  http::router r;
+  r.log().set_level(portico::log_level::off);
+  std::mutex mu;
+  std::vector<std::thread> workers;
+  r.get_deferred("/slow/{n}", [&](http::responder rsp, int n) {
+    std::lock_guard<std::mutex> g(mu);
+    workers.emplace_back([rsp, n] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 * n));
+      rsp.send(http::json(std::vector<int>{n, n * n}, 202));
+      rsp.send(http::text("ignored: only the first answer counts"));
+    });
+  }, http::path<int>("n"));
+  r.get_deferred("/forgotten", [](http::responder) {});
+  r.post_deferred("/throws", [](http::responder, car::chat) { throw std::runtime_error("x"); }, http::body<car::chat>());
+  raw_endpoint srv(r);
+
+  std::vector<test_client::http_response> got(3);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i)
+    clients.emplace_back([&, i] { got[i] = fetch(srv.port(), "GET", "/slow/" + std::to_string(3 - i)); });
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < 3; ++i) {
+    int n = 3 - i;
+    CHECK(got[i].status == 202);
+    CHECK(got[i].body == "[" + std::to_string(n) + "," + std::to_string(n * n) + "]");
+  }
+  auto res = fetch(srv.port(), "HEAD", "/slow/1");
+  CHECK(res.status == 202);
+  CHECK(res.header("content-length") == "5");
+  CHECK(res.body.empty());
+  CHECK(fetch(srv.port(), "GET", "/slow/x").status == 422);
+  res = fetch(srv.port(), "GET", "/forgotten");
+  CHECK(res.status == 500);
+  CHECK(res.body == R"({"detail":"Internal Server Error"})");
+  CHECK(fetch(srv.port(), "POST", "/throws", R"({"text":"a","priority":1})").status == 500);
+  CHECK(fetch(srv.port(), "POST", "/throws", R"({"text":"a"})").status == 422);
+  std::lock_guard<std::mutex> g(mu);
+  for (auto& t : workers) t.join();
+}

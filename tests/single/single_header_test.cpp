@@ -68,3 +68,18 @@ TEST_CASE("single header: typed decoding of a PORTICO_FIELDS struct, with locate
   CHECK(json::to_string(errs2) == R"([{"loc":["name"],"msg":"field required","type":"missing"},)"
                                   R"({"loc":["times"],"msg":"value is not a valid integer","type":"int_type"}])");
 }
+
+TEST_CASE("single header: Engine.IO and Socket.IO codecs", "[single]") {
+  CHECK(portico::engineio::encode(portico::engineio::packet_type::message, "hi") == "4hi");
+
+  portico::socketio::packet p;
+  REQUIRE(portico::socketio::decode(R"(51-["baz",{"_placeholder":true,"num":0}])", p) ==
+          portico::socketio::errc::ok);
+  CHECK(p.type == portico::socketio::packet_type::binary_event);
+  CHECK(p.attachments_expected == 1);
+  CHECK(p.event_name() == "baz");
+  CHECK(portico::json::is_placeholder(p.arg(0)));
+
+  portico::socketio::packet bad;
+  CHECK(portico::socketio::decode(R"(2/admin,["connect"])", bad) != portico::socketio::errc::ok);  // reserved name
+}

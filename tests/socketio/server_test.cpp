@@ -65,13 +65,18 @@ std::string str(const portico::json::value& v) {
 TEST_CASE("connect to the main and a custom namespace; connect emits follow the CONNECT answer",
           "[socketio][server]") {
   sio::server io(test_options());
-  std::string seen_auth, seen_query;
+  std::string seen_auth, seen_query, seen_url, seen_host, seen_remote;
+  std::chrono::system_clock::time_point seen_time;
   std::mutex mu;
   io.on_connect([&](sio::socket& s, sio::connect_request& r) {
     {
       std::lock_guard<std::mutex> g(mu);
       seen_auth = str(r.auth());
       seen_query = std::string(r.handshake().query_param("EIO"));
+      seen_url = r.handshake().url;
+      seen_host = std::string(r.handshake().header("host"));
+      seen_remote = r.handshake().remote_address;
+      seen_time = r.handshake().time;
     }
     s.emit("welcome", s.sid());
   });
@@ -90,6 +95,12 @@ TEST_CASE("connect to the main and a custom namespace; connect emits follow the 
     std::lock_guard<std::mutex> g(mu);
     CHECK(seen_auth == R"({"token":"123"})");
     CHECK(seen_query == "4");
+    CHECK(seen_url.rfind("/socket.io/?", 0) == 0);
+    CHECK(seen_host.find("127.0.0.1") != std::string::npos);
+    CHECK(seen_remote.find("127.0.0.1") != std::string::npos);
+    auto age = std::chrono::system_clock::now() - seen_time;
+    CHECK(age >= std::chrono::seconds(0));
+    CHECK(age < std::chrono::seconds(60));
   }
 
   std::string ans2 = c.connect("/admin");

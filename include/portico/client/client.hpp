@@ -130,6 +130,15 @@ struct ws_client_config : websocketpp::config::asio_client {
 };
 using ws_client = websocketpp::client<ws_client_config>;
 
+/// Runs a user callback; an exception from it loses that one callback, never the connection.
+template <class F, class... A>
+void guarded(F& f, A&&... a) noexcept {
+  try {
+    f(std::forward<A>(a)...);
+  } catch (...) {
+  }
+}
+
 inline std::string percent_encode(std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -382,10 +391,13 @@ class engine : public std::enable_shared_from_this<engine> {
     thread_ = std::thread([self = shared_from_this()] {
       self->io_thread_id_ = std::this_thread::get_id();
       self->ready_.store(true);
-      try {
-        self->io_.run();
-      } catch (...) {
-        // A handler threw: the client stops (handlers must not throw).
+      for (;;) {
+        try {
+          self->io_.run();
+          break;
+        } catch (...) {
+          // A user handler threw: that event is lost, the connection goes on.
+        }
       }
     });
     while (!ready_.load()) std::this_thread::yield();
@@ -553,8 +565,9 @@ class engine : public std::enable_shared_from_this<engine> {
     websocketpp::lib::error_code ec;
     auto c = ws_.get_connection(uri, ec);
     std::uint64_t g = ++gen_;
+    decoder_.reset();  // a packet cut off by the last connection must not swallow the next one
     if (ec) {
-      io_open_failed(g, "invalid url");
+      io_open_failed("invalid url");
       return;
     }
     for (const auto& kv : opts_.headers) c->append_header(kv.first, kv.second);
@@ -576,7 +589,7 @@ class engine : public std::enable_shared_from_this<engine> {
     ws_.connect(c);
   }
 
-  void io_open_failed(std::uint64_t, const std::string& reason) {
+  void io_open_failed(const std::string& reason) {
     con_.reset();
     io_after_loss(reason, false);
   }
@@ -625,7 +638,7 @@ class engine : public std::enable_shared_from_this<engine> {
     if (opts_.reconnection_attempts && attempts_ >= opts_.reconnection_attempts) {
       for (auto* s : all_sockets()) s->active_ = false;
       attempts_ = 0;
-      if (on_reconnect_failed_cb && !muted()) on_reconnect_failed_cb(opts_.reconnection_attempts);
+      if (on_reconnect_failed_cb && !muted()) detail::guarded(on_reconnect_failed_cb, opts_.reconnection_attempts);
       return;
     }
     double base = static_cast<double>(opts_.reconnection_delay.count());
@@ -645,7 +658,7 @@ class engine : public std::enable_shared_from_this<engine> {
     reconnect_timer_.async_wait([this, attempt](const asio::error_code& e) {
       if (e || final_ || !reconnect_pending_) return;
       reconnect_pending_ = false;
-      if (on_reconnect_attempt && !muted()) on_reconnect_attempt(attempt);
+      if (on_reconnect_attempt && !muted()) detail::guarded(on_reconnect_attempt, attempt);
       io_open();
     });
   }
@@ -672,9 +685,10 @@ class engine : public std::enable_shared_from_this<engine> {
         json::document d;
         d.Parse(pv.data.data(), pv.data.size());
         if (d.HasParseError() || !d.IsObject()) return io_lost("parse error");
+        const json::value& o = d;  // const iterators: no C++20 reversed-operator ambiguity
         auto num = [&](const char* k, long long def) {
-          auto it = d.FindMember(k);
-          return it != d.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : def;
+          auto it = o.FindMember(k);
+          return it != o.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : def;
         };
         ping_interval_ = num("pingInterval", 25000);
         ping_timeout_ = num("pingTimeout", 20000);
@@ -683,7 +697,7 @@ class engine : public std::enable_shared_from_this<engine> {
         if (attempts_ > 0) {
           std::size_t a = attempts_;
           attempts_ = 0;
-          if (on_reconnect_cb && !muted()) on_reconnect_cb(a);
+          if (on_reconnect_cb && !muted()) detail::guarded(on_reconnect_cb, a);
         }
         io_reset_ping_timer();
         for (auto* s : all_sockets())
@@ -760,7 +774,7 @@ inline void socket::post_packet(socketio::encoded e, std::uint64_t id, ack_callb
         acks_.erase(it);
         ack_result r;
         r.status = ack_status::timeout;
-        if (!engine_->muted()) f(r);
+        if (!engine_->muted()) detail::guarded(f, r);
       });
       acks_.emplace(id, std::move(pa));
     }
@@ -826,7 +840,7 @@ inline void socket::io_fail_acks() {
     kv.second.timer->cancel();
     ack_result r;
     r.status = ack_status::disconnected;
-    if (!engine_->muted()) kv.second.cb(r);
+    if (!engine_->muted()) detail::guarded(kv.second.cb, r);
   }
 }
 
@@ -838,11 +852,11 @@ inline void socket::io_transport_lost(const std::string& reason, bool) {
   io_set_connected(false);
   if (prev == state::connected) {
     io_fail_acks();
-    if (auto cb = get(disconnect_cb_)) cb(reason);
+    if (auto cb = get(disconnect_cb_)) detail::guarded(cb, reason);
   } else if (active_ && reason != "io client disconnect") {
     connect_error err;
     err.message = reason;
-    if (auto cb = get(connect_error_cb_)) cb(err);
+    if (auto cb = get(connect_error_cb_)) detail::guarded(cb, err);
   }
   if (!active_) io_fail_acks();
 }
@@ -866,7 +880,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       state_ = state::connected;
       io_set_connected(true, std::move(sid));
       io_flush();
-      if (auto cb = get(connect_cb_)) cb();
+      if (auto cb = get(connect_cb_)) detail::guarded(cb);
       break;
     }
     case packet_type::connect_error: {
@@ -889,7 +903,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       active_ = false;
       buffer_.clear();
       io_fail_acks();
-      if (auto cb = get(connect_error_cb_)) cb(err);
+      if (auto cb = get(connect_error_cb_)) detail::guarded(cb, err);
       engine_->io_maybe_close();
       break;
     }
@@ -901,7 +915,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       buffer_.clear();
       io_fail_acks();
       if (was)
-        if (auto cb = get(disconnect_cb_)) cb("io server disconnect");
+        if (auto cb = get(disconnect_cb_)) detail::guarded(cb, std::string("io server disconnect"));
       engine_->io_maybe_close();
       break;
     }
@@ -925,7 +939,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       }
       if (!h) return;
       event e(this, &p, std::move(ack));
-      (*h)(e);
+      detail::guarded(*h, e);
       break;
     }
     case packet_type::ack:
@@ -938,7 +952,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       ack_result r;
       r.status = ack_status::ok;
       r.packet = std::move(p);
-      if (!engine_->muted()) f(r);
+      if (!engine_->muted()) detail::guarded(f, r);
       break;
     }
   }

@@ -17,7 +17,7 @@
 #include "static_files.hpp"
 #include "websocket.hpp"
 
-#include <deque>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -199,11 +199,54 @@ bool decode_ws_body(websocket& ws, ws_encoding enc, ws_message& m, Body& out) {
 
 }  // namespace detail
 
+/// The answer channel of a deferred (asynchronous) route: call send() once, from any thread,
+/// while the server runs. Copies share one answer; when the last copy is dropped without an
+/// answer the client gets 500, so a forgotten path cannot hang the connection.
+class responder {
+ public:
+  responder() = default;
+  explicit responder(std::function<void(response)> deliver) : s_(std::make_shared<state>()) {
+    s_->deliver = std::move(deliver);
+  }
+  /// Sends `r`; later calls are ignored.
+  void send(response r) const {
+    if (s_ && !s_->sent.exchange(true)) s_->deliver(std::move(r));
+  }
+  bool sent() const { return s_ && s_->sent.load(); }
+
+ private:
+  struct state {
+    std::function<void(response)> deliver;
+    std::atomic<bool> sent{false};
+    ~state() {
+      if (!sent.exchange(true) && deliver) deliver(error(500, "Internal Server Error"));
+    }
+  };
+  std::shared_ptr<state> s_;
+};
+
+namespace detail {
+
+template <class F, class... P>
+std::function<void(request&, responder)> typed_async_handler(F f, P... params) {
+  return [f = std::move(f), ps = std::make_tuple(std::move(params)...)](request& req, responder rsp) mutable {
+    std::tuple<typename P::type...> values;
+    portico::json::error_list errs;
+    if (!extract_all(req, ps, values, errs, std::index_sequence_for<P...>{})) return rsp.send(validation_error(errs));
+    static_assert(std::is_invocable_v<F&, responder, typename P::type&&...>,
+                  "portico::http: a deferred handler takes (http::responder, parameters...)");
+    std::apply([&](auto&... v) { f(std::move(rsp), std::move(v)...); }, values);
+  };
+}
+
+}  // namespace detail
+
 /// One HTTP route.
 struct route {
   std::string method, pattern;
   std::vector<detail::segment> segments;
   std::function<response(request&)> handler;
+  std::function<void(request&, responder)> deferred;  ///< set instead of `handler`
   std::vector<check_fn> checks;
 
   /// Adds a check (guard) run before the handler.
@@ -269,6 +312,23 @@ class route_builder {
     return self().add_route(std::move(method), prefix() + pattern, detail::typed_handler(std::move(f), std::move(params)...));
   }
 
+  /// A deferred route: `f(http::responder, params...)` answers later with responder.send(),
+  /// from any thread (e.g. after asynchronous work). Checks and parameters work as usual.
+  template <class F, class... P>
+  route& add_deferred(std::string method, std::string pattern, F f, P... params) {
+    auto& r = self().add_route(std::move(method), prefix() + pattern, nullptr);
+    r.deferred = detail::typed_async_handler(std::move(f), std::move(params)...);
+    return r;
+  }
+  template <class F, class... P>
+  route& get_deferred(std::string pattern, F f, P... params) {
+    return add_deferred("GET", std::move(pattern), std::move(f), std::move(params)...);
+  }
+  template <class F, class... P>
+  route& post_deferred(std::string pattern, F f, P... params) {
+    return add_deferred("POST", std::move(pattern), std::move(f), std::move(params)...);
+  }
+
   /// Plain mode: `f(const websocket_ptr&, params...)` runs during the handshake; it must call
   /// ws->accept() (else 403), may send (queued until the 101) and sets ws->on_message/on_close.
   template <class F, class... P>
@@ -330,8 +390,9 @@ class router : public route_builder<router> {
 
   portico::logger& log() { return *log_; }
 
-  /// The answer to `req` (routes, then static files, then 404/405).
-  response handle(request& req) {
+  /// The answer to `req` (routes, then static files, then 404/405). A deferred route gets a
+  /// responder from `defer` and the result is nullopt (then the responder answers).
+  std::optional<response> dispatch(request& req, const std::function<responder()>& defer) {
     auto segs = detail::split_path(req.path);
     std::string allow;
     const bool head = req.method == "HEAD";
@@ -353,7 +414,18 @@ class router : public route_builder<router> {
       try {
         for (auto& c : r.checks)
           if (auto refused = c(req)) return std::move(*refused);
-        return r.handler(req);
+        if (!r.deferred) return r.handler(req);
+        responder rsp = defer();  // from here on, only `rsp` may answer
+        try {
+          r.deferred(req, rsp);
+        } catch (const std::exception& e) {
+          log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
+          rsp.send(error(500, "Internal Server Error"));
+        } catch (...) {
+          log_->error("handler " + r.method + " " + r.pattern + " threw a non-standard exception");
+          rsp.send(error(500, "Internal Server Error"));
+        }
+        return std::nullopt;
       } catch (const std::exception& e) {
         log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
       } catch (...) {
@@ -368,6 +440,16 @@ class router : public route_builder<router> {
     }
     if (auto r = statics_.serve(req)) return std::move(*r);
     return error(404, "Not Found");
+  }
+
+  /// The answer to `req` without a connection (a deferred route must answer synchronously
+  /// here, else 500).
+  response handle(request& req) {
+    auto slot = std::make_shared<std::optional<response>>();
+    auto res = dispatch(req, [slot] { return responder([slot](response r) { *slot = std::move(r); }); });
+    if (res) return std::move(*res);
+    if (*slot) return std::move(**slot);
+    return error(500, "Internal Server Error");
   }
 
   /// Closes every open WebSocket of every ws route (e.g. 1001 before stopping the server:
@@ -397,8 +479,20 @@ class router : public route_builder<router> {
   /// Answers a plain HTTP request on `con` (always handles it: unknown paths get 404).
   bool handle_http(const detail::connection_ptr& con) {
     request req = request_of(con);
-    response res = handle(req);
-    write(con, res, req.method == "HEAD");
+    const bool head = req.method == "HEAD";
+    auto res = dispatch(req, [&con, head] {
+      con->defer_http_response();
+      // Strong: while deferred, nothing else keeps the connection alive.
+      auto executor = con->get_socket().get_executor();
+      return responder([con, executor, head](response r) {
+        asio::post(executor, [con, head, r = std::move(r)] {
+          write(con, r, head);
+          websocketpp::lib::error_code ec;
+          con->send_http_response(ec);
+        });
+      });
+    });
+    if (res) write(con, *res, head);
     return true;
   }
 

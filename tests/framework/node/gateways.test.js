@@ -97,6 +97,11 @@ test('structs, raw JSON and binary parameters', async () => {
   assert.deepEqual(await emitAck(s, 'blob', Buffer.from([1, 2, 3, 4, 5])), [5]);
 });
 
+test('the context shows the handshake: query, headers, remote address, namespace, event', async () => {
+  const s = await fresh().connect('/events', { auth: GOOD, query: { tag: 'q1' }, extraHeaders: { 'X-Test': 'h1' } });
+  assert.deepEqual(await emitAck(s, 'where'), ['q1|h1|127.0.0.1|/events|where|ack']);
+});
+
 test('catch-all handler sees events without a subscription', async () => {
   const s = await fresh().connect('/events', { auth: GOOD });
   const got = once(s, 'unknown');
@@ -179,6 +184,16 @@ test('class guard at the handshake: connect_error with data; the client never re
   assert.equal(afterStats.event_runs, before.event_runs, 'no handler of the gateway ran');
   assert.equal(afterStats.connects, before.connects, 'on_connected did not run either');
   assert.equal(afterStats.sessions_created, before.sessions_created);
+});
+
+test('global guards run first, at every gateway of the app', async () => {
+  const c = fresh();
+  // No token either: the class guard would say 1008; the global guard answers first.
+  const e1 = await connectError(c.make('/events', { auth: { banned: 'yes' } }));
+  assert.deepEqual(e1.data, { code: 4030, reason: 'banned' });
+  const e2 = await connectError(c.make('/admin', { auth: { banned: 'yes' } }));
+  assert.deepEqual(e2.data, { code: 4030, reason: 'banned' });
+  await c.connect('/admin', { auth: { banned: 'no' } });
 });
 
 test('on_connected may refuse: false, or a ws_exception', async () => {
@@ -277,4 +292,24 @@ test('slow handler on the worker pool: acked later, the I/O thread keeps serving
 test('polling transport works the same', async () => {
   const s = await fresh(['polling']).connect('/events', { auth: GOOD });
   assert.deepEqual(await emitAck(s, 'events', { data: 'polled' }), [{ data: 'polled' }]);
+});
+
+test('debug mode (app_options::debug): the 1011 reason is the real message', async () => {
+  const saved = process.env.PORTICO_INTEROP_SERVER;
+  process.env.PORTICO_INTEROP_SERVER = `${saved} --debug`;
+  let dbg;
+  try {
+    dbg = await startServer({ maxSeconds: 60 });
+  } finally {
+    process.env.PORTICO_INTEROP_SERVER = saved;
+  }
+  const c = new Clients(dbg.url, { transports: ['websocket'] });
+  try {
+    const s = await c.connect('/events', { auth: GOOD });
+    const [ack] = await emitAck(s, 'boom');
+    assert.deepEqual(ack, { error: { code: 1011, reason: 'secret detail' } });
+  } finally {
+    c.closeAll();
+    await dbg.stop();
+  }
 });

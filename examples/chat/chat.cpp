@@ -1,0 +1,232 @@
+// The Flask-SocketIO chat tutorial on portico's Socket.IO server: the page and the official
+// socket.io-client bundle are served by the server itself (same port, no CDN).
+//
+//   chat [--port 8000] [--host 127.0.0.1] [--cors ORIGIN]... [--static DIR] [--client-js FILE]
+//        [--max-seconds N]
+//
+// Namespaces: "/" (the tutorial's first steps: unnamed `message`, `user-connected`), "/user"
+// (`user-connected` answered with `new-user` + an ack callback) and "/chat" (rooms: `join`,
+// `leave`, `text` -> `chat` to the room, `whoami`, connect/disconnect announcements).
+#include <portico/http/http.hpp>
+#include <portico/json/dom.hpp>
+#include <portico/socketio/server.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#ifndef PORTICO_CHAT_STATIC
+#define PORTICO_CHAT_STATIC "static"
+#endif
+#ifndef PORTICO_CHAT_ASSETS
+#define PORTICO_CHAT_ASSETS "tests/interop/node_modules/socket.io-client/dist"
+#endif
+
+namespace sio = portico::socketio;
+using fields = std::map<std::string, std::string>;
+
+namespace {
+
+/// A string member of a JSON object argument ("" when absent or not a string): the page sends
+/// small objects such as {"room": "lobby", "name": "ann"}.
+std::string field(const portico::json::value& v, const char* key) {
+  if (!v.IsObject()) return {};
+  auto it = v.FindMember(key);
+  if (it == v.MemberEnd() || !it->value.IsString()) return {};
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+/// The display name saved by `join` (the sid until the user picked one).
+std::string name_of(sio::socket& s) {
+  auto session = s.get_session();
+  std::string n = field(session, "name");
+  return n.empty() ? s.sid() : n;
+}
+
+/// Room names are user input: keep them short and free of control characters.
+bool valid_room(const std::string& room) {
+  if (room.empty() || room.size() > 64) return false;
+  for (unsigned char c : room)
+    if (c < 0x20) return false;
+  return true;
+}
+
+void log_line(const std::string& text) {
+  std::printf("%s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+/// The tutorial's server code, one namespace at a time.
+void register_handlers(sio::server& io) {
+  // "/": the first steps of the tutorial — unnamed `message` (socket.send) and a custom event.
+  io.on_connect([](sio::socket& s) { log_line("connect / " + s.sid()); });
+  io.on("message", [](sio::socket& s, const sio::args& a) {
+    log_line("message from " + s.sid() + ": " + portico::json::stringify(a[0]));
+    s.send(a.at(0));  // echoes through the unnamed event, like flask_socketio.send
+  });
+  io.on("user-connected", [](sio::socket& s, const sio::args& a) {
+    log_line("user-connected on / from " + s.sid() + ": " + portico::json::stringify(a[0]));
+  });
+  io.on_disconnect([](sio::socket& s, std::string_view reason) {
+    log_line("disconnect / " + s.sid() + " (" + std::string(reason) + ")");
+  });
+
+  // "/user": `user-connected` is answered with `new-user`, whose ack callback logs the receipt
+  // (the tutorial's `emit('new-user', data, callback=...)`); the others hear about the newcomer.
+  auto& user = io.of("/user");
+  user.on("user-connected", [](sio::socket& s, const sio::args& a) {
+    log_line("user-connected on /user from " + s.sid() + ": " + portico::json::stringify(a[0]));
+    s.emit_with_ack(
+        "new-user",
+        [sid = s.sid()](sio::ack_status st, const sio::args&) {
+          log_line(std::string("new-user to ") + sid + ": " +
+                   (st == sio::ack_status::ok ? "message was received" : sio::to_string(st)));
+        },
+        std::chrono::seconds(10), a.at(0));
+    s.broadcast().emit("user-connected", a.at(0));
+  });
+
+  // "/chat": rooms. Every handler's return value is the ACK the page waits for.
+  auto& chat = io.of("/chat");
+  chat.on_connect([](sio::socket& s) {
+    log_line("connect /chat " + s.sid());
+    s.emit("status", fields{{"msg", "connected as " + s.sid()}});
+  });
+  chat.on("join", [&chat](sio::socket& s, const sio::args& a) -> fields {
+    std::string room = field(a[0], "room"), name = field(a[0], "name");
+    if (!valid_room(room)) return {{"error", "invalid room"}};
+    if (!name.empty()) {
+      if (name.size() > 32) name.resize(32);
+      portico::json::document d;
+      d.SetObject();
+      d.AddMember("name", portico::json::value(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), d.GetAllocator()),
+                  d.GetAllocator());
+      s.save_session(d);
+    }
+    s.join(room);
+    s.to(room).emit("status", fields{{"msg", name_of(s) + " has entered " + room}, {"room", room}});
+    auto members = chat.to(room).sids().size();
+    return {{"room", room}, {"members", std::to_string(members)}};
+  });
+  chat.on("leave", [](sio::socket& s, const sio::args& a) -> fields {
+    std::string room = field(a[0], "room");
+    if (!valid_room(room)) return {{"error", "invalid room"}};
+    s.to(room).emit("status", fields{{"msg", name_of(s) + " has left " + room}, {"room", room}});
+    s.leave(room);
+    return {{"room", room}};
+  });
+  chat.on("text", [&chat](sio::socket& s, const sio::args& a) -> fields {
+    std::string room = field(a[0], "room"), msg = field(a[0], "msg");
+    if (!valid_room(room) || msg.empty()) return {{"error", "room and msg are required"}};
+    if (msg.size() > 2000) msg.resize(2000);
+    auto rooms = s.rooms();
+    if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) return {{"error", "join " + room + " first"}};
+    // to the whole room, the sender included: everyone renders the same transcript
+    chat.to(room).emit("chat", fields{{"room", room}, {"name", name_of(s)}, {"msg", msg}});
+    return {{"ok", "true"}};
+  });
+  chat.on("broadcast", [](sio::socket& s, const sio::args& a) {
+    s.broadcast().emit("status", fields{{"msg", name_of(s) + " says to everyone: " + field(a[0], "msg")}});
+    return true;
+  });
+  chat.on("whoami", [](sio::socket& s, const sio::args&) -> fields { return {{"sid", s.sid()}, {"name", name_of(s)}}; });
+  chat.on_disconnect([&chat](sio::socket& s, std::string_view reason) {
+    log_line("disconnect /chat " + s.sid() + " (" + std::string(reason) + ")");
+    chat.to("lobby").emit("status", fields{{"msg", name_of(s) + " disconnected"}});
+  });
+}
+
+struct options {
+  std::string host = "127.0.0.1";
+  unsigned port = 8000;
+  std::vector<std::string> cors;
+  std::filesystem::path static_dir = PORTICO_CHAT_STATIC;
+  std::filesystem::path client_js = std::filesystem::path(PORTICO_CHAT_ASSETS) / "socket.io.min.js";
+  long max_seconds = 0;  ///< 0: until SIGINT/SIGTERM
+};
+
+[[noreturn]] void usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: chat [--port N] [--host ADDR] [--cors ORIGIN]... [--static DIR] [--client-js FILE]"
+               " [--max-seconds N]\n");
+  std::exit(code);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(2);
+      return argv[++i];
+    };
+    if (a == "--port") o.port = static_cast<unsigned>(std::strtoul(value().c_str(), nullptr, 10));
+    else if (a == "--host") o.host = value();
+    else if (a == "--cors") o.cors.push_back(value());
+    else if (a == "--static") o.static_dir = value();
+    else if (a == "--client-js") o.client_js = value();
+    else if (a == "--max-seconds") o.max_seconds = std::strtol(value().c_str(), nullptr, 10);
+    else if (a == "--help" || a == "-h") usage(0);
+    else usage(2);
+  }
+  if (o.port > 65535) usage(2);
+  if (o.cors.empty()) o.cors.push_back("*");  // the tutorial's cors_allowed_origins='*'
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options opt = parse(argc, argv);
+  for (auto& f : {opt.static_dir / "index.html", opt.client_js})
+    if (!std::filesystem::is_regular_file(f)) {
+      std::fprintf(stderr, "chat: missing %s (run scripts/setup for the socket.io-client bundle)\n", f.c_str());
+      return 1;
+    }
+
+  // SIGINT/SIGTERM are blocked in every thread (the workers inherit the mask) and taken
+  // synchronously by the main thread below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // The router outlives the server: the workers call into it until stop() returns.
+  portico::http::router pages;
+  pages.static_files("/", opt.static_dir);
+  pages.static_files("/socket.io.min.js", opt.client_js, "text/javascript; charset=utf-8");
+
+  sio::server_options so;
+  so.engine.cors.allowed_origins = opt.cors;
+  so.engine.threads = 1;
+  sio::server io(so);
+  register_handlers(io);
+  portico::http::serve(io.engine(), pages);
+
+  io.listen(opt.host, static_cast<std::uint16_t>(opt.port));
+  unsigned port = io.engine().port();
+  io.start();
+  std::printf("chat: open http://%s:%u/ (Ctrl-C stops it)\nLISTENING %u\n", opt.host.c_str(), port, port);
+  std::fflush(stdout);
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.max_seconds);
+  for (;;) {
+    timespec tick{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    if (opt.max_seconds > 0 && std::chrono::steady_clock::now() >= deadline) break;
+  }
+  log_line("chat: stopping");
+  io.stop();
+  return 0;
+}
