@@ -5208,8 +5208,34 @@ inline void socket::fail_acks() {
 
 }  // namespace portico::socketio
 // ---- end portico/socketio/server.hpp ----
-// ---- begin portico/framework/di.hpp ----
-/// The compile-time dependency injection of the framework layer (see docs/dependency-injection.md).
+// ---- begin portico/framework/framework.hpp ----
+/// The framework layer in one include: DI, guards, gateways, the typed event registry, the app.
+// ---- begin portico/framework/app.hpp ----
+/// `portico::app<Module>`: the container, one Socket.IO server per gateway path, and the
+/// gateways installed as namespaces of those servers.
+///
+///     int main() { portico::app<AppModule> app; app.listen("127.0.0.1", 8000); app.run(); }
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// ---- begin portico/framework/context.hpp ----
+/// What a gateway handler, `on_connected`, `on_disconnected` and a guard see of the current
+/// client: `portico::gateway_context` (guards take it as `portico::execution_context`).
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 
 // ---- begin portico/framework/di/connection_scope.hpp ----
 /// The lifetime of `portico::per_connection<...>` providers.
@@ -5296,6 +5322,337 @@ class connection_scope {
 
 }  // namespace portico
 // ---- end portico/framework/di/connection_scope.hpp ----
+// ---- begin portico/framework/exceptions.hpp ----
+/// Errors a gateway reports to its client.
+///
+/// `throw portico::ws_exception(code, reason)` from a handler or a guard sends the `error` event
+/// `{"code": code, "reason": reason}` to the sender (the reason may be any JSON value: a string,
+/// a PORTICO_FIELDS struct, a vector...). Validation failures use 1007 with the error list as the
+/// reason; any other exception becomes 1011 "Something went wrong" (see docs/gateways.md).
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+
+namespace portico {
+
+/// WebSocket close codes used as error codes (RFC 6455 numbering, as Ellar and NestJS do).
+namespace ws_code {
+inline constexpr int invalid_payload = 1007;    ///< the message did not validate
+inline constexpr int policy_violation = 1008;   ///< a guard refused
+inline constexpr int message_too_big = 1009;
+inline constexpr int internal_error = 1011;     ///< an unexpected exception
+}  // namespace ws_code
+
+namespace framework::detail {
+
+/// JSON text that is written verbatim as one emit argument (already encoded once).
+struct json_text {
+  std::string_view text;
+};
+/// Found by ADL from socketio's argument writer.
+inline void encode(json::writer& w, const json_text& t, json::encode_context&) {
+  w.RawValue(t.text.data(), t.text.size(), rapidjson::kObjectType);
+}
+
+/// Encodes one value (string, number, struct, DOM...) to JSON text with the emit rules.
+template <class T>
+std::string to_json_text(const T& v) {
+  std::string out;
+  json::string_sink sink{&out};
+  json::writer w(sink);
+  json::encode_context ctx;
+  socketio::detail::write_arg(w, ctx, v);
+  return out;
+}
+
+/// `{"code":code,"reason":reason}` with the reason already encoded.
+inline std::string error_object(int code, std::string_view reason_json) {
+  std::string out = "{\"code\":";
+  out += std::to_string(code);
+  out += ",\"reason\":";
+  out += reason_json;
+  out += '}';
+  return out;
+}
+
+}  // namespace framework::detail
+
+/// An error meant for the client: becomes the `error` event (and the error ack, if one was asked).
+class ws_exception : public std::runtime_error {
+ public:
+  /// `reason` is any JSON-encodable value; a string reason is also `what()`.
+  template <class Reason>
+  ws_exception(int code, const Reason& reason)
+      : std::runtime_error(describe(reason)), code_(code), reason_json_(framework::detail::to_json_text(reason)) {}
+
+  int code() const noexcept { return code_; }
+  /// The reason as JSON text (a string reason is quoted).
+  const std::string& reason_json() const noexcept { return reason_json_; }
+  /// `{"code":...,"reason":...}`: what the client receives.
+  std::string body() const { return framework::detail::error_object(code_, reason_json_); }
+
+ private:
+  template <class Reason>
+  static std::string describe(const Reason& r) {
+    if constexpr (std::is_convertible_v<const Reason&, std::string_view>) return std::string(std::string_view(r));
+    else return framework::detail::to_json_text(r);
+  }
+  int code_;
+  std::string reason_json_;
+};
+
+}  // namespace portico
+// ---- end portico/framework/exceptions.hpp ----
+// ---- begin portico/framework/worker_pool.hpp ----
+/// A small pool of threads for slow handlers, so they never block an I/O thread.
+///
+///     void report(const Query& q, portico::gateway_context& ctx) {
+///       ctx.offload([ack = ctx.take_ack(), q] () mutable {  // runs on a pool thread
+///         ack(expensive(q));                                 // ack_sender is thread-safe
+///       });
+///     }
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace portico {
+
+class worker_pool {
+ public:
+  explicit worker_pool(unsigned threads = 2) {
+    if (threads == 0) threads = 1;
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+  }
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+  /// Runs the queued tasks, then joins.
+  ~worker_pool() { stop(); }
+
+  /// Queues `f`; from any thread.
+  void post(std::function<void()> f) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (stopping_) return;
+      tasks_.push_back(std::move(f));
+    }
+    cv_.notify_one();
+  }
+
+  /// Finishes the queued tasks and joins the threads (idempotent).
+  void stop() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (stopping_ && threads_.empty()) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> f;
+      {
+        std::unique_lock<std::mutex> g(mu_);
+        cv_.wait(g, [&] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        f = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      try {
+        f();
+      } catch (...) {
+        // A task's failure is its own business (it holds the ack); the pool keeps running.
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+};
+
+}  // namespace portico
+// ---- end portico/framework/worker_pool.hpp ----
+
+namespace portico {
+
+/// Answers a client's ack later, from any thread, at most once (`ack(values...)`).
+using ack_handle = socketio::ack_sender;
+
+namespace framework::detail {
+
+/// The per-connection DI scopes of one gateway, by sid: opened at CONNECT, closed at
+/// disconnect. Looked up only when a handler or guard needs the scope.
+class connection_table {
+ public:
+  connection_scope& open(const std::string& sid) {
+    auto s = std::make_unique<connection_scope>();
+    auto* p = s.get();
+    std::lock_guard<std::mutex> g(mu_);
+    scopes_[sid] = std::move(s);
+    return *p;
+  }
+  connection_scope* find(const std::string& sid) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = scopes_.find(sid);
+    return it == scopes_.end() ? nullptr : it->second.get();
+  }
+  /// Destroys the scope's instances (outside the lock: their destructors are user code).
+  void close(const std::string& sid) {
+    std::unique_ptr<connection_scope> gone;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      auto it = scopes_.find(sid);
+      if (it == scopes_.end()) return;
+      gone = std::move(it->second);
+      scopes_.erase(it);
+    }
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return scopes_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<connection_scope>> scopes_;
+};
+
+/// What the app shares with every context of one gateway.
+struct gateway_runtime {
+  socketio::server* server = nullptr;
+  connection_table* connections = nullptr;
+  worker_pool* pool = nullptr;
+};
+
+}  // namespace framework::detail
+
+/// The current client (and message, inside a handler). Valid during the call it was given to;
+/// copy what you need (the sid, an `ack_handle`) to use it later.
+class gateway_context {
+ public:
+  gateway_context(const framework::detail::gateway_runtime& rt, socketio::socket& s, socketio::event* e = nullptr,
+                  socketio::connect_request* r = nullptr) noexcept
+      : rt_(&rt), socket_(&s), event_(e), request_(r) {}
+
+  socketio::server& server() const noexcept { return *rt_->server; }
+  socketio::socket& socket() const noexcept { return *socket_; }
+  socketio::nsp& get_namespace() const noexcept { return socket_->get_namespace(); }
+  const std::string& sid() const noexcept { return socket_->sid(); }
+  const std::string& namespace_name() const noexcept { return socket_->namespace_name(); }
+
+  /// The HTTP request that opened the connection: headers, query, remote address.
+  const engineio::handshake& handshake() const { return socket_->handshake(); }
+  std::string_view header(std::string_view name) const { return handshake().header(name); }
+  std::string_view query(std::string_view name) const { return handshake().query_param(name); }
+  const std::string& remote_address() const { return handshake().remote_address; }
+  /// The CONNECT payload (socket.io-client's `auth`), null when none was sent.
+  const json::value& auth() const noexcept { return socket_->auth(); }
+
+  /// Inside a handler: the event name; empty at connect and disconnect.
+  std::string_view event() const noexcept { return event_ ? event_->name() : std::string_view{}; }
+  /// Inside a handler: the raw arguments (null elsewhere).
+  const socketio::args* args() const noexcept { return event_ ? &event_->args() : nullptr; }
+  /// The client asked for an ack that was not sent yet.
+  bool wants_ack() const noexcept { return event_ && event_->wants_ack(); }
+  /// Takes over the ack to send it later (from any thread); the handler's return value is then
+  /// no longer sent as the ack.
+  ack_handle take_ack() { return event_ ? event_->take_ack() : ack_handle{}; }
+  bool at_connect() const noexcept { return request_ != nullptr; }
+
+  /// The per-connection DI scope of this client.
+  connection_scope& scope() const {
+    if (!scope_) scope_ = rt_->connections->find(sid());
+    if (!scope_) throw std::logic_error("portico: no connection scope for " + sid());
+    return *scope_;
+  }
+
+  // --- talking to the client and its rooms (thread-safe) ---
+  template <class... A>
+  void emit(std::string_view name, const A&... a) const {
+    socket_->emit(name, a...);
+  }
+  /// Everyone in `room` but this client.
+  socketio::emitter to(std::string room) const { return socket_->to(std::move(room)); }
+  /// Everyone in the namespace but this client.
+  socketio::emitter broadcast() const { return socket_->broadcast(); }
+  void join(const std::string& room) const { socket_->join(room); }
+  void leave(const std::string& room) const { socket_->leave(room); }
+  void disconnect() const { socket_->disconnect(); }
+
+  // --- the session: one JSON document per client and namespace ---
+  json::document get_session() const { return socket_->get_session(); }
+  void save_session(const json::value& v) const { socket_->save_session(v); }
+
+  /// At connect (`on_connected`): refuse the client; it receives
+  /// `connect_error {message, data:{code, reason}}`.
+  template <class Reason>
+  void refuse(int code, const Reason& reason) const {
+    if (!request_) throw std::logic_error("portico: gateway_context::refuse outside on_connected");
+    ws_exception e(code, reason);
+    request_->refuse(e.what(), framework::detail::json_text{e.body()});
+  }
+
+  /// Runs `f` on the app's worker pool (off the I/O thread). Take what you need by value
+  /// (e.g. `ctx.take_ack()`); the context itself is gone when `f` runs.
+  template <class F>
+  void offload(F&& f) const {
+    if (rt_->pool) rt_->pool->post(std::forward<F>(f));
+    else f();
+  }
+
+ private:
+  const framework::detail::gateway_runtime* rt_;
+  socketio::socket* socket_;
+  socketio::event* event_;
+  socketio::connect_request* request_;
+  mutable connection_scope* scope_ = nullptr;
+};
+
+/// Guards receive the same context: at the handshake (`ctx.at_connect()`, auth and handshake
+/// available) and before a handler (`ctx.event()`, `ctx.args()`).
+using execution_context = gateway_context;
+
+}  // namespace portico
+// ---- end portico/framework/context.hpp ----
+// ---- begin portico/framework/di/container.hpp ----
+/// The compile-time DI container of one application module graph.
+///
+/// `portico::container<AppModule>` resolves everything its root module can see; which provider
+/// answers a request, in which module it lives, its scope, and the constructor used are all
+/// decided at compile time. A misuse is a compile error whose first line names the type and the
+/// fix (see errors.hpp). At run time a resolution is a slot lookup plus, the first time, the
+/// construction.
+///
+/// Requests (constructor parameters, `inject<...>` entries, factory parameters, get<Request>()):
+///   T& / const T&          the shared instance (singleton, value or per-connection)
+///   T                      a copy of the shared instance, or a new transient instance
+///   std::shared_ptr<T>     shares ownership of the instance, or owns a new transient one
+///   std::unique_ptr<T>     a new transient instance only
+///
+/// Threading: singletons are created lazily on first use; call instantiate() once before serving
+/// from several threads. A connection_scope is used from its connection's thread only.
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
 // ---- begin portico/framework/di/constructor.hpp ----
 /// Constructor deduction: which arity of constructor the container calls when a class does not
 /// declare `using inject = portico::inject<...>`.
@@ -5630,30 +5987,6 @@ struct constructor_of<T, true> {
 
 }  // namespace portico::framework::detail
 // ---- end portico/framework/di/constructor.hpp ----
-// ---- begin portico/framework/di/container.hpp ----
-/// The compile-time DI container of one application module graph.
-///
-/// `portico::container<AppModule>` resolves everything its root module can see; which provider
-/// answers a request, in which module it lives, its scope, and the constructor used are all
-/// decided at compile time. A misuse is a compile error whose first line names the type and the
-/// fix (see errors.hpp). At run time a resolution is a slot lookup plus, the first time, the
-/// construction.
-///
-/// Requests (constructor parameters, `inject<...>` entries, factory parameters, get<Request>()):
-///   T& / const T&          the shared instance (singleton, value or per-connection)
-///   T                      a copy of the shared instance, or a new transient instance
-///   std::shared_ptr<T>     shares ownership of the instance, or owns a new transient one
-///   std::unique_ptr<T>     a new transient instance only
-///
-/// Threading: singletons are created lazily on first use; call instantiate() once before serving
-/// from several threads. A connection_scope is used from its connection's thread only.
-
-#include <cstddef>
-#include <memory>
-#include <stdexcept>
-#include <type_traits>
-#include <utility>
-
 // ---- begin portico/framework/di/errors.hpp ----
 /// Compile-time diagnostics of the DI container.
 ///
@@ -7028,6 +7361,26 @@ class container {
 
 }  // namespace portico
 // ---- end portico/framework/di/container.hpp ----
+// ---- begin portico/framework/gateway.hpp ----
+/// Declaring a gateway: its options, its event table, its guards.
+///
+///     struct EventGateway : portico::gateway<EventGateway> {
+///       static constexpr auto options = portico::gateway_options{"/socket.io", "/events"};
+///       using guards = portico::guards<TokenGuard>;          // at the namespace CONNECT
+///       MessageBody handle_event(const MessageBody& body);
+///       static constexpr auto events = portico::events(
+///           portico::subscribe("events", &EventGateway::handle_event));
+///     };
+///
+/// Everything here is constexpr data read by the app when it builds its servers: the event table
+/// is a tuple of (name, member function pointer, handler guards), so each handler is called
+/// directly, never through a table of type-erased callables of its own.
+
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
 // ---- begin portico/framework/guards.hpp ----
 /// Guards as policy types.
 ///
@@ -7134,5 +7487,841 @@ bool run_guards(Container& c, Context& ctx, connection_scope& scope) {
 
 }  // namespace portico
 // ---- end portico/framework/guards.hpp ----
+
+namespace portico {
+
+/// Which Engine.IO transports a path accepts.
+enum class transports : unsigned { polling = 1, websocket = 2, polling_and_websocket = 3 };
+
+/// Where a gateway listens and how its server behaves. A literal type, so it can be a
+/// `static constexpr` member. Gateways on one path share one Socket.IO server: the app merges
+/// their options (see docs/gateways.md, "Several gateways").
+struct gateway_options {
+  std::string_view path = "/socket.io";   ///< HTTP path of the Socket.IO server
+  std::string_view name_space = "/";      ///< the Socket.IO namespace of this gateway
+  transports transport = transports::polling_and_websocket;
+  std::string_view cors_origins = {};     ///< comma-separated allowed origins, "*" for any; empty: no CORS
+  long ping_interval_ms = 0;              ///< 0: the server default (25000)
+  long ping_timeout_ms = 0;               ///< 0: the server default (20000)
+  bool disconnect_on_error = false;       ///< after sending an `error` event, disconnect the client
+
+  constexpr gateway_options() = default;
+  constexpr gateway_options(std::string_view p, std::string_view nsp = "/") : path(p), name_space(nsp) {}
+
+  constexpr gateway_options with_transports(transports t) const {
+    gateway_options o = *this;
+    o.transport = t;
+    return o;
+  }
+  constexpr gateway_options with_cors(std::string_view origins) const {
+    gateway_options o = *this;
+    o.cors_origins = origins;
+    return o;
+  }
+  constexpr gateway_options with_ping(long interval_ms, long timeout_ms) const {
+    gateway_options o = *this;
+    o.ping_interval_ms = interval_ms;
+    o.ping_timeout_ms = timeout_ms;
+    return o;
+  }
+  constexpr gateway_options with_disconnect_on_error(bool yes = true) const {
+    gateway_options o = *this;
+    o.disconnect_on_error = yes;
+    return o;
+  }
+};
+
+/// Optional base of a gateway (documents intent; the app accepts any class listed in
+/// `portico::gateways<...>`).
+template <class Derived>
+struct gateway {};
+
+/// One entry of a gateway's event table. `name == nullptr` is the catch-all.
+template <class Fn, class Guards>
+struct subscription {
+  const char* name;
+  Fn fn;
+  using handler_guards = Guards;
+  using function = Fn;
+};
+
+/// Subscribes member function `fn` to event `name`, with optional handler guards
+/// (`portico::guards<AdminGuard>{}`) checked before it on every message.
+template <class Fn, class Guards = guards<>>
+constexpr subscription<Fn, Guards> subscribe(const char* name, Fn fn, Guards = {}) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::subscribe(name, &Gateway::member): the handler must be a member function of the gateway");
+  return {name, fn};
+}
+
+/// The catch-all: events of the namespace that have no subscription of their own
+/// (`ctx.event()` says which).
+template <class Fn, class Guards = guards<>>
+constexpr subscription<Fn, Guards> subscribe_any(Fn fn, Guards = {}) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::subscribe_any(&Gateway::member): the handler must be a member function of the gateway");
+  return {nullptr, fn};
+}
+
+/// The event table of a gateway: `static constexpr auto events = portico::events(...);`.
+template <class... S>
+constexpr std::tuple<S...> events(S... s) {
+  return std::tuple<S...>{s...};
+}
+
+/// Subscribes a member under its own name: `PORTICO_SUBSCRIBE(EventGateway, handle_event)`.
+#define PORTICO_SUBSCRIBE(Gateway, member) ::portico::subscribe(#member, &Gateway::member)
+
+namespace framework::detail {
+
+template <class G, class = void>
+struct options_of {
+  static constexpr gateway_options value{};
+};
+template <class G>
+struct options_of<G, std::void_t<decltype(G::options)>> {
+  static constexpr gateway_options value = G::options;
+};
+
+template <class G, class = void>
+struct events_of {
+  using type = std::tuple<>;
+  static constexpr type value{};
+};
+template <class G>
+struct events_of<G, std::void_t<decltype(G::events)>> {
+  using type = std::remove_cv_t<decltype(G::events)>;
+  static constexpr const type& value = G::events;
+};
+
+}  // namespace framework::detail
+
+}  // namespace portico
+// ---- end portico/framework/gateway.hpp ----
+// ---- begin portico/framework/registry.hpp ----
+/// The typed event registry: how a gateway's member functions become Socket.IO handlers.
+///
+/// Each subscription is installed in its namespace's handler table as one small callable that
+/// holds a pointer to the gateway's binding; the socketio server finds it with one hash lookup
+/// of the event name, and the callable calls the member function directly (its address is a
+/// compile-time constant). Parameters are decoded into locals; nothing is allocated by the
+/// registry itself per message.
+///
+/// Parameters, by their declared type (see docs/gateways.md):
+///   gateway_context& / socketio::socket& / socketio::event&   the context, injected
+///   portico::ack_handle                                       the ack, taken over (answer later)
+///   const socketio::args&                                     every argument, raw
+///   const json::value&                                        the next argument, raw JSON view
+///   T& (non-const reference, any other T)                     a provider, injected by the container
+///   anything else (by value or const&)                        the next argument, decoded with
+///                                                             json::decode (structs, strings,
+///                                                             numbers, vectors, optional, binary...)
+/// Return: void; ws_response (emitted as it says); socketio::payload (the ack, several values);
+/// any other value: the ack if the client asked for one, else emitted back to the sender on the
+/// same event name.
+
+#include <cstddef>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+// ---- begin portico/framework/ws_response.hpp ----
+/// `return portico::ws_response{"event", data};` from a handler: emit `event` with `data`.
+///
+/// Without targets it goes back to the sender only. `.to(room_or_sid)` (repeatable) sends it to
+/// everyone in those rooms of the gateway's namespace, the sender included if it is in one;
+/// `.except(room_or_sid)` removes recipients. The data is encoded once, when the response is
+/// built (binary values are not supported here: emit them through the context).
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+namespace portico {
+
+class ws_response {
+ public:
+  /// An event without data.
+  explicit ws_response(std::string event) : event_(std::move(event)) {}
+  template <class T>
+  ws_response(std::string event, const T& data) : event_(std::move(event)) {
+    std::string out;
+    json::string_sink sink{&out};
+    json::writer w(sink);
+    json::encode_context ctx;
+    socketio::detail::write_arg(w, ctx, data);
+    if (!ctx.attachments.empty())
+      throw std::invalid_argument("portico::ws_response: binary data is not supported; emit it through the context");
+    data_ = std::move(out);
+  }
+
+  /// Adds a target room (a sid is a room too). Several targets: the union.
+  ws_response& to(std::string room_or_sid) & {
+    rooms_.push_back(std::move(room_or_sid));
+    return *this;
+  }
+  ws_response&& to(std::string room_or_sid) && { return std::move(to(std::move(room_or_sid))); }
+  /// Leaves out a room or sid.
+  ws_response& except(std::string room_or_sid) & {
+    except_.push_back(std::move(room_or_sid));
+    return *this;
+  }
+  ws_response&& except(std::string room_or_sid) && { return std::move(except(std::move(room_or_sid))); }
+
+  const std::string& event() const noexcept { return event_; }
+  /// The data as JSON text; empty when the event carries no data.
+  const std::string& data_json() const noexcept { return data_; }
+  const std::vector<std::string>& rooms() const noexcept { return rooms_; }
+  const std::vector<std::string>& excepted() const noexcept { return except_; }
+
+ private:
+  std::string event_, data_;
+  std::vector<std::string> rooms_, except_;
+};
+
+}  // namespace portico
+// ---- end portico/framework/ws_response.hpp ----
+
+PORTICO_DI_DIAGNOSTIC(portico_error_handler_parameter_cannot_be_decoded,
+                      declare_PORTICO_FIELDS_for_it_or_take_gateway_context_or_a_provider_by_non_const_reference)
+PORTICO_DI_DIAGNOSTIC(portico_error_handler_result_cannot_be_encoded,
+                      return_void_or_ws_response_or_a_JSON_encodable_value)
+
+namespace portico::framework::detail {
+
+template <class T>
+using remove_cvref_t = std::remove_cv_t<std::remove_reference_t<T>>;
+
+/// Whether json::decode has a mapping for T (json::decode itself static_asserts, which would
+/// bury the readable diagnostic).
+template <class T>
+constexpr bool is_decodable();
+
+template <class... T>
+constexpr bool all_decodable(std::tuple<T...>*) {
+  return (is_decodable<T>() && ...);
+}
+
+template <class T>
+constexpr bool is_decodable() {
+  if constexpr (json::detail::has_adapter<T>::value || json::detail::has_fields<T>::value) return true;
+  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) return true;
+  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, json::binary> ||
+                     std::is_same_v<T, json::raw> || std::is_same_v<T, const json::value*>)
+    return true;
+  else if constexpr (json::detail::is_optional<T>::value || json::detail::is_vector<T>::value ||
+                     json::detail::is_std_array<T>::value)
+    return is_decodable<typename T::value_type>();
+  else if constexpr (json::detail::is_tuple<T>::value) return all_decodable(static_cast<T*>(nullptr));
+  else if constexpr (json::detail::is_string_map<T>::value)
+    return std::is_same_v<typename T::key_type, std::string> && is_decodable<typename T::mapped_type>();
+  else return false;
+}
+
+/// Whether a handler's return value can be sent (ack or emit).
+template <class R>
+constexpr bool is_sendable() {
+  using D = remove_cvref_t<R>;
+  if constexpr (std::is_void_v<R> || std::is_same_v<D, ws_response> || std::is_same_v<D, socketio::payload>) return true;
+  else if constexpr (std::is_convertible_v<const D&, std::string_view> || std::is_same_v<D, std::nullptr_t>) return true;
+  else if constexpr (std::is_base_of_v<json::value, D>) return true;
+  else if constexpr (std::is_same_v<D, json::value*> || std::is_pointer_v<D>) return false;
+  else if constexpr (json::detail::is_optional<D>::value || json::detail::is_vector<D>::value)
+    return is_sendable<typename D::value_type>();
+  else return is_decodable<D>();  // the JSON mapping is symmetric
+}
+
+enum class param_kind { context, socket, event, ack, raw_args, json_view, inject, payload, invalid };
+
+template <class P>
+constexpr param_kind kind_of() {
+  using D = remove_cvref_t<P>;
+  constexpr bool mutable_ref = std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>;
+  if constexpr (std::is_same_v<D, gateway_context>) return param_kind::context;
+  else if constexpr (std::is_same_v<D, socketio::socket>) return param_kind::socket;
+  else if constexpr (std::is_same_v<D, socketio::event>) return param_kind::event;
+  else if constexpr (std::is_same_v<D, ack_handle>) return param_kind::ack;
+  else if constexpr (std::is_same_v<D, socketio::args>) return param_kind::raw_args;
+  else if constexpr (std::is_same_v<D, json::value> && std::is_reference_v<P>) return param_kind::json_view;
+  else if constexpr (mutable_ref && std::is_class_v<D>) return param_kind::inject;
+  else if constexpr (!std::is_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>)
+    return is_decodable<D>() ? param_kind::payload : param_kind::invalid;
+  else return param_kind::invalid;
+}
+
+template <class P>
+constexpr bool takes_argument() {
+  return kind_of<P>() == param_kind::payload || kind_of<P>() == param_kind::json_view;
+}
+
+/// Pieces of a member function pointer type.
+template <class Fn>
+struct member_traits;
+template <class Fn>
+struct member_traits<const Fn> : member_traits<Fn> {};
+#define PORTICO_MEMBER_TRAITS(qual)                        \
+  template <class R, class C, class... A>                  \
+  struct member_traits<R (C::*)(A...) qual> {              \
+    using result = R;                                      \
+    using owner = C;                                       \
+    using params = type_list<A...>;                        \
+  };
+PORTICO_MEMBER_TRAITS()
+PORTICO_MEMBER_TRAITS(const)
+PORTICO_MEMBER_TRAITS(noexcept)
+PORTICO_MEMBER_TRAITS(const noexcept)
+#undef PORTICO_MEMBER_TRAITS
+
+/// Index of the first parameter that cannot be served (sizeof...(A) when all can).
+template <class... A>
+constexpr std::size_t first_invalid_param(type_list<A...>*) {
+  constexpr bool bad[] = {(kind_of<A>() == param_kind::invalid)..., false};
+  for (std::size_t i = 0; i < sizeof...(A); ++i)
+    if (bad[i]) return i;
+  return sizeof...(A);
+}
+
+/// Which received argument the K-th parameter reads.
+template <std::size_t K, class... A>
+constexpr std::size_t argument_index() {
+  constexpr bool takes[] = {takes_argument<A>()..., false};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < K; ++i) n += takes[i] ? 1 : 0;
+  return n;
+}
+
+/// Whether a handler can be served (no diagnostic).
+template <class G, class Fn>
+constexpr bool handler_ok() {
+  using T = member_traits<Fn>;
+  using params = typename T::params;
+  return first_invalid_param(static_cast<params*>(nullptr)) == params::size && is_sendable<typename T::result>();
+}
+
+/// Raises the readable diagnostic for the first problem of a handler.
+template <class G, class Fn>
+bool check_handler() {
+  using T = member_traits<Fn>;
+  using params = typename T::params;
+  constexpr std::size_t bad = first_invalid_param(static_cast<params*>(nullptr));
+  if constexpr (bad < params::size) {
+    using P = typename list_at<bad, params>::type;
+    return raise_portico_error_handler_parameter_cannot_be_decoded<bool, G, P>();
+  } else if constexpr (!is_sendable<typename T::result>()) {
+    return raise_portico_error_handler_result_cannot_be_encoded<bool, G, typename T::result>();
+  } else {
+    return true;
+  }
+}
+
+struct no_slot {};
+template <class P>
+using slot_t = std::conditional_t<kind_of<P>() == param_kind::payload, remove_cvref_t<P>, no_slot>;
+
+/// Decodes argument `idx` into `out`; a missing argument is `missing` unless optional.
+template <class T>
+bool decode_argument(const socketio::args& a, std::size_t idx, T& out, json::decode_context& dctx,
+                     json::error_list& errs) {
+  json::error_list::scope at(errs, idx);
+  if (idx >= a.size()) {
+    if constexpr (json::detail::is_optional<T>::value) {
+      out.reset();
+      return true;
+    } else {
+      errs.add("field required", "missing");
+      return false;
+    }
+  }
+  return json::decode(a[idx], out, dctx, errs);
+}
+
+/// The gateway's binding as the registry needs it (see app.hpp): container, gateway instance,
+/// runtime, options. `B` provides: container_type, module, gateway_type, container, gateway,
+/// options, log, debug.
+template <class P, std::size_t Idx, class B>
+decltype(auto) argument_for(B& b, socketio::event& e, gateway_context& ctx, slot_t<P>& slot) {
+  constexpr param_kind k = kind_of<P>();
+  using D = remove_cvref_t<P>;
+  if constexpr (k == param_kind::context) return (ctx);
+  else if constexpr (k == param_kind::socket) return (e.socket());
+  else if constexpr (k == param_kind::event) return (e);
+  else if constexpr (k == param_kind::ack) return e.take_ack();
+  else if constexpr (k == param_kind::raw_args) return (e.args());
+  else if constexpr (k == param_kind::json_view) return (e.args()[Idx]);
+  else if constexpr (k == param_kind::inject)
+    return b.container->template get_from<typename B::module, D&>(&ctx.scope());
+  else if constexpr (std::is_reference_v<P>) return static_cast<const D&>(slot);
+  else return static_cast<D&&>(slot);  // by value: the decoded local is moved in
+}
+
+/// Sends `{"code","reason"}` as the `error` event and, when one was asked, as the error ack
+/// `{"error":{"code","reason"}}`; disconnects when the gateway says so.
+template <class B>
+void report_error(B& b, socketio::socket& s, socketio::event* e, int code, std::string_view reason_json) {
+  const std::string body = error_object(code, reason_json);
+  s.emit("error", json_text{body});
+  if (e && e->wants_ack()) e->ack(json_text{"{\"error\":" + body + "}"});
+  if (b.options.disconnect_on_error) s.disconnect();
+}
+
+/// The 1011 reason: the real message only when debug is on.
+template <class B>
+std::string internal_reason(B& b, const char* what) {
+  return b.debug ? to_json_text(std::string_view(what)) : std::string("\"Something went wrong\"");
+}
+
+inline void emit_response(socketio::socket& s, const ws_response& r) {
+  const bool has_data = !r.data_json().empty();
+  if (r.rooms().empty() && r.excepted().empty()) {
+    if (has_data) s.emit(r.event(), json_text{r.data_json()});
+    else s.emit(r.event());
+    return;
+  }
+  socketio::emitter em(s.get_namespace());
+  for (const auto& room : r.rooms()) em.to(room);
+  for (const auto& x : r.excepted()) em.except(x);
+  if (has_data) em.emit(r.event(), json_text{r.data_json()});
+  else em.emit(r.event());
+}
+
+/// What a handler's value becomes.
+template <class R>
+void send_result(socketio::event& e, R&& r) {
+  using D = remove_cvref_t<R>;
+  if constexpr (std::is_same_v<D, ws_response>) {
+    emit_response(e.socket(), r);
+  } else if constexpr (std::is_same_v<D, socketio::payload>) {
+    e.ack(static_cast<const socketio::payload&>(r));
+  } else if (e.wants_ack()) {
+    e.ack(r);
+  } else {
+    e.socket().emit(e.name(), r);
+  }
+}
+
+/// Decodes the parameters and calls `Fn` on the gateway; replies with its result.
+template <auto Fn, class B, class... A, std::size_t... K>
+void invoke_handler(B& b, socketio::event& e, gateway_context& ctx, type_list<A...>*, std::index_sequence<K...>) {
+  using R = typename member_traits<decltype(Fn)>::result;
+  std::tuple<slot_t<A>...> slots;
+  if constexpr ((takes_argument<A>() || ...)) {
+    thread_local json::error_list errs;  // reused: its buffers stay allocated
+    errs.clear();
+    const socketio::args& a = e.args();
+    json::decode_context dctx = a.context();
+    bool ok = true;
+    (([&] {
+       if constexpr (kind_of<A>() == param_kind::payload)
+         ok = decode_argument(a, argument_index<K, A...>(), std::get<K>(slots), dctx, errs) && ok;
+     }()),
+     ...);
+    if (!ok) {
+      report_error(b, e.socket(), &e, ws_code::invalid_payload, json::to_string(errs));
+      return;
+    }
+  }
+  if constexpr (std::is_void_v<R>) {
+    (b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...);
+  } else {
+    send_result(e, (b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...));
+  }
+  static_cast<void>(slots);
+}
+
+/// Runs `f`; maps a ws_exception to its code, anything else to 1011 plus a log line.
+template <class B, class F>
+void with_error_mapping(B& b, socketio::socket& s, socketio::event* e, std::string_view what, F&& f) {
+  try {
+    f();
+  } catch (const ws_exception& ex) {
+    report_error(b, s, e, ex.code(), ex.reason_json());
+  } catch (const std::exception& ex) {
+    b.log->error([&] { return "gateway handler '" + std::string(what) + "' threw: " + ex.what(); });
+    report_error(b, s, e, ws_code::internal_error, internal_reason(b, ex.what()));
+  } catch (...) {
+    b.log->error([&] { return "gateway handler '" + std::string(what) + "' threw a non-exception"; });
+    report_error(b, s, e, ws_code::internal_error, internal_reason(b, "unknown exception"));
+  }
+}
+
+/// The handler of subscription I of the gateway bound by B: guards, decode, call, reply.
+template <class B, std::size_t I>
+void dispatch(B& b, socketio::event& e) {
+  using G = typename B::gateway_type;
+  using S = remove_cvref_t<decltype(std::get<I>(G::events))>;
+  constexpr auto fn = std::get<I>(G::events).fn;
+  using params = typename member_traits<decltype(fn)>::params;
+  gateway_context ctx(b, e.socket(), &e);
+  with_error_mapping(b, e.socket(), &e, e.name(), [&] {
+    using handler_guards = typename S::handler_guards;
+    if constexpr (!std::is_same_v<handler_guards, portico::guards<>>) {
+      if (!run_guards<handler_guards, typename B::module>(*b.container, ctx, &ctx.scope()))
+        throw ws_exception(ws_code::policy_violation, "Forbidden");
+    }
+    invoke_handler<fn>(b, e, ctx, static_cast<params*>(nullptr), std::make_index_sequence<params::size>{});
+  });
+}
+
+template <class G, std::size_t... I>
+constexpr bool events_ok(std::index_sequence<I...>) {
+  return (handler_ok<G, decltype(std::get<I>(G::events).fn)>() && ...);
+}
+template <class G, std::size_t... I>
+bool report_events(std::index_sequence<I...>) {
+  return (check_handler<G, decltype(std::get<I>(G::events).fn)>() && ...);
+}
+
+/// Whether every subscription of G can be served.
+template <class G>
+constexpr bool gateway_ok() {
+  using E = typename events_of<G>::type;
+  return events_ok<G>(std::make_index_sequence<std::tuple_size_v<E>>{});
+}
+/// The diagnostic for the first subscription of G that cannot be served (one error; the
+/// dispatch code of a bad gateway is never instantiated, so nothing cascades).
+template <class G>
+void report_gateway() {
+  using E = typename events_of<G>::type;
+  static_cast<void>(report_events<G>(std::make_index_sequence<std::tuple_size_v<E>>{}));
+}
+
+/// Installs subscriptions I... of the gateway bound by `b` on namespace `n`.
+template <class B, std::size_t... I>
+void install_events(B& b, socketio::nsp& n, std::index_sequence<I...>) {
+  using G = typename B::gateway_type;
+  B* bp = &b;
+  (([&] {
+     const char* name = std::get<I>(G::events).name;
+     auto thunk = [bp](socketio::event& e) { dispatch<B, I>(*bp, e); };
+     if (name) n.on(name, thunk);
+     else n.on_any(thunk);
+   }()),
+   ...);
+  static_cast<void>(bp), static_cast<void>(n);
+}
+
+}  // namespace portico::framework::detail
+// ---- end portico/framework/registry.hpp ----
+
+namespace portico {
+
+struct app_options {
+  unsigned io_threads = 0;      ///< Engine.IO I/O threads per server; 0: hardware_concurrency
+  unsigned worker_threads = 2;  ///< threads of the pool behind gateway_context::offload
+  bool debug = false;           ///< 1011 errors carry the exception's message instead of "Something went wrong"
+  std::chrono::milliseconds connect_timeout{45000};
+};
+
+namespace framework::detail {
+
+/// Everything the handlers of one gateway need at run time.
+template <class Container, class G, class Global>
+struct gateway_binding : gateway_runtime {
+  using container_type = Container;
+  using gateway_type = G;
+  using module = typename Container::template module_of_t<G>;
+  using global_guards = Global;
+
+  Container* container = nullptr;
+  G* gateway = nullptr;
+  connection_table table;
+  gateway_options options;
+  portico::logger* log = nullptr;
+  bool debug = false;
+};
+
+template <class G, class = void>
+struct has_on_connected_ctx : std::false_type {};
+template <class G>
+struct has_on_connected_ctx<G, std::void_t<decltype(std::declval<G&>().on_connected(std::declval<gateway_context&>()))>>
+    : std::true_type {};
+template <class G, class = void>
+struct has_on_connected_plain : std::false_type {};
+template <class G>
+struct has_on_connected_plain<G, std::void_t<decltype(std::declval<G&>().on_connected())>> : std::true_type {};
+template <class G, class = void>
+struct has_on_disconnected_ctx : std::false_type {};
+template <class G>
+struct has_on_disconnected_ctx<G, std::void_t<decltype(std::declval<G&>().on_disconnected(std::declval<gateway_context&>()))>>
+    : std::true_type {};
+template <class G, class = void>
+struct has_on_disconnected_plain : std::false_type {};
+template <class G>
+struct has_on_disconnected_plain<G, std::void_t<decltype(std::declval<G&>().on_disconnected())>> : std::true_type {};
+
+/// Calls `on_connected`; a `false` return refuses the client.
+template <class G>
+void call_on_connected(G& g, gateway_context& ctx) {
+  if constexpr (has_on_connected_ctx<G>::value) {
+    using R = decltype(g.on_connected(ctx));
+    if constexpr (std::is_same_v<R, bool>) {
+      if (!g.on_connected(ctx)) ctx.refuse(ws_code::policy_violation, "Connection refused");
+    } else {
+      g.on_connected(ctx);
+    }
+  } else if constexpr (has_on_connected_plain<G>::value) {
+    using R = decltype(g.on_connected());
+    if constexpr (std::is_same_v<R, bool>) {
+      if (!g.on_connected()) ctx.refuse(ws_code::policy_violation, "Connection refused");
+    } else {
+      g.on_connected();
+    }
+  } else {
+    static_cast<void>(g), static_cast<void>(ctx);
+  }
+}
+
+template <class G>
+void call_on_disconnected(G& g, gateway_context& ctx) {
+  if constexpr (has_on_disconnected_ctx<G>::value) g.on_disconnected(ctx);
+  else if constexpr (has_on_disconnected_plain<G>::value) g.on_disconnected();
+  else static_cast<void>(g), static_cast<void>(ctx);
+}
+
+/// CONNECT of a client to the gateway's namespace: open its scope, run the global and class
+/// guards, then `on_connected`. Any refusal is a connect_error `{message, data:{code, reason}}`
+/// and the client never reaches a handler of this gateway (the socketio server does not add a
+/// refused socket to the namespace).
+template <class B>
+void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
+  using G = typename B::gateway_type;
+  connection_scope& scope = b.table.open(s.sid());
+  gateway_context ctx(b, s, nullptr, &r);
+  try {
+    using handshake_guards = combine_guards_t<typename B::global_guards, guards_of_t<G>>;
+    if (!run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+      ctx.refuse(ws_code::policy_violation, "Forbidden");
+    else
+      call_on_connected(*b.gateway, ctx);
+  } catch (const ws_exception& ex) {
+    r.refuse(ex.what(), json_text{ex.body()});
+  } catch (const std::exception& ex) {
+    b.log->error([&] { return std::string("gateway connect on ") + s.namespace_name() + " threw: " + ex.what(); });
+    r.refuse("Something went wrong",
+             json_text{error_object(ws_code::internal_error, internal_reason(b, ex.what()))});
+  }
+  if (r.refused()) b.table.close(s.sid());
+}
+
+template <class B>
+void gateway_disconnect(B& b, socketio::socket& s) {
+  gateway_context ctx(b, s);
+  try {
+    call_on_disconnected(*b.gateway, ctx);
+  } catch (const std::exception& ex) {
+    b.log->error([&] { return std::string("on_disconnected on ") + s.namespace_name() + " threw: " + ex.what(); });
+  }
+  b.table.close(s.sid());  // per-connection providers die here
+}
+
+template <class B>
+void install_gateway(B& b, socketio::nsp& n) {
+  using G = typename B::gateway_type;
+  B* bp = &b;
+  n.on_connect([bp](socketio::socket& s, socketio::connect_request& r) { gateway_connect(*bp, s, r); });
+  n.on_disconnect([bp](socketio::socket& s, std::string_view) { gateway_disconnect(*bp, s); });
+  using E = typename events_of<G>::type;
+  install_events(b, n, std::make_index_sequence<std::tuple_size_v<E>>{});
+}
+
+/// "/socket.io" and "/socket.io/" are the same path.
+inline std::string normalize_path(std::string_view p) {
+  std::string s(p);
+  if (s.empty() || s.front() != '/') s.insert(s.begin(), '/');
+  if (s.back() != '/') s += '/';
+  return s;
+}
+
+inline std::vector<std::string> split_origins(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace framework::detail
+
+/// The application: a DI container over `Root`, with global guards and (for tests) provider
+/// overrides. Constructing it instantiates every singleton and gateway and builds the servers.
+template <class Root, class GlobalGuards = guards<>, class... Overrides>
+class app {
+ public:
+  using container_type = ::portico::container<Root, Overrides...>;
+  using global_guards = GlobalGuards;
+  /// The same app with test fakes: `app<M>::with_overrides<override<AuthService, Fake>>`.
+  template <class... More>
+  using with_overrides = app<Root, GlobalGuards, Overrides..., More...>;
+  /// The same app with guards run first at every handshake.
+  template <class... G>
+  using with_global_guards = app<Root, guards<G...>, Overrides...>;
+
+  app() : app(app_options{}) {}
+  /// `values...` fill `portico::value<T>` providers (as for `container`).
+  template <class... V>
+  explicit app(app_options o, V&&... values)
+      : opts_(o), container_(std::forward<V>(values)...), log_("portico.gateway", log_level::info), pool_(o.worker_threads) {
+    container_.instantiate();
+    plan(static_cast<typename container_type::gateways*>(nullptr));
+    for (auto& p : paths_) p.server = std::make_unique<socketio::server>(p.options);
+    install(static_cast<typename container_type::gateways*>(nullptr));
+  }
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+  ~app() { stop(); }
+
+  container_type& container() noexcept { return container_; }
+  /// The Socket.IO server of `path` (the first gateway's path when empty).
+  socketio::server& server(std::string_view path = {}) { return *find(path).server; }
+  portico::logger& log() noexcept { return log_; }
+  worker_pool& pool() noexcept { return pool_; }
+  /// Every distinct gateway path, in declaration order.
+  std::vector<std::string> paths() const {
+    std::vector<std::string> out;
+    for (auto& p : paths_) out.push_back(p.path);
+    return out;
+  }
+
+  /// Binds the first path's server to host:port and starts every server (further paths get an
+  /// ephemeral port each: `port(path)`). Returns at once; `run()` blocks.
+  void listen(const std::string& host, std::uint16_t port) {
+    for (std::size_t i = 0; i < paths_.size(); ++i) paths_[i].server->listen(host, i == 0 ? port : 0);
+    start();
+  }
+  std::uint16_t port(std::string_view path = {}) { return find(path).server->port(); }
+  void start() {
+    for (auto& p : paths_) p.server->start();
+  }
+  /// Blocks until stop() (from a handler or another thread).
+  void run() {
+    start();
+    if (!paths_.empty()) paths_.front().server->run();
+    stop();
+  }
+  /// Stops every server (disconnect handlers run, scopes close), then the worker pool. Idempotent.
+  void stop() {
+    for (auto& p : paths_)
+      if (p.server) p.server->stop();
+    pool_.stop();
+  }
+
+ private:
+  struct path_entry {
+    std::string path;
+    socketio::server_options options;
+    std::vector<std::string> namespaces;
+    bool ping_set = false;
+    std::unique_ptr<socketio::server> server;
+  };
+
+  path_entry& find(std::string_view path) {
+    if (paths_.empty()) throw std::logic_error("portico::app: the module declares no gateway");
+    if (path.empty()) return paths_.front();
+    const std::string want = framework::detail::normalize_path(path);
+    for (auto& p : paths_)
+      if (p.path == want) return p;
+    throw std::out_of_range("portico::app: no gateway on path " + want);
+  }
+
+  /// Gathers each path's server options from its gateways.
+  template <class... G>
+  void plan(framework::detail::type_list<G...>*) {
+    (plan_one(framework::detail::options_of<G>::value), ...);
+  }
+  void plan_one(const gateway_options& g) {
+    const std::string path = framework::detail::normalize_path(g.path);
+    const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+    path_entry* e = nullptr;
+    for (auto& p : paths_)
+      if (p.path == path) e = &p;
+    const bool first = e == nullptr;
+    if (first) {
+      paths_.emplace_back();
+      e = &paths_.back();
+      e->path = path;
+      e->options.engine.path = path;
+      e->options.engine.threads = opts_.io_threads;
+      e->options.connect_timeout = opts_.connect_timeout;
+    }
+    for (auto& n : e->namespaces)
+      if (n == nsp)
+        throw std::logic_error("portico::app: two gateways on namespace " + nsp + " of path " + path);
+    e->namespaces.push_back(nsp);
+    // Transports: the intersection (a gateway that wants websocket only makes its path so).
+    auto& eo = e->options.engine;
+    const bool polling = (static_cast<unsigned>(g.transport) & static_cast<unsigned>(transports::polling)) != 0;
+    const bool ws = (static_cast<unsigned>(g.transport) & static_cast<unsigned>(transports::websocket)) != 0;
+    eo.polling = first ? polling : (eo.polling && polling);
+    eo.websocket = first ? ws : (eo.websocket && ws);
+    if (!eo.polling && !eo.websocket)
+      throw std::logic_error("portico::app: the gateways on path " + path + " allow no common transport");
+    // CORS: the union of the origins.
+    for (auto& o : framework::detail::split_origins(g.cors_origins)) eo.cors.allowed_origins.push_back(o);
+    // Ping: the first gateway that sets it decides.
+    if (g.ping_interval_ms > 0 || g.ping_timeout_ms > 0) {
+      if (e->ping_set) {
+        log_.warn("gateway ping settings on " + path + " ignored: an earlier gateway set them");
+      } else {
+        e->ping_set = true;
+        if (g.ping_interval_ms > 0) eo.ping_interval = std::chrono::milliseconds(g.ping_interval_ms);
+        if (g.ping_timeout_ms > 0) eo.ping_timeout = std::chrono::milliseconds(g.ping_timeout_ms);
+      }
+    }
+  }
+
+  template <class... G>
+  void install(framework::detail::type_list<G...>*) {
+    (install_one<G>(), ...);
+  }
+  template <class G>
+  void install_one() {
+    if constexpr (!framework::detail::gateway_ok<G>()) {
+      framework::detail::report_gateway<G>();
+    } else {
+      install_checked<G>();
+    }
+  }
+  template <class G>
+  void install_checked() {
+    using binding = framework::detail::gateway_binding<container_type, G, GlobalGuards>;
+    auto b = std::make_shared<binding>();
+    const gateway_options& g = framework::detail::options_of<G>::value;
+    path_entry& e = find(g.path);
+    b->server = e.server.get();
+    b->connections = &b->table;
+    b->pool = &pool_;
+    b->container = &container_;
+    b->gateway = &container_.template component<G>();
+    b->options = g;
+    b->log = &log_;
+    b->debug = opts_.debug;
+    const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+    framework::detail::install_gateway(*b, e.server->of(nsp));
+    bindings_.push_back(std::move(b));
+  }
+
+  app_options opts_;
+  container_type container_;
+  portico::logger log_;
+  worker_pool pool_;
+  std::vector<std::shared_ptr<void>> bindings_;  ///< outlive the servers that call them
+  std::vector<path_entry> paths_;
+};
+
+}  // namespace portico
+// ---- end portico/framework/app.hpp ----
+// ---- begin portico/framework/di.hpp ----
+/// The compile-time dependency injection of the framework layer (see docs/dependency-injection.md).
+
 // ---- end portico/framework/di.hpp ----
+// ---- end portico/framework/framework.hpp ----
 // ---- end portico/portico.hpp ----

@@ -631,8 +631,10 @@ TEST_CASE("reconnection with backoff", "[client]") {
   });
   c.on_reconnect([&](std::size_t n) { reconnected = n; });
   c.on_reconnect_failed([&](std::size_t n) { failed = n; });
+  c.socket().set_auth(std::map<std::string, std::string>{{"token", "again"}});
   c.connect(srv->url());
   REQUIRE(r.wait_log("connect"));
+  CHECK(to_json(r.next("welcome").args()[0]["auth"]) == R"({"token":"again"})");
   std::string first_sid = c.socket().sid();
 
   // The server drops the transport: the client comes back by itself with a new session.
@@ -640,6 +642,8 @@ TEST_CASE("reconnection with backoff", "[client]") {
   REQUIRE(r.wait_log("disconnect:transport close"));
   REQUIRE(r.wait_log("connect", 5s, 2));
   CHECK(c.socket().sid() != first_sid);
+  // The same CONNECT payload goes out again on the new connection.
+  CHECK(to_json(r.next("welcome").args()[0]["auth"]) == R"({"token":"again"})");
   CHECK(reconnected.load() == 1);
   c.socket().emit("echo", "after reconnect");
   CHECK(r.next("echo").args().at(0).str() == "after reconnect");

@@ -1,0 +1,385 @@
+#pragma once
+/// `portico::testing`: integration tests of gateways with a real client, in the spirit of
+/// Ellar's `TestGateway.create_test_module(...).run_with_server()`.
+///
+///     using test_client = portico::testing::test_module<portico::gateways<EventGateway>>;
+///     auto ctx = test_client{}.run_with_server();   // 127.0.0.1, ephemeral port, own threads
+///     ctx.socket().on("my_response", ...);           // handlers first, then connect
+///     ctx.connect();
+///     ctx.wait_until([&] { return got == 2; });
+///
+/// Everything (clients, then the app) is shut down when the context is destroyed, also when a
+/// Catch2 assertion throws out of the test, within a bounded time.
+#include <asio.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "../client/client.hpp"
+#include "../framework/app.hpp"
+#include "../http/http.hpp"
+
+namespace portico::testing {
+
+using namespace std::chrono_literals;
+
+/// How the client of a context connects (all optional).
+struct connect_options {
+  std::string path;       ///< Socket.IO path; empty: the first gateway's path
+  std::string nsp;        ///< namespace; empty: the first gateway's namespace
+  std::map<std::string, std::string> headers;  ///< websocket handshake headers
+  std::map<std::string, std::string> query;    ///< handshake query parameters
+  std::string auth_json;  ///< the CONNECT payload (socket.io-client's `auth`), JSON text
+  std::chrono::milliseconds timeout{5000};     ///< how long connect() waits for the namespace
+};
+
+namespace detail {
+
+/// The running app, shared by a context and the contexts made from it. The router is declared
+/// first so it outlives the servers that call it.
+struct server_state {
+  std::unique_ptr<http::router> router;
+  std::shared_ptr<void> app;             ///< the portico::app, type-erased
+  std::function<void()> stop;            ///< app.stop(): idempotent
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string path;                      ///< the first gateway's path ("/socket.io/")
+  std::string nsp;                       ///< the first gateway's namespace ("/")
+  ~server_state() {
+    if (stop) stop();
+  }
+};
+
+template <class List>
+struct first_gateway;
+template <class G, class... Rest>
+struct first_gateway<framework::detail::type_list<G, Rest...>> {
+  static const gateway_options& options() { return framework::detail::options_of<G>::value; }
+};
+template <>
+struct first_gateway<framework::detail::type_list<>> {
+  static const gateway_options& options() {
+    static const gateway_options none{};
+    return none;
+  }
+};
+
+inline std::string namespace_of(const gateway_options& g) {
+  if (g.name_space.empty()) return "/";
+  return std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+}
+
+}  // namespace detail
+
+/// One client's view of a running test server. Move-only; the destructor disconnects the client
+/// (its `on_disconnect` handler runs, as in Ellar), destroys it, and, for the context returned by
+/// `run_with_server()`, stops the server.
+class run_context {
+ public:
+  run_context(run_context&&) noexcept = default;
+  run_context& operator=(run_context&&) = delete;
+  run_context(const run_context&) = delete;
+  ~run_context() {
+    close_client();
+    if (owner_ && server_) server_->stop();
+  }
+
+  /// "http://127.0.0.1:<port>"
+  std::string url() const { return "http://" + server_->host + ":" + std::to_string(server_->port); }
+  std::uint16_t port() const noexcept { return server_->port; }
+  /// The app (for its providers: `ctx.app<App>().container().get<Store&>()`).
+  template <class App>
+  App& app() const {
+    return *static_cast<App*>(server_->app.get());
+  }
+
+  /// This context's client, created (not connected) on first use with reconnection off and
+  /// `headers`/`path` from `prepare()`. Register handlers, then `connect()`.
+  client::client& client() {
+    if (!client_) {
+      client::options o;
+      o.path = effective_path(prepared_);
+      o.headers = prepared_.headers;
+      o.query = prepared_.query;
+      o.reconnection = false;
+      o.open_timeout = prepared_.timeout;
+      o.close_grace = 300ms;
+      client_ = std::make_unique<client::client>(std::move(o));
+    }
+    return *client_;
+  }
+  /// The socket of a namespace (default: the first gateway's namespace).
+  client::socket& socket(const std::string& nsp = {}) {
+    const std::string& n = nsp.empty() ? server_->nsp : nsp;
+    client::client& c = client();
+    if (std::find(namespaces_.begin(), namespaces_.end(), n) == namespaces_.end()) namespaces_.push_back(n);
+    return c.socket(n);
+  }
+
+  /// Sets the handshake options (path, headers, query) before `client()` is first used; after
+  /// that they are fixed (the client owns them) and a different value throws std::logic_error.
+  run_context& prepare(connect_options o) {
+    if (client_ && (effective_path(o) != effective_path(prepared_) || o.headers != prepared_.headers ||
+                    o.query != prepared_.query))
+      throw std::logic_error("portico::testing: set path/headers/query before ctx.client() or ctx.socket()");
+    prepared_ = std::move(o);
+    return *this;
+  }
+
+  /// Connects the client and waits (at most `o.timeout`) until namespace `o.nsp` is joined.
+  /// Returns false if it was not (refused: see the socket's `on_connect_error`; or timed out).
+  bool connect(connect_options o = {}) {
+    prepare(o);
+    client::socket& s = socket(o.nsp);
+    if (!o.auth_json.empty()) s.set_auth_json(o.auth_json);
+    client().connect(url());
+    return wait_until([&s] { return s.connected(); }, o.timeout);
+  }
+  /// Ellar's `ctx.connect(socketio_path=...)` with positional arguments.
+  bool connect(std::string path, std::string nsp = {}, std::map<std::string, std::string> headers = {},
+               std::string auth_json = {}) {
+    connect_options o;
+    o.path = std::move(path);
+    o.nsp = std::move(nsp);
+    o.headers = std::move(headers);
+    o.auth_json = std::move(auth_json);
+    return connect(std::move(o));
+  }
+
+  /// A second client on the same server (Ellar's `new_socket_client_context()`); it does not stop
+  /// the server when it ends, and keeps it alive while it lives.
+  run_context new_client_context() const { return run_context(server_, false); }
+
+  /// Lets the server and clients work for `d` (Ellar's `ctx.wait()`).
+  void wait(std::chrono::milliseconds d = 300ms) const { std::this_thread::sleep_for(d); }
+  /// Polls `done` every 2 ms until it holds or `timeout` passes; returns its last value. `done`
+  /// runs on the test thread: what it reads must be atomic or locked (handlers run elsewhere).
+  template <class P>
+  bool wait_until(P&& done, std::chrono::milliseconds timeout = 2000ms) const {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= end) return static_cast<bool>(done());
+      std::this_thread::sleep_for(2ms);
+    }
+    return true;
+  }
+
+  /// Disconnects and destroys this context's client now (the destructor does it otherwise).
+  /// Waits at most 1 s for the disconnect to be seen, so `on_disconnect` handlers have run.
+  void close_client() {
+    if (!client_) return;
+    std::vector<client::socket*> joined;
+    for (auto& n : namespaces_) {
+      auto& s = client_->socket(n);
+      if (s.connected()) joined.push_back(&s);
+    }
+    client_->disconnect();
+    wait_until([&] {
+      for (auto* s : joined)
+        if (s->connected()) return false;
+      return true;
+    }, 1000ms);
+    client_.reset();
+  }
+
+ private:
+  template <class Root, class... Overrides>
+  friend class test_app;
+  run_context(std::shared_ptr<detail::server_state> s, bool owner) : server_(std::move(s)), owner_(owner) {}
+
+  std::string effective_path(const connect_options& o) const {
+    return o.path.empty() ? server_->path : framework::detail::normalize_path(o.path);
+  }
+
+  std::shared_ptr<detail::server_state> server_;
+  bool owner_ = false;
+  connect_options prepared_;
+  std::vector<std::string> namespaces_;     ///< every namespace socket() handed out
+  std::unique_ptr<client::client> client_;  ///< last member: destroyed first
+};
+
+/// A module (with provider overrides) that can be started for a test, as many times as needed.
+/// `Root` is any module; `test_module<Parts...>` builds one from gateways/providers/imports.
+template <class Root, class... Overrides>
+class test_app {
+ public:
+  using app_type = portico::app<Root, guards<>, Overrides...>;
+  /// The same test app with fakes: `test_app<M>::with_overrides<override<Auth, FakeAuth>>`.
+  template <class... More>
+  using with_overrides = test_app<Root, Overrides..., More...>;
+
+  /// `values...` fill `portico::value<T>` providers (config), copied into every started app.
+  template <class... V>
+  explicit test_app(V... values)
+      : make_([vals = std::make_tuple(std::move(values)...)](const app_options& o) {
+          return std::apply([&o](const auto&... v) { return std::make_shared<app_type>(o, v...); }, vals);
+        }) {
+    opts_.io_threads = 1;
+    opts_.worker_threads = 1;
+    opts_.debug = true;  // a test wants the real message of a 1011 error
+  }
+
+  app_options& options() noexcept { return opts_; }
+  /// HTTP routes (and `ws_route`s) served on the app's port beside Socket.IO.
+  test_app& routes(std::function<void(http::router&)> add) {
+    routes_ = std::move(add);
+    return *this;
+  }
+
+  /// Builds the app, listens on 127.0.0.1 with an ephemeral port, starts its threads.
+  run_context run_with_server() const {
+    auto st = std::make_shared<detail::server_state>();
+    auto a = make_(opts_);
+    if (routes_) {
+      st->router = std::make_unique<http::router>();
+      routes_(*st->router);
+      http::serve(a->server().engine(), *st->router);
+    }
+    app_type* raw = a.get();
+    st->app = a;
+    st->stop = [raw] { raw->stop(); };
+    raw->listen(st->host, 0);
+    st->port = raw->port();
+    const gateway_options& g = detail::first_gateway<typename app_type::container_type::gateways>::options();
+    st->path = framework::detail::normalize_path(g.path);
+    st->nsp = detail::namespace_of(g);
+    return run_context(std::move(st), true);
+  }
+
+ private:
+  app_options opts_;
+  std::function<std::shared_ptr<app_type>(const app_options&)> make_;
+  std::function<void(http::router&)> routes_;
+};
+
+/// A test app over an ad-hoc module: `test_module<gateways<EventGateway>, providers<Store>>`.
+template <class... Parts>
+using test_module = test_app<portico::module<Parts...>>;
+
+/// A plain HTTP exchange's result.
+struct http_response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  ///< names lower-cased
+  std::string body;
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+/// A minimal blocking HTTP/1.1 client for a test server's routes (one connection per request,
+/// `Connection: close`, bounded by `timeout`; throws std::runtime_error on timeout or I/O error).
+class http_client {
+ public:
+  explicit http_client(std::uint16_t port, std::string host = "127.0.0.1") : host_(std::move(host)), port_(port) {}
+  explicit http_client(const run_context& ctx) : http_client(ctx.port()) {}
+
+  http_response get(const std::string& target, std::map<std::string, std::string> headers = {},
+                    std::chrono::milliseconds timeout = 5000ms) const {
+    return request("GET", target, std::move(headers), {}, timeout);
+  }
+  http_response post(const std::string& target, std::string body, std::map<std::string, std::string> headers = {},
+                     std::chrono::milliseconds timeout = 5000ms) const {
+    if (headers.find("Content-Type") == headers.end()) headers["Content-Type"] = "application/json";
+    return request("POST", target, std::move(headers), std::move(body), timeout);
+  }
+
+  http_response request(const std::string& method, const std::string& target, std::map<std::string, std::string> headers,
+                        std::string body, std::chrono::milliseconds timeout) const {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host_ + ":" + std::to_string(port_) +
+                      "\r\nConnection: close\r\n";
+    for (auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    req += "\r\n" + body;
+
+    asio::io_context io;
+    asio::ip::tcp::socket sock(io);
+    std::string raw;
+    std::array<char, 4096> buf{};
+    asio::error_code failure;
+    bool done = false;
+    std::function<void()> read_more = [&] {
+      sock.async_read_some(asio::buffer(buf), [&](asio::error_code ec, std::size_t n) {
+        raw.append(buf.data(), n);
+        if (ec || complete(raw)) {
+          if (ec && ec != asio::error::eof) failure = ec;
+          done = true;
+          return;
+        }
+        read_more();
+      });
+    };
+    asio::ip::tcp::endpoint ep(asio::ip::make_address(host_), port_);
+    sock.async_connect(ep, [&](asio::error_code ec) {
+      if (ec) {
+        failure = ec, done = true;
+        return;
+      }
+      asio::async_write(sock, asio::buffer(req), [&](asio::error_code wec, std::size_t) {
+        if (wec) {
+          failure = wec, done = true;
+          return;
+        }
+        read_more();
+      });
+    });
+    io.run_for(timeout);
+    if (!done) throw std::runtime_error("portico::testing::http_client: timeout on " + method + " " + target);
+    if (failure && raw.empty()) throw std::runtime_error("portico::testing::http_client: " + failure.message());
+    return parse(raw);
+  }
+
+ private:
+  /// The response is complete when the header is in and Content-Length bytes of body followed.
+  static bool complete(const std::string& raw) {
+    auto end = raw.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    auto r = parse(raw);
+    auto it = r.headers.find("content-length");
+    if (it == r.headers.end()) return false;  // until EOF
+    return r.body.size() >= static_cast<std::size_t>(std::stoul(it->second));
+  }
+  static http_response parse(const std::string& raw) {
+    http_response r;
+    auto end = raw.find("\r\n\r\n");
+    std::string head = raw.substr(0, end);
+    if (end != std::string::npos) r.body = raw.substr(end + 4);
+    std::size_t pos = head.find("\r\n");
+    std::string status_line = head.substr(0, pos);
+    auto sp = status_line.find(' ');
+    if (sp != std::string::npos) r.status = std::atoi(status_line.c_str() + sp + 1);
+    while (pos != std::string::npos && pos < head.size()) {
+      std::size_t next = head.find("\r\n", pos + 2);
+      std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+      auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        std::string name = line.substr(0, colon);
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::size_t v = colon + 1;
+        while (v < line.size() && line[v] == ' ') ++v;
+        r.headers[name] = line.substr(v);
+      }
+      pos = next;
+    }
+    return r;
+  }
+
+  std::string host_;
+  std::uint16_t port_;
+};
+
+}  // namespace portico::testing

@@ -1,0 +1,370 @@
+// portico::testing: seed 000's two gateway tests ported to C++, plus overrides, config values,
+// wait_until, several clients, HTTP routes and shutdown when a test fails. The regions between
+// `// [doc:NAME]` and `// [/doc]` are shown verbatim in docs/testing.md (checked by meson test).
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "portico/framework/framework.hpp"
+#include "portico/json/encode.hpp"
+#include "portico/testing/testing.hpp"
+
+using namespace std::chrono_literals;
+namespace pc = portico::client;
+
+namespace {
+
+// [doc:gateway]
+struct MessageData {
+  std::string data;
+};
+PORTICO_FIELDS(MessageData, data)
+
+struct Greeting {
+  std::string data;
+  int count = 0;
+};
+PORTICO_FIELDS(Greeting, data, count)
+
+struct EventGateway : portico::gateway<EventGateway> {
+  static constexpr auto options = portico::gateway_options{"/ws", "/"};
+
+  portico::ws_response my_event(const MessageData& message, portico::gateway_context& ctx) {
+    return portico::ws_response{"my_response", message}.to(ctx.sid());
+  }
+  void my_broadcast_event(const MessageData& message, portico::gateway_context& ctx) {
+    ctx.get_namespace().emit("my_response", message);  // everyone, the sender included
+  }
+  void on_connected(portico::gateway_context& ctx) { ctx.emit("my_response", Greeting{"Connected", 0}); }
+  void on_disconnected() { ++disconnects; }
+
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(EventGateway, my_event),
+                                                 PORTICO_SUBSCRIBE(EventGateway, my_broadcast_event));
+  static inline std::atomic<int> disconnects{0};
+};
+// [/doc]
+
+/// Collects what a client receives; handlers run on the client's thread, the test reads it.
+struct inbox {
+  mutable std::mutex mu;
+  std::vector<std::string> items;
+  void add(std::string s) {
+    std::lock_guard<std::mutex> g(mu);
+    items.push_back(std::move(s));
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> g(mu);
+    return items.size();
+  }
+  std::vector<std::string> all() const {
+    std::lock_guard<std::mutex> g(mu);
+    return items;
+  }
+};
+
+}  // namespace
+
+// [doc:seed-tests]
+using test_client = portico::testing::test_module<portico::gateways<EventGateway>>;
+
+TEST_CASE("test_socket_connection_work", "[testing][seed]") {
+  std::vector<std::string> my_response_message;  // declared before ctx: its handlers use them
+  std::atomic<bool> connected_called{false}, disconnected_called{false};
+  {
+    auto ctx = test_client{}.run_with_server();
+    pc::socket& sio = ctx.socket();
+    sio.on("my_response", [&](pc::event& e) { my_response_message.push_back(portico::json::stringify(e.args()[0])); });
+    sio.on_disconnect([&](const std::string&) { disconnected_called = true; });
+    sio.on_connect([&] {
+      sio.emit("my_event", MessageData{"I'm connected!"});
+      connected_called = true;
+    });
+    REQUIRE(ctx.connect("/ws/"));
+    ctx.wait();
+  }  // the client disconnects, the server stops: the client's thread is joined
+
+  REQUIRE(my_response_message.size() == 2);
+  CHECK(my_response_message == std::vector<std::string>{R"({"data":"Connected","count":0})",
+                                                        R"({"data":"I'm connected!"})"});
+  CHECK((disconnected_called && connected_called));
+}
+
+TEST_CASE("test_broadcast_work", "[testing][seed]") {
+  std::vector<std::string> sio_1_response_message, sio_2_response_message;
+  {
+    auto ctx = test_client{}.run_with_server();
+    auto ctx_2 = ctx.new_client_context();
+    ctx.socket().on("my_response", [&](pc::event& e) {
+      sio_1_response_message.push_back(portico::json::stringify(e.args()[0]));
+    });
+    ctx_2.socket().on("my_response", [&](pc::event& e) {
+      sio_2_response_message.push_back(portico::json::stringify(e.args()[0]));
+    });
+    REQUIRE(ctx.connect("/ws/"));
+    REQUIRE(ctx_2.connect("/ws/"));
+
+    ctx.socket().emit("my_broadcast_event", MessageData{"Testing Broadcast"});  // both receive it
+
+    ctx.wait();
+    ctx_2.wait();
+  }
+
+  REQUIRE(sio_1_response_message.size() == 2);
+  CHECK(sio_1_response_message == std::vector<std::string>{R"({"data":"Connected","count":0})",
+                                                           R"({"data":"Testing Broadcast"})"});
+  REQUIRE(sio_2_response_message.size() == 2);
+  CHECK(sio_2_response_message == std::vector<std::string>{R"({"data":"Connected","count":0})",
+                                                           R"({"data":"Testing Broadcast"})"});
+}
+// [/doc]
+
+// ---------------------------------------------------------------------------------------------
+// Overrides and config values.
+
+namespace {
+
+// [doc:overrides]
+struct Config {
+  std::string greeting = "Hello";
+};
+
+struct Greeter {  // the production service: an interface and its implementation
+  virtual ~Greeter() = default;
+  virtual std::string greet(const std::string& name) = 0;
+};
+struct ConfiguredGreeter : Greeter {
+  explicit ConfiguredGreeter(const Config& c) : c(c) {}
+  std::string greet(const std::string& name) override { return c.greeting + ", " + name; }
+  const Config& c;
+};
+
+struct GreetGateway : portico::gateway<GreetGateway> {
+  static constexpr auto options = portico::gateway_options{"/socket.io", "/greet"};
+  explicit GreetGateway(Greeter& g) : greeter(g) {}
+  std::string greet(const std::string& name) { return greeter.greet(name); }  // answers the ack
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(GreetGateway, greet));
+  Greeter& greeter;
+};
+
+using GreetModule = portico::module<
+    portico::providers<portico::value<Config>, portico::bind<Greeter, ConfiguredGreeter>>,
+    portico::gateways<GreetGateway>>;
+
+struct FakeGreeter : Greeter {  // the fake a test swaps in
+  std::string greet(const std::string& name) override { return "fake greeting for " + name; }
+};
+
+TEST_CASE("a test replaces a provider with a fake", "[testing][overrides]") {
+  using with_fake = portico::testing::test_app<GreetModule>::with_overrides<portico::override<Greeter, FakeGreeter>>;
+  auto ctx = with_fake{}.run_with_server();
+  REQUIRE(ctx.connect());  // the first gateway's path and namespace: /socket.io/, /greet
+
+  auto reply = std::make_shared<std::promise<std::string>>();
+  ctx.socket().emit_with_ack("greet", [reply](pc::ack_result& r) {
+    reply->set_value(r.ok() ? std::string(r.args()[0].GetString()) : pc::to_string(r.status));
+  }, 2s, "ada");
+  auto answer = reply->get_future();
+  REQUIRE(answer.wait_for(3s) == std::future_status::ready);
+  CHECK(answer.get() == "fake greeting for ada");
+}
+
+TEST_CASE("config values reach the providers", "[testing][overrides]") {
+  portico::testing::test_app<GreetModule> app{Config{"Bonjour"}};
+  auto ctx = app.run_with_server();
+  REQUIRE(ctx.connect());
+  std::atomic<bool> answered{false};
+  std::string text;
+  ctx.socket().emit_with_ack("greet", [&](pc::ack_result& r) {
+    if (r.ok()) text = r.args()[0].GetString();
+    answered = true;
+  }, 2s, "ada");
+  REQUIRE(ctx.wait_until([&] { return answered.load(); }));
+  CHECK(text == "Bonjour, ada");
+}
+// [/doc]
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// wait_until, several clients, other namespaces, refusals.
+
+TEST_CASE("wait_until returns as soon as the condition holds, false after the timeout", "[testing]") {
+  auto ctx = test_client{}.run_with_server();
+  inbox got;
+  ctx.socket().on("my_response", [&](pc::event& e) { got.add(portico::json::stringify(e.args()[0])); });
+  REQUIRE(ctx.connect("/ws/"));
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(ctx.wait_until([&] { return got.size() == 1; }, 3s));  // the greeting
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+
+  const auto before = std::chrono::steady_clock::now();
+  CHECK_FALSE(ctx.wait_until([&] { return got.size() == 2; }, 200ms));  // nothing else comes
+  const auto waited = std::chrono::steady_clock::now() - before;
+  CHECK(waited >= 200ms);
+  CHECK(waited < 1500ms);
+}
+
+TEST_CASE("two clients: a broadcast from the second reaches both, my_event only its sender", "[testing]") {
+  auto ctx = test_client{}.run_with_server();
+  auto other = ctx.new_client_context();
+  inbox one, two;
+  ctx.socket().on("my_response", [&](pc::event& e) { one.add(portico::json::stringify(e.args()[0])); });
+  other.socket().on("my_response", [&](pc::event& e) { two.add(portico::json::stringify(e.args()[0])); });
+  REQUIRE(ctx.connect("/ws/"));
+  REQUIRE(other.connect("/ws/"));
+  REQUIRE(ctx.wait_until([&] { return one.size() == 1 && two.size() == 1; }));
+  CHECK(ctx.socket().sid() != other.socket().sid());
+
+  other.socket().emit("my_event", MessageData{"only me"});
+  other.socket().emit("my_broadcast_event", MessageData{"all"});
+  REQUIRE(ctx.wait_until([&] { return one.size() == 2 && two.size() == 3; }));
+  ctx.wait(100ms);  // nothing more arrives
+  CHECK(one.all().back() == R"({"data":"all"})");
+  CHECK(two.all() == std::vector<std::string>{R"({"data":"Connected","count":0})", R"({"data":"only me"})",
+                                              R"({"data":"all"})"});
+}
+
+TEST_CASE("connect returns false when the namespace does not exist", "[testing]") {
+  auto ctx = test_client{}.run_with_server();
+  std::atomic<bool> refused{false};
+  ctx.socket("/nowhere").on_connect_error([&](const pc::connect_error&) { refused = true; });
+  portico::testing::connect_options o;
+  o.path = "/ws/";
+  o.nsp = "/nowhere";
+  o.timeout = 1s;
+  CHECK_FALSE(ctx.connect(o));
+  CHECK(refused.load());
+}
+
+TEST_CASE("handshake options are fixed once the client exists", "[testing]") {
+  auto ctx = test_client{}.run_with_server();
+  ctx.socket();  // creates the client with the defaults
+  portico::testing::connect_options o;
+  o.headers["X-Test"] = "1";
+  CHECK_THROWS_AS(ctx.prepare(o), std::logic_error);
+}
+
+namespace {
+/// What the gateway saw of each handshake (a singleton the test reads through the app).
+struct Seen {
+  std::mutex mu;
+  std::vector<std::string> users;
+};
+struct WhoGateway : portico::gateway<WhoGateway> {
+  static constexpr auto options = portico::gateway_options{"/who", "/me"};
+  explicit WhoGateway(Seen& s) : seen(s) {}
+  void on_connected(portico::gateway_context& ctx) {
+    std::string token = ctx.auth().IsObject() && ctx.auth().HasMember("token") ? ctx.auth()["token"].GetString() : "";
+    std::lock_guard<std::mutex> g(seen.mu);
+    seen.users.push_back(std::string(ctx.header("x-user")) + "/" + token);
+  }
+  static constexpr auto events = portico::events();
+  Seen& seen;
+};
+using who_test = portico::testing::test_module<portico::providers<Seen>, portico::gateways<WhoGateway>>;
+}  // namespace
+
+TEST_CASE("connect sends headers and auth; the test reads providers through the app", "[testing]") {
+  auto ctx = who_test{}.run_with_server();
+  CHECK(ctx.url() == "http://127.0.0.1:" + std::to_string(ctx.port()));
+  REQUIRE(ctx.connect("/who", "/me", {{"X-User", "ada"}}, R"({"token":"t1"})"));
+  auto second = ctx.new_client_context();
+  portico::testing::connect_options o;  // defaults: the first gateway's path and namespace
+  o.auth_json = R"({"token":"t2"})";
+  REQUIRE(second.connect(o));
+  Seen& seen = ctx.app<who_test::app_type>().container().get<Seen&>();
+  std::lock_guard<std::mutex> g(seen.mu);
+  CHECK(seen.users == std::vector<std::string>{"ada/t1", "/t2"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown.
+
+TEST_CASE("a failing test still shuts everything down", "[testing][shutdown]") {
+  const int before = EventGateway::disconnects.load();
+  std::uint16_t port = 0;
+  const auto start = std::chrono::steady_clock::now();
+  auto failing_test = [&] {
+    auto ctx = test_client{}.run_with_server();
+    port = ctx.port();
+    REQUIRE(ctx.connect("/ws/"));
+    throw std::runtime_error("an assertion failed here");  // what a failed REQUIRE does
+  };
+  CHECK_THROWS_WITH(failing_test(), "an assertion failed here");
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(EventGateway::disconnects.load() == before + 1);  // the server saw the client leave
+  // The port is closed: nothing listens any more.
+  CHECK_THROWS_AS(portico::testing::http_client(port).get("/", {}, 1s), std::runtime_error);
+}
+
+TEST_CASE("a context destroyed while its client is mid-connect ends promptly", "[testing][shutdown]") {
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    {
+      auto ctx = test_client{}.run_with_server();
+      auto second = ctx.new_client_context();
+      second.socket().on("my_response", [](pc::event&) {});
+      second.client().connect(second.url());  // not waited for
+      ctx.client().connect(ctx.url());
+    }
+    CHECK(std::chrono::steady_clock::now() - start < 3s);
+  }
+}
+
+TEST_CASE("a second context outliving the first sees the server go away", "[testing][shutdown]") {
+  std::atomic<bool> gone{false};
+  auto make = [&] {
+    auto ctx = test_client{}.run_with_server();
+    auto other = ctx.new_client_context();
+    other.socket().on_disconnect([&](const std::string&) { gone = true; });
+    REQUIRE(other.connect("/ws/"));
+    return other;  // ctx ends here: the server stops
+  };
+  auto other = make();
+  CHECK(other.wait_until([&] { return gone.load(); }, 3s));
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP routes.
+
+namespace {
+struct Car {
+  int id = 0;
+  std::string name;
+};
+PORTICO_FIELDS(Car, id, name)
+}  // namespace
+
+// [doc:http]
+TEST_CASE("HTTP routes are served beside the gateways", "[testing][http]") {
+  namespace http = portico::http;
+  test_client app;
+  app.routes([](http::router& r) {
+    r.get("/car/{id}", [](int id, std::string name) { return Car{id, name}; }, http::path<int>("id"),
+          http::query<std::string>("name", "John"));
+    r.post("/car", [](Car c) { return Car{c.id + 1, c.name}; }, http::body<Car>());
+  });
+  auto ctx = app.run_with_server();
+  portico::testing::http_client http_client(ctx);
+
+  auto got = http_client.get("/car/7?name=Ada");
+  CHECK(got.status == 200);
+  CHECK(got.body == R"({"id":7,"name":"Ada"})");
+  CHECK(got.header("content-type").find("application/json") == 0);
+
+  auto posted = http_client.post("/car", R"({"id":1,"name":"Bo"})");
+  CHECK(posted.status == 200);
+  CHECK(posted.body == R"({"id":2,"name":"Bo"})");
+
+  CHECK(http_client.post("/car", R"({"id":"x"})").status == 422);
+  CHECK(http_client.get("/nothing-here").status == 404);
+  REQUIRE(ctx.connect("/ws/"));  // and the gateway works on the same port
+}
+// [/doc]
