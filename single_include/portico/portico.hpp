@@ -2063,6 +2063,7 @@ struct core : std::enable_shared_from_this<core> {
   std::function<void(const socket_ptr&, message&&)> on_message;
   std::function<void(const socket_ptr&, close_reason)> on_close;
   std::function<bool(const http_connection_ptr&)> on_http;
+  std::function<bool(const ws_connection_ptr&)> on_websocket;
 
   std::vector<std::unique_ptr<worker>> workers;
   std::mutex table_mu;
@@ -2320,6 +2321,7 @@ struct core : std::enable_shared_from_this<core> {
     parsed_request r;
     parse(con->get_resource(), r);
     if (!path_matches(r.path)) {
+      if (on_websocket) return on_websocket(con);  // plain WebSocket routes (portico::http)
       con->set_status(websocketpp::http::status_code::not_found);
       return false;
     }
@@ -2836,6 +2838,10 @@ class server {
   /// Plain HTTP requests outside `path`: return true when handled (response set or deferred);
   /// otherwise the server answers 404.
   void on_http(std::function<bool(const http_connection_ptr&)> f) { core_->on_http = std::move(f); }
+  /// WebSocket upgrades outside `path`, from websocketpp's validate handler: return false to
+  /// refuse with the status set on the connection (websocketpp answers 400 if none), true to
+  /// accept after setting the connection's open/message/close handlers.
+  void on_websocket(std::function<bool(const http_connection_ptr&)> f) { core_->on_websocket = std::move(f); }
 
   const server_options& options() const { return core_->opts; }
   portico::logger& log() { return core_->log; }

@@ -776,3 +776,59 @@ TEST_CASE("http routes: deferred answers from another thread", "[http]") {
   std::lock_guard<std::mutex> g(mu);
   for (auto& t : workers) t.join();
 }
+
+// ------------------------------------------------------------------ on the Engine.IO server
+
+TEST_CASE("served by engineio::server: Engine.IO, HTTP routes and ws routes on one port", "[http][engineio]") {
+  http::router r;
+  live_support app;
+  app.install(r, true);
+  r.get("/hello", [] { return http::text("hello"); });
+
+  portico::engineio::server_options opts;
+  opts.threads = 2;
+  portico::engineio::server srv(opts);
+  srv.on_message([](const portico::engineio::socket_ptr& s, portico::engineio::message&& m) { s->send(std::move(m.data)); });
+  http::serve(srv, r);
+  srv.listen("127.0.0.1", 0);
+  srv.start();
+  const auto port = srv.port();
+
+  CHECK(fetch(port, "GET", "/hello").body == "hello");
+  CHECK(fetch(port, "GET", "/nowhere").body == R"({"detail":"Not Found"})");
+  auto res = fetch(port, "GET", "/engine.io/?EIO=4&transport=polling");
+  CHECK(res.status == 200);
+  CHECK(res.body.rfind("0{", 0) == 0);
+
+  ws_client eio;
+  REQUIRE(eio.connect(port, "/engine.io/?EIO=4&transport=websocket") == 101);
+  CHECK(eio.recv_text().rfind("0{", 0) == 0);
+  REQUIRE(eio.send_text("4ping me"));
+  CHECK(eio.recv_text() == "4ping me");
+
+  ws_client refused, unknown;
+  CHECK(refused.connect(port, "/car/live-support?name=X") == 403);
+  CHECK(unknown.connect(port, "/car/elsewhere") == 404);
+  CHECK(app.handler_runs == 0);
+
+  // Several clients, spread over both workers by the kernel; one broadcast reaches them all.
+  std::vector<std::unique_ptr<ws_client>> cs;
+  for (int i = 0; i < 6; ++i) {
+    cs.push_back(std::make_unique<ws_client>());
+    REQUIRE(cs.back()->connect(port, "/car/live-support?key=ok&name=c" + std::to_string(i)) == 101);
+    CHECK(cs.back()->recv_text() == "Welcome c" + std::to_string(i) + " to our live support room!\nHow can we help you?");
+    REQUIRE(cs.back()->send_text("q" + std::to_string(i)));
+    CHECK(cs.back()->recv_text() ==
+          "We have received you complain:<br><br><strong>\"q" + std::to_string(i) + "\"</strong><br><br>We shall get back to you.");
+  }
+  REQUIRE(eventually([&] { return app.route->size() == 6; }));
+  app.route->broadcast_text("closing soon");
+  for (auto& c : cs) CHECK(c->recv_text() == "closing soon");
+
+  // Shutting down: plain WebSocket clients get 1001 before the server stops.
+  r.close_websockets();
+  for (auto& c : cs) CHECK(recv_close(*c) == std::pair<int, std::string>(1001, "server shutting down"));
+  CHECK(eventually([&] { return r.websocket_count() == 0; }));
+  CHECK(eventually([&] { return app.codes() == std::vector<int>(6, 1001); }));
+  srv.stop();
+}

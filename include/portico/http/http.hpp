@@ -11,10 +11,12 @@
 
 namespace portico::http {
 
-/// Serves `r` on `s`: every HTTP request outside the Engine.IO path goes to the router.
-/// `r` must outlive `s` (or at least its running workers).
+/// Serves `r` on `s`: every HTTP request and WebSocket upgrade outside the Engine.IO path goes
+/// to the router. `r` must outlive `s` (or at least its running workers); call
+/// r.close_websockets() before s.stop() to close plain WebSocket clients cleanly.
 inline void serve(portico::engineio::server& s, router& r) {
   s.on_http([&r](const portico::engineio::http_connection_ptr& con) { return r.handle_http(con); });
+  s.on_websocket([&r](const portico::engineio::http_connection_ptr& con) { return r.handle_upgrade(con); });
 }
 
 }  // namespace portico::http

@@ -179,20 +179,17 @@ class run_context {
   }
 
   /// Disconnects and destroys this context's client now (the destructor does it otherwise).
-  /// Waits at most 1 s for the disconnect to be seen, so `on_disconnect` handlers have run.
+  /// Waits (at most 1 s) until the client's thread has finished the disconnect, so its
+  /// `on_disconnect` handlers have run: a destroyed client runs no callback any more.
   void close_client() {
     if (!client_) return;
-    std::vector<client::socket*> joined;
-    for (auto& n : namespaces_) {
-      auto& s = client_->socket(n);
-      if (s.connected()) joined.push_back(&s);
-    }
     client_->disconnect();
-    wait_until([&] {
-      for (auto* s : joined)
-        if (s->connected()) return false;
-      return true;
-    }, 1000ms);
+    // A fence: this ack times out on the client's thread after the disconnect task has run
+    // (tasks run in order there). Its packet is only buffered: nothing is sent.
+    auto fenced = std::make_shared<std::atomic<bool>>(false);
+    client_->socket(namespaces_.empty() ? server_->nsp : namespaces_.front())
+        .emit_with_ack("portico-testing-fence", [fenced](client::ack_result&) { fenced->store(true); }, 1ms);
+    wait_until([&] { return fenced->load(); }, 1000ms);
     client_.reset();
   }
 
