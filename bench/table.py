@@ -40,7 +40,7 @@ METRICS = [
     ('connrate', 'conn_per_s', 'connects+handshakes/s', 'higher'),
     ('connrate', 'server_cpu_us_per_op', 'server CPU µs per connection', 'lower'),
 ]
-for n in (1000, 5000, 10000):
+for n in (1000, 3000, 5000, 10000):
     METRICS.append((f'idle-{n}', 'rss_per_conn_kb', f'idle RSS per connection, {n} clients: KB', 'lower'))
 
 
@@ -68,10 +68,11 @@ for config, key, title, better in METRICS:
     print(f'| {title} | {better} | ' + ' | '.join(fmt(vals[s]) for s in present) +
           f" | {ratio(vals.get('portico'), vals.get('node'))} | {ratio(vals.get('portico'), vals.get('raw'))} |")
 
-comp = {l: med('compile', l, 'compile_s') for l in ('hello', 'bare')}
-if comp['hello'] is not None:
-    print(f"| compile time, examples/hello vs bare websocketpp echo: s | lower | hello {fmt(comp['hello'])} | "
-          f"bare {fmt(comp['bare'])} | ratio {ratio(comp['hello'], comp['bare'])} |" + ' |' * (len(present) - 1))
+for key, what in (('compile_s', 'wall'), ('compile_cpu_s', 'CPU')):
+    comp = {l: med('compile', l, key) for l in ('hello', 'bare')}
+    if comp['hello'] is not None:
+        print(f"| compile {what} time, examples/hello vs bare websocketpp echo: s | lower | hello {fmt(comp['hello'])} | "
+              f"bare {fmt(comp['bare'])} | ratio {ratio(comp['hello'], comp['bare'])} |" + ' |' * (len(present) - 1))
 
 xc = [(l, c) for c in ('xcheck-loadgen', 'xcheck-sioclient') for l in ('portico', 'node') if (c, l) in by]
 if xc:

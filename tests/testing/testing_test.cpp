@@ -177,7 +177,8 @@ TEST_CASE("a test replaces a provider with a fake", "[testing][overrides]") {
 
 TEST_CASE("config values reach the providers", "[testing][overrides]") {
   portico::testing::test_app<GreetModule> app{Config{"Bonjour"}};
-  auto ctx = app.run_with_server();
+  auto copy = app;  // a test app is a recipe: copies start equal apps
+  auto ctx = copy.run_with_server();
   REQUIRE(ctx.connect());
   std::atomic<bool> answered{false};
   std::string text;

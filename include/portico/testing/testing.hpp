@@ -26,6 +26,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -220,7 +221,7 @@ class test_app {
   using with_overrides = test_app<Root, Overrides..., More...>;
 
   /// `values...` fill `portico::value<T>` providers (config), copied into every started app.
-  template <class... V>
+  template <class... V, class = std::enable_if_t<!(sizeof...(V) == 1 && (std::is_same_v<std::decay_t<V>, test_app> && ...))>>
   explicit test_app(V... values)
       : make_([vals = std::make_tuple(std::move(values)...)](const app_options& o) {
           return std::apply([&o](const auto&... v) { return std::make_shared<app_type>(o, v...); }, vals);
@@ -231,7 +232,8 @@ class test_app {
   }
 
   app_options& options() noexcept { return opts_; }
-  /// HTTP routes (and `ws_route`s) served on the app's port beside Socket.IO.
+  /// HTTP routes served on the app's port beside Socket.IO (`ws_route`s are not reached yet:
+  /// the Engine.IO server hands only plain HTTP requests to the router).
   test_app& routes(std::function<void(http::router&)> add) {
     routes_ = std::move(add);
     return *this;
