@@ -6,7 +6,9 @@
 #define PORTICO_SINGLE_HEADER 1
 
 // ---- begin portico/portico.hpp ----
-/// The umbrella header: everything a portico user needs.
+/// The umbrella header: everything a portico server needs. The client
+/// (<portico/client/client.hpp>) and the testing module (<portico/testing/testing.hpp>) are
+/// separate includes: a server should not compile a websocketpp client it does not use.
 // ---- begin portico/version.hpp ----
 #define PORTICO_VERSION_MAJOR 0
 #define PORTICO_VERSION_MINOR 1
@@ -5214,6 +5216,1702 @@ inline void socket::fail_acks() {
 
 }  // namespace portico::socketio
 // ---- end portico/socketio/server.hpp ----
+// ---- begin portico/http/http.hpp ----
+/// portico::http: plain HTTP routes, templates, static files and plain WebSocket routes served
+/// by the Engine.IO server's endpoint (same port). See docs/http.md.
+// ---- begin portico/http/params.hpp ----
+/// Typed handler parameters: where a value comes from (path, query, header, JSON body) and
+/// how its text becomes a C++ value. Every failure is recorded in a json::error_list located
+/// FastAPI-style (`["query","limit"]`), so one 422 lists all problems of a request.
+// ---- begin portico/http/request.hpp ----
+/// Plain HTTP request and response values, independent of the transport: the router fills a
+/// `request` from a websocketpp connection and writes a `response` back to it.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace portico::http {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+
+inline char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });
+}
+
+inline int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// Percent-decoding; `plus_is_space` only for query strings (form encoding).
+inline std::string percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+' && plus_is_space) out.push_back(' ');
+    else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 &&
+             hex_digit(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2])));
+      i += 2;
+    } else out.push_back(s[i]);
+  }
+  return out;
+}
+
+inline header_list parse_query(std::string_view q) {
+  header_list out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      if (eq == std::string_view::npos) out.emplace_back(percent_decode(part, true), std::string());
+      else out.emplace_back(percent_decode(part.substr(0, eq), true), percent_decode(part.substr(eq + 1), true));
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// One HTTP request (or WebSocket handshake). Header names are lower-cased; query values and
+/// path parameters are percent-decoded.
+struct request {
+  std::string method;        ///< "GET", "POST", ... as sent
+  std::string target;        ///< path and query as sent
+  std::string path;          ///< raw (still percent-encoded) path
+  std::string query_string;  ///< after '?', raw
+  header_list query;
+  header_list headers;
+  header_list path_params;  ///< filled by the router from `{name}` segments
+  std::string body;
+  std::string remote_address;
+
+  /// Splits `target` into path, query_string and query.
+  void set_target(std::string t) {
+    target = std::move(t);
+    auto q = target.find('?');
+    path = target.substr(0, q);
+    query_string = q == std::string::npos ? std::string() : target.substr(q + 1);
+    query = detail::parse_query(query_string);
+  }
+
+  /// First header of that name (case-insensitive), or nullptr.
+  const std::string* header(std::string_view name) const {
+    for (auto& [k, v] : headers)
+      if (detail::iequals(k, name)) return &v;
+    return nullptr;
+  }
+  const std::string* query_param(std::string_view name) const {
+    for (auto& [k, v] : query)
+      if (k == name) return &v;
+    return nullptr;
+  }
+  const std::string* path_param(std::string_view name) const {
+    for (auto& [k, v] : path_params)
+      if (k == name) return &v;
+    return nullptr;
+  }
+};
+
+/// The standard reason phrase (websocketpp does not know 422).
+inline const char* reason_phrase(int status) noexcept {
+  switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+  }
+  return "Unknown";
+}
+
+/// What a handler answers. Build one with json(), text(), html() or by hand.
+struct response {
+  int status = 200;
+  header_list headers;
+  std::string body;
+
+  /// Replaces (or adds) a header.
+  response& set_header(std::string name, std::string value) {
+    for (auto& [k, v] : headers)
+      if (detail::iequals(k, name)) {
+        v = std::move(value);
+        return *this;
+      }
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  const std::string* header(std::string_view name) const {
+    for (auto& [k, v] : headers)
+      if (detail::iequals(k, name)) return &v;
+    return nullptr;
+  }
+  response& with_status(int s) {
+    status = s;
+    return *this;
+  }
+};
+
+/// A response with a body of that content type.
+inline response content(std::string body, std::string content_type, int status = 200) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Type", std::move(content_type));
+  return r;
+}
+inline response text(std::string body, int status = 200) {
+  return content(std::move(body), "text/plain; charset=utf-8", status);
+}
+inline response html(std::string body, int status = 200) {
+  return content(std::move(body), "text/html; charset=utf-8", status);
+}
+/// JSON text already encoded.
+inline response raw_json(std::string body, int status = 200) {
+  return content(std::move(body), "application/json", status);
+}
+/// A typed value (PORTICO_FIELDS struct, vector, map, ...) encoded as JSON.
+template <class T>
+response json(const T& value, int status = 200) {
+  return raw_json(portico::json::to_string(value), status);
+}
+/// `{"detail": "<message>"}`, the shape of every error the router produces itself.
+inline response error(int status, std::string_view detail) {
+  std::string body = "{\"detail\":";
+  portico::json::string_sink sink{&body};
+  portico::json::writer w(sink);
+  w.String(detail.data(), static_cast<rapidjson::SizeType>(detail.size()));
+  body += '}';
+  return raw_json(std::move(body), status);
+}
+/// 422 `{"detail": [errors]}`.
+inline response validation_error(const portico::json::error_list& errs) {
+  return raw_json("{\"detail\":" + portico::json::to_string(errs) + "}", 422);
+}
+inline response redirect(std::string location, int status = 307) {
+  response r;
+  r.status = status;
+  r.headers.emplace_back("Location", std::move(location));
+  return r;
+}
+
+}  // namespace portico::http
+// ---- end portico/http/request.hpp ----
+
+#include <charconv>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace portico::http {
+
+namespace detail {
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+/// Types from_text() converts (query/path/header values, text-encoded ws bodies).
+template <class T>
+struct is_text_value
+    : std::bool_constant<std::is_same_v<T, std::string> || std::is_arithmetic_v<T>> {};
+template <class T>
+struct is_text_value<std::optional<T>> : is_text_value<T> {};
+
+/// Text (a path segment, query value or header) to T. Supported: std::string, bool, integers,
+/// floating point, std::optional of those.
+template <class T>
+bool from_text(std::string_view s, T& out, portico::json::error_list& errs) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    out.assign(s.data(), s.size());
+    return true;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    std::string l;
+    for (char c : s) l.push_back(lower_ascii(c));
+    if (l == "true" || l == "1" || l == "yes" || l == "on") out = true;
+    else if (l == "false" || l == "0" || l == "no" || l == "off") out = false;
+    else {
+      errs.add("value could not be parsed to a boolean", "bool_parsing");
+      return false;
+    }
+    return true;
+  } else if constexpr (std::is_integral_v<T>) {
+    const char* b = s.data();
+    const char* e = s.data() + s.size();
+    if (b != e && *b == '+') ++b;
+    auto [p, ec] = std::from_chars(b, e, out);
+    if (ec == std::errc::result_out_of_range) {
+      errs.add("integer out of range", "int_range");
+      return false;
+    }
+    if (ec != std::errc() || p != e || b == e) {
+      errs.add("value is not a valid integer", "int_parsing");
+      return false;
+    }
+    return true;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    std::string copy(s);  // strtod needs a terminated string
+    char* end = nullptr;
+    double d = copy.empty() ? 0 : std::strtod(copy.c_str(), &end);
+    if (copy.empty() || end != copy.c_str() + copy.size() || copy.find_first_of(" \t\n") != std::string::npos) {
+      errs.add("value is not a valid number", "float_parsing");
+      return false;
+    }
+    out = static_cast<T>(d);
+    return true;
+  } else if constexpr (is_optional<T>::value) {
+    out.emplace();
+    return from_text(s, *out, errs);
+  } else {
+    static_assert(!sizeof(T*), "portico::http: parameters from text support std::string, bool, integers, "
+                               "floating point and std::optional of them");
+    return false;
+  }
+}
+
+/// Shared by query and header parameters: absent -> default, nullopt for optionals, else missing.
+template <class T>
+bool from_optional_text(const std::string* s, const std::optional<T>& def, T& out, portico::json::error_list& errs) {
+  if (s) return from_text(*s, out, errs);
+  if (def) {
+    out = *def;
+    return true;
+  }
+  if constexpr (is_optional<T>::value) {
+    out.reset();
+    return true;
+  } else {
+    errs.add("field required", "missing");
+    return false;
+  }
+}
+
+}  // namespace detail
+
+/// `{name}` in the route pattern.
+template <class T>
+struct path_param {
+  using type = T;
+  std::string name;
+  bool extract(const request& req, T& out, portico::json::error_list& errs) const {
+    portico::json::error_list::scope a(errs, "path"), b(errs, std::string_view(name));
+    const std::string* s = req.path_param(name);
+    if (!s) {
+      errs.add("field required", "missing");
+      return false;
+    }
+    return detail::from_text(*s, out, errs);
+  }
+};
+
+/// `?name=value`; without a default the parameter is required (unless T is std::optional).
+template <class T>
+struct query_param {
+  using type = T;
+  std::string name;
+  std::optional<T> fallback;
+  bool extract(const request& req, T& out, portico::json::error_list& errs) const {
+    portico::json::error_list::scope a(errs, "query"), b(errs, std::string_view(name));
+    return detail::from_optional_text(req.query_param(name), fallback, out, errs);
+  }
+};
+
+/// A request header (name case-insensitive).
+template <class T>
+struct header_param {
+  using type = T;
+  std::string name;
+  std::optional<T> fallback;
+  bool extract(const request& req, T& out, portico::json::error_list& errs) const {
+    portico::json::error_list::scope a(errs, "header"), b(errs, std::string_view(name));
+    return detail::from_optional_text(req.header(name), fallback, out, errs);
+  }
+};
+
+/// The request body as JSON, decoded through the typed mapping (PORTICO_FIELDS, adapters).
+template <class T>
+struct body_param {
+  using type = T;
+  bool extract(const request& req, T& out, portico::json::error_list& errs) const {
+    portico::json::error_list::scope a(errs, "body");
+    portico::json::document doc;
+    portico::json::parse_error perr;
+    if (!portico::json::parse(req.body, doc, &perr)) {
+      errs.add("invalid JSON at offset " + std::to_string(perr.offset) + ": " + perr.message, "json_invalid");
+      return false;
+    }
+    return portico::json::decode(doc, out, errs);
+  }
+};
+
+template <class T>
+path_param<T> path(std::string name) {
+  return {std::move(name)};
+}
+template <class T>
+query_param<T> query(std::string name) {
+  return {std::move(name), std::nullopt};
+}
+template <class T, class D>
+query_param<T> query(std::string name, D&& fallback) {
+  return {std::move(name), T(std::forward<D>(fallback))};
+}
+template <class T>
+header_param<T> header(std::string name) {
+  return {std::move(name), std::nullopt};
+}
+template <class T, class D>
+header_param<T> header(std::string name, D&& fallback) {
+  return {std::move(name), T(std::forward<D>(fallback))};
+}
+template <class T>
+body_param<T> body() {
+  return {};
+}
+
+/// Decodes one parameter outside a handler (e.g. in an event-mode connect handler).
+template <class P>
+std::optional<typename P::type> param_value(const request& req, const P& p, portico::json::error_list& errs) {
+  typename P::type v{};
+  if (!p.extract(req, v, errs)) return std::nullopt;
+  return v;
+}
+
+namespace detail {
+
+/// Extracts every parameter (all of them, so the error list is complete).
+template <class Params, class Values, std::size_t... I>
+bool extract_all(const request& req, const Params& ps, Values& vs, portico::json::error_list& errs,
+                 std::index_sequence<I...>) {
+  bool ok = true;
+  ((ok = std::get<I>(ps).extract(req, std::get<I>(vs), errs) && ok), ...);
+  return ok;
+}
+
+}  // namespace detail
+
+}  // namespace portico::http
+// ---- end portico/http/params.hpp ----
+// ---- begin portico/http/router.hpp ----
+/// Routes plain HTTP requests and WebSocket upgrades (paths outside Engine.IO's) to handlers.
+///
+///   http::router r;
+///   auto car = r.group("/car");
+///   car.get("/{id}", [](int id, int limit) { return car_info{id, limit}; },
+///           http::path<int>("id"), http::query<int>("limit", 10));
+///
+/// A handler takes the decoded parameters in order, optionally preceded by `http::request&`,
+/// and returns an `http::response`, void (204) or any typed value (200 JSON). The router
+/// answers by itself: 404 `{"detail":"Not Found"}`, 405 with Allow, 422 `{"detail":[errors]}`
+/// when parameters do not validate, 500 `{"detail":"Internal Server Error"}` when a handler
+/// throws (the message is logged, never sent).
+// ---- begin portico/http/static_files.hpp ----
+/// Static files, like python-socketio's `static_files`: URL prefix -> file or directory.
+/// A directory serves index.html for "prefix/" and "prefix/sub/". Requests that try to leave
+/// the mounted directory (`..`, `%2e%2e`, backslashes, empty segments, symlinks pointing out)
+/// get 404; NUL bytes get 400. GET and HEAD only; ETag + If-None-Match gives 304.
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portico::http {
+
+/// The Content-Type for a file name, from its extension (application/octet-stream if unknown).
+inline std::string content_type_for(std::string_view filename) {
+  auto dot = filename.rfind('.');
+  std::string ext;
+  if (dot != std::string_view::npos)
+    for (char c : filename.substr(dot + 1)) ext.push_back(detail::lower_ascii(c));
+  struct entry {
+    const char* ext;
+    const char* type;
+  };
+  static constexpr entry table[] = {
+      {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
+      {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
+      {"map", "application/json"},          {"txt", "text/plain; charset=utf-8"},
+      {"md", "text/markdown; charset=utf-8"}, {"csv", "text/csv; charset=utf-8"},
+      {"xml", "application/xml"},           {"svg", "image/svg+xml"},
+      {"png", "image/png"},                 {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},               {"gif", "image/gif"},
+      {"webp", "image/webp"},               {"avif", "image/avif"},
+      {"ico", "image/vnd.microsoft.icon"},  {"woff", "font/woff"},
+      {"woff2", "font/woff2"},              {"ttf", "font/ttf"},
+      {"otf", "font/otf"},                  {"wasm", "application/wasm"},
+      {"pdf", "application/pdf"},           {"mp3", "audio/mpeg"},
+      {"wav", "audio/wav"},                 {"ogg", "audio/ogg"},
+      {"mp4", "video/mp4"},                 {"webm", "video/webm"},
+      {"zip", "application/zip"},           {"gz", "application/gzip"},
+  };
+  for (auto& e : table)
+    if (ext == e.ext) return e.type;
+  return "application/octet-stream";
+}
+
+class static_files {
+ public:
+  struct mount_point {
+    std::string prefix;  ///< URL path, e.g. "/static" or "/"
+    std::filesystem::path target;
+    std::string content_type;  ///< forced type for a file mount (empty: by extension)
+  };
+
+  /// Maps `url` to a file or directory. Longer prefixes win.
+  void mount(std::string url, std::filesystem::path target, std::string content_type = {}) {
+    if (url.empty() || url.front() != '/') url.insert(url.begin(), '/');
+    if (url.size() > 1 && url.back() == '/') url.pop_back();
+    mounts_.push_back({std::move(url), std::move(target), std::move(content_type)});
+    std::stable_sort(mounts_.begin(), mounts_.end(),
+                     [](const mount_point& a, const mount_point& b) { return a.prefix.size() > b.prefix.size(); });
+  }
+  bool empty() const { return mounts_.empty(); }
+
+  /// The response for `req`, or nullopt when no mount covers its path.
+  std::optional<response> serve(const request& req) const {
+    const std::string& raw = req.path;
+    for (auto& m : mounts_) {
+      std::string_view rest;
+      if (raw == m.prefix) rest = {};
+      else if (m.prefix == "/" && !raw.empty() && raw.front() == '/') rest = std::string_view(raw).substr(1);
+      else if (raw.size() > m.prefix.size() && raw.compare(0, m.prefix.size(), m.prefix) == 0 &&
+               raw[m.prefix.size()] == '/')
+        rest = std::string_view(raw).substr(m.prefix.size() + 1);
+      else continue;
+      return serve_from(m, raw, rest, req);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  static std::optional<response> serve_from(const mount_point& m, const std::string& raw, std::string_view rest,
+                                            const request& req) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      auto r = error(405, "Method Not Allowed");
+      r.set_header("Allow", "GET, HEAD");
+      return r;
+    }
+    std::error_code ec;
+    std::filesystem::path file;
+    if (!std::filesystem::is_directory(m.target, ec)) {
+      if (!rest.empty() || (raw.back() == '/' && raw != m.prefix)) return error(404, "Not Found");
+      file = m.target;
+    } else {
+      if (raw.find("%00") != std::string::npos) return error(400, "Bad Request");
+      std::string decoded = detail::percent_decode(rest, false);
+      if (decoded.find('\0') != std::string::npos) return error(400, "Bad Request");
+      if (decoded.find('\\') != std::string::npos) return error(404, "Not Found");
+      // Every segment must be a plain name: no "", ".", "..", so nothing absolute or upward.
+      std::filesystem::path rel;
+      bool dir_request = decoded.empty() || decoded.back() == '/';
+      std::string_view d(decoded);
+      if (dir_request && !d.empty()) d.remove_suffix(1);
+      while (!d.empty()) {
+        auto slash = d.find('/');
+        std::string_view seg = d.substr(0, slash);
+        if (seg.empty() || seg == "." || seg == "..") return error(404, "Not Found");
+        rel /= std::string(seg);
+        if (slash == std::string_view::npos) break;
+        d.remove_prefix(slash + 1);
+        if (d.empty()) return error(404, "Not Found");  // "a//": an empty segment
+      }
+      file = m.target / rel;
+      if (dir_request || std::filesystem::is_directory(file, ec)) file /= "index.html";
+      // Symlinks inside the directory must not lead out of it.
+      auto root = std::filesystem::weakly_canonical(m.target, ec);
+      auto real = std::filesystem::weakly_canonical(file, ec);
+      if (ec) return error(404, "Not Found");
+      auto rs = root.native(), fs = real.native();
+      if (fs.size() <= rs.size() || fs.compare(0, rs.size(), rs) != 0 || (rs.back() != '/' && fs[rs.size()] != '/'))
+        return error(404, "Not Found");
+    }
+    if (!std::filesystem::is_regular_file(file, ec)) return error(404, "Not Found");
+    auto size = std::filesystem::file_size(file, ec);
+    if (ec) return error(404, "Not Found");
+    auto mtime = std::filesystem::last_write_time(file, ec);
+    char tag[64];
+    std::snprintf(tag, sizeof tag, "\"%llx-%llx\"", static_cast<unsigned long long>(size),
+                  static_cast<unsigned long long>(mtime.time_since_epoch().count()));
+    response r;
+    r.set_header("ETag", tag);
+    if (const std::string* inm = req.header("if-none-match"); inm && etag_matches(*inm, tag)) {
+      r.status = 304;
+      return r;
+    }
+    std::ifstream f(file, std::ios::binary);
+    if (!f) return error(404, "Not Found");
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    r.body = ss.str();
+    r.set_header("Content-Type", m.content_type.empty() ? content_type_for(file.filename().string()) : m.content_type);
+    return r;
+  }
+
+  static bool etag_matches(std::string_view list, std::string_view tag) {
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      std::string_view one = list.substr(0, comma);
+      while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+      while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+      if (one.substr(0, 2) == "W/") one.remove_prefix(2);
+      if (one == "*" || one == tag) return true;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    return false;
+  }
+
+  std::vector<mount_point> mounts_;
+};
+
+}  // namespace portico::http
+// ---- end portico/http/static_files.hpp ----
+// ---- begin portico/http/websocket.hpp ----
+/// A plain WebSocket connection on a `ws_route` (not Engine.IO): the handler runs during the
+/// handshake, before the 101 answer, so it decides there whether to accept. What it sends
+/// before the connection is open is queued and flushed right after the 101.
+///
+/// Threading: the connection lives on one worker thread. Handlers run there; send() and
+/// close() may be called from any thread (they post to that worker when needed).
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace portico::http {
+
+/// Standard close codes used by ws routes.
+namespace close_code {
+inline constexpr int normal = 1000;
+inline constexpr int going_away = 1001;
+inline constexpr int unsupported_data = 1003;
+inline constexpr int abnormal = 1006;  ///< never sent: reported when the peer vanished
+inline constexpr int policy_violation = 1008;
+inline constexpr int internal_error = 1011;
+}  // namespace close_code
+
+/// A received data frame.
+struct ws_message {
+  bool binary = false;
+  std::string data;
+};
+
+class websocket;
+using websocket_ptr = std::shared_ptr<websocket>;
+
+namespace detail {
+
+using connection_ptr = portico::engineio::detail::ws_connection_ptr;
+
+/// The open connections of one route, for broadcasts. Shared with its websockets so a
+/// connection that outlives its router does not touch freed memory. Weak: the connection
+/// (through its handlers) is what keeps a websocket alive.
+struct ws_clients {
+  std::mutex mu;
+  std::unordered_map<const websocket*, std::weak_ptr<websocket>> open;
+};
+
+}  // namespace detail
+
+class websocket : public std::enable_shared_from_this<websocket> {
+ public:
+  using message_handler = std::function<void(websocket&, ws_message&&)>;
+  using close_handler = std::function<void(websocket&, int code, const std::string& reason)>;
+
+  websocket(const detail::connection_ptr& con, http::request req, std::shared_ptr<detail::ws_clients> clients,
+            portico::logger* log)
+      : con_(con),
+        executor_(con->get_socket().get_executor()),
+        home_(std::this_thread::get_id()),
+        req_(std::move(req)),
+        clients_(std::move(clients)),
+        log_(log) {}
+
+  ~websocket() {
+    std::lock_guard<std::mutex> g(clients_->mu);
+    clients_->open.erase(this);
+  }
+  websocket(const websocket&) = delete;
+  websocket& operator=(const websocket&) = delete;
+
+  /// The handshake request (path, query, headers, path parameters).
+  const http::request& request() const { return req_; }
+
+  /// Accepts the upgrade. Only meaningful inside the route handler / on_connect: a handler
+  /// that returns without accepting refuses the upgrade with 403.
+  void accept() {
+    if (state_ == state::handshake) accepted_ = true;
+  }
+  bool accepted() const { return accepted_; }
+  /// True between the 101 and the close.
+  bool is_open() const { return state_ == state::open; }
+
+  void send_text(std::string s) { send(websocketpp::frame::opcode::text, std::move(s)); }
+  void send_bytes(std::string s) { send(websocketpp::frame::opcode::binary, std::move(s)); }
+  /// A typed value as a JSON text frame.
+  template <class T>
+  void send_json(const T& v) {
+    send_text(portico::json::to_string(v));
+  }
+
+  /// Closes with `code` and `reason` (reason cut to the 123 bytes a close frame allows).
+  /// Before accept(): refuses the upgrade (403).
+  void close(int code = close_code::normal, std::string reason = {}) {
+    if (reason.size() > 123) reason.resize(123);
+    run_here([self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->close_here(code, std::move(reason));
+    });
+  }
+
+  /// Every data frame. Set it in the handler (or later, on the connection's thread).
+  void on_message(message_handler f) { on_message_ = std::move(f); }
+  /// Text frames only: a binary frame closes with 1003 (as Starlette's receive_text fails).
+  void on_text(std::function<void(websocket&, std::string&&)> f) {
+    on_message_ = [f = std::move(f)](websocket& ws, ws_message&& m) {
+      if (m.binary) ws.close(close_code::unsupported_data, "Expected text websocket messages, but got bytes");
+      else f(ws, std::move(m.data));
+    };
+  }
+  /// Called once when the connection ends (1006 when the peer vanished without a close frame).
+  void on_close(close_handler f) { on_close_ = std::move(f); }
+
+  /// Arbitrary per-connection data for the application.
+  std::shared_ptr<void> user_data;
+
+  // ---- driven by the router (on the connection's thread) ----
+
+  /// After the 101: registers the connection for broadcasts and flushes queued frames.
+  void opened() {
+    state_ = state::open;
+    {
+      std::lock_guard<std::mutex> g(clients_->mu);
+      clients_->open[this] = shared_from_this();
+    }
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& [op, data] : pending) send_here(op, std::move(data));
+    if (pending_close_) close_here(pending_close_->first, std::move(pending_close_->second));
+  }
+
+  void received(ws_message&& m) {
+    if (state_ != state::open || !on_message_) return;
+    try {
+      on_message_(*this, std::move(m));
+    } catch (const std::exception& e) {
+      if (log_) log_->error("ws handler on " + req_.path + " threw: " + e.what());
+      close_here(close_code::internal_error, "");
+    }
+  }
+
+  void ended(int code, const std::string& reason) {
+    if (state_ == state::closed) return;
+    state_ = state::closed;
+    {
+      std::lock_guard<std::mutex> g(clients_->mu);
+      clients_->open.erase(this);
+    }
+    if (on_close_) {
+      try {
+        on_close_(*this, code, reason);
+      } catch (const std::exception& e) {
+        if (log_) log_->error("ws close handler on " + req_.path + " threw: " + e.what());
+      }
+    }
+    on_message_ = nullptr;
+    on_close_ = nullptr;  // may hold references back to this websocket
+  }
+
+  /// True once this side started the closing handshake.
+  bool closing() const { return state_ == state::closing; }
+  /// True when close() was called before accepting (the router then refuses the upgrade).
+  bool refused() const { return refused_; }
+
+ private:
+  enum class state { handshake, open, closing, closed };
+
+  template <class F>
+  void run_here(F&& f) {
+    if (std::this_thread::get_id() == home_) f();
+    else asio::post(executor_, std::forward<F>(f));
+  }
+
+  void send(websocketpp::frame::opcode::value op, std::string s) {
+    run_here([self = shared_from_this(), op, s = std::move(s)]() mutable { self->send_here(op, std::move(s)); });
+  }
+
+  void send_here(websocketpp::frame::opcode::value op, std::string s) {
+    if (state_ == state::handshake) {
+      if (accepted_) pending_.emplace_back(op, std::move(s));
+      return;
+    }
+    if (state_ != state::open) return;
+    auto con = con_.lock();
+    if (!con) return;
+    con->send(s, op);  // an error here means the connection is already closing
+  }
+
+  void close_here(int code, std::string reason) {
+    if (state_ == state::handshake) {
+      if (!accepted_) refused_ = true;
+      else if (!pending_close_) pending_close_.emplace(code, std::move(reason));
+      return;
+    }
+    if (state_ != state::open) return;
+    state_ = state::closing;
+    auto con = con_.lock();
+    if (!con) return;
+    websocketpp::lib::error_code ec;
+    con->close(static_cast<websocketpp::close::status::value>(code), reason, ec);
+  }
+
+  std::weak_ptr<detail::connection_ptr::element_type> con_;  ///< weak: the connection owns us
+  asio::ip::tcp::socket::executor_type executor_;
+  std::thread::id home_;
+  http::request req_;
+  std::shared_ptr<detail::ws_clients> clients_;
+  portico::logger* log_;
+  std::atomic<state> state_{state::handshake};  ///< written on the home thread, read anywhere
+  bool accepted_ = false, refused_ = false;
+  std::vector<std::pair<websocketpp::frame::opcode::value, std::string>> pending_;
+  std::optional<std::pair<int, std::string>> pending_close_;
+  message_handler on_message_;
+  close_handler on_close_;
+};
+
+/// The message format of an event-mode route (Ellar's `encoding`).
+enum class ws_encoding { text, json, bytes };
+
+/// Event mode (Ellar's `use_extra_handler=True`): the route decodes each frame into `Body`.
+/// - text: text frames only; Body is std::string or anything a query parameter can be.
+/// - json: text or binary frames holding JSON, decoded through the typed mapping.
+/// - bytes: binary frames only; Body is std::string.
+/// Wrong frame type -> close 1003; malformed JSON -> close 1003 "Malformed JSON data received.";
+/// a Body that does not validate -> `{"code":1008,"errors":[...]}` then close 1008.
+template <class Body>
+struct ws_events {
+  ws_encoding encoding = ws_encoding::text;
+  /// Default: accept. Not calling ws.accept() refuses the upgrade (403).
+  std::function<void(websocket&)> on_connect;
+  std::function<void(websocket&, Body&&)> on_message;
+  /// The close code the client sent (1006 if it vanished).
+  std::function<void(websocket&, int code)> on_disconnect;
+};
+
+/// Broadcast access to the clients of one route.
+class ws_route_clients {
+ public:
+  explicit ws_route_clients(std::shared_ptr<detail::ws_clients> c) : c_(std::move(c)) {}
+  std::vector<websocket_ptr> clients() const {
+    std::lock_guard<std::mutex> g(c_->mu);
+    std::vector<websocket_ptr> out;
+    out.reserve(c_->open.size());
+    for (auto& [k, v] : c_->open)
+      if (auto ws = v.lock()) out.push_back(std::move(ws));
+    return out;
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> g(c_->mu);
+    return c_->open.size();
+  }
+  void broadcast_text(const std::string& s) const {
+    for (auto& ws : clients()) ws->send_text(s);
+  }
+  void broadcast_bytes(const std::string& s) const {
+    for (auto& ws : clients()) ws->send_bytes(s);
+  }
+  template <class T>
+  void broadcast_json(const T& v) const {
+    broadcast_text(portico::json::to_string(v));
+  }
+
+ protected:
+  std::shared_ptr<detail::ws_clients> c_;
+};
+
+}  // namespace portico::http
+// ---- end portico/http/websocket.hpp ----
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace portico::http {
+
+/// A check run before a route's handler (and before a WebSocket's 101): nullopt lets the
+/// request through, a response refuses it with that response. Guards of the framework layer
+/// plug in here.
+using check_fn = std::function<std::optional<response>(const request&)>;
+
+/// A check that refuses with 403 `{"detail":"Forbidden"}` when `allow` returns false.
+inline check_fn guard(std::function<bool(const request&)> allow) {
+  return [allow = std::move(allow)](const request& r) -> std::optional<response> {
+    if (allow(r)) return std::nullopt;
+    return error(403, "Forbidden");
+  };
+}
+
+namespace detail {
+
+struct segment {
+  std::string text;
+  bool param = false;
+};
+
+inline std::vector<segment> compile_pattern(std::string_view p) {
+  std::vector<segment> out;
+  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+  while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  while (!p.empty()) {
+    auto slash = p.find('/');
+    std::string_view s = p.substr(0, slash);
+    if (s.size() >= 2 && s.front() == '{' && s.back() == '}') out.push_back({std::string(s.substr(1, s.size() - 2)), true});
+    else out.push_back({std::string(s), false});
+    if (slash == std::string_view::npos) break;
+    p.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+/// Raw path segments ("/a/b/" -> a, b). A trailing slash is not significant for routes.
+inline std::vector<std::string_view> split_path(std::string_view p) {
+  std::vector<std::string_view> out;
+  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+  if (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  while (!p.empty()) {
+    auto slash = p.find('/');
+    out.push_back(p.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    p.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+inline bool match(const std::vector<segment>& pattern, const std::vector<std::string_view>& path, header_list* params) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < path.size(); ++i)
+    if (!pattern[i].param && pattern[i].text != path[i]) return false;
+  if (params) {
+    params->clear();
+    for (std::size_t i = 0; i < path.size(); ++i)
+      if (pattern[i].param) params->emplace_back(pattern[i].text, percent_decode(path[i], false));
+  }
+  return true;
+}
+
+/// Same length patterns: true when `a` has a literal where `b` first has a parameter.
+inline bool more_specific(const std::vector<segment>& a, const std::vector<segment>& b) {
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+    if (a[i].param != b[i].param) return !a[i].param;
+  return false;
+}
+
+template <class R>
+response to_response(R&& r) {
+  using T = std::decay_t<R>;
+  if constexpr (std::is_same_v<T, response>) return std::forward<R>(r);
+  else return http::json(r);
+}
+
+/// Wraps a typed handler into `response(request&)`.
+template <class F, class... P>
+std::function<response(request&)> typed_handler(F f, P... params) {
+  return [f = std::move(f), ps = std::make_tuple(std::move(params)...)](request& req) mutable -> response {
+    std::tuple<typename P::type...> values;
+    portico::json::error_list errs;
+    if (!extract_all(req, ps, values, errs, std::index_sequence_for<P...>{})) return validation_error(errs);
+    return std::apply(
+        [&](auto&... v) -> response {
+          if constexpr (std::is_invocable_v<F&, request&, typename P::type&&...>) {
+            using R = std::invoke_result_t<F&, request&, typename P::type&&...>;
+            if constexpr (std::is_void_v<R>) {
+              f(req, std::move(v)...);
+              return response{204, {}, {}};
+            } else return to_response(f(req, std::move(v)...));
+          } else {
+            static_assert(std::is_invocable_v<F&, typename P::type&&...>,
+                          "portico::http: the handler must take the declared parameters in order "
+                          "(optionally preceded by http::request&)");
+            using R = std::invoke_result_t<F&, typename P::type&&...>;
+            if constexpr (std::is_void_v<R>) {
+              f(std::move(v)...);
+              return response{204, {}, {}};
+            } else return to_response(f(std::move(v)...));
+          }
+        },
+        values);
+  };
+}
+
+/// The conversation handler of a ws route, after parameters were decoded.
+using ws_start = std::function<void(const websocket_ptr&)>;
+
+/// Decodes the handshake parameters and runs the conversation handler; a response when the
+/// parameters do not validate (the upgrade is then refused with 403 and the error list).
+using ws_handler = std::function<std::optional<response>(request&, const websocket_ptr&)>;
+
+template <class F, class... P>
+ws_handler typed_ws_handler(F f, P... params) {
+  return [f = std::move(f), ps = std::make_tuple(std::move(params)...)](
+             request& req, const websocket_ptr& ws) mutable -> std::optional<response> {
+    std::tuple<typename P::type...> values;
+    portico::json::error_list errs;
+    if (!extract_all(req, ps, values, errs, std::index_sequence_for<P...>{})) {
+      auto r = validation_error(errs);
+      r.status = 403;  // a handshake is refused, not "unprocessable"
+      return r;
+    }
+    static_assert(std::is_invocable_v<F&, const websocket_ptr&, typename P::type&&...>,
+                  "portico::http: a ws handler takes (const http::websocket_ptr&, parameters...)");
+    std::apply([&](auto&... v) { f(ws, std::move(v)...); }, values);
+    return std::nullopt;
+  };
+}
+
+/// Decodes one event-mode frame into Body; false when the connection was closed instead.
+template <class Body>
+bool decode_ws_body(websocket& ws, ws_encoding enc, ws_message& m, Body& out) {
+  portico::json::error_list errs;
+  auto invalid = [&] {
+    ws.send_text("{\"code\":1008,\"errors\":" + portico::json::to_string(errs) + "}");
+    ws.close(close_code::policy_violation, "");
+    return false;
+  };
+  if (enc != ws_encoding::json) {
+    const bool want_binary = enc == ws_encoding::bytes;
+    if (m.binary != want_binary) {
+      ws.close(close_code::unsupported_data, want_binary ? "Expected bytes websocket messages, but got text"
+                                                         : "Expected text websocket messages, but got bytes");
+      return false;
+    }
+    if constexpr (std::is_same_v<Body, std::string>) {
+      out = std::move(m.data);
+      return true;
+    } else if constexpr (std::is_same_v<Body, portico::json::binary>) {
+      out = portico::json::binary{std::move(m.data)};
+      return true;
+    } else if constexpr (is_text_value<Body>::value) {
+      portico::json::error_list::scope at(errs, "body");
+      return from_text(m.data, out, errs) || invalid();
+    }
+    // Other bodies: the frame's text is JSON, as with the json encoding.
+  }
+  portico::json::document doc;
+  if (!portico::json::parse(m.data, doc)) {
+    ws.close(close_code::unsupported_data, "Malformed JSON data received.");
+    return false;
+  }
+  portico::json::error_list::scope at(errs, "body");
+  return portico::json::decode(doc, out, errs) || invalid();
+}
+
+}  // namespace detail
+
+/// The answer channel of a deferred (asynchronous) route: call send() once, from any thread,
+/// while the server runs. Copies share one answer; when the last copy is dropped without an
+/// answer the client gets 500, so a forgotten path cannot hang the connection.
+class responder {
+ public:
+  responder() = default;
+  explicit responder(std::function<void(response)> deliver) : s_(std::make_shared<state>()) {
+    s_->deliver = std::move(deliver);
+  }
+  /// Sends `r`; later calls are ignored.
+  void send(response r) const {
+    if (s_ && !s_->sent.exchange(true)) s_->deliver(std::move(r));
+  }
+  bool sent() const { return s_ && s_->sent.load(); }
+
+ private:
+  struct state {
+    std::function<void(response)> deliver;
+    std::atomic<bool> sent{false};
+    ~state() {
+      if (!sent.exchange(true) && deliver) deliver(error(500, "Internal Server Error"));
+    }
+  };
+  std::shared_ptr<state> s_;
+};
+
+namespace detail {
+
+template <class F, class... P>
+std::function<void(request&, responder)> typed_async_handler(F f, P... params) {
+  return [f = std::move(f), ps = std::make_tuple(std::move(params)...)](request& req, responder rsp) mutable {
+    std::tuple<typename P::type...> values;
+    portico::json::error_list errs;
+    if (!extract_all(req, ps, values, errs, std::index_sequence_for<P...>{})) return rsp.send(validation_error(errs));
+    static_assert(std::is_invocable_v<F&, responder, typename P::type&&...>,
+                  "portico::http: a deferred handler takes (http::responder, parameters...)");
+    std::apply([&](auto&... v) { f(std::move(rsp), std::move(v)...); }, values);
+  };
+}
+
+}  // namespace detail
+
+/// One HTTP route.
+struct route {
+  std::string method, pattern;
+  std::vector<detail::segment> segments;
+  std::function<response(request&)> handler;
+  std::function<void(request&, responder)> deferred;  ///< set instead of `handler`
+  std::vector<check_fn> checks;
+
+  /// Adds a check (guard) run before the handler.
+  route& check(check_fn c) {
+    checks.push_back(std::move(c));
+    return *this;
+  }
+};
+
+/// One WebSocket route; also the broadcast handle for its clients.
+class ws_route : public ws_route_clients {
+ public:
+  ws_route(std::string pattern, detail::ws_handler h)
+      : ws_route_clients(std::make_shared<detail::ws_clients>()),
+        pattern_(std::move(pattern)),
+        segments_(detail::compile_pattern(pattern_)),
+        handler_(std::move(h)) {}
+
+  /// Adds a handshake check (guard): a refusal answers the upgrade before the 101.
+  ws_route& check(check_fn c) {
+    checks_.push_back(std::move(c));
+    return *this;
+  }
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  friend class router;
+  std::string pattern_;
+  std::vector<detail::segment> segments_;
+  detail::ws_handler handler_;
+  std::vector<check_fn> checks_;
+};
+
+class router;
+
+/// Routes sharing a path prefix (a controller's).
+template <class Owner>
+class route_builder {
+ public:
+  template <class F, class... P>
+  route& get(std::string pattern, F f, P... params) {
+    return add("GET", std::move(pattern), std::move(f), std::move(params)...);
+  }
+  template <class F, class... P>
+  route& post(std::string pattern, F f, P... params) {
+    return add("POST", std::move(pattern), std::move(f), std::move(params)...);
+  }
+  template <class F, class... P>
+  route& put(std::string pattern, F f, P... params) {
+    return add("PUT", std::move(pattern), std::move(f), std::move(params)...);
+  }
+  template <class F, class... P>
+  route& patch(std::string pattern, F f, P... params) {
+    return add("PATCH", std::move(pattern), std::move(f), std::move(params)...);
+  }
+  template <class F, class... P>
+  route& del(std::string pattern, F f, P... params) {
+    return add("DELETE", std::move(pattern), std::move(f), std::move(params)...);
+  }
+  /// Any method name (e.g. "OPTIONS").
+  template <class F, class... P>
+  route& add(std::string method, std::string pattern, F f, P... params) {
+    return self().add_route(std::move(method), prefix() + pattern, detail::typed_handler(std::move(f), std::move(params)...));
+  }
+
+  /// A deferred route: `f(http::responder, params...)` answers later with responder.send(),
+  /// from any thread (e.g. after asynchronous work). Checks and parameters work as usual.
+  template <class F, class... P>
+  route& add_deferred(std::string method, std::string pattern, F f, P... params) {
+    auto& r = self().add_route(std::move(method), prefix() + pattern, nullptr);
+    r.deferred = detail::typed_async_handler(std::move(f), std::move(params)...);
+    return r;
+  }
+  template <class F, class... P>
+  route& get_deferred(std::string pattern, F f, P... params) {
+    return add_deferred("GET", std::move(pattern), std::move(f), std::move(params)...);
+  }
+  template <class F, class... P>
+  route& post_deferred(std::string pattern, F f, P... params) {
+    return add_deferred("POST", std::move(pattern), std::move(f), std::move(params)...);
+  }
+
+  /// Plain mode: `f(const websocket_ptr&, params...)` runs during the handshake; it must call
+  /// ws->accept() (else 403), may send (queued until the 101) and sets ws->on_message/on_close.
+  template <class F, class... P>
+  ws_route& ws(std::string pattern, F f, P... params) {
+    return self().add_ws_route(prefix() + pattern, detail::typed_ws_handler(std::move(f), std::move(params)...));
+  }
+
+  /// Event mode: see ws_events. `params` are validated at the handshake (403 when they fail);
+  /// read them with http::param_value(ws.request(), ...) in on_connect.
+  template <class Body, class... P>
+  ws_route& ws(std::string pattern, ws_events<Body> events, P... params) {
+    auto ev = std::make_shared<ws_events<Body>>(std::move(events));
+    auto start = [ev](const websocket_ptr& ws, typename P::type&&...) {
+      if (ev->on_connect) ev->on_connect(*ws);
+      else ws->accept();
+      ws->on_message([ev](websocket& w, ws_message&& m) {
+        Body body{};
+        if (!detail::decode_ws_body(w, ev->encoding, m, body)) return;
+        if (ev->on_message) ev->on_message(w, std::move(body));
+      });
+      ws->on_close([ev](websocket& w, int code, const std::string&) {
+        if (ev->on_disconnect) ev->on_disconnect(w, code);
+      });
+    };
+    return ws(std::move(pattern), std::move(start), std::move(params)...);
+  }
+
+ private:
+  Owner& self() { return static_cast<Owner&>(*this); }
+  std::string prefix() { return self().prefix_; }
+};
+
+/// A prefix group of a router (Ellar's @Controller('/car')).
+class route_group : public route_builder<route_group> {
+ public:
+  route_group(router& r, std::string prefix) : router_(&r), prefix_(std::move(prefix)) {}
+  route_group group(const std::string& sub) { return route_group(*router_, prefix_ + sub); }
+
+ private:
+  friend class route_builder<route_group>;
+  route& add_route(std::string method, std::string pattern, std::function<response(request&)> h);
+  ws_route& add_ws_route(std::string pattern, detail::ws_handler h);
+  router* router_;
+  std::string prefix_;
+};
+
+class router : public route_builder<router> {
+ public:
+  router() : log_(std::make_shared<portico::logger>("portico.http")) {}
+
+  /// Routes under `prefix` ("/car").
+  route_group group(std::string prefix) { return route_group(*this, std::move(prefix)); }
+
+  /// Serves a file or a directory under a URL prefix (after routes did not match).
+  router& static_files(std::string url, std::filesystem::path target, std::string content_type = {}) {
+    statics_.mount(std::move(url), std::move(target), std::move(content_type));
+    return *this;
+  }
+
+  portico::logger& log() { return *log_; }
+
+  /// The answer to `req` (routes, then static files, then 404/405). A deferred route gets a
+  /// responder from `defer` and the result is nullopt (then the responder answers).
+  std::optional<response> dispatch(request& req, const std::function<responder()>& defer) {
+    auto segs = detail::split_path(req.path);
+    std::string allow;
+    const bool head = req.method == "HEAD";
+    route* best = nullptr;
+    for (auto& r : routes_) {
+      if (!detail::match(r->segments, segs, nullptr)) continue;
+      if (r->method != req.method && !(head && r->method == "GET")) {
+        if (allow.find(r->method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + r->method;
+        if (r->method == "GET" && allow.find("HEAD") == std::string::npos) allow += ", HEAD";
+        continue;
+      }
+      // "/car/flags" beats "/car/{id}": the first literal segment decides; ties keep the
+      // route registered first.
+      if (!best || detail::more_specific(r->segments, best->segments)) best = r.get();
+    }
+    if (best) {
+      route& r = *best;
+      detail::match(r.segments, segs, &req.path_params);
+      try {
+        for (auto& c : r.checks)
+          if (auto refused = c(req)) return std::move(*refused);
+        if (!r.deferred) return r.handler(req);
+        responder rsp = defer();  // from here on, only `rsp` may answer
+        try {
+          r.deferred(req, rsp);
+        } catch (const std::exception& e) {
+          log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
+          rsp.send(error(500, "Internal Server Error"));
+        } catch (...) {
+          log_->error("handler " + r.method + " " + r.pattern + " threw a non-standard exception");
+          rsp.send(error(500, "Internal Server Error"));
+        }
+        return std::nullopt;
+      } catch (const std::exception& e) {
+        log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
+      } catch (...) {
+        log_->error("handler " + r.method + " " + r.pattern + " threw a non-standard exception");
+      }
+      return error(500, "Internal Server Error");
+    }
+    if (!allow.empty()) {
+      auto r = error(405, "Method Not Allowed");
+      r.set_header("Allow", allow);
+      return r;
+    }
+    if (auto r = statics_.serve(req)) return std::move(*r);
+    return error(404, "Not Found");
+  }
+
+  /// The answer to `req` without a connection (a deferred route must answer synchronously
+  /// here, else 500).
+  response handle(request& req) {
+    auto slot = std::make_shared<std::optional<response>>();
+    auto res = dispatch(req, [slot] { return responder([slot](response r) { *slot = std::move(r); }); });
+    if (res) return std::move(*res);
+    if (*slot) return std::move(**slot);
+    return error(500, "Internal Server Error");
+  }
+
+  /// Closes every open WebSocket of every ws route (e.g. 1001 before stopping the server:
+  /// engineio::server::stop() only knows its own sessions). Any thread.
+  void close_websockets(int code = close_code::going_away, const std::string& reason = "server shutting down") {
+    for (auto& r : ws_routes_)
+      for (auto& ws : r->clients()) ws->close(code, reason);
+  }
+
+  /// Open WebSockets over all ws routes.
+  std::size_t websocket_count() const {
+    std::size_t n = 0;
+    for (auto& r : ws_routes_) n += r->size();
+    return n;
+  }
+
+  /// The ws route for `path`, or nullptr.
+  ws_route* find_ws(const std::string& path, header_list* params) {
+    auto segs = detail::split_path(path);
+    for (auto& r : ws_routes_)
+      if (detail::match(r->segments_, segs, params)) return r.get();
+    return nullptr;
+  }
+
+  // ---- websocketpp glue (runs on the connection's worker thread) ----
+
+  /// Answers a plain HTTP request on `con` (always handles it: unknown paths get 404).
+  bool handle_http(const detail::connection_ptr& con) {
+    request req = request_of(con);
+    const bool head = req.method == "HEAD";
+    auto res = dispatch(req, [&con, head] {
+      con->defer_http_response();
+      // Strong: while deferred, nothing else keeps the connection alive.
+      auto executor = con->get_socket().get_executor();
+      return responder([con, executor, head](response r) {
+        asio::post(executor, [con, head, r = std::move(r)] {
+          write(con, r, head);
+          websocketpp::lib::error_code ec;
+          con->send_http_response(ec);
+        });
+      });
+    });
+    if (res) write(con, *res, head);
+    return true;
+  }
+
+  /// Decides a WebSocket upgrade on `con` (websocketpp's validate handler): false refuses it
+  /// with the status set on `con`. On acceptance the connection's handlers are set here.
+  bool handle_upgrade(const detail::connection_ptr& con) {
+    request req = request_of(con);
+    ws_route* r = find_ws(req.path, &req.path_params);  // first match
+    if (!r) {
+      write(con, error(404, "Not Found"), false);
+      return false;
+    }
+    try {
+      for (auto& c : r->checks_)
+        if (auto refused = c(req)) {
+          write(con, *refused, false);
+          return false;
+        }
+      auto ws = std::make_shared<websocket>(con, req, r->c_, log_.get());
+      if (auto refused = r->handler_(req, ws)) {
+        log_->info("ws " + req.path + " refused: invalid handshake parameters");
+        write(con, *refused, false);
+        return false;
+      }
+      if (!ws->accepted() || ws->refused()) {
+        write(con, error(403, "Forbidden"), false);
+        return false;
+      }
+      auto log = log_;  // connections may outlive the router's logger otherwise
+      con->set_open_handler([ws, log](websocketpp::connection_hdl) { ws->opened(); });
+      con->set_message_handler([ws](websocketpp::connection_hdl, portico::engineio::detail::ws_message_ptr msg) {
+        ws->received(ws_message{msg->get_opcode() == websocketpp::frame::opcode::binary, std::move(msg->get_raw_payload())});
+      });
+      std::weak_ptr<detail::connection_ptr::element_type> weak = con;
+      con->set_close_handler([ws, weak](websocketpp::connection_hdl) {
+        int code = close_code::abnormal;
+        std::string reason;
+        if (auto c = weak.lock()) {
+          // Our own close reports our code; the peer's close reports the peer's code.
+          code = ws->closing() ? c->get_local_close_code() : c->get_remote_close_code();
+          reason = ws->closing() ? c->get_local_close_reason() : c->get_remote_close_reason();
+          if (code == websocketpp::close::status::no_status) code = close_code::normal;
+        }
+        ws->ended(code, reason);
+      });
+      con->set_fail_handler([ws](websocketpp::connection_hdl) { ws->ended(close_code::abnormal, ""); });
+      return true;
+    } catch (const std::exception& e) {
+      log_->error("ws handler " + r->pattern() + " threw: " + e.what());
+    } catch (...) {
+      log_->error("ws handler " + r->pattern() + " threw a non-standard exception");
+    }
+    write(con, error(500, "Internal Server Error"), false);
+    return false;
+  }
+
+  static request request_of(const detail::connection_ptr& con) {
+    request req;
+    const auto& hr = con->get_request();
+    req.method = hr.get_method();
+    req.set_target(con->get_resource());
+    for (auto& [k, v] : hr.get_headers()) {
+      std::string name = k;
+      for (auto& c : name) c = detail::lower_ascii(c);
+      req.headers.emplace_back(std::move(name), v);
+    }
+    req.body = hr.get_body();
+    req.remote_address = con->get_remote_endpoint();
+    return req;
+  }
+
+  static void write(const detail::connection_ptr& con, const response& r, bool head) {
+    con->set_status(static_cast<websocketpp::http::status_code::value>(r.status), reason_phrase(r.status));
+    for (auto& [k, v] : r.headers) con->replace_header(k, v);
+    const bool no_body = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
+    if (head || no_body) {
+      con->set_body("");
+      if (!no_body) con->replace_header("Content-Length", std::to_string(r.body.size()));
+    } else {
+      con->set_body(r.body);
+    }
+  }
+
+ private:
+  friend class route_builder<router>;
+  friend class route_group;
+  route& add_route(std::string method, std::string pattern, std::function<response(request&)> h) {
+    auto r = std::make_unique<route>();
+    r->method = std::move(method);
+    r->segments = detail::compile_pattern(pattern);
+    r->pattern = std::move(pattern);
+    r->handler = std::move(h);
+    routes_.push_back(std::move(r));
+    return *routes_.back();
+  }
+  ws_route& add_ws_route(std::string pattern, detail::ws_handler h) {
+    ws_routes_.push_back(std::make_unique<ws_route>(std::move(pattern), std::move(h)));
+    return *ws_routes_.back();
+  }
+
+  std::string prefix_;
+  std::shared_ptr<portico::logger> log_;
+  std::vector<std::unique_ptr<route>> routes_;
+  std::vector<std::unique_ptr<ws_route>> ws_routes_;
+  http::static_files statics_;
+};
+
+inline route& route_group::add_route(std::string method, std::string pattern, std::function<response(request&)> h) {
+  return router_->add_route(std::move(method), std::move(pattern), std::move(h));
+}
+inline ws_route& route_group::add_ws_route(std::string pattern,
+                                           detail::ws_handler h) {
+  return router_->add_ws_route(std::move(pattern), std::move(h));
+}
+
+}  // namespace portico::http
+// ---- end portico/http/router.hpp ----
+// ---- begin portico/http/templates.hpp ----
+/// HTML templates: a small, documented subset of Mustache, written here (no engine dependency).
+///
+///   {{name}}          value, HTML-escaped (& < > " ')
+///   {{{name}}}        value, raw          ({{& name}} too)
+///   {{a.b}}           dotted lookup; {{.}} is the current item of a section
+///   {{#name}}..{{/name}}  section: repeated per array item, entered for an object, shown once
+///                     for any other truthy value (not null/false/empty array)
+///   {{^name}}..{{/name}}  inverted section: shown when the value is falsy or missing
+///   {{! comment}}     dropped
+/// Missing names render as empty text. A malformed template throws std::runtime_error.
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace portico::http {
+
+inline std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace detail {
+
+using json_value = portico::json::value;
+
+inline std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+inline const json_value* member(const json_value& v, std::string_view key) {
+  if (!v.IsObject()) return nullptr;
+  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it)
+    if (std::string_view(it->name.GetString(), it->name.GetStringLength()) == key) return &it->value;
+  return nullptr;
+}
+
+/// Mustache lookup: the first name is searched from the innermost context outwards.
+inline const json_value* lookup(const std::vector<const json_value*>& stack, std::string_view name) {
+  if (name == ".") return stack.back();
+  auto dot = name.find('.');
+  std::string_view first = name.substr(0, dot);
+  const json_value* v = nullptr;
+  for (auto it = stack.rbegin(); it != stack.rend() && !v; ++it) v = member(**it, first);
+  while (v && dot != std::string_view::npos) {
+    name.remove_prefix(dot + 1);
+    dot = name.find('.');
+    v = member(*v, name.substr(0, dot));
+  }
+  return v;
+}
+
+inline bool truthy(const json_value* v) {
+  if (!v || v->IsNull()) return false;
+  if (v->IsBool()) return v->GetBool();
+  if (v->IsArray()) return !v->Empty();
+  return true;
+}
+
+inline std::string as_text(const json_value* v) {
+  if (!v || v->IsNull()) return {};
+  if (v->IsString()) return std::string(v->GetString(), v->GetStringLength());
+  return portico::json::stringify(*v);
+}
+
+/// Renders tmpl[pos, end) into out; returns where it stopped (at `end` or at a closing tag
+/// named `closing`).
+inline std::size_t render_range(std::string_view tmpl, std::size_t pos, std::string_view closing,
+                                std::vector<const json_value*>& stack, std::string* out, int depth) {
+  if (depth > 64) throw std::runtime_error("template: sections nested too deeply");
+  for (;;) {
+    auto open = tmpl.find("{{", pos);
+    if (open == std::string_view::npos) {
+      if (!closing.empty()) throw std::runtime_error("template: unclosed section '" + std::string(closing) + "'");
+      if (out) out->append(tmpl.substr(pos));
+      return tmpl.size();
+    }
+    if (out) out->append(tmpl.substr(pos, open - pos));
+    bool triple = tmpl.compare(open, 3, "{{{") == 0;
+    auto close = tmpl.find(triple ? "}}}" : "}}", open + (triple ? 3 : 2));
+    if (close == std::string_view::npos) throw std::runtime_error("template: unclosed tag");
+    std::string_view tag = tmpl.substr(open + (triple ? 3 : 2), close - open - (triple ? 3 : 2));
+    pos = close + (triple ? 3 : 2);
+    tag = trim(tag);
+    if (triple) {
+      if (out) out->append(as_text(lookup(stack, tag)));
+      continue;
+    }
+    char kind = tag.empty() ? '\0' : tag.front();
+    switch (kind) {
+      case '!':
+        continue;
+      case '&':
+        if (out) out->append(as_text(lookup(stack, trim(tag.substr(1)))));
+        continue;
+      case '/': {
+        if (trim(tag.substr(1)) != closing) throw std::runtime_error("template: unexpected '{{" + std::string(tag) + "}}'");
+        return open;
+      }
+      case '#':
+      case '^': {
+        std::string_view name = trim(tag.substr(1));
+        const json_value* v = lookup(stack, name);
+        // Find the end of the section once (rendering nothing), then render it as needed.
+        std::size_t body = pos;
+        std::size_t end_tag = render_range(tmpl, body, name, stack, nullptr, depth + 1);
+        std::size_t after = tmpl.find("}}", end_tag) + 2;
+        if (out) {
+          if (kind == '^') {
+            if (!truthy(v)) render_range(tmpl, body, name, stack, out, depth + 1);
+          } else if (truthy(v)) {
+            if (v->IsArray()) {
+              for (auto& item : v->GetArray()) {
+                stack.push_back(&item);
+                render_range(tmpl, body, name, stack, out, depth + 1);
+                stack.pop_back();
+              }
+            } else {
+              stack.push_back(v);
+              render_range(tmpl, body, name, stack, out, depth + 1);
+              stack.pop_back();
+            }
+          }
+        }
+        pos = after;
+        continue;
+      }
+      default:
+        if (out) out->append(html_escape(as_text(lookup(stack, tag))));
+    }
+  }
+}
+
+}  // namespace detail
+
+/// Renders `tmpl` with the values of `ctx` (usually an object).
+inline std::string render_template(std::string_view tmpl, const portico::json::value& ctx) {
+  std::vector<const portico::json::value*> stack{&ctx};
+  std::string out;
+  out.reserve(tmpl.size());
+  detail::render_range(tmpl, 0, {}, stack, &out, 0);
+  return out;
+}
+
+/// Renders with plain string values.
+inline std::string render_template(std::string_view tmpl, const std::map<std::string, std::string>& values) {
+  portico::json::document doc;
+  doc.SetObject();
+  for (auto& [k, v] : values)
+    doc.AddMember(portico::json::value(k.c_str(), doc.GetAllocator()), portico::json::value(v.c_str(), doc.GetAllocator()),
+                  doc.GetAllocator());
+  return render_template(tmpl, doc);
+}
+
+/// Renders with a typed value (a PORTICO_FIELDS struct, a map, ...), through its JSON form.
+template <class T, class = std::enable_if_t<!std::is_same_v<T, portico::json::value> &&
+                                            !std::is_same_v<T, portico::json::document> &&
+                                            !std::is_same_v<T, std::map<std::string, std::string>>>>
+std::string render_template(std::string_view tmpl, const T& values) {
+  portico::json::document doc;
+  portico::json::parse(portico::json::to_string(values), doc);
+  return render_template(tmpl, static_cast<const portico::json::value&>(doc));
+}
+
+/// Template files of one directory, read once and cached (thread-safe).
+class templates {
+ public:
+  explicit templates(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  /// The text of template `name` (relative to the directory; ".." is refused).
+  std::string source(const std::string& name) const {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      auto it = cache_.find(name);
+      if (it != cache_.end()) return it->second;
+    }
+    if (name.empty() || name.find("..") != std::string::npos || name.front() == '/' || name.find('\0') != std::string::npos)
+      throw std::runtime_error("template: bad name '" + name + "'");
+    std::ifstream f(dir_ / name, std::ios::binary);
+    if (!f) throw std::runtime_error("template: cannot read '" + name + "'");
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    std::lock_guard<std::mutex> g(mu_);
+    return cache_.emplace(name, ss.str()).first->second;
+  }
+
+  template <class Values>
+  std::string render(const std::string& name, const Values& values) const {
+    return render_template(source(name), values);
+  }
+  /// An HTML response rendered from template `name`.
+  template <class Values>
+  response page(const std::string& name, const Values& values, int status = 200) const {
+    return html(render(name, values), status);
+  }
+
+ private:
+  std::filesystem::path dir_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, std::string> cache_;
+};
+
+}  // namespace portico::http
+// ---- end portico/http/templates.hpp ----
+
+namespace portico::http {
+
+/// Serves `r` on `s`: every HTTP request and WebSocket upgrade outside the Engine.IO path goes
+/// to the router. `r` must outlive `s` (or at least its running workers); call
+/// r.close_websockets() before s.stop() to close plain WebSocket clients cleanly.
+inline void serve(portico::engineio::server& s, router& r) {
+  s.on_http([&r](const portico::engineio::http_connection_ptr& con) { return r.handle_http(con); });
+  s.on_websocket([&r](const portico::engineio::http_connection_ptr& con) { return r.handle_upgrade(con); });
+}
+
+}  // namespace portico::http
+// ---- end portico/http/http.hpp ----
 // ---- begin portico/framework/framework.hpp ----
 /// The framework layer in one include: DI, guards, gateways, the typed event registry, the app.
 // ---- begin portico/framework/app.hpp ----
