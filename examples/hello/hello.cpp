@@ -10,7 +10,7 @@
 
 struct HelloGateway : portico::gateway<HelloGateway> {
   static constexpr auto options = portico::gateway_options{"/socket.io", "/"};
-  std::string hello(const std::string& who) { return "hello, " + who; }
+  std::string hello(const std::string& who) { return "hello, " + who; }   // the ack
   static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(HelloGateway, hello));
 };
 

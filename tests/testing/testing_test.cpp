@@ -369,3 +369,48 @@ TEST_CASE("HTTP routes are served beside the gateways", "[testing][http]") {
   REQUIRE(ctx.connect("/ws/"));  // and the gateway works on the same port
 }
 // [/doc]
+
+// [doc:websocket]
+TEST_CASE("websocket_connect talks to a ws_route: echo, guard, close codes", "[testing][http][websocket]") {
+  namespace http = portico::http;
+  auto last_close = std::make_shared<std::atomic<int>>(0);
+  test_client app;
+  app.routes([last_close](http::router& r) {
+    r.ws("/car/live-support", [last_close](const http::websocket_ptr& ws, std::string name) {
+      ws->accept();
+      ws->send_text("Welcome " + name);
+      ws->on_text([name](http::websocket& w, std::string&& data) {
+        if (data == "bye") w.close(4000, "bye " + name);
+        else w.send_json(Car{static_cast<int>(data.size()), name});
+      });
+      ws->on_close([last_close](http::websocket&, int code, const std::string&) { last_close->store(code); });
+    }, http::query<std::string>("name", "John"))
+        .check(http::guard([](const http::request& req) { return req.header("x-banned") == nullptr; }));
+  });
+  auto ctx = app.run_with_server();
+
+  auto ws = ctx.websocket_connect("/car/live-support?name=Ada");
+  REQUIRE(ws.status() == 101);
+  CHECK(ws.receive_text() == "Welcome Ada");
+  ws.send_text("late");
+  CHECK(ws.receive_text() == R"({"id":4,"name":"Ada"})");
+  ws.send_json(std::string("x"));  // a JSON string frame: "\"x\"" is 3 bytes
+  CHECK(ws.receive_text() == R"({"id":3,"name":"Ada"})");
+  ws.send_text("bye");  // the server closes
+  REQUIRE(ws.wait_closed());
+  CHECK(ws.close_code() == 4000);
+  CHECK(ws.close_reason() == "bye Ada");
+  CHECK_THROWS_AS(ws.receive_text(100ms), std::runtime_error);
+
+  auto john = ctx.websocket_connect("/car/live-support");
+  CHECK(john.receive_text() == "Welcome John");
+  CHECK_THROWS_AS(john.receive_text(100ms), std::runtime_error);  // nothing more was sent
+  REQUIRE(john.close(4001));  // the client closes: the route sees its code
+  CHECK(ctx.wait_until([&] { return last_close->load() == 4001; }));
+
+  auto banned = ctx.websocket_connect("/car/live-support", {{"X-Banned", "1"}});
+  CHECK(banned.status() == 403);
+  CHECK_FALSE(banned.is_open());
+  CHECK(ctx.websocket_connect("/car/elsewhere").status() == 404);
+}
+// [/doc]

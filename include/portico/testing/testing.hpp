@@ -18,10 +18,13 @@
 #include <cctype>
 #include <cstdlib>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -33,6 +36,7 @@
 #include "../client/client.hpp"
 #include "../framework/app.hpp"
 #include "../http/http.hpp"
+#include "../json/encode.hpp"
 
 namespace portico::testing {
 
@@ -85,6 +89,154 @@ inline std::string namespace_of(const gateway_options& g) {
 }
 
 }  // namespace detail
+
+namespace detail {
+
+/// What a websocket_session's I/O thread shares with the test thread.
+struct ws_session_state {
+  client::detail::ws_client ep;
+  client::detail::ws_client::connection_ptr con;
+  std::thread io;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> received;
+  bool opened = false;
+  bool ended = false;
+  int status = 0;
+  int close_code = 0;
+  std::string close_reason;
+};
+
+}  // namespace detail
+
+/// A small blocking WebSocket client for an app's `ws_route`s (Ellar's `websocket_connect`),
+/// made by `run_context::websocket_connect()`. A refused upgrade is not an exception: `status()`
+/// holds the answer (403 from a guard, 404 for no route). Received text and binary frames queue
+/// up for `receive_text()`. Its destructor closes with 1000 if still open.
+class websocket_session {
+ public:
+  websocket_session(websocket_session&&) noexcept = default;
+  websocket_session& operator=(websocket_session&&) = delete;
+  ~websocket_session() {
+    if (!st_) return;
+    if (is_open()) close(1000, {}, 1000ms);
+    st_->ep.get_io_service().stop();
+    if (st_->io.joinable()) st_->io.join();
+  }
+
+  /// True between the 101 and the close.
+  bool is_open() const {
+    std::lock_guard<std::mutex> g(st_->mu);
+    return st_->opened && !st_->ended;
+  }
+  /// The upgrade's HTTP status: 101, or the refusal's (0 if the server never answered).
+  int status() const {
+    std::lock_guard<std::mutex> g(st_->mu);
+    return st_->status;
+  }
+
+  void send_text(std::string s) { send(std::move(s), websocketpp::frame::opcode::text); }
+  void send_bytes(std::string s) { send(std::move(s), websocketpp::frame::opcode::binary); }
+  /// A typed value as a JSON text frame (what `websocket::send_json` on the server sends).
+  template <class T>
+  void send_json(const T& v) {
+    send_text(portico::json::to_string(v));
+  }
+
+  /// The next received frame's payload; throws std::runtime_error when none comes within
+  /// `timeout` or the connection has closed with nothing left to read.
+  std::string receive_text(std::chrono::milliseconds timeout = 2000ms) {
+    std::unique_lock<std::mutex> g(st_->mu);
+    st_->cv.wait_for(g, timeout, [&] { return !st_->received.empty() || st_->ended; });
+    if (st_->received.empty())
+      throw std::runtime_error(st_->ended ? "portico::testing::websocket_session: closed (code " +
+                                                std::to_string(st_->close_code) + ")"
+                                          : std::string("portico::testing::websocket_session: nothing received in time"));
+    std::string out = std::move(st_->received.front());
+    st_->received.pop_front();
+    return out;
+  }
+
+  /// Sends a close frame and waits (at most `timeout`) for the connection to end; returns
+  /// whether it did.
+  bool close(int code = 1000, std::string reason = {}, std::chrono::milliseconds timeout = 2000ms) {
+    auto* st = st_.get();
+    st->ep.get_io_service().post([st, code, reason = std::move(reason)] {
+      std::error_code ec;
+      st->con->close(static_cast<websocketpp::close::status::value>(code), reason, ec);
+    });
+    return wait_closed(timeout);
+  }
+  /// Waits (at most `timeout`) until the connection has ended (either side closed it).
+  bool wait_closed(std::chrono::milliseconds timeout = 2000ms) {
+    std::unique_lock<std::mutex> g(st_->mu);
+    return st_->cv.wait_for(g, timeout, [&] { return st_->ended; });
+  }
+  /// The code of the server's close frame (the echo of ours when we closed first); 1006 when
+  /// the connection dropped without one or the upgrade failed; 0 while open.
+  int close_code() const {
+    std::lock_guard<std::mutex> g(st_->mu);
+    return st_->close_code;
+  }
+  std::string close_reason() const {
+    std::lock_guard<std::mutex> g(st_->mu);
+    return st_->close_reason;
+  }
+
+ private:
+  friend class run_context;
+  websocket_session(const std::string& uri, const std::map<std::string, std::string>& headers,
+                    std::chrono::milliseconds timeout)
+      : st_(std::make_unique<detail::ws_session_state>()) {
+    auto* st = st_.get();
+    using client_t = client::detail::ws_client;
+    st->ep.init_asio();
+    auto finish = [st](int status, int code, std::string reason) {
+      std::lock_guard<std::mutex> g(st->mu);
+      if (status) st->status = status;
+      st->close_code = code;
+      st->close_reason = std::move(reason);
+      st->ended = true;
+      st->cv.notify_all();
+    };
+    st->ep.set_open_handler([st](websocketpp::connection_hdl) {
+      std::lock_guard<std::mutex> g(st->mu);
+      st->status = 101;
+      st->opened = true;
+      st->cv.notify_all();
+    });
+    st->ep.set_fail_handler([st, finish](websocketpp::connection_hdl) {
+      finish(static_cast<int>(st->con->get_response_code()), 1006, {});
+    });
+    st->ep.set_close_handler([st, finish](websocketpp::connection_hdl) {
+      finish(0, st->con->get_remote_close_code(), st->con->get_remote_close_reason());
+    });
+    st->ep.set_message_handler([st](websocketpp::connection_hdl, client_t::message_ptr m) {
+      std::lock_guard<std::mutex> g(st->mu);
+      st->received.push_back(m->get_payload());
+      st->cv.notify_all();
+    });
+    std::error_code ec;
+    st->con = st->ep.get_connection(uri, ec);
+    if (ec) throw std::runtime_error("portico::testing::websocket_connect: " + ec.message());
+    for (auto& [k, v] : headers) st->con->append_header(k, v);
+    st->ep.connect(st->con);
+    st->io = std::thread([st] {
+      asio::error_code run_ec;
+      st->ep.get_io_service().run(run_ec);
+    });
+    std::unique_lock<std::mutex> g(st->mu);
+    st->cv.wait_for(g, timeout, [&] { return st->opened || st->ended; });
+  }
+  void send(std::string s, websocketpp::frame::opcode::value op) {
+    auto* st = st_.get();
+    st->ep.get_io_service().post([st, s = std::move(s), op] {
+      st->con->send(s, op);  // a closed connection refuses quietly: the test sees it on receive
+    });
+  }
+
+  std::unique_ptr<detail::ws_session_state> st_;
+};
 
 /// One client's view of a running test server. Move-only; the destructor disconnects the client
 /// (its `on_disconnect` handler runs, as in Ellar), destroys it, and, for the context returned by
@@ -165,6 +317,13 @@ class run_context {
   /// the server when it ends, and keeps it alive while it lives.
   run_context new_client_context() const { return run_context(server_, false); }
 
+  /// A WebSocket connection to a `ws_route` of the app (`target` is a path with an optional
+  /// query), waiting at most `timeout` for the upgrade's answer; see `websocket_session`.
+  websocket_session websocket_connect(const std::string& target, const std::map<std::string, std::string>& headers = {},
+                                      std::chrono::milliseconds timeout = 2000ms) const {
+    return websocket_session("ws://" + server_->host + ":" + std::to_string(server_->port) + target, headers, timeout);
+  }
+
   /// Lets the server and clients work for `d` (Ellar's `ctx.wait()`).
   void wait(std::chrono::milliseconds d = 300ms) const { std::this_thread::sleep_for(d); }
   /// Polls `done` every 2 ms until it holds or `timeout` passes; returns its last value. `done`
@@ -232,8 +391,8 @@ class test_app {
   }
 
   app_options& options() noexcept { return opts_; }
-  /// HTTP routes served on the app's port beside Socket.IO (`ws_route`s are not reached yet:
-  /// the Engine.IO server hands only plain HTTP requests to the router).
+  /// HTTP routes and `ws_route`s served on the app's port beside Socket.IO (reach the latter
+  /// with `run_context::websocket_connect`).
   test_app& routes(std::function<void(http::router&)> add) {
     routes_ = std::move(add);
     return *this;

@@ -1,0 +1,149 @@
+// Seed 001's car controller (Ellar's live-support demo) on portico: an HTML page plus the
+// live-support WebSocket route in plain mode and in event mode, served on the Engine.IO port.
+//
+//   live_support [--port 8000] [--host 127.0.0.1] [--templates DIR] [--max-seconds N]
+//
+// Routes:  GET /car/ws-index?name=Ann          the page (opens /car/live-support?name=Ann)
+//          WS  /car/live-support?name=Ann      plain mode; "bye" ends with 1000; ?banned=1 → 403
+//          WS  /car/live-support-events?name=  event mode (text only: bytes are closed with 1003)
+//          GET /car/last-close                 {"code": N}, the last close code event mode saw
+// Prints "LISTENING <port>"; SIGINT/SIGTERM close WebSocket clients with 1001 and exit 0.
+#include <portico/http/http.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <pthread.h>
+#include <string>
+
+#ifndef PORTICO_LIVE_SUPPORT_TEMPLATES
+#define PORTICO_LIVE_SUPPORT_TEMPLATES "templates"
+#endif
+
+namespace http = portico::http;
+
+namespace {
+
+std::string complaint_reply(const std::string& data) {
+  return "We have received you complain:<br><br><strong>\"" + data + "\"</strong><br><br>We shall get back to you.";
+}
+
+std::string welcome(const std::string& name) {
+  return "Welcome " + name + " to our live support room!\nHow can we help you?";
+}
+
+/// The guard both modes share: a request flagged as banned never gets its upgrade (403).
+bool not_banned(const http::request& req) { return req.query_param("banned") == nullptr; }
+
+struct options {
+  std::string host = "127.0.0.1";
+  unsigned port = 8000;
+  std::string templates = PORTICO_LIVE_SUPPORT_TEMPLATES;
+  long max_seconds = 0;
+};
+
+[[noreturn]] void usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: live_support [--port N] [--host ADDR] [--templates DIR] [--max-seconds N]\n");
+  std::exit(code);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(2);
+      return argv[++i];
+    };
+    if (a == "--port") o.port = static_cast<unsigned>(std::strtoul(value().c_str(), nullptr, 10));
+    else if (a == "--host") o.host = value();
+    else if (a == "--templates") o.templates = value();
+    else if (a == "--max-seconds") o.max_seconds = std::strtol(value().c_str(), nullptr, 10);
+    else if (a == "--help" || a == "-h") usage(0);
+    else usage(2);
+  }
+  if (o.port > 65535) usage(2);
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options opt = parse(argc, argv);
+
+  // SIGINT/SIGTERM are blocked in every thread (the workers inherit the mask) and taken
+  // synchronously by the main thread below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // The router and templates outlive the server: the workers call into them until stop() returns.
+  http::templates pages(opt.templates);
+  std::mutex mu;
+  int last_close = 0;
+
+  http::router router;
+  auto car = router.group("/car");
+
+  car.get("/ws-index", [&](std::string name) {
+    return pages.page("ws-index.html", std::map<std::string, std::string>{{"title", "Live Support"}, {"name", name}});
+  }, http::query<std::string>("name", "John"));
+
+  // Plain mode: the handler accepts, greets and runs the conversation itself.
+  car.ws("/live-support", [](const http::websocket_ptr& ws, std::string name) {
+    ws->accept();
+    ws->send_text(welcome(name));
+    ws->on_text([name](http::websocket& w, std::string&& data) {
+      if (data == "bye") w.close(http::close_code::normal, "Goodbye " + name);
+      else w.send_text(complaint_reply(data));
+    });
+  }, http::query<std::string>("name", "John"))
+      .check(http::guard(not_banned));
+
+  // Event mode (Ellar's use_extra_handler=True, encoding='text'): bytes are refused with 1003.
+  http::ws_events<std::string> events;
+  events.encoding = http::ws_encoding::text;
+  events.on_connect = [](http::websocket& ws) {
+    const std::string* name = ws.request().query_param("name");
+    ws.accept();
+    ws.send_text(welcome(name ? *name : "John"));
+  };
+  events.on_message = [](http::websocket& ws, std::string&& data) { ws.send_text(complaint_reply(data)); };
+  events.on_disconnect = [&](http::websocket&, int code) {
+    std::lock_guard<std::mutex> g(mu);
+    last_close = code;
+  };
+  car.ws("/live-support-events", events).check(http::guard(not_banned));
+  car.get("/last-close", [&] {
+    std::lock_guard<std::mutex> g(mu);
+    return std::map<std::string, int>{{"code", last_close}};
+  });
+
+  portico::engineio::server_options so;
+  so.threads = 1;
+  portico::engineio::server srv(so);
+  http::serve(srv, router);
+  srv.listen(opt.host, static_cast<std::uint16_t>(opt.port));
+  const unsigned port = srv.port();
+  srv.start();
+  std::printf("live_support: open http://%s:%u/car/ws-index?name=Ellar (Ctrl-C stops it)\nLISTENING %u\n",
+              opt.host.c_str(), port, port);
+  std::fflush(stdout);
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.max_seconds);
+  for (;;) {
+    timespec tick{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    if (opt.max_seconds > 0 && std::chrono::steady_clock::now() >= deadline) break;
+  }
+  router.close_websockets();  // 1001 to plain WebSocket clients; stop() closes Engine.IO's
+  srv.stop();
+  return 0;
+}
