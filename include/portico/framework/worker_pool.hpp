@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -19,48 +20,65 @@ namespace portico {
 
 class worker_pool {
  public:
-  explicit worker_pool(unsigned threads = 2) {
+  explicit worker_pool(unsigned threads = 2) : s_(std::make_shared<state>()) {
     if (threads == 0) threads = 1;
-    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([s = s_] { work(*s); });
   }
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
-  /// Runs the queued tasks, then joins.
-  ~worker_pool() { stop(); }
-
-  /// Queues `f`; from any thread.
-  void post(std::function<void()> f) {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      if (stopping_) return;
-      tasks_.push_back(std::move(f));
-    }
-    cv_.notify_one();
+  /// Runs the queued tasks, then joins. From a pool task (the app destroyed by a slow handler)
+  /// that task's own thread is detached instead: it only touches the shared state afterwards.
+  ~worker_pool() {
+    stop();
+    for (auto& t : threads_)
+      if (t.joinable()) t.detach();
   }
 
-  /// Finishes the queued tasks and joins the threads (idempotent).
+  /// Queues `f`; from any thread. Ignored once stop() has begun.
+  void post(std::function<void()> f) {
+    {
+      std::lock_guard<std::mutex> g(s_->mu);
+      if (s_->stopping) return;
+      s_->tasks.push_back(std::move(f));
+    }
+    s_->cv.notify_one();
+  }
+
+  /// Finishes the queued tasks and joins the threads (idempotent). Called from a pool task, it
+  /// joins the other threads and leaves the caller's own to a later stop() or the destructor.
   void stop() {
     {
-      std::lock_guard<std::mutex> g(mu_);
-      if (stopping_ && threads_.empty()) return;
-      stopping_ = true;
+      std::lock_guard<std::mutex> g(s_->mu);
+      s_->stopping = true;
     }
-    cv_.notify_all();
-    for (auto& t : threads_)
-      if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
-    threads_.clear();
+    s_->cv.notify_all();
+    std::vector<std::thread> own;
+    for (auto& t : threads_) {
+      if (!t.joinable()) continue;
+      if (t.get_id() == std::this_thread::get_id()) own.push_back(std::move(t));
+      else t.join();
+    }
+    threads_ = std::move(own);
   }
 
  private:
-  void work() {
+  /// Shared with the threads, so a detached one never reads a destroyed pool.
+  struct state {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::function<void()>> tasks;
+    bool stopping = false;
+  };
+
+  static void work(state& s) {
     for (;;) {
       std::function<void()> f;
       {
-        std::unique_lock<std::mutex> g(mu_);
-        cv_.wait(g, [&] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        f = std::move(tasks_.front());
-        tasks_.pop_front();
+        std::unique_lock<std::mutex> g(s.mu);
+        s.cv.wait(g, [&] { return s.stopping || !s.tasks.empty(); });
+        if (s.tasks.empty()) return;
+        f = std::move(s.tasks.front());
+        s.tasks.pop_front();
       }
       try {
         f();
@@ -70,11 +88,8 @@ class worker_pool {
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
+  std::shared_ptr<state> s_;
   std::vector<std::thread> threads_;
-  bool stopping_ = false;
 };
 
 }  // namespace portico
