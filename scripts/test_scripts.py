@@ -191,7 +191,7 @@ class DocSnippetsTest(unittest.TestCase):
         page = self.write("docs/good.md", self.GOOD)
         code, out = self.run_script("check", page)
         self.assertEqual(code, 0, out)
-        self.assertIn("3 snippets (generated), 0 problems", out)
+        self.assertIn("3 snippets (0 mirrored from tests, 3 generated), 0 problems", out)
         unit = os.path.join(self.dir, "unit.cpp")
         code, out = self.run_script("generate", "--root", self.dir, unit, page)
         self.assertEqual(code, 0, out)
@@ -226,6 +226,19 @@ class DocSnippetsTest(unittest.TestCase):
         self.assertIn("names no earlier snippet", out)
         self.assertIn("appears twice", out)
 
+    def test_page_mixing_mirrored_and_generated_snippets(self):
+        src = self.write("t.cpp", "// [doc:shown]\nint shown = 1;\n// [/doc]\n")
+        page = self.write("mixed.md", "<!-- snippet: shown -->\n```cpp\nint shown = 1;\n```\n"
+                                      "<!-- snippet: extra -->\n```cpp\nint extra = 2;\n```\n")
+        code, out = self.run_script("check", page + "=" + src)
+        self.assertEqual(code, 0, out)
+        self.assertIn("2 snippets (1 mirrored from tests, 1 generated)", out)
+        unit = os.path.join(self.dir, "unit.cpp")
+        self.assertEqual(self.run_script("generate", "--root", self.dir, unit, page + "=" + src)[0], 0)
+        text = open(unit, encoding="utf-8").read()
+        self.assertIn("int extra = 2;", text)
+        self.assertNotIn("int shown = 1;", text)  # compiled by its test, not twice
+
     def test_mirrored_page_drift_and_unshown_region_fail(self):
         src = self.write("t.cpp", "void f() {\n  // [doc:a]\n  int x = 1;\n  // [/doc]\n"
                                   "  // [doc:b]\n  int y = 2;\n  // [/doc]\n}\n")
@@ -236,7 +249,7 @@ class DocSnippetsTest(unittest.TestCase):
         code, out = self.run_script("check", drift + "=" + src)
         self.assertEqual(code, 1)
         self.assertIn("differs from the test source", out)
-        self.assertIn("not shown in the page: ['b']", out)
+        self.assertIn("not shown in the page (renamed?): ['b']", out)
 
 
 if __name__ == "__main__":
