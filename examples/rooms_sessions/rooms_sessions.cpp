@@ -19,9 +19,6 @@
 // A client connecting with `?banned=1` is refused (the connect handler returning False).
 #include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -256,13 +253,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // SIGINT/SIGTERM are blocked in every thread (the workers inherit the mask) and taken
-  // synchronously by the main thread below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  portico::stop_signals signals;  // before any server thread: they all inherit the blocked mask
 
   // static_files = {"/": "static/index.html"}; the router outlives the server.
   portico::http::router pages;
@@ -284,13 +275,7 @@ int main(int argc, char** argv) {
   std::printf("rooms_sessions: open http://%s:%u/ (Ctrl-C stops it)\nLISTENING %u\n", opt.host.c_str(), port, port);
   std::fflush(stdout);
 
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.max_seconds);
-  for (;;) {
-    timespec tick{0, 200 * 1000 * 1000};
-    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) break;
-    if (opt.max_seconds > 0 && std::chrono::steady_clock::now() >= deadline) break;
-  }
+  signals.wait(std::chrono::seconds(opt.max_seconds));  // SIGINT/SIGTERM, or --max-seconds
   log_line("rooms_sessions: stopping");
   io.stop();
   g_io = nullptr;

@@ -4,6 +4,7 @@
 /// separate includes: a server should not compile a websocketpp client it does not use.
 #include "version.hpp"
 #include "log.hpp"
+#include "stop_signals.hpp"
 #include "json/json.hpp"
 #include "engineio/server.hpp"
 #include "socketio/server.hpp"

@@ -22,6 +22,7 @@
 //   disconnect_me  disconnects the sender's socket from the namespace only.
 //   rooms          acks with the sender's rooms, sorted.
 //   session_set (obj)  saves obj as the session, acks true.  session_get  acks the session or null.
+//   transport      acks the Engine.IO transport of the sender: "polling" or "websocket".
 //   any other event E with args -> emits `unknown` with (E, [args...]).
 #include <algorithm>
 #include <atomic>
@@ -104,6 +105,7 @@ void install(sio::nsp& n) {
     return true;
   });
   n.on("session_get", [](sio::socket& s, const sio::args&) { return s.get_session(); });
+  n.on("transport", [](sio::socket& s, const sio::args&) { return std::string(s.engine()->transport()); });
   n.on_any([](sio::event& e) { e.socket().emit("unknown", e.name(), sio::as_array{e.args()}); });
 }
 

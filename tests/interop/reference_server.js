@@ -30,7 +30,7 @@ const io = new Server(httpServer, { serveClient: false, cors: { origin: '*' } })
 
 // Events with a dedicated handler; everything else goes to the catch-all.
 const KNOWN = new Set(['echo', 'ack', 'join', 'leave', 'to_room', 'broadcast', 'ask',
-  'drop_me', 'disconnect_me', 'rooms', 'session_set', 'session_get']);
+  'drop_me', 'disconnect_me', 'rooms', 'session_set', 'session_get', 'transport']);
 
 /// Splits socket.io's trailing ack callback from the event arguments.
 function splitAck(args) {
@@ -107,6 +107,10 @@ function setup(nsp) {
     socket.on('session_get', (...args) => {
       const [, ack] = splitAck(args);
       ack(socket.data.session);
+    });
+    socket.on('transport', (...args) => {
+      const [, ack] = splitAck(args);
+      ack(socket.conn.transport.name);
     });
     socket.onAny((event, ...args) => {
       if (KNOWN.has(event)) return;

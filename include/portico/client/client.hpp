@@ -1,6 +1,6 @@
 #pragma once
-/// portico::client: a Socket.IO v5 client over Engine.IO v4 (websocket transport only; no
-/// HTTP long-polling and no upgrade).
+/// portico::client: a Socket.IO v5 client over Engine.IO v4: websocket, HTTP long-polling, or
+/// long-polling first and then the upgrade to websocket (`options::transports`).
 ///
 /// Threading: one client = one I/O thread. Every handler runs on that thread. `emit`, `connect`,
 /// `disconnect` and ack handles may be called from any thread: they encode on the caller's thread
@@ -36,6 +36,7 @@
 #include <websocketpp/logger/stub.hpp>
 
 #include "../engineio/codec.hpp"
+#include "detail/http_exchange.hpp"
 #include "../json/value.hpp"
 #include "../socketio/args.hpp"
 #include "../socketio/codec.hpp"
@@ -45,7 +46,13 @@ namespace portico::client {
 /// How to reach the server and how to behave when the connection drops.
 struct options {
   std::string path = "/socket.io/";
-  std::map<std::string, std::string> headers;  ///< extra HTTP headers of the websocket handshake
+  /// Transports in the order tried, as socket.io-client's `transports`: {"websocket"} (the
+  /// default: one round trip less), {"polling"} (HTTP long-polling only, e.g. through proxies that
+  /// refuse upgrades), {"polling", "websocket"} (socket.io-client's default: open with long-polling,
+  /// then upgrade to websocket when the server offers it and `upgrade` is true).
+  std::vector<std::string> transports{"websocket"};
+  bool upgrade = true;
+  std::map<std::string, std::string> headers;  ///< extra HTTP headers of every handshake / polling request
   std::map<std::string, std::string> query;    ///< extra query parameters (percent-encoded for you)
   /// Reconnect after "transport close" / "ping timeout" / a failed open, with exponential backoff.
   bool reconnection = true;
@@ -53,7 +60,7 @@ struct options {
   std::chrono::milliseconds reconnection_delay{1000};
   std::chrono::milliseconds reconnection_delay_max{5000};
   double randomization_factor = 0.5;  ///< each delay is spread by +-factor
-  /// Time allowed from starting the websocket handshake to the Engine.IO open packet.
+  /// Time allowed from starting the handshake (websocket or first poll) to the Engine.IO open packet.
   std::chrono::milliseconds open_timeout{20000};
   /// How long the destructor waits for the polite close (DISCONNECT packets, close frame).
   std::chrono::milliseconds close_grace{500};
@@ -382,6 +389,8 @@ namespace detail {
 /// handle, the thread and ack handles, so that whoever ends last frees it on the right thread.
 class engine : public std::enable_shared_from_this<engine> {
  public:
+  enum class transport_kind : int { none, websocket, polling };
+
   explicit engine(options o) : opts_(std::move(o)), work_(asio::make_work_guard(io_)) {
     ws_.init_asio(&io_);
     ws_.set_user_agent("portico-client");
@@ -452,7 +461,7 @@ class engine : public std::enable_shared_from_this<engine> {
     auto fut = done->get_future();
     post([this, done] {
       io_close(true);
-      if (!closing_con_) done->set_value();
+      if (!io_closing_politely()) done->set_value();
       else closed_promise_ = done;
     });
     fut.wait_for(opts_.close_grace);
@@ -467,19 +476,28 @@ class engine : public std::enable_shared_from_this<engine> {
   bool io_closing() const noexcept { return final_; }
 
   void io_send(const socketio::encoded& e) {
-    if (!con_ || !open_) return;
-    con_->send(e.text, websocketpp::frame::opcode::text);
-    for (const auto& b : e.binaries) con_->send(b, websocketpp::frame::opcode::binary);
+    if (!open_) return;
+    io_write(e.text, false);
+    for (const auto& b : e.binaries) io_write(b, true);
   }
   void io_send_text(const std::string& text) {
-    if (!con_ || !open_) return;
-    con_->send(text, websocketpp::frame::opcode::text);
+    if (!open_) return;
+    io_write(text, false);
   }
 
   /// Opens the connection if some socket wants it and none is open or pending.
   void io_ensure_open() {
-    if (final_ || con_ || reconnect_pending_) return;
+    if (final_ || transport_ != transport_kind::none || reconnect_pending_) return;
     io_open();
+  }
+
+  /// "websocket", "polling", or "" when no transport is open or opening (any thread).
+  const char* transport_name() const noexcept {
+    switch (static_cast<transport_kind>(transport_seen_.load())) {
+      case transport_kind::websocket: return "websocket";
+      case transport_kind::polling: return "polling";
+      default: return "";
+    }
   }
 
   /// User close: leave every namespace, close the transport, no reconnection.
@@ -517,11 +535,24 @@ class engine : public std::enable_shared_from_this<engine> {
   friend class portico::client::client;
 
   void io_close_transport() {
-    if (!con_) return;
+    if (transport_ == transport_kind::none) return;
     ++gen_;
     open_ = false;
     ping_timer_.cancel();
     open_timer_.cancel();
+    io_drop_probe();
+    if (transport_ == transport_kind::polling) {
+      // What waits to be sent, then the close packet, in one last POST (after one in flight).
+      final_body_ = std::move(outbox_);
+      outbox_.clear();
+      if (sid_known_) engineio::append_payload_packet(final_body_, engineio::packet_type::close, {});
+      else final_body_.clear();
+      if (poll_get_) poll_get_->cancel();
+      io_set_transport(transport_kind::none);
+      if (!poll_post_) io_send_final_post();
+      return;
+    }
+    io_set_transport(transport_kind::none);
     websocketpp::lib::error_code ec;
     auto c = con_;
     if (c->get_state() == websocketpp::session::state::open) {
@@ -539,33 +570,55 @@ class engine : public std::enable_shared_from_this<engine> {
   }
   void io_closed_politely() {
     closing_con_.reset();
+    if (io_closing_politely()) return;
     if (closed_promise_) {
       closed_promise_->set_value();
       closed_promise_.reset();
     }
   }
 
-  std::string io_uri() {
-    std::string uri;
-    {
-      std::lock_guard<std::mutex> l(sockets_mu_);
-      uri = origin_;
-    }
+  std::string io_origin() {
+    std::lock_guard<std::mutex> l(sockets_mu_);
+    return origin_;
+  }
+
+  /// Path and query of a handshake or polling request: "/socket.io/?EIO=4&transport=..."
+  std::string io_target(const char* transport) {
     std::string path = opts_.path.empty() ? "/" : opts_.path;
     if (path.front() != '/') path.insert(path.begin(), '/');
-    uri += path;
-    uri += "?EIO=4&transport=websocket";
-    for (const auto& kv : opts_.query) uri += "&" + percent_encode(kv.first) + "=" + percent_encode(kv.second);
-    return uri;
+    path += "?EIO=4&transport=";
+    path += transport;
+    if (sid_known_) path += "&sid=" + percent_encode(sid_);
+    if (transport[0] == 'p') path += "&t=" + std::to_string(++request_counter_);  // no cached polls
+    for (const auto& kv : opts_.query) path += "&" + percent_encode(kv.first) + "=" + percent_encode(kv.second);
+    return path;
+  }
+
+  /// The first transport of `options::transports` this client knows.
+  transport_kind io_first_transport() const {
+    for (const auto& t : opts_.transports) {
+      if (t == "websocket") return transport_kind::websocket;
+      if (t == "polling") return transport_kind::polling;
+    }
+    return transport_kind::websocket;
+  }
+  bool io_may_upgrade() const {
+    if (!opts_.upgrade) return false;
+    for (const auto& t : opts_.transports)
+      if (t == "websocket") return true;
+    return false;
   }
 
   void io_open() {
-    std::string uri = io_uri();
-    if (uri.rfind("ws://", 0) != 0) return;  // no URL yet
+    if (io_origin().rfind("ws://", 0) != 0) return;  // no URL yet
+    sid_.clear();
+    sid_known_ = false;
+    decoder_.reset();  // a packet cut off by the last connection must not swallow the next one
+    if (io_first_transport() == transport_kind::polling) return io_open_polling();
+    std::string uri = io_origin() + io_target("websocket");
     websocketpp::lib::error_code ec;
     auto c = ws_.get_connection(uri, ec);
     std::uint64_t g = ++gen_;
-    decoder_.reset();  // a packet cut off by the last connection must not swallow the next one
     if (ec) {
       io_open_failed("invalid url");
       return;
@@ -582,6 +635,7 @@ class engine : public std::enable_shared_from_this<engine> {
     });
     con_ = c;
     open_ = false;
+    io_set_transport(transport_kind::websocket);
     open_timer_.expires_after(opts_.open_timeout);
     open_timer_.async_wait([this, g](const asio::error_code& e) {
       if (!e && g == gen_ && !open_) io_lost("timeout");
@@ -591,13 +645,21 @@ class engine : public std::enable_shared_from_this<engine> {
 
   void io_open_failed(const std::string& reason) {
     con_.reset();
+    io_set_transport(transport_kind::none);
     io_after_loss(reason, false);
   }
 
   /// The transport ended without us asking (close, failure, ping timeout, protocol error).
   void io_lost(const std::string& reason) {
     bool was_open = open_;
-    if (con_) {
+    if (transport_ == transport_kind::polling) {
+      ++gen_;
+      open_ = false;
+      ping_timer_.cancel();
+      open_timer_.cancel();
+      io_drop_probe();
+      io_drop_polling();
+    } else if (con_) {
       ++gen_;
       websocketpp::lib::error_code ec;
       auto c = con_;
@@ -614,6 +676,7 @@ class engine : public std::enable_shared_from_this<engine> {
         c->terminate(ec);
       }
     }
+    io_set_transport(transport_kind::none);
     decoder_.reset();
     io_after_loss(reason, was_open);
   }
@@ -672,18 +735,26 @@ class engine : public std::enable_shared_from_this<engine> {
   }
 
   void io_on_frame(const ws_client::message_ptr& m) {
-    if (m->get_opcode() == websocketpp::frame::opcode::binary) {
-      if (!open_) return io_lost("parse error");
-      io_on_sio(decoder_.add_binary(std::move(m->get_raw_payload())));
-      return;
-    }
+    if (m->get_opcode() == websocketpp::frame::opcode::binary)
+      return io_on_packet(engineio::packet_type::message, std::move(m->get_raw_payload()), true);
     std::string& text = m->get_raw_payload();
     engineio::packet_view pv;
     if (engineio::decode(text, pv) != engineio::errc::ok) return io_lost("parse error");
-    switch (pv.type) {
+    text.erase(0, 1);  // the type digit: the packet keeps the frame's buffer
+    io_on_packet(pv.type, std::move(text), false);
+  }
+
+  /// One Engine.IO packet, from a websocket frame or a polling payload; `data` without the type.
+  void io_on_packet(engineio::packet_type type, std::string&& data, bool binary) {
+    if (binary) {
+      if (!open_) return io_lost("parse error");
+      io_on_sio(decoder_.add_binary(std::move(data)));
+      return;
+    }
+    switch (type) {
       case engineio::packet_type::open: {
         json::document d;
-        d.Parse(pv.data.data(), pv.data.size());
+        d.Parse(data.data(), data.size());
         if (d.HasParseError() || !d.IsObject()) return io_lost("parse error");
         const json::value& o = d;  // const iterators: no C++20 reversed-operator ambiguity
         auto num = [&](const char* k, long long def) {
@@ -692,6 +763,17 @@ class engine : public std::enable_shared_from_this<engine> {
         };
         ping_interval_ = num("pingInterval", 25000);
         ping_timeout_ = num("pingTimeout", 20000);
+        bool offers_websocket = false;
+        auto sid = o.FindMember("sid");
+        if (sid != o.MemberEnd() && sid->value.IsString()) {
+          sid_.assign(sid->value.GetString(), sid->value.GetStringLength());
+          sid_known_ = true;
+        }
+        auto up = o.FindMember("upgrades");
+        if (up != o.MemberEnd() && up->value.IsArray())
+          for (const auto& u : up->value.GetArray())
+            if (u.IsString() && std::string_view(u.GetString(), u.GetStringLength()) == "websocket") offers_websocket = true;
+        if (transport_ == transport_kind::polling && !sid_known_) return io_lost("parse error");
         open_ = true;
         open_timer_.cancel();
         if (attempts_ > 0) {
@@ -702,6 +784,7 @@ class engine : public std::enable_shared_from_this<engine> {
         io_reset_ping_timer();
         for (auto* s : all_sockets())
           if (s->active_) s->io_send_connect();
+        if (transport_ == transport_kind::polling && offers_websocket && io_may_upgrade()) io_probe();
         break;
       }
       case engineio::packet_type::ping:
@@ -712,13 +795,196 @@ class engine : public std::enable_shared_from_this<engine> {
         return io_lost("transport close");
       case engineio::packet_type::message: {
         if (!open_) return io_lost("parse error");
-        text.erase(0, 1);  // the '4': the Socket.IO packet keeps the frame's buffer
-        io_on_sio(decoder_.add_text(std::move(text)));
+        io_on_sio(decoder_.add_text(std::move(data)));
         break;
       }
       default:
         break;  // pong, upgrade, noop
     }
+  }
+
+  // --- long-polling and the upgrade ---------------------------------------------------------------
+
+  void io_set_transport(transport_kind k) {
+    transport_ = k;
+    transport_seen_.store(static_cast<int>(k));
+  }
+  bool io_closing_politely() const noexcept { return closing_con_ || final_post_ || !final_body_.empty(); }
+
+  /// host and port of the origin ("ws://h:p"), for plain HTTP requests.
+  std::pair<std::string, std::string> io_host_port() {
+    std::string hp = io_origin().substr(5);
+    const std::size_t colon = hp.rfind(':');
+    if (colon == std::string::npos || hp.find(']', colon) != std::string::npos) return {hp, "80"};
+    return {hp.substr(0, colon), hp.substr(colon + 1)};
+  }
+
+  std::shared_ptr<http_exchange> io_request(const char* method, std::string body, std::chrono::milliseconds timeout,
+                                            http_exchange::done_fn done) {
+    auto ex = std::make_shared<http_exchange>(io_);
+    auto hp = io_host_port();
+    ex->start(hp.first, hp.second, method, io_target("polling"), opts_.headers, std::move(body), timeout, std::move(done));
+    return ex;
+  }
+
+  void io_open_polling() {
+    std::uint64_t g = ++gen_;
+    open_ = false;
+    outbox_.clear();
+    held_.clear();
+    io_set_transport(transport_kind::polling);
+    open_timer_.expires_after(opts_.open_timeout);
+    open_timer_.async_wait([this, g](const asio::error_code& e) {
+      if (!e && g == gen_ && !open_) io_lost("timeout");
+    });
+    io_poll(g);
+  }
+
+  /// One long-poll GET; the next one starts when it returns, unless the upgrade is finishing.
+  void io_poll(std::uint64_t g) {
+    // The server answers at the latest with its next ping: a poll outliving ping interval +
+    // timeout is a dead server, which the ping timer reports first.
+    const auto timeout = open_ ? std::chrono::milliseconds(ping_interval_ + ping_timeout_ + 5000) : opts_.open_timeout;
+    poll_get_ = io_request("GET", {}, timeout, [this, g](http_result& r) {
+      poll_get_.reset();
+      if (g != gen_) return;
+      if (r.status != 200) return io_lost(open_ ? "transport error" : "xhr poll error");
+      std::vector<engineio::packet> packets;
+      if (engineio::decode_payload(r.body, packets) != engineio::errc::ok) return io_lost("parse error");
+      for (auto& p : packets) {
+        io_on_packet(p.type, std::move(p.data), p.binary);
+        if (g != gen_) return;  // the packets closed or replaced the transport
+      }
+      if (transport_ != transport_kind::polling) return;
+      if (probe_ok_) return io_try_finish_upgrade();  // paused: no new poll during the switch
+      io_poll(g);
+    });
+  }
+
+  /// Queues one packet for the current transport (text packets carry their type digit).
+  void io_write(const std::string& data, bool binary) {
+    if (transport_ == transport_kind::websocket) {
+      if (con_) con_->send(data, binary ? websocketpp::frame::opcode::binary : websocketpp::frame::opcode::text);
+      return;
+    }
+    if (transport_ != transport_kind::polling) return;
+    if (probe_ok_) {  // the upgrade is finishing: these go over the websocket, after "5"
+      held_.emplace_back(data, binary);
+      return;
+    }
+    if (binary) {
+      engineio::append_payload_packet(outbox_, engineio::packet_type::message, data, true);
+    } else {
+      if (!outbox_.empty()) outbox_.push_back(engineio::record_separator);
+      outbox_ += data;
+    }
+    io_post_outbox();
+  }
+
+  /// Sends what waits in one POST; one POST at a time keeps the packets in order.
+  void io_post_outbox() {
+    if (poll_post_ || outbox_.empty() || transport_ != transport_kind::polling) return;
+    std::uint64_t g = gen_;
+    poll_post_ = io_request("POST", std::move(outbox_), opts_.open_timeout, [this, g](http_result& r) {
+      poll_post_.reset();
+      if (!final_body_.empty()) return io_send_final_post();  // closing: the close packet follows
+      if (g != gen_) return;
+      if (r.status != 200) return io_lost("transport error");
+      if (!outbox_.empty()) return io_post_outbox();
+      if (probe_ok_) io_try_finish_upgrade();
+    });
+    outbox_.clear();
+  }
+
+  void io_send_final_post() {
+    if (final_body_.empty()) return io_closed_politely();
+    final_post_ = io_request("POST", std::move(final_body_), std::chrono::milliseconds(1000), [this](http_result&) {
+      final_post_.reset();
+      io_closed_politely();
+    });
+    final_body_.clear();
+  }
+
+  /// Cancels the polling requests of a transport that is gone (nothing more is sent).
+  void io_drop_polling() {
+    if (poll_get_) poll_get_->cancel();
+    if (poll_post_) poll_post_->cancel();
+    poll_get_.reset();
+    poll_post_.reset();
+    outbox_.clear();
+    held_.clear();
+  }
+
+  /// Starts the upgrade: a websocket with our sid sends "2probe"; the server answers "3probe".
+  void io_probe() {
+    websocketpp::lib::error_code ec;
+    auto c = ws_.get_connection(io_origin() + io_target("websocket"), ec);
+    if (ec) return;
+    for (const auto& kv : opts_.headers) c->append_header(kv.first, kv.second);
+    const std::uint64_t g = gen_;
+    auto* raw = c.get();  // handlers must not own their connection
+    c->set_open_handler([this, g, raw](websocketpp::connection_hdl) {
+      if (g == gen_ && probe_.get() == raw) probe_->send(std::string("2probe"), websocketpp::frame::opcode::text);
+    });
+    c->set_message_handler([this, g, raw](websocketpp::connection_hdl, ws_client::message_ptr m) {
+      if (g != gen_ || probe_.get() != raw) return;
+      if (m->get_payload() != "3probe") return io_abandon_probe();
+      probe_ok_ = true;  // from now on: hold writes, let the pending poll and POST end, then switch
+      io_try_finish_upgrade();
+    });
+    auto failed = [this, g, raw](websocketpp::connection_hdl) {
+      if (g == gen_ && probe_.get() == raw) io_abandon_probe();
+    };
+    c->set_fail_handler(failed);
+    c->set_close_handler(failed);
+    probe_ = c;
+    ws_.connect(c);
+  }
+
+  /// The probe failed: stay on long-polling.
+  void io_abandon_probe() {
+    const bool was_ok = probe_ok_;
+    io_drop_probe();
+    if (transport_ != transport_kind::polling) return;
+    auto held = std::move(held_);
+    held_.clear();
+    for (auto& h : held) io_write(h.first, h.second);
+    if (was_ok && !poll_get_) io_poll(gen_);
+  }
+
+  void io_drop_probe() {
+    probe_ok_ = false;
+    if (!probe_) return;
+    auto c = std::move(probe_);
+    probe_.reset();
+    websocketpp::lib::error_code ec;
+    c->set_close_handler(nullptr);
+    c->set_fail_handler(nullptr);
+    c->terminate(ec);
+  }
+
+  /// Switches to the websocket once no poll and no POST is in flight (so nothing sent over
+  /// long-polling can overtake or be overtaken): "5", then the writes held meanwhile.
+  void io_try_finish_upgrade() {
+    if (!probe_ok_ || poll_get_ || poll_post_ || !outbox_.empty() || transport_ != transport_kind::polling) return;
+    const std::uint64_t g = gen_;
+    con_ = std::move(probe_);
+    probe_.reset();
+    probe_ok_ = false;
+    con_->set_message_handler([this, g](websocketpp::connection_hdl, ws_client::message_ptr m) {
+      if (g == gen_) io_on_frame(m);
+    });
+    con_->set_close_handler([this, g](websocketpp::connection_hdl) {
+      if (g == gen_) io_lost("transport close");
+    });
+    con_->set_fail_handler([this, g](websocketpp::connection_hdl) {
+      if (g == gen_) io_lost("transport error");
+    });
+    io_set_transport(transport_kind::websocket);
+    con_->send(std::string("5"), websocketpp::frame::opcode::text);
+    auto held = std::move(held_);
+    held_.clear();
+    for (auto& h : held) io_write(h.first, h.second);
   }
 
   void io_on_sio(socketio::decoder::status st) {
@@ -741,6 +1007,15 @@ class engine : public std::enable_shared_from_this<engine> {
   long long ping_interval_ = 25000, ping_timeout_ = 20000;
   socketio::decoder decoder_;
   std::mt19937 rng_{std::random_device{}()};
+  transport_kind transport_ = transport_kind::none;
+  std::atomic<int> transport_seen_{0};
+  std::string sid_;                                     ///< Engine.IO sid (long-polling and the upgrade)
+  bool sid_known_ = false, probe_ok_ = false;
+  std::uint64_t request_counter_ = 0;
+  std::shared_ptr<http_exchange> poll_get_, poll_post_, final_post_;
+  std::string outbox_, final_body_;                     ///< v4 payloads waiting for a POST
+  std::vector<std::pair<std::string, bool>> held_;      ///< writes during the switch to websocket
+  ws_client::connection_ptr probe_;
   std::string origin_;
   std::mutex sockets_mu_;
   std::map<std::string, std::unique_ptr<portico::client::socket>, std::less<>> sockets_;
@@ -1011,6 +1286,10 @@ class client {
     auto* e = engine_.get();
     engine_->post([e] { e->io_close(false); });
   }
+
+  /// The transport in use: "websocket", "polling" (before or without the upgrade), or "" when
+  /// none is open or opening. Safe from any thread.
+  std::string transport() const { return engine_->transport_name(); }
 
   /// Reconnection hooks (run on the I/O thread): attempt number; attempts it took; attempts made.
   void on_reconnect_attempt(std::function<void(std::size_t)> f) {
