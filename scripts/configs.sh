@@ -10,10 +10,12 @@ config_opts() {
   # this build); -O0 elsewhere, which compiles the websocketpp-heavy tests 2-5x faster. -g1 keeps
   # file:line in sanitizer reports at a fraction of -g's cost. compile_fail runs g++ and clang++
   # itself: gcc (C++17) and clang20 (C++20) cover it, clang17 and asan would only repeat it.
+  # clang17 builds the examples against the generated single header (single_include/) instead
+  # of include/, as a single-header user would.
   local fast="-Doptimization=0 -Ddebug=false"
   case "$1" in
     gcc) echo "-Dcpp_std=c++17 -Doptimization=2 -Ddebug=false -Db_sanitize=none -Dinterop=true -Dexamples=true -Dcompile_fail=true" ;;
-    clang17) echo "-Dcpp_std=c++17 $fast -Db_sanitize=none -Dinterop=false -Dexamples=true -Dcompile_fail=false" ;;
+    clang17) echo "-Dcpp_std=c++17 $fast -Db_sanitize=none -Dinterop=false -Dexamples=true -Dcompile_fail=false -Dsingle_header=true" ;;
     clang20) echo "-Dcpp_std=c++20 $fast -Db_sanitize=none -Dinterop=false -Dexamples=true -Dcompile_fail=true" ;;
     asan) echo "-Dcpp_std=c++17 $fast -Dcpp_args=-g1 -Db_sanitize=address,undefined -Db_lundef=false" \
                "-Dinterop=false -Dexamples=false -Dcompile_fail=false" ;;

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Tests of scripts/summarize (how test output is counted) and scripts/amalgamate (in a scratch tree).
+"""Tests of scripts/summarize (how test output is counted), scripts/amalgamate (in a scratch tree) and
+scripts/doc_snippets (the rules for the C++ blocks of the docs).
 
 Run: /usr/bin/python3 scripts/test_scripts.py   (registered in tests/meson.build as `scripts`)
 """
@@ -159,6 +160,96 @@ class AmalgamateTest(unittest.TestCase):
         self.assertIn("not found", self.run_script().stderr)
         self.header("codec.hpp", "#pragma once\n#ifdef X\n#include \"version.hpp\"\n#endif\n")
         self.assertIn("inside #if", self.run_script().stderr)
+
+
+class DocSnippetsTest(unittest.TestCase):
+    """The checker must refuse what would let an uncompiled snippet into the docs."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def run_script(self, *args):
+        r = subprocess.run([sys.executable, os.path.join(HERE, "doc_snippets"), *args],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.dir)
+        return r.returncode, r.stdout
+
+    GOOD = ("# page\n\n<!-- snippet: one -->\n```cpp\nint one() { return 1; }\n```\n\n"
+            "<!-- snippet: two; after: one -->\n```cpp\nint two() { return one() + 1; }\n```\n\n"
+            "<!-- snippet: three; body: int x -->\n```cpp\nint y = x;\n```\n\n"
+            "<!-- not compiled: shows an error on purpose -->\n```cpp\nint z = ;\n```\n\n"
+            "```sh\nls\n```\n")
+
+    def test_tagged_page_passes_and_generates_one_unit(self):
+        page = self.write("docs/good.md", self.GOOD)
+        code, out = self.run_script("check", page)
+        self.assertEqual(code, 0, out)
+        self.assertIn("3 snippets (0 mirrored from tests, 3 generated), 0 problems", out)
+        unit = os.path.join(self.dir, "unit.cpp")
+        code, out = self.run_script("generate", "--root", self.dir, unit, page)
+        self.assertEqual(code, 0, out)
+        text = open(unit, encoding="utf-8").read()
+        self.assertIn("namespace doc_good {", text)
+        self.assertIn("using namespace snippet_one;", text)
+        self.assertIn("[[maybe_unused]] void three(int x) {", text)
+        self.assertIn('#line 5 "' + page + '"', text)  # errors point at the page
+        self.assertNotIn("int z = ;", text)              # the marked block is left out
+        self.assertIn('{"docs/good.md", "two"}', text)
+
+    def test_untagged_cpp_block_fails(self):
+        page = self.write("bad.md", "text\n\n```cpp\nint x;\n```\n")
+        code, out = self.run_script("check", page)
+        self.assertEqual(code, 1)
+        self.assertIn("bad.md:3: C++ block without a tag", out)
+        code, _ = self.run_script("generate", os.path.join(self.dir, "unit.cpp"), page)
+        self.assertEqual(code, 1)
+
+    def test_block_without_language_and_reasonless_exception_fail(self):
+        page = self.write("bad.md", "```\nls\n```\n\n<!-- not compiled: -->\n```cpp\nint x;\n```\n")
+        code, out = self.run_script("check", page)
+        self.assertEqual(code, 1)
+        self.assertIn("without a language", out)
+        self.assertIn("needs a reason", out)
+
+    def test_bad_options_fail(self):
+        page = self.write("bad.md", "<!-- snippet: a; after: nowhere -->\n```cpp\nint a;\n```\n"
+                                    "<!-- snippet: a -->\n```cpp\nint b;\n```\n")
+        code, out = self.run_script("check", page)
+        self.assertEqual(code, 1)
+        self.assertIn("names no earlier snippet", out)
+        self.assertIn("appears twice", out)
+
+    def test_page_mixing_mirrored_and_generated_snippets(self):
+        src = self.write("t.cpp", "// [doc:shown]\nint shown = 1;\n// [/doc]\n")
+        page = self.write("mixed.md", "<!-- snippet: shown -->\n```cpp\nint shown = 1;\n```\n"
+                                      "<!-- snippet: extra -->\n```cpp\nint extra = 2;\n```\n")
+        code, out = self.run_script("check", page + "=" + src)
+        self.assertEqual(code, 0, out)
+        self.assertIn("2 snippets (1 mirrored from tests, 1 generated)", out)
+        unit = os.path.join(self.dir, "unit.cpp")
+        self.assertEqual(self.run_script("generate", "--root", self.dir, unit, page + "=" + src)[0], 0)
+        text = open(unit, encoding="utf-8").read()
+        self.assertIn("int extra = 2;", text)
+        self.assertNotIn("int shown = 1;", text)  # compiled by its test, not twice
+
+    def test_mirrored_page_drift_and_unshown_region_fail(self):
+        src = self.write("t.cpp", "void f() {\n  // [doc:a]\n  int x = 1;\n  // [/doc]\n"
+                                  "  // [doc:b]\n  int y = 2;\n  // [/doc]\n}\n")
+        same = self.write("same.md", "<!-- snippet: a -->\n```cpp\nint x = 1;\n```\n"
+                                     "<!-- snippet: b -->\n```cpp\nint y = 2;\n```\n")
+        self.assertEqual(self.run_script("check", same + "=" + src)[0], 0)
+        drift = self.write("drift.md", "<!-- snippet: a -->\n```cpp\nint x = 3;\n```\n")
+        code, out = self.run_script("check", drift + "=" + src)
+        self.assertEqual(code, 1)
+        self.assertIn("differs from the test source", out)
+        self.assertIn("not shown in the page (renamed?): ['b']", out)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,7 @@
 // Namespaces: "/" (the tutorial's first steps: unnamed `message`, `user-connected`), "/user"
 // (`user-connected` answered with `new-user` + an ack callback) and "/chat" (rooms: `join`,
 // `leave`, `text` -> `chat` to the room, `whoami`, connect/disconnect announcements).
-#include <portico/http/http.hpp>
-#include <portico/json/dom.hpp>
-#include <portico/socketio/server.hpp>
-#include <portico/stop_signals.hpp>
+#include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
 #include <algorithm>
 #include <chrono>

@@ -11,7 +11,7 @@
 //   s.on('error', console.error); s.emit('events', { data: 42 }); // -> { code: 1007, reason: [...] }
 //   s.emit('too_big');                                  // -> { code: 1009, reason: 'Message is too big' }
 // Without the token the CONNECT is refused: connect_error { message, data: { code, reason } }.
-#include <portico/framework/framework.hpp>
+#include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
 #include <atomic>
 #include <cstdio>

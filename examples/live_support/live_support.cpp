@@ -8,7 +8,7 @@
 //          WS  /car/live-support-events?name=  event mode (text only: bytes are closed with 1003)
 //          GET /car/last-close                 {"code": N}, the last close code event mode saw
 // Prints "LISTENING <port>"; SIGINT/SIGTERM close WebSocket clients with 1001 and exit 0.
-#include <portico/http/http.hpp>
+#include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
 #include <chrono>
 #include <csignal>

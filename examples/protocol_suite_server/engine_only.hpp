@@ -2,7 +2,7 @@
 // Engine-only mode of the conformance server: pure Engine.IO on /engine.io/, echoing every
 // text and binary message, configured like the reference server of the engine.io-protocol
 // test suite (maxPayload 1e6, CORS "*").
-#include <portico/engineio/server.hpp>
+#include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
 #include <csignal>
 #include <cstdio>

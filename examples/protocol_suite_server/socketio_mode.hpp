@@ -3,7 +3,7 @@
 // test-suite): namespaces "/" and "/custom"; on connect emit `auth` with the CONNECT payload
 // ({} when none); `message` -> `message-back` with the same arguments; `message-with-ack` -> ack
 // with the same arguments. Runs until SIGINT/SIGTERM.
-#include <portico/socketio/server.hpp>
+#include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
 #include <chrono>
 #include <csignal>

@@ -17,10 +17,7 @@
 //   visit()                  -> ack: a per-session counter, via the scoped accessor (sio.session)
 //   anything else            -> the catch-all: ack {"event": name}, and `caught` to the sender
 // A client connecting with `?banned=1` is refused (the connect handler returning False).
-#include <portico/http/http.hpp>
-#include <portico/json/dom.hpp>
-#include <portico/socketio/server.hpp>
-#include <portico/stop_signals.hpp>
+#include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
 #include <chrono>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // The code shown in docs/dependency-injection.md, compiled and run. Each `// [doc:NAME]` ...
-// `// [/doc]` region is copied verbatim into the document (check_docs.py verifies they match).
+// `// [/doc]` region is copied verbatim into the document (scripts/doc_snippets verifies they match).
 #include <catch2/catch.hpp>
 
 #include <memory>

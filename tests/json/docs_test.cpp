@@ -1,4 +1,5 @@
-// The code shown in docs/json.md, verbatim (between the "doc:" markers), compiled and checked.
+// The code shown in docs/json.md: each `// [doc:NAME]` region is a snippet of the page, verbatim
+// (scripts/doc_snippets checks it), compiled and run here.
 #include <catch2/catch.hpp>
 
 #include <optional>
@@ -9,7 +10,7 @@
 
 namespace json = portico::json;
 
-// doc: declare
+// [doc:declare]
 namespace chat {
 
 struct message {
@@ -21,9 +22,9 @@ struct message {
 PORTICO_FIELDS(message, room, text, (reply_to, "replyTo"), mentions)
 
 }  // namespace chat
-// end doc
+// [/doc]
 
-// doc: adapter
+// [doc:adapter]
 namespace chat {
 enum class mood { happy, grumpy };
 }
@@ -46,11 +47,11 @@ struct adapter<chat::mood> {
   }
 };
 }  // namespace portico::json
-// end doc
+// [/doc]
 
 TEST_CASE("docs: decoding with an error list", "[json][docs]") {
   std::string reply;
-  // doc: decode
+  // [doc:decode]
   std::string frame = R"({"room":"lobby","mentions":["ann",7]})";  // owned by the packet
   json::document doc;
   json::parse_error perr;
@@ -64,11 +65,11 @@ TEST_CASE("docs: decoding with an error list", "[json][docs]") {
   CHECK(reply ==
         R"([{"loc":["text"],"msg":"field required","type":"missing"},)"
         R"({"loc":["mentions",1],"msg":"value is not a valid string","type":"string_type"}])");
-  // end doc
+  // [/doc]
 }
 
 TEST_CASE("docs: encoding", "[json][docs]") {
-  // doc: encode
+  // [doc:encode]
   chat::message msg{"lobby", "hi", std::nullopt, {"ann"}};
   CHECK(json::to_string(msg) == R"({"room":"lobby","text":"hi","mentions":["ann"]})");
 
@@ -76,13 +77,13 @@ TEST_CASE("docs: encoding", "[json][docs]") {
   json::encode_context ctx;                 // collects the bytes of json::binary values
   json::encode_to(packet, msg, ctx);
   packet += ']';
-  // end doc
+  // [/doc]
   CHECK(packet == R"(42["message",{"room":"lobby","text":"hi","mentions":["ann"]}])");
   CHECK(ctx.attachments.empty());
 }
 
 TEST_CASE("docs: the adapter customization point", "[json][docs]") {
-  // doc: use-adapter
+  // [doc:use-adapter]
   std::vector<chat::mood> moods;
   json::error_list errs;
   CHECK(json::from_string(R"(["happy","grumpy"])", moods, errs));
@@ -91,5 +92,5 @@ TEST_CASE("docs: the adapter customization point", "[json][docs]") {
   CHECK_FALSE(json::from_string(R"(["happy","sleepy"])", moods, errs));
   CHECK(json::to_string(errs) ==
         R"([{"loc":[1],"msg":"expected \"happy\" or \"grumpy\"","type":"enum"}])");
-  // end doc
+  // [/doc]
 }
