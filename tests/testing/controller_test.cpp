@@ -229,12 +229,6 @@ struct Exploding {
   bool can_activate(portico::http_context&) { throw std::runtime_error("secret internals"); }
 };
 
-struct Visit {};  // per connection: not available to HTTP guards
-struct NeedsVisit {
-  explicit NeedsVisit(Visit&) {}
-  bool can_activate(portico::http_context&) { return true; }
-};
-
 struct AuditController {
   static constexpr auto options = portico::controller_options{"/audit"};
   using guards = portico::guards<ClassAudit>;
@@ -246,7 +240,6 @@ struct AuditController {
       ws->accept();
     }, portico::guards<RouteAudit>{});
     r.get("/explode", [this] { return http::text(std::to_string(++runs)); }, portico::guards<Exploding>{});
-    r.get("/visit", [this] { return http::text(std::to_string(++runs)); }, portico::guards<NeedsVisit>{});
   }
   std::atomic<int> runs{0};
 };
@@ -257,7 +250,7 @@ struct EchoGateway : portico::gateway<EchoGateway> {
   static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(EchoGateway, echo));
 };
 
-using AuditModule = portico::module<portico::providers<GuardLog, portico::per_connection<Visit>>,
+using AuditModule = portico::module<portico::providers<GuardLog>,
                                     portico::controllers<AuditController>, portico::gateways<EchoGateway>>;
 
 }  // namespace
@@ -308,8 +301,6 @@ TEST_CASE("global, class and route guards run in that order, on HTTP and ws rout
   auto exploded = c.get("/audit/explode");
   CHECK(exploded.status == 500);
   CHECK(exploded.body == R"({"detail":"Internal Server Error"})");
-  // A guard cannot inject a per-connection provider on HTTP (no connection scope): 500.
-  CHECK(c.get("/audit/visit").status == 500);
   CHECK(ctrl.runs == 2);
   app.stop();
 }

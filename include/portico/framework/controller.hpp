@@ -18,8 +18,8 @@
 /// `portico::guards<...>{}` value right after the handler (route guards). Guards run global ->
 /// class -> route before the handler (before the 101 for a ws route), constructed through the
 /// container as seen from the controller's module, with `portico::http_context`.
-/// Guards get no connection scope: one that injects a per_connection provider fails at run time
-/// (500 and a log line naming the provider's problem).
+/// Guards get no connection scope: one that injects a per_connection provider is a compile error
+/// (`portico_error_used_without_connection_depends_on_per_connection<Guard, Provider>`).
 
 #include <optional>
 #include <string>
@@ -83,6 +83,23 @@ template <class C, class F>
 auto bind_handler(C* self, F f) {
   if constexpr (std::is_member_function_pointer_v<F>) return bound_member<C, F>{self, f};
   else return f;
+}
+
+/// One guard of an HTTP route: built without a connection scope (none exists for a request).
+template <class G, class Module, class Container>
+bool run_http_guard(Container& c, http_context& ctx) {
+  if constexpr (!has_can_activate<G, http_context>::value) {
+    static_cast<void>(c), static_cast<void>(ctx);
+    return raise_portico_error_guard_without_can_activate<bool, G, http_context>();
+  } else {
+    return static_cast<bool>(c.template make_unscoped<G, Module>().can_activate(ctx));
+  }
+}
+
+/// The chain in order; the first refusal (false or an exception) stops it.
+template <class Module, class Container, class... G>
+bool run_http_guards(Container& c, http_context& ctx, guards<G...>*) {
+  return (run_http_guard<G, Module>(c, ctx) && ...);
 }
 
 }  // namespace framework::detail
@@ -156,7 +173,7 @@ class controller_routes {
       Container* c = container_;
       route.check([c, websocket](const http::request& req) -> std::optional<http::response> {
         http_context ctx(req, websocket);
-        if (run_guards<chain, module>(*c, ctx, nullptr)) return std::nullopt;
+        if (framework::detail::run_http_guards<module>(*c, ctx, static_cast<chain*>(nullptr))) return std::nullopt;
         return http::error(403, "Forbidden");
       });
     } else {
