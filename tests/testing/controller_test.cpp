@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "portico/client/simple_client.hpp"
@@ -235,13 +236,14 @@ struct AuditController {
   template <class Routes>
   void routes(Routes& r) {
     r.get("/open", [this] { return http::text("open " + std::to_string(++runs)); }, portico::guards<RouteAudit>{});
-    r.ws("/ws", [this](const http::websocket_ptr& ws) {
+    feed = &r.ws("/ws", [this](const http::websocket_ptr& ws) {
       ++runs;
       ws->accept();
-    }, portico::guards<RouteAudit>{});
+    }, portico::guards<RouteAudit>{});  // the route is also the broadcast handle of its clients
     r.get("/explode", [this] { return http::text(std::to_string(++runs)); }, portico::guards<Exploding>{});
   }
   std::atomic<int> runs{0};
+  http::ws_route* feed = nullptr;
 };
 
 struct EchoGateway : portico::gateway<EchoGateway> {
@@ -287,6 +289,11 @@ TEST_CASE("global, class and route guards run in that order, on HTTP and ws rout
     CHECK(ok.status() == 101);
     CHECK(ctrl.runs == 2);
     log.take();
+    REQUIRE(ctrl.feed != nullptr);  // the controller broadcasts to the clients of its route
+    for (int i = 0; i < 1000 && ctrl.feed->size() == 0; ++i) std::this_thread::sleep_for(2ms);  // registered after the 101
+    REQUIRE(ctrl.feed->size() == 1);
+    ctrl.feed->broadcast_text("news");
+    CHECK(ok.receive_text() == "news");
   }
 
   // The global guard also runs at the Socket.IO handshake of the app's gateway (same port);
