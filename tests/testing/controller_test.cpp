@@ -240,6 +240,8 @@ struct AuditController {
       ++runs;
       ws->accept();
     }, portico::guards<RouteAudit>{});  // the route is also the broadcast handle of its clients
+    r.get_deferred("/later", [](http::responder rsp, int n) { rsp.send(http::text(std::to_string(2 * n))); },
+                   portico::guards<RouteAudit>{}, http::query<int>("n", 1));
     r.get("/explode", [this] { return http::text(std::to_string(++runs)); }, portico::guards<Exploding>{});
   }
   std::atomic<int> runs{0};
@@ -278,6 +280,11 @@ TEST_CASE("global, class and route guards run in that order, on HTTP and ws rout
   CHECK(c.get("/audit/open", {{"x-refuse", "r"}}).status == 403);
   CHECK(log.take() == std::vector<std::string>{"g:http", "c:http", "r:http"});
   CHECK(ctrl.runs == 1);
+  // Deferred routes too.
+  CHECK(c.get("/audit/later?n=21").body == "42");
+  CHECK(log.take() == std::vector<std::string>{"g:http", "c:http", "r:http"});
+  CHECK(c.get("/audit/later?n=21", {{"x-refuse", "r"}}).status == 403);
+  log.take();
 
   // The same chain at the handshake of a ws route; a refusal is the upgrade's answer.
   {

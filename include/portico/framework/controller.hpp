@@ -136,6 +136,28 @@ class controller_routes {
     return add("DELETE", std::move(pattern), std::move(f), std::move(args)...);
   }
 
+  /// Deferred routes: `f(http::responder, params...)` answers later with responder.send(), from
+  /// any thread (see http::route_builder::add_deferred).
+  template <class F, class... A>
+  http::route& get_deferred(std::string pattern, F f, A... args) {
+    return add_deferred("GET", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& post_deferred(std::string pattern, F f, A... args) {
+    return add_deferred("POST", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... G, class... P>
+  http::route& add_deferred(std::string method, std::string pattern, F f, guards<G...>, P... params) {
+    auto& r = group_.add_deferred(std::move(method), std::move(pattern),
+                                  framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
+    protect<guards<G...>>(r, false);
+    return r;
+  }
+  template <class F, class... P>
+  http::route& add_deferred(std::string method, std::string pattern, F f, P... params) {
+    return add_deferred(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  }
+
   /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body>`.
   template <class F, class... G, class... P>
   http::ws_route& ws(std::string pattern, F f, guards<G...>, P... params) {
