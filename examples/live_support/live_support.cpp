@@ -1,12 +1,15 @@
-// Seed 001's car controller (Ellar's live-support demo) on portico: an HTML page plus the
-// live-support WebSocket route in plain mode and in event mode, served on the Engine.IO port.
+// Seed 001's car controller (Ellar's live-support demo) on portico: a controller constructed by
+// the DI container (it injects the page templates), a guard as a policy type, hosted by
+// portico::app: an HTML page plus the live-support WebSocket route in plain mode and in event
+// mode, all on one port.
 //
 //   live_support [--port 8000] [--host 127.0.0.1] [--templates DIR] [--max-seconds N]
 //
 // Routes:  GET /car/ws-index?name=Ann          the page (opens /car/live-support?name=Ann)
-//          WS  /car/live-support?name=Ann      plain mode; "bye" ends with 1000; ?banned=1 → 403
+//          WS  /car/live-support?name=Ann      plain mode; "bye" ends with 1000
 //          WS  /car/live-support-events?name=  event mode (text only: bytes are closed with 1003)
 //          GET /car/last-close                 {"code": N}, the last close code event mode saw
+//          any route with ?banned=1            403 (the NotBanned guard; before the 101 for ws)
 // Prints "LISTENING <port>"; SIGINT/SIGTERM close WebSocket clients with 1001 and exit 0.
 #include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
@@ -35,8 +38,77 @@ std::string welcome(const std::string& name) {
   return "Welcome " + name + " to our live support room!\nHow can we help you?";
 }
 
-/// The guard both modes share: a request flagged as banned never gets its upgrade (403).
-bool not_banned(const http::request& req) { return req.query_param("banned") == nullptr; }
+/// Where the templates are (a `portico::value` provider: the command line fills it).
+struct Settings {
+  std::string templates = PORTICO_LIVE_SUPPORT_TEMPLATES;
+};
+
+/// The page templates, loaded once (Ellar's template engine provider).
+struct Pages {
+  explicit Pages(const Settings& s) : templates(s.templates) {}
+  http::templates templates;
+};
+
+/// A request flagged as banned is refused (403), a WebSocket before its 101.
+struct NotBanned {
+  bool can_activate(portico::http_context& ctx) { return ctx.request().query_param("banned") == nullptr; }
+};
+
+struct CarController : portico::controller<CarController> {
+  static constexpr auto options = portico::controller_options{"/car"};
+  using guards = portico::guards<NotBanned>;
+
+  explicit CarController(Pages& p) : pages(p) {}
+
+  http::response index(std::string name) {  // Ellar's @get('/ws-index') + @render
+    return pages.templates.page("ws-index.html",
+                                std::map<std::string, std::string>{{"title", "Live Support"}, {"name", name}});
+  }
+
+  /// Plain mode: the handler accepts, greets and runs the conversation itself.
+  void live_support(const http::websocket_ptr& ws, std::string name) {
+    ws->accept();
+    ws->send_text(welcome(name));
+    ws->on_text([name](http::websocket& w, std::string&& data) {
+      if (data == "bye") w.close(http::close_code::normal, "Goodbye " + name);
+      else w.send_text(complaint_reply(data));
+    });
+  }
+
+  std::map<std::string, int> last_close() {
+    std::lock_guard<std::mutex> g(mu);
+    return {{"code", last_close_code}};
+  }
+
+  template <class Routes>
+  void routes(Routes& r) {
+    r.get("/ws-index", &CarController::index, http::query<std::string>("name", "John"));
+    r.ws("/live-support", &CarController::live_support, http::query<std::string>("name", "John"));
+
+    // Event mode (Ellar's use_extra_handler=True, encoding='text'): bytes are refused with 1003.
+    http::ws_events<std::string> events;
+    events.encoding = http::ws_encoding::text;
+    events.on_connect = [](http::websocket& ws) {
+      const std::string* name = ws.request().query_param("name");
+      ws.accept();
+      ws.send_text(welcome(name ? *name : "John"));
+    };
+    events.on_message = [](http::websocket& ws, std::string&& data) { ws.send_text(complaint_reply(data)); };
+    events.on_disconnect = [this](http::websocket&, int code) {
+      std::lock_guard<std::mutex> g(mu);
+      last_close_code = code;
+    };
+    r.ws("/live-support-events", events);
+    r.get("/last-close", &CarController::last_close);
+  }
+
+  Pages& pages;
+  std::mutex mu;
+  int last_close_code = 0;
+};
+
+using CarModule = portico::module<portico::providers<portico::value<Settings>, Pages>,
+                                  portico::controllers<CarController>>;
 
 struct options {
   std::string host = "127.0.0.1";
@@ -83,55 +155,12 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  // The router and templates outlive the server: the workers call into them until stop() returns.
-  http::templates pages(opt.templates);
-  std::mutex mu;
-  int last_close = 0;
-
-  http::router router;
-  auto car = router.group("/car");
-
-  car.get("/ws-index", [&](std::string name) {
-    return pages.page("ws-index.html", std::map<std::string, std::string>{{"title", "Live Support"}, {"name", name}});
-  }, http::query<std::string>("name", "John"));
-
-  // Plain mode: the handler accepts, greets and runs the conversation itself.
-  car.ws("/live-support", [](const http::websocket_ptr& ws, std::string name) {
-    ws->accept();
-    ws->send_text(welcome(name));
-    ws->on_text([name](http::websocket& w, std::string&& data) {
-      if (data == "bye") w.close(http::close_code::normal, "Goodbye " + name);
-      else w.send_text(complaint_reply(data));
-    });
-  }, http::query<std::string>("name", "John"))
-      .check(http::guard(not_banned));
-
-  // Event mode (Ellar's use_extra_handler=True, encoding='text'): bytes are refused with 1003.
-  http::ws_events<std::string> events;
-  events.encoding = http::ws_encoding::text;
-  events.on_connect = [](http::websocket& ws) {
-    const std::string* name = ws.request().query_param("name");
-    ws.accept();
-    ws.send_text(welcome(name ? *name : "John"));
-  };
-  events.on_message = [](http::websocket& ws, std::string&& data) { ws.send_text(complaint_reply(data)); };
-  events.on_disconnect = [&](http::websocket&, int code) {
-    std::lock_guard<std::mutex> g(mu);
-    last_close = code;
-  };
-  car.ws("/live-support-events", events).check(http::guard(not_banned));
-  car.get("/last-close", [&] {
-    std::lock_guard<std::mutex> g(mu);
-    return std::map<std::string, int>{{"code", last_close}};
-  });
-
-  portico::engineio::server_options so;
-  so.threads = 1;
-  portico::engineio::server srv(so);
-  http::serve(srv, router);
-  srv.listen(opt.host, static_cast<std::uint16_t>(opt.port));
-  const unsigned port = srv.port();
-  srv.start();
+  portico::app_options ao;
+  ao.io_threads = 1;
+  ao.worker_threads = 1;
+  portico::app<CarModule> app(ao, Settings{opt.templates});  // builds the controller and its routes
+  app.listen(opt.host, static_cast<std::uint16_t>(opt.port));
+  const unsigned port = app.port();
   std::printf("live_support: open http://%s:%u/car/ws-index?name=Ellar (Ctrl-C stops it)\nLISTENING %u\n",
               opt.host.c_str(), port, port);
   std::fflush(stdout);
@@ -143,7 +172,6 @@ int main(int argc, char** argv) {
     if (sig == SIGINT || sig == SIGTERM) break;
     if (opt.max_seconds > 0 && std::chrono::steady_clock::now() >= deadline) break;
   }
-  router.close_websockets();  // 1001 to plain WebSocket clients; stop() closes Engine.IO's
-  srv.stop();
+  app.stop();  // ws route clients get 1001 (going away)
   return 0;
 }

@@ -1,8 +1,8 @@
-"""Third-party clients against portico::http: python3-requests for HTTP routes and
-python3-websocket (websocket-client) for the live-support ws routes, all on the port that also
-serves Engine.IO.
+"""Third-party clients against portico::http through seed 001's controller
+(examples/live_support): python3-requests for HTTP routes and python3-websocket
+(websocket-client) for the live-support ws routes, all on the port that also serves Engine.IO.
 
-Usage: python_clients.py <http_live_support_server> <templates dir>
+Usage: python_clients.py <live_support executable>
 """
 import json
 import subprocess
@@ -81,11 +81,15 @@ def ws_checks(host):
 
 
 def main():
-    server = subprocess.Popen([sys.argv[1], sys.argv[2], '0'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True)
+    server = subprocess.Popen([sys.argv[1], '--port', '0', '--max-seconds', '100'], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
     try:
-        line = server.stdout.readline()
-        port = int(line.strip().rsplit(':', 1)[1])
+        port = None
+        for line in server.stdout:
+            if line.startswith('LISTENING '):
+                port = int(line.split()[1])
+                break
+        check(port, 'no LISTENING line')
         host = '127.0.0.1:%d' % port
         http_checks('http://' + host)
         ws_checks(host)

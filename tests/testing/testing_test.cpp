@@ -414,3 +414,47 @@ TEST_CASE("websocket_connect talks to a ws_route: echo, guard, close codes", "[t
   CHECK(ctx.websocket_connect("/car/elsewhere").status() == 404);
 }
 // [/doc]
+
+// ---------------------------------------------------------------------------------------------
+// Controllers (docs/http.md, "Controllers"): a module with controllers only, with a fake.
+
+namespace {
+
+// [doc:controller]
+struct Clock {
+  virtual ~Clock() = default;
+  virtual std::string now() { return "real time"; }
+};
+struct FakeClock : Clock {
+  std::string now() override { return "12:00"; }
+};
+
+struct TimeController : portico::controller<TimeController> {
+  static constexpr auto options = portico::controller_options{"/time"};
+  explicit TimeController(Clock& c) : clock(c) {}
+  template <class Routes>
+  void routes(Routes& r) {
+    r.get("/", [this] { return portico::http::text(clock.now()); });
+    r.ws("/feed", [this](const portico::http::websocket_ptr& ws) {
+      ws->accept();
+      ws->send_text(clock.now());
+    });
+  }
+  Clock& clock;
+};
+
+TEST_CASE("a controller tested with a fake provider", "[testing][controller]") {
+  using time_test = portico::testing::test_module<portico::controllers<TimeController>, portico::providers<Clock>>;
+  auto ctx = time_test::with_overrides<portico::override<Clock, FakeClock>>{}.run_with_server();
+
+  auto page = ctx.http().get("/time");  // same as http_client(ctx).get(...)
+  CHECK(page.status == 200);
+  CHECK(page.body == "12:00");
+
+  auto feed = ctx.websocket_connect("/time/feed");
+  REQUIRE(feed.status() == 101);
+  CHECK(feed.receive_text() == "12:00");
+}
+// [/doc]
+
+}  // namespace

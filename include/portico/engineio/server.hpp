@@ -328,6 +328,7 @@ struct core : std::enable_shared_from_this<core> {
   std::function<void(const socket_ptr&, close_reason)> on_close;
   std::function<bool(const http_connection_ptr&)> on_http;
   std::function<bool(const ws_connection_ptr&)> on_websocket;
+  std::function<void()> on_stop;  ///< closes what on_websocket accepted (plain ws routes)
 
   std::vector<std::unique_ptr<worker>> workers;
   std::mutex table_mu;
@@ -1106,6 +1107,9 @@ class server {
   /// refuse with the status set on the connection (websocketpp answers 400 if none), true to
   /// accept after setting the connection's open/message/close handlers.
   void on_websocket(std::function<bool(const http_connection_ptr&)> f) { core_->on_websocket = std::move(f); }
+  /// Runs once at the start of stop(), before the sessions close: the owner of the connections
+  /// on_websocket accepted closes them here (they are not Engine.IO sessions).
+  void on_stop(std::function<void()> f) { core_->on_stop = std::move(f); }
 
   const server_options& options() const { return core_->opts; }
   portico::logger& log() { return core_->log; }
@@ -1179,6 +1183,7 @@ class server {
           wp->ep.stop_listening(ec);
         });
       }
+      if (c.on_stop) c.on_stop();
       std::vector<socket_ptr> all;
       {
         std::lock_guard<std::mutex> g(c.table_mu);

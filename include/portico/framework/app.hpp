@@ -1,6 +1,7 @@
 #pragma once
-/// `portico::app<Module>`: the container, one Socket.IO server per gateway path, and the
-/// gateways installed as namespaces of those servers.
+/// `portico::app<Module>`: the container, one Socket.IO server per gateway path, the gateways
+/// installed as namespaces of those servers, and the controllers' routes on one HTTP router
+/// served on the first path's port.
 ///
 ///     int main() { portico::app<AppModule> app; app.listen("127.0.0.1", 8000); app.run(); }
 
@@ -14,9 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "../http/http.hpp"
 #include "../log.hpp"
 #include "../socketio/server.hpp"
 #include "context.hpp"
+#include "controller.hpp"
 #include "di/container.hpp"
 #include "gateway.hpp"
 #include "guards.hpp"
@@ -169,7 +172,12 @@ inline std::vector<std::string> split_origins(std::string_view list) {
 }  // namespace framework::detail
 
 /// The application: a DI container over `Root`, with global guards and (for tests) provider
-/// overrides. Constructing it instantiates every singleton and gateway and builds the servers.
+/// overrides. Constructing it instantiates every singleton, gateway and controller, builds the
+/// servers and adds the controllers' routes to router().
+///
+/// HTTP (controllers, router()) is served on the port of the first gateway path's server. An
+/// app without gateways runs a bare Engine.IO server instead (its own path, /engine.io/, has
+/// no handler behind it): the port serves the router, and `engine()` is that server.
 template <class Root, class GlobalGuards = guards<>, class... Overrides>
 class app {
  public:
@@ -191,6 +199,7 @@ class app {
     plan(static_cast<typename container_type::gateways*>(nullptr));
     for (auto& p : paths_) p.server = std::make_unique<socketio::server>(p.options);
     install(static_cast<typename container_type::gateways*>(nullptr));
+    install_controllers(static_cast<typename container_type::controllers*>(nullptr));
   }
   app(const app&) = delete;
   app& operator=(const app&) = delete;
@@ -200,6 +209,26 @@ class app {
   /// The Socket.IO server of `path` (the first gateway's path when empty).
   socketio::server& server(std::string_view path = {}) { return *find(path).server; }
   portico::logger& log() noexcept { return log_; }
+  /// The HTTP router the controllers' routes are on; add hand-written routes before listen().
+  /// Served on engine()'s port from its first use on.
+  http::router& router() {
+    if (!router_) {
+      router_ = std::make_unique<http::router>();
+      http::serve(engine(), *router_);  // engine().stop() also closes the router's WebSockets
+    }
+    return *router_;
+  }
+  /// The Engine.IO server listening on the app's port: the first gateway path's, or the app's
+  /// own when the module declares no gateway.
+  engineio::server& engine() {
+    if (!paths_.empty()) return paths_.front().server->engine();
+    if (!engine_) {
+      engineio::server_options o;
+      o.threads = opts_.io_threads;
+      engine_ = std::make_unique<engineio::server>(o);
+    }
+    return *engine_;
+  }
   worker_pool& pool() noexcept { return pool_; }
   /// Every distinct gateway path, in declaration order.
   std::vector<std::string> paths() const {
@@ -212,22 +241,30 @@ class app {
   /// ephemeral port each: `port(path)`). Returns at once; `run()` blocks.
   void listen(const std::string& host, std::uint16_t port) {
     for (std::size_t i = 0; i < paths_.size(); ++i) paths_[i].server->listen(host, i == 0 ? port : 0);
+    if (paths_.empty()) engine().listen(host, port);
     start();
   }
-  std::uint16_t port(std::string_view path = {}) { return find(path).server->port(); }
+  std::uint16_t port(std::string_view path = {}) {
+    if (path.empty() && paths_.empty()) return engine().port();
+    return find(path).server->port();
+  }
   void start() {
     for (auto& p : paths_) p.server->start();
+    if (engine_) engine_->start();
   }
   /// Blocks until stop() (from a handler or another thread).
   void run() {
     start();
     if (!paths_.empty()) paths_.front().server->run();
+    else if (engine_) engine_->run();
     stop();
   }
-  /// Stops every server (disconnect handlers run, scopes close), then the worker pool. Idempotent.
+  /// Stops every server (disconnect handlers run, scopes close, ws route clients get 1001),
+  /// then the worker pool. Idempotent.
   void stop() {
     for (auto& p : paths_)
       if (p.server) p.server->stop();
+    if (engine_) engine_->stop();
     pool_.stop();
   }
 
@@ -326,12 +363,22 @@ class app {
     bindings_.push_back(std::move(b));
   }
 
+  template <class... C>
+  void install_controllers(framework::detail::type_list<C...>*) {
+    if constexpr (sizeof...(C) > 0) {
+      http::router& r = router();
+      (framework::detail::install_controller<GlobalGuards, C>(container_, r), ...);
+    }
+  }
+
   app_options opts_;
   container_type container_;
   portico::logger log_;
   worker_pool pool_;
   std::vector<std::shared_ptr<void>> bindings_;  ///< outlive the servers that call them
+  std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
+  std::unique_ptr<engineio::server> engine_;     ///< only without gateways
 };
 
 }  // namespace portico

@@ -1,11 +1,14 @@
 #pragma once
-/// The framework layer in one include: DI, guards, gateways, the typed event registry, the app.
+/// The framework layer in one include: DI, guards, gateways, controllers, the typed event
+/// registry, the app.
 #include "app.hpp"
 #include "context.hpp"
+#include "controller.hpp"
 #include "di.hpp"
 #include "exceptions.hpp"
 #include "gateway.hpp"
 #include "guards.hpp"
+#include "http_context.hpp"
 #include "registry.hpp"
 #include "worker_pool.hpp"
 #include "ws_response.hpp"

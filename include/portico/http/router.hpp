@@ -9,9 +9,11 @@
 /// A handler takes the decoded parameters in order, optionally preceded by `http::request&`,
 /// and returns an `http::response`, void (204) or any typed value (200 JSON). The router
 /// answers by itself: 404 `{"detail":"Not Found"}`, 405 with Allow, 422 `{"detail":[errors]}`
-/// when parameters do not validate, 500 `{"detail":"Internal Server Error"}` when a handler
-/// throws (the message is logged, never sent).
+/// when parameters do not validate, the chosen status when a handler or check throws
+/// http_exception, 500 `{"detail":"Internal Server Error"}` when it throws anything else (the
+/// message is logged, never sent).
 #include "../log.hpp"
+#include "exception.hpp"
 #include "params.hpp"
 #include "request.hpp"
 #include "static_files.hpp"
@@ -418,6 +420,8 @@ class router : public route_builder<router> {
         responder rsp = defer();  // from here on, only `rsp` may answer
         try {
           r.deferred(req, rsp);
+        } catch (const http_exception& e) {
+          rsp.send(e.to_response());
         } catch (const std::exception& e) {
           log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
           rsp.send(error(500, "Internal Server Error"));
@@ -426,6 +430,8 @@ class router : public route_builder<router> {
           rsp.send(error(500, "Internal Server Error"));
         }
         return std::nullopt;
+      } catch (const http_exception& e) {
+        return e.to_response();
       } catch (const std::exception& e) {
         log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
       } catch (...) {
@@ -452,8 +458,8 @@ class router : public route_builder<router> {
     return error(500, "Internal Server Error");
   }
 
-  /// Closes every open WebSocket of every ws route (e.g. 1001 before stopping the server:
-  /// engineio::server::stop() only knows its own sessions). Any thread.
+  /// Closes every open WebSocket of every ws route. Any thread. http::serve() makes the
+  /// engine's stop() call it (1001 "server shutting down").
   void close_websockets(int code = close_code::going_away, const std::string& reason = "server shutting down") {
     for (auto& r : ws_routes_)
       for (auto& ws : r->clients()) ws->close(code, reason);
@@ -540,6 +546,9 @@ class router : public route_builder<router> {
       });
       con->set_fail_handler([ws](websocketpp::connection_hdl) { ws->ended(close_code::abnormal, ""); });
       return true;
+    } catch (const http_exception& e) {
+      write(con, e.to_response(), false);
+      return false;
     } catch (const std::exception& e) {
       log_->error("ws handler " + r->pattern() + " threw: " + e.what());
     } catch (...) {

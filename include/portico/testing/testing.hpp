@@ -54,10 +54,8 @@ struct connect_options {
 
 namespace detail {
 
-/// The running app, shared by a context and the contexts made from it. The router is declared
-/// first so it outlives the servers that call it.
+/// The running app, shared by a context and the contexts made from it.
 struct server_state {
-  std::unique_ptr<http::router> router;
   std::shared_ptr<void> app;             ///< the portico::app, type-erased
   std::function<void()> stop;            ///< app.stop(): idempotent
   std::string host = "127.0.0.1";
@@ -185,6 +183,8 @@ class websocket_session {
 
  private:
   friend class run_context;
+  friend websocket_session websocket_connect(std::uint16_t, const std::string&, const std::map<std::string, std::string>&,
+                                             std::chrono::milliseconds);
   websocket_session(const std::string& uri, const std::map<std::string, std::string>& headers,
                     std::chrono::milliseconds timeout)
       : st_(std::make_unique<detail::ws_session_state>()) {
@@ -237,6 +237,16 @@ class websocket_session {
 
   std::unique_ptr<detail::ws_session_state> st_;
 };
+
+class http_client;
+
+/// A WebSocket connection to 127.0.0.1:`port` (any server, e.g. a `portico::app` a test
+/// started itself); see `run_context::websocket_connect`.
+inline websocket_session websocket_connect(std::uint16_t port, const std::string& target,
+                                           const std::map<std::string, std::string>& headers = {},
+                                           std::chrono::milliseconds timeout = 2000ms) {
+  return websocket_session("ws://127.0.0.1:" + std::to_string(port) + target, headers, timeout);
+}
 
 /// One client's view of a running test server. Move-only; the destructor disconnects the client
 /// (its `on_disconnect` handler runs, as in Ellar), destroys it, and, for the context returned by
@@ -324,6 +334,9 @@ class run_context {
     return websocket_session("ws://" + server_->host + ":" + std::to_string(server_->port) + target, headers, timeout);
   }
 
+  /// A blocking HTTP client for the app's routes (controllers, `test_app::routes`).
+  http_client http() const;
+
   /// Lets the server and clients work for `d` (Ellar's `ctx.wait()`).
   void wait(std::chrono::milliseconds d = 300ms) const { std::this_thread::sleep_for(d); }
   /// Polls `done` every 2 ms until it holds or `timeout` passes; returns its last value. `done`
@@ -370,7 +383,8 @@ class run_context {
 };
 
 /// A module (with provider overrides) that can be started for a test, as many times as needed.
-/// `Root` is any module; `test_module<Parts...>` builds one from gateways/providers/imports.
+/// `Root` is any module; `test_module<Parts...>` builds one from gateways/controllers/providers/
+/// imports. A module with controllers only works too (see portico::app).
 template <class Root, class... Overrides>
 class test_app {
  public:
@@ -391,8 +405,9 @@ class test_app {
   }
 
   app_options& options() noexcept { return opts_; }
-  /// HTTP routes and `ws_route`s served on the app's port beside Socket.IO (reach the latter
-  /// with `run_context::websocket_connect`).
+  /// Hand-written HTTP routes and `ws_route`s added to the app's router (beside its
+  /// controllers' routes), served on the app's port (reach ws routes with
+  /// `run_context::websocket_connect`).
   test_app& routes(std::function<void(http::router&)> add) {
     routes_ = std::move(add);
     return *this;
@@ -402,11 +417,7 @@ class test_app {
   run_context run_with_server() const {
     auto st = std::make_shared<detail::server_state>();
     auto a = make_(opts_);
-    if (routes_) {
-      st->router = std::make_unique<http::router>();
-      routes_(*st->router);
-      http::serve(a->server().engine(), *st->router);
-    }
+    if (routes_) routes_(a->router());
     app_type* raw = a.get();
     st->app = a;
     st->stop = [raw] { raw->stop(); };
@@ -424,7 +435,8 @@ class test_app {
   std::function<void(http::router&)> routes_;
 };
 
-/// A test app over an ad-hoc module: `test_module<gateways<EventGateway>, providers<Store>>`.
+/// A test app over an ad-hoc module: `test_module<gateways<EventGateway>, providers<Store>>`,
+/// `test_module<controllers<CarController>, providers<Pages>>`.
 template <class... Parts>
 using test_module = test_app<portico::module<Parts...>>;
 
@@ -539,5 +551,7 @@ class http_client {
   std::string host_;
   std::uint16_t port_;
 };
+
+inline http_client run_context::http() const { return http_client(*this); }
 
 }  // namespace portico::testing

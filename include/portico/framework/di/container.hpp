@@ -172,6 +172,19 @@ class container {
     }
   }
 
+  /// make() for a caller that never has a connection scope (a guard of an HTTP route): a T that
+  /// reaches a per_connection provider is a compile error naming both, not a run-time failure.
+  template <class T, class Module = Root>
+  T make_unscoped() {
+    using namespace framework::detail;
+    using entry = node<Module, T, scope_kind::singleton>;  // checked like a root that outlives connections
+    if constexpr (!entry_ok<entry>()) {
+      report_unscoped<entry>();
+    } else {
+      return build<T, T, Module>(nullptr, value_maker<T>{});
+    }
+  }
+
   /// The single instance of a gateway or controller, constructed on first use in its module.
   template <class G>
   G& component() {
@@ -307,6 +320,18 @@ class container {
                                  concat_t<nodes, type_list<Entry>>>::type;
       using P = typename list_at<v.widening_to, nodes>::type;
       raise_portico_error_singleton_depends_on_per_connection<void, typename S::key, typename P::key>();
+    }
+  }
+  template <class Entry>
+  [[noreturn]] static void report_unscoped() {
+    using namespace framework::detail;
+    constexpr auto v = graph_t::template check<Entry>::result;
+    if constexpr (!v.cycle && v.widening_from >= graph_t::size) {
+      using P = typename list_at<v.widening_to, typename graph_t::all_nodes>::type;
+      raise_portico_error_used_without_connection_depends_on_per_connection<void, typename Entry::key,
+                                                                           typename P::key>();
+    } else {
+      report<Entry>();  // a cycle, or a singleton below it that is wrong anywhere
     }
   }
   template <class Entry, std::size_t... I>

@@ -60,6 +60,8 @@ PORTICO_DI_DIAGNOSTIC(portico_error_unique_ptr_of_shared_instance,
                       inject_a_reference_or_std_shared_ptr_or_make_the_provider_portico_transient)
 PORTICO_DI_DIAGNOSTIC(portico_error_singleton_depends_on_per_connection,
                       make_the_dependent_portico_per_connection_too_or_inject_something_connection_independent)
+PORTICO_DI_DIAGNOSTIC(portico_error_used_without_connection_depends_on_per_connection,
+                      it_runs_with_no_connection_scope_eg_an_http_guard_so_inject_singletons_or_transients_only)
 PORTICO_DI_DIAGNOSTIC(portico_error_factory_result_is_not,
                       return_the_type_or_a_std_unique_ptr_or_std_shared_ptr_of_it_from_the_factory)
 PORTICO_DI_DIAGNOSTIC(portico_error_not_a_value_provider,

@@ -1,0 +1,226 @@
+#pragma once
+/// Declaring a controller: HTTP routes and plain WebSocket routes under a prefix, on a class the
+/// DI container constructs (Ellar's `@Controller('/car')`).
+///
+///     struct CarController : portico::controller<CarController> {
+///       static constexpr auto options = portico::controller_options{"/car"};
+///       using guards = portico::guards<NotBanned>;           // every route of the class
+///       explicit CarController(Pages& pages);                 // injected
+///       http::response index(std::string name);
+///       template <class Routes> void routes(Routes& r) {       // called once by the app
+///         r.get("/ws-index", &CarController::index, http::query<std::string>("name", "John"));
+///         r.ws("/live-support", &CarController::chat, portico::guards<AdminGuard>{});
+///       }
+///     };
+///
+/// `Routes` is `portico::controller_routes<...>`: get/post/put/patch/del/ws with the signatures
+/// of `http::route_group`, taking member function pointers or any callable, and optionally a
+/// `portico::guards<...>{}` value right after the handler (route guards). Guards run global ->
+/// class -> route before the handler (before the 101 for a ws route), constructed through the
+/// container as seen from the controller's module, with `portico::http_context`.
+/// Guards get no connection scope: one that injects a per_connection provider is a compile error
+/// (`portico_error_used_without_connection_depends_on_per_connection<Guard, Provider>`).
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "../http/exception.hpp"
+#include "../http/router.hpp"
+#include "guards.hpp"
+#include "http_context.hpp"
+
+namespace portico {
+
+/// Where a controller's routes live. A literal type, so it can be a `static constexpr` member.
+struct controller_options {
+  std::string_view prefix = {};  ///< prepended to every route pattern ("/car")
+
+  constexpr controller_options() = default;
+  constexpr controller_options(std::string_view p) : prefix(p) {}
+};
+
+/// Optional base of a controller (documents intent; the app accepts any class listed in
+/// `portico::controllers<...>` that has a `routes(Routes&)` member).
+template <class Derived>
+struct controller {};
+
+/// Thrown by a guard or a handler: the request is answered with that status and
+/// `{"detail": ...}` (a ws upgrade is refused with it). See http/exception.hpp.
+using http_exception = http::http_exception;
+
+namespace framework::detail {
+
+template <class C, class = void>
+struct controller_options_of {
+  static constexpr controller_options value{};
+};
+template <class C>
+struct controller_options_of<C, std::void_t<decltype(C::options)>> {
+  static constexpr controller_options value = C::options;
+};
+
+template <class C, class R, class = void>
+struct has_routes : std::false_type {};
+template <class C, class R>
+struct has_routes<C, R, std::void_t<decltype(std::declval<C&>().routes(std::declval<R&>()))>> : std::true_type {};
+
+/// A member function pointer bound to the controller instance. SFINAE-friendly, so the router's
+/// "does it take http::request& first?" test sees the member's real signature.
+template <class C, class Fn>
+struct bound_member {
+  C* self;
+  Fn fn;
+  template <class... A>
+  auto operator()(A&&... a) const -> decltype((std::declval<C&>().*std::declval<Fn&>())(std::forward<A>(a)...)) {
+    return (self->*fn)(std::forward<A>(a)...);
+  }
+};
+
+template <class C, class F>
+auto bind_handler(C* self, F f) {
+  if constexpr (std::is_member_function_pointer_v<F>) return bound_member<C, F>{self, f};
+  else return f;
+}
+
+/// One guard of an HTTP route: built without a connection scope (none exists for a request).
+template <class G, class Module, class Container>
+bool run_http_guard(Container& c, http_context& ctx) {
+  if constexpr (!has_can_activate<G, http_context>::value) {
+    static_cast<void>(c), static_cast<void>(ctx);
+    return raise_portico_error_guard_without_can_activate<bool, G, http_context>();
+  } else {
+    return static_cast<bool>(c.template make_unscoped<G, Module>().can_activate(ctx));
+  }
+}
+
+/// The chain in order; the first refusal (false or an exception) stops it.
+template <class Module, class Container, class... G>
+bool run_http_guards(Container& c, http_context& ctx, guards<G...>*) {
+  return (run_http_guard<G, Module>(c, ctx) && ...);
+}
+
+}  // namespace framework::detail
+
+/// The `Routes` a controller's `routes()` receives: routes added here are served under the
+/// controller's prefix with its guards.
+template <class Container, class C, class Global>
+class controller_routes {
+ public:
+  using container_type = Container;
+  using controller_type = C;
+  using module = typename Container::template module_of_t<C>;
+
+  controller_routes(Container& c, C& self, http::route_group group) : container_(&c), self_(&self), group_(std::move(group)) {}
+
+  template <class F, class... A>
+  http::route& get(std::string pattern, F f, A... args) {
+    return add("GET", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& post(std::string pattern, F f, A... args) {
+    return add("POST", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& put(std::string pattern, F f, A... args) {
+    return add("PUT", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& patch(std::string pattern, F f, A... args) {
+    return add("PATCH", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& del(std::string pattern, F f, A... args) {
+    return add("DELETE", std::move(pattern), std::move(f), std::move(args)...);
+  }
+
+  /// Deferred routes: `f(http::responder, params...)` answers later with responder.send(), from
+  /// any thread (see http::route_builder::add_deferred).
+  template <class F, class... A>
+  http::route& get_deferred(std::string pattern, F f, A... args) {
+    return add_deferred("GET", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& post_deferred(std::string pattern, F f, A... args) {
+    return add_deferred("POST", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... G, class... P>
+  http::route& add_deferred(std::string method, std::string pattern, F f, guards<G...>, P... params) {
+    auto& r = group_.add_deferred(std::move(method), std::move(pattern),
+                                  framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
+    protect<guards<G...>>(r, false);
+    return r;
+  }
+  template <class F, class... P>
+  http::route& add_deferred(std::string method, std::string pattern, F f, P... params) {
+    return add_deferred(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  }
+
+  /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body>`.
+  template <class F, class... G, class... P>
+  http::ws_route& ws(std::string pattern, F f, guards<G...>, P... params) {
+    auto& r = group_.ws(std::move(pattern), framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
+    protect<guards<G...>>(r, true);
+    return r;
+  }
+  template <class F, class... P>
+  http::ws_route& ws(std::string pattern, F f, P... params) {
+    return ws(std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  }
+
+  C& controller() const noexcept { return *self_; }
+  Container& container() const noexcept { return *container_; }
+
+ private:
+  template <class F, class... G, class... P>
+  http::route& add(std::string method, std::string pattern, F f, guards<G...>, P... params) {
+    auto& r = group_.add(std::move(method), std::move(pattern), framework::detail::bind_handler(self_, std::move(f)),
+                         std::move(params)...);
+    protect<guards<G...>>(r, false);
+    return r;
+  }
+  template <class F, class... P>
+  http::route& add(std::string method, std::string pattern, F f, P... params) {
+    return add(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  }
+
+  /// One check per route running the whole chain; none when the chain is empty. The router
+  /// maps what escapes it: http_exception -> its status, other exceptions -> 500 + log line.
+  template <class RouteGuards, class R>
+  void protect(R& route, bool websocket) {
+    using chain = combine_guards_t<Global, guards_of_t<C>, RouteGuards>;
+    if constexpr (!std::is_same_v<chain, guards<>>) {
+      Container* c = container_;
+      route.check([c, websocket](const http::request& req) -> std::optional<http::response> {
+        http_context ctx(req, websocket);
+        if (framework::detail::run_http_guards<module>(*c, ctx, static_cast<chain*>(nullptr))) return std::nullopt;
+        return http::error(403, "Forbidden");
+      });
+    } else {
+      static_cast<void>(route), static_cast<void>(websocket);
+    }
+  }
+
+  Container* container_;
+  C* self_;
+  http::route_group group_;
+};
+
+namespace framework::detail {
+
+/// Lets controller C add its routes to `r` (called once, when the app is built).
+template <class Global, class C, class Container>
+void install_controller(Container& c, http::router& r) {
+  using routes_t = controller_routes<Container, C, Global>;
+  static_assert(has_routes<C, routes_t>::value,
+                "portico: a controller declares its routes in `template <class Routes> void routes(Routes& r)`");
+  C& self = c.template component<C>();
+  routes_t routes(c, self, r.group(std::string(controller_options_of<C>::value.prefix)));
+  self.routes(routes);
+}
+
+}  // namespace framework::detail
+
+}  // namespace portico
