@@ -2,7 +2,7 @@
 // Try it with any Socket.IO client, e.g. in node:
 //   const s = require('socket.io-client').io('http://127.0.0.1:8000');
 //   s.emitWithAck('hello', 'world').then(console.log);   // -> "hello, world"
-#include <portico/portico.hpp>
+#include <portico/gateways.hpp>  // the umbrella minus the HTTP layer: faster to compile
 
 #include <cstdio>
 #include <cstdlib>
