@@ -250,7 +250,8 @@ class socket : public std::enable_shared_from_this<socket> {
   server* server_;
   std::string sid_;
   engineio::socket_ptr engine_;
-  json::document auth_;
+  detail::dom_pool_ptr auth_pool_;  ///< before auth_: outlives it
+  json::value auth_;                ///< deep copy of the CONNECT payload; null when none
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> accepted_{false};  ///< the CONNECT answer was sent
   std::atomic<bool> closing_{false};   ///< the disconnect procedure has started (runs once)
