@@ -196,14 +196,45 @@ class stop_signals {
 /// `binary`, referenced from the JSON by `{"_placeholder":true,"num":n}`.
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+// ---- begin portico/json/rapidjson.hpp ----
+/// The one place where portico includes RapidJSON, so its build switches are set consistently.
+///
+/// RAPIDJSON_SSE2: RapidJSON scans strings and whitespace 16 bytes at a time when it is defined.
+/// Every x86-64 CPU has SSE2 (`__SSE2__`), so it is switched on there, unless:
+/// - the program already included a RapidJSON header (the include guards keep the first
+///   configuration: everything still compiles and works, only without the SIMD scans; define
+///   RAPIDJSON_SSE2 or RAPIDJSON_SSE42 yourself before that first include to get them);
+/// - the user chose already (RAPIDJSON_SSE2 / RAPIDJSON_SSE42 defined: left as they are);
+/// - AddressSanitizer is on: the aligned 16-byte loads may read past the end of a string within
+///   its 16-byte block, which is harmless but reported as a heap overflow.
+
+#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2) && !defined(RAPIDJSON_SSE42) && !defined(RAPIDJSON_READER_H_)
+#if defined(__SANITIZE_ADDRESS__)
+#define PORTICO_RAPIDJSON_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PORTICO_RAPIDJSON_ASAN 1
+#endif
+#endif
+#ifndef PORTICO_RAPIDJSON_ASAN
+#define RAPIDJSON_SSE2
+#endif
+#undef PORTICO_RAPIDJSON_ASAN
+#endif
+
 #include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+// ---- end portico/json/rapidjson.hpp ----
 
 namespace portico::json {
 
@@ -212,13 +243,95 @@ using document = rapidjson::Document;
 using allocator = rapidjson::Document::AllocatorType;
 
 /// Appends to a std::string (the packet being built), so the JSON lands in its final buffer.
-struct string_sink {
+/// Characters are collected in a small inline buffer and appended in blocks: a per-character
+/// std::string::push_back is an out-of-line call in RapidJSON's string writer. The string holds
+/// everything written once the writer finishes a top-level value (it calls Flush()), or after an
+/// explicit Flush(), or when the sink is destroyed.
+class string_sink {
+ public:
   using Ch = char;
-  std::string* out;
-  void Put(char c) { out->push_back(c); }
-  void Flush() {}
+  string_sink(std::string* out) noexcept : out_(out) {}  // NOLINT: `string_sink sink{&s}`
+  string_sink(const string_sink&) = delete;              // a writer keeps a pointer to its sink
+  string_sink& operator=(const string_sink&) = delete;
+  ~string_sink() { Flush(); }
+
+  void Put(char c) {
+    if (n_ == sizeof(buf_)) Flush();
+    buf_[n_++] = c;
+  }
+  /// Appends `n` characters at once.
+  void write(const char* p, std::size_t n) {
+    if (n <= sizeof(buf_) - n_) {
+      std::memcpy(buf_ + n_, p, n);
+      n_ += n;
+      return;
+    }
+    Flush();
+    out_->append(p, n);
+  }
+  void Flush() {
+    if (n_ == 0) return;
+    out_->append(buf_, n_);
+    n_ = 0;
+  }
+
+ private:
+  std::string* out_;
+  std::size_t n_ = 0;
+  char buf_[240];
 };
 using writer = rapidjson::Writer<string_sink>;
+
+/// RapidJSON's writers and parsers allocate a (stateless) CrtAllocator object for their work
+/// stacks unless they are given one: `writer w(sink, &json::crt_allocator())` saves that malloc.
+inline rapidjson::CrtAllocator& crt_allocator() noexcept {
+  static rapidjson::CrtAllocator a;
+  return a;
+}
+
+}  // namespace portico::json
+
+/// RapidJSON's stream extension points for the sink. Before a string the writer reserves its
+/// worst case (6 bytes per character, as if each needed an escape); the sink's bounds check is
+/// one inline compare, cheaper than honouring that, so PutReserve does nothing and PutUnsafe is
+/// the checked Put.
+namespace rapidjson {
+template <>
+inline void PutReserve(portico::json::string_sink&, std::size_t) {}
+template <>
+inline void PutUnsafe(portico::json::string_sink& s, char c) {
+  s.Put(c);
+}
+
+/// Copies each run of characters that need no escaping in one go (RapidJSON does that only for
+/// its own StringBuffer); the writer then escapes the character the run stopped at.
+template <>
+inline bool Writer<portico::json::string_sink>::ScanWriteUnescapedString(StringStream& is, size_t length) {
+  const char* p = is.src_;
+  const char* end = is.head_ + length;
+#ifdef RAPIDJSON_SSE2
+  // 16 characters per step; unaligned loads that never reach past `end`.
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
+  while (end - p >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                                     _mm_cmpeq_epi8(_mm_max_epu8(x, control), control));  // x <= 0x1F
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) {
+      p += __builtin_ctz(static_cast<unsigned>(mask));
+      break;
+    }
+    p += 16;
+  }
+#endif
+  while (p != end && static_cast<unsigned char>(*p) >= 0x20 && *p != '"' && *p != '\\') ++p;
+  os_->write(is.src_, static_cast<std::size_t>(p - is.src_));
+  is.src_ = p;
+  return p != end;
+}
+}  // namespace rapidjson
+
+namespace portico::json {
 
 /// A binary attachment: owns its bytes (moved from the websocket frame or the user's buffer).
 struct binary {
@@ -548,10 +661,6 @@ constexpr auto fields_of() noexcept {
 #include <string>
 #include <string_view>
 
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
-
 
 namespace portico::json {
 
@@ -663,9 +772,11 @@ inline bool parse(std::string_view text, document& doc, parse_error* err = nullp
 /// cannot be represented; the output is then truncated at that point, so do not store them.
 inline std::string stringify(const value& v) {
   std::string out;
-  string_sink sink{&out};
-  writer w(sink);
-  v.Accept(w);
+  {
+    string_sink sink{&out};
+    writer w(sink);
+    v.Accept(w);
+  }  // the sink flushes what a failed Accept left in it
   return out;
 }
 
@@ -1251,6 +1362,7 @@ void encode_to(std::string& out, const T& x, encode_context& ctx) {
   string_sink sink{&out};
   writer w(sink);
   json::encode(w, x, ctx);
+  sink.Flush();
 }
 
 /// The JSON text of `x`; `binary` values are collected in `ctx`.
@@ -1746,7 +1858,7 @@ inline errc decode_binary_payload_v3(std::string_view body, std::vector<packet>&
 // ---- end portico/engineio/codec.hpp ----
 // ---- begin portico/engineio/detail/ws_config.hpp ----
 /// The websocketpp configuration of one worker: lock-free (each endpoint lives on one thread),
-/// logging compiled out, smaller read buffers than websocketpp's 16 KB default.
+/// logging compiled out, a 1 KB read buffer instead of websocketpp's 16 KB default.
 #if defined(ASIO_NO_DEPRECATED)
 #error "websocketpp 0.8.2 uses asio::io_service: build portico without ASIO_NO_DEPRECATED"
 #endif
@@ -1784,8 +1896,10 @@ struct ws_config : websocketpp::config::asio {
   using transport_type = websocketpp::transport::asio::endpoint<transport_config>;
 
   static const bool enable_multithreading = false;
-  /// 4 KB holds a typical handshake and small frames; bigger frames just take more reads.
-  static const std::size_t connection_read_buffer_size = 4096;
+  /// The buffer is part of every connection object, idle or not: 1 KB holds a typical
+  /// handshake and a burst of small frames; longer requests and frames just take more reads
+  /// (websocketpp copies frames into the message anyway). 4 KB cost 3 KB more per connection.
+  static const std::size_t connection_read_buffer_size = 1024;
 };
 
 using ws_endpoint = websocketpp::server<ws_config>;
@@ -1846,31 +1960,60 @@ struct server_options {
   /// How long stop() lets close frames and pending responses drain before cutting connections.
   std::chrono::milliseconds stop_grace{1000};
   /// Per-connection read buffer. websocketpp fixes it at compile time (detail::ws_config),
-  /// so it is a constant here: 4 KB instead of websocketpp's 16 KB default.
+  /// so it is a constant here: 1 KB instead of websocketpp's 16 KB default.
   static constexpr std::size_t read_buffer_size = detail::ws_config::connection_read_buffer_size;
 };
 
 /// What the first HTTP request of a session carried.
 struct handshake {
   std::string url, query_string, remote_address, transport;
-  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
   std::vector<std::pair<std::string, std::string>> query;    ///< url-decoded
   std::chrono::system_clock::time_point time;
   int protocol = 4;  ///< 3 or 4
 
+  /// The request header `name` (any case); empty when absent.
   std::string_view header(std::string_view name) const {
-    for (auto& [k, v] : headers)
-      if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+    std::string_view rest = raw_headers_;
+    while (!rest.empty()) {
+      std::size_t colon = rest.find(':'), end = rest.find('\n');
+      std::string_view key = rest.substr(0, colon);
+      if (key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
             return a == (b >= 'A' && b <= 'Z' ? char(b - 'A' + 'a') : b);
           }))
-        return v;
+        return rest.substr(colon + 1, end - colon - 1);
+      rest.remove_prefix(end + 1);
+    }
     return {};
+  }
+  /// Every request header, names lower-cased, sorted by name (built on each call).
+  std::vector<std::pair<std::string, std::string>> headers() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string_view rest = raw_headers_;
+    while (!rest.empty()) {
+      std::size_t colon = rest.find(':'), end = rest.find('\n');
+      out.emplace_back(rest.substr(0, colon), rest.substr(colon + 1, end - colon - 1));
+      rest.remove_prefix(end + 1);
+    }
+    return out;
+  }
+  void reserve_headers(std::size_t bytes) { raw_headers_.reserve(bytes); }
+  /// Records one header (the name is lower-cased). Used by the server while building the handshake.
+  void add_header(std::string_view name, std::string_view value) {
+    for (char c : name) raw_headers_.push_back(c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c);
+    raw_headers_.push_back(':');
+    for (char c : value) raw_headers_.push_back(c == '\n' ? ' ' : c);
+    raw_headers_.push_back('\n');
   }
   std::string_view query_param(std::string_view name) const {
     for (auto& [k, v] : query)
       if (k == name) return v;
     return {};
   }
+
+ private:
+  /// "name:value\n" per header in one string: one allocation per session instead of two
+  /// strings per header (this struct lives as long as the connection).
+  std::string raw_headers_;
 };
 
 /// A received message, moved out of the websocket frame or polling payload.
@@ -2124,6 +2267,7 @@ struct core : std::enable_shared_from_this<core> {
   std::function<void(const socket_ptr&, close_reason)> on_close;
   std::function<bool(const http_connection_ptr&)> on_http;
   std::function<bool(const ws_connection_ptr&)> on_websocket;
+  std::function<void()> on_stop;  ///< closes what on_websocket accepted (plain ws routes)
 
   std::vector<std::unique_ptr<worker>> workers;
   std::mutex table_mu;
@@ -2215,11 +2359,11 @@ struct core : std::enable_shared_from_this<core> {
     h.query_string = r.query_string;
     h.remote_address = remote_of(con);
     h.transport = std::string(r.transport);
-    for (auto& [k, v] : con->get_request().get_headers()) {
-      std::string name = k;
-      for (auto& c : name) c = (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
-      h.headers.emplace_back(std::move(name), v);
-    }
+    const auto& headers = con->get_request().get_headers();
+    std::size_t size = 0;
+    for (auto& [k, v] : headers) size += k.size() + v.size() + 2;
+    h.reserve_headers(size);
+    for (auto& [k, v] : headers) h.add_header(k, v);
     h.query = r.query;
     h.time = std::chrono::system_clock::now();
     h.protocol = protocol;
@@ -2902,6 +3046,9 @@ class server {
   /// refuse with the status set on the connection (websocketpp answers 400 if none), true to
   /// accept after setting the connection's open/message/close handlers.
   void on_websocket(std::function<bool(const http_connection_ptr&)> f) { core_->on_websocket = std::move(f); }
+  /// Runs once at the start of stop(), before the sessions close: the owner of the connections
+  /// on_websocket accepted closes them here (they are not Engine.IO sessions).
+  void on_stop(std::function<void()> f) { core_->on_stop = std::move(f); }
 
   const server_options& options() const { return core_->opts; }
   portico::logger& log() { return core_->log; }
@@ -2975,6 +3122,7 @@ class server {
           wp->ep.stop_listening(ec);
         });
       }
+      if (c.on_stop) c.on_stop();
       std::vector<socket_ptr> all;
       {
         std::lock_guard<std::mutex> g(c.table_mu);
@@ -3138,6 +3286,7 @@ class server {
 /// name is looked up once, the handler runs on the connection's home worker. No global lock:
 /// per-connection state lives on the home worker; rooms are guarded per namespace.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -3184,13 +3333,11 @@ class server {
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 
 namespace portico::socketio {
@@ -3269,8 +3416,31 @@ inline bool is_reserved_event(std::string_view name) noexcept {
 inline constexpr std::uint64_t max_ack_id = (std::uint64_t{1} << 53) - 1;
 inline constexpr std::uint64_t no_ack = ~std::uint64_t{0};
 
+namespace detail {
+
+/// Frees a pool allocator made by `make_dom_pool`.
+struct dom_pool_delete {
+  void operator()(json::allocator* a) const noexcept {
+    std::destroy_at(a);
+    ::operator delete(a);
+  }
+};
+using dom_pool_ptr = std::unique_ptr<json::allocator, dom_pool_delete>;
+
+/// The memory pool of one received DOM, allocated together with its first chunk: one malloc for
+/// a typical packet (a separate pool object and chunk would be two).
+inline dom_pool_ptr make_dom_pool(std::size_t first_chunk) {
+  void* mem = ::operator new(sizeof(json::allocator) + first_chunk);
+  char* chunk = static_cast<char*>(mem) + sizeof(json::allocator);
+  return dom_pool_ptr(new (mem) json::allocator(chunk, first_chunk));
+}
+
+}  // namespace detail
+
 /// A received packet. Owns its text; the JSON payload (if any) is a DOM parsed in situ over it,
-/// so the packet must not be copied (it is movable: the text's heap buffer moves with it).
+/// whose nodes live in the packet's own pool, so a packet can be kept (and handed to another
+/// thread) after its handler returns. It must not be copied (it is movable: the text's heap
+/// buffer and the pool move with it).
 class packet {
  public:
   packet() = default;
@@ -3292,23 +3462,21 @@ class packet {
   }
   bool has_data() const noexcept { return has_data_; }
   /// The payload; a Null value when absent.
-  const json::value& data() const noexcept { return doc_; }
-  /// The full DOM, for callers that need its allocator (e.g. to keep values around).
-  json::document& document() noexcept { return doc_; }
+  const json::value& data() const noexcept { return root_; }
 
   /// EVENT / BINARY_EVENT: the event name (first array element).
   std::string_view event_name() const noexcept {
-    if (!doc_.IsArray() || doc_.Empty() || !doc_[0].IsString()) return {};
-    return std::string_view(doc_[0].GetString(), doc_[0].GetStringLength());
+    if (!root_.IsArray() || root_.Empty() || !root_[0].IsString()) return {};
+    return std::string_view(root_[0].GetString(), root_[0].GetStringLength());
   }
   /// The arguments of an event (after the name) or of an ack (all elements).
   std::size_t arg_count() const noexcept {
-    if (!doc_.IsArray()) return 0;
-    std::size_t n = doc_.Size();
+    if (!root_.IsArray()) return 0;
+    std::size_t n = root_.Size();
     return is_event() ? (n ? n - 1 : 0) : n;
   }
   const json::value& arg(std::size_t i) const noexcept {
-    return doc_[static_cast<rapidjson::SizeType>(is_event() ? i + 1 : i)];
+    return root_[static_cast<rapidjson::SizeType>(is_event() ? i + 1 : i)];
   }
   bool is_event() const noexcept {
     return type == packet_type::event || type == packet_type::binary_event;
@@ -3321,8 +3489,8 @@ class packet {
   std::string text_;
   std::size_t nsp_pos_ = 0, nsp_len_ = 0;
   bool has_data_ = false;
-  std::unique_ptr<json::allocator> alloc_;  ///< before doc_: outlives it
-  json::document doc_;
+  detail::dom_pool_ptr pool_;  ///< before root_: outlives it
+  json::value root_;
 };
 
 namespace detail {
@@ -3387,6 +3555,28 @@ inline errc check_payload(packet_type t, const json::value& v) noexcept {
   return errc::bad_type;
 }
 
+/// Parses `text` in situ into `root`, nodes allocated in `pool`. The parser's work stack is
+/// per thread and reused (RapidJSON would allocate and free one per document): it lives in a
+/// pool over a thread-local buffer, emptied after every parse.
+inline bool parse_payload(char* text, json::allocator& pool, json::value& root) {
+  struct scratch {
+    char buffer[4096];
+    json::allocator stack_pool{buffer, sizeof(buffer)};
+  };
+  thread_local scratch tls;
+  using parser = rapidjson::GenericDocument<rapidjson::UTF8<>, json::allocator, json::allocator>;
+  bool ok;
+  {
+    parser doc(&pool, 1024, &tls.stack_pool);
+    // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
+    doc.ParseInsitu<rapidjson::kParseIterativeFlag>(text);
+    ok = !doc.HasParseError();
+    if (ok) root.Swap(doc);
+  }
+  tls.stack_pool.Clear();
+  return ok;
+}
+
 }  // namespace detail
 
 /// Deepest JSON nesting a received payload may have.
@@ -3446,20 +3636,17 @@ inline errc decode(std::string text, packet& out, std::size_t max_attachments = 
     if (text.capacity() < 64) text.reserve(64);
     out.text_ = std::move(text);
     char* p = out.text_.data() + i;
-    // RapidJSON's default pool starts with a 64 KB chunk; size the first chunk to the payload
-    // instead (a DOM value is 16 bytes, at most one per 2 bytes of JSON text).
+    // The first pool chunk is sized to the payload (a DOM node is 16 bytes, at most one per
+    // 2 bytes of JSON text) instead of RapidJSON's 64 KB default.
     std::size_t chunk = (n - i) * 8;
     if (chunk < 256) chunk = 256;
     if (chunk > 65536) chunk = 65536;
-    out.alloc_ = std::make_unique<json::allocator>(chunk);
-    out.doc_ = json::document(out.alloc_.get(), 256);
-    // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
-    out.doc_.ParseInsitu<rapidjson::kParseIterativeFlag>(p);
-    if (out.doc_.HasParseError()) return errc::bad_json;
+    out.pool_ = detail::make_dom_pool(chunk);
+    if (!detail::parse_payload(p, *out.pool_, out.root_)) return errc::bad_json;
     out.has_data_ = true;
-    errc e = detail::check_payload(out.type, out.doc_);
+    errc e = detail::check_payload(out.type, out.root_);
     if (e != errc::ok) return e;
-    if (out.attachments_expected && !detail::placeholders_within(out.doc_, out.attachments_expected))
+    if (out.attachments_expected && !detail::placeholders_within(out.root_, out.attachments_expected))
       return errc::bad_placeholder;
   } else {
     out.text_ = std::move(text);
@@ -3497,17 +3684,24 @@ struct encoded {
 /// and inserts the count (one small memmove, only for binary packets).
 class packet_writer {
  public:
-  packet_writer(packet_type t, std::string_view nsp, std::uint64_t id = no_ack, std::string prefix = {})
-      : out_(std::move(prefix)), type_(t), sink_{&out_}, w_(sink_) {
+  /// `json_size_hint`: the expected size of the JSON that follows, to allocate the text once.
+  packet_writer(packet_type t, std::string_view nsp, std::uint64_t id = no_ack, std::string prefix = {},
+                std::size_t json_size_hint = 0)
+      : out_(std::move(prefix)), type_(t), sink_{&out_}, w_(sink_, &json::crt_allocator()) {
     type_pos_ = out_.size();
+    out_.reserve(out_.size() + 24 + nsp.size() + json_size_hint);  // 24: type, id, separators
     write_header(out_, t, nsp, id);
   }
   json::writer& writer() noexcept { return w_; }
   json::encode_context& context() noexcept { return ctx_; }
-  std::string& text() noexcept { return out_; }
+  std::string& text() noexcept {
+    sink_.Flush();
+    return out_;
+  }
 
   /// Completes the header; the attachments' bytes are in `context().attachments`.
   std::string& finish() {
+    sink_.Flush();
     std::size_t n = ctx_.attachments.size();
     if (n && !is_binary(type_)) {
       if (type_ == packet_type::event) type_ = packet_type::binary_event;
@@ -4037,6 +4231,44 @@ void write_arg(json::writer& w, json::encode_context& c, const T& v) {
   }
 }
 
+/// Roughly the JSON text size of `v`, to allocate an outgoing packet once (strings counted
+/// without escapes, 20 bytes per number).
+inline std::size_t value_json_size(const json::value& v) noexcept {
+  std::size_t n = 2;  // brackets, braces or quotes
+  if (v.IsString()) return n + v.GetStringLength();
+  if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) n += value_json_size(e) + 1;
+  } else if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) n += m.name.GetStringLength() + 4 + value_json_size(m.value);
+  } else {
+    n = 20;  // number, true, false, null
+  }
+  return n;
+}
+
+template <class T>
+std::size_t estimated_arg_size(const T& v) noexcept {
+  if constexpr (std::is_same_v<T, arg>) {
+    return value_json_size(*v.v);
+  } else if constexpr (std::is_same_v<T, args>) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) n += value_json_size(v[i]) + 1;
+    return n;
+  } else if constexpr (std::is_base_of_v<json::value, T>) {
+    return value_json_size(v);
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    return std::string_view(v).size() + 3;
+  } else {
+    return 32;  // numbers, and a guess for structs (the string grows if it is short)
+  }
+}
+
+/// The expected JSON size of an argument list `[a, b, ...]`.
+template <class... A>
+std::size_t args_json_size(const A&... a) noexcept {
+  return 2 + (std::size_t{0} + ... + (estimated_arg_size(a) + 1));
+}
+
 /// A whole `args` spreads into several arguments (echoing "the same args").
 inline void write_args_one(json::writer& w, json::encode_context& c, const args& a) {
   for (std::size_t i = 0; i < a.size(); ++i) write_arg(w, c, a.at(i));
@@ -4261,17 +4493,15 @@ engineio::frame_ptr encode_event(std::string_view nsp, std::uint64_t id, std::st
   return f;
 }
 
+/// The ACK packet `id` with `a...`, text allocated once (sized from the arguments).
 template <class... A>
-engineio::frame_ptr encode_ack(std::string_view nsp, std::uint64_t id, const A&... a) {
-  packet_writer pw(packet_type::ack, nsp, id);
+packet_writer& write_ack(packet_writer& pw, const A&... a) {
   auto& w = pw.writer();
   w.StartArray();
   write_args(w, pw.context(), a...);
   w.EndArray();
-  auto f = std::make_shared<engineio::frame>();
-  f->text = std::move(pw.finish());
-  for (auto b : pw.context().attachments) f->binaries.emplace_back(b);
-  return f;
+  pw.finish();
+  return pw;
 }
 
 inline engineio::frame_ptr encode_ack_payload(std::string_view nsp, std::uint64_t id, const payload& p) {
@@ -4391,6 +4621,14 @@ class socket : public std::enable_shared_from_this<socket> {
     }
     engine_->send(std::move(f));
   }
+  /// Like send_frame, for a packet meant for this client only: once connected, the text goes to
+  /// the transport as it is, without a shared frame around it. Thread-safe.
+  void send_text(std::string text) {
+    if (state_.load(std::memory_order_acquire) == state::connected) return engine_->send(std::move(text));
+    auto f = std::make_shared<engineio::frame>();
+    f->text = std::move(text);
+    send_frame(std::move(f));
+  }
 
  private:
   friend class server;
@@ -4438,7 +4676,8 @@ class socket : public std::enable_shared_from_this<socket> {
   server* server_;
   std::string sid_;
   engineio::socket_ptr engine_;
-  json::document auth_;
+  detail::dom_pool_ptr auth_pool_;  ///< before auth_: outlives it
+  json::value auth_;                ///< deep copy of the CONNECT payload; null when none
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> accepted_{false};  ///< the CONNECT answer was sent
   std::atomic<bool> closing_{false};   ///< the disconnect procedure has started (runs once)
@@ -4456,10 +4695,25 @@ class socket : public std::enable_shared_from_this<socket> {
 
 using socket_ptr = std::shared_ptr<socket>;
 
+namespace detail {
+/// Encodes ACK `id` with `a...` and sends it to `s`.
+template <class... A>
+void send_ack(socket& s, std::uint64_t id, const A&... a) {
+  packet_writer pw(packet_type::ack, s.namespace_name(), id, {}, args_json_size(a...));
+  write_ack(pw, a...);
+  const auto& blobs = pw.context().attachments;
+  if (blobs.empty()) return s.send_text(std::move(pw.text()));
+  auto f = std::make_shared<engineio::frame>();
+  f->text = std::move(pw.text());
+  for (auto b : blobs) f->binaries.emplace_back(b);
+  s.send_frame(std::move(f));
+}
+}  // namespace detail
+
 template <class... A>
 void ack_sender::operator()(const A&... a) {
   if (id_ == no_ack) return;
-  if (auto s = s_.lock()) s->send_frame(detail::encode_ack(s->namespace_name(), id_, a...));
+  if (auto s = s_.lock()) detail::send_ack(*s, id_, a...);
   id_ = no_ack;
 }
 
@@ -4482,7 +4736,7 @@ class event {
   template <class... A>
   void ack(const A&... a) {
     if (id_ == no_ack) return;
-    socket_.send_frame(detail::encode_ack(socket_.namespace_name(), id_, a...));
+    detail::send_ack(socket_, id_, a...);
     id_ = no_ack;
   }
   void ack(const payload& p) {
@@ -5094,7 +5348,13 @@ class server {
     c.ever_connected = true;
     timers_.cancel(c.connect_timer);
     auto s = std::make_shared<socket>(*n, detail::random_sid(), e, *this);
-    if (p.has_data()) json::copy(p.data(), s->auth_);  // deep: outlives the packet
+    if (p.has_data()) {
+      // Deep (it outlives the packet), into a pool sized to the payload: a default document
+      // would take RapidJSON's 64 KB first chunk for every authenticated connection.
+      std::size_t chunk = std::min<std::size_t>(65536, detail::value_json_size(p.data()) * 9 + 256);
+      s->auth_pool_ = detail::make_dom_pool(chunk);
+      s->auth_ = json::copy(p.data(), *s->auth_pool_);
+    }
     n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
     connect_request req(*s, s->auth_);
     auto handlers = n->handlers_;
@@ -5277,10 +5537,10 @@ inline void socket::fail_acks() {
 // ---- begin portico/http/http.hpp ----
 /// portico::http: plain HTTP routes, templates, static files and plain WebSocket routes served
 /// by the Engine.IO server's endpoint (same port). See docs/http.md.
-// ---- begin portico/http/params.hpp ----
-/// Typed handler parameters: where a value comes from (path, query, header, JSON body) and
-/// how its text becomes a C++ value. Every failure is recorded in a json::error_list located
-/// FastAPI-style (`["query","limit"]`), so one 422 lists all problems of a request.
+// ---- begin portico/http/exception.hpp ----
+/// `throw http::http_exception(401, "Unauthorized")` from a handler or a check answers the
+/// request with that status and `{"detail": "Unauthorized"}` (a WebSocket upgrade is refused
+/// with it, before the 101). Any other exception is a 500 that leaks nothing.
 // ---- begin portico/http/request.hpp ----
 /// Plain HTTP request and response values, independent of the transport: the router fills a
 /// `request` from a websocketpp connection and writes a `response` back to it.
@@ -5488,6 +5748,40 @@ inline response redirect(std::string location, int status = 307) {
 
 }  // namespace portico::http
 // ---- end portico/http/request.hpp ----
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace portico::http {
+
+class http_exception : public std::runtime_error {
+ public:
+  /// `headers` are added to the answer (e.g. WWW-Authenticate with a 401).
+  http_exception(int status, std::string detail, header_list headers = {})
+      : std::runtime_error(detail), status_(status), detail_(std::move(detail)), headers_(std::move(headers)) {}
+
+  int status() const noexcept { return status_; }
+  const std::string& detail() const noexcept { return detail_; }
+  /// What the client receives.
+  response to_response() const {
+    response r = error(status_, detail_);
+    for (auto& [k, v] : headers_) r.set_header(k, v);
+    return r;
+  }
+
+ private:
+  int status_;
+  std::string detail_;
+  header_list headers_;
+};
+
+}  // namespace portico::http
+// ---- end portico/http/exception.hpp ----
+// ---- begin portico/http/params.hpp ----
+/// Typed handler parameters: where a value comes from (path, query, header, JSON body) and
+/// how its text becomes a C++ value. Every failure is recorded in a json::error_list located
+/// FastAPI-style (`["query","limit"]`), so one 422 lists all problems of a request.
 
 #include <charconv>
 #include <cstdlib>
@@ -5697,8 +5991,9 @@ bool extract_all(const request& req, const Params& ps, Values& vs, portico::json
 /// A handler takes the decoded parameters in order, optionally preceded by `http::request&`,
 /// and returns an `http::response`, void (204) or any typed value (200 JSON). The router
 /// answers by itself: 404 `{"detail":"Not Found"}`, 405 with Allow, 422 `{"detail":[errors]}`
-/// when parameters do not validate, 500 `{"detail":"Internal Server Error"}` when a handler
-/// throws (the message is logged, never sent).
+/// when parameters do not validate, the chosen status when a handler or check throws
+/// http_exception, 500 `{"detail":"Internal Server Error"}` when it throws anything else (the
+/// message is logged, never sent).
 // ---- begin portico/http/static_files.hpp ----
 /// Static files, like python-socketio's `static_files`: URL prefix -> file or directory.
 /// A directory serves index.html for "prefix/" and "prefix/sub/". Requests that try to leave
@@ -6540,6 +6835,8 @@ class router : public route_builder<router> {
         responder rsp = defer();  // from here on, only `rsp` may answer
         try {
           r.deferred(req, rsp);
+        } catch (const http_exception& e) {
+          rsp.send(e.to_response());
         } catch (const std::exception& e) {
           log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
           rsp.send(error(500, "Internal Server Error"));
@@ -6548,6 +6845,8 @@ class router : public route_builder<router> {
           rsp.send(error(500, "Internal Server Error"));
         }
         return std::nullopt;
+      } catch (const http_exception& e) {
+        return e.to_response();
       } catch (const std::exception& e) {
         log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
       } catch (...) {
@@ -6574,8 +6873,8 @@ class router : public route_builder<router> {
     return error(500, "Internal Server Error");
   }
 
-  /// Closes every open WebSocket of every ws route (e.g. 1001 before stopping the server:
-  /// engineio::server::stop() only knows its own sessions). Any thread.
+  /// Closes every open WebSocket of every ws route. Any thread. http::serve() makes the
+  /// engine's stop() call it (1001 "server shutting down").
   void close_websockets(int code = close_code::going_away, const std::string& reason = "server shutting down") {
     for (auto& r : ws_routes_)
       for (auto& ws : r->clients()) ws->close(code, reason);
@@ -6662,6 +6961,9 @@ class router : public route_builder<router> {
       });
       con->set_fail_handler([ws](websocketpp::connection_hdl) { ws->ended(close_code::abnormal, ""); });
       return true;
+    } catch (const http_exception& e) {
+      write(con, e.to_response(), false);
+      return false;
     } catch (const std::exception& e) {
       log_->error("ws handler " + r->pattern() + " threw: " + e.what());
     } catch (...) {
@@ -6961,20 +7263,24 @@ class templates {
 namespace portico::http {
 
 /// Serves `r` on `s`: every HTTP request and WebSocket upgrade outside the Engine.IO path goes
-/// to the router. `r` must outlive `s` (or at least its running workers); call
-/// r.close_websockets() before s.stop() to close plain WebSocket clients cleanly.
+/// to the router. `r` must outlive `s` (or at least its running workers). s.stop() closes the
+/// router's WebSocket clients with 1001 "server shutting down" before stopping. Call before
+/// s.start().
 inline void serve(portico::engineio::server& s, router& r) {
   s.on_http([&r](const portico::engineio::http_connection_ptr& con) { return r.handle_http(con); });
   s.on_websocket([&r](const portico::engineio::http_connection_ptr& con) { return r.handle_upgrade(con); });
+  s.on_stop([&r] { r.close_websockets(); });
 }
 
 }  // namespace portico::http
 // ---- end portico/http/http.hpp ----
 // ---- begin portico/framework/framework.hpp ----
-/// The framework layer in one include: DI, guards, gateways, the typed event registry, the app.
+/// The framework layer in one include: DI, guards, gateways, controllers, the typed event
+/// registry, the app.
 // ---- begin portico/framework/app.hpp ----
-/// `portico::app<Module>`: the container, one Socket.IO server per gateway path, and the
-/// gateways installed as namespaces of those servers.
+/// `portico::app<Module>`: the container, one Socket.IO server per gateway path, the gateways
+/// installed as namespaces of those servers, and the controllers' routes on one HTTP router
+/// served on the first path's port.
 ///
 ///     int main() { portico::app<AppModule> app; app.listen("127.0.0.1", 8000); app.run(); }
 
@@ -7180,6 +7486,7 @@ class ws_exception : public std::runtime_error {
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -7189,48 +7496,65 @@ namespace portico {
 
 class worker_pool {
  public:
-  explicit worker_pool(unsigned threads = 2) {
+  explicit worker_pool(unsigned threads = 2) : s_(std::make_shared<state>()) {
     if (threads == 0) threads = 1;
-    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([s = s_] { work(*s); });
   }
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
-  /// Runs the queued tasks, then joins.
-  ~worker_pool() { stop(); }
-
-  /// Queues `f`; from any thread.
-  void post(std::function<void()> f) {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      if (stopping_) return;
-      tasks_.push_back(std::move(f));
-    }
-    cv_.notify_one();
+  /// Runs the queued tasks, then joins. From a pool task (the app destroyed by a slow handler)
+  /// that task's own thread is detached instead: it only touches the shared state afterwards.
+  ~worker_pool() {
+    stop();
+    for (auto& t : threads_)
+      if (t.joinable()) t.detach();
   }
 
-  /// Finishes the queued tasks and joins the threads (idempotent).
+  /// Queues `f`; from any thread. Ignored once stop() has begun.
+  void post(std::function<void()> f) {
+    {
+      std::lock_guard<std::mutex> g(s_->mu);
+      if (s_->stopping) return;
+      s_->tasks.push_back(std::move(f));
+    }
+    s_->cv.notify_one();
+  }
+
+  /// Finishes the queued tasks and joins the threads (idempotent). Called from a pool task, it
+  /// joins the other threads and leaves the caller's own to a later stop() or the destructor.
   void stop() {
     {
-      std::lock_guard<std::mutex> g(mu_);
-      if (stopping_ && threads_.empty()) return;
-      stopping_ = true;
+      std::lock_guard<std::mutex> g(s_->mu);
+      s_->stopping = true;
     }
-    cv_.notify_all();
-    for (auto& t : threads_)
-      if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
-    threads_.clear();
+    s_->cv.notify_all();
+    std::vector<std::thread> own;
+    for (auto& t : threads_) {
+      if (!t.joinable()) continue;
+      if (t.get_id() == std::this_thread::get_id()) own.push_back(std::move(t));
+      else t.join();
+    }
+    threads_ = std::move(own);
   }
 
  private:
-  void work() {
+  /// Shared with the threads, so a detached one never reads a destroyed pool.
+  struct state {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::function<void()>> tasks;
+    bool stopping = false;
+  };
+
+  static void work(state& s) {
     for (;;) {
       std::function<void()> f;
       {
-        std::unique_lock<std::mutex> g(mu_);
-        cv_.wait(g, [&] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        f = std::move(tasks_.front());
-        tasks_.pop_front();
+        std::unique_lock<std::mutex> g(s.mu);
+        s.cv.wait(g, [&] { return s.stopping || !s.tasks.empty(); });
+        if (s.tasks.empty()) return;
+        f = std::move(s.tasks.front());
+        s.tasks.pop_front();
       }
       try {
         f();
@@ -7240,11 +7564,8 @@ class worker_pool {
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
+  std::shared_ptr<state> s_;
   std::vector<std::thread> threads_;
-  bool stopping_ = false;
 };
 
 }  // namespace portico
@@ -7391,6 +7712,536 @@ using execution_context = gateway_context;
 
 }  // namespace portico
 // ---- end portico/framework/context.hpp ----
+// ---- begin portico/framework/controller.hpp ----
+/// Declaring a controller: HTTP routes and plain WebSocket routes under a prefix, on a class the
+/// DI container constructs (Ellar's `@Controller('/car')`).
+///
+///     struct CarController : portico::controller<CarController> {
+///       static constexpr auto options = portico::controller_options{"/car"};
+///       using guards = portico::guards<NotBanned>;           // every route of the class
+///       explicit CarController(Pages& pages);                 // injected
+///       http::response index(std::string name);
+///       template <class Routes> void routes(Routes& r) {       // called once by the app
+///         r.get("/ws-index", &CarController::index, http::query<std::string>("name", "John"));
+///         r.ws("/live-support", &CarController::chat, portico::guards<AdminGuard>{});
+///       }
+///     };
+///
+/// `Routes` is `portico::controller_routes<...>`: get/post/put/patch/del/ws with the signatures
+/// of `http::route_group`, taking member function pointers or any callable, and optionally a
+/// `portico::guards<...>{}` value right after the handler (route guards). Guards run global ->
+/// class -> route before the handler (before the 101 for a ws route), constructed through the
+/// container as seen from the controller's module, with `portico::http_context`.
+/// Guards get no connection scope: one that injects a per_connection provider is a compile error
+/// (`portico_error_used_without_connection_depends_on_per_connection<Guard, Provider>`).
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+// ---- begin portico/framework/guards.hpp ----
+/// Guards as policy types.
+///
+/// A guard is a class with `bool can_activate(Context&)` (Context is the execution context the
+/// gateway layer passes: the handshake at connect, the message for a handler guard). Guards are
+/// constructed through the DI container, so they may inject providers, including per-connection
+/// ones; they are constructed for each check and should hold only references.
+///
+/// Order: global guards (the app's), then class guards (the gateway's `using guards = ...`), then
+/// handler guards; the first refusal (false, or an exception) stops the chain. Duplicates are not
+/// removed: a guard listed twice runs twice.
+
+#include <type_traits>
+#include <utility>
+
+// ---- begin portico/framework/di/errors.hpp ----
+/// Compile-time diagnostics of the DI container.
+///
+/// A static_assert message is a plain string literal, so it cannot name the offending type; GCC
+/// does not print the asserted expression either. Instead every misuse asks for a member type
+/// that does not exist in a template named after the problem and instantiated with the types
+/// involved. Both GCC and Clang then print ONE first error line that carries the type and the fix:
+///
+///   error: no type named 'add_it_to_portico_providers_of_the_module_or_import_a_module_that_exports_it'
+///          in 'portico::portico_error_no_provider_for<AuthService>'
+///
+/// The raising function never returns, so the caller's code stays well-formed and no error
+/// cascades from the failed resolution.
+
+#include <stdexcept>
+
+/// Declares the diagnostic template `name<T...>` and `portico::framework::detail::raise_<name><R, T...>()`.
+/// The error is raised inside a static member function of a class template: compilers then
+/// report it once per distinct set of types, however many call sites (and return types) reach it.
+#define PORTICO_DI_DIAGNOSTIC(name, fix)                                             \
+  namespace portico {                                                               \
+  template <class... T>                                                             \
+  struct name {};                                                                   \
+  }                                                                                 \
+  namespace portico::framework::detail {                                            \
+  template <class... T>                                                             \
+  struct report_##name {                                                            \
+    [[noreturn]] static void now() {                                                \
+      static_cast<void>(static_cast<typename ::portico::name<T...>::fix*>(nullptr)); \
+      throw std::logic_error("unreachable: " #name);                               \
+    }                                                                               \
+  };                                                                                \
+  template <class R, class... T>                                                    \
+  [[noreturn]] R raise_##name() {                                                   \
+    report_##name<T...>::now();                                                     \
+  }                                                                                 \
+  }
+
+PORTICO_DI_DIAGNOSTIC(portico_error_no_provider_for,
+                      add_it_to_portico_providers_of_the_module_or_import_a_module_that_exports_it)
+PORTICO_DI_DIAGNOSTIC(portico_error_provider_not_exported,
+                      add_it_to_portico_exports_of_that_module_to_make_it_visible_to_importers)
+PORTICO_DI_DIAGNOSTIC(portico_error_dependency_cycle,
+                      break_the_cycle_one_of_these_types_must_stop_injecting_the_next)
+PORTICO_DI_DIAGNOSTIC(portico_error_ambiguous_constructor_of,
+                      declare_using_inject_equals_portico_inject_of_the_parameters_to_use_inside_the_class)
+PORTICO_DI_DIAGNOSTIC(portico_error_cannot_deduce_constructor_of,
+                      declare_using_inject_equals_portico_inject_of_its_parameters_inside_the_class)
+PORTICO_DI_DIAGNOSTIC(portico_error_inject_list_does_not_match_a_constructor_of,
+                      make_its_using_inject_list_match_the_constructor_parameters)
+PORTICO_DI_DIAGNOSTIC(portico_error_cannot_inject_constructor_of,
+                      inject_transient_providers_by_value_or_std_shared_ptr_never_by_reference)
+PORTICO_DI_DIAGNOSTIC(portico_error_abstract_provider,
+                      bind_it_to_an_implementation_with_portico_bind_of_interface_and_implementation)
+PORTICO_DI_DIAGNOSTIC(portico_error_bind_implementation_does_not_derive_from_interface,
+                      make_the_implementation_derive_publicly_from_the_interface)
+PORTICO_DI_DIAGNOSTIC(portico_error_transient_injected_by_reference,
+                      inject_it_by_value_or_as_std_shared_ptr_or_std_unique_ptr)
+PORTICO_DI_DIAGNOSTIC(portico_error_unique_ptr_of_shared_instance,
+                      inject_a_reference_or_std_shared_ptr_or_make_the_provider_portico_transient)
+PORTICO_DI_DIAGNOSTIC(portico_error_singleton_depends_on_per_connection,
+                      make_the_dependent_portico_per_connection_too_or_inject_something_connection_independent)
+PORTICO_DI_DIAGNOSTIC(portico_error_used_without_connection_depends_on_per_connection,
+                      it_runs_with_no_connection_scope_eg_an_http_guard_so_inject_singletons_or_transients_only)
+PORTICO_DI_DIAGNOSTIC(portico_error_factory_result_is_not,
+                      return_the_type_or_a_std_unique_ptr_or_std_shared_ptr_of_it_from_the_factory)
+PORTICO_DI_DIAGNOSTIC(portico_error_not_a_value_provider,
+                      declare_it_as_portico_value_in_the_providers_of_a_module)
+PORTICO_DI_DIAGNOSTIC(portico_error_nothing_to_replace_for,
+                      replace_only_singleton_or_value_providers_declared_in_a_module)
+PORTICO_DI_DIAGNOSTIC(portico_error_not_a_component,
+                      add_it_to_portico_gateways_or_portico_controllers_of_a_module)
+PORTICO_DI_DIAGNOSTIC(portico_error_guard_without_can_activate,
+                      declare_bool_can_activate_taking_the_execution_context_by_reference)
+PORTICO_DI_DIAGNOSTIC(portico_error_override_matches_no_provider,
+                      override_only_keys_that_a_module_of_the_graph_provides)
+PORTICO_DI_DIAGNOSTIC(portico_error_not_a_module_part,
+                      use_portico_providers_controllers_gateways_imports_or_exports)
+// ---- end portico/framework/di/errors.hpp ----
+// ---- begin portico/framework/di/type_list.hpp ----
+/// Type lists and the few operations the DI container needs. Everything is a fold or a single
+/// pack expansion so that instantiation depth does not grow with the number of providers.
+
+#include <cstddef>
+#include <initializer_list>
+#include <tuple>
+#include <type_traits>
+
+namespace portico::framework::detail {
+
+template <class... T>
+struct type_list {
+  static constexpr std::size_t size = sizeof...(T);
+};
+
+/// Index of the first true flag, or the number of flags when none is set. Callers append a
+/// `false` sentinel (an empty braced list has no type), so "not found" is any index >= their count.
+constexpr std::size_t first_true(std::initializer_list<bool> flags) {
+  std::size_t i = 0;
+  for (bool f : flags) {
+    if (f) return i;
+    ++i;
+  }
+  return i;
+}
+
+constexpr std::size_t count_true(std::initializer_list<bool> flags) {
+  std::size_t n = 0;
+  for (bool f : flags) n += f ? 1 : 0;
+  return n;
+}
+
+/// Index of T in Ts, or sizeof...(Ts) when absent.
+template <class T, class... Ts>
+inline constexpr std::size_t index_of_v =
+    first_true({std::is_same_v<T, Ts>..., false}) < sizeof...(Ts) ? first_true({std::is_same_v<T, Ts>..., false})
+                                                                   : sizeof...(Ts);
+
+template <class T, class... Ts>
+inline constexpr bool contains_v = (std::is_same_v<T, Ts> || ...);
+
+template <class T, class List>
+struct list_contains;
+template <class T, class... Ts>
+struct list_contains<T, type_list<Ts...>> : std::bool_constant<contains_v<T, Ts...>> {};
+
+template <std::size_t I, class... Ts>
+using type_at_t = std::tuple_element_t<I, std::tuple<Ts...>>;
+
+template <std::size_t I, class List>
+struct list_at;
+template <std::size_t I, class... Ts>
+struct list_at<I, type_list<Ts...>> {
+  using type = type_at_t<I, Ts...>;
+};
+
+/// Concatenation as a fold over operator+ (declared only, used in decltype): no template
+/// recursion, whatever the number of lists.
+template <class... A, class... B>
+type_list<A..., B...> operator+(type_list<A...>, type_list<B...>);
+
+template <class... Lists>
+struct concat {
+  using type = decltype((type_list<>{} + ... + Lists{}));
+};
+template <class... Lists>
+using concat_t = typename concat<Lists...>::type;
+
+/// Re-labels a list: `rename_t<guards, type_list<A, B>>` is `guards<A, B>`.
+template <template <class...> class To, class List>
+struct rename;
+template <template <class...> class To, template <class...> class From, class... Ts>
+struct rename<To, From<Ts...>> {
+  using type = To<Ts...>;
+};
+template <template <class...> class To, class List>
+using rename_t = typename rename<To, List>::type;
+
+template <class T>
+struct dependent_false : std::false_type {};
+
+}  // namespace portico::framework::detail
+// ---- end portico/framework/di/type_list.hpp ----
+
+namespace portico {
+
+template <class... G>
+struct guards {};
+
+namespace framework::detail {
+
+template <class G, class Context, class = void>
+struct has_can_activate : std::false_type {};
+template <class G, class Context>
+struct has_can_activate<G, Context, std::void_t<decltype(std::declval<G&>().can_activate(std::declval<Context&>()))>>
+    : std::is_convertible<decltype(std::declval<G&>().can_activate(std::declval<Context&>())), bool> {};
+
+template <class... Lists>
+struct combine_guards {
+  using type = rename_t<portico::guards, concat_t<rename_t<type_list, Lists>...>>;
+};
+
+template <class T, class = void>
+struct guards_of {
+  using type = portico::guards<>;
+};
+template <class T>
+struct guards_of<T, std::void_t<typename T::guards>> {
+  using type = typename T::guards;
+};
+
+template <class G, class Container, class Module, class Context>
+bool run_one_guard(Container& c, Context& ctx, connection_scope* scope) {
+  if constexpr (!has_can_activate<G, Context>::value) {
+    static_cast<void>(c), static_cast<void>(ctx), static_cast<void>(scope);
+    return raise_portico_error_guard_without_can_activate<bool, G, Context>();
+  } else {
+    return static_cast<bool>(c.template make<G, Module>(scope).can_activate(ctx));
+  }
+}
+
+template <class Module, class Container, class Context, class... G>
+bool run_guard_list(Container& c, Context& ctx, connection_scope* scope, portico::guards<G...>*) {
+  static_cast<void>(c), static_cast<void>(ctx), static_cast<void>(scope);  // unused when the list is empty
+  return (run_one_guard<G, Container, Module, Context>(c, ctx, scope) && ...);
+}
+
+template <class G, class Context>
+constexpr bool check_one_guard() {
+  if constexpr (has_can_activate<G, Context>::value) {
+    return true;
+  } else {
+    return raise_portico_error_guard_without_can_activate<bool, G, Context>();
+  }
+}
+
+template <class Context, class... G>
+constexpr bool check_guard_list(portico::guards<G...>*) {
+  return (check_one_guard<G, Context>() && ...);
+}
+
+}  // namespace framework::detail
+
+/// guards<global..., class..., handler...>: the lists concatenated in the order given.
+template <class... Lists>
+using combine_guards_t = typename framework::detail::combine_guards<Lists...>::type;
+
+/// `T::guards` when T declares it, else guards<>.
+template <class T>
+using guards_of_t = typename framework::detail::guards_of<T>::type;
+
+/// Checks at compile time that every guard of List has `bool can_activate(Context&)`; a guard
+/// that lacks it is a compile error naming it. Usable in a static_assert at registration.
+template <class List, class Context>
+constexpr bool check_guards() {
+  return framework::detail::check_guard_list<Context>(static_cast<List*>(nullptr));
+}
+
+/// Constructs and runs each guard of List in order, resolving their dependencies from Module
+/// (default: the container's root module); stops at the first refusal. Returns whether all
+/// guards allowed. Exceptions thrown by a guard propagate (the gateway layer maps them).
+template <class List, class Module = void, class Container, class Context>
+bool run_guards(Container& c, Context& ctx, connection_scope* scope = nullptr) {
+  using M = std::conditional_t<std::is_void_v<Module>, typename Container::root, Module>;
+  return framework::detail::run_guard_list<M>(c, ctx, scope, static_cast<List*>(nullptr));
+}
+
+template <class List, class Module = void, class Container, class Context>
+bool run_guards(Container& c, Context& ctx, connection_scope& scope) {
+  return run_guards<List, Module>(c, ctx, &scope);
+}
+
+}  // namespace portico
+// ---- end portico/framework/guards.hpp ----
+// ---- begin portico/framework/http_context.hpp ----
+/// What a guard of a controller route sees: the HTTP request (or the WebSocket handshake of a
+/// ws route, before the 101). A guard class may serve gateways and controllers alike by
+/// declaring both `can_activate(portico::gateway_context&)` and
+/// `can_activate(portico::http_context&)`.
+
+#include <string>
+#include <string_view>
+
+
+namespace portico {
+
+class http_context {
+ public:
+  http_context(const http::request& r, bool websocket) noexcept : req_(&r), websocket_(websocket) {}
+
+  /// The whole request: headers, query, path parameters, body.
+  const http::request& request() const noexcept { return *req_; }
+  const std::string& method() const noexcept { return req_->method; }
+  /// The raw (percent-encoded) path, without the query.
+  const std::string& path() const noexcept { return req_->path; }
+  /// A header (case-insensitive name), a query parameter or a `{name}` path segment; empty when
+  /// absent (use request() to tell absent from empty).
+  std::string_view header(std::string_view name) const { return or_empty(req_->header(name)); }
+  std::string_view query(std::string_view name) const { return or_empty(req_->query_param(name)); }
+  std::string_view path_param(std::string_view name) const { return or_empty(req_->path_param(name)); }
+  const std::string& remote_address() const noexcept { return req_->remote_address; }
+  /// True for the handshake of a ws route: a refusal answers the upgrade, before the 101.
+  bool is_websocket() const noexcept { return websocket_; }
+
+ private:
+  static std::string_view or_empty(const std::string* s) { return s ? std::string_view(*s) : std::string_view{}; }
+  const http::request* req_;
+  bool websocket_;
+};
+
+}  // namespace portico
+// ---- end portico/framework/http_context.hpp ----
+
+namespace portico {
+
+/// Where a controller's routes live. A literal type, so it can be a `static constexpr` member.
+struct controller_options {
+  std::string_view prefix = {};  ///< prepended to every route pattern ("/car")
+
+  constexpr controller_options() = default;
+  constexpr controller_options(std::string_view p) : prefix(p) {}
+};
+
+/// Optional base of a controller (documents intent; the app accepts any class listed in
+/// `portico::controllers<...>` that has a `routes(Routes&)` member).
+template <class Derived>
+struct controller {};
+
+/// Thrown by a guard or a handler: the request is answered with that status and
+/// `{"detail": ...}` (a ws upgrade is refused with it). See http/exception.hpp.
+using http_exception = http::http_exception;
+
+namespace framework::detail {
+
+template <class C, class = void>
+struct controller_options_of {
+  static constexpr controller_options value{};
+};
+template <class C>
+struct controller_options_of<C, std::void_t<decltype(C::options)>> {
+  static constexpr controller_options value = C::options;
+};
+
+template <class C, class R, class = void>
+struct has_routes : std::false_type {};
+template <class C, class R>
+struct has_routes<C, R, std::void_t<decltype(std::declval<C&>().routes(std::declval<R&>()))>> : std::true_type {};
+
+/// A member function pointer bound to the controller instance. SFINAE-friendly, so the router's
+/// "does it take http::request& first?" test sees the member's real signature.
+template <class C, class Fn>
+struct bound_member {
+  C* self;
+  Fn fn;
+  template <class... A>
+  auto operator()(A&&... a) const -> decltype((std::declval<C&>().*std::declval<Fn&>())(std::forward<A>(a)...)) {
+    return (self->*fn)(std::forward<A>(a)...);
+  }
+};
+
+template <class C, class F>
+auto bind_handler(C* self, F f) {
+  if constexpr (std::is_member_function_pointer_v<F>) return bound_member<C, F>{self, f};
+  else return f;
+}
+
+/// One guard of an HTTP route: built without a connection scope (none exists for a request).
+template <class G, class Module, class Container>
+bool run_http_guard(Container& c, http_context& ctx) {
+  if constexpr (!has_can_activate<G, http_context>::value) {
+    static_cast<void>(c), static_cast<void>(ctx);
+    return raise_portico_error_guard_without_can_activate<bool, G, http_context>();
+  } else {
+    return static_cast<bool>(c.template make_unscoped<G, Module>().can_activate(ctx));
+  }
+}
+
+/// The chain in order; the first refusal (false or an exception) stops it.
+template <class Module, class Container, class... G>
+bool run_http_guards(Container& c, http_context& ctx, guards<G...>*) {
+  return (run_http_guard<G, Module>(c, ctx) && ...);
+}
+
+}  // namespace framework::detail
+
+/// The `Routes` a controller's `routes()` receives: routes added here are served under the
+/// controller's prefix with its guards.
+template <class Container, class C, class Global>
+class controller_routes {
+ public:
+  using container_type = Container;
+  using controller_type = C;
+  using module = typename Container::template module_of_t<C>;
+
+  controller_routes(Container& c, C& self, http::route_group group) : container_(&c), self_(&self), group_(std::move(group)) {}
+
+  template <class F, class... A>
+  http::route& get(std::string pattern, F f, A... args) {
+    return add("GET", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& post(std::string pattern, F f, A... args) {
+    return add("POST", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& put(std::string pattern, F f, A... args) {
+    return add("PUT", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& patch(std::string pattern, F f, A... args) {
+    return add("PATCH", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& del(std::string pattern, F f, A... args) {
+    return add("DELETE", std::move(pattern), std::move(f), std::move(args)...);
+  }
+
+  /// Deferred routes: `f(http::responder, params...)` answers later with responder.send(), from
+  /// any thread (see http::route_builder::add_deferred).
+  template <class F, class... A>
+  http::route& get_deferred(std::string pattern, F f, A... args) {
+    return add_deferred("GET", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... A>
+  http::route& post_deferred(std::string pattern, F f, A... args) {
+    return add_deferred("POST", std::move(pattern), std::move(f), std::move(args)...);
+  }
+  template <class F, class... G, class... P>
+  http::route& add_deferred(std::string method, std::string pattern, F f, guards<G...>, P... params) {
+    auto& r = group_.add_deferred(std::move(method), std::move(pattern),
+                                  framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
+    protect<guards<G...>>(r, false);
+    return r;
+  }
+  template <class F, class... P>
+  http::route& add_deferred(std::string method, std::string pattern, F f, P... params) {
+    return add_deferred(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  }
+
+  /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body>`.
+  template <class F, class... G, class... P>
+  http::ws_route& ws(std::string pattern, F f, guards<G...>, P... params) {
+    auto& r = group_.ws(std::move(pattern), framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
+    protect<guards<G...>>(r, true);
+    return r;
+  }
+  template <class F, class... P>
+  http::ws_route& ws(std::string pattern, F f, P... params) {
+    return ws(std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  }
+
+  C& controller() const noexcept { return *self_; }
+  Container& container() const noexcept { return *container_; }
+
+ private:
+  template <class F, class... G, class... P>
+  http::route& add(std::string method, std::string pattern, F f, guards<G...>, P... params) {
+    auto& r = group_.add(std::move(method), std::move(pattern), framework::detail::bind_handler(self_, std::move(f)),
+                         std::move(params)...);
+    protect<guards<G...>>(r, false);
+    return r;
+  }
+  template <class F, class... P>
+  http::route& add(std::string method, std::string pattern, F f, P... params) {
+    return add(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  }
+
+  /// One check per route running the whole chain; none when the chain is empty. The router
+  /// maps what escapes it: http_exception -> its status, other exceptions -> 500 + log line.
+  template <class RouteGuards, class R>
+  void protect(R& route, bool websocket) {
+    using chain = combine_guards_t<Global, guards_of_t<C>, RouteGuards>;
+    if constexpr (!std::is_same_v<chain, guards<>>) {
+      Container* c = container_;
+      route.check([c, websocket](const http::request& req) -> std::optional<http::response> {
+        http_context ctx(req, websocket);
+        if (framework::detail::run_http_guards<module>(*c, ctx, static_cast<chain*>(nullptr))) return std::nullopt;
+        return http::error(403, "Forbidden");
+      });
+    } else {
+      static_cast<void>(route), static_cast<void>(websocket);
+    }
+  }
+
+  Container* container_;
+  C* self_;
+  http::route_group group_;
+};
+
+namespace framework::detail {
+
+/// Lets controller C add its routes to `r` (called once, when the app is built).
+template <class Global, class C, class Container>
+void install_controller(Container& c, http::router& r) {
+  using routes_t = controller_routes<Container, C, Global>;
+  static_assert(has_routes<C, routes_t>::value,
+                "portico: a controller declares its routes in `template <class Routes> void routes(Routes& r)`");
+  C& self = c.template component<C>();
+  routes_t routes(c, self, r.group(std::string(controller_options_of<C>::value.prefix)));
+  self.routes(routes);
+}
+
+}  // namespace framework::detail
+
+}  // namespace portico
+// ---- end portico/framework/controller.hpp ----
 // ---- begin portico/framework/di/container.hpp ----
 /// The compile-time DI container of one application module graph.
 ///
@@ -7501,90 +8352,6 @@ struct with_scope<scope_kind::per_connection, Decl> {
 }  // namespace framework::detail
 }  // namespace portico
 // ---- end portico/framework/di/scopes.hpp ----
-// ---- begin portico/framework/di/type_list.hpp ----
-/// Type lists and the few operations the DI container needs. Everything is a fold or a single
-/// pack expansion so that instantiation depth does not grow with the number of providers.
-
-#include <cstddef>
-#include <initializer_list>
-#include <tuple>
-#include <type_traits>
-
-namespace portico::framework::detail {
-
-template <class... T>
-struct type_list {
-  static constexpr std::size_t size = sizeof...(T);
-};
-
-/// Index of the first true flag, or the number of flags when none is set. Callers append a
-/// `false` sentinel (an empty braced list has no type), so "not found" is any index >= their count.
-constexpr std::size_t first_true(std::initializer_list<bool> flags) {
-  std::size_t i = 0;
-  for (bool f : flags) {
-    if (f) return i;
-    ++i;
-  }
-  return i;
-}
-
-constexpr std::size_t count_true(std::initializer_list<bool> flags) {
-  std::size_t n = 0;
-  for (bool f : flags) n += f ? 1 : 0;
-  return n;
-}
-
-/// Index of T in Ts, or sizeof...(Ts) when absent.
-template <class T, class... Ts>
-inline constexpr std::size_t index_of_v =
-    first_true({std::is_same_v<T, Ts>..., false}) < sizeof...(Ts) ? first_true({std::is_same_v<T, Ts>..., false})
-                                                                   : sizeof...(Ts);
-
-template <class T, class... Ts>
-inline constexpr bool contains_v = (std::is_same_v<T, Ts> || ...);
-
-template <class T, class List>
-struct list_contains;
-template <class T, class... Ts>
-struct list_contains<T, type_list<Ts...>> : std::bool_constant<contains_v<T, Ts...>> {};
-
-template <std::size_t I, class... Ts>
-using type_at_t = std::tuple_element_t<I, std::tuple<Ts...>>;
-
-template <std::size_t I, class List>
-struct list_at;
-template <std::size_t I, class... Ts>
-struct list_at<I, type_list<Ts...>> {
-  using type = type_at_t<I, Ts...>;
-};
-
-/// Concatenation as a fold over operator+ (declared only, used in decltype): no template
-/// recursion, whatever the number of lists.
-template <class... A, class... B>
-type_list<A..., B...> operator+(type_list<A...>, type_list<B...>);
-
-template <class... Lists>
-struct concat {
-  using type = decltype((type_list<>{} + ... + Lists{}));
-};
-template <class... Lists>
-using concat_t = typename concat<Lists...>::type;
-
-/// Re-labels a list: `rename_t<guards, type_list<A, B>>` is `guards<A, B>`.
-template <template <class...> class To, class List>
-struct rename;
-template <template <class...> class To, template <class...> class From, class... Ts>
-struct rename<To, From<Ts...>> {
-  using type = To<Ts...>;
-};
-template <template <class...> class To, class List>
-using rename_t = typename rename<To, List>::type;
-
-template <class T>
-struct dependent_false : std::false_type {};
-
-}  // namespace portico::framework::detail
-// ---- end portico/framework/di/type_list.hpp ----
 
 namespace portico {
 
@@ -7749,83 +8516,6 @@ struct constructor_of<T, true> {
 
 }  // namespace portico::framework::detail
 // ---- end portico/framework/di/constructor.hpp ----
-// ---- begin portico/framework/di/errors.hpp ----
-/// Compile-time diagnostics of the DI container.
-///
-/// A static_assert message is a plain string literal, so it cannot name the offending type; GCC
-/// does not print the asserted expression either. Instead every misuse asks for a member type
-/// that does not exist in a template named after the problem and instantiated with the types
-/// involved. Both GCC and Clang then print ONE first error line that carries the type and the fix:
-///
-///   error: no type named 'add_it_to_portico_providers_of_the_module_or_import_a_module_that_exports_it'
-///          in 'portico::portico_error_no_provider_for<AuthService>'
-///
-/// The raising function never returns, so the caller's code stays well-formed and no error
-/// cascades from the failed resolution.
-
-#include <stdexcept>
-
-/// Declares the diagnostic template `name<T...>` and `portico::framework::detail::raise_<name><R, T...>()`.
-/// The error is raised inside a static member function of a class template: compilers then
-/// report it once per distinct set of types, however many call sites (and return types) reach it.
-#define PORTICO_DI_DIAGNOSTIC(name, fix)                                             \
-  namespace portico {                                                               \
-  template <class... T>                                                             \
-  struct name {};                                                                   \
-  }                                                                                 \
-  namespace portico::framework::detail {                                            \
-  template <class... T>                                                             \
-  struct report_##name {                                                            \
-    [[noreturn]] static void now() {                                                \
-      static_cast<void>(static_cast<typename ::portico::name<T...>::fix*>(nullptr)); \
-      throw std::logic_error("unreachable: " #name);                               \
-    }                                                                               \
-  };                                                                                \
-  template <class R, class... T>                                                    \
-  [[noreturn]] R raise_##name() {                                                   \
-    report_##name<T...>::now();                                                     \
-  }                                                                                 \
-  }
-
-PORTICO_DI_DIAGNOSTIC(portico_error_no_provider_for,
-                      add_it_to_portico_providers_of_the_module_or_import_a_module_that_exports_it)
-PORTICO_DI_DIAGNOSTIC(portico_error_provider_not_exported,
-                      add_it_to_portico_exports_of_that_module_to_make_it_visible_to_importers)
-PORTICO_DI_DIAGNOSTIC(portico_error_dependency_cycle,
-                      break_the_cycle_one_of_these_types_must_stop_injecting_the_next)
-PORTICO_DI_DIAGNOSTIC(portico_error_ambiguous_constructor_of,
-                      declare_using_inject_equals_portico_inject_of_the_parameters_to_use_inside_the_class)
-PORTICO_DI_DIAGNOSTIC(portico_error_cannot_deduce_constructor_of,
-                      declare_using_inject_equals_portico_inject_of_its_parameters_inside_the_class)
-PORTICO_DI_DIAGNOSTIC(portico_error_inject_list_does_not_match_a_constructor_of,
-                      make_its_using_inject_list_match_the_constructor_parameters)
-PORTICO_DI_DIAGNOSTIC(portico_error_cannot_inject_constructor_of,
-                      inject_transient_providers_by_value_or_std_shared_ptr_never_by_reference)
-PORTICO_DI_DIAGNOSTIC(portico_error_abstract_provider,
-                      bind_it_to_an_implementation_with_portico_bind_of_interface_and_implementation)
-PORTICO_DI_DIAGNOSTIC(portico_error_bind_implementation_does_not_derive_from_interface,
-                      make_the_implementation_derive_publicly_from_the_interface)
-PORTICO_DI_DIAGNOSTIC(portico_error_transient_injected_by_reference,
-                      inject_it_by_value_or_as_std_shared_ptr_or_std_unique_ptr)
-PORTICO_DI_DIAGNOSTIC(portico_error_unique_ptr_of_shared_instance,
-                      inject_a_reference_or_std_shared_ptr_or_make_the_provider_portico_transient)
-PORTICO_DI_DIAGNOSTIC(portico_error_singleton_depends_on_per_connection,
-                      make_the_dependent_portico_per_connection_too_or_inject_something_connection_independent)
-PORTICO_DI_DIAGNOSTIC(portico_error_factory_result_is_not,
-                      return_the_type_or_a_std_unique_ptr_or_std_shared_ptr_of_it_from_the_factory)
-PORTICO_DI_DIAGNOSTIC(portico_error_not_a_value_provider,
-                      declare_it_as_portico_value_in_the_providers_of_a_module)
-PORTICO_DI_DIAGNOSTIC(portico_error_nothing_to_replace_for,
-                      replace_only_singleton_or_value_providers_declared_in_a_module)
-PORTICO_DI_DIAGNOSTIC(portico_error_not_a_component,
-                      add_it_to_portico_gateways_or_portico_controllers_of_a_module)
-PORTICO_DI_DIAGNOSTIC(portico_error_guard_without_can_activate,
-                      declare_bool_can_activate_taking_the_execution_context_by_reference)
-PORTICO_DI_DIAGNOSTIC(portico_error_override_matches_no_provider,
-                      override_only_keys_that_a_module_of_the_graph_provides)
-PORTICO_DI_DIAGNOSTIC(portico_error_not_a_module_part,
-                      use_portico_providers_controllers_gateways_imports_or_exports)
-// ---- end portico/framework/di/errors.hpp ----
 // ---- begin portico/framework/di/graph.hpp ----
 /// The dependency graph of a container, analysed at compile time before any construction code is
 /// instantiated, and independently of the path by which a provider is reached: each provider is
@@ -8620,6 +9310,19 @@ class container {
     }
   }
 
+  /// make() for a caller that never has a connection scope (a guard of an HTTP route): a T that
+  /// reaches a per_connection provider is a compile error naming both, not a run-time failure.
+  template <class T, class Module = Root>
+  T make_unscoped() {
+    using namespace framework::detail;
+    using entry = node<Module, T, scope_kind::singleton>;  // checked like a root that outlives connections
+    if constexpr (!entry_ok<entry>()) {
+      report_unscoped<entry>();
+    } else {
+      return build<T, T, Module>(nullptr, value_maker<T>{});
+    }
+  }
+
   /// The single instance of a gateway or controller, constructed on first use in its module.
   template <class G>
   G& component() {
@@ -8755,6 +9458,18 @@ class container {
                                  concat_t<nodes, type_list<Entry>>>::type;
       using P = typename list_at<v.widening_to, nodes>::type;
       raise_portico_error_singleton_depends_on_per_connection<void, typename S::key, typename P::key>();
+    }
+  }
+  template <class Entry>
+  [[noreturn]] static void report_unscoped() {
+    using namespace framework::detail;
+    constexpr auto v = graph_t::template check<Entry>::result;
+    if constexpr (!v.cycle && v.widening_from >= graph_t::size) {
+      using P = typename list_at<v.widening_to, typename graph_t::all_nodes>::type;
+      raise_portico_error_used_without_connection_depends_on_per_connection<void, typename Entry::key,
+                                                                           typename P::key>();
+    } else {
+      report<Entry>();  // a cycle, or a singleton below it that is wrong anywhere
     }
   }
   template <class Entry, std::size_t... I>
@@ -9143,112 +9858,6 @@ class container {
 #include <tuple>
 #include <type_traits>
 
-// ---- begin portico/framework/guards.hpp ----
-/// Guards as policy types.
-///
-/// A guard is a class with `bool can_activate(Context&)` (Context is the execution context the
-/// gateway layer passes: the handshake at connect, the message for a handler guard). Guards are
-/// constructed through the DI container, so they may inject providers, including per-connection
-/// ones; they are constructed for each check and should hold only references.
-///
-/// Order: global guards (the app's), then class guards (the gateway's `using guards = ...`), then
-/// handler guards; the first refusal (false, or an exception) stops the chain. Duplicates are not
-/// removed: a guard listed twice runs twice.
-
-#include <type_traits>
-#include <utility>
-
-
-namespace portico {
-
-template <class... G>
-struct guards {};
-
-namespace framework::detail {
-
-template <class G, class Context, class = void>
-struct has_can_activate : std::false_type {};
-template <class G, class Context>
-struct has_can_activate<G, Context, std::void_t<decltype(std::declval<G&>().can_activate(std::declval<Context&>()))>>
-    : std::is_convertible<decltype(std::declval<G&>().can_activate(std::declval<Context&>())), bool> {};
-
-template <class... Lists>
-struct combine_guards {
-  using type = rename_t<portico::guards, concat_t<rename_t<type_list, Lists>...>>;
-};
-
-template <class T, class = void>
-struct guards_of {
-  using type = portico::guards<>;
-};
-template <class T>
-struct guards_of<T, std::void_t<typename T::guards>> {
-  using type = typename T::guards;
-};
-
-template <class G, class Container, class Module, class Context>
-bool run_one_guard(Container& c, Context& ctx, connection_scope* scope) {
-  if constexpr (!has_can_activate<G, Context>::value) {
-    static_cast<void>(c), static_cast<void>(ctx), static_cast<void>(scope);
-    return raise_portico_error_guard_without_can_activate<bool, G, Context>();
-  } else {
-    return static_cast<bool>(c.template make<G, Module>(scope).can_activate(ctx));
-  }
-}
-
-template <class Module, class Container, class Context, class... G>
-bool run_guard_list(Container& c, Context& ctx, connection_scope* scope, portico::guards<G...>*) {
-  static_cast<void>(c), static_cast<void>(ctx), static_cast<void>(scope);  // unused when the list is empty
-  return (run_one_guard<G, Container, Module, Context>(c, ctx, scope) && ...);
-}
-
-template <class G, class Context>
-constexpr bool check_one_guard() {
-  if constexpr (has_can_activate<G, Context>::value) {
-    return true;
-  } else {
-    return raise_portico_error_guard_without_can_activate<bool, G, Context>();
-  }
-}
-
-template <class Context, class... G>
-constexpr bool check_guard_list(portico::guards<G...>*) {
-  return (check_one_guard<G, Context>() && ...);
-}
-
-}  // namespace framework::detail
-
-/// guards<global..., class..., handler...>: the lists concatenated in the order given.
-template <class... Lists>
-using combine_guards_t = typename framework::detail::combine_guards<Lists...>::type;
-
-/// `T::guards` when T declares it, else guards<>.
-template <class T>
-using guards_of_t = typename framework::detail::guards_of<T>::type;
-
-/// Checks at compile time that every guard of List has `bool can_activate(Context&)`; a guard
-/// that lacks it is a compile error naming it. Usable in a static_assert at registration.
-template <class List, class Context>
-constexpr bool check_guards() {
-  return framework::detail::check_guard_list<Context>(static_cast<List*>(nullptr));
-}
-
-/// Constructs and runs each guard of List in order, resolving their dependencies from Module
-/// (default: the container's root module); stops at the first refusal. Returns whether all
-/// guards allowed. Exceptions thrown by a guard propagate (the gateway layer maps them).
-template <class List, class Module = void, class Container, class Context>
-bool run_guards(Container& c, Context& ctx, connection_scope* scope = nullptr) {
-  using M = std::conditional_t<std::is_void_v<Module>, typename Container::root, Module>;
-  return framework::detail::run_guard_list<M>(c, ctx, scope, static_cast<List*>(nullptr));
-}
-
-template <class List, class Module = void, class Container, class Context>
-bool run_guards(Container& c, Context& ctx, connection_scope& scope) {
-  return run_guards<List, Module>(c, ctx, &scope);
-}
-
-}  // namespace portico
-// ---- end portico/framework/guards.hpp ----
 
 namespace portico {
 
@@ -9914,7 +10523,12 @@ inline std::vector<std::string> split_origins(std::string_view list) {
 }  // namespace framework::detail
 
 /// The application: a DI container over `Root`, with global guards and (for tests) provider
-/// overrides. Constructing it instantiates every singleton and gateway and builds the servers.
+/// overrides. Constructing it instantiates every singleton, gateway and controller, builds the
+/// servers and adds the controllers' routes to router().
+///
+/// HTTP (controllers, router()) is served on the port of the first gateway path's server. An
+/// app without gateways runs a bare Engine.IO server instead (its own path, /engine.io/, has
+/// no handler behind it): the port serves the router, and `engine()` is that server.
 template <class Root, class GlobalGuards = guards<>, class... Overrides>
 class app {
  public:
@@ -9936,6 +10550,7 @@ class app {
     plan(static_cast<typename container_type::gateways*>(nullptr));
     for (auto& p : paths_) p.server = std::make_unique<socketio::server>(p.options);
     install(static_cast<typename container_type::gateways*>(nullptr));
+    install_controllers(static_cast<typename container_type::controllers*>(nullptr));
   }
   app(const app&) = delete;
   app& operator=(const app&) = delete;
@@ -9945,6 +10560,26 @@ class app {
   /// The Socket.IO server of `path` (the first gateway's path when empty).
   socketio::server& server(std::string_view path = {}) { return *find(path).server; }
   portico::logger& log() noexcept { return log_; }
+  /// The HTTP router the controllers' routes are on; add hand-written routes before listen().
+  /// Served on engine()'s port from its first use on.
+  http::router& router() {
+    if (!router_) {
+      router_ = std::make_unique<http::router>();
+      http::serve(engine(), *router_);  // engine().stop() also closes the router's WebSockets
+    }
+    return *router_;
+  }
+  /// The Engine.IO server listening on the app's port: the first gateway path's, or the app's
+  /// own when the module declares no gateway.
+  engineio::server& engine() {
+    if (!paths_.empty()) return paths_.front().server->engine();
+    if (!engine_) {
+      engineio::server_options o;
+      o.threads = opts_.io_threads;
+      engine_ = std::make_unique<engineio::server>(o);
+    }
+    return *engine_;
+  }
   worker_pool& pool() noexcept { return pool_; }
   /// Every distinct gateway path, in declaration order.
   std::vector<std::string> paths() const {
@@ -9957,22 +10592,30 @@ class app {
   /// ephemeral port each: `port(path)`). Returns at once; `run()` blocks.
   void listen(const std::string& host, std::uint16_t port) {
     for (std::size_t i = 0; i < paths_.size(); ++i) paths_[i].server->listen(host, i == 0 ? port : 0);
+    if (paths_.empty()) engine().listen(host, port);
     start();
   }
-  std::uint16_t port(std::string_view path = {}) { return find(path).server->port(); }
+  std::uint16_t port(std::string_view path = {}) {
+    if (path.empty() && paths_.empty()) return engine().port();
+    return find(path).server->port();
+  }
   void start() {
     for (auto& p : paths_) p.server->start();
+    if (engine_) engine_->start();
   }
   /// Blocks until stop() (from a handler or another thread).
   void run() {
     start();
     if (!paths_.empty()) paths_.front().server->run();
+    else if (engine_) engine_->run();
     stop();
   }
-  /// Stops every server (disconnect handlers run, scopes close), then the worker pool. Idempotent.
+  /// Stops every server (disconnect handlers run, scopes close, ws route clients get 1001),
+  /// then the worker pool. Idempotent.
   void stop() {
     for (auto& p : paths_)
       if (p.server) p.server->stop();
+    if (engine_) engine_->stop();
     pool_.stop();
   }
 
@@ -10071,12 +10714,22 @@ class app {
     bindings_.push_back(std::move(b));
   }
 
+  template <class... C>
+  void install_controllers(framework::detail::type_list<C...>*) {
+    if constexpr (sizeof...(C) > 0) {
+      http::router& r = router();
+      (framework::detail::install_controller<GlobalGuards, C>(container_, r), ...);
+    }
+  }
+
   app_options opts_;
   container_type container_;
   portico::logger log_;
   worker_pool pool_;
   std::vector<std::shared_ptr<void>> bindings_;  ///< outlive the servers that call them
+  std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
+  std::unique_ptr<engineio::server> engine_;     ///< only without gateways
 };
 
 }  // namespace portico

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "portico/json/encode.hpp"
@@ -375,4 +376,40 @@ TEST_CASE("typed emit arguments go through json::encode (PORTICO_FIELDS)", "[soc
 TEST_CASE("non-finite numbers are written as null, like JSON.stringify", "[socketio][args]") {
   payload p(1.0 / 0.0, std::nan(""), 1.5);
   CHECK(p.json() == "[null,null,1.5]");
+}
+
+TEST_CASE("a decoded packet owns its DOM: kept after the decoder moves on, read on another thread",
+          "[socketio][codec]") {
+  decoder dec;
+  std::vector<packet> kept;
+  for (int i = 0; i < 50; ++i) {
+    std::string big(i * 40, 'x');  // some payloads outgrow the parser's reusable work stack
+    std::string text = "2" + std::to_string(i) + "[\"ev\",{\"i\":" + std::to_string(i) + ",\"s\":\"" + big +
+                       "\",\"deep\":[[[[{\"k\":\"v\"}]]]]}]";
+    REQUIRE(dec.add_text(std::move(text)) == decoder::status::ready);
+    kept.push_back(dec.take());
+  }
+  std::thread reader([&] {
+    for (int i = 0; i < 50; ++i) {
+      const packet& p = kept[static_cast<std::size_t>(i)];
+      CHECK(p.id == static_cast<std::uint64_t>(i));
+      CHECK(p.event_name() == "ev");
+      CHECK(p.arg(0)["i"].GetInt() == i);
+      CHECK(p.arg(0)["s"].GetStringLength() == static_cast<unsigned>(i * 40));
+      CHECK(std::string(p.arg(0)["deep"][0][0][0][0]["k"].GetString()) == "v");
+    }
+  });
+  reader.join();
+  // Moving a packet keeps its DOM valid (the pool and the text buffer move with it).
+  packet moved = std::move(kept[7]);
+  CHECK(moved.arg(0)["i"].GetInt() == 7);
+}
+
+TEST_CASE("an invalid payload after valid ones leaves earlier packets intact", "[socketio][codec]") {
+  packet good;
+  REQUIRE(decode("2[\"a\",\"first\"]", good) == errc::ok);
+  packet bad;
+  CHECK(decode("2[\"a\",{\"unterminated\":", bad) == errc::bad_json);
+  CHECK_FALSE(bad.has_data());
+  CHECK(std::string(good.arg(0).GetString()) == "first");
 }

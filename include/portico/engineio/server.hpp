@@ -50,31 +50,60 @@ struct server_options {
   /// How long stop() lets close frames and pending responses drain before cutting connections.
   std::chrono::milliseconds stop_grace{1000};
   /// Per-connection read buffer. websocketpp fixes it at compile time (detail::ws_config),
-  /// so it is a constant here: 4 KB instead of websocketpp's 16 KB default.
+  /// so it is a constant here: 1 KB instead of websocketpp's 16 KB default.
   static constexpr std::size_t read_buffer_size = detail::ws_config::connection_read_buffer_size;
 };
 
 /// What the first HTTP request of a session carried.
 struct handshake {
   std::string url, query_string, remote_address, transport;
-  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
   std::vector<std::pair<std::string, std::string>> query;    ///< url-decoded
   std::chrono::system_clock::time_point time;
   int protocol = 4;  ///< 3 or 4
 
+  /// The request header `name` (any case); empty when absent.
   std::string_view header(std::string_view name) const {
-    for (auto& [k, v] : headers)
-      if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+    std::string_view rest = raw_headers_;
+    while (!rest.empty()) {
+      std::size_t colon = rest.find(':'), end = rest.find('\n');
+      std::string_view key = rest.substr(0, colon);
+      if (key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
             return a == (b >= 'A' && b <= 'Z' ? char(b - 'A' + 'a') : b);
           }))
-        return v;
+        return rest.substr(colon + 1, end - colon - 1);
+      rest.remove_prefix(end + 1);
+    }
     return {};
+  }
+  /// Every request header, names lower-cased, sorted by name (built on each call).
+  std::vector<std::pair<std::string, std::string>> headers() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string_view rest = raw_headers_;
+    while (!rest.empty()) {
+      std::size_t colon = rest.find(':'), end = rest.find('\n');
+      out.emplace_back(rest.substr(0, colon), rest.substr(colon + 1, end - colon - 1));
+      rest.remove_prefix(end + 1);
+    }
+    return out;
+  }
+  void reserve_headers(std::size_t bytes) { raw_headers_.reserve(bytes); }
+  /// Records one header (the name is lower-cased). Used by the server while building the handshake.
+  void add_header(std::string_view name, std::string_view value) {
+    for (char c : name) raw_headers_.push_back(c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c);
+    raw_headers_.push_back(':');
+    for (char c : value) raw_headers_.push_back(c == '\n' ? ' ' : c);
+    raw_headers_.push_back('\n');
   }
   std::string_view query_param(std::string_view name) const {
     for (auto& [k, v] : query)
       if (k == name) return v;
     return {};
   }
+
+ private:
+  /// "name:value\n" per header in one string: one allocation per session instead of two
+  /// strings per header (this struct lives as long as the connection).
+  std::string raw_headers_;
 };
 
 /// A received message, moved out of the websocket frame or polling payload.
@@ -420,11 +449,11 @@ struct core : std::enable_shared_from_this<core> {
     h.query_string = r.query_string;
     h.remote_address = remote_of(con);
     h.transport = std::string(r.transport);
-    for (auto& [k, v] : con->get_request().get_headers()) {
-      std::string name = k;
-      for (auto& c : name) c = (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
-      h.headers.emplace_back(std::move(name), v);
-    }
+    const auto& headers = con->get_request().get_headers();
+    std::size_t size = 0;
+    for (auto& [k, v] : headers) size += k.size() + v.size() + 2;
+    h.reserve_headers(size);
+    for (auto& [k, v] : headers) h.add_header(k, v);
     h.query = r.query;
     h.time = std::chrono::system_clock::now();
     h.protocol = protocol;

@@ -8,10 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
-
+#include "rapidjson.hpp"
 #include "value.hpp"
 
 namespace portico::json {
@@ -124,9 +121,11 @@ inline bool parse(std::string_view text, document& doc, parse_error* err = nullp
 /// cannot be represented; the output is then truncated at that point, so do not store them.
 inline std::string stringify(const value& v) {
   std::string out;
-  string_sink sink{&out};
-  writer w(sink);
-  v.Accept(w);
+  {
+    string_sink sink{&out};
+    writer w(sink);
+    v.Accept(w);
+  }  // the sink flushes what a failed Accept left in it
   return out;
 }
 

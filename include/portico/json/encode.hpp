@@ -145,6 +145,7 @@ void encode_to(std::string& out, const T& x, encode_context& ctx) {
   string_sink sink{&out};
   writer w(sink);
   json::encode(w, x, ctx);
+  sink.Flush();
 }
 
 /// The JSON text of `x`; `binary` values are collected in `ctx`.

@@ -5,14 +5,13 @@
 /// `binary`, referenced from the JSON by `{"_placeholder":true,"num":n}`.
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "rapidjson.hpp"
 
 namespace portico::json {
 
@@ -21,13 +20,95 @@ using document = rapidjson::Document;
 using allocator = rapidjson::Document::AllocatorType;
 
 /// Appends to a std::string (the packet being built), so the JSON lands in its final buffer.
-struct string_sink {
+/// Characters are collected in a small inline buffer and appended in blocks: a per-character
+/// std::string::push_back is an out-of-line call in RapidJSON's string writer. The string holds
+/// everything written once the writer finishes a top-level value (it calls Flush()), or after an
+/// explicit Flush(), or when the sink is destroyed.
+class string_sink {
+ public:
   using Ch = char;
-  std::string* out;
-  void Put(char c) { out->push_back(c); }
-  void Flush() {}
+  string_sink(std::string* out) noexcept : out_(out) {}  // NOLINT: `string_sink sink{&s}`
+  string_sink(const string_sink&) = delete;              // a writer keeps a pointer to its sink
+  string_sink& operator=(const string_sink&) = delete;
+  ~string_sink() { Flush(); }
+
+  void Put(char c) {
+    if (n_ == sizeof(buf_)) Flush();
+    buf_[n_++] = c;
+  }
+  /// Appends `n` characters at once.
+  void write(const char* p, std::size_t n) {
+    if (n <= sizeof(buf_) - n_) {
+      std::memcpy(buf_ + n_, p, n);
+      n_ += n;
+      return;
+    }
+    Flush();
+    out_->append(p, n);
+  }
+  void Flush() {
+    if (n_ == 0) return;
+    out_->append(buf_, n_);
+    n_ = 0;
+  }
+
+ private:
+  std::string* out_;
+  std::size_t n_ = 0;
+  char buf_[240];
 };
 using writer = rapidjson::Writer<string_sink>;
+
+/// RapidJSON's writers and parsers allocate a (stateless) CrtAllocator object for their work
+/// stacks unless they are given one: `writer w(sink, &json::crt_allocator())` saves that malloc.
+inline rapidjson::CrtAllocator& crt_allocator() noexcept {
+  static rapidjson::CrtAllocator a;
+  return a;
+}
+
+}  // namespace portico::json
+
+/// RapidJSON's stream extension points for the sink. Before a string the writer reserves its
+/// worst case (6 bytes per character, as if each needed an escape); the sink's bounds check is
+/// one inline compare, cheaper than honouring that, so PutReserve does nothing and PutUnsafe is
+/// the checked Put.
+namespace rapidjson {
+template <>
+inline void PutReserve(portico::json::string_sink&, std::size_t) {}
+template <>
+inline void PutUnsafe(portico::json::string_sink& s, char c) {
+  s.Put(c);
+}
+
+/// Copies each run of characters that need no escaping in one go (RapidJSON does that only for
+/// its own StringBuffer); the writer then escapes the character the run stopped at.
+template <>
+inline bool Writer<portico::json::string_sink>::ScanWriteUnescapedString(StringStream& is, size_t length) {
+  const char* p = is.src_;
+  const char* end = is.head_ + length;
+#ifdef RAPIDJSON_SSE2
+  // 16 characters per step; unaligned loads that never reach past `end`.
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
+  while (end - p >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                                     _mm_cmpeq_epi8(_mm_max_epu8(x, control), control));  // x <= 0x1F
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) {
+      p += __builtin_ctz(static_cast<unsigned>(mask));
+      break;
+    }
+    p += 16;
+  }
+#endif
+  while (p != end && static_cast<unsigned char>(*p) >= 0x20 && *p != '"' && *p != '\\') ++p;
+  os_->write(is.src_, static_cast<std::size_t>(p - is.src_));
+  is.src_ = p;
+  return p != end;
+}
+}  // namespace rapidjson
+
+namespace portico::json {
 
 /// A binary attachment: owns its bytes (moved from the websocket frame or the user's buffer).
 struct binary {

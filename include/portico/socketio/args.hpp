@@ -135,6 +135,44 @@ void write_arg(json::writer& w, json::encode_context& c, const T& v) {
   }
 }
 
+/// Roughly the JSON text size of `v`, to allocate an outgoing packet once (strings counted
+/// without escapes, 20 bytes per number).
+inline std::size_t value_json_size(const json::value& v) noexcept {
+  std::size_t n = 2;  // brackets, braces or quotes
+  if (v.IsString()) return n + v.GetStringLength();
+  if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) n += value_json_size(e) + 1;
+  } else if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) n += m.name.GetStringLength() + 4 + value_json_size(m.value);
+  } else {
+    n = 20;  // number, true, false, null
+  }
+  return n;
+}
+
+template <class T>
+std::size_t estimated_arg_size(const T& v) noexcept {
+  if constexpr (std::is_same_v<T, arg>) {
+    return value_json_size(*v.v);
+  } else if constexpr (std::is_same_v<T, args>) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) n += value_json_size(v[i]) + 1;
+    return n;
+  } else if constexpr (std::is_base_of_v<json::value, T>) {
+    return value_json_size(v);
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    return std::string_view(v).size() + 3;
+  } else {
+    return 32;  // numbers, and a guess for structs (the string grows if it is short)
+  }
+}
+
+/// The expected JSON size of an argument list `[a, b, ...]`.
+template <class... A>
+std::size_t args_json_size(const A&... a) noexcept {
+  return 2 + (std::size_t{0} + ... + (estimated_arg_size(a) + 1));
+}
+
 /// A whole `args` spreads into several arguments (echoing "the same args").
 inline void write_args_one(json::writer& w, json::encode_context& c, const args& a) {
   for (std::size_t i = 0; i < a.size(); ++i) write_arg(w, c, a.at(i));

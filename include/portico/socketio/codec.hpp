@@ -11,13 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "../json/value.hpp"
 
@@ -97,8 +95,31 @@ inline bool is_reserved_event(std::string_view name) noexcept {
 inline constexpr std::uint64_t max_ack_id = (std::uint64_t{1} << 53) - 1;
 inline constexpr std::uint64_t no_ack = ~std::uint64_t{0};
 
+namespace detail {
+
+/// Frees a pool allocator made by `make_dom_pool`.
+struct dom_pool_delete {
+  void operator()(json::allocator* a) const noexcept {
+    std::destroy_at(a);
+    ::operator delete(a);
+  }
+};
+using dom_pool_ptr = std::unique_ptr<json::allocator, dom_pool_delete>;
+
+/// The memory pool of one received DOM, allocated together with its first chunk: one malloc for
+/// a typical packet (a separate pool object and chunk would be two).
+inline dom_pool_ptr make_dom_pool(std::size_t first_chunk) {
+  void* mem = ::operator new(sizeof(json::allocator) + first_chunk);
+  char* chunk = static_cast<char*>(mem) + sizeof(json::allocator);
+  return dom_pool_ptr(new (mem) json::allocator(chunk, first_chunk));
+}
+
+}  // namespace detail
+
 /// A received packet. Owns its text; the JSON payload (if any) is a DOM parsed in situ over it,
-/// so the packet must not be copied (it is movable: the text's heap buffer moves with it).
+/// whose nodes live in the packet's own pool, so a packet can be kept (and handed to another
+/// thread) after its handler returns. It must not be copied (it is movable: the text's heap
+/// buffer and the pool move with it).
 class packet {
  public:
   packet() = default;
@@ -120,23 +141,21 @@ class packet {
   }
   bool has_data() const noexcept { return has_data_; }
   /// The payload; a Null value when absent.
-  const json::value& data() const noexcept { return doc_; }
-  /// The full DOM, for callers that need its allocator (e.g. to keep values around).
-  json::document& document() noexcept { return doc_; }
+  const json::value& data() const noexcept { return root_; }
 
   /// EVENT / BINARY_EVENT: the event name (first array element).
   std::string_view event_name() const noexcept {
-    if (!doc_.IsArray() || doc_.Empty() || !doc_[0].IsString()) return {};
-    return std::string_view(doc_[0].GetString(), doc_[0].GetStringLength());
+    if (!root_.IsArray() || root_.Empty() || !root_[0].IsString()) return {};
+    return std::string_view(root_[0].GetString(), root_[0].GetStringLength());
   }
   /// The arguments of an event (after the name) or of an ack (all elements).
   std::size_t arg_count() const noexcept {
-    if (!doc_.IsArray()) return 0;
-    std::size_t n = doc_.Size();
+    if (!root_.IsArray()) return 0;
+    std::size_t n = root_.Size();
     return is_event() ? (n ? n - 1 : 0) : n;
   }
   const json::value& arg(std::size_t i) const noexcept {
-    return doc_[static_cast<rapidjson::SizeType>(is_event() ? i + 1 : i)];
+    return root_[static_cast<rapidjson::SizeType>(is_event() ? i + 1 : i)];
   }
   bool is_event() const noexcept {
     return type == packet_type::event || type == packet_type::binary_event;
@@ -149,8 +168,8 @@ class packet {
   std::string text_;
   std::size_t nsp_pos_ = 0, nsp_len_ = 0;
   bool has_data_ = false;
-  std::unique_ptr<json::allocator> alloc_;  ///< before doc_: outlives it
-  json::document doc_;
+  detail::dom_pool_ptr pool_;  ///< before root_: outlives it
+  json::value root_;
 };
 
 namespace detail {
@@ -215,6 +234,28 @@ inline errc check_payload(packet_type t, const json::value& v) noexcept {
   return errc::bad_type;
 }
 
+/// Parses `text` in situ into `root`, nodes allocated in `pool`. The parser's work stack is
+/// per thread and reused (RapidJSON would allocate and free one per document): it lives in a
+/// pool over a thread-local buffer, emptied after every parse.
+inline bool parse_payload(char* text, json::allocator& pool, json::value& root) {
+  struct scratch {
+    char buffer[4096];
+    json::allocator stack_pool{buffer, sizeof(buffer)};
+  };
+  thread_local scratch tls;
+  using parser = rapidjson::GenericDocument<rapidjson::UTF8<>, json::allocator, json::allocator>;
+  bool ok;
+  {
+    parser doc(&pool, 1024, &tls.stack_pool);
+    // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
+    doc.ParseInsitu<rapidjson::kParseIterativeFlag>(text);
+    ok = !doc.HasParseError();
+    if (ok) root.Swap(doc);
+  }
+  tls.stack_pool.Clear();
+  return ok;
+}
+
 }  // namespace detail
 
 /// Deepest JSON nesting a received payload may have.
@@ -274,20 +315,17 @@ inline errc decode(std::string text, packet& out, std::size_t max_attachments = 
     if (text.capacity() < 64) text.reserve(64);
     out.text_ = std::move(text);
     char* p = out.text_.data() + i;
-    // RapidJSON's default pool starts with a 64 KB chunk; size the first chunk to the payload
-    // instead (a DOM value is 16 bytes, at most one per 2 bytes of JSON text).
+    // The first pool chunk is sized to the payload (a DOM node is 16 bytes, at most one per
+    // 2 bytes of JSON text) instead of RapidJSON's 64 KB default.
     std::size_t chunk = (n - i) * 8;
     if (chunk < 256) chunk = 256;
     if (chunk > 65536) chunk = 65536;
-    out.alloc_ = std::make_unique<json::allocator>(chunk);
-    out.doc_ = json::document(out.alloc_.get(), 256);
-    // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
-    out.doc_.ParseInsitu<rapidjson::kParseIterativeFlag>(p);
-    if (out.doc_.HasParseError()) return errc::bad_json;
+    out.pool_ = detail::make_dom_pool(chunk);
+    if (!detail::parse_payload(p, *out.pool_, out.root_)) return errc::bad_json;
     out.has_data_ = true;
-    errc e = detail::check_payload(out.type, out.doc_);
+    errc e = detail::check_payload(out.type, out.root_);
     if (e != errc::ok) return e;
-    if (out.attachments_expected && !detail::placeholders_within(out.doc_, out.attachments_expected))
+    if (out.attachments_expected && !detail::placeholders_within(out.root_, out.attachments_expected))
       return errc::bad_placeholder;
   } else {
     out.text_ = std::move(text);
@@ -325,17 +363,24 @@ struct encoded {
 /// and inserts the count (one small memmove, only for binary packets).
 class packet_writer {
  public:
-  packet_writer(packet_type t, std::string_view nsp, std::uint64_t id = no_ack, std::string prefix = {})
-      : out_(std::move(prefix)), type_(t), sink_{&out_}, w_(sink_) {
+  /// `json_size_hint`: the expected size of the JSON that follows, to allocate the text once.
+  packet_writer(packet_type t, std::string_view nsp, std::uint64_t id = no_ack, std::string prefix = {},
+                std::size_t json_size_hint = 0)
+      : out_(std::move(prefix)), type_(t), sink_{&out_}, w_(sink_, &json::crt_allocator()) {
     type_pos_ = out_.size();
+    out_.reserve(out_.size() + 24 + nsp.size() + json_size_hint);  // 24: type, id, separators
     write_header(out_, t, nsp, id);
   }
   json::writer& writer() noexcept { return w_; }
   json::encode_context& context() noexcept { return ctx_; }
-  std::string& text() noexcept { return out_; }
+  std::string& text() noexcept {
+    sink_.Flush();
+    return out_;
+  }
 
   /// Completes the header; the attachments' bytes are in `context().attachments`.
   std::string& finish() {
+    sink_.Flush();
     std::size_t n = ctx_.attachments.size();
     if (n && !is_binary(type_)) {
       if (type_ == packet_type::event) type_ = packet_type::binary_event;

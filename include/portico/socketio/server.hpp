@@ -16,6 +16,7 @@
 /// name is looked up once, the handler runs on the connection's home worker. No global lock:
 /// per-connection state lives on the home worker; rooms are guarded per namespace.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -377,7 +378,13 @@ class server {
     c.ever_connected = true;
     timers_.cancel(c.connect_timer);
     auto s = std::make_shared<socket>(*n, detail::random_sid(), e, *this);
-    if (p.has_data()) json::copy(p.data(), s->auth_);  // deep: outlives the packet
+    if (p.has_data()) {
+      // Deep (it outlives the packet), into a pool sized to the payload: a default document
+      // would take RapidJSON's 64 KB first chunk for every authenticated connection.
+      std::size_t chunk = std::min<std::size_t>(65536, detail::value_json_size(p.data()) * 9 + 256);
+      s->auth_pool_ = detail::make_dom_pool(chunk);
+      s->auth_ = json::copy(p.data(), *s->auth_pool_);
+    }
     n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
     connect_request req(*s, s->auth_);
     auto handlers = n->handlers_;

@@ -67,17 +67,15 @@ engineio::frame_ptr encode_event(std::string_view nsp, std::uint64_t id, std::st
   return f;
 }
 
+/// The ACK packet `id` with `a...`, text allocated once (sized from the arguments).
 template <class... A>
-engineio::frame_ptr encode_ack(std::string_view nsp, std::uint64_t id, const A&... a) {
-  packet_writer pw(packet_type::ack, nsp, id);
+packet_writer& write_ack(packet_writer& pw, const A&... a) {
   auto& w = pw.writer();
   w.StartArray();
   write_args(w, pw.context(), a...);
   w.EndArray();
-  auto f = std::make_shared<engineio::frame>();
-  f->text = std::move(pw.finish());
-  for (auto b : pw.context().attachments) f->binaries.emplace_back(b);
-  return f;
+  pw.finish();
+  return pw;
 }
 
 inline engineio::frame_ptr encode_ack_payload(std::string_view nsp, std::uint64_t id, const payload& p) {
@@ -197,6 +195,14 @@ class socket : public std::enable_shared_from_this<socket> {
     }
     engine_->send(std::move(f));
   }
+  /// Like send_frame, for a packet meant for this client only: once connected, the text goes to
+  /// the transport as it is, without a shared frame around it. Thread-safe.
+  void send_text(std::string text) {
+    if (state_.load(std::memory_order_acquire) == state::connected) return engine_->send(std::move(text));
+    auto f = std::make_shared<engineio::frame>();
+    f->text = std::move(text);
+    send_frame(std::move(f));
+  }
 
  private:
   friend class server;
@@ -244,7 +250,8 @@ class socket : public std::enable_shared_from_this<socket> {
   server* server_;
   std::string sid_;
   engineio::socket_ptr engine_;
-  json::document auth_;
+  detail::dom_pool_ptr auth_pool_;  ///< before auth_: outlives it
+  json::value auth_;                ///< deep copy of the CONNECT payload; null when none
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> accepted_{false};  ///< the CONNECT answer was sent
   std::atomic<bool> closing_{false};   ///< the disconnect procedure has started (runs once)
@@ -262,10 +269,25 @@ class socket : public std::enable_shared_from_this<socket> {
 
 using socket_ptr = std::shared_ptr<socket>;
 
+namespace detail {
+/// Encodes ACK `id` with `a...` and sends it to `s`.
+template <class... A>
+void send_ack(socket& s, std::uint64_t id, const A&... a) {
+  packet_writer pw(packet_type::ack, s.namespace_name(), id, {}, args_json_size(a...));
+  write_ack(pw, a...);
+  const auto& blobs = pw.context().attachments;
+  if (blobs.empty()) return s.send_text(std::move(pw.text()));
+  auto f = std::make_shared<engineio::frame>();
+  f->text = std::move(pw.text());
+  for (auto b : blobs) f->binaries.emplace_back(b);
+  s.send_frame(std::move(f));
+}
+}  // namespace detail
+
 template <class... A>
 void ack_sender::operator()(const A&... a) {
   if (id_ == no_ack) return;
-  if (auto s = s_.lock()) s->send_frame(detail::encode_ack(s->namespace_name(), id_, a...));
+  if (auto s = s_.lock()) detail::send_ack(*s, id_, a...);
   id_ = no_ack;
 }
 
@@ -288,7 +310,7 @@ class event {
   template <class... A>
   void ack(const A&... a) {
     if (id_ == no_ack) return;
-    socket_.send_frame(detail::encode_ack(socket_.namespace_name(), id_, a...));
+    detail::send_ack(socket_, id_, a...);
     id_ = no_ack;
   }
   void ack(const payload& p) {
