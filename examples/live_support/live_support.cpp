@@ -14,12 +14,10 @@
 #include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <pthread.h>
 #include <string>
 
 #ifndef PORTICO_LIVE_SUPPORT_TEMPLATES
@@ -147,13 +145,7 @@ options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const options opt = parse(argc, argv);
 
-  // SIGINT/SIGTERM are blocked in every thread (the workers inherit the mask) and taken
-  // synchronously by the main thread below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  portico::stop_signals signals;  // before any server thread: they all inherit the blocked mask
 
   portico::app_options ao;
   ao.io_threads = 1;
@@ -165,13 +157,7 @@ int main(int argc, char** argv) {
               opt.host.c_str(), port, port);
   std::fflush(stdout);
 
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.max_seconds);
-  for (;;) {
-    timespec tick{0, 200 * 1000 * 1000};
-    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) break;
-    if (opt.max_seconds > 0 && std::chrono::steady_clock::now() >= deadline) break;
-  }
+  signals.wait(std::chrono::seconds(opt.max_seconds));  // SIGINT/SIGTERM, or --max-seconds
   app.stop();  // ws route clients get 1001 (going away)
   return 0;
 }

@@ -458,3 +458,39 @@ TEST_CASE("a controller tested with a fake provider", "[testing][controller]") {
 // [/doc]
 
 }  // namespace
+
+namespace {
+/// A gateway that allows long-polling only (socket.io's `transports: ['polling']`).
+struct PollingGateway : portico::gateway<PollingGateway> {
+  static constexpr auto options =
+      portico::gateway_options{"/poll", "/"}.with_transports(portico::transports::polling);
+  std::string echo(const std::string& s) { return s; }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(PollingGateway, echo));
+};
+}  // namespace
+
+TEST_CASE("a polling-only gateway, tested over long-polling, with the app's server limits", "[testing][polling]") {
+  portico::testing::test_module<portico::gateways<PollingGateway>> t;
+  t.options().server.engine.max_payload = 2000;  // app_options::server reaches the gateway's server
+  auto ctx = t.run_with_server();
+  portico::testing::connect_options o;
+  o.transports = {"polling"};
+  ctx.prepare(o);  // before ctx.socket(): the client is built with these options
+  std::atomic<bool> disconnected{false};
+  ctx.socket().on_disconnect([&](const std::string&) { disconnected = true; });
+  REQUIRE(ctx.connect(o));
+  CHECK(ctx.client().transport() == "polling");
+
+  std::mutex mu;
+  std::string answer;
+  ctx.socket().emit_with_ack("echo", [&](pc::ack_result& r) {
+    std::lock_guard<std::mutex> g(mu);
+    answer = r.ok() ? std::string(r.args().at(0).str()) : "?";
+  }, 2s, std::string(500, 'a'));
+  REQUIRE(ctx.wait_until([&] { std::lock_guard<std::mutex> g(mu); return !answer.empty(); }));
+  CHECK(answer == std::string(500, 'a'));
+
+  // Over the 2000-byte limit: the server refuses the POST (413) and ends the session.
+  ctx.socket().emit("echo", std::string(10000, 'b'));
+  CHECK(ctx.wait_until([&] { return disconnected.load(); }, 3000ms));
+}

@@ -33,6 +33,11 @@ struct app_options {
   unsigned worker_threads = 2;  ///< threads of the pool behind gateway_context::offload
   bool debug = false;           ///< 1011 errors carry the exception's message instead of "Something went wrong"
   std::chrono::milliseconds connect_timeout{45000};
+  /// The starting point of every path's Socket.IO server: limits (`server.engine.max_payload`,
+  /// `stop_grace`, `allow_eio3`, ...), `max_attachments`, `adapter_factory` (another adapter, see
+  /// docs/scaling.md). The app then sets the path, threads, connect_timeout, and what the
+  /// gateways declare (transports, CORS origins, ping).
+  socketio::server_options server;
 };
 
 namespace framework::detail {
@@ -223,7 +228,8 @@ class app {
   engineio::server& engine() {
     if (!paths_.empty()) return paths_.front().server->engine();
     if (!engine_) {
-      engineio::server_options o;
+      engineio::server_options o = opts_.server.engine;  // limits, CORS...
+      o.path = engineio::server_options{}.path;            // /engine.io/: no Socket.IO here
       o.threads = opts_.io_threads;
       engine_ = std::make_unique<engineio::server>(o);
     }
@@ -302,6 +308,7 @@ class app {
       paths_.emplace_back();
       e = &paths_.back();
       e->path = path;
+      e->options = opts_.server;
       e->options.engine.path = path;
       e->options.engine.threads = opts_.io_threads;
       e->options.connect_timeout = opts_.connect_timeout;

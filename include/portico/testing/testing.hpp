@@ -46,8 +46,11 @@ using namespace std::chrono_literals;
 struct connect_options {
   std::string path;       ///< Socket.IO path; empty: the first gateway's path
   std::string nsp;        ///< namespace; empty: the first gateway's namespace
-  std::map<std::string, std::string> headers;  ///< websocket handshake headers
+  std::map<std::string, std::string> headers;  ///< handshake headers (every request, with polling)
   std::map<std::string, std::string> query;    ///< handshake query parameters
+  /// The client's transports (docs/client.md): {"polling"} tests a polling-only gateway,
+  /// {"polling", "websocket"} the upgrade.
+  std::vector<std::string> transports{"websocket"};
   std::string auth_json;  ///< the CONNECT payload (socket.io-client's `auth`), JSON text
   std::chrono::milliseconds timeout{5000};     ///< how long connect() waits for the namespace
 };
@@ -278,6 +281,7 @@ class run_context {
       o.path = effective_path(prepared_);
       o.headers = prepared_.headers;
       o.query = prepared_.query;
+      o.transports = prepared_.transports;
       o.reconnection = false;
       o.open_timeout = prepared_.timeout;
       o.close_grace = 300ms;
@@ -297,8 +301,8 @@ class run_context {
   /// that they are fixed (the client owns them) and a different value throws std::logic_error.
   run_context& prepare(connect_options o) {
     if (client_ && (effective_path(o) != effective_path(prepared_) || o.headers != prepared_.headers ||
-                    o.query != prepared_.query))
-      throw std::logic_error("portico::testing: set path/headers/query before ctx.client() or ctx.socket()");
+                    o.query != prepared_.query || o.transports != prepared_.transports))
+      throw std::logic_error("portico::testing: set path/headers/query/transports before ctx.client() or ctx.socket()");
     prepared_ = std::move(o);
     return *this;
   }
