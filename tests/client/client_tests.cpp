@@ -205,6 +205,13 @@ struct recorder {
         throw pc::timeout_error("no event " + name);
     }
   }
+  /// The log so far, for failure messages.
+  std::string dump() {
+    std::lock_guard<std::mutex> l(mu);
+    std::string out;
+    for (const auto& line : log) out += line + "; ";
+    return out;
+  }
   std::size_t count_log(const std::string& what) {
     std::lock_guard<std::mutex> l(mu);
     return static_cast<std::size_t>(std::count(log.begin(), log.end(), what));
@@ -716,12 +723,18 @@ TEST_CASE("reconnection with backoff", "[client]") {
       attempts.clear();
       when.clear();
     }
-    auto t0 = std::chrono::steady_clock::now();
+    // Wait for the reconnected session's upgrade (when configured) to finish: a server that dies
+    // mid-upgrade may be noticed by either transport first.
+    for (int i = 0; i < 250 && c.transport() != test_transports().back(); ++i) std::this_thread::sleep_for(20ms);
+    REQUIRE(c.transport() == test_transports().back());
     // portico closes its sessions when stopped ("transport close"); Node's process just ends, which
     // a long-poll sees as a failed request ("transport error", as socket.io-client says).
     const bool abrupt = kind == "node" && c.transport() == "polling";
+    auto t0 = std::chrono::steady_clock::now();
     srv->stop_process();
-    REQUIRE(r.wait_log(abrupt ? "disconnect:transport error" : "disconnect:transport close", 5s, abrupt ? 1 : 2));
+    const bool noticed = r.wait_log(abrupt ? "disconnect:transport error" : "disconnect:transport close", 5s, abrupt ? 1 : 2);
+    INFO("log: " << r.dump());
+    REQUIRE(noticed);
     std::this_thread::sleep_for(1500ms);
     std::lock_guard<std::mutex> l(mu);
     // 50, 100, 200, 400, 400... (+-20%): about 5 attempts in 1.5 s, not 30.
