@@ -5544,6 +5544,24 @@ inline void socket::fail_acks() {
 // ---- begin portico/http/request.hpp ----
 /// Plain HTTP request and response values, independent of the transport: the router fills a
 /// `request` from a websocketpp connection and writes a `response` back to it.
+// ---- begin portico/detail/ascii.hpp ----
+/// ASCII case folding for protocol tokens (header names, methods, file extensions): locale-free,
+/// unlike std::tolower.
+
+#include <algorithm>
+#include <string_view>
+
+namespace portico::detail {
+
+inline char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });
+}
+
+}  // namespace portico::detail
+// ---- end portico/detail/ascii.hpp ----
 
 #include <algorithm>
 #include <cstdint>
@@ -5558,12 +5576,8 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 
 namespace detail {
 
-inline char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });
-}
+using portico::detail::iequals;
+using portico::detail::lower_ascii;
 
 inline int hex_digit(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';

@@ -273,6 +273,32 @@ std::string bytes(std::initializer_list<int> b) {
 
 }  // namespace
 
+TEST_CASE("HTTP responses as long-polling reads them", "[client][http]") {
+  using portico::detail::parse_http_response;
+  // Header names are folded to lower case, values trimmed; Content-Length bounds the body.
+  auto r = parse_http_response("HTTP/1.1 200 OK\r\nContent-Type:  text/plain \r\nX-Thing: A\r\n"
+                               "Content-Length: 5\r\n\r\n4helloEXTRA");
+  CHECK(r.status == 200);
+  CHECK(r.error.empty());
+  CHECK(r.header("content-type") == "text/plain");
+  CHECK(r.header("x-thing") == "A");
+  CHECK(r.body == "4hell");
+  // Chunked bodies are reassembled (chunk extensions ignored).
+  r = parse_http_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\n4he\r\n9\r\nllo world\r\n0\r\n\r\n");
+  CHECK(r.status == 200);
+  CHECK(r.body == "4hello world");
+  // A body cut short, or something that is not HTTP, is no answer (status 0) with a reason.
+  r = parse_http_response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort");
+  CHECK(r.status == 0);
+  CHECK(r.error == "truncated HTTP response");
+  CHECK(parse_http_response("SSH-2.0-OpenSSH\r\n\r\n").error == "malformed HTTP response");
+  CHECK(parse_http_response("HTTP/1.1 2x0 OK\r\n\r\n").error == "malformed status line");
+  // No Content-Length: the body is whatever came before the server closed.
+  r = parse_http_response("HTTP/1.0 400 Bad Request\r\n\r\n{\"code\":3}");
+  CHECK(r.status == 400);
+  CHECK(r.body == "{\"code\":3}");
+}
+
 TEST_CASE("connect with auth to two namespaces on one connection", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);

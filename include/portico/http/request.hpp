@@ -1,6 +1,7 @@
 #pragma once
 /// Plain HTTP request and response values, independent of the transport: the router fills a
 /// `request` from a websocketpp connection and writes a `response` back to it.
+#include "../detail/ascii.hpp"
 #include "../json/json.hpp"
 
 #include <algorithm>
@@ -16,12 +17,8 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 
 namespace detail {
 
-inline char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });
-}
+using portico::detail::iequals;
+using portico::detail::lower_ascii;
 
 inline int hex_digit(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';

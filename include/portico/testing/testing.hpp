@@ -444,16 +444,9 @@ class test_app {
 template <class... Parts>
 using test_module = test_app<portico::module<Parts...>>;
 
-/// A plain HTTP exchange's result.
-struct http_response {
-  int status = 0;
-  std::map<std::string, std::string> headers;  ///< names lower-cased
-  std::string body;
-  std::string header(const std::string& lower_name) const {
-    auto it = headers.find(lower_name);
-    return it == headers.end() ? std::string() : it->second;
-  }
-};
+/// A plain HTTP exchange's result: `status`, `headers` (lower-cased names), `body` (de-chunked);
+/// `header("content-type")`.
+using http_response = portico::detail::http_response;
 
 /// A minimal blocking HTTP/1.1 client for a test server's routes (one connection per request,
 /// `Connection: close`, bounded by `timeout`; throws std::runtime_error on timeout or I/O error).
@@ -474,84 +467,22 @@ class http_client {
 
   http_response request(const std::string& method, const std::string& target, std::map<std::string, std::string> headers,
                         std::string body, std::chrono::milliseconds timeout) const {
-    std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host_ + ":" + std::to_string(port_) +
-                      "\r\nConnection: close\r\n";
-    for (auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-    if (!body.empty() || method == "POST" || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    req += "\r\n" + body;
-
+    // The C++ client's exchange (Connection: close, read to the end) on a private io_context.
     asio::io_context io;
-    asio::ip::tcp::socket sock(io);
-    std::string raw;
-    std::array<char, 4096> buf{};
-    asio::error_code failure;
+    http_response result;
     bool done = false;
-    std::function<void()> read_more = [&] {
-      sock.async_read_some(asio::buffer(buf), [&](asio::error_code ec, std::size_t n) {
-        raw.append(buf.data(), n);
-        if (ec || complete(raw)) {
-          if (ec && ec != asio::error::eof) failure = ec;
-          done = true;
-          return;
-        }
-        read_more();
-      });
-    };
-    asio::ip::tcp::endpoint ep(asio::ip::make_address(host_), port_);
-    sock.async_connect(ep, [&](asio::error_code ec) {
-      if (ec) {
-        failure = ec, done = true;
-        return;
-      }
-      asio::async_write(sock, asio::buffer(req), [&](asio::error_code wec, std::size_t) {
-        if (wec) {
-          failure = wec, done = true;
-          return;
-        }
-        read_more();
-      });
-    });
-    io.run_for(timeout);
-    if (!done) throw std::runtime_error("portico::testing::http_client: timeout on " + method + " " + target);
-    if (failure && raw.empty()) throw std::runtime_error("portico::testing::http_client: " + failure.message());
-    return parse(raw);
+    auto exchange = std::make_shared<portico::client::detail::http_exchange>(io);
+    exchange->start(host_, std::to_string(port_), method, target, headers, std::move(body), timeout,
+                    [&](http_response& r) { result = std::move(r), done = true; });
+    io.run();
+    if (!done) throw std::runtime_error("portico::testing::http_client: no answer to " + method + " " + target);
+    if (result.status == 0) {
+      throw std::runtime_error("portico::testing::http_client: " + method + " " + target + ": " + result.error);
+    }
+    return result;
   }
 
  private:
-  /// The response is complete when the header is in and Content-Length bytes of body followed.
-  static bool complete(const std::string& raw) {
-    auto end = raw.find("\r\n\r\n");
-    if (end == std::string::npos) return false;
-    auto r = parse(raw);
-    auto it = r.headers.find("content-length");
-    if (it == r.headers.end()) return false;  // until EOF
-    return r.body.size() >= static_cast<std::size_t>(std::stoul(it->second));
-  }
-  static http_response parse(const std::string& raw) {
-    http_response r;
-    auto end = raw.find("\r\n\r\n");
-    std::string head = raw.substr(0, end);
-    if (end != std::string::npos) r.body = raw.substr(end + 4);
-    std::size_t pos = head.find("\r\n");
-    std::string status_line = head.substr(0, pos);
-    auto sp = status_line.find(' ');
-    if (sp != std::string::npos) r.status = std::atoi(status_line.c_str() + sp + 1);
-    while (pos != std::string::npos && pos < head.size()) {
-      std::size_t next = head.find("\r\n", pos + 2);
-      std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
-      auto colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string name = line.substr(0, colon);
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        std::size_t v = colon + 1;
-        while (v < line.size() && line[v] == ' ') ++v;
-        r.headers[name] = line.substr(v);
-      }
-      pos = next;
-    }
-    return r;
-  }
-
   std::string host_;
   std::uint16_t port_;
 };

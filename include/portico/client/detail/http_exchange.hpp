@@ -15,87 +15,13 @@
 
 #include <asio.hpp>
 
+#include "../../detail/http_response.hpp"
+
 namespace portico::client::detail {
 
-/// What an exchange produced. `status == 0`: no HTTP answer (refused, reset, timed out, garbled).
-struct http_result {
-  int status = 0;
-  std::string body;
-  std::string error;  ///< why there is no status
-};
-
-/// Splits a raw HTTP response: status code, then the body (de-chunked when chunked).
-inline http_result parse_http_response(std::string_view raw) {
-  http_result r;
-  const std::size_t head_end = raw.find("\r\n\r\n");
-  if (raw.substr(0, 5) != "HTTP/" || head_end == std::string_view::npos) {
-    r.error = "malformed HTTP response";
-    return r;
-  }
-  const std::string_view head = raw.substr(0, head_end);
-  const std::size_t sp = head.find(' ');
-  if (sp == std::string_view::npos || sp + 4 > head.size()) {
-    r.error = "malformed status line";
-    return r;
-  }
-  int status = 0;
-  for (std::size_t i = sp + 1; i < sp + 4; ++i) {
-    const char c = head[i];
-    if (c < '0' || c > '9') {
-      r.error = "malformed status line";
-      return r;
-    }
-    status = status * 10 + (c - '0');
-  }
-  bool chunked = false;
-  std::size_t content_length = std::string_view::npos;
-  for (std::size_t pos = head.find("\r\n"); pos != std::string_view::npos;) {
-    const std::size_t next = head.find("\r\n", pos + 2);
-    std::string_view line = head.substr(pos + 2, next == std::string_view::npos ? std::string_view::npos : next - pos - 2);
-    pos = next;
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string name(line.substr(0, colon));
-    for (auto& ch : name) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    if (name == "transfer-encoding" && value.find("chunked") != std::string_view::npos) chunked = true;
-    if (name == "content-length") {
-      std::size_t n = 0;
-      for (char c : value) {
-        if (c < '0' || c > '9') break;
-        n = n * 10 + static_cast<std::size_t>(c - '0');
-      }
-      content_length = n;
-    }
-  }
-  std::string_view body = raw.substr(head_end + 4);
-  if (chunked) {
-    // <hex size>[;ext]\r\n<data>\r\n ... 0\r\n\r\n
-    while (!body.empty()) {
-      const std::size_t eol = body.find("\r\n");
-      if (eol == std::string_view::npos) break;
-      std::size_t n = 0;
-      for (char c : body.substr(0, eol)) {
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0) break;
-        n = n * 16 + static_cast<std::size_t>(d);
-      }
-      if (n == 0 || eol + 2 + n > body.size()) break;
-      r.body.append(body.substr(eol + 2, n));
-      body.remove_prefix(std::min(body.size(), eol + 2 + n + 2));
-    }
-  } else {
-    if (content_length != std::string_view::npos && content_length < body.size()) body = body.substr(0, content_length);
-    if (content_length != std::string_view::npos && content_length > body.size()) {
-      r.error = "truncated HTTP response";
-      return r;
-    }
-    r.body.assign(body.data(), body.size());
-  }
-  r.status = status;
-  return r;
-}
+/// What an exchange produced (status 0: no HTTP answer; `error` says why).
+using http_result = portico::detail::http_response;
+using portico::detail::parse_http_response;
 
 /// A single asynchronous exchange. Keep the shared_ptr to be able to `cancel()`; the callback
 /// runs exactly once on the io_context's thread (also after cancel, with status 0).
@@ -105,15 +31,21 @@ class http_exchange : public std::enable_shared_from_this<http_exchange> {
 
   explicit http_exchange(asio::io_context& io) : resolver_(io), socket_(io), timer_(io) {}
 
-  /// `target` is the path with its query; `headers` are sent as given (Host is added).
+  /// `target` is the path with its query; `headers` are sent as given (Host is added, and for a
+  /// body Content-Length, and Content-Type text/plain unless `headers` has one).
   void start(const std::string& host, const std::string& port, const std::string& method, const std::string& target,
              const std::map<std::string, std::string>& headers, std::string body, std::chrono::milliseconds timeout,
              done_fn done) {
     done_ = std::move(done);
     request_ = method + " " + target + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nConnection: close\r\n";
-    for (const auto& kv : headers) request_ += kv.first + ": " + kv.second + "\r\n";
-    if (method == "POST") {
-      request_ += "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    bool has_type = false;
+    for (const auto& kv : headers) {
+      request_ += kv.first + ": " + kv.second + "\r\n";
+      has_type = has_type || portico::detail::iequals(kv.first, "content-type");
+    }
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+      if (!has_type) request_ += "Content-Type: text/plain;charset=UTF-8\r\n";
+      request_ += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     }
     request_ += "\r\n";
     request_ += body;
