@@ -51,6 +51,14 @@ def page_checks(base):
     check('/car/live-support?name=John"' in r.text, 'default name on the page')
     r = requests.get(base + '/car/ws-index', params={'name': '<b>'}, timeout=TIMEOUT)
     check('name=&lt;b&gt;' in r.text and '<b>' not in r.text.split('<body>')[1], 'name is HTML-escaped')
+    # What the router answers around the controller's routes, in JSON.
+    r = requests.get(base + '/car/nowhere', timeout=TIMEOUT)
+    check(r.status_code == 404 and r.json() == {'detail': 'Not Found'}, (r.status_code, r.text))
+    r = requests.post(base + '/car/ws-index', timeout=TIMEOUT)
+    check(r.status_code == 405 and 'GET' in r.headers['Allow'], (r.status_code, r.headers))
+    # Engine.IO answers on its own path, same port.
+    r = requests.get(base + '/engine.io/', params={'EIO': '4', 'transport': 'polling'}, timeout=TIMEOUT)
+    check(r.status_code == 200 and r.text.startswith('0{'), r.text)
     print('ok: page')
 
 
