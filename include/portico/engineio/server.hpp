@@ -512,7 +512,38 @@ struct core : std::enable_shared_from_this<core> {
         return false;
       }
     }
+    // An upgrade speaks only the websocket transport: a "polling" one would start a websocket
+    // session (or probe) that calls itself polling. Node accepts and closes it at once.
+    if (is_websocket && r.transport != "websocket") {
+      refuse_http(con, http_error::bad_request, "websocket upgrade for the polling transport");
+      return false;
+    }
     return true;
+  }
+
+  /// A HEAD response has the headers of the answer to GET, never a body (RFC 9110 9.3.2); runs
+  /// after every plain HTTP handler (Engine.IO, routes, the 404).
+  static void drop_head_body(const ws_connection_ptr& con) {
+    if (con->get_request().get_method() != "HEAD") return;
+    const std::string& body = con->get_response().get_body();
+    if (body.empty()) return;  // none, or deferred (the router answers HEAD itself)
+    std::string length = std::to_string(body.size());
+    con->set_body("");
+    con->replace_header("Content-Length", length);
+  }
+
+  /// One log line for a request websocketpp refused before any handler ran (malformed, or
+  /// refused by detail::checked_request); refusals of handlers are logged where they happen.
+  void log_parser_refusal(const ws_connection_ptr& con) {
+    if (con->get_ec() != websocketpp::error::make_error_code(websocketpp::error::http_parse_error)) return;
+    log.info([&] {
+      const auto& req = con->get_request();
+      std::string why = req.refusal();
+      auto status = con->get_response().get_status_code();
+      std::string remote = remote_of(con);
+      return "refused " + (remote.empty() ? std::string("?") : remote) + " " + req.get_method() + " " +
+             req.get_uri() + ": " + std::to_string(int(status)) + " " + (why.empty() ? "malformed request" : why);
+    });
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -1326,7 +1357,11 @@ class server {
     });
     detail::core* core = core_.get();  // not shared: the core owns the endpoint
     detail::worker* wp = &w;
-    ep.set_http_handler([core, wp](websocketpp::connection_hdl h) { core->handle_http(*wp, h); });
+    ep.set_http_handler([core, wp](websocketpp::connection_hdl h) {
+      core->handle_http(*wp, h);
+      detail::core::drop_head_body(wp->ep.get_con_from_hdl(h));
+    });
+    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->log_parser_refusal(wp->ep.get_con_from_hdl(h)); });
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
   }
 
