@@ -540,7 +540,7 @@ struct core : std::enable_shared_from_this<core> {
       const auto& req = con->get_request();
       std::string why = req.refusal();
       auto status = con->get_response().get_status_code();
-      std::string remote = remote_of(con);
+      const std::string& remote = req.peer();
       return "refused " + (remote.empty() ? std::string("?") : remote) + " " + req.get_method() + " " +
              req.get_uri() + ": " + std::to_string(int(status)) + " " + (why.empty() ? "malformed request" : why);
     });
@@ -1360,6 +1360,10 @@ class server {
     ep.set_http_handler([core, wp](websocketpp::connection_hdl h) {
       core->handle_http(*wp, h);
       detail::core::drop_head_body(wp->ep.get_con_from_hdl(h));
+    });
+    ep.set_tcp_post_init_handler([wp](websocketpp::connection_hdl h) {
+      auto con = wp->ep.get_con_from_hdl(h);
+      con->get_request().note_peer(detail::core::remote_of(con));
     });
     ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->log_parser_refusal(wp->ep.get_con_from_hdl(h)); });
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });

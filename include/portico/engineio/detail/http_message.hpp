@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 
 namespace portico::engineio::detail {
 
@@ -43,6 +44,11 @@ class checked_request : public websocketpp::http::parser::request {
   /// Why the parser refused the request (empty if it did not), for the log line.
   const std::string& refusal() const { return refusal_; }
 
+  /// The peer's address, noted when the connection is accepted: a refusal is logged after
+  /// websocketpp shut the socket down, when the socket can no longer tell.
+  void note_peer(std::string address) const { peer_ = std::move(address); }
+  const std::string& peer() const { return peer_; }
+
  private:
   [[noreturn]] void refuse(websocketpp::http::status_code::value status, std::string why) {
     refusal_ = std::move(why);
@@ -73,6 +79,7 @@ class checked_request : public websocketpp::http::parser::request {
   }
 
   std::string refusal_;
+  mutable std::string peer_;  // websocketpp hands out the request as const only
   bool checked_ = false;
 };
 
