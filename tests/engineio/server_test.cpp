@@ -848,6 +848,12 @@ TEST_CASE("status lines carry reason phrases, also for websocketpp's own parse e
   CHECK(es.wait_logged("Invalid header line"));
   auto big = test_client::raw_exchange(es.port(), "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n");
   CHECK(big.status_line == "HTTP/1.1 413 Payload Too Large");
+  // An upgrade websocketpp refuses itself (HTTP/1.0) is logged too.
+  auto old_ws = test_client::raw_exchange(
+      es.port(), "GET /x HTTP/1.0\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  CHECK(old_ws.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.wait_logged("refused 127.0.0.1 GET /x: 400 Invalid HTTP version"));
   auto bad = test_client::raw_exchange(es.port(), "GET " + es.url("EIO=4&transport=polling&sid=nope") + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   CHECK(bad.status_line == "HTTP/1.1 400 Bad Request");
 }

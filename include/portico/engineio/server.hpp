@@ -532,17 +532,19 @@ struct core : std::enable_shared_from_this<core> {
     con->replace_header("Content-Length", length);
   }
 
-  /// One log line for a request websocketpp refused before any handler ran (malformed, or
-  /// refused by detail::checked_request); refusals of handlers are logged where they happen.
-  void log_parser_refusal(const ws_connection_ptr& con) {
-    if (con->get_ec() != websocketpp::error::make_error_code(websocketpp::error::http_parse_error)) return;
+  /// One log line for a request refused before any handler ran: by the parser (malformed, or
+  /// detail::checked_request) or by websocketpp's handshake checks (a bad upgrade). Refusals of
+  /// handlers (`rejected`) are logged where they happen; no status means no request came.
+  void log_early_refusal(const ws_connection_ptr& con) {
+    auto ec = con->get_ec();
+    auto status = con->get_response().get_status_code();
+    if (int(status) < 400 || ec == websocketpp::error::make_error_code(websocketpp::error::rejected)) return;
     log.info([&] {
       const auto& req = con->get_request();
-      std::string why = req.refusal();
-      auto status = con->get_response().get_status_code();
       const std::string& remote = req.peer();
       return "refused " + (remote.empty() ? std::string("?") : remote) + " " + req.get_method() + " " +
-             req.get_uri() + ": " + std::to_string(int(status)) + " " + (why.empty() ? "malformed request" : why);
+             req.get_uri() + ": " + std::to_string(int(status)) + " " +
+             (req.refusal().empty() ? ec.message() : req.refusal());
     });
   }
 
@@ -1365,7 +1367,7 @@ class server {
       auto con = wp->ep.get_con_from_hdl(h);
       con->get_request().note_peer(detail::core::remote_of(con));
     });
-    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->log_parser_refusal(wp->ep.get_con_from_hdl(h)); });
+    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->log_early_refusal(wp->ep.get_con_from_hdl(h)); });
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
   }
 
