@@ -798,6 +798,7 @@ TEST_CASE("ambiguous HTTP framing is refused before any handler, on every path",
   // Two Content-Lengths (websocketpp would join them and read the first): 400, like nginx.
   auto two = test_client::raw_exchange(p, post + "Content-Length: 6\r\nContent-Length: 9\r\n\r\n4hello...");
   CHECK(two.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(two.header("connection") == "close");
   CHECK(two.closed);
   CHECK(es.wait_logged("refused 127.0.0.1 POST " + es.poll_url(sid) + ": 400 conflicting Content-Length headers"));
   // Content-Length with Transfer-Encoding (websocketpp would let Content-Length win): 400.

@@ -84,16 +84,17 @@ class checked_request : public websocketpp::http::parser::request {
 };
 
 /// A response whose status line always has its standard reason phrase (websocketpp writes an
-/// empty one for its parse errors, "Unknown" for codes it does not list).
+/// empty one for its parse errors, "Unknown" for codes it does not list). Every answer but a 101
+/// ends its connection (websocketpp serves one request per connection), which it says, also on
+/// the refusals websocketpp writes by itself.
 class phrased_response : public websocketpp::http::parser::response {
  public:
   using base = websocketpp::http::parser::response;
 
-  void set_status(websocketpp::http::status_code::value code) {
-    base::set_status(code, portico::detail::reason_phrase(code));
-  }
+  void set_status(websocketpp::http::status_code::value code) { set_status(code, std::string()); }
   void set_status(websocketpp::http::status_code::value code, const std::string& msg) {
     base::set_status(code, msg.empty() ? std::string(portico::detail::reason_phrase(code)) : msg);
+    if (code != websocketpp::http::status_code::switching_protocols) replace_header("Connection", "close");
   }
 };
 
