@@ -821,6 +821,10 @@ TEST_CASE("ambiguous HTTP framing is refused before any handler, on every path",
   auto v99 = test_client::raw_exchange(p, "GET " + es.url("EIO=4&transport=polling") + " HTTP/9.9\r\n" + host + "\r\n");
   CHECK(v99.status_line == "HTTP/1.1 505 HTTP Version Not Supported");
   CHECK(es.wait_logged("HTTP/9.9 not supported"));
+  // The target is logged as it came, control bytes escaped: no forged log line.
+  auto forged = test_client::raw_exchange(p, "GET /a\nrefused-forged HTTP/9.9\r\n" + host + "\r\n");
+  CHECK(forged.status == 505);
+  CHECK(es.wait_logged("GET /a\\x0arefused-forged: 505"));
   auto bad_version = test_client::raw_exchange(p, "GET " + es.url("EIO=4&transport=polling") + " HTTP/1.1x\r\n" + host + "\r\n");
   CHECK(bad_version.status_line == "HTTP/1.1 400 Bad Request");
   CHECK(es.wait_logged("malformed HTTP version"));
@@ -855,6 +859,9 @@ TEST_CASE("status lines carry reason phrases, also for websocketpp's own parse e
                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
   CHECK(old_ws.status_line == "HTTP/1.1 400 Bad Request");
   CHECK(es.wait_logged("refused 127.0.0.1 GET /x: 400 Invalid HTTP version"));
+  auto lf = test_client::raw_exchange(es.port(), "GET " + es.url("EIO=4&transport=polling&sid=no\npe") + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(lf.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.wait_logged("sid=no\\x0ape: 400 Session ID unknown"));
   auto bad = test_client::raw_exchange(es.port(), "GET " + es.url("EIO=4&transport=polling&sid=nope") + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   CHECK(bad.status_line == "HTTP/1.1 400 Bad Request");
 }

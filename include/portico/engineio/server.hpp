@@ -7,6 +7,7 @@
 /// frames that arrive elsewhere are posted home; HTTP responses are posted back to the worker
 /// that owns the HTTP connection. When a session upgrades to a WebSocket accepted by another
 /// worker, its home moves to that worker so websocket traffic never hops threads.
+#include "../detail/ascii.hpp"
 #include "../log.hpp"
 #include "codec.hpp"
 #include "detail/ws_config.hpp"
@@ -482,7 +483,8 @@ struct core : std::enable_shared_from_this<core> {
     con->replace_header("Content-Type", "application/json");
     con->set_body(error_body(e));
     log.info([&] {
-      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " + con->get_resource() + ": " +
+      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " +
+             portico::detail::printable(con->get_resource()) + ": " +
              std::to_string(int(status)) + " " + (why ? why : http_error_message(e));
     });
   }
@@ -543,8 +545,8 @@ struct core : std::enable_shared_from_this<core> {
       const auto& req = con->get_request();
       const std::string& remote = req.peer();
       return "refused " + (remote.empty() ? std::string("?") : remote) + " " + req.get_method() + " " +
-             req.get_uri() + ": " + std::to_string(int(status)) + " " +
-             (req.refusal().empty() ? ec.message() : req.refusal());
+             portico::detail::printable(req.get_uri()) + ": " + std::to_string(int(status)) + " " +
+             portico::detail::printable(req.refusal().empty() ? ec.message() : req.refusal());
     });
   }
 
