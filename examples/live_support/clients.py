@@ -3,6 +3,7 @@ python3-websocket (websocket-client) for both live-support routes.
 
 Usage: clients.py <live_support executable>
 """
+import json
 import subprocess
 import sys
 import time
@@ -41,16 +42,31 @@ def last_close(base, want):
     return code
 
 
+def page_name(html):
+    """The name the page's script connects with: the JS literal given to encodeURIComponent,
+    read from the one <script> element (JSON is a subset of JavaScript literals)."""
+    check(html.lower().count('<script') == 1 and html.lower().count('</script') == 1, 'one script element')
+    script = html[html.index('<script>') + len('<script>'):html.index('</script>')]
+    check('\u2028' not in script and '\u2029' not in script, 'no raw line separators in the script')
+    at = script.index('encodeURIComponent(') + len('encodeURIComponent(')
+    value, end = json.JSONDecoder(strict=True).raw_decode(script, at)
+    check(script[end] == ')', 'the literal ends the call')
+    return value
+
+
 def page_checks(base):
     r = requests.get(base + '/car/ws-index', params={'name': 'Ellar'}, timeout=TIMEOUT)
     check(r.status_code == 200, r.status_code)
     check(r.headers['Content-Type'].startswith('text/html'), r.headers)
     check('<title>Live Support</title>' in r.text, r.text)
-    check('/car/live-support?name=Ellar"' in r.text, 'name substituted into the page')
+    check(page_name(r.text) == 'Ellar', 'name substituted into the page')
     r = requests.get(base + '/car/ws-index', timeout=TIMEOUT)
-    check('/car/live-support?name=John"' in r.text, 'default name on the page')
-    r = requests.get(base + '/car/ws-index', params={'name': '<b>'}, timeout=TIMEOUT)
-    check('name=&lt;b&gt;' in r.text and '<b>' not in r.text.split('<body>')[1], 'name is HTML-escaped')
+    check(page_name(r.text) == 'John', 'default name on the page')
+    # A value that would end the string, the line or the script element arrives intact.
+    tricky = 'a\\b\nc"d\'e</script><b>&\u2028\u2029'
+    r = requests.get(base + '/car/ws-index', params={'name': tricky}, timeout=TIMEOUT)
+    check(page_name(r.text) == tricky, 'name carried exactly into the script')
+    check('<b>' not in r.text.split('<body>')[1], 'name is escaped')
     # What the router answers around the controller's routes, in JSON.
     r = requests.get(base + '/car/nowhere', timeout=TIMEOUT)
     check(r.status_code == 404 and r.json() == {'detail': 'Not Found'}, (r.status_code, r.text))

@@ -5,6 +5,7 @@
 #include "../../include/portico/engineio/server.hpp"
 #include "test_client.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -33,6 +34,7 @@ struct echo_server {
     srv.log().set_sink([this](portico::log_level, std::string_view m) {
       std::lock_guard<std::mutex> g(mu);
       log_lines.emplace_back(m);
+      cv.notify_all();
     });
     srv.log().set_level(portico::log_level::info);
     srv.on_open([this](const socket_ptr& s) {
@@ -104,6 +106,16 @@ struct echo_server {
     for (auto& l : log_lines)
       if (l.find(needle) != std::string::npos) return true;
     return false;
+  }
+  /// For lines written after the client saw the answer (a refusal by the parser is logged once
+  /// websocketpp has sent it and closed the connection).
+  bool wait_logged(std::string_view needle, std::chrono::milliseconds t = 5s) {
+    std::unique_lock<std::mutex> g(mu);
+    return cv.wait_for(g, t, [&] {
+      for (auto& l : log_lines)
+        if (l.find(needle) != std::string::npos) return true;
+      return false;
+    });
   }
 
   server srv;
@@ -764,4 +776,131 @@ TEST_CASE("a server-side close with no GET pending is announced by the next GET"
   auto again = http(es.port(), "GET", es.poll_url(sid));  // the sid is gone now
   CHECK(again.status == 400);
   CHECK(again.body == R"({"code":1,"message":"Session ID unknown"})");
+}
+
+TEST_CASE("ambiguous HTTP framing is refused before any handler, on every path", "[engineio][server][http]") {
+  echo_server es;
+  std::atomic<int> on_http_runs{0};
+  es.srv.on_http([&](const http_connection_ptr& con) {
+    ++on_http_runs;
+    con->set_status(websocketpp::http::status_code::ok);
+    con->set_body("ok");
+    return true;
+  });
+  const auto p = es.port();
+  const std::string host = "Host: 127.0.0.1\r\n";
+  const std::string upgrade =
+      "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+      "Sec-WebSocket-Version: 13\r\n";
+  const std::string sid = es.open_polling();
+  const std::string post = "POST " + es.poll_url(sid) + " HTTP/1.1\r\n" + host;
+
+  // Two Content-Lengths (websocketpp would join them and read the first): 400, like nginx.
+  auto two = test_client::raw_exchange(p, post + "Content-Length: 6\r\nContent-Length: 9\r\n\r\n4hello...");
+  CHECK(two.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(two.header("connection") == "close");
+  CHECK(two.closed);
+  CHECK(es.wait_logged("refused 127.0.0.1 POST " + es.poll_url(sid) + ": 400 conflicting Content-Length headers"));
+  // Content-Length with Transfer-Encoding (websocketpp would let Content-Length win): 400.
+  auto both = test_client::raw_exchange(p, post + "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n4hello\r\n0\r\n\r\n");
+  CHECK(both.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.wait_logged("both Content-Length and Transfer-Encoding"));
+  // Transfer-Encoding alone (websocketpp would read an empty body): 411.
+  auto chunked = test_client::raw_exchange(p, post + "Transfer-Encoding: chunked\r\n\r\n6\r\n4hello\r\n0\r\n\r\n");
+  CHECK(chunked.status_line == "HTTP/1.1 411 Length Required");
+  CHECK(es.wait_logged("Transfer-Encoding is not supported"));
+  auto junk = test_client::raw_exchange(p, post + "Content-Length: +6\r\n\r\n4hello");
+  CHECK(junk.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.wait_logged("invalid Content-Length"));
+  {
+    std::lock_guard<std::mutex> g(es.mu);
+    CHECK(es.received.empty());  // none of these bodies reached the session
+  }
+
+  // An HTTP version other than 1.x: 505; a malformed one: 400. No session is opened.
+  auto v99 = test_client::raw_exchange(p, "GET " + es.url("EIO=4&transport=polling") + " HTTP/9.9\r\n" + host + "\r\n");
+  CHECK(v99.status_line == "HTTP/1.1 505 HTTP Version Not Supported");
+  CHECK(es.wait_logged("HTTP/9.9 not supported"));
+  // The target is logged as it came, control bytes escaped: no forged log line.
+  auto forged = test_client::raw_exchange(p, "GET /a\nrefused-forged HTTP/9.9\r\n" + host + "\r\n");
+  CHECK(forged.status == 505);
+  CHECK(es.wait_logged("GET /a\\x0arefused-forged: 505"));
+  auto bad_version = test_client::raw_exchange(p, "GET " + es.url("EIO=4&transport=polling") + " HTTP/1.1x\r\n" + host + "\r\n");
+  CHECK(bad_version.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.wait_logged("malformed HTTP version"));
+  CHECK(es.srv.session_count() == 1);  // the one opened above
+
+  // The same check covers plain HTTP outside the engine path and WebSocket upgrades.
+  auto other = test_client::raw_exchange(p, "POST /other HTTP/1.1\r\n" + host + "Content-Length: 1\r\nContent-Length: 1\r\n\r\nx");
+  CHECK(other.status_line == "HTTP/1.1 400 Bad Request");
+  auto other_v = test_client::raw_exchange(p, "GET /other HTTP/2.0\r\n" + host + "\r\n");
+  CHECK(other_v.status_line == "HTTP/1.1 505 HTTP Version Not Supported");
+  CHECK(on_http_runs == 0);
+  auto ws = test_client::raw_exchange(
+      p, "GET " + es.url("EIO=4&transport=websocket") + " HTTP/1.1\r\n" + host + upgrade + "Content-Length: 0\r\nContent-Length: 0\r\n\r\n");
+  CHECK(ws.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.srv.session_count() == 1);
+  CHECK(test_client::raw_exchange(p, "GET /other HTTP/1.0\r\n" + host + "\r\n").status_line == "HTTP/1.1 200 OK");
+  CHECK(on_http_runs == 1);
+}
+
+TEST_CASE("status lines carry reason phrases, also for websocketpp's own parse errors", "[engineio][server][http]") {
+  echo_server es;
+  // A header line without a colon: websocketpp refuses it itself (it used to send "400 " bare).
+  auto a = test_client::raw_exchange(es.port(), "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n");
+  CHECK(a.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.wait_logged("refused"));
+  CHECK(es.wait_logged("Invalid header line"));
+  auto big = test_client::raw_exchange(es.port(), "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n");
+  CHECK(big.status_line == "HTTP/1.1 413 Payload Too Large");
+  // An upgrade websocketpp refuses itself (HTTP/1.0) is logged too.
+  auto old_ws = test_client::raw_exchange(
+      es.port(), "GET /x HTTP/1.0\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  CHECK(old_ws.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.wait_logged("refused 127.0.0.1 GET /x: 400 Invalid HTTP version"));
+  auto lf = test_client::raw_exchange(es.port(), "GET " + es.url("EIO=4&transport=polling&sid=no\npe") + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(lf.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(es.wait_logged("sid=no\\x0ape: 400 Session ID unknown"));
+  auto bad = test_client::raw_exchange(es.port(), "GET " + es.url("EIO=4&transport=polling&sid=nope") + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(bad.status_line == "HTTP/1.1 400 Bad Request");
+}
+
+TEST_CASE("HEAD on the engine path answers headers without a body", "[engineio][server][http]") {
+  echo_server es;
+  // A HEAD handshake is refused (GET only, like the reference server): the length of the JSON
+  // error is announced, no byte of it is sent.
+  auto h = test_client::raw_exchange(es.port(), "HEAD " + es.url("EIO=4&transport=polling") + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(h.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(h.header("content-length") == std::to_string(std::string(R"({"code":2,"message":"Bad handshake method"})").size()));
+  CHECK(h.closed);
+  CHECK(h.body.empty());
+  auto sid = es.open_polling();
+  auto s = test_client::raw_exchange(es.port(), "HEAD " + es.poll_url(sid) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(s.status == 400);
+  CHECK(s.body.empty());
+  auto nf = test_client::raw_exchange(es.port(), "HEAD /elsewhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(nf.status_line == "HTTP/1.1 404 Not Found");
+  CHECK(nf.header("content-length") == "9");
+  CHECK(nf.body.empty());
+}
+
+TEST_CASE("a websocket upgrade for the polling transport is refused", "[engineio][server]") {
+  echo_server es;
+  ws_client handshake;
+  CHECK(handshake.connect(es.port(), es.url("EIO=4&transport=polling")) == 400);
+  CHECK(es.srv.session_count() == 0);
+  auto sid = es.open_polling();
+  ws_client probe;
+  CHECK(probe.connect(es.port(), es.url("EIO=4&transport=polling&sid=" + sid)) == 400);
+  CHECK(es.logged("websocket upgrade for the polling transport"));
+  // The session is untouched: still polling, and a proper upgrade still works.
+  REQUIRE(es.srv.find(sid));
+  CHECK(es.srv.find(sid)->transport() == "polling");
+  auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid)) == 101);
+  c.send_text("2probe");
+  CHECK(c.recv_text() == "3probe");
+  CHECK(pending.get().body == "6");
 }

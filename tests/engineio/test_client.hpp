@@ -136,6 +136,47 @@ inline http_response http(std::uint16_t port, const std::string& method, const s
   return res;
 }
 
+/// What the server wrote in answer to raw bytes, up to its closing the connection.
+struct raw_answer {
+  std::string status_line;  ///< e.g. "HTTP/1.1 400 Bad Request"; empty if none came
+  int status = 0;
+  headers_t headers;
+  std::string body;  ///< every byte after the head, whatever Content-Length says
+  bool closed = false;  ///< the server closed the connection within the timeout
+  std::string header(std::string_view name) const {
+    for (auto& [k, v] : headers)
+      if (k == lower(std::string(name))) return v;
+    return {};
+  }
+};
+
+/// Sends `request` exactly as given (malformed on purpose) and reads until the server closes.
+inline raw_answer raw_exchange(std::uint16_t port, std::string_view request, int timeout_ms = 5000) {
+  raw_answer a;
+  int fd = connect_loopback(port);
+  if (fd < 0) return a;
+  write_all(fd, request);
+  std::string raw;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    if (left <= 0) break;
+    int n = read_some(fd, raw, left);
+    if (n == 0 || n == -1) {
+      a.closed = true;
+      break;
+    }
+    if (n == -2) break;
+  }
+  ::close(fd);
+  auto body_at = parse_head(raw, a.status, a.headers);
+  if (body_at == std::string::npos) return a;
+  a.status_line = raw.substr(0, raw.find("\r\n"));
+  a.body = raw.substr(body_at);
+  return a;
+}
+
 struct ws_frame {
   int opcode = 0;  ///< 1 text, 2 binary, 8 close
   std::string payload;

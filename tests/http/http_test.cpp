@@ -206,6 +206,45 @@ TEST_CASE("http routes: HEAD, 404, 405 and 500 without leaking the message", "[h
   CHECK(logged[0].find("hunter2") != std::string::npos);
 }
 
+TEST_CASE("http routes: reason phrases and framing checks before any route", "[http]") {
+  http::router r;
+  std::atomic<int> runs{0};
+  r.get("/gone", [&] {
+    ++runs;
+    return http::error(410, "Gone");
+  });
+  r.post("/echo", [&](http::request& req) {
+    ++runs;
+    return http::text(req.body);
+  });
+  r.ws("/live", [&](const http::websocket_ptr& ws) {
+    ++runs;
+    ws->accept();
+  });
+  raw_endpoint srv(r);
+  // Every status line has its standard phrase (410 used to say "Unknown").
+  auto gone = test_client::raw_exchange(srv.port(), "GET /gone HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(gone.status_line == "HTTP/1.1 410 Gone");
+  CHECK(runs == 1);
+  // Ambiguous framing never reaches a route, HTTP or WebSocket.
+  auto two = test_client::raw_exchange(
+      srv.port(), "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhello");
+  CHECK(two.status_line == "HTTP/1.1 400 Bad Request");
+  auto te = test_client::raw_exchange(
+      srv.port(), "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  CHECK(te.status_line == "HTTP/1.1 400 Bad Request");
+  auto v = test_client::raw_exchange(srv.port(), "GET /gone HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(v.status_line == "HTTP/1.1 505 HTTP Version Not Supported");
+  auto ws = test_client::raw_exchange(srv.port(),
+                                      "GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                                      "Transfer-Encoding: chunked\r\n\r\n");
+  CHECK(ws.status_line == "HTTP/1.1 411 Length Required");
+  CHECK(runs == 1);
+  CHECK(fetch(srv.port(), "POST", "/echo", "hello").body == "hello");
+  CHECK(runs == 2);
+}
+
 TEST_CASE("http routes: checks (guards) refuse before the handler runs", "[http]") {
   http::router r;
   std::atomic<int> ran{0};
@@ -272,6 +311,30 @@ struct temp_dir {
   }
 };
 }  // namespace
+
+TEST_CASE("templates: {{json name}} carries any value into a script intact", "[http][templates]") {
+  // A backslash, a newline, a quote, the end of the script element and U+2028.
+  const std::string tricky = "a\\b\nc\"d'</script><!--&\xE2\x80\xA8\xE2\x80\xA9";
+  const std::string page = http::render_template(
+      "<script>const v = {{json name}};</script>", std::map<std::string, std::string>{{"name", tricky}});
+  CHECK(page == R"(<script>const v = "a\\b\nc\"d'\u003c/script\u003e\u003c!--\u0026\u2028\u2029";</script>)");
+  // The script is one line, holds no "</script" nor "<!--" and carries the exact value.
+  const std::string script = page.substr(8, page.size() - 8 - 9);
+  CHECK(script.find('\n') == std::string::npos);
+  CHECK(script.find('<') == std::string::npos);
+  CHECK(script.find("\xE2\x80\xA8") == std::string::npos);
+  const std::string literal = script.substr(10, script.size() - 10 - 1);
+  portico::json::document back;
+  REQUIRE(portico::json::parse(literal, back));
+  REQUIRE(back.IsString());
+  CHECK(std::string(back.GetString(), back.GetStringLength()) == tricky);
+
+  portico::json::document ctx;
+  REQUIRE(portico::json::parse(R"({"n":3,"ok":true,"list":["</b>",1],"o":{"k":"v"}})", ctx));
+  CHECK(http::render_template("{{json n}} {{json ok}} {{json list}} {{json o.k}} {{ json missing }} {{json o}}", ctx) ==
+        R"(3 true ["\u003c/b\u003e",1] "v" null {"k":"v"})");
+  CHECK(http::render_template("{{#list}}{{json .}},{{/list}}", ctx) == R"("\u003c/b\u003e",1,)");
+}
 
 TEST_CASE("templates: files rendered by a route", "[http][templates]") {
   temp_dir dir;

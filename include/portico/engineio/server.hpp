@@ -7,6 +7,7 @@
 /// frames that arrive elsewhere are posted home; HTTP responses are posted back to the worker
 /// that owns the HTTP connection. When a session upgrades to a WebSocket accepted by another
 /// worker, its home moves to that worker so websocket traffic never hops threads.
+#include "../detail/ascii.hpp"
 #include "../log.hpp"
 #include "codec.hpp"
 #include "detail/ws_config.hpp"
@@ -482,7 +483,8 @@ struct core : std::enable_shared_from_this<core> {
     con->replace_header("Content-Type", "application/json");
     con->set_body(error_body(e));
     log.info([&] {
-      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " + con->get_resource() + ": " +
+      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " +
+             portico::detail::printable(con->get_resource()) + ": " +
              std::to_string(int(status)) + " " + (why ? why : http_error_message(e));
     });
   }
@@ -512,7 +514,40 @@ struct core : std::enable_shared_from_this<core> {
         return false;
       }
     }
+    // An upgrade speaks only the websocket transport: a "polling" one would start a websocket
+    // session (or probe) that calls itself polling. Node accepts and closes it at once.
+    if (is_websocket && r.transport != "websocket") {
+      refuse_http(con, http_error::bad_request, "websocket upgrade for the polling transport");
+      return false;
+    }
     return true;
+  }
+
+  /// A HEAD response has the headers of the answer to GET, never a body (RFC 9110 9.3.2); runs
+  /// after every plain HTTP handler (Engine.IO, routes, the 404).
+  static void drop_head_body(const ws_connection_ptr& con) {
+    if (con->get_request().get_method() != "HEAD") return;
+    const std::string& body = con->get_response().get_body();
+    if (body.empty()) return;  // none, or deferred (the router answers HEAD itself)
+    std::string length = std::to_string(body.size());
+    con->set_body("");
+    con->replace_header("Content-Length", length);
+  }
+
+  /// One log line for a request refused before any handler ran: by the parser (malformed, or
+  /// detail::checked_request) or by websocketpp's handshake checks (a bad upgrade). Refusals of
+  /// handlers (`rejected`) are logged where they happen; no status means no request came.
+  void log_early_refusal(const ws_connection_ptr& con) {
+    auto ec = con->get_ec();
+    auto status = con->get_response().get_status_code();
+    if (int(status) < 400 || ec == websocketpp::error::make_error_code(websocketpp::error::rejected)) return;
+    log.info([&] {
+      const auto& req = con->get_request();
+      const std::string& remote = req.peer();
+      return "refused " + (remote.empty() ? std::string("?") : remote) + " " + req.get_method() + " " +
+             portico::detail::printable(req.get_uri()) + ": " + std::to_string(int(status)) + " " +
+             portico::detail::printable(req.refusal().empty() ? ec.message() : req.refusal());
+    });
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -1326,7 +1361,15 @@ class server {
     });
     detail::core* core = core_.get();  // not shared: the core owns the endpoint
     detail::worker* wp = &w;
-    ep.set_http_handler([core, wp](websocketpp::connection_hdl h) { core->handle_http(*wp, h); });
+    ep.set_http_handler([core, wp](websocketpp::connection_hdl h) {
+      core->handle_http(*wp, h);
+      detail::core::drop_head_body(wp->ep.get_con_from_hdl(h));
+    });
+    ep.set_tcp_post_init_handler([wp](websocketpp::connection_hdl h) {
+      auto con = wp->ep.get_con_from_hdl(h);
+      con->get_request().note_peer(detail::core::remote_of(con));
+    });
+    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->log_early_refusal(wp->ep.get_con_from_hdl(h)); });
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
   }
 

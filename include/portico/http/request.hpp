@@ -2,6 +2,7 @@
 /// Plain HTTP request and response values, independent of the transport: the router fills a
 /// `request` from a websocketpp connection and writes a `response` back to it.
 #include "../detail/ascii.hpp"
+#include "../detail/http_status.hpp"
 #include "../json/json.hpp"
 
 #include <algorithm>
@@ -100,36 +101,8 @@ struct request {
   }
 };
 
-/// The standard reason phrase (websocketpp does not know 422).
-inline const char* reason_phrase(int status) noexcept {
-  switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-  }
-  return "Unknown";
-}
+/// The standard reason phrase of `status` (see portico/detail/http_status.hpp).
+inline const char* reason_phrase(int status) noexcept { return portico::detail::reason_phrase(status); }
 
 /// What a handler answers. Build one with json(), text(), html() or by hand.
 struct response {

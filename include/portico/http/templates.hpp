@@ -7,6 +7,8 @@
 ///   {{#name}}..{{/name}}  section: repeated per array item, entered for an object, shown once
 ///                     for any other truthy value (not null/false/empty array)
 ///   {{^name}}..{{/name}}  inverted section: shown when the value is falsy or missing
+///   {{json name}}     value as a JavaScript literal (JSON) for a <script> block: quotes
+///                     included, `< > &` U+2028 U+2029 as \u escapes, missing -> null
 ///   {{! comment}}     dropped
 /// Missing names render as empty text. A malformed template throws std::runtime_error.
 #include "request.hpp"
@@ -39,6 +41,31 @@ inline std::string html_escape(std::string_view s) {
   }
   return out;
 }
+
+/// JSON text made safe inside an HTML <script> element: `<`, `>` and `&` (which could end the
+/// script, "</script>", or open a comment) and U+2028/U+2029 (line breaks to older JavaScript)
+/// become \u escapes. They occur only inside JSON strings, where the escape means the same.
+inline std::string script_safe_json(std::string_view json_text) {
+  std::string out;
+  out.reserve(json_text.size() + 16);
+  for (std::size_t i = 0; i < json_text.size(); ++i) {
+    char c = json_text[i];
+    if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else if (c == '\xE2' && i + 2 < json_text.size() && json_text[i + 1] == '\x80' &&
+             (json_text[i + 2] == '\xA8' || json_text[i + 2] == '\xA9')) {
+      out += json_text[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+/// `v` as a JavaScript literal for a <script> element (what `{{json name}}` renders).
+inline std::string script_literal(const portico::json::value& v) { return script_safe_json(portico::json::stringify(v)); }
 
 namespace detail {
 
@@ -148,6 +175,11 @@ inline std::size_t render_range(std::string_view tmpl, std::size_t pos, std::str
         continue;
       }
       default:
+        if (tag.size() > 5 && tag.compare(0, 5, "json ") == 0) {
+          const json_value* v = lookup(stack, trim(tag.substr(5)));
+          if (out) out->append(v ? script_literal(*v) : "null");
+          continue;
+        }
         if (out) out->append(html_escape(as_text(lookup(stack, tag))));
     }
   }

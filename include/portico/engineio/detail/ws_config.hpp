@@ -1,9 +1,12 @@
 #pragma once
 /// The websocketpp configuration of one worker: lock-free (each endpoint lives on one thread),
-/// logging compiled out, a 1 KB read buffer instead of websocketpp's 16 KB default.
+/// logging compiled out, a 1 KB read buffer instead of websocketpp's 16 KB default, strict request
+/// framing and reason phrases (http_message.hpp).
 #if defined(ASIO_NO_DEPRECATED)
 #error "websocketpp 0.8.2 uses asio::io_service: build portico without ASIO_NO_DEPRECATED"
 #endif
+
+#include "http_message.hpp"
 
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/concurrency/none.hpp>
@@ -17,8 +20,8 @@ struct ws_config : websocketpp::config::asio {
   using base = websocketpp::config::asio;
 
   using concurrency_type = websocketpp::concurrency::none;
-  using request_type = base::request_type;
-  using response_type = base::response_type;
+  using request_type = checked_request;   ///< framing checks before any handler
+  using response_type = phrased_response;  ///< status lines with reason phrases
   using message_type = base::message_type;
   using con_msg_manager_type = base::con_msg_manager_type;
   using endpoint_msg_manager_type = base::endpoint_msg_manager_type;
