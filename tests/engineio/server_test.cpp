@@ -314,6 +314,28 @@ TEST_CASE("max_payload: an oversized message closes the session", "[engineio][se
     CHECK(es.wait_close(sid) == close_reason::payload_too_large);
     CHECK(http(es.port(), "GET", es.poll_url(sid)).status == 400);
   }
+  SECTION("a POST over websocketpp's body cap (413 before any handler) closes the session too") {
+    auto sid = es.open_polling();
+    auto other = es.open_polling();
+    // The client's pending long-poll learns of the close, as Engine.IO specifies: a close packet.
+    auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+    auto session = es.srv.find(sid);
+    REQUIRE(session);
+    for (int i = 0; i < 500 && !session->writable(); ++i) std::this_thread::sleep_for(10ms);  // the GET is pending
+    REQUIRE(session->writable());
+    auto r = http(es.port(), "POST", es.poll_url(sid), "4" + std::string(5000, 'a'));  // cap: 2 * 100 + 1024
+    CHECK(r.status == 413);
+    CHECK(es.wait_close(sid) == close_reason::payload_too_large);
+    CHECK(pending.get().body == "1");
+    auto after = http(es.port(), "GET", es.poll_url(sid));
+    CHECK(after.status == 400);
+    CHECK(after.body == R"({"code":1,"message":"Session ID unknown"})");
+    CHECK(es.logged("payload too large: POST body of 5001 bytes"));
+    // Another session is unaffected.
+    CHECK(http(es.port(), "POST", es.poll_url(other), "4hi").status == 200);
+    CHECK(http(es.port(), "GET", es.poll_url(other)).body == "4hi");
+    CHECK_FALSE(es.wait_close(other, 100ms));
+  }
 }
 
 TEST_CASE("bad requests get the reference server's codes", "[engineio][server]") {

@@ -527,6 +527,58 @@ TEST_CASE("malformed packets close only that client", "[socketio][server]") {
   CHECK_FALSE(good.closed());
 }
 
+TEST_CASE("attachments over max_attachments or max_packet_bytes close the connection", "[socketio][server]") {
+  sio::server io(test_options());  // the defaults: 10 attachments, engine.max_payload (1 MB) per packet
+  std::atomic<int> handled{0};
+  io.on("up", [&](sio::socket&, const sio::args& a) { handled += static_cast<int>(a.size()); });
+  running srv(io);
+  std::mutex mu;
+  std::vector<std::string> lines;
+  io.log().set_level(portico::log_level::info);
+  io.log().set_sink([&](portico::log_level, std::string_view m) {
+    std::lock_guard<std::mutex> g(mu);
+    lines.emplace_back(m);
+  });
+  auto logged = [&](std::string_view needle) {
+    return eventually([&] {
+      std::lock_guard<std::mutex> g(mu);
+      return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != l.npos; });
+    });
+  };
+  auto header = [](std::size_t n) {
+    std::string h = "5" + std::to_string(n) + "-[\"up\"";
+    for (std::size_t i = 0; i < n; ++i) h += ",{\"_placeholder\":true,\"num\":" + std::to_string(i) + "}";
+    return h + "]";
+  };
+  client good(srv.port());
+  REQUIRE(good.wait_open());
+  REQUIRE(good.connect().rfind("0{", 0) == 0);
+
+  SECTION("11 attachments announced") {
+    client c(srv.port());
+    REQUIRE(c.wait_open());
+    REQUIRE(c.connect().rfind("0{", 0) == 0);
+    c.send(header(11));
+    CHECK(c.wait_closed(3s));
+    CHECK(logged("above max_attachments"));
+  }
+  SECTION("two attachments of 600 KB: refused at the second, before the packet completes") {
+    client c(srv.port());
+    REQUIRE(c.wait_open());
+    REQUIRE(c.connect().rfind("0{", 0) == 0);
+    c.send(header(3));
+    c.send_binary(std::string(600000, 'x'));
+    c.send_binary(std::string(600000, 'y'));
+    CHECK(c.wait_closed(3s));
+    CHECK(logged("above max_packet_bytes"));
+  }
+  // The other client is unaffected, and 10 attachments within the bytes are accepted.
+  good.send(header(10));
+  for (int i = 0; i < 10; ++i) good.send_binary(std::string(1000, 'z'));
+  CHECK(eventually([&] { return handled.load() == 10; }));
+  CHECK_FALSE(good.closed());
+}
+
 TEST_CASE("emits from any thread, and clean shutdown fails pending acks", "[socketio][server]") {
   auto io = std::make_unique<sio::server>(test_options());
   std::atomic<int> disconnected{0};

@@ -587,6 +587,27 @@ struct core : std::enable_shared_from_this<core> {
     }
   }
 
+  /// websocketpp answers a request whose Content-Length passes max_http_body_size with 413
+  /// itself, before the HTTP handler runs: such a POST closes its polling session all the same,
+  /// like a body within that cap but over max_payload (on_post).
+  void handle_failed_http(worker& w, websocketpp::connection_hdl hdl) {
+    websocketpp::lib::error_code ec;
+    auto con = w.ep.get_con_from_hdl(hdl, ec);
+    if (ec || !con || con->get_response_code() != websocketpp::http::status_code::request_entity_too_large) return;
+    if (con->get_request().get_method() != "POST") return;
+    parsed_request r;
+    parse(con->get_request().get_uri(), r);  // the handshake never got to set the connection's URI
+    if (!path_matches(r.path) || r.sid.empty()) return;
+    auto s = find(r.sid);
+    if (!s) return;
+    std::string length = con->get_request_header("Content-Length");
+    length.erase(std::find_if(length.begin(), length.end(), [](char c) { return c < '0' || c > '9'; }), length.end());
+    s->post([s, length = std::move(length)] {
+      if (s->closed_ || s->transport_ != transport_kind::polling) return;
+      s->close_with(close_reason::payload_too_large, "POST body of " + length + " bytes");
+    });
+  }
+
   /// Sends a deferred HTTP response, on the worker that owns the connection.
   static void respond(const ws_connection_ptr& con, worker* w, websocketpp::http::status_code::value status,
                       std::string body, const char* content_type) {
@@ -1328,6 +1349,7 @@ class server {
     detail::worker* wp = &w;
     ep.set_http_handler([core, wp](websocketpp::connection_hdl h) { core->handle_http(*wp, h); });
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
+    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->handle_failed_http(*wp, h); });
   }
 
   /// Waits until every worker has run the tasks queued so far (or the deadline passes).
