@@ -220,7 +220,7 @@ class socket : public std::enable_shared_from_this<socket> {
   /// message always fits): then the session closes, unless the packet may be dropped.
   bool send_refused(std::size_t queued, std::size_t size, detail::when_full full);
   /// What websocketpp has queued for the websocket (0 off its worker, where it cannot be read).
-  std::size_t ws_buffered() const { return ws_ && ws_worker_->running_here() ? ws_->get_buffered_amount() : 0; }
+  std::size_t ws_buffered() const;
   void send_frame_here(const frame_ptr& f);
   void ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m);
   void flush_poll();
@@ -834,6 +834,10 @@ inline void socket::ws_send(const con_ptr& c, detail::worker* w, detail::ws_mess
   } else {
     asio::post(w->ioc, [c, m = std::move(m)] { c->send(m); });
   }
+}
+
+inline std::size_t socket::ws_buffered() const {
+  return ws_ && ws_worker_->running_here() ? ws_->get_buffered_amount() : 0;
 }
 
 inline bool socket::send_refused(std::size_t queued, std::size_t size, detail::when_full full) {
