@@ -148,8 +148,14 @@ class websocket : public std::enable_shared_from_this<websocket> {
     }
   }
 
-  void ended(int code, const std::string& reason) {
+  void ended(int code, std::string reason) {
     if (state_ == state::closed) return;
+    // Our own close reports our code, also when the peer never answered it (websocketpp then
+    // says 1006): a client that does not read never answers a 1008 "send buffer full".
+    if (state_ == state::closing && local_close_) {
+      code = local_close_->first;
+      reason = std::move(local_close_->second);
+    }
     state_ = state::closed;
     {
       std::lock_guard<std::mutex> g(clients_->mu);
@@ -214,6 +220,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
     state_ = state::closing;
     auto con = con_.lock();
     if (!con) return;
+    local_close_.emplace(code, reason);
     websocketpp::lib::error_code ec;
     con->close(static_cast<websocketpp::close::status::value>(code), reason, ec);
   }
@@ -229,6 +236,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
   bool accepted_ = false, refused_ = false;
   std::vector<std::pair<websocketpp::frame::opcode::value, std::string>> pending_;
   std::optional<std::pair<int, std::string>> pending_close_;
+  std::optional<std::pair<int, std::string>> local_close_;  ///< what close_here sent
   message_handler on_message_;
   close_handler on_close_;
 };
