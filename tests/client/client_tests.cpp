@@ -357,6 +357,30 @@ TEST_CASE("events and binary both ways", "[client]") {
   CHECK(r.next("echo").args().at(0).str() == "plain");
 }
 
+TEST_CASE("received packets over max_attachments or max_packet_bytes are a parse error", "[client]") {
+  const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
+  const std::string limit = GENERATE(as<std::string>{}, "count", "bytes");
+  INFO("server: " << kind << ", limit: " << limit);
+  auto srv = start_server(kind);
+  recorder r;
+  pc::options o = test_options();
+  o.max_attachments = 2;
+  o.max_packet_bytes = 5000;
+  pc::client c(o);
+  r.attach(c.socket());
+  c.connect(srv->url());
+  REQUIRE(r.wait_log("connect"));
+  // Within both limits: two attachments, 4 KB in all.
+  c.socket().emit("echo", json::binary(std::string(2000, 'a')), json::binary(std::string(2000, 'b')));
+  CHECK(r.next("echo").args().size() == 2);
+  // The server echoes what it got: three attachments, or one of 6 KB.
+  if (limit == "count")
+    c.socket().emit("echo", json::binary("a"), json::binary("b"), json::binary("c"));
+  else
+    c.socket().emit("echo", json::binary(std::string(6000, 'c')));
+  CHECK(r.wait_log("disconnect:parse error"));
+}
+
 TEST_CASE("catch-all handler and named handlers", "[client]") {
   const std::string kind = GENERATE(as<std::string>{}, "node", "portico");
   INFO("server: " << kind);

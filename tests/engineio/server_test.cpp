@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -134,6 +135,22 @@ std::string ws_open_sid(ws_client& c) {
   REQUIRE(f->opcode == 1);
   REQUIRE(f->payload[0] == '0');
   return test_client::sid_of(f->payload);
+}
+
+/// The most a kernel send buffer grows to (tcp_wmem's max): a flood must pass it before
+/// anything queues in the server.
+std::size_t kernel_send_buffer_max() {
+  std::ifstream f("/proc/sys/net/ipv4/tcp_wmem");
+  std::size_t low = 0, def = 0, max = 0;
+  if (f >> low >> def >> max && max > 0) return max;
+  return 4 * 1024 * 1024;
+}
+
+frame_ptr big_frame(char c, bool droppable) {
+  auto f = std::make_shared<frame>();
+  f->text.assign(16000, c);
+  f->droppable = droppable;
+  return f;
 }
 
 }  // namespace
@@ -325,6 +342,28 @@ TEST_CASE("max_payload: an oversized message closes the session", "[engineio][se
     CHECK(r.status == 413);
     CHECK(es.wait_close(sid) == close_reason::payload_too_large);
     CHECK(http(es.port(), "GET", es.poll_url(sid)).status == 400);
+  }
+  SECTION("a POST over websocketpp's body cap (413 before any handler) closes the session too") {
+    auto sid = es.open_polling();
+    auto other = es.open_polling();
+    // The client's pending long-poll learns of the close, as Engine.IO specifies: a close packet.
+    auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+    auto session = es.srv.find(sid);
+    REQUIRE(session);
+    for (int i = 0; i < 500 && !session->writable(); ++i) std::this_thread::sleep_for(10ms);  // the GET is pending
+    REQUIRE(session->writable());
+    auto r = http(es.port(), "POST", es.poll_url(sid), "4" + std::string(5000, 'a'));  // cap: 2 * 100 + 1024
+    CHECK(r.status == 413);
+    CHECK(es.wait_close(sid) == close_reason::payload_too_large);
+    CHECK(pending.get().body == "1");
+    auto after = http(es.port(), "GET", es.poll_url(sid));
+    CHECK(after.status == 400);
+    CHECK(after.body == R"({"code":1,"message":"Session ID unknown"})");
+    CHECK(es.logged("payload too large: POST body of 5001 bytes"));
+    // Another session is unaffected.
+    CHECK(http(es.port(), "POST", es.poll_url(other), "4hi").status == 200);
+    CHECK(http(es.port(), "GET", es.poll_url(other)).body == "4hi");
+    CHECK_FALSE(es.wait_close(other, 100ms));
   }
 }
 
@@ -903,4 +942,73 @@ TEST_CASE("a websocket upgrade for the polling transport is refused", "[engineio
   c.send_text("2probe");
   CHECK(c.recv_text() == "3probe");
   CHECK(pending.get().body == "6");
+}
+
+TEST_CASE("max_buffered_bytes: a client that does not read is closed, volatile frames are dropped for it",
+          "[engineio][server]") {
+  server_options o = defaults();
+  o.max_buffered_bytes = 64 * 1024;
+  echo_server es(o);
+  ws_client good;
+  REQUIRE(good.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  ws_open_sid(good);
+  auto good_s = es.wait_open(1);
+  REQUIRE(good_s);
+  const std::string v = "4" + std::string(16000, 'v'), m = "4" + std::string(16000, 'm');
+  // Enough to fill the kernel's buffers and then the limit, whatever the machine's tcp_wmem.
+  const std::size_t flood = (kernel_send_buffer_max() + 2 * 1024 * 1024) / 16000;
+
+  SECTION("websocket: it reads nothing but answers pings") {
+    ws_client bad;
+    REQUIRE(bad.connect(es.port(), es.url("EIO=4&transport=websocket"), {}, 5000, 4096) == 101);
+    auto bad_sid = ws_open_sid(bad);
+    auto bad_s = es.wait_open(2);
+    REQUIRE(bad_s);
+    for (std::size_t i = 0; i < flood; ++i) {
+      es.srv.send_many(big_frame('v', true), {good_s, bad_s});
+      REQUIRE(good.recv_text() == v);
+      if (i % 64 == 0) bad.send_text("3");
+    }
+    CHECK_FALSE(bad_s->closed());  // volatile frames over its limit were dropped
+    std::size_t n = 0;
+    for (; n < flood && !bad_s->closed(); ++n) {
+      es.srv.send_many(big_frame('m', false), {good_s, bad_s});
+      REQUIRE(good.recv_text() == m);  // the client that reads gets every broadcast
+    }
+    CHECK(es.wait_close(bad_sid) == close_reason::transport_error);
+    CHECK(n < flood);
+    CHECK(es.logged("transport error: send buffer full"));
+    CHECK(bad.wait_closed(5000));  // the close frame follows what was queued; then the TCP close
+  }
+  SECTION("polling: it never polls but posts pongs") {
+    auto bad_sid = es.open_polling();
+    auto bad_s = es.wait_open(2);
+    REQUIRE(bad_s);
+    for (int i = 0; i < 10; ++i) {
+      es.srv.send_many(big_frame('v', true), {good_s, bad_s});
+      REQUIRE(good.recv_text() == v);
+    }
+    CHECK(http(es.port(), "POST", es.poll_url(bad_sid), "3").status == 200);
+    CHECK_FALSE(bad_s->closed());
+    // When it polls at last it gets the first volatile frames, in order; the rest were dropped.
+    auto r = http(es.port(), "GET", es.poll_url(bad_sid));
+    REQUIRE(r.status == 200);
+    std::size_t got = 0;
+    for (std::size_t at = 0; at < r.body.size(); ++got) {
+      auto end = r.body.find(RS, at);
+      if (end == std::string::npos) end = r.body.size();
+      CHECK(r.body.substr(at, end - at) == v);
+      at = end + 1;
+    }
+    CHECK(got >= 1);
+    CHECK(got < 10);
+    for (int i = 0; i < 10; ++i) {
+      es.srv.send_many(big_frame('m', false), {good_s, bad_s});
+      REQUIRE(good.recv_text() == m);
+    }
+    CHECK(es.wait_close(bad_sid) == close_reason::transport_error);
+    CHECK(es.logged("transport error: send buffer full"));
+    CHECK(http(es.port(), "GET", es.poll_url(bad_sid)).status == 400);
+  }
+  CHECK_FALSE(good_s->closed());
 }

@@ -22,9 +22,12 @@ namespace test_client {
 
 using headers_t = std::vector<std::pair<std::string, std::string>>;
 
-inline int connect_loopback(std::uint16_t port) {
+/// `rcvbuf` > 0 shrinks the socket's receive buffer (before connecting, so the window is small
+/// from the start): a client that does not read then fills the server's queues quickly.
+inline int connect_loopback(std::uint16_t port, int rcvbuf = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
+  if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -191,8 +194,9 @@ class ws_client {
   ~ws_client() { disconnect(); }
 
   /// Returns the HTTP status of the handshake (101 on success, 0 if no answer).
-  int connect(std::uint16_t port, const std::string& target, const headers_t& extra = {}, int timeout_ms = 5000) {
-    fd_ = connect_loopback(port);
+  int connect(std::uint16_t port, const std::string& target, const headers_t& extra = {}, int timeout_ms = 5000,
+              int rcvbuf = 0) {
+    fd_ = connect_loopback(port, rcvbuf);
     if (fd_ < 0) return 0;
     std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"

@@ -5,6 +5,7 @@
 #include "../engineio/test_client.hpp"
 #include "fixture.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -612,6 +613,59 @@ TEST_CASE("ws_route: broadcast to every client of a route, from another thread",
   REQUIRE(f);
   CHECK(f->opcode == 2);
   CHECK(f->payload == "raw");
+}
+
+TEST_CASE("ws_route: a client that does not read is closed with 1008 once its send buffer is full", "[http][ws]") {
+  http::router r;
+  r.set_max_buffered_bytes(64 * 1024);  // http::serve() sets the engine's max_buffered_bytes
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::map<std::string, std::pair<int, std::string>> closes;  // client name -> code, reason
+  r.log().set_level(portico::log_level::info);
+  r.log().set_sink([&](portico::log_level, std::string_view m) {
+    std::lock_guard<std::mutex> g(mu);
+    lines.emplace_back(m);
+  });
+  auto echo = [&](const http::websocket_ptr& ws) {
+    ws->accept();
+    ws->on_message([](http::websocket& w, http::ws_message&& m) { w.send_text(std::move(m.data)); });
+    ws->on_close([&](http::websocket& w, int code, const std::string& why) {
+      std::lock_guard<std::mutex> g(mu);
+      closes[w.request().path.substr(6)] = {code, why};
+    });
+  };
+  r.ws("/echo/good", echo);
+  r.ws("/echo/bad", echo);
+  raw_endpoint srv(r);
+  ws_client good, bad;
+  REQUIRE(good.connect(srv.port(), "/echo/good") == 101);
+  REQUIRE(bad.connect(srv.port(), "/echo/bad", {}, 5000, 4096) == 101);  // tiny receive window
+  auto bad_closed = [&] {
+    std::lock_guard<std::mutex> g(mu);
+    return closes.count("bad") == 1;
+  };
+  std::size_t wmem = 4 * 1024 * 1024;
+  {
+    std::ifstream f("/proc/sys/net/ipv4/tcp_wmem");
+    std::size_t low = 0, def = 0, max = 0;
+    if (f >> low >> def >> max && max > 0) wmem = max;
+  }
+  // It sends big messages and never reads the echoes: past the kernel's buffers they queue in
+  // the server until the limit.
+  const std::string big(16000, 'e');
+  const std::size_t flood = (wmem + 2 * 1024 * 1024) / big.size();
+  for (std::size_t n = 0; n < flood && !bad_closed(); ++n)
+    if (!bad.send_text(big)) break;  // the server cut the connection
+  REQUIRE(eventually([&] { return bad_closed(); }, 15000));  // the close handshake times out
+  std::lock_guard<std::mutex> g(mu);
+  CHECK(closes["bad"] == std::pair<int, std::string>(1008, "send buffer full"));
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.rfind("ws /echo/bad from ", 0) == 0 && l.find("send buffer full") != l.npos;
+  }));
+  // The client that reads is unaffected.
+  REQUIRE(good.send_text("hi"));
+  CHECK(good.recv_text() == "hi");
+  CHECK(closes.count("good") == 0);
 }
 
 // ------------------------------------------------------------------ ws_route, event mode

@@ -267,6 +267,51 @@ TEST_CASE("decoder refuses out-of-order messages", "[socketio][codec]") {
   CHECK(d2.error() == errc::unexpected_text);
 }
 
+TEST_CASE("decoder bounds the attachments of one packet: count and bytes", "[socketio][codec]") {
+  auto header = [](std::size_t n) {
+    std::string h = std::to_string(n) + "-[\"a\"";
+    for (std::size_t i = 0; i < n; ++i) h += ",{\"_placeholder\":true,\"num\":" + std::to_string(i) + "}";
+    return "5" + h + "]";
+  };
+  SECTION("by default 10 attachments, as socket.io-parser") {
+    decoder ok;
+    CHECK(ok.add_text(header(10)) == decoder::status::awaiting_attachments);
+    decoder d;
+    CHECK(d.add_text(header(11)) == decoder::status::error);
+    CHECK(d.error() == errc::bad_attachments);
+  }
+  SECTION("by default 1 MB of text and attachments, refused as soon as the total passes it") {
+    decoder d;
+    REQUIRE(d.add_text(header(3)) == decoder::status::awaiting_attachments);
+    REQUIRE(d.add_binary(std::string(400000, 'x')) == decoder::status::awaiting_attachments);
+    REQUIRE(d.add_binary(std::string(400000, 'y')) == decoder::status::awaiting_attachments);
+    CHECK(d.add_binary(std::string(400000, 'z')) == decoder::status::error);
+    CHECK(d.error() == errc::packet_too_large);
+    CHECK_FALSE(d.awaiting());
+    d.reset();  // the connection is closed in practice; the decoder itself is reusable
+    REQUIRE(d.add_text(header(1)) == decoder::status::awaiting_attachments);
+    CHECK(d.add_binary(std::string(900000, 'x')) == decoder::status::ready);
+  }
+  SECTION("configured limits; the text counts too") {
+    decoder d(2, 100);
+    CHECK(d.add_text(header(3)) == decoder::status::error);
+    CHECK(d.error() == errc::bad_attachments);
+    decoder t(2, 100);
+    CHECK(t.add_text("2[\"" + std::string(120, 'a') + "\"]") == decoder::status::error);
+    CHECK(t.error() == errc::packet_too_large);
+    decoder b(2, 100);
+    std::string h = header(2);  // 68 bytes
+    REQUIRE(b.add_text(h) == decoder::status::awaiting_attachments);
+    REQUIRE(b.add_binary(std::string(100 - h.size() - 1, 'x')) == decoder::status::awaiting_attachments);
+    CHECK(b.add_binary("xx") == decoder::status::error);
+    CHECK(b.error() == errc::packet_too_large);
+    decoder exact(2, 100);
+    REQUIRE(exact.add_text(h) == decoder::status::awaiting_attachments);
+    REQUIRE(exact.add_binary(std::string(100 - h.size() - 1, 'x')) == decoder::status::awaiting_attachments);
+    CHECK(exact.add_binary("x") == decoder::status::ready);  // exactly the limit
+  }
+}
+
 TEST_CASE("reconstruct and deconstruct are inverse", "[socketio][binary]") {
   packet p = decode_ok(R"(52-["baz",{"_placeholder":true,"num":1},[{"_placeholder":true,"num":0},"s"]])");
   p.attachments.emplace_back(std::string("AA"));

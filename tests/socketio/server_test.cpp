@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <chrono>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "../engineio/test_client.hpp"
 #include "portico/socketio/server.hpp"
 #include "sio_client.hpp"
 
@@ -527,6 +529,58 @@ TEST_CASE("malformed packets close only that client", "[socketio][server]") {
   CHECK_FALSE(good.closed());
 }
 
+TEST_CASE("attachments over max_attachments or max_packet_bytes close the connection", "[socketio][server]") {
+  sio::server io(test_options());  // the defaults: 10 attachments, engine.max_payload (1 MB) per packet
+  std::atomic<int> handled{0};
+  io.on("up", [&](sio::socket&, const sio::args& a) { handled += static_cast<int>(a.size()); });
+  running srv(io);
+  std::mutex mu;
+  std::vector<std::string> lines;
+  io.log().set_level(portico::log_level::info);
+  io.log().set_sink([&](portico::log_level, std::string_view m) {
+    std::lock_guard<std::mutex> g(mu);
+    lines.emplace_back(m);
+  });
+  auto logged = [&](std::string_view needle) {
+    return eventually([&] {
+      std::lock_guard<std::mutex> g(mu);
+      return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != l.npos; });
+    });
+  };
+  auto header = [](std::size_t n) {
+    std::string h = "5" + std::to_string(n) + "-[\"up\"";
+    for (std::size_t i = 0; i < n; ++i) h += ",{\"_placeholder\":true,\"num\":" + std::to_string(i) + "}";
+    return h + "]";
+  };
+  client good(srv.port());
+  REQUIRE(good.wait_open());
+  REQUIRE(good.connect().rfind("0{", 0) == 0);
+
+  SECTION("11 attachments announced") {
+    client c(srv.port());
+    REQUIRE(c.wait_open());
+    REQUIRE(c.connect().rfind("0{", 0) == 0);
+    c.send(header(11));
+    CHECK(c.wait_closed(3s));
+    CHECK(logged("above max_attachments"));
+  }
+  SECTION("two attachments of 600 KB: refused at the second, before the packet completes") {
+    client c(srv.port());
+    REQUIRE(c.wait_open());
+    REQUIRE(c.connect().rfind("0{", 0) == 0);
+    c.send(header(3));
+    c.send_binary(std::string(600000, 'x'));
+    c.send_binary(std::string(600000, 'y'));
+    CHECK(c.wait_closed(3s));
+    CHECK(logged("above max_packet_bytes"));
+  }
+  // The other client is unaffected, and 10 attachments within the bytes are accepted.
+  good.send(header(10));
+  for (int i = 0; i < 10; ++i) good.send_binary(std::string(1000, 'z'));
+  CHECK(eventually([&] { return handled.load() == 10; }));
+  CHECK_FALSE(good.closed());
+}
+
 TEST_CASE("emits from any thread, and clean shutdown fails pending acks", "[socketio][server]") {
   auto io = std::make_unique<sio::server>(test_options());
   std::atomic<int> disconnected{0};
@@ -662,4 +716,81 @@ TEST_CASE("disconnecting from inside handlers runs the disconnect procedure once
   CHECK(disconnecting == 1);
   CHECK(disconnected == 1);
   CHECK(io.of("/").size() == 0);
+}
+
+TEST_CASE("a client that does not read is disconnected with 'transport error'; volatile emits skip it",
+          "[socketio][server]") {
+  sio::server_options o = test_options();
+  o.engine.max_buffered_bytes = 64 * 1024;
+  sio::server io(o);
+  std::mutex mu;
+  std::map<std::string, std::string> reasons;  // sid -> disconnect reason
+  std::vector<std::string> lines;
+  io.on("join", [](sio::socket& s, const sio::args&) {
+    s.join("room");
+    return true;
+  });
+  io.on_disconnect([&](sio::socket& s, std::string_view reason) {
+    std::lock_guard<std::mutex> g(mu);
+    reasons[s.sid()] = std::string(reason);
+  });
+  running srv(io);
+  io.engine().log().set_level(portico::log_level::info);
+  io.engine().log().set_sink([&](portico::log_level, std::string_view m) {
+    std::lock_guard<std::mutex> g(mu);
+    lines.emplace_back(m);
+  });
+
+  client good(srv.port());
+  REQUIRE(good.wait_open());
+  REQUIRE(good.connect().rfind("0{", 0) == 0);
+  good.send(R"(21["join"])");
+  REQUIRE(good.next_text() == "31[true]");
+
+  // The attacker: a raw websocket with a tiny receive window that reads its way into the room,
+  // then reads nothing more, only writing a pong now and then.
+  test_client::ws_client bad;
+  REQUIRE(bad.connect(srv.port(), "/socket.io/?EIO=4&transport=websocket", {}, 5000, 4096) == 101);
+  REQUIRE(bad.recv_text().rfind("0{", 0) == 0);
+  REQUIRE(bad.send_text("40"));
+  auto answer = bad.recv_text();
+  REQUIRE(answer.rfind("40{", 0) == 0);
+  auto bad_sid = sid_of(answer.substr(1));
+  REQUIRE(bad.send_text(R"(421["join"])"));
+  REQUIRE(bad.recv_text() == "431[true]");
+
+  const std::string big(16000, 'x');
+  const std::string expected = R"(2["big",")" + big + R"("])";
+  std::size_t wmem = 4 * 1024 * 1024;
+  {
+    std::ifstream f("/proc/sys/net/ipv4/tcp_wmem");
+    std::size_t low = 0, def = 0, max = 0;
+    if (f >> low >> def >> max && max > 0) wmem = max;
+  }
+  const std::size_t flood = (wmem + 2 * 1024 * 1024) / big.size();
+  for (std::size_t i = 0; i < flood; ++i) {
+    io.of("/").volatile_().to("room").emit("big", big);
+    REQUIRE(good.next_text() == expected);
+    if (i % 64 == 0) bad.send_text("3");
+  }
+  {
+    std::lock_guard<std::mutex> g(mu);
+    CHECK(reasons.count(bad_sid) == 0);  // volatile emits over its limit were dropped
+  }
+  auto gone = [&] {
+    std::lock_guard<std::mutex> g(mu);
+    return reasons.count(bad_sid) == 1;
+  };
+  std::size_t n = 0;
+  for (; n < flood && !gone(); ++n) {
+    io.to("room").emit("big", big);
+    REQUIRE(good.next_text() == expected);  // the client that reads gets every emit
+  }
+  CHECK(n < flood);
+  REQUIRE(eventually([&] { return gone(); }));
+  std::lock_guard<std::mutex> g(mu);
+  CHECK(reasons[bad_sid] == "transport error");
+  CHECK(std::any_of(lines.begin(), lines.end(),
+                    [](const std::string& l) { return l.find("transport error: send buffer full") != l.npos; }));
+  CHECK(reasons.size() == 1);  // the good client is still connected
 }

@@ -64,6 +64,10 @@ struct options {
   std::chrono::milliseconds open_timeout{20000};
   /// How long the destructor waits for the polite close (DISCONNECT packets, close frame).
   std::chrono::milliseconds close_grace{500};
+  /// A received packet may announce at most this many binary attachments, and carry at most
+  /// `max_packet_bytes` of text and attachments (counted as they arrive); more is a parse error.
+  std::size_t max_attachments = socketio::default_max_attachments;
+  std::size_t max_packet_bytes = socketio::default_max_packet_bytes;
 };
 
 enum class ack_status { ok, timeout, disconnected };
@@ -1005,7 +1009,7 @@ class engine : public std::enable_shared_from_this<engine> {
   bool open_ = false, final_ = false, reconnect_pending_ = false;
   std::size_t attempts_ = 0;
   long long ping_interval_ = 25000, ping_timeout_ = 20000;
-  socketio::decoder decoder_;
+  socketio::decoder decoder_{opts_.max_attachments, opts_.max_packet_bytes};
   std::mt19937 rng_{std::random_device{}()};
   transport_kind transport_ = transport_kind::none;
   std::atomic<int> transport_seen_{0};

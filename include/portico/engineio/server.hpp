@@ -45,6 +45,11 @@ struct server_options {
   bool polling = true, websocket = true, allow_upgrades = true;
   std::chrono::milliseconds ping_interval{25000}, ping_timeout{20000};
   std::size_t max_payload = 1000000;
+  /// Bytes queued for one client and not yet written (websocket: websocketpp's send queue;
+  /// polling: packets awaiting a GET). A client that does not read would otherwise grow the
+  /// server without bound: past it a droppable (volatile) frame is dropped for that client, and
+  /// anything else closes the session (transport error, "send buffer full"). 0: no limit.
+  std::size_t max_buffered_bytes = 4 * 1024 * 1024;
   bool allow_eio3 = false;
   cors_options cors;
   unsigned threads = 0;  ///< 0 = std::thread::hardware_concurrency()
@@ -118,6 +123,9 @@ struct message {
 struct frame {
   std::string text;
   std::vector<std::string> binaries;
+  /// A volatile emit: dropped for a recipient whose send buffer is over max_buffered_bytes,
+  /// instead of closing that session.
+  bool droppable = false;
 };
 using frame_ptr = std::shared_ptr<const frame>;
 
@@ -152,6 +160,13 @@ namespace detail {
 struct core;
 struct worker;
 enum class transport_kind : int { polling = 0, websocket = 1 };
+
+/// What a send does when the client's send buffer is over max_buffered_bytes.
+enum class when_full : std::uint8_t {
+  close,  ///< close the session (the default)
+  drop,   ///< drop the packet (volatile)
+  send,   ///< send anyway (a part of a packet already checked as a whole)
+};
 
 /// One queued outgoing packet of a polling session.
 struct outgoing {
@@ -201,7 +216,12 @@ class socket : public std::enable_shared_from_this<socket> {
 
   // --- everything below runs on the home worker only ---
   void start(detail::transport_kind t, con_ptr ws);
-  void send_packet(packet_type t, std::string data, bool binary);
+  void send_packet(packet_type t, std::string data, bool binary, detail::when_full full = detail::when_full::close);
+  /// True when `size` more bytes would pass max_buffered_bytes over `queued` ones (a first
+  /// message always fits): then the session closes, unless the packet may be dropped.
+  bool send_refused(std::size_t queued, std::size_t size, detail::when_full full);
+  /// What websocketpp has queued for the websocket (0 off its worker, where it cannot be read).
+  std::size_t ws_buffered() const;
   void send_frame_here(const frame_ptr& f);
   void ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m);
   void flush_poll();
@@ -240,6 +260,7 @@ class socket : public std::enable_shared_from_this<socket> {
   detail::transport_kind transport_ = detail::transport_kind::polling;
   bool upgrading_ = false;
   std::vector<detail::outgoing> buffer_;
+  std::size_t buffer_bytes_ = 0;  ///< the data bytes in buffer_ (kept as packets come and go)
   con_ptr poll_get_;
   detail::worker* poll_get_worker_ = nullptr;
   con_ptr ws_;
@@ -622,6 +643,27 @@ struct core : std::enable_shared_from_this<core> {
     }
   }
 
+  /// websocketpp answers a request whose Content-Length passes max_http_body_size with 413
+  /// itself, before the HTTP handler runs: such a POST closes its polling session all the same,
+  /// like a body within that cap but over max_payload (on_post).
+  void handle_failed_http(worker& w, websocketpp::connection_hdl hdl) {
+    websocketpp::lib::error_code ec;
+    auto con = w.ep.get_con_from_hdl(hdl, ec);
+    if (ec || !con || con->get_response_code() != websocketpp::http::status_code::request_entity_too_large) return;
+    if (con->get_request().get_method() != "POST") return;
+    parsed_request r;
+    parse(con->get_request().get_uri(), r);  // the handshake never got to set the connection's URI
+    if (!path_matches(r.path) || r.sid.empty()) return;
+    auto s = find(r.sid);
+    if (!s) return;
+    std::string length = con->get_request_header("Content-Length");
+    length.erase(std::find_if(length.begin(), length.end(), [](char c) { return c < '0' || c > '9'; }), length.end());
+    s->post([s, length = std::move(length)] {
+      if (s->closed_ || s->transport_ != transport_kind::polling) return;
+      s->close_with(close_reason::payload_too_large, "POST body of " + length + " bytes");
+    });
+  }
+
   /// Sends a deferred HTTP response, on the worker that owns the connection.
   static void respond(const ws_connection_ptr& con, worker* w, websocketpp::http::status_code::value status,
                       std::string body, const char* content_type) {
@@ -829,9 +871,21 @@ inline void socket::ws_send(const con_ptr& c, detail::worker* w, detail::ws_mess
   }
 }
 
-inline void socket::send_packet(packet_type t, std::string data, bool binary) {
+inline std::size_t socket::ws_buffered() const {
+  return ws_ && ws_worker_->running_here() ? ws_->get_buffered_amount() : 0;
+}
+
+inline bool socket::send_refused(std::size_t queued, std::size_t size, detail::when_full full) {
+  const std::size_t max = core_->opts.max_buffered_bytes;
+  if (max == 0 || queued == 0 || queued + size <= max || full == detail::when_full::send) return false;
+  if (full == detail::when_full::close) close_with(close_reason::transport_error, "send buffer full");
+  return true;
+}
+
+inline void socket::send_packet(packet_type t, std::string data, bool binary, detail::when_full full) {
   if (closed_) return;
   if (transport_ == detail::transport_kind::websocket) {
+    if (send_refused(ws_buffered(), data.size() + 1, full)) return;
     using op = websocketpp::frame::opcode::value;
     if (binary) {
       if (hs_.protocol == 3) data = encode_binary_v3(data, t);
@@ -842,12 +896,19 @@ inline void socket::send_packet(packet_type t, std::string data, bool binary) {
     }
     return;
   }
+  if (send_refused(buffer_bytes_, data.size(), full)) return;
+  buffer_bytes_ += data.size();
   buffer_.push_back(detail::outgoing{t, binary, std::move(data)});
   flush_poll();
 }
 
 inline void socket::send_frame_here(const frame_ptr& f) {
   if (closed_ || !f) return;
+  std::size_t size = f->text.size() + 1;
+  for (auto& b : f->binaries) size += b.size();
+  if (send_refused(transport_ == detail::transport_kind::websocket ? ws_buffered() : buffer_bytes_, size,
+                   f->droppable ? detail::when_full::drop : detail::when_full::close))
+    return;
   if (transport_ == detail::transport_kind::websocket && hs_.protocol == 4) {
     using op = websocketpp::frame::opcode::value;
     std::string t;
@@ -858,8 +919,9 @@ inline void socket::send_frame_here(const frame_ptr& f) {
     for (auto& b : f->binaries) ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, b));
     return;
   }
-  send_packet(packet_type::message, f->text, false);
-  for (auto& b : f->binaries) send_packet(packet_type::message, b, true);
+  // Checked as a whole above: the parts of one packet are never split by the limit.
+  send_packet(packet_type::message, f->text, false, detail::when_full::send);
+  for (auto& b : f->binaries) send_packet(packet_type::message, b, true, detail::when_full::send);
 }
 
 inline std::string socket::single_packet_payload(packet_type t) const {
@@ -889,6 +951,7 @@ inline void socket::flush_poll() {
     else append_payload_packet_v3(body, o.type, o.data, o.binary);
   }
   buffer_.clear();
+  buffer_bytes_ = 0;
   respond_get(std::move(body), xhr2);
 }
 
@@ -1064,6 +1127,7 @@ inline void socket::complete_upgrade() {
   writable_ = true;
   auto pending = std::move(buffer_);
   buffer_.clear();
+  buffer_bytes_ = 0;
   auto finish = [this, pending = std::move(pending)]() mutable {
     for (auto& o : pending) send_packet(o.type, std::move(o.data), o.binary);
     arm_heartbeat(core_->opts.ping_interval, false);
@@ -1127,6 +1191,7 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
     respond_get(single_packet_payload(r == close_reason::client_close ? packet_type::noop : packet_type::close), false);
   }
   buffer_.clear();
+  buffer_bytes_ = 0;
   // Over websocket the close frame alone says it (as the reference server does): a `1` packet
   // first would make python-engineio treat the drop as final and never reconnect.
   auto close_con = [](con_ptr c, detail::worker* w) {
@@ -1304,6 +1369,9 @@ class server {
       auto job = [f, list = std::move(list), w = w]() {
         detail::ws_message_ptr text;
         std::vector<detail::ws_message_ptr> bins;
+        std::size_t size = f->text.size() + 1;  // what one recipient's send buffer grows by
+        for (auto& b : f->binaries) size += b.size();
+        const auto full = f->droppable ? detail::when_full::drop : detail::when_full::close;
         for (auto& s : list) {
           if (!s->on_home_worker()) {  // moved meanwhile
             s->send(f);
@@ -1319,6 +1387,7 @@ class server {
               text = detail::prepared_frame(websocketpp::frame::opcode::text, std::move(t));
               for (auto& b : f->binaries) bins.push_back(detail::prepared_frame(websocketpp::frame::opcode::binary, b));
             }
+            if (s->send_refused(s->ws_->get_buffered_amount(), size, full)) continue;
             s->ws_->send(text);
             for (auto& b : bins) s->ws_->send(b);
           } else {
@@ -1371,6 +1440,7 @@ class server {
     });
     ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->log_early_refusal(wp->ep.get_con_from_hdl(h)); });
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
+    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->handle_failed_http(*wp, h); });
   }
 
   /// Waits until every worker has run the tasks queued so far (or the deadline passes).

@@ -34,7 +34,8 @@ struct app_options {
   bool debug = false;           ///< 1011 errors carry the exception's message instead of "Something went wrong"
   std::chrono::milliseconds connect_timeout{45000};
   /// The starting point of every path's Socket.IO server: limits (`server.engine.max_payload`,
-  /// `stop_grace`, `allow_eio3`, ...), `max_attachments`, `adapter_factory` (another adapter, see
+  /// `max_buffered_bytes`, `stop_grace`, `allow_eio3`, ...), `max_attachments`,
+  /// `max_packet_bytes`, `adapter_factory` (another adapter, see
   /// docs/scaling.md). The app then sets the path, threads, connect_timeout, and what the
   /// gateways declare (transports, CORS origins, ping).
   socketio::server_options server;

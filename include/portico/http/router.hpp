@@ -391,6 +391,9 @@ class router : public route_builder<router> {
   }
 
   portico::logger& log() { return *log_; }
+  /// The send-queue limit of each ws route client (websocket.hpp); http::serve() sets the
+  /// engine's `max_buffered_bytes`.
+  void set_max_buffered_bytes(std::size_t n) { max_buffered_bytes_ = n; }
 
   /// The answer to `req` (routes, then static files, then 404/405). A deferred route gets a
   /// responder from `defer` and the result is nullopt (then the responder answers).
@@ -517,7 +520,7 @@ class router : public route_builder<router> {
           write(con, *refused, false);
           return false;
         }
-      auto ws = std::make_shared<websocket>(con, req, r->c_, log_.get());
+      auto ws = std::make_shared<websocket>(con, req, r->c_, log_.get(), max_buffered_bytes_);
       if (auto refused = r->handler_(req, ws)) {
         log_->info("ws " + req.path + " refused: invalid handshake parameters");
         write(con, *refused, false);
@@ -604,6 +607,7 @@ class router : public route_builder<router> {
 
   std::string prefix_;
   std::shared_ptr<portico::logger> log_;
+  std::size_t max_buffered_bytes_ = 0;
   std::vector<std::unique_ptr<route>> routes_;
   std::vector<std::unique_ptr<ws_route>> ws_routes_;
   http::static_files statics_;

@@ -60,14 +60,17 @@ class websocket : public std::enable_shared_from_this<websocket> {
   using message_handler = std::function<void(websocket&, ws_message&&)>;
   using close_handler = std::function<void(websocket&, int code, const std::string& reason)>;
 
+  /// `max_buffered_bytes`: the most bytes queued for this client and not yet written (0: no
+  /// limit); a send past it closes the connection with 1008 (the client does not read).
   websocket(const detail::connection_ptr& con, http::request req, std::shared_ptr<detail::ws_clients> clients,
-            portico::logger* log)
+            portico::logger* log, std::size_t max_buffered_bytes = 0)
       : con_(con),
         executor_(con->get_socket().get_executor()),
         home_(std::this_thread::get_id()),
         req_(std::move(req)),
         clients_(std::move(clients)),
-        log_(log) {}
+        log_(log),
+        max_buffered_(max_buffered_bytes) {}
 
   ~websocket() {
     std::lock_guard<std::mutex> g(clients_->mu);
@@ -145,8 +148,14 @@ class websocket : public std::enable_shared_from_this<websocket> {
     }
   }
 
-  void ended(int code, const std::string& reason) {
+  void ended(int code, std::string reason) {
     if (state_ == state::closed) return;
+    // Our own close reports our code, also when the peer never answered it (websocketpp then
+    // says 1006): a client that does not read never answers a 1008 "send buffer full".
+    if (state_ == state::closing && local_close_) {
+      code = local_close_->first;
+      reason = std::move(local_close_->second);
+    }
     state_ = state::closed;
     {
       std::lock_guard<std::mutex> g(clients_->mu);
@@ -189,6 +198,15 @@ class websocket : public std::enable_shared_from_this<websocket> {
     if (state_ != state::open) return;
     auto con = con_.lock();
     if (!con) return;
+    if (max_buffered_) {  // a first message always fits
+      std::size_t queued = con->get_buffered_amount();
+      if (queued && queued + s.size() > max_buffered_) {
+        if (log_)
+          log_->warn("ws " + req_.path + " from " + req_.remote_address + ": send buffer full (over " +
+                     std::to_string(max_buffered_) + " bytes queued), closing with 1008");
+        return close_here(close_code::policy_violation, "send buffer full");
+      }
+    }
     con->send(s, op);  // an error here means the connection is already closing
   }
 
@@ -202,6 +220,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
     state_ = state::closing;
     auto con = con_.lock();
     if (!con) return;
+    local_close_.emplace(code, reason);
     websocketpp::lib::error_code ec;
     con->close(static_cast<websocketpp::close::status::value>(code), reason, ec);
   }
@@ -212,10 +231,12 @@ class websocket : public std::enable_shared_from_this<websocket> {
   http::request req_;
   std::shared_ptr<detail::ws_clients> clients_;
   portico::logger* log_;
+  std::size_t max_buffered_;
   std::atomic<state> state_{state::handshake};  ///< written on the home thread, read anywhere
   bool accepted_ = false, refused_ = false;
   std::vector<std::pair<websocketpp::frame::opcode::value, std::string>> pending_;
   std::optional<std::pair<int, std::string>> pending_close_;
+  std::optional<std::pair<int, std::string>> local_close_;  ///< what close_here sent
   message_handler on_message_;
   close_handler on_close_;
 };

@@ -64,6 +64,7 @@ enum class errc {
   bad_placeholder,        ///< a placeholder refers to an attachment that does not exist
   unexpected_binary,      ///< a binary message arrived while no attachment was expected
   unexpected_text,        ///< a text packet arrived while attachments were still expected
+  packet_too_large,       ///< text + attachments of one packet above the decoder's byte limit
 };
 
 inline const char* describe(errc e) noexcept {
@@ -71,7 +72,7 @@ inline const char* describe(errc e) noexcept {
     case errc::ok: return "ok";
     case errc::empty_packet: return "empty packet";
     case errc::bad_type: return "unknown packet type";
-    case errc::bad_attachments: return "illegal attachments count";
+    case errc::bad_attachments: return "illegal attachments count (malformed or above max_attachments)";
     case errc::bad_namespace: return "namespace must start with '/'";
     case errc::bad_ack_id: return "illegal ack id";
     case errc::bad_json: return "payload is not valid JSON";
@@ -81,6 +82,7 @@ inline const char* describe(errc e) noexcept {
     case errc::bad_placeholder: return "placeholder refers to a missing attachment";
     case errc::unexpected_binary: return "binary attachment without a pending binary packet";
     case errc::unexpected_text: return "text packet while attachments were expected";
+    case errc::packet_too_large: return "packet and attachments above max_packet_bytes";
   }
   return "?";
 }
@@ -261,9 +263,15 @@ inline bool parse_payload(char* text, json::allocator& pool, json::value& root) 
 /// Deepest JSON nesting a received payload may have.
 inline constexpr std::size_t max_json_depth = 256;
 
+/// Most binary attachments one packet may announce (socket.io-parser's `maxAttachments`).
+inline constexpr std::size_t default_max_attachments = 10;
+/// Most bytes one packet may carry, text and attachments together: Engine.IO's default
+/// max_payload, so one packet costs no more memory than one message.
+inline constexpr std::size_t default_max_packet_bytes = 1000000;
+
 /// Decodes one text packet. On success `out` holds the header and the parsed payload; for a
 /// BINARY_* packet `out.attachments_expected` says how many binary messages must follow.
-inline errc decode(std::string text, packet& out, std::size_t max_attachments = 1000) {
+inline errc decode(std::string text, packet& out, std::size_t max_attachments = default_max_attachments) {
   out = packet{};
   const std::size_t n = text.size();
   if (n == 0) return errc::empty_packet;
@@ -432,10 +440,16 @@ class decoder {
  public:
   enum class status { ready, awaiting_attachments, error };
 
-  explicit decoder(std::size_t max_attachments = 1000) : max_attachments_(max_attachments) {}
+  /// `max_packet_bytes` bounds the text plus the attachments of one packet, checked as each
+  /// part arrives: a peer cannot make the decoder hold more than that before refusing.
+  explicit decoder(std::size_t max_attachments = default_max_attachments,
+                   std::size_t max_packet_bytes = default_max_packet_bytes)
+      : max_attachments_(max_attachments), max_packet_bytes_(max_packet_bytes) {}
 
   status add_text(std::string text) {
     if (pending_) return fail(errc::unexpected_text);
+    if (text.size() > max_packet_bytes_) return fail(errc::packet_too_large);
+    bytes_ = text.size();
     errc e = decode(std::move(text), current_, max_attachments_);
     if (e != errc::ok) return fail(e);
     if (current_.attachments_expected == 0) return status::ready;
@@ -446,6 +460,8 @@ class decoder {
 
   status add_binary(std::string bytes) {
     if (!pending_) return fail(errc::unexpected_binary);
+    if (bytes.size() > max_packet_bytes_ - bytes_) return fail(errc::packet_too_large);
+    bytes_ += bytes.size();
     current_.attachments.emplace_back(std::move(bytes));
     if (!current_.complete()) return status::awaiting_attachments;
     pending_ = false;
@@ -460,6 +476,7 @@ class decoder {
   void reset() {
     pending_ = false;
     error_ = errc::ok;
+    bytes_ = 0;
     current_ = packet{};
   }
 
@@ -467,9 +484,12 @@ class decoder {
   status fail(errc e) {
     error_ = e;
     pending_ = false;
+    current_ = packet{};  // the parts collected so far are freed at once
     return status::error;
   }
   std::size_t max_attachments_;
+  std::size_t max_packet_bytes_;
+  std::size_t bytes_ = 0;  ///< text + attachments of the packet being collected
   bool pending_ = false;
   errc error_ = errc::ok;
   packet current_;

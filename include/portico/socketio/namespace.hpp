@@ -233,7 +233,9 @@ class emitter {
   void emit(std::string_view name, const A&... a) {
     outgoing_packet p;
     p.nsp = nsp_->name();
-    p.frame = detail::encode_event(nsp_->name(), no_ack, name, a...);
+    auto f = detail::encode_event(nsp_->name(), no_ack, name, a...);
+    f->droppable = opts_.volatile_;  // dropped for a recipient whose send buffer is full
+    p.frame = std::move(f);
     if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
     nsp_->adapter_->broadcast(p, opts_);
   }

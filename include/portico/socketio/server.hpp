@@ -47,8 +47,12 @@ struct server_options {
   engineio::server_options engine = default_engine();
   /// Sessions that connect to no namespace within this time are closed.
   std::chrono::milliseconds connect_timeout{45000};
-  /// Most binary attachments one packet may announce.
-  std::size_t max_attachments = 1000;
+  /// Most binary attachments one packet may announce (socket.io-parser's default); more closes
+  /// the connection.
+  std::size_t max_attachments = default_max_attachments;
+  /// Most bytes of one packet, text and attachments together, counted as they arrive; more
+  /// closes the connection. 0: `engine.max_payload`, so a packet costs no more than a message.
+  std::size_t max_packet_bytes = 0;
   /// Builds the adapter of each namespace; default: `memory_adapter`.
   std::function<std::unique_ptr<adapter>(const std::string& nsp, adapter::deliver_fn)> adapter_factory;
 
@@ -69,7 +73,7 @@ struct client {
   std::vector<socket_ptr> sockets;  ///< one per connected namespace (few: linear search)
   timers::id connect_timer = 0;
   bool ever_connected = false;
-  explicit client(std::size_t max_attachments) : dec(max_attachments) {}
+  client(std::size_t max_attachments, std::size_t max_packet_bytes) : dec(max_attachments, max_packet_bytes) {}
   socket_ptr find(std::string_view nsp) const {
     for (const auto& s : sockets)
       if (s->namespace_name() == nsp) return s;
@@ -286,7 +290,8 @@ class server {
   }
 
   void on_open(const engineio::socket_ptr& e) {
-    auto c = std::make_shared<detail::client>(opts_.max_attachments);
+    auto c = std::make_shared<detail::client>(
+        opts_.max_attachments, opts_.max_packet_bytes ? opts_.max_packet_bytes : opts_.engine.max_payload);
     c->engine = e;
     std::weak_ptr<engineio::socket> w = e;
     c->connect_timer = timers_.after(opts_.connect_timeout, [w, this] {

@@ -53,7 +53,8 @@ namespace detail {
 
 /// Encodes EVENT `name` with `a...` into a broadcast-ready frame (binary parts copied once).
 template <class... A>
-engineio::frame_ptr encode_event(std::string_view nsp, std::uint64_t id, std::string_view name, const A&... a) {
+std::shared_ptr<engineio::frame> encode_event(std::string_view nsp, std::uint64_t id, std::string_view name,
+                                              const A&... a) {
   packet_writer pw(packet_type::event, nsp, id);
   auto& w = pw.writer();
   w.StartArray();
