@@ -7,6 +7,7 @@
 /// frames that arrive elsewhere are posted home; HTTP responses are posted back to the worker
 /// that owns the HTTP connection. When a session upgrades to a WebSocket accepted by another
 /// worker, its home moves to that worker so websocket traffic never hops threads.
+#include "../detail/random.hpp"
 #include "../log.hpp"
 #include "codec.hpp"
 #include "detail/ws_config.hpp"
@@ -20,7 +21,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -323,20 +323,6 @@ inline std::string error_body(http_error e) {
   return "{\"code\":" + std::to_string(int(e)) + ",\"message\":\"" + http_error_message(e) + "\"}";
 }
 
-inline std::string generate_sid() {
-  thread_local std::mt19937_64 rng = [] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id()))};
-    return std::mt19937_64(seq);
-  }();
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string s(20, ' ');
-  std::uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 10; ++i) { s[i] = alphabet[a & 63]; a >>= 6; }
-  for (int i = 10; i < 20; ++i) { s[i] = alphabet[b & 63]; b >>= 6; }
-  return s;
-}
-
 /// What one request asks for, parsed once.
 struct parsed_request {
   std::string path, query_string;
@@ -377,7 +363,7 @@ struct core : std::enable_shared_from_this<core> {
   std::string register_session_sid() {
     // sids are random; the loop only guards against the astronomically unlikely collision
     for (;;) {
-      std::string s = generate_sid();
+      std::string s = portico::detail::random_id();
       std::lock_guard<std::mutex> g(table_mu);
       if (!table.count(s)) return s;
     }
