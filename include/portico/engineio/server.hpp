@@ -8,6 +8,7 @@
 /// that owns the HTTP connection. When a session upgrades to a WebSocket accepted by another
 /// worker, its home moves to that worker so websocket traffic never hops threads.
 #include "../detail/random.hpp"
+#include "../detail/utf8.hpp"
 #include "../log.hpp"
 #include "codec.hpp"
 #include "detail/ws_config.hpp"
@@ -211,7 +212,8 @@ class socket : public std::enable_shared_from_this<socket> {
   void on_poll(con_ptr con, detail::worker* w, bool b64);
   void on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body);
   void on_probe_open(con_ptr con, detail::worker* w);
-  void on_ws_closed(const void* con_id, bool too_big);
+  /// `local_code`: the close code we sent (websocketpp sends 1009 / 1007 on its own).
+  void on_ws_closed(const void* con_id, websocketpp::close::status::value local_code);
   void complete_upgrade();
   void abort_probe(const char* why);
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
@@ -321,6 +323,15 @@ inline const char* http_error_message(http_error e) {
 
 inline std::string error_body(http_error e) {
   return "{\"code\":" + std::to_string(int(e)) + ",\"message\":\"" + http_error_message(e) + "\"}";
+}
+
+/// `f`, or a copy whose text is repaired when it is not valid UTF-8: every text frame the engine
+/// sends passes here once (browsers close a websocket on an invalid text frame).
+inline frame_ptr valid_utf8_frame(frame_ptr f) {
+  if (!f || portico::detail::utf8_valid(f->text)) return f;
+  auto copy = std::make_shared<frame>(*f);
+  portico::detail::utf8_repair(copy->text);
+  return copy;
 }
 
 /// What one request asks for, parsed once.
@@ -662,18 +673,18 @@ struct core : std::enable_shared_from_this<core> {
         else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
       }
     });
-    auto closed = [weak, id](bool too_big) {
+    auto closed = [weak, id](websocketpp::close::status::value local_code) {
       if (auto s = weak.lock()) {
-        if (s->on_home_worker()) s->on_ws_closed(id, too_big);
-        else s->post([s, id, too_big] { s->on_ws_closed(id, too_big); });
+        if (s->on_home_worker()) s->on_ws_closed(id, local_code);
+        else s->post([s, id, local_code] { s->on_ws_closed(id, local_code); });
       }
     };
     ws_connection_ptr::weak_type wc = con;
     con->set_close_handler([closed, wc](websocketpp::connection_hdl) {
       auto c = wc.lock();
-      closed(c && c->get_local_close_code() == websocketpp::close::status::message_too_big);
+      closed(c ? c->get_local_close_code() : websocketpp::close::status::blank);
     });
-    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(false); });
+    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(websocketpp::close::status::blank); });
   }
 
   void dispatch_close_log(const socket& s, close_reason r, std::string_view detail) {
@@ -709,6 +720,7 @@ inline void socket::post(std::function<void()> f) {
 }
 
 inline void socket::send(std::string text) {
+  portico::detail::utf8_repair(text);  // browsers drop the connection on invalid UTF-8
   if (on_home_worker()) return send_packet(packet_type::message, std::move(text), false);
   auto self = shared_from_this();
   post([self, t = std::move(text)]() mutable { self->send_packet(packet_type::message, std::move(t), false); });
@@ -721,6 +733,7 @@ inline void socket::send_binary(std::string bytes) {
 }
 
 inline void socket::send(frame_ptr f) {
+  f = detail::valid_utf8_frame(std::move(f));
   if (on_home_worker()) return send_frame_here(f);
   auto self = shared_from_this();
   post([self, f = std::move(f)] { self->send_frame_here(f); });
@@ -880,6 +893,9 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
     close_with(close_reason::payload_too_large, "POST body of " + std::to_string(body.size()) + " bytes");
     return;
   }
+  // Text is repaired before decoding (as Node decodes the body to a string first), so v3
+  // lengths count the same characters the client counted and handlers only see UTF-8.
+  bool repaired = !binary_body && portico::detail::utf8_repair(body);
   std::vector<packet> packets;
   errc e = hs_.protocol == 4 ? decode_payload(body, packets)
            : binary_body     ? decode_binary_payload_v3(body, packets)
@@ -889,6 +905,9 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
     close_with(close_reason::parse_error, std::string("malformed payload: ") + describe(e));
     return;
   }
+  if (binary_body)  // v3 XHR2 payload: its string packets are text
+    for (auto& p : packets) repaired |= !p.binary && portico::detail::utf8_repair(p.data);
+  if (repaired) core_->log.info("replaced invalid UTF-8 in a POST from " + sid_ + " by U+FFFD");
   detail::core::respond(con, w, sc::ok, "ok", "text/html");
   for (auto& p : packets) {
     if (closed_) break;
@@ -1029,7 +1048,7 @@ inline void socket::complete_upgrade() {
   post([self, finish = std::move(finish)]() mutable { finish(); });
 }
 
-inline void socket::on_ws_closed(const void* con_id, bool too_big) {
+inline void socket::on_ws_closed(const void* con_id, websocketpp::close::status::value local_code) {
   if (closed_) return;
   if (probe_ && con_id == probe_.get()) {
     probe_.reset();
@@ -1041,7 +1060,10 @@ inline void socket::on_ws_closed(const void* con_id, bool too_big) {
   }
   if (ws_ && con_id == ws_.get()) {
     ws_.reset();  // already closed: nothing to send
-    close_with(too_big ? close_reason::payload_too_large : close_reason::transport_close);
+    if (local_code == websocketpp::close::status::message_too_big) close_with(close_reason::payload_too_large);
+    else if (local_code == websocketpp::close::status::invalid_payload)
+      close_with(close_reason::parse_error, "text frame is not UTF-8 (closed with 1007)");
+    else close_with(close_reason::transport_close);
   }
 }
 
@@ -1246,8 +1268,9 @@ class server {
 
   /// Sends one frame to many sockets: one post per foreign worker, one prepared websocketpp
   /// message per worker shared by all its websocket recipients.
-  void send_many(const frame_ptr& f, const std::vector<socket_ptr>& to) {
+  void send_many(frame_ptr f, const std::vector<socket_ptr>& to) {
     if (!f || to.empty()) return;
+    f = detail::valid_utf8_frame(std::move(f));  // once per broadcast, not per recipient
     std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
     for (auto& s : to)
       if (s && !s->closed()) groups[s->home_.load(std::memory_order_acquire)].push_back(s);
