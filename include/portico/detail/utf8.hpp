@@ -55,21 +55,31 @@ inline std::size_t utf8_first_invalid(std::string_view s) noexcept {
   constexpr std::uint64_t high = 0x8080808080808080ull;
   while (p < end) {
     // ASCII fast path: 16 bytes per step while no byte has its top bit set
-    while (end - p >= 16) {
+    if (end - p >= 16) {
       std::uint64_t w0, w1;
       std::memcpy(&w0, p, 8);
       std::memcpy(&w1, p + 8, 8);
-      if ((w0 | w1) & high) break;
-      p += 16;
+      if (!((w0 | w1) & high)) {
+        p += 16;
+        continue;
+      }
     }
-    if (p == end) break;
-    if (*p < 0x80) {
-      ++p;
-      continue;
+    // then byte by byte up to the end of this block, the common 2- and 3-byte forms inline
+    const auto* stop = end - p > 16 ? p + 16 : end;
+    while (p < stop) {
+      const unsigned char c = *p;
+      if (c < 0x80) {
+        ++p;
+      } else if (c >= 0xC2 && c <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
+        p += 2;
+      } else if (c >= 0xE1 && c <= 0xEC && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+        p += 3;
+      } else {
+        utf8_step st = utf8_next(p, end);
+        if (!st.valid) return static_cast<std::size_t>(p - b);
+        p += st.size;
+      }
     }
-    utf8_step st = utf8_next(p, end);
-    if (!st.valid) return static_cast<std::size_t>(p - b);
-    p += st.size;
   }
   return std::string_view::npos;
 }
