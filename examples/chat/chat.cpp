@@ -55,6 +55,17 @@ bool valid_room(const std::string& room) {
   return true;
 }
 
+/// Cuts `s` to at most `n` characters, never inside one: half a character is invalid UTF-8
+/// (the server would send it as U+FFFD) and not what the user typed.
+void truncate_chars(std::string& s, std::size_t n) {
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && chars++ == n) {  // a character starts here
+      s.resize(i);
+      return;
+    }
+}
+
 void log_line(const std::string& text) {
   std::printf("%s\n", text.c_str());
   std::fflush(stdout);
@@ -100,7 +111,7 @@ void register_handlers(sio::server& io) {
     std::string room = field(a[0], "room"), name = field(a[0], "name");
     if (!valid_room(room)) return {{"error", "invalid room"}};
     if (!name.empty()) {
-      if (name.size() > 32) name.resize(32);
+      truncate_chars(name, 32);
       portico::json::document d;
       d.SetObject();
       d.AddMember("name", portico::json::value(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), d.GetAllocator()),
@@ -122,7 +133,7 @@ void register_handlers(sio::server& io) {
   chat.on("text", [&chat](sio::socket& s, const sio::args& a) -> fields {
     std::string room = field(a[0], "room"), msg = field(a[0], "msg");
     if (!valid_room(room) || msg.empty()) return {{"error", "room and msg are required"}};
-    if (msg.size() > 2000) msg.resize(2000);
+    truncate_chars(msg, 2000);
     auto rooms = s.rooms();
     if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) return {{"error", "join " + room + " first"}};
     // to the whole room, the sender included: everyone renders the same transcript

@@ -160,6 +160,31 @@ describe('examples/chat in two headless Chromium pages', () => {
     assert.equal(await bob.locator('#log li.chat').count(), before);
   });
 
+  // Chromium closes a websocket on a text frame that is not UTF-8: one bad message used to
+  // disconnect every page of the room.
+  it('long names are cut by character and a lone surrogate arrives as U+FFFD; nobody is disconnected', T, async () => {
+    const room = 'utf8-' + process.pid;
+    const long = 'a'.repeat(31) + 'éé'; // 33 characters, 35 bytes: 32 bytes would end inside 'é'
+    await join(alice, long, room);
+    await join(bob, 'bob', room);
+    await bob.waitForFunction((r) => (document.body.dataset.joined || '').split(',').includes(r), room);
+    const text = 'cut by character ' + Date.now();
+    await alice.fill('#msg', text);
+    await alice.click('#send');
+    const expected = 'a'.repeat(31) + 'é: ' + text;
+    await bob.waitForFunction((t) => [...document.querySelectorAll('#log li.chat')]
+      .some((li) => li.textContent === t), expected);
+    // JSON.stringify sends 'hi \udd00' as the escape; the server must not forward the invalid
+    // bytes RapidJSON decodes it to
+    await alice.evaluate((r) => window.sockets.chat.emit('text', { room: r, msg: 'hi \udd00' }, () => {}), room);
+    const name = 'a'.repeat(31) + 'é: ';
+    for (const page of [alice, bob]) {
+      await page.waitForFunction((t) => [...document.querySelectorAll('#log li.chat')]
+        .some((li) => li.textContent === t), name + 'hi \ufffd');
+      assert.equal(await page.evaluate(() => window.sockets.chat.connected), true);
+    }
+  });
+
   it('runs the tutorial steps on "/" and "/user" (unnamed message, user-connected, ack callback)', T, async () => {
     // both pages connected to "/" (socket.send) and "/user" (user-connected -> new-user + ack)
     const deadline = Date.now() + 5000;

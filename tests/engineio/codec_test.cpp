@@ -167,6 +167,25 @@ TEST_CASE("v3 text payloads count UTF-16 code units", "[engineio][codec]") {
   CHECK(payload_v3("6:2probe") == std::vector<packet>{text(packet_type::ping, "probe")});
 }
 
+TEST_CASE("v3 text payloads: invalid UTF-8 counts as the U+FFFD it is repaired to, both ways", "[engineio][codec]") {
+  // each maximal invalid subpart is one unit; an encoded surrogate (ED A0..BF xx) is one unit
+  CHECK(utf16_length("a\xFF" "b") == 3);
+  CHECK(utf16_length("\x80\x80") == 2);                // lone continuation bytes
+  CHECK(utf16_length("\xED\xB4\x80") == 1);           // what RapidJSON makes of "\udd00"
+  CHECK(utf16_length("x\xF0\x9F\x98") == 2);          // a truncated 4-byte sequence: one U+FFFD
+  CHECK(utf16_length("\xF0\x80\x80\x80") == 4);      // overlong: four subparts
+  // whatever the encoder writes, the decoder reads back unchanged
+  const std::string odd[] = {"a\xFF" "b", "\x80\x80", "\xED\xB4\x80!", "x\xF0\x9F\x98", "\xF0\x80\x80\x80",
+                             "\xC3", "\xE2\x82\xE2\x82\xAC", "\xF4\x90\x80\x80\xF0\x9F\x98\x80"};
+  for (const auto& data : odd) {
+    std::string body;
+    append_payload_packet_v3(body, packet_type::message, data);
+    append_payload_packet_v3(body, packet_type::message, "next");
+    INFO("payload " << body);
+    CHECK(payload_v3(body) == std::vector<packet>{text(packet_type::message, data), text(packet_type::message, "next")});
+  }
+}
+
 TEST_CASE("v3 binary (XHR2) payloads", "[engineio][codec]") {
   // README v3: buffer <00 04 ff 34 e2 82 ac 01 05 ff 04 01 02 03 04>
   const std::string expected = "\x00\x04\xff\x34\xe2\x82\xac\x01\x05\xff\x04\x01\x02\x03\x04"s;

@@ -2,6 +2,7 @@
 // limits, errors, CORS, shutdown, cross-thread sends.
 #include <catch2/catch.hpp>
 
+#include "../../include/portico/detail/utf8.hpp"
 #include "../../include/portico/engineio/server.hpp"
 #include "test_client.hpp"
 
@@ -1011,4 +1012,81 @@ TEST_CASE("max_buffered_bytes: a client that does not read is closed, volatile f
     CHECK(http(es.port(), "GET", es.poll_url(bad_sid)).status == 400);
   }
   CHECK_FALSE(good_s->closed());
+}
+
+namespace {
+const std::string FFFD = "\xEF\xBF\xBD";
+}
+
+TEST_CASE("invalid UTF-8 in polling POST bodies reaches the handler repaired", "[engineio][server][utf8]") {
+  server_options o = defaults();
+  o.allow_eio3 = true;
+  echo_server es(o);
+  SECTION("v4") {
+    auto sid = es.open_polling();
+    auto r = http(es.port(), "POST", es.poll_url(sid), "4a\xFF" "b" + RS + "4hi \xED\xB4\x80" + RS + "4ok");
+    CHECK(r.status == 200);
+    CHECK(http(es.port(), "GET", es.poll_url(sid)).body == "4a" + FFFD + "b" + RS + "4hi " + FFFD + RS + "4ok");
+  }
+  SECTION("v3 text payload: lengths count the repaired characters") {
+    auto sid = es.open_polling("3");
+    auto url = es.poll_url(sid, "3") + "&b64=1";
+    CHECK(http(es.port(), "POST", url, "4:4a\xFF" "b3:4\xC3z").body == "ok");
+    CHECK(http(es.port(), "GET", url).body == "4:4a" + FFFD + "b3:4" + FFFD + "z");
+  }
+  SECTION("v3 XHR2 binary payload: its string packets") {
+    auto sid = es.open_polling("3");
+    std::string body("\x00\x04\xff" "4a\xFF" "b", 7);
+    CHECK(http(es.port(), "POST", es.poll_url(sid, "3") + "&b64=1", body, {{"Content-Type", "application/octet-stream"}})
+              .body == "ok");
+    CHECK(http(es.port(), "GET", es.poll_url(sid, "3") + "&b64=1").body == "4:4a" + FFFD + "b");
+  }
+  std::lock_guard<std::mutex> g(es.mu);
+  REQUIRE(!es.received.empty());
+  CHECK(es.received[0] == "a" + FFFD + "b");
+  for (auto& m : es.received) CHECK(portico::detail::utf8_valid(m));
+  bool logged = false;
+  for (auto& l : es.log_lines) logged |= l.find("invalid UTF-8") != std::string::npos;
+  CHECK(logged);
+}
+
+TEST_CASE("text the server sends is repaired to valid UTF-8 on every transport", "[engineio][server][utf8]") {
+  echo_server es;
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  ws_open_sid(c);
+  auto polling_sid = es.open_polling();
+  REQUIRE(es.wait_open(2));
+  std::vector<socket_ptr> all;
+  {
+    std::lock_guard<std::mutex> g(es.mu);
+    all = es.opened;
+  }
+  for (auto& s : all) s->send("cut \xC3");  // e.g. a name cut in the middle of "é"
+  es.srv.send_many(std::make_shared<const frame>(frame{"[\"hi \xED\xB4\x80\"]", {}}), all);
+  all[0]->send(std::make_shared<const frame>(frame{"\xFF\xFE", {}}));
+  CHECK(c.recv_text() == "4cut " + FFFD);
+  CHECK(c.recv_text() == "4[\"hi " + FFFD + "\"]");
+  CHECK(c.recv_text() == "4" + FFFD + FFFD);
+  CHECK(http(es.port(), "GET", es.poll_url(polling_sid)).body == "4cut " + FFFD + RS + "4[\"hi " + FFFD + "\"]");
+}
+
+TEST_CASE("a websocket text frame that is not UTF-8 closes only that client, with 1007", "[engineio][server][utf8]") {
+  echo_server es;
+  ws_client good, bad;
+  REQUIRE(good.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  REQUIRE(bad.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  ws_open_sid(good);
+  auto bad_sid = ws_open_sid(bad);
+  bad.send_text("4hi \xED\xB4\x80");
+  std::optional<test_client::ws_frame> f;
+  while ((f = bad.recv()) && f->opcode != 8) {
+  }
+  REQUIRE(f);
+  REQUIRE(f->payload.size() >= 2);
+  CHECK(((static_cast<unsigned char>(f->payload[0]) << 8) | static_cast<unsigned char>(f->payload[1])) == 1007);
+  CHECK(es.wait_close(bad_sid) == close_reason::parse_error);
+  CHECK(es.logged("not UTF-8"));
+  good.send_text("4alive");
+  CHECK(good.recv_text() == "4alive");
 }

@@ -668,6 +668,59 @@ TEST_CASE("ws_route: a client that does not read is closed with 1008 once its se
   CHECK(closes.count("good") == 0);
 }
 
+TEST_CASE("ws_route: text is sent as valid UTF-8, an invalid text frame closes with 1007 and a log line", "[http][ws][utf8]") {
+  const std::string fffd = "\xEF\xBF\xBD";
+  http::router r;
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::vector<int> close_codes;
+  r.log().set_sink([&](portico::log_level, std::string_view m) {
+    std::lock_guard<std::mutex> g(mu);
+    lines.emplace_back(m);
+  });
+  auto& room = r.ws("/utf8", [&](const http::websocket_ptr& ws) {
+    ws->accept();
+    // echoes with the last byte cut, as a careless truncation to a byte count would
+    ws->on_text([](http::websocket& w, std::string&& t) { w.send_text(t.substr(0, t.size() - 1)); });
+    ws->on_close([&](http::websocket&, int code, const std::string&) {
+      std::lock_guard<std::mutex> g(mu);
+      close_codes.push_back(code);
+    });
+  });
+  raw_endpoint srv(r);
+  ws_client a, b;
+  REQUIRE(a.connect(srv.port(), "/utf8") == 101);
+  REQUIRE(b.connect(srv.port(), "/utf8") == 101);
+  REQUIRE(eventually([&] { return room.size() == 2; }));
+
+  REQUIRE(a.send_text("caf\xC3\xA9!"));
+  CHECK(a.recv_text() == "caf\xC3\xA9");
+  REQUIRE(a.send_text("caf\xC3\xA9"));
+  CHECK(a.recv_text() == "caf" + fffd);  // sent repaired, not dropped
+  room.broadcast_text("hi \xED\xB4\x80");
+  CHECK(a.recv_text() == "hi " + fffd);
+  CHECK(b.recv_text() == "hi " + fffd);
+
+  REQUIRE(b.send_text("bad \xFF"));
+  CHECK(recv_close(b).first == 1007);
+  CHECK(eventually([&] {
+    std::lock_guard<std::mutex> g(mu);
+    return close_codes == std::vector<int>{1007};
+  }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    bool logged_close = false, logged_repair = false;
+    for (auto& l : lines) {
+      logged_close |= l.find("text frame is not UTF-8, closed with 1007") != std::string::npos;
+      logged_repair |= l.find("sent text was not UTF-8") != std::string::npos;
+    }
+    CHECK(logged_close);
+    CHECK(logged_repair);
+  }
+  REQUIRE(a.send_text("still here"));
+  CHECK(a.recv_text() == "still her");
+}
+
 // ------------------------------------------------------------------ ws_route, event mode
 
 TEST_CASE("ws_route event mode, text encoding: Ellar's live support with use_extra_handler", "[http][ws]") {

@@ -3,6 +3,8 @@
 ///
 /// Pure: no I/O, no threads, no exceptions. Decoders return an `errc`; the
 /// server turns any error into "close this client" plus one log line.
+#include "../detail/utf8.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -285,32 +287,41 @@ inline errc decode_payload(std::string_view body, std::vector<packet>& out) {
 // polling payloads, v3 text: `<length>:<packet>` where length counts UTF-16 code units
 // (JavaScript string length), binary as `<length>:b<type><base64>`
 
-/// Number of UTF-16 code units of a UTF-8 string: characters above U+FFFF count twice.
-/// Invalid bytes count as one unit each, like a decoder substituting U+FFFD would.
+/// Number of UTF-16 code units of a UTF-8 string: characters above U+FFFF count twice. Invalid
+/// bytes count as the U+FFFD they are repaired to (portico/detail/utf8.hpp), so the encoder and
+/// the decoder (utf8_prefix_bytes) agree on any input, and with a JavaScript peer, which counts
+/// after decoding.
 inline std::size_t utf16_length(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
   std::size_t n = 0;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c & 0xC0) == 0x80) continue;  // continuation byte
-    n += (c >= 0xF0 && c <= 0xF4) ? 2 : 1;
+  while (p < end) {
+    if (*p < 0x80) {
+      ++n;
+      ++p;
+      continue;
+    }
+    portico::detail::utf8_step st = portico::detail::utf8_next(p, end);
+    n += st.valid && st.size == 4 ? 2 : 1;
+    p += st.size;
   }
   return n;
 }
 
 namespace detail {
-/// Byte length of the prefix of `s` spanning `units` UTF-16 code units, or npos if it
-/// runs past the end or ends inside a character.
+/// Byte length of the prefix of `s` spanning `units` UTF-16 code units (counted as by
+/// utf16_length), npos if it runs past the end, npos - 1 if it ends inside a surrogate pair.
 inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t units) noexcept {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = b + s.size();
   std::size_t i = 0;
   while (units > 0) {
     if (i >= s.size()) return std::string_view::npos;
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 1;
-    std::size_t u = len == 4 ? 2 : 1;
+    portico::detail::utf8_step st = portico::detail::utf8_next(b + i, end);
+    std::size_t u = st.valid && st.size == 4 ? 2 : 1;
     if (u > units) return std::string_view::npos - 1;  // would split a surrogate pair
     units -= u;
-    i += len;
-    if (i > s.size()) return std::string_view::npos;
+    i += st.size;
   }
   return i;
 }

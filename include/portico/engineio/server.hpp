@@ -8,6 +8,8 @@
 /// that owns the HTTP connection. When a session upgrades to a WebSocket accepted by another
 /// worker, its home moves to that worker so websocket traffic never hops threads.
 #include "../detail/ascii.hpp"
+#include "../detail/random.hpp"
+#include "../detail/utf8.hpp"
 #include "../log.hpp"
 #include "codec.hpp"
 #include "detail/ws_config.hpp"
@@ -21,7 +23,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -232,7 +233,8 @@ class socket : public std::enable_shared_from_this<socket> {
   void on_poll(con_ptr con, detail::worker* w, bool b64);
   void on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body);
   void on_probe_open(con_ptr con, detail::worker* w);
-  void on_ws_closed(const void* con_id, bool too_big);
+  /// `local_code`: the close code we sent (websocketpp sends 1009 / 1007 on its own).
+  void on_ws_closed(const void* con_id, websocketpp::close::status::value local_code);
   void complete_upgrade();
   void abort_probe(const char* why);
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
@@ -345,18 +347,13 @@ inline std::string error_body(http_error e) {
   return "{\"code\":" + std::to_string(int(e)) + ",\"message\":\"" + http_error_message(e) + "\"}";
 }
 
-inline std::string generate_sid() {
-  thread_local std::mt19937_64 rng = [] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id()))};
-    return std::mt19937_64(seq);
-  }();
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string s(20, ' ');
-  std::uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 10; ++i) { s[i] = alphabet[a & 63]; a >>= 6; }
-  for (int i = 10; i < 20; ++i) { s[i] = alphabet[b & 63]; b >>= 6; }
-  return s;
+/// `f`, or a copy whose text is repaired when it is not valid UTF-8: every text frame the engine
+/// sends passes here once (browsers close a websocket on an invalid text frame).
+inline frame_ptr valid_utf8_frame(frame_ptr f) {
+  if (!f || portico::detail::utf8_valid(f->text)) return f;
+  auto copy = std::make_shared<frame>(*f);
+  portico::detail::utf8_repair(copy->text);
+  return copy;
 }
 
 /// What one request asks for, parsed once.
@@ -399,7 +396,7 @@ struct core : std::enable_shared_from_this<core> {
   std::string register_session_sid() {
     // sids are random; the loop only guards against the astronomically unlikely collision
     for (;;) {
-      std::string s = generate_sid();
+      std::string s = portico::detail::random_id();
       std::lock_guard<std::mutex> g(table_mu);
       if (!table.count(s)) return s;
     }
@@ -753,18 +750,18 @@ struct core : std::enable_shared_from_this<core> {
         else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
       }
     });
-    auto closed = [weak, id](bool too_big) {
+    auto closed = [weak, id](websocketpp::close::status::value local_code) {
       if (auto s = weak.lock()) {
-        if (s->on_home_worker()) s->on_ws_closed(id, too_big);
-        else s->post([s, id, too_big] { s->on_ws_closed(id, too_big); });
+        if (s->on_home_worker()) s->on_ws_closed(id, local_code);
+        else s->post([s, id, local_code] { s->on_ws_closed(id, local_code); });
       }
     };
     ws_connection_ptr::weak_type wc = con;
     con->set_close_handler([closed, wc](websocketpp::connection_hdl) {
       auto c = wc.lock();
-      closed(c && c->get_local_close_code() == websocketpp::close::status::message_too_big);
+      closed(c ? c->get_local_close_code() : websocketpp::close::status::blank);
     });
-    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(false); });
+    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(websocketpp::close::status::blank); });
   }
 
   void dispatch_close_log(const socket& s, close_reason r, std::string_view detail) {
@@ -800,6 +797,7 @@ inline void socket::post(std::function<void()> f) {
 }
 
 inline void socket::send(std::string text) {
+  portico::detail::utf8_repair(text);  // browsers drop the connection on invalid UTF-8
   if (on_home_worker()) return send_packet(packet_type::message, std::move(text), false);
   auto self = shared_from_this();
   post([self, t = std::move(text)]() mutable { self->send_packet(packet_type::message, std::move(t), false); });
@@ -812,6 +810,7 @@ inline void socket::send_binary(std::string bytes) {
 }
 
 inline void socket::send(frame_ptr f) {
+  f = detail::valid_utf8_frame(std::move(f));
   if (on_home_worker()) return send_frame_here(f);
   auto self = shared_from_this();
   post([self, f = std::move(f)] { self->send_frame_here(f); });
@@ -992,6 +991,9 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
     close_with(close_reason::payload_too_large, "POST body of " + std::to_string(body.size()) + " bytes");
     return;
   }
+  // Text is repaired before decoding (as Node decodes the body to a string first), so v3
+  // lengths count the same characters the client counted and handlers only see UTF-8.
+  bool repaired = !binary_body && portico::detail::utf8_repair(body);
   std::vector<packet> packets;
   errc e = hs_.protocol == 4 ? decode_payload(body, packets)
            : binary_body     ? decode_binary_payload_v3(body, packets)
@@ -1001,6 +1003,9 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
     close_with(close_reason::parse_error, std::string("malformed payload: ") + describe(e));
     return;
   }
+  if (binary_body)  // v3 XHR2 payload: its string packets are text
+    for (auto& p : packets) repaired |= !p.binary && portico::detail::utf8_repair(p.data);
+  if (repaired) core_->log.info("replaced invalid UTF-8 in a POST from " + sid_ + " by U+FFFD");
   detail::core::respond(con, w, sc::ok, "ok", "text/html");
   for (auto& p : packets) {
     if (closed_) break;
@@ -1142,7 +1147,7 @@ inline void socket::complete_upgrade() {
   post([self, finish = std::move(finish)]() mutable { finish(); });
 }
 
-inline void socket::on_ws_closed(const void* con_id, bool too_big) {
+inline void socket::on_ws_closed(const void* con_id, websocketpp::close::status::value local_code) {
   if (closed_) return;
   if (probe_ && con_id == probe_.get()) {
     probe_.reset();
@@ -1154,7 +1159,10 @@ inline void socket::on_ws_closed(const void* con_id, bool too_big) {
   }
   if (ws_ && con_id == ws_.get()) {
     ws_.reset();  // already closed: nothing to send
-    close_with(too_big ? close_reason::payload_too_large : close_reason::transport_close);
+    if (local_code == websocketpp::close::status::message_too_big) close_with(close_reason::payload_too_large);
+    else if (local_code == websocketpp::close::status::invalid_payload)
+      close_with(close_reason::parse_error, "text frame is not UTF-8 (closed with 1007)");
+    else close_with(close_reason::transport_close);
   }
 }
 
@@ -1360,8 +1368,9 @@ class server {
 
   /// Sends one frame to many sockets: one post per foreign worker, one prepared websocketpp
   /// message per worker shared by all its websocket recipients.
-  void send_many(const frame_ptr& f, const std::vector<socket_ptr>& to) {
+  void send_many(frame_ptr f, const std::vector<socket_ptr>& to) {
     if (!f || to.empty()) return;
+    f = detail::valid_utf8_frame(std::move(f));  // once per broadcast, not per recipient
     std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
     for (auto& s : to)
       if (s && !s->closed()) groups[s->home_.load(std::memory_order_acquire)].push_back(s);

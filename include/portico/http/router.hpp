@@ -536,10 +536,16 @@ class router : public route_builder<router> {
         ws->received(ws_message{msg->get_opcode() == websocketpp::frame::opcode::binary, std::move(msg->get_raw_payload())});
       });
       std::weak_ptr<detail::connection_ptr::element_type> weak = con;
-      con->set_close_handler([ws, weak](websocketpp::connection_hdl) {
+      con->set_close_handler([ws, weak, log](websocketpp::connection_hdl) {
         int code = close_code::abnormal;
         std::string reason;
         if (auto c = weak.lock()) {
+          if (!ws->closing() && c->get_local_close_code() == websocketpp::close::status::invalid_payload) {
+            // websocketpp refused a text frame that is not UTF-8 and closed with 1007
+            log->warn("ws " + ws->request().path + ": text frame is not UTF-8, closed with 1007");
+            ws->ended(close_code::invalid_payload, c->get_local_close_reason());
+            return;
+          }
           // Our own close reports our code; the peer's close reports the peer's code.
           code = ws->closing() ? c->get_local_close_code() : c->get_remote_close_code();
           reason = ws->closing() ? c->get_local_close_reason() : c->get_remote_close_reason();

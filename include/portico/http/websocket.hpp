@@ -6,6 +6,7 @@
 /// Threading: the connection lives on one worker thread. Handlers run there; send() and
 /// close() may be called from any thread (they post to that worker when needed).
 #include "../engineio/detail/ws_config.hpp"
+#include "../detail/utf8.hpp"
 #include "../log.hpp"
 #include "request.hpp"
 
@@ -27,6 +28,7 @@ namespace close_code {
 inline constexpr int normal = 1000;
 inline constexpr int going_away = 1001;
 inline constexpr int unsupported_data = 1003;
+inline constexpr int invalid_payload = 1007;  ///< a text frame that is not UTF-8
 inline constexpr int abnormal = 1006;  ///< never sent: reported when the peer vanished
 inline constexpr int policy_violation = 1008;
 inline constexpr int internal_error = 1011;
@@ -207,7 +209,15 @@ class websocket : public std::enable_shared_from_this<websocket> {
         return close_here(close_code::policy_violation, "send buffer full");
       }
     }
-    con->send(s, op);  // an error here means the connection is already closing
+    // websocketpp validates outgoing text and refuses invalid UTF-8 (browsers would close):
+    // repair it then, so the valid path costs nothing more.
+    auto ec = con->send(s, op);
+    if (ec == websocketpp::processor::error::invalid_payload && op == websocketpp::frame::opcode::text) {
+      if (log_) log_->warn("ws " + req_.path + ": sent text was not UTF-8, invalid bytes replaced by U+FFFD");
+      portico::detail::utf8_repair(s);
+      con->send(s, op);
+    }
+    // any other error means the connection is already closing
   }
 
   void close_here(int code, std::string reason) {

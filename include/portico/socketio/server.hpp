@@ -22,7 +22,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -30,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/random.hpp"
 #include "../engineio/server.hpp"
 #include "../log.hpp"
 #include "adapter.hpp"
@@ -87,26 +87,6 @@ struct client {
       }
   }
 };
-
-/// 20 url-safe random characters, like the reference server's ids.
-inline std::string random_sid() {
-  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                   static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
-  std::string s(20, '\0');
-  std::uint64_t bits = 0;
-  int left = 0;
-  for (auto& c : s) {
-    if (left < 6) {
-      bits = rng();
-      left = 64;
-    }
-    c = alphabet[bits & 63];
-    bits >>= 6;
-    left -= 6;
-  }
-  return s;
-}
 
 inline const char* reason_text(engineio::close_reason r) noexcept {
   switch (r) {
@@ -382,7 +362,7 @@ class server {
     }
     c.ever_connected = true;
     timers_.cancel(c.connect_timer);
-    auto s = std::make_shared<socket>(*n, detail::random_sid(), e, *this);
+    auto s = std::make_shared<socket>(*n, portico::detail::random_id(), e, *this);
     if (p.has_data()) {
       // Deep (it outlives the packet), into a pool sized to the payload: a default document
       // would take RapidJSON's 64 KB first chunk for every authenticated connection.

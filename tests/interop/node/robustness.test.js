@@ -5,7 +5,7 @@
 const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
-const { startServer, emitAck, Clients } = require('./support');
+const { startServer, emitAck, once, Clients } = require('./support');
 
 const T = { timeout: 25000 };
 
@@ -144,6 +144,41 @@ describe('malformed input closes only the offending client', () => {
       }
     }
     assert.ok(ended, 'the polling session survived a malformed packet');
+    await othersStillServed(bystander);
+  });
+
+  // Browsers and the `ws` client close the connection (1007) on a text frame that is not UTF-8.
+  it('websocket: a lone surrogate escape sent to a room arrives as U+FFFD, the room stays connected', T, async () => {
+    clients = new Clients(server.url, { transports: ['websocket'] });
+    const bystander = await clients.connect();
+    const room = 'utf8-ws-' + process.pid;
+    assert.deepEqual(await emitAck(bystander, 'join', room), [true]);
+    const got = once(bystander, 'room_msg');
+    const r = raw();
+    await r.handshake();
+    r.ws.send('42["to_room","' + room + '","hi \\udd00"]'); // as a stock JS client encodes 'hi \udd00'
+    assert.deepEqual(await got, ['hi \ufffd']);
+    await othersStillServed(bystander);
+  });
+
+  it('polling: raw invalid UTF-8 in a POST reaches the room repaired', T, async () => {
+    clients = new Clients(server.url, { transports: ['websocket'] });
+    const bystander = await clients.connect();
+    const room = 'utf8-poll-' + process.pid;
+    assert.deepEqual(await emitAck(bystander, 'join', room), [true]);
+    const got = once(bystander, 'room_msg');
+    const base = `${server.url}/socket.io/?EIO=4&transport=polling`;
+    const open = await (await fetch(base, { signal: AbortSignal.timeout(5000) })).text();
+    const { sid } = JSON.parse(open.slice(1));
+    const url = `${base}&sid=${encodeURIComponent(sid)}`;
+    const post = (body) => fetch(url, { method: 'POST', body, signal: AbortSignal.timeout(5000) });
+    assert.equal((await post('40')).status, 200);
+    const connected = await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
+    assert.ok(connected.startsWith('40'), `expected CONNECT reply, got ${connected}`);
+    const body = Buffer.concat([Buffer.from('42["to_room","' + room + '","a'), Buffer.from([0xff, 0xc3]),
+      Buffer.from('b"]')]);
+    assert.equal((await post(body)).status, 200);
+    assert.deepEqual(await got, ['a\ufffd\ufffdb']);
     await othersStillServed(bystander);
   });
 
