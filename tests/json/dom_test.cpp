@@ -79,6 +79,34 @@ TEST_CASE("parse errors carry an offset and a message; the document is left null
   }
 }
 
+TEST_CASE("parse_insitu stays inside the buffer when the text ends in a truncated UTF-8 sequence",
+          "[json][dom]") {
+  // RapidJSON's UTF-8 validation takes the continuation bytes a lead byte announces without
+  // looking at them: it used to read (and rewrite) up to 2 bytes past the terminator, which
+  // AddressSanitizer reports when the string's heap block ends right after its terminator.
+  const std::vector<std::string> tails = {"\xF0", "\xF0\x9F", "\xF0\x9F\x98", "\xE2", "\xE2\x82", "\xC3",
+                                          "\xF4\x8F\xBF"};
+  for (const auto& tail : tails) {
+    for (const std::string& head : {std::string("\"0123456789abcdef"), std::string("[\"0123456789abcdef")}) {
+      const std::string text = head + tail;
+      INFO(text);
+      std::string buf(text.data(), text.size());  // capacity == size: nothing spare past the NUL
+      json::document doc;
+      json::parse_error err;
+      CHECK_FALSE(json::parse_insitu(buf, doc, &err));
+      CHECK(std::string(err.message).find("encoding") != std::string::npos);
+      CHECK(err.offset == head.size());
+      json::document doc2;
+      CHECK_FALSE(json::parse(text, doc2));
+    }
+  }
+  // The same sequences complete and followed by the closing quote are fine.
+  std::string ok = "[\"0123456789abcdef\xF0\x9F\x98\x80\"]";
+  json::document doc;
+  REQUIRE(json::parse_insitu(ok, doc));
+  CHECK(std::string(doc[0].GetString()) == "0123456789abcdef\xF0\x9F\x98\x80");
+}
+
 TEST_CASE("nesting depth is bounded, and deep input never overflows the stack", "[json][dom]") {
   auto nested = [](std::size_t depth) {
     return std::string(depth, '[') + std::string(depth, ']');

@@ -65,6 +65,30 @@ struct building_handler {
   }
 };
 
+/// RapidJSON's in-situ stream, but bounded: it never moves past `end`, where it reads NUL.
+/// InsituStringStream knows no length and trusts the terminator, yet RapidJSON 1.1's UTF-8
+/// validation takes the 1-3 continuation bytes a lead byte announces without looking at them, so
+/// a text ending in a truncated sequence ("\xF0" + NUL) made it read and rewrite up to 2 bytes past
+/// the terminator. Writes past `end` are dropped: they only happen on such a doomed parse.
+struct bounded_insitu_stream {
+  using Ch = char;
+  bounded_insitu_stream(char* begin, std::size_t length) : src_(begin), head_(begin), end_(begin + length) {}
+  Ch Peek() const { return src_ != end_ ? *src_ : '\0'; }
+  Ch Take() { return src_ != end_ ? *src_++ : '\0'; }
+  std::size_t Tell() const { return static_cast<std::size_t>(src_ - head_); }
+  void Put(Ch c) {
+    if (dst_ != end_) *dst_++ = c;
+  }
+  Ch* PutBegin() { return dst_ = src_; }
+  std::size_t PutEnd(Ch* begin) const { return static_cast<std::size_t>(dst_ - begin); }
+  void Flush() {}
+
+  char* src_;
+  char* dst_ = nullptr;
+  char* head_;
+  char* end_;
+};
+
 template <unsigned Flags, class Stream>
 bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* err,
                   std::size_t max_depth) {
@@ -106,7 +130,7 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
 /// On failure `doc` is null and `err` (if given) says where and why.
 inline bool parse_insitu(std::string& buf, document& doc, parse_error* err = nullptr,
                          std::size_t max_depth = default_max_depth) {
-  rapidjson::InsituStringStream in(&buf[0]);  // std::string is NUL-terminated
+  detail::bounded_insitu_stream in(&buf[0], buf.size());
   return detail::parse_stream<rapidjson::kParseInsituFlag>(in, buf.size(), doc, err, max_depth);
 }
 

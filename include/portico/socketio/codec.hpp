@@ -234,10 +234,10 @@ inline errc check_payload(packet_type t, const json::value& v) noexcept {
   return errc::bad_type;
 }
 
-/// Parses `text` in situ into `root`, nodes allocated in `pool`. The parser's work stack is
-/// per thread and reused (RapidJSON would allocate and free one per document): it lives in a
-/// pool over a thread-local buffer, emptied after every parse.
-inline bool parse_payload(char* text, json::allocator& pool, json::value& root) {
+/// Parses the `length` bytes at `text` (NUL-terminated) in situ into `root`, nodes allocated in
+/// `pool`. The parser's work stack is per thread and reused (RapidJSON would allocate and free
+/// one per document): it lives in a pool over a thread-local buffer, emptied after every parse.
+inline bool parse_payload(char* text, std::size_t length, json::allocator& pool, json::value& root) {
   struct scratch {
     char buffer[4096];
     json::allocator stack_pool{buffer, sizeof(buffer)};
@@ -248,8 +248,10 @@ inline bool parse_payload(char* text, json::allocator& pool, json::value& root) 
   {
     parser doc(&pool, 1024, &tls.stack_pool);
     // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
-    doc.ParseInsitu<rapidjson::kParseIterativeFlag>(text);
-    ok = !doc.HasParseError();
+    rapidjson::InsituStringStream in(text);
+    doc.ParseStream<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag, rapidjson::UTF8<>>(in);
+    // RapidJSON stops at the first NUL byte: one before `length` hides garbage after it.
+    ok = !doc.HasParseError() && in.Tell() == length;
     if (ok) root.Swap(doc);
   }
   tls.stack_pool.Clear();
@@ -321,7 +323,7 @@ inline errc decode(std::string text, packet& out, std::size_t max_attachments = 
     if (chunk < 256) chunk = 256;
     if (chunk > 65536) chunk = 65536;
     out.pool_ = detail::make_dom_pool(chunk);
-    if (!detail::parse_payload(p, *out.pool_, out.root_)) return errc::bad_json;
+    if (!detail::parse_payload(p, n - i, *out.pool_, out.root_)) return errc::bad_json;
     out.has_data_ = true;
     errc e = detail::check_payload(out.type, out.root_);
     if (e != errc::ok) return e;
