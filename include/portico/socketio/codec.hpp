@@ -248,6 +248,8 @@ inline bool parse_payload(char* text, std::size_t length, json::allocator& pool,
   {
     parser doc(&pool, 1024, &tls.stack_pool);
     // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
+    // Not json::parse_insitu's bounded stream: this one keeps RapidJSON's SSE2 string scan. With
+    // kParseValidateEncodingFlag it would read past the terminator (see json/dom.hpp).
     rapidjson::InsituStringStream in(text);
     doc.ParseStream<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag, rapidjson::UTF8<>>(in);
     // RapidJSON stops at the first NUL byte: one before `length` hides garbage after it.
