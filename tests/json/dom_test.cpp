@@ -107,6 +107,25 @@ TEST_CASE("parse_insitu stays inside the buffer when the text ends in a truncate
   CHECK(std::string(doc[0].GetString()) == "0123456789abcdef\xF0\x9F\x98\x80");
 }
 
+TEST_CASE("numbers beyond a double's range are refused, not turned into infinity", "[json][dom]") {
+  // RapidJSON refuses 1e400 itself but made infinity of these; stringify then stopped there.
+  const std::vector<std::string> texts = {"10e308", "[3114561e308]", "{\"a\":-2e308}", "1" + std::string(400, '0')};
+  for (const auto& text : texts) {
+    INFO(text);
+    std::string buf = text;
+    json::document doc;
+    json::parse_error err;
+    CHECK_FALSE(json::parse_insitu(buf, doc, &err));
+    CHECK(doc.IsNull());
+    CHECK(std::string(err.message).find("too big") != std::string::npos);
+    CHECK_FALSE(json::parse(text, doc, &err));
+    CHECK(std::string(err.message).find("too big") != std::string::npos);
+  }
+  json::document doc;
+  REQUIRE(json::parse("[1.7976931348623157e308,-4.9e-324,1e-400]", doc));
+  CHECK(json::parse(json::stringify(doc), doc));
+}
+
 TEST_CASE("nesting depth is bounded, and deep input never overflows the stack", "[json][dom]") {
   auto nested = [](std::size_t depth) {
     return std::string(depth, '[') + std::string(depth, ']');

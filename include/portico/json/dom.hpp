@@ -3,6 +3,7 @@
 /// recurses (RapidJSON's iterative parser), so hostile input cannot overflow the stack, and the
 /// recursive walks elsewhere (stringify, copy, typed decoding of `raw`) stay bounded too.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,6 +34,7 @@ struct building_handler {
   bool copy_strings;
   std::size_t depth = 0;
   bool too_deep = false;
+  bool too_big = false;
 
   using Ch = char;
   using size_type = rapidjson::SizeType;
@@ -42,7 +44,13 @@ struct building_handler {
   bool Uint(unsigned u) { return doc.Uint(u); }
   bool Int64(std::int64_t i) { return doc.Int64(i); }
   bool Uint64(std::uint64_t u) { return doc.Uint64(u); }
-  bool Double(double d) { return doc.Double(d); }
+  /// RapidJSON 1.1 refuses 1e400 but turns 10e308 into infinity, which no JSON can carry back
+  /// out (the writer stops there): refused alike.
+  bool Double(double d) {
+    if (std::isfinite(d)) return doc.Double(d);
+    too_big = true;
+    return false;
+  }
   bool RawNumber(const Ch* s, size_type n, bool copy) { return doc.RawNumber(s, n, copy || copy_strings); }
   bool String(const Ch* s, size_type n, bool copy) { return doc.String(s, n, copy || copy_strings); }
   bool Key(const Ch* s, size_type n, bool copy) { return doc.Key(s, n, copy || copy_strings); }
@@ -114,6 +122,9 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
     } else if (h.too_deep) {
       err->offset = result.Offset();
       err->message = "Nesting too deep.";
+    } else if (h.too_big) {
+      err->offset = result.Offset();
+      err->message = rapidjson::GetParseError_En(rapidjson::kParseErrorNumberTooBig);
     } else {
       err->offset = result.Offset();
       err->message = rapidjson::GetParseError_En(result.Code());
@@ -126,7 +137,8 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
 
 /// Parses `buf` in place: strings in `doc` point into `buf`, which must therefore outlive `doc`
 /// and must not be modified meanwhile. This is how received packets are parsed (once, no copy).
-/// Invalid UTF-8, trailing garbage, NUL bytes and nesting deeper than `max_depth` are errors.
+/// Invalid UTF-8, trailing garbage, NUL bytes, numbers beyond a double's range and nesting deeper
+/// than `max_depth` are errors.
 /// On failure `doc` is null and `err` (if given) says where and why.
 inline bool parse_insitu(std::string& buf, document& doc, parse_error* err = nullptr,
                          std::size_t max_depth = default_max_depth) {
@@ -141,7 +153,8 @@ inline bool parse(std::string_view text, document& doc, parse_error* err = nullp
   return detail::parse_stream<rapidjson::kParseDefaultFlags>(in, text.size(), doc, err, max_depth);
 }
 
-/// Serialises a DOM value to compact JSON. Non-finite doubles (only possible in hand-built DOMs)
+/// Serialises a DOM value to compact JSON. Non-finite doubles (only possible in hand-built DOMs:
+/// the parsers refuse numbers that overflow)
 /// cannot be represented; the output is then truncated at that point, so do not store them.
 inline std::string stringify(const value& v) {
   std::string out;

@@ -8,6 +8,7 @@
 /// DOM point into that text (see docs/design.md, "Payload representation"). Placeholders for
 /// binary attachments stay in the DOM; `binary.hpp` resolves or rewrites them.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -244,16 +245,25 @@ inline bool parse_payload(char* text, std::size_t length, json::allocator& pool,
   };
   thread_local scratch tls;
   using parser = rapidjson::GenericDocument<rapidjson::UTF8<>, json::allocator, json::allocator>;
-  bool ok;
+  /// RapidJSON 1.1 turns 10e308 into infinity, which no packet can carry back out: refused.
+  struct finite_parser : parser {
+    using parser::parser;
+    bool Double(double d) { return std::isfinite(d) && parser::Double(d); }
+  };
+  bool ok = false;
   {
-    parser doc(&pool, 1024, &tls.stack_pool);
-    // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
+    finite_parser doc(&pool, 1024, &tls.stack_pool);
     // Not json::parse_insitu's bounded stream: this one keeps RapidJSON's SSE2 string scan. With
     // kParseValidateEncodingFlag it would read past the terminator (see json/dom.hpp).
     rapidjson::InsituStringStream in(text);
-    doc.ParseStream<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag, rapidjson::UTF8<>>(in);
+    rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, json::allocator> reader(&tls.stack_pool);
+    // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
+    auto generate = [&](parser&) {
+      return ok = !reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag>(in, doc).IsError();
+    };
+    doc.Populate(generate);
     // RapidJSON stops at the first NUL byte: one before `length` hides garbage after it.
-    ok = !doc.HasParseError() && in.Tell() == length;
+    ok = ok && in.Tell() == length;
     if (ok) root.Swap(doc);
   }
   tls.stack_pool.Clear();
