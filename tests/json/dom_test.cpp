@@ -61,6 +61,8 @@ TEST_CASE("parse errors carry an offset and a message; the document is left null
       {"1e400", 0, "too big"},
       {"{\"a\" 1}", 5, ""},
       {"[\"\\ud800\"]", 2, "surrogate"},
+      {"[\"\\udc00\"]", 9, "surrogate"},
+      {"{\"a\\udfffb\":1}", 11, "surrogate"},
   };
   for (const auto& c : cases) {
     INFO(c.text);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -27,7 +28,8 @@ namespace detail {
 
 /// Forwards SAX events to a document, refusing nesting deeper than `max_depth`.
 /// With `copy_strings`, every string is copied into the document's allocator (used for deep
-/// copies: an in-situ DOM's strings point into the frame and must not be shared).
+/// copies: an in-situ DOM's strings point into the frame and must not be shared); without it
+/// (parsing text), values no JSON text may produce are refused too.
 struct building_handler {
   document& doc;
   std::size_t max_depth;
@@ -35,6 +37,7 @@ struct building_handler {
   std::size_t depth = 0;
   bool too_deep = false;
   bool too_big = false;
+  bool lone_surrogate = false;
 
   using Ch = char;
   using size_type = rapidjson::SizeType;
@@ -47,13 +50,27 @@ struct building_handler {
   /// RapidJSON 1.1 refuses 1e400 but turns 10e308 into infinity, which no JSON can carry back
   /// out (the writer stops there): refused alike.
   bool Double(double d) {
-    if (std::isfinite(d)) return doc.Double(d);
+    if (copy_strings || std::isfinite(d)) return doc.Double(d);
     too_big = true;
     return false;
   }
   bool RawNumber(const Ch* s, size_type n, bool copy) { return doc.RawNumber(s, n, copy || copy_strings); }
-  bool String(const Ch* s, size_type n, bool copy) { return doc.String(s, n, copy || copy_strings); }
-  bool Key(const Ch* s, size_type n, bool copy) { return doc.Key(s, n, copy || copy_strings); }
+  bool String(const Ch* s, size_type n, bool copy) { return valid(s, n) && doc.String(s, n, copy || copy_strings); }
+  bool Key(const Ch* s, size_type n, bool copy) { return valid(s, n) && doc.Key(s, n, copy || copy_strings); }
+  /// RapidJSON 1.1 refuses a lone high surrogate escape ("\ud800") but writes a lone low one
+  /// ("\udc00") as the bytes ED B0 80, which are not UTF-8. Validation already refused such bytes
+  /// in the text itself, so ED followed by A0-BF can only come from that escape.
+  bool valid(const Ch* s, size_type n) {
+    if (copy_strings) return true;
+    const Ch* end = s + n;
+    for (const Ch* p = s; (p = static_cast<const Ch*>(std::memchr(p, '\xED', static_cast<std::size_t>(end - p))));) {
+      if (++p != end && static_cast<unsigned char>(*p) >= 0xA0) {
+        lone_surrogate = true;
+        return false;
+      }
+    }
+    return true;
+  }
   bool StartObject() { return enter() && doc.StartObject(); }
   bool EndObject(size_type n) {
     --depth;
@@ -122,6 +139,9 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
     } else if (h.too_deep) {
       err->offset = result.Offset();
       err->message = "Nesting too deep.";
+    } else if (h.lone_surrogate) {
+      err->offset = result.Offset();
+      err->message = rapidjson::GetParseError_En(rapidjson::kParseErrorStringUnicodeSurrogateInvalid);
     } else if (h.too_big) {
       err->offset = result.Offset();
       err->message = rapidjson::GetParseError_En(rapidjson::kParseErrorNumberTooBig);
