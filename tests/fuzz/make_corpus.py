@@ -54,6 +54,7 @@ SEEDS = {
         b'2["e",' + b"[" * 300 + b"]" * 300 + b"]", b'2["a"', b'2["a"]garbage', b"2{", b"2", b"2[]",
         b"299999999999999999999[\"a\"]", b'5x-["a"]', b'599999999999-["a"]', b'2admin,["a"]',
         b'51-["a",{"_placeholder":true,"num":5}]', b'2["a\\u0000b"]', b"2[\"\xf0\x9f\"]",
+        b'2["e",10e308]', b'2["e","\\udc00"]',
     ],
     "json_decoder": [
         b'{"id":1,"items":[{"sku":"a","qty":2,"price":9.5,"gift":true}],"tags":{"x":[1,2]},'
@@ -66,6 +67,8 @@ SEEDS = {
         b'"0123456789abcdef\xf0', b'["0123456789abcdef\xe2\x82', b'"\xc3', b'["\xf0\x9f\x98\x80"]',
         b"[" * 257 + b"]" * 257, b"[" * 256 + b"]" * 256, b'{"a":' * 50, b'"\\u0041\\n\\t\\"\\\\\\/"',
         b"-0", b"0.1e-400", b"123456789012345678901234567890", b"true", b"null", b' \t\n{ "k" : [ ] } ',
+        # found by fuzzing: a number that overflows to infinity, a lone low surrogate escape
+        b"3114561e308", b'{"items":[{"sku":"\\udc00"}]}',
     ],
     "http_request": [
         request(b"GET", b"/car/7"), request(b"GET", b"/car/7/?limit=3&color=dark%20blue"),
