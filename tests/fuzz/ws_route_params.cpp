@@ -33,7 +33,7 @@ route_set& routes() {
     s.room = http::detail::typed_ws_handler(
         [](const http::websocket_ptr&, std::string room, std::string user, std::optional<std::int64_t> since) {
           ++handled;
-          if (room.empty() && user.empty() && since) handled += 0;
+          (void)room, (void)user, (void)since;
         },
         http::path<std::string>("room"), http::header<std::string>("X-User", "anon"),
         http::query<std::optional<std::int64_t>>("since"));
