@@ -13,11 +13,13 @@ config_opts() {
   # clang++ in C++20 (websocketpp 0.8.2 is not C++20 with g++ 12); clang17 and asan would only
   # repeat them. Examples are built by gcc against include/ and by clang17 against the generated
   # single header (single_include/), as a single-header user would; clang20 builds the test suite.
+  # clang17 also builds the libFuzzer targets of tests/fuzz and runs suite `fuzz` (each corpus
+  # once plus a 40 s fuzz run per target: about 2 minutes with tests 2 at a time).
   # `demo` is scripts/demo's optimised build of the main example, not a test configuration.
   local fast="-Doptimization=0 -Ddebug=false"
   case "$1" in
     gcc) echo "-Dcpp_std=c++17 $fast -Db_sanitize=none -Dinterop=true -Dexamples=true -Dcompile_fail=true" ;;
-    clang17) echo "-Dcpp_std=c++17 $fast -Db_sanitize=none -Dinterop=false -Dexamples=true -Dcompile_fail=false -Dsingle_header=true" ;;
+    clang17) echo "-Dcpp_std=c++17 $fast -Db_sanitize=none -Dinterop=false -Dexamples=true -Dcompile_fail=false -Dsingle_header=true -Dfuzz=true" ;;
     clang20) echo "-Dcpp_std=c++20 $fast -Db_sanitize=none -Dinterop=false -Dexamples=false -Dcompile_fail=true" ;;
     asan) echo "-Dcpp_std=c++17 $fast -Dcpp_args=-g1 -Db_sanitize=address,undefined -Db_lundef=false" \
                "-Dinterop=false -Dexamples=false -Dcompile_fail=false" ;;

@@ -151,6 +151,13 @@ TEST_CASE("http routes: JSON body, methods, statuses and headers", "[http]") {
   CHECK(res.body.find(R"("loc":["body"])") != std::string::npos);
   CHECK(res.body.find("json_invalid") != std::string::npos);
 
+  // A NUL byte does not end the body: the JSON text is the whole body, garbage after a NUL included.
+  const std::string nul_body("{\"model\":\"T\",\"year\":1}\0{\"x\":1}", 30);
+  REQUIRE(nul_body.back() == '}');
+  res = fetch(srv.port(), "POST", "/car", nul_body);
+  CHECK(res.status == 422);
+  CHECK(res.body.find("NUL byte") != std::string::npos);
+
   res = fetch(srv.port(), "PUT", "/car/4", R"({"model":"S","year":2012})");
   CHECK(res.status == 204);
   CHECK(res.body.empty());

@@ -61,6 +61,8 @@ TEST_CASE("parse errors carry an offset and a message; the document is left null
       {"1e400", 0, "too big"},
       {"{\"a\" 1}", 5, ""},
       {"[\"\\ud800\"]", 2, "surrogate"},
+      {"[\"\\udc00\"]", 9, "surrogate"},
+      {"{\"a\\udfffb\":1}", 11, "surrogate"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
@@ -77,6 +79,53 @@ TEST_CASE("parse errors carry an offset and a message; the document is left null
     CHECK_FALSE(json::parse(c.text, doc2, &err2));
     CHECK(err2.offset == c.offset);
   }
+}
+
+TEST_CASE("parse_insitu stays inside the buffer when the text ends in a truncated UTF-8 sequence",
+          "[json][dom]") {
+  // RapidJSON's UTF-8 validation takes the continuation bytes a lead byte announces without
+  // looking at them: it used to read (and rewrite) up to 2 bytes past the terminator, which
+  // AddressSanitizer reports when the string's heap block ends right after its terminator.
+  const std::vector<std::string> tails = {"\xF0", "\xF0\x9F", "\xF0\x9F\x98", "\xE2", "\xE2\x82", "\xC3",
+                                          "\xF4\x8F\xBF"};
+  for (const auto& tail : tails) {
+    for (const std::string& head : {std::string("\"0123456789abcdef"), std::string("[\"0123456789abcdef")}) {
+      const std::string text = head + tail;
+      INFO(text);
+      std::string buf(text.data(), text.size());  // capacity == size: nothing spare past the NUL
+      json::document doc;
+      json::parse_error err;
+      CHECK_FALSE(json::parse_insitu(buf, doc, &err));
+      CHECK(std::string(err.message).find("encoding") != std::string::npos);
+      CHECK(err.offset == head.size());
+      json::document doc2;
+      CHECK_FALSE(json::parse(text, doc2));
+    }
+  }
+  // The same sequences complete and followed by the closing quote are fine.
+  std::string ok = "[\"0123456789abcdef\xF0\x9F\x98\x80\"]";
+  json::document doc;
+  REQUIRE(json::parse_insitu(ok, doc));
+  CHECK(std::string(doc[0].GetString()) == "0123456789abcdef\xF0\x9F\x98\x80");
+}
+
+TEST_CASE("numbers beyond a double's range are refused, not turned into infinity", "[json][dom]") {
+  // RapidJSON refuses 1e400 itself but made infinity of these; stringify then stopped there.
+  const std::vector<std::string> texts = {"10e308", "[3114561e308]", "{\"a\":-2e308}", "1" + std::string(400, '0')};
+  for (const auto& text : texts) {
+    INFO(text);
+    std::string buf = text;
+    json::document doc;
+    json::parse_error err;
+    CHECK_FALSE(json::parse_insitu(buf, doc, &err));
+    CHECK(doc.IsNull());
+    CHECK(std::string(err.message).find("too big") != std::string::npos);
+    CHECK_FALSE(json::parse(text, doc, &err));
+    CHECK(std::string(err.message).find("too big") != std::string::npos);
+  }
+  json::document doc;
+  REQUIRE(json::parse("[1.7976931348623157e308,-4.9e-324,1e-400]", doc));
+  CHECK(json::parse(json::stringify(doc), doc));
 }
 
 TEST_CASE("nesting depth is bounded, and deep input never overflows the stack", "[json][dom]") {

@@ -398,6 +398,14 @@ TEST_CASE("malformed packets are errors, never crashes", "[socketio][codec]") {
       {"61-1[{\"_placeholder\":true,\"num\":5}]", errc::bad_placeholder},
       {"2" + deep, errc::too_deep},
       {std::string("2[\"a\0\"", 6), errc::bad_json},
+      // Garbage hidden behind a NUL byte: RapidJSON stops reading at the NUL.
+      {std::string("2[\"a\"]\0garbage", 14), errc::bad_json},
+      {std::string("2[\"a\"]\0", 7), errc::bad_json},
+      {std::string("2/admin,1[\"a\"] \0]", 17), errc::bad_json},
+      {std::string("0{\"token\":\"t\"}\0{\"x\":1}", 22), errc::bad_json},
+      // A number that overflows a double (RapidJSON made infinity of it; it cannot be re-sent).
+      {"2[\"e\",10e308]", errc::bad_json},
+      {"3/admin,1[-3114561e308]", errc::bad_json},
   };
   for (const auto& b : table) {
     packet p;

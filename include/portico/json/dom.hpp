@@ -3,8 +3,10 @@
 /// recurses (RapidJSON's iterative parser), so hostile input cannot overflow the stack, and the
 /// recursive walks elsewhere (stringify, copy, typed decoding of `raw`) stay bounded too.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -26,13 +28,16 @@ namespace detail {
 
 /// Forwards SAX events to a document, refusing nesting deeper than `max_depth`.
 /// With `copy_strings`, every string is copied into the document's allocator (used for deep
-/// copies: an in-situ DOM's strings point into the frame and must not be shared).
+/// copies: an in-situ DOM's strings point into the frame and must not be shared); without it
+/// (parsing text), values no JSON text may produce are refused too.
 struct building_handler {
   document& doc;
   std::size_t max_depth;
   bool copy_strings;
   std::size_t depth = 0;
   bool too_deep = false;
+  bool too_big = false;
+  bool lone_surrogate = false;
 
   using Ch = char;
   using size_type = rapidjson::SizeType;
@@ -42,10 +47,30 @@ struct building_handler {
   bool Uint(unsigned u) { return doc.Uint(u); }
   bool Int64(std::int64_t i) { return doc.Int64(i); }
   bool Uint64(std::uint64_t u) { return doc.Uint64(u); }
-  bool Double(double d) { return doc.Double(d); }
+  /// RapidJSON 1.1 refuses 1e400 but turns 10e308 into infinity, which no JSON can carry back
+  /// out (the writer stops there): refused alike.
+  bool Double(double d) {
+    if (copy_strings || std::isfinite(d)) return doc.Double(d);
+    too_big = true;
+    return false;
+  }
   bool RawNumber(const Ch* s, size_type n, bool copy) { return doc.RawNumber(s, n, copy || copy_strings); }
-  bool String(const Ch* s, size_type n, bool copy) { return doc.String(s, n, copy || copy_strings); }
-  bool Key(const Ch* s, size_type n, bool copy) { return doc.Key(s, n, copy || copy_strings); }
+  bool String(const Ch* s, size_type n, bool copy) { return valid(s, n) && doc.String(s, n, copy || copy_strings); }
+  bool Key(const Ch* s, size_type n, bool copy) { return valid(s, n) && doc.Key(s, n, copy || copy_strings); }
+  /// RapidJSON 1.1 refuses a lone high surrogate escape ("\ud800") but writes a lone low one
+  /// ("\udc00") as the bytes ED B0 80, which are not UTF-8. Validation already refused such bytes
+  /// in the text itself, so ED followed by A0-BF can only come from that escape.
+  bool valid(const Ch* s, size_type n) {
+    if (copy_strings) return true;
+    const Ch* end = s + n;
+    for (const Ch* p = s; (p = static_cast<const Ch*>(std::memchr(p, '\xED', static_cast<std::size_t>(end - p))));) {
+      if (++p != end && static_cast<unsigned char>(*p) >= 0xA0) {
+        lone_surrogate = true;
+        return false;
+      }
+    }
+    return true;
+  }
   bool StartObject() { return enter() && doc.StartObject(); }
   bool EndObject(size_type n) {
     --depth;
@@ -63,6 +88,30 @@ struct building_handler {
     }
     return true;
   }
+};
+
+/// RapidJSON's in-situ stream, but bounded: it never moves past `end`, where it reads NUL.
+/// InsituStringStream knows no length and trusts the terminator, yet RapidJSON 1.1's UTF-8
+/// validation takes the 1-3 continuation bytes a lead byte announces without looking at them, so
+/// a text ending in a truncated sequence ("\xF0" + NUL) made it read and rewrite up to 2 bytes past
+/// the terminator. Writes past `end` are dropped: they only happen on such a doomed parse.
+struct bounded_insitu_stream {
+  using Ch = char;
+  bounded_insitu_stream(char* begin, std::size_t length) : src_(begin), head_(begin), end_(begin + length) {}
+  Ch Peek() const { return src_ != end_ ? *src_ : '\0'; }
+  Ch Take() { return src_ != end_ ? *src_++ : '\0'; }
+  std::size_t Tell() const { return static_cast<std::size_t>(src_ - head_); }
+  void Put(Ch c) {
+    if (dst_ != end_) *dst_++ = c;
+  }
+  Ch* PutBegin() { return dst_ = src_; }
+  std::size_t PutEnd(Ch* begin) const { return static_cast<std::size_t>(dst_ - begin); }
+  void Flush() {}
+
+  char* src_;
+  char* dst_ = nullptr;
+  char* head_;
+  char* end_;
 };
 
 template <unsigned Flags, class Stream>
@@ -90,6 +139,12 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
     } else if (h.too_deep) {
       err->offset = result.Offset();
       err->message = "Nesting too deep.";
+    } else if (h.lone_surrogate) {
+      err->offset = result.Offset();
+      err->message = rapidjson::GetParseError_En(rapidjson::kParseErrorStringUnicodeSurrogateInvalid);
+    } else if (h.too_big) {
+      err->offset = result.Offset();
+      err->message = rapidjson::GetParseError_En(rapidjson::kParseErrorNumberTooBig);
     } else {
       err->offset = result.Offset();
       err->message = rapidjson::GetParseError_En(result.Code());
@@ -102,11 +157,12 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
 
 /// Parses `buf` in place: strings in `doc` point into `buf`, which must therefore outlive `doc`
 /// and must not be modified meanwhile. This is how received packets are parsed (once, no copy).
-/// Invalid UTF-8, trailing garbage, NUL bytes and nesting deeper than `max_depth` are errors.
+/// Invalid UTF-8, trailing garbage, NUL bytes, numbers beyond a double's range and nesting deeper
+/// than `max_depth` are errors.
 /// On failure `doc` is null and `err` (if given) says where and why.
 inline bool parse_insitu(std::string& buf, document& doc, parse_error* err = nullptr,
                          std::size_t max_depth = default_max_depth) {
-  rapidjson::InsituStringStream in(&buf[0]);  // std::string is NUL-terminated
+  detail::bounded_insitu_stream in(&buf[0], buf.size());
   return detail::parse_stream<rapidjson::kParseInsituFlag>(in, buf.size(), doc, err, max_depth);
 }
 
@@ -117,7 +173,8 @@ inline bool parse(std::string_view text, document& doc, parse_error* err = nullp
   return detail::parse_stream<rapidjson::kParseDefaultFlags>(in, text.size(), doc, err, max_depth);
 }
 
-/// Serialises a DOM value to compact JSON. Non-finite doubles (only possible in hand-built DOMs)
+/// Serialises a DOM value to compact JSON. Non-finite doubles (only possible in hand-built DOMs:
+/// the parsers refuse numbers that overflow)
 /// cannot be represented; the output is then truncated at that point, so do not store them.
 inline std::string stringify(const value& v) {
   std::string out;

@@ -8,6 +8,7 @@
 /// DOM point into that text (see docs/design.md, "Payload representation"). Placeholders for
 /// binary attachments stay in the DOM; `binary.hpp` resolves or rewrites them.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -236,22 +237,35 @@ inline errc check_payload(packet_type t, const json::value& v) noexcept {
   return errc::bad_type;
 }
 
-/// Parses `text` in situ into `root`, nodes allocated in `pool`. The parser's work stack is
-/// per thread and reused (RapidJSON would allocate and free one per document): it lives in a
-/// pool over a thread-local buffer, emptied after every parse.
-inline bool parse_payload(char* text, json::allocator& pool, json::value& root) {
+/// Parses the `length` bytes at `text` (NUL-terminated) in situ into `root`, nodes allocated in
+/// `pool`. The parser's work stack is per thread and reused (RapidJSON would allocate and free
+/// one per document): it lives in a pool over a thread-local buffer, emptied after every parse.
+inline bool parse_payload(char* text, std::size_t length, json::allocator& pool, json::value& root) {
   struct scratch {
     char buffer[4096];
     json::allocator stack_pool{buffer, sizeof(buffer)};
   };
   thread_local scratch tls;
   using parser = rapidjson::GenericDocument<rapidjson::UTF8<>, json::allocator, json::allocator>;
-  bool ok;
+  /// RapidJSON 1.1 turns 10e308 into infinity, which no packet can carry back out: refused.
+  struct finite_parser : parser {
+    using parser::parser;
+    bool Double(double d) { return std::isfinite(d) && parser::Double(d); }
+  };
+  bool ok = false;
   {
-    parser doc(&pool, 1024, &tls.stack_pool);
+    finite_parser doc(&pool, 1024, &tls.stack_pool);
+    // Not json::parse_insitu's bounded stream: this one keeps RapidJSON's SSE2 string scan. With
+    // kParseValidateEncodingFlag it would read past the terminator (see json/dom.hpp).
+    rapidjson::InsituStringStream in(text);
+    rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, json::allocator> reader(&tls.stack_pool);
     // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
-    doc.ParseInsitu<rapidjson::kParseIterativeFlag>(text);
-    ok = !doc.HasParseError();
+    auto generate = [&](parser&) {
+      return ok = !reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag>(in, doc).IsError();
+    };
+    doc.Populate(generate);
+    // RapidJSON stops at the first NUL byte: one before `length` hides garbage after it.
+    ok = ok && in.Tell() == length;
     if (ok) root.Swap(doc);
   }
   tls.stack_pool.Clear();
@@ -329,7 +343,7 @@ inline errc decode(std::string text, packet& out, std::size_t max_attachments = 
     if (chunk < 256) chunk = 256;
     if (chunk > 65536) chunk = 65536;
     out.pool_ = detail::make_dom_pool(chunk);
-    if (!detail::parse_payload(p, *out.pool_, out.root_)) return errc::bad_json;
+    if (!detail::parse_payload(p, n - i, *out.pool_, out.root_)) return errc::bad_json;
     out.has_data_ = true;
     errc e = detail::check_payload(out.type, out.root_);
     if (e != errc::ok) return e;
