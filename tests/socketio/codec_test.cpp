@@ -349,6 +349,13 @@ TEST_CASE("received packets survive being moved (in-situ DOM)", "[socketio][code
   CHECK(to_json(v[49].data()) == R"(["e","s49"])");
 }
 
+TEST_CASE("lone surrogate escapes from a JS client arrive as U+FFFD instead of closing it", "[socketio][codec]") {
+  const std::string fffd = "\xEF\xBF\xBD";
+  auto p = decode_ok(R"(2["chat","hi \udd00",{"k\ud800":"\ud83d\ude00"}])");
+  CHECK(std::string(p.arg(0).GetString(), p.arg(0).GetStringLength()) == "hi " + fffd);
+  CHECK(std::string(p.arg(1)[("k" + fffd).c_str()].GetString()) == "\xF0\x9F\x98\x80");
+}
+
 TEST_CASE("malformed packets are errors, never crashes", "[socketio][codec]") {
   struct bad {
     std::string text;

@@ -1447,9 +1447,13 @@ class server {
       auto con = wp->ep.get_con_from_hdl(h);
       con->get_request().note_peer(detail::core::remote_of(con));
     });
-    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->log_early_refusal(wp->ep.get_con_from_hdl(h)); });
+    // A request refused before any handler ran: one log line, and a POST too big for websocketpp
+    // closes its polling session.
+    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) {
+      core->log_early_refusal(wp->ep.get_con_from_hdl(h));
+      core->handle_failed_http(*wp, h);
+    });
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
-    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) { core->handle_failed_http(*wp, h); });
   }
 
   /// Waits until every worker has run the tasks queued so far (or the deadline passes).

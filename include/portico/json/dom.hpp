@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "rapidjson.hpp"
+#include "surrogates.hpp"
 #include "value.hpp"
 
 namespace portico::json {
@@ -37,7 +38,6 @@ struct building_handler {
   std::size_t depth = 0;
   bool too_deep = false;
   bool too_big = false;
-  bool lone_surrogate = false;
 
   using Ch = char;
   using size_type = rapidjson::SizeType;
@@ -55,22 +55,8 @@ struct building_handler {
     return false;
   }
   bool RawNumber(const Ch* s, size_type n, bool copy) { return doc.RawNumber(s, n, copy || copy_strings); }
-  bool String(const Ch* s, size_type n, bool copy) { return valid(s, n) && doc.String(s, n, copy || copy_strings); }
-  bool Key(const Ch* s, size_type n, bool copy) { return valid(s, n) && doc.Key(s, n, copy || copy_strings); }
-  /// RapidJSON 1.1 refuses a lone high surrogate escape ("\ud800") but writes a lone low one
-  /// ("\udc00") as the bytes ED B0 80, which are not UTF-8. Validation already refused such bytes
-  /// in the text itself, so ED followed by A0-BF can only come from that escape.
-  bool valid(const Ch* s, size_type n) {
-    if (copy_strings) return true;
-    const Ch* end = s + n;
-    for (const Ch* p = s; (p = static_cast<const Ch*>(std::memchr(p, '\xED', static_cast<std::size_t>(end - p))));) {
-      if (++p != end && static_cast<unsigned char>(*p) >= 0xA0) {
-        lone_surrogate = true;
-        return false;
-      }
-    }
-    return true;
-  }
+  bool String(const Ch* s, size_type n, bool copy) { return doc.String(s, n, copy || copy_strings); }
+  bool Key(const Ch* s, size_type n, bool copy) { return doc.Key(s, n, copy || copy_strings); }
   bool StartObject() { return enter() && doc.StartObject(); }
   bool EndObject(size_type n) {
     --depth;
@@ -139,9 +125,6 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
     } else if (h.too_deep) {
       err->offset = result.Offset();
       err->message = "Nesting too deep.";
-    } else if (h.lone_surrogate) {
-      err->offset = result.Offset();
-      err->message = rapidjson::GetParseError_En(rapidjson::kParseErrorStringUnicodeSurrogateInvalid);
     } else if (h.too_big) {
       err->offset = result.Offset();
       err->message = rapidjson::GetParseError_En(rapidjson::kParseErrorNumberTooBig);
@@ -158,17 +141,26 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
 /// Parses `buf` in place: strings in `doc` point into `buf`, which must therefore outlive `doc`
 /// and must not be modified meanwhile. This is how received packets are parsed (once, no copy).
 /// Invalid UTF-8, trailing garbage, NUL bytes, numbers beyond a double's range and nesting deeper
-/// than `max_depth` are errors.
+/// than `max_depth` are errors; a lone surrogate escape ("\udc00") is read as U+FFFD (it is
+/// rewritten to "\ufffd" in `buf`, see surrogates.hpp).
 /// On failure `doc` is null and `err` (if given) says where and why.
 inline bool parse_insitu(std::string& buf, document& doc, parse_error* err = nullptr,
                          std::size_t max_depth = default_max_depth) {
+  detail::replace_lone_surrogate_escapes(&buf[0], buf.size());
   detail::bounded_insitu_stream in(&buf[0], buf.size());
   return detail::parse_stream<rapidjson::kParseInsituFlag>(in, buf.size(), doc, err, max_depth);
 }
 
-/// Parses a copy of `text` into `doc` (strings are copied into doc's allocator).
+/// Parses a copy of `text` into `doc` (strings are copied into doc's allocator); the same rules
+/// as parse_insitu.
 inline bool parse(std::string_view text, document& doc, parse_error* err = nullptr,
                   std::size_t max_depth = default_max_depth) {
+  if (detail::find_lone_surrogate_escape(text.data(), text.size()) != text.size()) {
+    std::string repaired(text);  // rare: only text with a lone surrogate escape is copied
+    detail::replace_lone_surrogate_escapes(&repaired[0], repaired.size());
+    rapidjson::MemoryStream in(repaired.data(), repaired.size());
+    return detail::parse_stream<rapidjson::kParseDefaultFlags>(in, repaired.size(), doc, err, max_depth);
+  }
   rapidjson::MemoryStream in(text.data(), text.size());
   return detail::parse_stream<rapidjson::kParseDefaultFlags>(in, text.size(), doc, err, max_depth);
 }

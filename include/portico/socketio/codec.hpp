@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "../json/surrogates.hpp"
 #include "../json/value.hpp"
 
 namespace portico::socketio {
@@ -253,6 +254,7 @@ inline bool parse_payload(char* text, std::size_t length, json::allocator& pool,
     bool Double(double d) { return std::isfinite(d) && parser::Double(d); }
   };
   bool ok = false;
+  json::detail::replace_lone_surrogate_escapes(text, length);  // "\udd00" from a JS client -> U+FFFD
   {
     finite_parser doc(&pool, 1024, &tls.stack_pool);
     // Not json::parse_insitu's bounded stream: this one keeps RapidJSON's SSE2 string scan. With
