@@ -212,6 +212,9 @@ class socket : public std::enable_shared_from_this<socket> {
   void on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body);
   void on_probe_open(con_ptr con, detail::worker* w);
   void on_ws_closed(const void* con_id, bool too_big);
+  void post_to_home(std::function<void()> f, bool passed_on);
+  void release_after_old_queue(detail::worker* old_home, detail::worker* new_home, unsigned slot, bool last);
+  void release_held();
   void complete_upgrade();
   void abort_probe(const char* why);
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
@@ -233,6 +236,7 @@ class socket : public std::enable_shared_from_this<socket> {
   std::atomic<bool> closed_flag_{false};
   std::atomic<int> transport_flag_{0};
   std::atomic<bool> upgrading_flag_{false};
+  std::atomic<bool> moving_{false};  ///< home moved; the old home's queue is not passed on yet
 
   bool open_ = false;
   bool closed_ = false;
@@ -254,6 +258,10 @@ class socket : public std::enable_shared_from_this<socket> {
   /// that GET may have been sent before the close but reached the session after it.
   bool linger_ = false;
   packet_type linger_packet_ = packet_type::noop;  ///< what the lingering sid answers its last GET with
+  // A home move (complete_upgrade) keeps the order of what was sent to the session:
+  detail::worker* prev_home_ = nullptr;      ///< the home before the move (written before moving_)
+  bool passing_on_ = false;                  ///< (new home) running what the old home passed on
+  std::vector<std::function<void()>> held_;  ///< (new home) posted there directly during the move
 };
 
 using socket_ptr = std::shared_ptr<socket>;
@@ -364,6 +372,19 @@ struct core : std::enable_shared_from_this<core> {
   std::unordered_map<std::string, socket_ptr> table;
   std::atomic<bool> stopping{false};
   std::atomic<bool> destroyed{false};  ///< workers are gone: sockets kept by users go inert
+  /// Posts from other threads register here while they pick a session's home and queue on it,
+  /// so a home move knows when everything aimed at the old home is queued there (one register
+  /// per post or broadcast, not per recipient; socket::complete_upgrade).
+  std::atomic<unsigned> post_epoch{0};
+  std::atomic<int> posting[2] = {{0}, {0}};
+  struct posting_guard {
+    explicit posting_guard(core& c) : c_(c), slot_(c.post_epoch.load() & 1) { c_.posting[slot_].fetch_add(1); }
+    ~posting_guard() { c_.posting[slot_].fetch_sub(1); }
+    posting_guard(const posting_guard&) = delete;
+    posting_guard& operator=(const posting_guard&) = delete;
+    core& c_;
+    unsigned slot_;
+  };
 
   socket_ptr find(std::string_view sid) {
     std::lock_guard<std::mutex> g(table_mu);
@@ -707,19 +728,50 @@ struct core : std::enable_shared_from_this<core> {
 // ======================================================================= socket
 
 inline bool socket::on_home_worker() const {
-  return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here();
+  // passing_on_ is read on the home's own thread only (short-circuit).
+  return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here() &&
+         (!moving_.load(std::memory_order_acquire) || passing_on_);
 }
 
 inline void socket::post(std::function<void()> f) {
   if (core_->destroyed.load(std::memory_order_acquire)) return;
+  // During a move, what the old home posts was queued there before the move.
+  post_to_home(std::move(f), moving_.load(std::memory_order_acquire) && prev_home_->running_here());
+}
+
+inline void socket::post_to_home(std::function<void()> f, bool passed_on) {
   auto self = shared_from_this();
-  asio::post(home_.load(std::memory_order_acquire)->ioc, [self, f = std::move(f)]() mutable {
-    if (!self->on_home_worker()) {  // the session moved home while this was queued
-      self->post(std::move(f));
-      return;
-    }
+  detail::core::posting_guard registered(*core_);
+  asio::post(home_.load()->ioc, [self, f = std::move(f), passed_on]() mutable {
+    if (self->core_->destroyed.load(std::memory_order_acquire)) return;
+    if (!self->home_.load(std::memory_order_acquire)->running_here())  // queued before the home moved
+      return self->post_to_home(std::move(f), true);
+    if (!self->moving_.load(std::memory_order_acquire)) return f();
+    if (!passed_on) return self->held_.push_back(std::move(f));  // waits for what the old home passes on
+    self->passing_on_ = true;
     f();
+    self->passing_on_ = false;
   });
+}
+
+/// Runs on the old home behind everything queued there, including posts that picked the old home
+/// before the move and were still queuing (`slot`), then releases the new home.
+inline void socket::release_after_old_queue(detail::worker* old_home, detail::worker* new_home, unsigned slot,
+                                            bool last) {
+  auto self = shared_from_this();
+  asio::post(old_home->ioc, [self, old_home, new_home, slot, last] {
+    if (self->core_->destroyed.load(std::memory_order_acquire)) return;
+    if (self->core_->posting[slot].load() != 0 || !last)
+      return self->release_after_old_queue(old_home, new_home, slot, self->core_->posting[slot].load() == 0);
+    asio::post(new_home->ioc, [self] { self->release_held(); });
+  });
+}
+
+inline void socket::release_held() {
+  moving_.store(false, std::memory_order_release);
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& f : held) f();
 }
 
 inline void socket::send(std::string text) {
@@ -1038,9 +1090,22 @@ inline void socket::complete_upgrade() {
   ++timer_gen_;
   if (timer_) timer_->cancel();
   timer_ = std::make_unique<asio::steady_timer>(ws_worker_->ioc);
-  home_.store(ws_worker_, std::memory_order_release);
+  // Nothing sent to the session may overtake what was sent before the move. On the new home, in
+  // this order: the flush of what was buffered during the upgrade; what was queued on the old
+  // home before the move, passed on by it in order; then what was posted to the new home
+  // directly meanwhile (held; on_home_worker() is false there until then).
+  prev_home_ = home_.load();
+  moving_.store(true, std::memory_order_release);
   auto self = shared_from_this();
-  post([self, finish = std::move(finish)]() mutable { finish(); });
+  detail::worker* old_home = prev_home_;
+  detail::worker* new_home = ws_worker_;
+  asio::post(new_home->ioc, [self, finish = std::move(finish)]() mutable {
+    self->passing_on_ = true;
+    finish();
+    self->passing_on_ = false;
+  });
+  home_.store(new_home);
+  release_after_old_queue(old_home, new_home, core_->post_epoch.fetch_add(1) & 1, false);
 }
 
 inline void socket::on_ws_closed(const void* con_id, bool too_big) {
@@ -1262,9 +1327,10 @@ class server {
   /// message per worker shared by all its websocket recipients.
   void send_many(const frame_ptr& f, const std::vector<socket_ptr>& to) {
     if (!f || to.empty()) return;
+    detail::core::posting_guard registered(*core_);
     std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
     for (auto& s : to)
-      if (s && !s->closed()) groups[s->home_.load(std::memory_order_acquire)].push_back(s);
+      if (s && !s->closed()) groups[s->home_.load()].push_back(s);
     for (auto& [w, list] : groups) {
       auto job = [f, list = std::move(list), w = w]() {
         detail::ws_message_ptr text;
