@@ -145,13 +145,22 @@ class client : public std::enable_shared_from_this<client> {
     }
   }
   bool staying() const { return (role_ == role::stay || role_ == role::slow) && !broken_; }
+  /// Called once every staying client has its last broadcasts: a gap means a lost broadcast.
+  void check_gaps() {
+    if (staying() && !missing_.empty()) fail("lost " + missing_.front() + " (" + std::to_string(missing_.size()) + " lost)");
+  }
 
  private:
   // ---------------------------------------------------------------- Engine.IO / Socket.IO
   void fail(const std::string& why) {
     if (broken_) return;
     broken_ = true;
-    rs_.fail("client " + std::to_string(index_) + ": " + why);
+    static const char* const kinds[] = {"websocket", "polling", "migrating"};
+    rs_.fail("client " + std::to_string(index_) + " (" + kinds[int(kind_)] +
+             (kind_ == kind::migrating ? std::string(ws_ready_ ? ", upgrade started" : "") +
+                                             (probe_ok_ ? ", probe answered" : "") + (upgrading_ ? "" : ", upgraded")
+                                       : std::string()) +
+             "): " + why);
     if (ws_) {
       asio::error_code ec;
       ws_->close(ec);
@@ -211,8 +220,12 @@ class client : public std::enable_shared_from_this<client> {
       long seq = std::atol(std::string(p.substr(name_end + 2, 12)).c_str());
       if (t != cfg.rooms && t != room_) return fail("broadcast to " + std::string(name) + " reached room " + target_name(room_));
       auto& last = last_[std::size_t(t)];
-      if (seq != last + 1)
-        return fail(std::string(name) + ": got " + std::to_string(seq) + " after " + std::to_string(last));
+      if (seq <= last) {
+        bool was_missing = std::find(missing_.begin(), missing_.end(), std::string(name) + " " + std::to_string(seq)) != missing_.end();
+        return fail(std::string(name) + ": got " + std::to_string(seq) + (via_ws_ ? " over websocket" : " over polling") +
+                    " after " + std::to_string(last) + (was_missing ? " (late, not lost)" : " (twice)"));
+      }
+      for (long m = last + 1; m < seq; ++m) missing_.push_back(std::string(name) + " " + std::to_string(m));
       last = seq;
       return check_complete();
     }
@@ -230,6 +243,7 @@ class client : public std::enable_shared_from_this<client> {
     get_in_flight_ = true;
     http("GET", "", [self = shared_from_this()](std::string body) {
       self->get_in_flight_ = false;
+      self->via_ws_ = false;
       self->on_payload(body);
       if (self->upgrading_ && self->probe_ok_) return self->complete_upgrade();
       if (self->left_) return;
@@ -365,7 +379,10 @@ class client : public std::enable_shared_from_this<client> {
       std::string_view payload(ws_in_.data() + at + hdr, len);
       at += hdr + len;
       int op = b0 & 0x0f;
-      if (op == 1) on_packet(payload);
+      if (op == 1) {
+        via_ws_ = true;
+        on_packet(payload);
+      }
       else if (op == 9) send_ws(10, std::string(payload));
       else if (op == 8) {
         if (!left_) fail("websocket closed by the server");
@@ -406,6 +423,7 @@ class client : public std::enable_shared_from_this<client> {
   role role_;
   int room_;
   std::vector<long> last_;  ///< last sequence number seen per target
+  std::vector<std::string> missing_;  ///< "<room> <seq>" skipped so far
   asio::steady_timer timer_;
   std::string sid_;
   std::unique_ptr<tcp::socket> ws_;
@@ -414,7 +432,7 @@ class client : public std::enable_shared_from_this<client> {
   std::deque<std::string> ws_out_;
   bool writing_ = false, reading_ = false, paused_ = false, ws_ready_ = false, closing_ = false;
   bool upgrading_ = false, probe_ok_ = false, get_in_flight_ = false;
-  bool left_ = false, broken_ = false, finished_ = false, counted_complete_ = false;
+  bool left_ = false, broken_ = false, finished_ = false, counted_complete_ = false, via_ws_ = false;
 };
 
 // ------------------------------------------------------------------ measuring
@@ -531,6 +549,7 @@ round_result run_round(portico::socketio::server& io, int round) {
   rs.expected_set.store(true, std::memory_order_release);
   on_clients([&] { for (auto& c : clients) c->check_complete(); });
   wait_until([&] { return rs.complete.load() + rs.failed.load() >= res.staying; }, 60s);
+  on_clients([&] { for (auto& c : clients) c->check_gaps(); });
   res.complete = rs.complete;
   res.migrated = rs.migrated;
   for (int i = 0; i < total; ++i)
