@@ -223,10 +223,12 @@ class client : public std::enable_shared_from_this<client> {
       if (seq <= last) {
         bool was_missing = std::find(missing_.begin(), missing_.end(), std::string(name) + " " + std::to_string(seq)) != missing_.end();
         return fail(std::string(name) + ": got " + std::to_string(seq) + (via_ws_ ? " over websocket" : " over polling") +
-                    " after " + std::to_string(last) + (was_missing ? " (late, not lost)" : " (twice)"));
+                    " after " + std::to_string(last) + (last_via_ws_[std::size_t(t)] ? " over websocket" : " over polling") +
+                    (was_missing ? " (late, not lost)" : " (twice)"));
       }
       for (long m = last + 1; m < seq; ++m) missing_.push_back(std::string(name) + " " + std::to_string(m));
       last = seq;
+      last_via_ws_[std::size_t(t)] = via_ws_;
       return check_complete();
     }
     fail("unexpected Socket.IO packet " + std::string(p.substr(0, 20)));
@@ -424,6 +426,7 @@ class client : public std::enable_shared_from_this<client> {
   int room_;
   std::vector<long> last_;  ///< last sequence number seen per target
   std::vector<std::string> missing_;  ///< "<room> <seq>" skipped so far
+  std::vector<bool> last_via_ws_ = std::vector<bool>(std::size_t(cfg.rooms) + 1, false);
   asio::steady_timer timer_;
   std::string sid_;
   std::unique_ptr<tcp::socket> ws_;

@@ -213,7 +213,15 @@ class socket : public std::enable_shared_from_this<socket> {
   void on_probe_open(con_ptr con, detail::worker* w);
   void on_ws_closed(const void* con_id, bool too_big);
   void post_to_home(std::function<void()> f, bool passed_on);
-  void release_after_old_queue(detail::worker* old_home, detail::worker* new_home, unsigned slot, bool last);
+  void release_after_old_queue(detail::worker* old_home, detail::worker* new_home, bool last);
+  /// Posts from other threads register while they pick the home and queue on it, so a home move
+  /// knows when everything aimed at the old home is queued there. Returns the slot to release.
+  unsigned register_post() {
+    unsigned slot = moved_.load();
+    posting_[slot].fetch_add(1);
+    return slot;
+  }
+  void unregister_post(unsigned slot) { posting_[slot].fetch_sub(1); }
   void release_held();
   void complete_upgrade();
   void abort_probe(const char* why);
@@ -237,6 +245,8 @@ class socket : public std::enable_shared_from_this<socket> {
   std::atomic<int> transport_flag_{0};
   std::atomic<bool> upgrading_flag_{false};
   std::atomic<bool> moving_{false};  ///< home moved; the old home's queue is not passed on yet
+  std::atomic<unsigned> moved_{0};   ///< 1 once the home moved (a session moves at most once)
+  std::atomic<int> posting_[2] = {{0}, {0}};  ///< posts picking the home, before / after the move
 
   bool open_ = false;
   bool closed_ = false;
@@ -372,19 +382,6 @@ struct core : std::enable_shared_from_this<core> {
   std::unordered_map<std::string, socket_ptr> table;
   std::atomic<bool> stopping{false};
   std::atomic<bool> destroyed{false};  ///< workers are gone: sockets kept by users go inert
-  /// Posts from other threads register here while they pick a session's home and queue on it,
-  /// so a home move knows when everything aimed at the old home is queued there (one register
-  /// per post or broadcast, not per recipient; socket::complete_upgrade).
-  std::atomic<unsigned> post_epoch{0};
-  std::atomic<int> posting[2] = {{0}, {0}};
-  struct posting_guard {
-    explicit posting_guard(core& c) : c_(c), slot_(c.post_epoch.load() & 1) { c_.posting[slot_].fetch_add(1); }
-    ~posting_guard() { c_.posting[slot_].fetch_sub(1); }
-    posting_guard(const posting_guard&) = delete;
-    posting_guard& operator=(const posting_guard&) = delete;
-    core& c_;
-    unsigned slot_;
-  };
 
   socket_ptr find(std::string_view sid) {
     std::lock_guard<std::mutex> g(table_mu);
@@ -741,7 +738,7 @@ inline void socket::post(std::function<void()> f) {
 
 inline void socket::post_to_home(std::function<void()> f, bool passed_on) {
   auto self = shared_from_this();
-  detail::core::posting_guard registered(*core_);
+  unsigned slot = register_post();
   asio::post(home_.load()->ioc, [self, f = std::move(f), passed_on]() mutable {
     if (self->core_->destroyed.load(std::memory_order_acquire)) return;
     if (!self->home_.load(std::memory_order_acquire)->running_here())  // queued before the home moved
@@ -752,17 +749,17 @@ inline void socket::post_to_home(std::function<void()> f, bool passed_on) {
     f();
     self->passing_on_ = false;
   });
+  unregister_post(slot);
 }
 
 /// Runs on the old home behind everything queued there, including posts that picked the old home
-/// before the move and were still queuing (`slot`), then releases the new home.
-inline void socket::release_after_old_queue(detail::worker* old_home, detail::worker* new_home, unsigned slot,
-                                            bool last) {
+/// before the move and were still queuing, then releases the new home.
+inline void socket::release_after_old_queue(detail::worker* old_home, detail::worker* new_home, bool last) {
   auto self = shared_from_this();
-  asio::post(old_home->ioc, [self, old_home, new_home, slot, last] {
+  asio::post(old_home->ioc, [self, old_home, new_home, last] {
     if (self->core_->destroyed.load(std::memory_order_acquire)) return;
-    if (self->core_->posting[slot].load() != 0 || !last)
-      return self->release_after_old_queue(old_home, new_home, slot, self->core_->posting[slot].load() == 0);
+    if (self->posting_[0].load() != 0 || !last)
+      return self->release_after_old_queue(old_home, new_home, self->posting_[0].load() == 0);
     asio::post(new_home->ioc, [self] { self->release_held(); });
   });
 }
@@ -1105,7 +1102,8 @@ inline void socket::complete_upgrade() {
     self->passing_on_ = false;
   });
   home_.store(new_home);
-  release_after_old_queue(old_home, new_home, core_->post_epoch.fetch_add(1) & 1, false);
+  moved_.store(1);
+  release_after_old_queue(old_home, new_home, false);
 }
 
 inline void socket::on_ws_closed(const void* con_id, bool too_big) {
@@ -1327,10 +1325,14 @@ class server {
   /// message per worker shared by all its websocket recipients.
   void send_many(const frame_ptr& f, const std::vector<socket_ptr>& to) {
     if (!f || to.empty()) return;
-    detail::core::posting_guard registered(*core_);
     std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
+    std::vector<std::pair<socket*, unsigned>> registered;  // until the jobs are queued (home moves)
+    registered.reserve(to.size());
     for (auto& s : to)
-      if (s && !s->closed()) groups[s->home_.load()].push_back(s);
+      if (s && !s->closed()) {
+        registered.emplace_back(s.get(), s->register_post());
+        groups[s->home_.load()].push_back(s);
+      }
     for (auto& [w, list] : groups) {
       auto job = [f, list = std::move(list), w = w]() {
         detail::ws_message_ptr text;
@@ -1360,6 +1362,7 @@ class server {
       if (w->running_here()) job();
       else asio::post(w->ioc, std::move(job));
     }
+    for (auto& [s, slot] : registered) s->unregister_post(slot);
   }
 
   /// The open session with this sid, or null.
