@@ -220,11 +220,13 @@ class client : public std::enable_shared_from_this<client> {
       long seq = std::atol(std::string(p.substr(name_end + 2, 12)).c_str());
       if (t != cfg.rooms && t != room_) return fail("broadcast to " + std::string(name) + " reached room " + target_name(room_));
       auto& last = last_[std::size_t(t)];
+      history_ += " " + std::string(name) + ":" + std::to_string(seq) + (via_ws_ ? "w" : "p");
+      if (history_.size() > 400) history_.erase(0, history_.size() - 400);
       if (seq <= last) {
         bool was_missing = std::find(missing_.begin(), missing_.end(), std::string(name) + " " + std::to_string(seq)) != missing_.end();
         return fail(std::string(name) + ": got " + std::to_string(seq) + (via_ws_ ? " over websocket" : " over polling") +
                     " after " + std::to_string(last) + (last_via_ws_[std::size_t(t)] ? " over websocket" : " over polling") +
-                    (was_missing ? " (late, not lost)" : " (twice)"));
+                    (was_missing ? " (late, not lost)" : " (twice)") + "; received:" + history_);
       }
       for (long m = last + 1; m < seq; ++m) missing_.push_back(std::string(name) + " " + std::to_string(m));
       last = seq;
@@ -360,7 +362,10 @@ class client : public std::enable_shared_from_this<client> {
       }
       ws_in_.erase(0, head + 4);
       ws_ready_ = true;
-      if (upgrading_) send_ws(1, "2probe");
+      if (upgrading_) {
+        history_ += " [probe]";
+        send_ws(1, "2probe");
+      }
     }
     std::size_t at = 0;
     for (;;) {
@@ -404,6 +409,7 @@ class client : public std::enable_shared_from_this<client> {
   void complete_upgrade() {
     if (!upgrading_ || !probe_ok_) return;
     upgrading_ = false;
+    history_ += " [upgrade]";
     send_ws(1, "5");
     rs_.migrated.fetch_add(1);
   }
@@ -426,6 +432,7 @@ class client : public std::enable_shared_from_this<client> {
   int room_;
   std::vector<long> last_;  ///< last sequence number seen per target
   std::vector<std::string> missing_;  ///< "<room> <seq>" skipped so far
+  std::string history_;               ///< the last receipts, for the report of a failure
   std::vector<bool> last_via_ws_ = std::vector<bool>(std::size_t(cfg.rooms) + 1, false);
   asio::steady_timer timer_;
   std::string sid_;

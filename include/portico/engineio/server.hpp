@@ -732,8 +732,14 @@ inline bool socket::on_home_worker() const {
 
 inline void socket::post(std::function<void()> f) {
   if (core_->destroyed.load(std::memory_order_acquire)) return;
-  // During a move, what the old home posts was queued there before the move.
-  post_to_home(std::move(f), moving_.load(std::memory_order_acquire) && prev_home_->running_here());
+  if (moving_.load(std::memory_order_acquire)) {
+    // On the new home, held at once: a detour through its queue would let what is queued there
+    // already (the next broadcast's job) overtake it once the hold ends.
+    if (home_.load(std::memory_order_acquire)->running_here() && !passing_on_) return held_.push_back(std::move(f));
+    // What the old home posts was queued there before the move.
+    if (prev_home_->running_here()) return post_to_home(std::move(f), true);
+  }
+  post_to_home(std::move(f), false);
 }
 
 inline void socket::post_to_home(std::function<void()> f, bool passed_on) {
