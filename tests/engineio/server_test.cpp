@@ -261,8 +261,8 @@ TEST_CASE("a GET during the upgrade is answered with noop", "[engineio][server]"
 
 TEST_CASE("an upgrade that lands on another worker moves the session there, in order", "[engineio][server]") {
   // With two workers the kernel puts the websocket on the other worker about every second time:
-  // sessions are upgraded until one moved (32 misses in a row: odds of 2^-32). Sends from a
-  // foreign thread race the move; the client must get them all, in order.
+  // sessions are upgraded until one moved (32 misses in a row: odds of 2^-32). Sends and
+  // broadcasts from a foreign thread race the move; the client must get them all, in order.
   server srv(defaults());
   srv.log().set_level(portico::log_level::off);
   std::mutex mu;
@@ -298,8 +298,11 @@ TEST_CASE("an upgrade that lands on another worker moves the session there, in o
     REQUIRE(c.connect(srv.port(), "/engine.io/?EIO=4&transport=websocket&sid=" + sid) == 101);
     c.send_text("2probe");
     REQUIRE(c.recv_text() == "3probe");
-    std::thread sender([s] {
-      for (int i = 0; i < 50; ++i) s->send("b" + std::to_string(i));
+    std::thread sender([s, &srv] {  // plain sends and one-recipient broadcasts, interleaved
+      for (int i = 0; i < 50; ++i) {
+        if (i % 2) s->send("b" + std::to_string(i));
+        else srv.send_many(std::make_shared<const frame>(frame{"b" + std::to_string(i), {}}), {s});
+      }
     });
     c.send_text("5");
     c.send_text("4ping");
