@@ -3,7 +3,7 @@
 
 # compiler and meson options of one configuration
 config_cxx() {
-  case "$1" in gcc|asan|demo) echo g++ ;; clang17|clang20) echo clang++ ;; *) return 1 ;; esac
+  case "$1" in gcc|asan|tsan|demo|soak) echo g++ ;; clang17|clang20) echo clang++ ;; *) return 1 ;; esac
 }
 config_opts() {
   # The test configurations compile at -O0: the websocketpp-heavy test TUs compile 2.4x faster
@@ -16,6 +16,9 @@ config_opts() {
   # clang17 also builds the libFuzzer targets of tests/fuzz and runs suite `fuzz` (each corpus
   # once plus a 40 s fuzz run per target: about 2 minutes with tests 2 at a time).
   # `demo` is scripts/demo's optimised build of the main example, not a test configuration.
+  # `tsan` (ThreadSanitizer, scripts/tsan) is not in scripts/test's default list: -O1 (TSan at -O0
+  # is several times slower to run), test suite only; docs/design.md "Running the sanitizers".
+  # `soak` is scripts/soak's optimised build of tests/soak alone, not a test configuration.
   local fast="-Doptimization=0 -Ddebug=false"
   case "$1" in
     gcc) echo "-Dcpp_std=c++17 $fast -Db_sanitize=none -Dinterop=true -Dexamples=true -Dcompile_fail=true" ;;
@@ -23,6 +26,9 @@ config_opts() {
     clang20) echo "-Dcpp_std=c++20 $fast -Db_sanitize=none -Dinterop=false -Dexamples=false -Dcompile_fail=true" ;;
     asan) echo "-Dcpp_std=c++17 $fast -Dcpp_args=-g1 -Db_sanitize=address,undefined -Db_lundef=false" \
                "-Dinterop=false -Dexamples=false -Dcompile_fail=false" ;;
+    tsan) echo "-Dcpp_std=c++17 -Doptimization=1 -Ddebug=false -Dcpp_args=-g1 -Db_sanitize=thread -Db_lundef=false" \
+               "-Dinterop=false -Dexamples=false -Dcompile_fail=false" ;;
+    soak) echo "-Dcpp_std=c++17 -Doptimization=2 -Ddebug=false -Db_sanitize=none -Dtests=false -Dexamples=false -Dinterop=false -Dcompile_fail=false -Dsoak=true" ;;
     demo) echo "-Dcpp_std=c++17 -Doptimization=2 -Ddebug=false -Db_sanitize=none -Dtests=false -Dexamples=true -Dinterop=false -Dcompile_fail=false" ;;
   esac
 }

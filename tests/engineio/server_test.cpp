@@ -6,10 +6,12 @@
 #include "../../include/portico/engineio/server.hpp"
 #include "test_client.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -285,6 +287,73 @@ TEST_CASE("a GET during the upgrade is answered with noop", "[engineio][server]"
   c.send_text("5");
   c.send_text("4hi");
   CHECK(c.recv_text() == "4hi");
+}
+
+TEST_CASE("an upgrade that lands on another worker moves the session there, in order", "[engineio][server]") {
+  // With two workers the kernel puts the websocket on the other worker about every second time:
+  // sessions are upgraded until one moved (32 misses in a row: odds of 2^-32). Sends and
+  // broadcasts from a foreign thread race the move; the client must get them all, in order.
+  server srv(defaults());
+  srv.log().set_level(portico::log_level::off);
+  std::mutex mu;
+  std::map<std::string, std::thread::id> opened_on, message_on;
+  std::map<std::string, socket_ptr> sockets;
+  srv.on_open([&](const socket_ptr& s) {
+    std::lock_guard<std::mutex> g(mu);
+    opened_on[s->sid()] = std::this_thread::get_id();
+    sockets[s->sid()] = s;
+  });
+  srv.on_message([&](const socket_ptr& s, message&& m) {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      message_on[s->sid()] = std::this_thread::get_id();
+    }
+    s->send(std::move(m.data));
+  });
+  srv.listen("127.0.0.1", 0);
+  srv.start();
+  bool moved = false;
+  for (int round = 0; round < 32 && !moved; ++round) {
+    auto r = http(srv.port(), "GET", "/engine.io/?EIO=4&transport=polling");
+    REQUIRE(r.status == 200);
+    auto sid = test_client::sid_of(r.body);
+    socket_ptr s;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      s = sockets[sid];
+    }
+    REQUIRE(s);
+    for (int i = 0; i < 10; ++i) s->send("a" + std::to_string(i));  // buffered: no GET pending
+    ws_client c;
+    REQUIRE(c.connect(srv.port(), "/engine.io/?EIO=4&transport=websocket&sid=" + sid) == 101);
+    c.send_text("2probe");
+    REQUIRE(c.recv_text() == "3probe");
+    std::thread sender([s, &srv] {  // plain sends and one-recipient broadcasts, interleaved
+      for (int i = 0; i < 50; ++i) {
+        if (i % 2) s->send("b" + std::to_string(i));
+        else srv.send_many(std::make_shared<const frame>(frame{"b" + std::to_string(i), {}}), {s});
+      }
+    });
+    c.send_text("5");
+    c.send_text("4ping");
+    sender.join();
+    std::vector<std::string> got;
+    for (int i = 0; i < 61; ++i) got.push_back(c.recv_text());
+    std::vector<std::string> others;  // a and b in their order, the echo anywhere after the a's
+    for (auto& m : got)
+      if (m != "4ping") others.push_back(m);
+    std::vector<std::string> want;
+    for (int i = 0; i < 10; ++i) want.push_back("4a" + std::to_string(i));
+    for (int i = 0; i < 50; ++i) want.push_back("4b" + std::to_string(i));
+    REQUIRE(others == want);
+    auto echo = std::find(got.begin(), got.end(), "4ping") - got.begin();
+    CHECK(echo >= 10);  // the buffered messages are not overtaken by what follows the upgrade
+    CHECK(s->transport() == "websocket");
+    std::lock_guard<std::mutex> g(mu);
+    moved = message_on[sid] != opened_on[sid];
+  }
+  CHECK(moved);
+  srv.stop();
 }
 
 TEST_CASE("heartbeat: server pings, a missing pong closes the session", "[engineio][server]") {

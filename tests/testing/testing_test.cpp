@@ -3,6 +3,7 @@
 // `// [doc:NAME]` and `// [/doc]` are shown verbatim in docs/testing.md (checked by meson test).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -493,4 +494,89 @@ TEST_CASE("a polling-only gateway, tested over long-polling, with the app's serv
   // Over the 2000-byte limit: the server refuses the POST (413) and ends the session.
   ctx.socket().emit("echo", std::string(10000, 'b'));
   CHECK(ctx.wait_until([&] { return disconnected.load(); }, 3000ms));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several I/O workers and the worker pool at once (the ThreadSanitizer configuration runs this:
+// docs/design.md, "Running the sanitizers").
+
+namespace {
+
+/// Hands every event to the pool, which acks it, emits to the sender and broadcasts.
+struct PoolGateway : portico::gateway<PoolGateway> {
+  static constexpr auto options = portico::gateway_options{"/pool", "/"};
+  void crunch(int n, portico::gateway_context& ctx) {
+    ctx.offload([ack = ctx.take_ack(), s = ctx.socket().shared_from_this(), n]() mutable {
+      s->emit("crunched", n);
+      s->get_namespace().emit("tick", n);
+      ack(n * 2);
+    });
+  }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(PoolGateway, crunch));
+};
+
+}  // namespace
+
+TEST_CASE("offloaded work acks, emits and broadcasts from the pool with several I/O workers", "[testing][offload]") {
+  portico::testing::test_module<portico::gateways<PoolGateway>> module;
+  module.options().io_threads = 2;
+  module.options().worker_threads = 2;
+  constexpr int kClients = 3, kEvents = 20;
+  struct seen {  // declared before the clients: their handlers write here until they are gone
+    std::mutex mu;
+    std::vector<int> acks, crunched, ticks;
+  };
+  std::vector<seen> got(kClients);
+  auto first = module.run_with_server();
+  std::vector<portico::testing::run_context> contexts;
+  for (int i = 1; i < kClients; ++i) contexts.push_back(first.new_client_context());
+  std::vector<portico::testing::run_context*> all{&first};
+  for (auto& c : contexts) all.push_back(&c);
+
+  for (int i = 0; i < kClients; ++i) {
+    auto& g = got[std::size_t(i)];
+    all[std::size_t(i)]->socket().on("crunched", [&g](pc::event& e) {
+      std::lock_guard<std::mutex> l(g.mu);
+      g.crunched.push_back(e.args()[0].GetInt());
+    });
+    all[std::size_t(i)]->socket().on("tick", [&g](pc::event& e) {
+      std::lock_guard<std::mutex> l(g.mu);
+      g.ticks.push_back(e.args()[0].GetInt());
+    });
+    REQUIRE(all[std::size_t(i)]->connect("/pool/"));
+  }
+  for (int k = 0; k < kEvents; ++k)
+    for (int i = 0; i < kClients; ++i) {
+      auto& g = got[std::size_t(i)];
+      all[std::size_t(i)]->socket().emit_with_ack("crunch", [&g](pc::ack_result& r) {
+        std::lock_guard<std::mutex> l(g.mu);
+        g.acks.push_back(r.ok() ? r.args()[0].GetInt() : -1);
+      }, 5s, i * 1000 + k);
+    }
+  auto sorted = [](std::vector<int> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  REQUIRE(first.wait_until([&] {
+    for (auto& g : got) {
+      std::lock_guard<std::mutex> l(g.mu);
+      if (g.acks.size() < kEvents || g.crunched.size() < kEvents || g.ticks.size() < kClients * kEvents) return false;
+    }
+    return true;
+  }, 10s));
+  std::vector<int> every_tick;
+  for (int i = 0; i < kClients; ++i)
+    for (int k = 0; k < kEvents; ++k) every_tick.push_back(i * 1000 + k);
+  for (int i = 0; i < kClients; ++i) {
+    auto& g = got[std::size_t(i)];
+    std::lock_guard<std::mutex> l(g.mu);
+    std::vector<int> mine, doubled;
+    for (int k = 0; k < kEvents; ++k) {
+      mine.push_back(i * 1000 + k);
+      doubled.push_back(2 * (i * 1000 + k));
+    }
+    CHECK(sorted(g.acks) == doubled);
+    CHECK(sorted(g.crunched) == mine);
+    CHECK(sorted(g.ticks) == every_tick);
+  }
 }

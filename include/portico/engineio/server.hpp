@@ -235,6 +235,17 @@ class socket : public std::enable_shared_from_this<socket> {
   void on_probe_open(con_ptr con, detail::worker* w);
   /// `local_code`: the close code we sent (websocketpp sends 1009 / 1007 on its own).
   void on_ws_closed(const void* con_id, websocketpp::close::status::value local_code);
+  void post_to_home(std::function<void()> f, bool passed_on);
+  void release_after_old_queue(detail::worker* old_home, detail::worker* new_home, bool last);
+  /// Posts from other threads register while they pick the home and queue on it, so a home move
+  /// knows when everything aimed at the old home is queued there. Returns the slot to release.
+  unsigned register_post() {
+    unsigned slot = moved_.load();
+    posting_[slot].fetch_add(1);
+    return slot;
+  }
+  void unregister_post(unsigned slot) { posting_[slot].fetch_sub(1); }
+  void release_held();
   void complete_upgrade();
   void abort_probe(const char* why);
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
@@ -256,6 +267,9 @@ class socket : public std::enable_shared_from_this<socket> {
   std::atomic<bool> closed_flag_{false};
   std::atomic<int> transport_flag_{0};
   std::atomic<bool> upgrading_flag_{false};
+  std::atomic<bool> moving_{false};  ///< home moved; the old home's queue is not passed on yet
+  std::atomic<unsigned> moved_{0};   ///< 1 once the home moved (a session moves at most once)
+  std::atomic<int> posting_[2] = {{0}, {0}};  ///< posts picking the home, before / after the move
 
   bool open_ = false;
   bool closed_ = false;
@@ -278,6 +292,10 @@ class socket : public std::enable_shared_from_this<socket> {
   /// that GET may have been sent before the close but reached the session after it.
   bool linger_ = false;
   packet_type linger_packet_ = packet_type::noop;  ///< what the lingering sid answers its last GET with
+  // A home move (complete_upgrade) keeps the order of what was sent to the session:
+  detail::worker* prev_home_ = nullptr;      ///< the home before the move (written before moving_)
+  bool passing_on_ = false;                  ///< (new home) running what the old home passed on
+  std::vector<std::function<void()>> held_;  ///< (new home) posted there directly during the move
 };
 
 using socket_ptr = std::shared_ptr<socket>;
@@ -781,19 +799,56 @@ struct core : std::enable_shared_from_this<core> {
 // ======================================================================= socket
 
 inline bool socket::on_home_worker() const {
-  return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here();
+  // passing_on_ is read on the home's own thread only (short-circuit).
+  return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here() &&
+         (!moving_.load(std::memory_order_acquire) || passing_on_);
 }
 
 inline void socket::post(std::function<void()> f) {
   if (core_->destroyed.load(std::memory_order_acquire)) return;
+  if (moving_.load(std::memory_order_acquire)) {
+    // On the new home, held at once: a detour through its queue would let what is queued there
+    // already (the next broadcast's job) overtake it once the hold ends.
+    if (home_.load(std::memory_order_acquire)->running_here() && !passing_on_) return held_.push_back(std::move(f));
+    // What the old home posts was queued there before the move.
+    if (prev_home_->running_here()) return post_to_home(std::move(f), true);
+  }
+  post_to_home(std::move(f), false);
+}
+
+inline void socket::post_to_home(std::function<void()> f, bool passed_on) {
   auto self = shared_from_this();
-  asio::post(home_.load(std::memory_order_acquire)->ioc, [self, f = std::move(f)]() mutable {
-    if (!self->on_home_worker()) {  // the session moved home while this was queued
-      self->post(std::move(f));
-      return;
-    }
+  unsigned slot = register_post();
+  asio::post(home_.load()->ioc, [self, f = std::move(f), passed_on]() mutable {
+    if (self->core_->destroyed.load(std::memory_order_acquire)) return;
+    if (!self->home_.load(std::memory_order_acquire)->running_here())  // queued before the home moved
+      return self->post_to_home(std::move(f), true);
+    if (!self->moving_.load(std::memory_order_acquire)) return f();
+    if (!passed_on) return self->held_.push_back(std::move(f));  // waits for what the old home passes on
+    self->passing_on_ = true;
     f();
+    self->passing_on_ = false;
   });
+  unregister_post(slot);
+}
+
+/// Runs on the old home behind everything queued there, including posts that picked the old home
+/// before the move and were still queuing, then releases the new home.
+inline void socket::release_after_old_queue(detail::worker* old_home, detail::worker* new_home, bool last) {
+  auto self = shared_from_this();
+  asio::post(old_home->ioc, [self, old_home, new_home, last] {
+    if (self->core_->destroyed.load(std::memory_order_acquire)) return;
+    if (self->posting_[0].load() != 0 || !last)
+      return self->release_after_old_queue(old_home, new_home, self->posting_[0].load() == 0);
+    asio::post(new_home->ioc, [self] { self->release_held(); });
+  });
+}
+
+inline void socket::release_held() {
+  moving_.store(false, std::memory_order_release);
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& f : held) f();
 }
 
 inline void socket::send(std::string text) {
@@ -1142,9 +1197,23 @@ inline void socket::complete_upgrade() {
   ++timer_gen_;
   if (timer_) timer_->cancel();
   timer_ = std::make_unique<asio::steady_timer>(ws_worker_->ioc);
-  home_.store(ws_worker_, std::memory_order_release);
+  // Nothing sent to the session may overtake what was sent before the move. On the new home, in
+  // this order: the flush of what was buffered during the upgrade; what was queued on the old
+  // home before the move, passed on by it in order; then what was posted to the new home
+  // directly meanwhile (held; on_home_worker() is false there until then).
+  prev_home_ = home_.load();
+  moving_.store(true, std::memory_order_release);
   auto self = shared_from_this();
-  post([self, finish = std::move(finish)]() mutable { finish(); });
+  detail::worker* old_home = prev_home_;
+  detail::worker* new_home = ws_worker_;
+  asio::post(new_home->ioc, [self, finish = std::move(finish)]() mutable {
+    self->passing_on_ = true;
+    finish();
+    self->passing_on_ = false;
+  });
+  home_.store(new_home);
+  moved_.store(1);
+  release_after_old_queue(old_home, new_home, false);
 }
 
 inline void socket::on_ws_closed(const void* con_id, websocketpp::close::status::value local_code) {
@@ -1372,8 +1441,13 @@ class server {
     if (!f || to.empty()) return;
     f = detail::valid_utf8_frame(std::move(f));  // once per broadcast, not per recipient
     std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
+    std::vector<std::pair<socket*, unsigned>> registered;  // until the jobs are queued (home moves)
+    registered.reserve(to.size());
     for (auto& s : to)
-      if (s && !s->closed()) groups[s->home_.load(std::memory_order_acquire)].push_back(s);
+      if (s && !s->closed()) {
+        registered.emplace_back(s.get(), s->register_post());
+        groups[s->home_.load()].push_back(s);
+      }
     for (auto& [w, list] : groups) {
       auto job = [f, list = std::move(list), w = w]() {
         detail::ws_message_ptr text;
@@ -1407,6 +1481,7 @@ class server {
       if (w->running_here()) job();
       else asio::post(w->ioc, std::move(job));
     }
+    for (auto& [s, slot] : registered) s->unregister_post(slot);
   }
 
   /// The open session with this sid, or null.

@@ -36,12 +36,15 @@ class worker_pool {
 
   /// Queues `f`; from any thread. Ignored once stop() has begun.
   void post(std::function<void()> f) {
+    // Once the task is queued it may run and destroy this pool before we notify (ThreadSanitizer
+    // saw it): from then on only the shared state, held here, is touched.
+    auto s = s_;
     {
-      std::lock_guard<std::mutex> g(s_->mu);
-      if (s_->stopping) return;
-      s_->tasks.push_back(std::move(f));
+      std::lock_guard<std::mutex> g(s->mu);
+      if (s->stopping) return;
+      s->tasks.push_back(std::move(f));
     }
-    s_->cv.notify_one();
+    s->cv.notify_one();
   }
 
   /// Finishes the queued tasks and joins the threads (idempotent). Called from a pool task, it
