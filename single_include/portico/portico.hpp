@@ -656,11 +656,84 @@ constexpr auto fields_of() noexcept {
 /// recurses (RapidJSON's iterative parser), so hostile input cannot overflow the stack, and the
 /// recursive walks elsewhere (stringify, copy, typed decoding of `raw`) stay bounded too.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
+// ---- begin portico/json/surrogates.hpp ----
+/// Lone UTF-16 surrogate escapes in JSON text ("\ud800" without its low half, or "\udc00" alone).
+/// JavaScript strings may hold them, so a stock JS client sends them (JSON.stringify escapes them);
+/// RapidJSON 1.1 refuses a lone high one and turns a lone low one into bytes that are not UTF-8.
+/// Both are rewritten to "\ufffd" before parsing (same length, so in place): a handler then only
+/// ever sees valid UTF-8, a browser never receives invalid text back, and the sender is not
+/// dropped for a string its own language allows (Node keeps such strings; U+FFFD is the closest
+/// UTF-8 can carry).
+
+#include <cstddef>
+#include <cstring>
+
+namespace portico::json::detail {
+
+inline int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// The code unit of the `\uXXXX` escape at `p` (6 chars available), or -1.
+inline long escape_unit(const char* p) noexcept {
+  if (p[0] != '\\' || p[1] != 'u') return -1;
+  long v = 0;
+  for (int i = 2; i < 6; ++i) {
+    int d = hex_digit(p[i]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/// Finds the first lone surrogate escape in `text[0, n)`, or returns n. Text without a
+/// backslash costs one memchr.
+inline std::size_t find_lone_surrogate_escape(const char* text, std::size_t n) noexcept {
+  const char* end = text + n;
+  for (const char* p = text; (p = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p))));) {
+    if (end - p < 6) return n;  // too short for \uXXXX: the parser judges the rest
+    long u = escape_unit(p);
+    if (u < 0) {
+      p += 2;  // another escape (\\, \", \n ...): skip both characters
+      continue;
+    }
+    if (u >= 0xD800 && u <= 0xDBFF) {  // a high half must be followed by a low half
+      long low = end - p >= 12 ? escape_unit(p + 6) : -1;
+      if (low >= 0xDC00 && low <= 0xDFFF) {
+        p += 12;
+        continue;
+      }
+      return static_cast<std::size_t>(p - text);
+    }
+    if (u >= 0xDC00 && u <= 0xDFFF) return static_cast<std::size_t>(p - text);
+    p += 6;
+  }
+  return n;
+}
+
+/// Rewrites every lone surrogate escape of `text[0, n)` to "\ufffd", in place; returns how many.
+inline std::size_t replace_lone_surrogate_escapes(char* text, std::size_t n) noexcept {
+  std::size_t count = 0;
+  for (std::size_t at = find_lone_surrogate_escape(text, n); at < n;
+       at += 6, at += find_lone_surrogate_escape(text + at, n - at)) {
+    std::memcpy(text + at + 2, "fffd", 4);
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace portico::json::detail
+// ---- end portico/json/surrogates.hpp ----
 
 namespace portico::json {
 
@@ -677,13 +750,15 @@ namespace detail {
 
 /// Forwards SAX events to a document, refusing nesting deeper than `max_depth`.
 /// With `copy_strings`, every string is copied into the document's allocator (used for deep
-/// copies: an in-situ DOM's strings point into the frame and must not be shared).
+/// copies: an in-situ DOM's strings point into the frame and must not be shared); without it
+/// (parsing text), values no JSON text may produce are refused too.
 struct building_handler {
   document& doc;
   std::size_t max_depth;
   bool copy_strings;
   std::size_t depth = 0;
   bool too_deep = false;
+  bool too_big = false;
 
   using Ch = char;
   using size_type = rapidjson::SizeType;
@@ -693,7 +768,13 @@ struct building_handler {
   bool Uint(unsigned u) { return doc.Uint(u); }
   bool Int64(std::int64_t i) { return doc.Int64(i); }
   bool Uint64(std::uint64_t u) { return doc.Uint64(u); }
-  bool Double(double d) { return doc.Double(d); }
+  /// RapidJSON 1.1 refuses 1e400 but turns 10e308 into infinity, which no JSON can carry back
+  /// out (the writer stops there): refused alike.
+  bool Double(double d) {
+    if (copy_strings || std::isfinite(d)) return doc.Double(d);
+    too_big = true;
+    return false;
+  }
   bool RawNumber(const Ch* s, size_type n, bool copy) { return doc.RawNumber(s, n, copy || copy_strings); }
   bool String(const Ch* s, size_type n, bool copy) { return doc.String(s, n, copy || copy_strings); }
   bool Key(const Ch* s, size_type n, bool copy) { return doc.Key(s, n, copy || copy_strings); }
@@ -714,6 +795,30 @@ struct building_handler {
     }
     return true;
   }
+};
+
+/// RapidJSON's in-situ stream, but bounded: it never moves past `end`, where it reads NUL.
+/// InsituStringStream knows no length and trusts the terminator, yet RapidJSON 1.1's UTF-8
+/// validation takes the 1-3 continuation bytes a lead byte announces without looking at them, so
+/// a text ending in a truncated sequence ("\xF0" + NUL) made it read and rewrite up to 2 bytes past
+/// the terminator. Writes past `end` are dropped: they only happen on such a doomed parse.
+struct bounded_insitu_stream {
+  using Ch = char;
+  bounded_insitu_stream(char* begin, std::size_t length) : src_(begin), head_(begin), end_(begin + length) {}
+  Ch Peek() const { return src_ != end_ ? *src_ : '\0'; }
+  Ch Take() { return src_ != end_ ? *src_++ : '\0'; }
+  std::size_t Tell() const { return static_cast<std::size_t>(src_ - head_); }
+  void Put(Ch c) {
+    if (dst_ != end_) *dst_++ = c;
+  }
+  Ch* PutBegin() { return dst_ = src_; }
+  std::size_t PutEnd(Ch* begin) const { return static_cast<std::size_t>(dst_ - begin); }
+  void Flush() {}
+
+  char* src_;
+  char* dst_ = nullptr;
+  char* head_;
+  char* end_;
 };
 
 template <unsigned Flags, class Stream>
@@ -741,6 +846,9 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
     } else if (h.too_deep) {
       err->offset = result.Offset();
       err->message = "Nesting too deep.";
+    } else if (h.too_big) {
+      err->offset = result.Offset();
+      err->message = rapidjson::GetParseError_En(rapidjson::kParseErrorNumberTooBig);
     } else {
       err->offset = result.Offset();
       err->message = rapidjson::GetParseError_En(result.Code());
@@ -753,22 +861,33 @@ bool parse_stream(Stream& in, std::size_t length, document& doc, parse_error* er
 
 /// Parses `buf` in place: strings in `doc` point into `buf`, which must therefore outlive `doc`
 /// and must not be modified meanwhile. This is how received packets are parsed (once, no copy).
-/// Invalid UTF-8, trailing garbage, NUL bytes and nesting deeper than `max_depth` are errors.
+/// Invalid UTF-8, trailing garbage, NUL bytes, numbers beyond a double's range and nesting deeper
+/// than `max_depth` are errors; a lone surrogate escape ("\udc00") is read as U+FFFD (it is
+/// rewritten to "\ufffd" in `buf`, see surrogates.hpp).
 /// On failure `doc` is null and `err` (if given) says where and why.
 inline bool parse_insitu(std::string& buf, document& doc, parse_error* err = nullptr,
                          std::size_t max_depth = default_max_depth) {
-  rapidjson::InsituStringStream in(&buf[0]);  // std::string is NUL-terminated
+  detail::replace_lone_surrogate_escapes(&buf[0], buf.size());
+  detail::bounded_insitu_stream in(&buf[0], buf.size());
   return detail::parse_stream<rapidjson::kParseInsituFlag>(in, buf.size(), doc, err, max_depth);
 }
 
-/// Parses a copy of `text` into `doc` (strings are copied into doc's allocator).
+/// Parses a copy of `text` into `doc` (strings are copied into doc's allocator); the same rules
+/// as parse_insitu.
 inline bool parse(std::string_view text, document& doc, parse_error* err = nullptr,
                   std::size_t max_depth = default_max_depth) {
+  if (detail::find_lone_surrogate_escape(text.data(), text.size()) != text.size()) {
+    std::string repaired(text);  // rare: only text with a lone surrogate escape is copied
+    detail::replace_lone_surrogate_escapes(&repaired[0], repaired.size());
+    rapidjson::MemoryStream in(repaired.data(), repaired.size());
+    return detail::parse_stream<rapidjson::kParseDefaultFlags>(in, repaired.size(), doc, err, max_depth);
+  }
   rapidjson::MemoryStream in(text.data(), text.size());
   return detail::parse_stream<rapidjson::kParseDefaultFlags>(in, text.size(), doc, err, max_depth);
 }
 
-/// Serialises a DOM value to compact JSON. Non-finite doubles (only possible in hand-built DOMs)
+/// Serialises a DOM value to compact JSON. Non-finite doubles (only possible in hand-built DOMs:
+/// the parsers refuse numbers that overflow)
 /// cannot be represented; the output is then truncated at that point, so do not store them.
 inline std::string stringify(const value& v) {
   std::string out;
@@ -1443,11 +1562,297 @@ struct adapter<error_list> {
 /// frames that arrive elsewhere are posted home; HTTP responses are posted back to the worker
 /// that owns the HTTP connection. When a session upgrades to a WebSocket accepted by another
 /// worker, its home moves to that worker so websocket traffic never hops threads.
+// ---- begin portico/detail/ascii.hpp ----
+/// ASCII case folding for protocol tokens (header names, methods, file extensions): locale-free,
+/// unlike std::tolower; protocol text made printable for log lines.
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+namespace portico::detail {
+
+inline char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });
+}
+
+/// `s` for a log line: control bytes (a lone LF in a request target could forge a line) as \xNN.
+inline std::string printable(std::string_view s) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 15]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace portico::detail
+// ---- end portico/detail/ascii.hpp ----
+// ---- begin portico/detail/random.hpp ----
+/// Unpredictable bytes and ids for everything a client can present back as a credential
+/// (Engine.IO sids, Socket.IO socket ids). The kernel's generator (getrandom(2), else
+/// /dev/urandom) is a CSPRNG; bytes are read in blocks into a per-thread buffer so an id costs
+/// no syscall. There is deliberately no fallback to a non-cryptographic generator: if the
+/// kernel gives nothing, random_bytes throws.
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include <fcntl.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+namespace portico::detail {
+
+namespace random_impl {
+
+/// Fills [p, p+n) from /dev/urandom (kernels without getrandom, non-Linux systems).
+inline void urandom_fill(unsigned char* p, std::size_t n) {
+  int fd;
+  do fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "portico: cannot open /dev/urandom");
+  while (n > 0) {
+    ssize_t r = ::read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int e = r < 0 ? errno : EIO;
+      ::close(fd);
+      throw std::system_error(e, std::generic_category(), "portico: cannot read /dev/urandom");
+    }
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  ::close(fd);
+}
+
+/// Fills [p, p+n) from the kernel CSPRNG; throws std::system_error when it cannot.
+inline void os_fill(unsigned char* p, std::size_t n) {
+#if defined(__linux__) && defined(SYS_getrandom)
+  while (n > 0) {
+    long r = ::syscall(SYS_getrandom, p, n, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOSYS) return urandom_fill(p, n);  // kernel older than 3.17
+      throw std::system_error(errno, std::generic_category(), "portico: getrandom failed");
+    }
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+#else
+  urandom_fill(p, n);
+#endif
+}
+
+/// Per-thread block of kernel randomness. `pid` makes a forked child discard what it inherited,
+/// so parent and child never hand out the same bytes.
+struct pool {
+  static constexpr std::size_t size = 512;
+  unsigned char buf[size];
+  std::size_t used = size;  // empty
+  pid_t pid = 0;
+};
+
+}  // namespace random_impl
+
+/// n bytes from the kernel CSPRNG (through the per-thread buffer).
+inline void random_bytes(void* out, std::size_t n) {
+  thread_local random_impl::pool pl;
+  auto* dst = static_cast<unsigned char*>(out);
+  pid_t now = ::getpid();
+  if (pl.pid != now) {
+    pl.used = random_impl::pool::size;
+    pl.pid = now;
+  }
+  while (n > 0) {
+    if (pl.used == random_impl::pool::size) {
+      random_impl::os_fill(pl.buf, random_impl::pool::size);
+      pl.used = 0;
+    }
+    std::size_t k = random_impl::pool::size - pl.used;
+    if (k > n) k = n;
+    std::memcpy(dst, pl.buf + pl.used, k);
+    std::memset(pl.buf + pl.used, 0, k);  // handed-out bytes do not linger in the buffer
+    pl.used += k;
+    dst += k;
+    n -= k;
+  }
+}
+
+/// A session / socket id: 15 random bytes (120 bits) as 20 base64url characters, the shape of
+/// the reference server's base64id.
+inline std::string random_id() {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  unsigned char b[15];
+  random_bytes(b, sizeof b);
+  std::string s(20, '\0');
+  for (int i = 0, o = 0; i < 15; i += 3, o += 4) {
+    std::uint32_t v = (std::uint32_t(b[i]) << 16) | (std::uint32_t(b[i + 1]) << 8) | b[i + 2];
+    s[o] = alphabet[(v >> 18) & 63];
+    s[o + 1] = alphabet[(v >> 12) & 63];
+    s[o + 2] = alphabet[(v >> 6) & 63];
+    s[o + 3] = alphabet[v & 63];
+  }
+  return s;
+}
+
+}  // namespace portico::detail
+// ---- end portico/detail/random.hpp ----
+// ---- begin portico/detail/utf8.hpp ----
+/// UTF-8 validation and repair. Browsers close a websocket on a text frame that is not UTF-8,
+/// so text that reaches a client must be valid; text from clients is repaired the way Node
+/// decodes it. Repair writes U+FFFD for each maximal invalid subpart (WHATWG decoder, Node's
+/// Buffer.toString), except an encoded UTF-16 surrogate (ED A0..BF xx, what RapidJSON makes of a
+/// lone `\udc00` escape), which is one code unit and becomes one U+FFFD, as when a JavaScript
+/// string holding a lone surrogate is encoded. Valid text is never copied.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace portico::detail {
+
+/// One step of decoding: `size` bytes consumed; `valid` false means they stand for one U+FFFD.
+struct utf8_step {
+  std::size_t size;
+  bool valid;
+};
+
+/// Decodes the sequence at p (p < end).
+inline utf8_step utf8_next(const unsigned char* p, const unsigned char* end) noexcept {
+  const unsigned char c = p[0];
+  if (c < 0x80) return {1, true};
+  std::size_t need;  // continuation bytes
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) need = 1;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    need = 2;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 3;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return {1, false};  // continuation byte, C0/C1, F5..FF
+  }
+  const std::size_t avail = static_cast<std::size_t>(end - p) - 1;
+  if (c == 0xED && avail >= 2 && p[1] >= 0xA0 && p[1] <= 0xBF && (p[2] & 0xC0) == 0x80)
+    return {3, false};  // an encoded surrogate: one code unit, one U+FFFD
+  if (avail < 1 || p[1] < lo || p[1] > hi) return {1, false};
+  for (std::size_t i = 2; i <= need; ++i)
+    if (i > avail || (p[i] & 0xC0) != 0x80) return {i, false};
+  return {need + 1, true};
+}
+
+/// Offset of the first byte of the first invalid sequence, or npos when `s` is valid UTF-8.
+inline std::size_t utf8_first_invalid(std::string_view s) noexcept {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  constexpr std::uint64_t high = 0x8080808080808080ull;
+  while (p < end) {
+    // ASCII fast path: 16 bytes per step while no byte has its top bit set
+    if (end - p >= 16) {
+      std::uint64_t w0, w1;
+      std::memcpy(&w0, p, 8);
+      std::memcpy(&w1, p + 8, 8);
+      if (!((w0 | w1) & high)) {
+        p += 16;
+        continue;
+      }
+    }
+    // then byte by byte up to the end of this block, the common 2- and 3-byte forms inline
+    const auto* stop = end - p > 16 ? p + 16 : end;
+    while (p < stop) {
+      const unsigned char c = *p;
+      if (c < 0x80) {
+        ++p;
+      } else if (c >= 0xC2 && c <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
+        p += 2;
+      } else if (c >= 0xE1 && c <= 0xEC && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+        p += 3;
+      } else {
+        utf8_step st = utf8_next(p, end);
+        if (!st.valid) return static_cast<std::size_t>(p - b);
+        p += st.size;
+      }
+    }
+  }
+  return std::string_view::npos;
+}
+
+inline bool utf8_valid(std::string_view s) noexcept { return utf8_first_invalid(s) == std::string_view::npos; }
+
+/// `s` with each invalid sequence replaced by U+FFFD, appended to `out`.
+inline void utf8_repair_to(std::string& out, std::string_view s) {
+  static constexpr char replacement[] = "\xEF\xBF\xBD";
+  std::size_t bad = utf8_first_invalid(s);
+  if (bad == std::string_view::npos) {
+    out.append(s);
+    return;
+  }
+  out.reserve(out.size() + s.size() + 8);
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = b + s.size();
+  std::size_t i = 0;
+  while (bad != std::string_view::npos) {
+    out.append(s.data() + i, bad - i);
+    utf8_step st = utf8_next(b + bad, end);
+    out.append(replacement, 3);
+    i = bad + st.size;
+    std::size_t next = utf8_first_invalid(s.substr(i));
+    bad = next == std::string_view::npos ? next : i + next;
+  }
+  out.append(s.data() + i, s.size() - i);
+}
+
+/// Repairs `s` in place; a valid string is left untouched (no allocation). True if it changed.
+inline bool utf8_repair(std::string& s) {
+  if (utf8_valid(s)) return false;
+  std::string fixed;
+  utf8_repair_to(fixed, s);
+  s.swap(fixed);
+  return true;
+}
+
+/// The byte length of the longest prefix of `s` holding at most `max_chars` characters (an
+/// invalid sequence counts as the one U+FFFD it stands for), so a cut never splits a character.
+inline std::size_t utf8_prefix_chars(std::string_view s, std::size_t max_chars) noexcept {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = b + s.size();
+  std::size_t i = 0;
+  for (std::size_t n = 0; n < max_chars && i < s.size(); ++n) i += utf8_next(b + i, end).size;
+  return i;
+}
+
+}  // namespace portico::detail
+// ---- end portico/detail/utf8.hpp ----
 // ---- begin portico/engineio/codec.hpp ----
 /// Engine.IO packet and payload codec (protocol v4, and v3 for old clients).
 ///
 /// Pure: no I/O, no threads, no exceptions. Decoders return an `errc`; the
 /// server turns any error into "close this client" plus one log line.
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -1730,32 +2135,41 @@ inline errc decode_payload(std::string_view body, std::vector<packet>& out) {
 // polling payloads, v3 text: `<length>:<packet>` where length counts UTF-16 code units
 // (JavaScript string length), binary as `<length>:b<type><base64>`
 
-/// Number of UTF-16 code units of a UTF-8 string: characters above U+FFFF count twice.
-/// Invalid bytes count as one unit each, like a decoder substituting U+FFFD would.
+/// Number of UTF-16 code units of a UTF-8 string: characters above U+FFFF count twice. Invalid
+/// bytes count as the U+FFFD they are repaired to (portico/detail/utf8.hpp), so the encoder and
+/// the decoder (utf8_prefix_bytes) agree on any input, and with a JavaScript peer, which counts
+/// after decoding.
 inline std::size_t utf16_length(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
   std::size_t n = 0;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c & 0xC0) == 0x80) continue;  // continuation byte
-    n += (c >= 0xF0 && c <= 0xF4) ? 2 : 1;
+  while (p < end) {
+    if (*p < 0x80) {
+      ++n;
+      ++p;
+      continue;
+    }
+    portico::detail::utf8_step st = portico::detail::utf8_next(p, end);
+    n += st.valid && st.size == 4 ? 2 : 1;
+    p += st.size;
   }
   return n;
 }
 
 namespace detail {
-/// Byte length of the prefix of `s` spanning `units` UTF-16 code units, or npos if it
-/// runs past the end or ends inside a character.
+/// Byte length of the prefix of `s` spanning `units` UTF-16 code units (counted as by
+/// utf16_length), npos if it runs past the end, npos - 1 if it ends inside a surrogate pair.
 inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t units) noexcept {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = b + s.size();
   std::size_t i = 0;
   while (units > 0) {
     if (i >= s.size()) return std::string_view::npos;
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 1;
-    std::size_t u = len == 4 ? 2 : 1;
+    portico::detail::utf8_step st = portico::detail::utf8_next(b + i, end);
+    std::size_t u = st.valid && st.size == 4 ? 2 : 1;
     if (u > units) return std::string_view::npos - 1;  // would split a surrogate pair
     units -= u;
-    i += len;
-    if (i > s.size()) return std::string_view::npos;
+    i += st.size;
   }
   return i;
 }
@@ -1858,10 +2272,198 @@ inline errc decode_binary_payload_v3(std::string_view body, std::vector<packet>&
 // ---- end portico/engineio/codec.hpp ----
 // ---- begin portico/engineio/detail/ws_config.hpp ----
 /// The websocketpp configuration of one worker: lock-free (each endpoint lives on one thread),
-/// logging compiled out, a 1 KB read buffer instead of websocketpp's 16 KB default.
+/// logging compiled out, a 1 KB read buffer instead of websocketpp's 16 KB default, strict request
+/// framing and reason phrases (http_message.hpp).
 #if defined(ASIO_NO_DEPRECATED)
 #error "websocketpp 0.8.2 uses asio::io_service: build portico without ASIO_NO_DEPRECATED"
 #endif
+
+// ---- begin portico/engineio/detail/http_message.hpp ----
+/// The HTTP request and response types of the websocketpp configuration: websocketpp's parser
+/// plus the framing checks it leaves out, and status lines that always carry a reason phrase.
+/// Being the parser, they cover every request on the port (Engine.IO, HTTP routes, plain
+/// WebSocket routes) before any handler runs.
+// ---- begin portico/detail/http_status.hpp ----
+/// Reason phrases of HTTP status codes (RFC 9110 and the IANA registry): every status line portico
+/// writes carries one, including those websocketpp writes itself (it sends parse errors with an
+/// empty phrase and does not know 422).
+
+namespace portico::detail {
+
+inline const char* reason_phrase(int status) noexcept {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 102: return "Processing";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 207: return "Multi-Status";
+    case 208: return "Already Reported";
+    case 226: return "IM Used";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 305: return "Use Proxy";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Entity";
+    case 423: return "Locked";
+    case 424: return "Failed Dependency";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 506: return "Variant Also Negotiates";
+    case 507: return "Insufficient Storage";
+    case 508: return "Loop Detected";
+    case 510: return "Not Extended";
+    case 511: return "Network Authentication Required";
+  }
+  // An unregistered code still gets a phrase: that of its class.
+  switch (status / 100) {
+    case 1: return "Informational";
+    case 2: return "Success";
+    case 3: return "Redirection";
+    case 4: return "Client Error";
+    case 5: return "Server Error";
+  }
+  return "Unknown";
+}
+
+}  // namespace portico::detail
+// ---- end portico/detail/http_status.hpp ----
+
+#include <websocketpp/http/request.hpp>
+#include <websocketpp/http/response.hpp>
+
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace portico::engineio::detail {
+
+/// A request whose framing is unambiguous, or a refusal: websocketpp answers the thrown
+/// http::exception (status and reason phrase) and reads no further, like nginx does.
+///   - HTTP/1.x only: another version is 505, a malformed one 400 (websocketpp takes anything);
+///   - Content-Length is one decimal number: repeated headers (websocketpp joins them into
+///     "5, 7" and reads the first) or anything else is 400;
+///   - Transfer-Encoding is not decoded by websocketpp (the body would be read as empty, the
+///     chunks left on the wire): with Content-Length 400 (RFC 9112 6.3), alone 411.
+class checked_request : public websocketpp::http::parser::request {
+ public:
+  using base = websocketpp::http::parser::request;
+
+  std::size_t consume(const char* buf, std::size_t len) {
+    try {
+      std::size_t n = base::consume(buf, len);
+      // The head is complete once the body is awaited or the request is ready: check it before
+      // waiting for a body whose length is in question.
+      if (!checked_ && (ready() || m_body_bytes_needed > 0)) {
+        checked_ = true;
+        check_framing();
+      }
+      return n;
+    } catch (const websocketpp::http::exception& e) {
+      if (refusal_.empty()) refusal_ = e.what();
+      throw;
+    }
+  }
+
+  /// Why the parser refused the request (empty if it did not), for the log line.
+  const std::string& refusal() const { return refusal_; }
+
+  /// The peer's address, noted when the connection is accepted: a refusal is logged after
+  /// websocketpp shut the socket down, when the socket can no longer tell.
+  void note_peer(std::string address) const { peer_ = std::move(address); }
+  const std::string& peer() const { return peer_; }
+
+ private:
+  [[noreturn]] void refuse(websocketpp::http::status_code::value status, std::string why) {
+    refusal_ = std::move(why);
+    throw websocketpp::http::exception(refusal_, status, portico::detail::reason_phrase(status));
+  }
+
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+  void check_framing() {
+    using sc = websocketpp::http::status_code::value;
+    const std::string& v = get_version();
+    if (v.size() != 8 || v.compare(0, 5, "HTTP/") != 0 || !digit(v[5]) || v[6] != '.' || !digit(v[7]))
+      refuse(sc::bad_request, "malformed HTTP version");
+    if (v[5] != '1') refuse(sc::http_version_not_supported, v + " not supported");
+
+    auto cl = m_headers.find("Content-Length");
+    bool has_te = m_headers.find("Transfer-Encoding") != m_headers.end();
+    if (cl != m_headers.end()) {
+      if (has_te) refuse(sc::bad_request, "both Content-Length and Transfer-Encoding");
+      const std::string& n = cl->second;
+      if (n.find(',') != std::string::npos) refuse(sc::bad_request, "conflicting Content-Length headers");
+      if (n.empty() || n.size() > 18) refuse(sc::bad_request, "invalid Content-Length");
+      for (char c : n)
+        if (!digit(c)) refuse(sc::bad_request, "invalid Content-Length");
+    } else if (has_te) {
+      refuse(sc::length_required, "Transfer-Encoding is not supported");
+    }
+  }
+
+  std::string refusal_;
+  mutable std::string peer_;  // websocketpp hands out the request as const only
+  bool checked_ = false;
+};
+
+/// A response whose status line always has its standard reason phrase (websocketpp writes an
+/// empty one for its parse errors, "Unknown" for codes it does not list). Every answer but a 101
+/// ends its connection (websocketpp serves one request per connection), which it says, also on
+/// the refusals websocketpp writes by itself.
+class phrased_response : public websocketpp::http::parser::response {
+ public:
+  using base = websocketpp::http::parser::response;
+
+  void set_status(websocketpp::http::status_code::value code) { set_status(code, std::string()); }
+  void set_status(websocketpp::http::status_code::value code, const std::string& msg) {
+    base::set_status(code, msg.empty() ? std::string(portico::detail::reason_phrase(code)) : msg);
+    if (code != websocketpp::http::status_code::switching_protocols) replace_header("Connection", "close");
+  }
+};
+
+}  // namespace portico::engineio::detail
+// ---- end portico/engineio/detail/http_message.hpp ----
 
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/concurrency/none.hpp>
@@ -1875,8 +2477,8 @@ struct ws_config : websocketpp::config::asio {
   using base = websocketpp::config::asio;
 
   using concurrency_type = websocketpp::concurrency::none;
-  using request_type = base::request_type;
-  using response_type = base::response_type;
+  using request_type = checked_request;   ///< framing checks before any handler
+  using response_type = phrased_response;  ///< status lines with reason phrases
   using message_type = base::message_type;
   using con_msg_manager_type = base::con_msg_manager_type;
   using endpoint_msg_manager_type = base::endpoint_msg_manager_type;
@@ -1930,7 +2532,6 @@ inline ws_message_ptr prepared_frame(websocketpp::frame::opcode::value op, std::
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -1954,6 +2555,11 @@ struct server_options {
   bool polling = true, websocket = true, allow_upgrades = true;
   std::chrono::milliseconds ping_interval{25000}, ping_timeout{20000};
   std::size_t max_payload = 1000000;
+  /// Bytes queued for one client and not yet written (websocket: websocketpp's send queue;
+  /// polling: packets awaiting a GET). A client that does not read would otherwise grow the
+  /// server without bound: past it a droppable (volatile) frame is dropped for that client, and
+  /// anything else closes the session (transport error, "send buffer full"). 0: no limit.
+  std::size_t max_buffered_bytes = 4 * 1024 * 1024;
   bool allow_eio3 = false;
   cors_options cors;
   unsigned threads = 0;  ///< 0 = std::thread::hardware_concurrency()
@@ -2027,6 +2633,9 @@ struct message {
 struct frame {
   std::string text;
   std::vector<std::string> binaries;
+  /// A volatile emit: dropped for a recipient whose send buffer is over max_buffered_bytes,
+  /// instead of closing that session.
+  bool droppable = false;
 };
 using frame_ptr = std::shared_ptr<const frame>;
 
@@ -2061,6 +2670,13 @@ namespace detail {
 struct core;
 struct worker;
 enum class transport_kind : int { polling = 0, websocket = 1 };
+
+/// What a send does when the client's send buffer is over max_buffered_bytes.
+enum class when_full : std::uint8_t {
+  close,  ///< close the session (the default)
+  drop,   ///< drop the packet (volatile)
+  send,   ///< send anyway (a part of a packet already checked as a whole)
+};
 
 /// One queued outgoing packet of a polling session.
 struct outgoing {
@@ -2110,7 +2726,12 @@ class socket : public std::enable_shared_from_this<socket> {
 
   // --- everything below runs on the home worker only ---
   void start(detail::transport_kind t, con_ptr ws);
-  void send_packet(packet_type t, std::string data, bool binary);
+  void send_packet(packet_type t, std::string data, bool binary, detail::when_full full = detail::when_full::close);
+  /// True when `size` more bytes would pass max_buffered_bytes over `queued` ones (a first
+  /// message always fits): then the session closes, unless the packet may be dropped.
+  bool send_refused(std::size_t queued, std::size_t size, detail::when_full full);
+  /// What websocketpp has queued for the websocket (0 off its worker, where it cannot be read).
+  std::size_t ws_buffered() const;
   void send_frame_here(const frame_ptr& f);
   void ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m);
   void flush_poll();
@@ -2121,7 +2742,19 @@ class socket : public std::enable_shared_from_this<socket> {
   void on_poll(con_ptr con, detail::worker* w, bool b64);
   void on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body);
   void on_probe_open(con_ptr con, detail::worker* w);
-  void on_ws_closed(const void* con_id, bool too_big);
+  /// `local_code`: the close code we sent (websocketpp sends 1009 / 1007 on its own).
+  void on_ws_closed(const void* con_id, websocketpp::close::status::value local_code);
+  void post_to_home(std::function<void()> f, bool passed_on);
+  void release_after_old_queue(detail::worker* old_home, detail::worker* new_home, bool last);
+  /// Posts from other threads register while they pick the home and queue on it, so a home move
+  /// knows when everything aimed at the old home is queued there. Returns the slot to release.
+  unsigned register_post() {
+    unsigned slot = moved_.load();
+    posting_[slot].fetch_add(1);
+    return slot;
+  }
+  void unregister_post(unsigned slot) { posting_[slot].fetch_sub(1); }
+  void release_held();
   void complete_upgrade();
   void abort_probe(const char* why);
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
@@ -2143,12 +2776,16 @@ class socket : public std::enable_shared_from_this<socket> {
   std::atomic<bool> closed_flag_{false};
   std::atomic<int> transport_flag_{0};
   std::atomic<bool> upgrading_flag_{false};
+  std::atomic<bool> moving_{false};  ///< home moved; the old home's queue is not passed on yet
+  std::atomic<unsigned> moved_{0};   ///< 1 once the home moved (a session moves at most once)
+  std::atomic<int> posting_[2] = {{0}, {0}};  ///< posts picking the home, before / after the move
 
   bool open_ = false;
   bool closed_ = false;
   detail::transport_kind transport_ = detail::transport_kind::polling;
   bool upgrading_ = false;
   std::vector<detail::outgoing> buffer_;
+  std::size_t buffer_bytes_ = 0;  ///< the data bytes in buffer_ (kept as packets come and go)
   con_ptr poll_get_;
   detail::worker* poll_get_worker_ = nullptr;
   con_ptr ws_;
@@ -2164,6 +2801,10 @@ class socket : public std::enable_shared_from_this<socket> {
   /// that GET may have been sent before the close but reached the session after it.
   bool linger_ = false;
   packet_type linger_packet_ = packet_type::noop;  ///< what the lingering sid answers its last GET with
+  // A home move (complete_upgrade) keeps the order of what was sent to the session:
+  detail::worker* prev_home_ = nullptr;      ///< the home before the move (written before moving_)
+  bool passing_on_ = false;                  ///< (new home) running what the old home passed on
+  std::vector<std::function<void()>> held_;  ///< (new home) posted there directly during the move
 };
 
 using socket_ptr = std::shared_ptr<socket>;
@@ -2233,18 +2874,13 @@ inline std::string error_body(http_error e) {
   return "{\"code\":" + std::to_string(int(e)) + ",\"message\":\"" + http_error_message(e) + "\"}";
 }
 
-inline std::string generate_sid() {
-  thread_local std::mt19937_64 rng = [] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id()))};
-    return std::mt19937_64(seq);
-  }();
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string s(20, ' ');
-  std::uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 10; ++i) { s[i] = alphabet[a & 63]; a >>= 6; }
-  for (int i = 10; i < 20; ++i) { s[i] = alphabet[b & 63]; b >>= 6; }
-  return s;
+/// `f`, or a copy whose text is repaired when it is not valid UTF-8: every text frame the engine
+/// sends passes here once (browsers close a websocket on an invalid text frame).
+inline frame_ptr valid_utf8_frame(frame_ptr f) {
+  if (!f || portico::detail::utf8_valid(f->text)) return f;
+  auto copy = std::make_shared<frame>(*f);
+  portico::detail::utf8_repair(copy->text);
+  return copy;
 }
 
 /// What one request asks for, parsed once.
@@ -2287,7 +2923,7 @@ struct core : std::enable_shared_from_this<core> {
   std::string register_session_sid() {
     // sids are random; the loop only guards against the astronomically unlikely collision
     for (;;) {
-      std::string s = generate_sid();
+      std::string s = portico::detail::random_id();
       std::lock_guard<std::mutex> g(table_mu);
       if (!table.count(s)) return s;
     }
@@ -2392,7 +3028,8 @@ struct core : std::enable_shared_from_this<core> {
     con->replace_header("Content-Type", "application/json");
     con->set_body(error_body(e));
     log.info([&] {
-      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " + con->get_resource() + ": " +
+      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " +
+             portico::detail::printable(con->get_resource()) + ": " +
              std::to_string(int(status)) + " " + (why ? why : http_error_message(e));
     });
   }
@@ -2422,7 +3059,40 @@ struct core : std::enable_shared_from_this<core> {
         return false;
       }
     }
+    // An upgrade speaks only the websocket transport: a "polling" one would start a websocket
+    // session (or probe) that calls itself polling. Node accepts and closes it at once.
+    if (is_websocket && r.transport != "websocket") {
+      refuse_http(con, http_error::bad_request, "websocket upgrade for the polling transport");
+      return false;
+    }
     return true;
+  }
+
+  /// A HEAD response has the headers of the answer to GET, never a body (RFC 9110 9.3.2); runs
+  /// after every plain HTTP handler (Engine.IO, routes, the 404).
+  static void drop_head_body(const ws_connection_ptr& con) {
+    if (con->get_request().get_method() != "HEAD") return;
+    const std::string& body = con->get_response().get_body();
+    if (body.empty()) return;  // none, or deferred (the router answers HEAD itself)
+    std::string length = std::to_string(body.size());
+    con->set_body("");
+    con->replace_header("Content-Length", length);
+  }
+
+  /// One log line for a request refused before any handler ran: by the parser (malformed, or
+  /// detail::checked_request) or by websocketpp's handshake checks (a bad upgrade). Refusals of
+  /// handlers (`rejected`) are logged where they happen; no status means no request came.
+  void log_early_refusal(const ws_connection_ptr& con) {
+    auto ec = con->get_ec();
+    auto status = con->get_response().get_status_code();
+    if (int(status) < 400 || ec == websocketpp::error::make_error_code(websocketpp::error::rejected)) return;
+    log.info([&] {
+      const auto& req = con->get_request();
+      const std::string& remote = req.peer();
+      return "refused " + (remote.empty() ? std::string("?") : remote) + " " + req.get_method() + " " +
+             portico::detail::printable(req.get_uri()) + ": " + std::to_string(int(status)) + " " +
+             portico::detail::printable(req.refusal().empty() ? ec.message() : req.refusal());
+    });
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -2495,6 +3165,27 @@ struct core : std::enable_shared_from_this<core> {
       std::string body = con->get_request_body();
       s->post([s, con, wp = &w, body = std::move(body), binary]() mutable { s->on_post(con, wp, std::move(body), binary); });
     }
+  }
+
+  /// websocketpp answers a request whose Content-Length passes max_http_body_size with 413
+  /// itself, before the HTTP handler runs: such a POST closes its polling session all the same,
+  /// like a body within that cap but over max_payload (on_post).
+  void handle_failed_http(worker& w, websocketpp::connection_hdl hdl) {
+    websocketpp::lib::error_code ec;
+    auto con = w.ep.get_con_from_hdl(hdl, ec);
+    if (ec || !con || con->get_response_code() != websocketpp::http::status_code::request_entity_too_large) return;
+    if (con->get_request().get_method() != "POST") return;
+    parsed_request r;
+    parse(con->get_request().get_uri(), r);  // the handshake never got to set the connection's URI
+    if (!path_matches(r.path) || r.sid.empty()) return;
+    auto s = find(r.sid);
+    if (!s) return;
+    std::string length = con->get_request_header("Content-Length");
+    length.erase(std::find_if(length.begin(), length.end(), [](char c) { return c < '0' || c > '9'; }), length.end());
+    s->post([s, length = std::move(length)] {
+      if (s->closed_ || s->transport_ != transport_kind::polling) return;
+      s->close_with(close_reason::payload_too_large, "POST body of " + length + " bytes");
+    });
   }
 
   /// Sends a deferred HTTP response, on the worker that owns the connection.
@@ -2586,18 +3277,18 @@ struct core : std::enable_shared_from_this<core> {
         else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
       }
     });
-    auto closed = [weak, id](bool too_big) {
+    auto closed = [weak, id](websocketpp::close::status::value local_code) {
       if (auto s = weak.lock()) {
-        if (s->on_home_worker()) s->on_ws_closed(id, too_big);
-        else s->post([s, id, too_big] { s->on_ws_closed(id, too_big); });
+        if (s->on_home_worker()) s->on_ws_closed(id, local_code);
+        else s->post([s, id, local_code] { s->on_ws_closed(id, local_code); });
       }
     };
     ws_connection_ptr::weak_type wc = con;
     con->set_close_handler([closed, wc](websocketpp::connection_hdl) {
       auto c = wc.lock();
-      closed(c && c->get_local_close_code() == websocketpp::close::status::message_too_big);
+      closed(c ? c->get_local_close_code() : websocketpp::close::status::blank);
     });
-    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(false); });
+    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(websocketpp::close::status::blank); });
   }
 
   void dispatch_close_log(const socket& s, close_reason r, std::string_view detail) {
@@ -2617,22 +3308,60 @@ struct core : std::enable_shared_from_this<core> {
 // ======================================================================= socket
 
 inline bool socket::on_home_worker() const {
-  return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here();
+  // passing_on_ is read on the home's own thread only (short-circuit).
+  return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here() &&
+         (!moving_.load(std::memory_order_acquire) || passing_on_);
 }
 
 inline void socket::post(std::function<void()> f) {
   if (core_->destroyed.load(std::memory_order_acquire)) return;
+  if (moving_.load(std::memory_order_acquire)) {
+    // On the new home, held at once: a detour through its queue would let what is queued there
+    // already (the next broadcast's job) overtake it once the hold ends.
+    if (home_.load(std::memory_order_acquire)->running_here() && !passing_on_) return held_.push_back(std::move(f));
+    // What the old home posts was queued there before the move.
+    if (prev_home_->running_here()) return post_to_home(std::move(f), true);
+  }
+  post_to_home(std::move(f), false);
+}
+
+inline void socket::post_to_home(std::function<void()> f, bool passed_on) {
   auto self = shared_from_this();
-  asio::post(home_.load(std::memory_order_acquire)->ioc, [self, f = std::move(f)]() mutable {
-    if (!self->on_home_worker()) {  // the session moved home while this was queued
-      self->post(std::move(f));
-      return;
-    }
+  unsigned slot = register_post();
+  asio::post(home_.load()->ioc, [self, f = std::move(f), passed_on]() mutable {
+    if (self->core_->destroyed.load(std::memory_order_acquire)) return;
+    if (!self->home_.load(std::memory_order_acquire)->running_here())  // queued before the home moved
+      return self->post_to_home(std::move(f), true);
+    if (!self->moving_.load(std::memory_order_acquire)) return f();
+    if (!passed_on) return self->held_.push_back(std::move(f));  // waits for what the old home passes on
+    self->passing_on_ = true;
     f();
+    self->passing_on_ = false;
+  });
+  unregister_post(slot);
+}
+
+/// Runs on the old home behind everything queued there, including posts that picked the old home
+/// before the move and were still queuing, then releases the new home.
+inline void socket::release_after_old_queue(detail::worker* old_home, detail::worker* new_home, bool last) {
+  auto self = shared_from_this();
+  asio::post(old_home->ioc, [self, old_home, new_home, last] {
+    if (self->core_->destroyed.load(std::memory_order_acquire)) return;
+    if (self->posting_[0].load() != 0 || !last)
+      return self->release_after_old_queue(old_home, new_home, self->posting_[0].load() == 0);
+    asio::post(new_home->ioc, [self] { self->release_held(); });
   });
 }
 
+inline void socket::release_held() {
+  moving_.store(false, std::memory_order_release);
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& f : held) f();
+}
+
 inline void socket::send(std::string text) {
+  portico::detail::utf8_repair(text);  // browsers drop the connection on invalid UTF-8
   if (on_home_worker()) return send_packet(packet_type::message, std::move(text), false);
   auto self = shared_from_this();
   post([self, t = std::move(text)]() mutable { self->send_packet(packet_type::message, std::move(t), false); });
@@ -2645,6 +3374,7 @@ inline void socket::send_binary(std::string bytes) {
 }
 
 inline void socket::send(frame_ptr f) {
+  f = detail::valid_utf8_frame(std::move(f));
   if (on_home_worker()) return send_frame_here(f);
   auto self = shared_from_this();
   post([self, f = std::move(f)] { self->send_frame_here(f); });
@@ -2704,9 +3434,21 @@ inline void socket::ws_send(const con_ptr& c, detail::worker* w, detail::ws_mess
   }
 }
 
-inline void socket::send_packet(packet_type t, std::string data, bool binary) {
+inline std::size_t socket::ws_buffered() const {
+  return ws_ && ws_worker_->running_here() ? ws_->get_buffered_amount() : 0;
+}
+
+inline bool socket::send_refused(std::size_t queued, std::size_t size, detail::when_full full) {
+  const std::size_t max = core_->opts.max_buffered_bytes;
+  if (max == 0 || queued == 0 || queued + size <= max || full == detail::when_full::send) return false;
+  if (full == detail::when_full::close) close_with(close_reason::transport_error, "send buffer full");
+  return true;
+}
+
+inline void socket::send_packet(packet_type t, std::string data, bool binary, detail::when_full full) {
   if (closed_) return;
   if (transport_ == detail::transport_kind::websocket) {
+    if (send_refused(ws_buffered(), data.size() + 1, full)) return;
     using op = websocketpp::frame::opcode::value;
     if (binary) {
       if (hs_.protocol == 3) data = encode_binary_v3(data, t);
@@ -2717,12 +3459,19 @@ inline void socket::send_packet(packet_type t, std::string data, bool binary) {
     }
     return;
   }
+  if (send_refused(buffer_bytes_, data.size(), full)) return;
+  buffer_bytes_ += data.size();
   buffer_.push_back(detail::outgoing{t, binary, std::move(data)});
   flush_poll();
 }
 
 inline void socket::send_frame_here(const frame_ptr& f) {
   if (closed_ || !f) return;
+  std::size_t size = f->text.size() + 1;
+  for (auto& b : f->binaries) size += b.size();
+  if (send_refused(transport_ == detail::transport_kind::websocket ? ws_buffered() : buffer_bytes_, size,
+                   f->droppable ? detail::when_full::drop : detail::when_full::close))
+    return;
   if (transport_ == detail::transport_kind::websocket && hs_.protocol == 4) {
     using op = websocketpp::frame::opcode::value;
     std::string t;
@@ -2733,8 +3482,9 @@ inline void socket::send_frame_here(const frame_ptr& f) {
     for (auto& b : f->binaries) ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, b));
     return;
   }
-  send_packet(packet_type::message, f->text, false);
-  for (auto& b : f->binaries) send_packet(packet_type::message, b, true);
+  // Checked as a whole above: the parts of one packet are never split by the limit.
+  send_packet(packet_type::message, f->text, false, detail::when_full::send);
+  for (auto& b : f->binaries) send_packet(packet_type::message, b, true, detail::when_full::send);
 }
 
 inline std::string socket::single_packet_payload(packet_type t) const {
@@ -2764,6 +3514,7 @@ inline void socket::flush_poll() {
     else append_payload_packet_v3(body, o.type, o.data, o.binary);
   }
   buffer_.clear();
+  buffer_bytes_ = 0;
   respond_get(std::move(body), xhr2);
 }
 
@@ -2804,6 +3555,9 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
     close_with(close_reason::payload_too_large, "POST body of " + std::to_string(body.size()) + " bytes");
     return;
   }
+  // Text is repaired before decoding (as Node decodes the body to a string first), so v3
+  // lengths count the same characters the client counted and handlers only see UTF-8.
+  bool repaired = !binary_body && portico::detail::utf8_repair(body);
   std::vector<packet> packets;
   errc e = hs_.protocol == 4 ? decode_payload(body, packets)
            : binary_body     ? decode_binary_payload_v3(body, packets)
@@ -2813,6 +3567,9 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
     close_with(close_reason::parse_error, std::string("malformed payload: ") + describe(e));
     return;
   }
+  if (binary_body)  // v3 XHR2 payload: its string packets are text
+    for (auto& p : packets) repaired |= !p.binary && portico::detail::utf8_repair(p.data);
+  if (repaired) core_->log.info("replaced invalid UTF-8 in a POST from " + sid_ + " by U+FFFD");
   detail::core::respond(con, w, sc::ok, "ok", "text/html");
   for (auto& p : packets) {
     if (closed_) break;
@@ -2939,6 +3696,7 @@ inline void socket::complete_upgrade() {
   writable_ = true;
   auto pending = std::move(buffer_);
   buffer_.clear();
+  buffer_bytes_ = 0;
   auto finish = [this, pending = std::move(pending)]() mutable {
     for (auto& o : pending) send_packet(o.type, std::move(o.data), o.binary);
     arm_heartbeat(core_->opts.ping_interval, false);
@@ -2948,12 +3706,26 @@ inline void socket::complete_upgrade() {
   ++timer_gen_;
   if (timer_) timer_->cancel();
   timer_ = std::make_unique<asio::steady_timer>(ws_worker_->ioc);
-  home_.store(ws_worker_, std::memory_order_release);
+  // Nothing sent to the session may overtake what was sent before the move. On the new home, in
+  // this order: the flush of what was buffered during the upgrade; what was queued on the old
+  // home before the move, passed on by it in order; then what was posted to the new home
+  // directly meanwhile (held; on_home_worker() is false there until then).
+  prev_home_ = home_.load();
+  moving_.store(true, std::memory_order_release);
   auto self = shared_from_this();
-  post([self, finish = std::move(finish)]() mutable { finish(); });
+  detail::worker* old_home = prev_home_;
+  detail::worker* new_home = ws_worker_;
+  asio::post(new_home->ioc, [self, finish = std::move(finish)]() mutable {
+    self->passing_on_ = true;
+    finish();
+    self->passing_on_ = false;
+  });
+  home_.store(new_home);
+  moved_.store(1);
+  release_after_old_queue(old_home, new_home, false);
 }
 
-inline void socket::on_ws_closed(const void* con_id, bool too_big) {
+inline void socket::on_ws_closed(const void* con_id, websocketpp::close::status::value local_code) {
   if (closed_) return;
   if (probe_ && con_id == probe_.get()) {
     probe_.reset();
@@ -2965,7 +3737,10 @@ inline void socket::on_ws_closed(const void* con_id, bool too_big) {
   }
   if (ws_ && con_id == ws_.get()) {
     ws_.reset();  // already closed: nothing to send
-    close_with(too_big ? close_reason::payload_too_large : close_reason::transport_close);
+    if (local_code == websocketpp::close::status::message_too_big) close_with(close_reason::payload_too_large);
+    else if (local_code == websocketpp::close::status::invalid_payload)
+      close_with(close_reason::parse_error, "text frame is not UTF-8 (closed with 1007)");
+    else close_with(close_reason::transport_close);
   }
 }
 
@@ -3002,6 +3777,7 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
     respond_get(single_packet_payload(r == close_reason::client_close ? packet_type::noop : packet_type::close), false);
   }
   buffer_.clear();
+  buffer_bytes_ = 0;
   // Over websocket the close frame alone says it (as the reference server does): a `1` packet
   // first would make python-engineio treat the drop as final and never reconnect.
   auto close_con = [](con_ptr c, detail::worker* w) {
@@ -3170,15 +3946,24 @@ class server {
 
   /// Sends one frame to many sockets: one post per foreign worker, one prepared websocketpp
   /// message per worker shared by all its websocket recipients.
-  void send_many(const frame_ptr& f, const std::vector<socket_ptr>& to) {
+  void send_many(frame_ptr f, const std::vector<socket_ptr>& to) {
     if (!f || to.empty()) return;
+    f = detail::valid_utf8_frame(std::move(f));  // once per broadcast, not per recipient
     std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
+    std::vector<std::pair<socket*, unsigned>> registered;  // until the jobs are queued (home moves)
+    registered.reserve(to.size());
     for (auto& s : to)
-      if (s && !s->closed()) groups[s->home_.load(std::memory_order_acquire)].push_back(s);
+      if (s && !s->closed()) {
+        registered.emplace_back(s.get(), s->register_post());
+        groups[s->home_.load()].push_back(s);
+      }
     for (auto& [w, list] : groups) {
       auto job = [f, list = std::move(list), w = w]() {
         detail::ws_message_ptr text;
         std::vector<detail::ws_message_ptr> bins;
+        std::size_t size = f->text.size() + 1;  // what one recipient's send buffer grows by
+        for (auto& b : f->binaries) size += b.size();
+        const auto full = f->droppable ? detail::when_full::drop : detail::when_full::close;
         for (auto& s : list) {
           if (!s->on_home_worker()) {  // moved meanwhile
             s->send(f);
@@ -3194,6 +3979,7 @@ class server {
               text = detail::prepared_frame(websocketpp::frame::opcode::text, std::move(t));
               for (auto& b : f->binaries) bins.push_back(detail::prepared_frame(websocketpp::frame::opcode::binary, b));
             }
+            if (s->send_refused(s->ws_->get_buffered_amount(), size, full)) continue;
             s->ws_->send(text);
             for (auto& b : bins) s->ws_->send(b);
           } else {
@@ -3204,6 +3990,7 @@ class server {
       if (w->running_here()) job();
       else asio::post(w->ioc, std::move(job));
     }
+    for (auto& [s, slot] : registered) s->unregister_post(slot);
   }
 
   /// The open session with this sid, or null.
@@ -3236,7 +4023,20 @@ class server {
     });
     detail::core* core = core_.get();  // not shared: the core owns the endpoint
     detail::worker* wp = &w;
-    ep.set_http_handler([core, wp](websocketpp::connection_hdl h) { core->handle_http(*wp, h); });
+    ep.set_http_handler([core, wp](websocketpp::connection_hdl h) {
+      core->handle_http(*wp, h);
+      detail::core::drop_head_body(wp->ep.get_con_from_hdl(h));
+    });
+    ep.set_tcp_post_init_handler([wp](websocketpp::connection_hdl h) {
+      auto con = wp->ep.get_con_from_hdl(h);
+      con->get_request().note_peer(detail::core::remote_of(con));
+    });
+    // A request refused before any handler ran: one log line, and a POST too big for websocketpp
+    // closes its polling session.
+    ep.set_fail_handler([core, wp](websocketpp::connection_hdl h) {
+      core->log_early_refusal(wp->ep.get_con_from_hdl(h));
+      core->handle_failed_http(*wp, h);
+    });
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
   }
 
@@ -3292,7 +4092,6 @@ class server {
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -3330,6 +4129,7 @@ class server {
 /// DOM point into that text (see docs/design.md, "Payload representation"). Placeholders for
 /// binary attachments stay in the DOM; `binary.hpp` resolves or rewrites them.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -3385,6 +4185,7 @@ enum class errc {
   bad_placeholder,        ///< a placeholder refers to an attachment that does not exist
   unexpected_binary,      ///< a binary message arrived while no attachment was expected
   unexpected_text,        ///< a text packet arrived while attachments were still expected
+  packet_too_large,       ///< text + attachments of one packet above the decoder's byte limit
 };
 
 inline const char* describe(errc e) noexcept {
@@ -3392,7 +4193,7 @@ inline const char* describe(errc e) noexcept {
     case errc::ok: return "ok";
     case errc::empty_packet: return "empty packet";
     case errc::bad_type: return "unknown packet type";
-    case errc::bad_attachments: return "illegal attachments count";
+    case errc::bad_attachments: return "illegal attachments count (malformed or above max_attachments)";
     case errc::bad_namespace: return "namespace must start with '/'";
     case errc::bad_ack_id: return "illegal ack id";
     case errc::bad_json: return "payload is not valid JSON";
@@ -3402,6 +4203,7 @@ inline const char* describe(errc e) noexcept {
     case errc::bad_placeholder: return "placeholder refers to a missing attachment";
     case errc::unexpected_binary: return "binary attachment without a pending binary packet";
     case errc::unexpected_text: return "text packet while attachments were expected";
+    case errc::packet_too_large: return "packet and attachments above max_packet_bytes";
   }
   return "?";
 }
@@ -3555,22 +4357,36 @@ inline errc check_payload(packet_type t, const json::value& v) noexcept {
   return errc::bad_type;
 }
 
-/// Parses `text` in situ into `root`, nodes allocated in `pool`. The parser's work stack is
-/// per thread and reused (RapidJSON would allocate and free one per document): it lives in a
-/// pool over a thread-local buffer, emptied after every parse.
-inline bool parse_payload(char* text, json::allocator& pool, json::value& root) {
+/// Parses the `length` bytes at `text` (NUL-terminated) in situ into `root`, nodes allocated in
+/// `pool`. The parser's work stack is per thread and reused (RapidJSON would allocate and free
+/// one per document): it lives in a pool over a thread-local buffer, emptied after every parse.
+inline bool parse_payload(char* text, std::size_t length, json::allocator& pool, json::value& root) {
   struct scratch {
     char buffer[4096];
     json::allocator stack_pool{buffer, sizeof(buffer)};
   };
   thread_local scratch tls;
   using parser = rapidjson::GenericDocument<rapidjson::UTF8<>, json::allocator, json::allocator>;
-  bool ok;
+  /// RapidJSON 1.1 turns 10e308 into infinity, which no packet can carry back out: refused.
+  struct finite_parser : parser {
+    using parser::parser;
+    bool Double(double d) { return std::isfinite(d) && parser::Double(d); }
+  };
+  bool ok = false;
+  json::detail::replace_lone_surrogate_escapes(text, length);  // "\udd00" from a JS client -> U+FFFD
   {
-    parser doc(&pool, 1024, &tls.stack_pool);
+    finite_parser doc(&pool, 1024, &tls.stack_pool);
+    // Not json::parse_insitu's bounded stream: this one keeps RapidJSON's SSE2 string scan. With
+    // kParseValidateEncodingFlag it would read past the terminator (see json/dom.hpp).
+    rapidjson::InsituStringStream in(text);
+    rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, json::allocator> reader(&tls.stack_pool);
     // Iterative: a hostile payload cannot exhaust the stack; trailing garbage is an error.
-    doc.ParseInsitu<rapidjson::kParseIterativeFlag>(text);
-    ok = !doc.HasParseError();
+    auto generate = [&](parser&) {
+      return ok = !reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag>(in, doc).IsError();
+    };
+    doc.Populate(generate);
+    // RapidJSON stops at the first NUL byte: one before `length` hides garbage after it.
+    ok = ok && in.Tell() == length;
     if (ok) root.Swap(doc);
   }
   tls.stack_pool.Clear();
@@ -3582,9 +4398,15 @@ inline bool parse_payload(char* text, json::allocator& pool, json::value& root) 
 /// Deepest JSON nesting a received payload may have.
 inline constexpr std::size_t max_json_depth = 256;
 
+/// Most binary attachments one packet may announce (socket.io-parser's `maxAttachments`).
+inline constexpr std::size_t default_max_attachments = 10;
+/// Most bytes one packet may carry, text and attachments together: Engine.IO's default
+/// max_payload, so one packet costs no more memory than one message.
+inline constexpr std::size_t default_max_packet_bytes = 1000000;
+
 /// Decodes one text packet. On success `out` holds the header and the parsed payload; for a
 /// BINARY_* packet `out.attachments_expected` says how many binary messages must follow.
-inline errc decode(std::string text, packet& out, std::size_t max_attachments = 1000) {
+inline errc decode(std::string text, packet& out, std::size_t max_attachments = default_max_attachments) {
   out = packet{};
   const std::size_t n = text.size();
   if (n == 0) return errc::empty_packet;
@@ -3642,7 +4464,7 @@ inline errc decode(std::string text, packet& out, std::size_t max_attachments = 
     if (chunk < 256) chunk = 256;
     if (chunk > 65536) chunk = 65536;
     out.pool_ = detail::make_dom_pool(chunk);
-    if (!detail::parse_payload(p, *out.pool_, out.root_)) return errc::bad_json;
+    if (!detail::parse_payload(p, n - i, *out.pool_, out.root_)) return errc::bad_json;
     out.has_data_ = true;
     errc e = detail::check_payload(out.type, out.root_);
     if (e != errc::ok) return e;
@@ -3753,10 +4575,16 @@ class decoder {
  public:
   enum class status { ready, awaiting_attachments, error };
 
-  explicit decoder(std::size_t max_attachments = 1000) : max_attachments_(max_attachments) {}
+  /// `max_packet_bytes` bounds the text plus the attachments of one packet, checked as each
+  /// part arrives: a peer cannot make the decoder hold more than that before refusing.
+  explicit decoder(std::size_t max_attachments = default_max_attachments,
+                   std::size_t max_packet_bytes = default_max_packet_bytes)
+      : max_attachments_(max_attachments), max_packet_bytes_(max_packet_bytes) {}
 
   status add_text(std::string text) {
     if (pending_) return fail(errc::unexpected_text);
+    if (text.size() > max_packet_bytes_) return fail(errc::packet_too_large);
+    bytes_ = text.size();
     errc e = decode(std::move(text), current_, max_attachments_);
     if (e != errc::ok) return fail(e);
     if (current_.attachments_expected == 0) return status::ready;
@@ -3767,6 +4595,8 @@ class decoder {
 
   status add_binary(std::string bytes) {
     if (!pending_) return fail(errc::unexpected_binary);
+    if (bytes.size() > max_packet_bytes_ - bytes_) return fail(errc::packet_too_large);
+    bytes_ += bytes.size();
     current_.attachments.emplace_back(std::move(bytes));
     if (!current_.complete()) return status::awaiting_attachments;
     pending_ = false;
@@ -3781,6 +4611,7 @@ class decoder {
   void reset() {
     pending_ = false;
     error_ = errc::ok;
+    bytes_ = 0;
     current_ = packet{};
   }
 
@@ -3788,9 +4619,12 @@ class decoder {
   status fail(errc e) {
     error_ = e;
     pending_ = false;
+    current_ = packet{};  // the parts collected so far are freed at once
     return status::error;
   }
   std::size_t max_attachments_;
+  std::size_t max_packet_bytes_;
+  std::size_t bytes_ = 0;  ///< text + attachments of the packet being collected
   bool pending_ = false;
   errc error_ = errc::ok;
   packet current_;
@@ -4479,7 +5313,8 @@ namespace detail {
 
 /// Encodes EVENT `name` with `a...` into a broadcast-ready frame (binary parts copied once).
 template <class... A>
-engineio::frame_ptr encode_event(std::string_view nsp, std::uint64_t id, std::string_view name, const A&... a) {
+std::shared_ptr<engineio::frame> encode_event(std::string_view nsp, std::uint64_t id, std::string_view name,
+                                              const A&... a) {
   packet_writer pw(packet_type::event, nsp, id);
   auto& w = pw.writer();
   w.StartArray();
@@ -4975,7 +5810,9 @@ class emitter {
   void emit(std::string_view name, const A&... a) {
     outgoing_packet p;
     p.nsp = nsp_->name();
-    p.frame = detail::encode_event(nsp_->name(), no_ack, name, a...);
+    auto f = detail::encode_event(nsp_->name(), no_ack, name, a...);
+    f->droppable = opts_.volatile_;  // dropped for a recipient whose send buffer is full
+    p.frame = std::move(f);
     if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
     nsp_->adapter_->broadcast(p, opts_);
   }
@@ -5017,8 +5854,12 @@ struct server_options {
   engineio::server_options engine = default_engine();
   /// Sessions that connect to no namespace within this time are closed.
   std::chrono::milliseconds connect_timeout{45000};
-  /// Most binary attachments one packet may announce.
-  std::size_t max_attachments = 1000;
+  /// Most binary attachments one packet may announce (socket.io-parser's default); more closes
+  /// the connection.
+  std::size_t max_attachments = default_max_attachments;
+  /// Most bytes of one packet, text and attachments together, counted as they arrive; more
+  /// closes the connection. 0: `engine.max_payload`, so a packet costs no more than a message.
+  std::size_t max_packet_bytes = 0;
   /// Builds the adapter of each namespace; default: `memory_adapter`.
   std::function<std::unique_ptr<adapter>(const std::string& nsp, adapter::deliver_fn)> adapter_factory;
 
@@ -5039,7 +5880,7 @@ struct client {
   std::vector<socket_ptr> sockets;  ///< one per connected namespace (few: linear search)
   timers::id connect_timer = 0;
   bool ever_connected = false;
-  explicit client(std::size_t max_attachments) : dec(max_attachments) {}
+  client(std::size_t max_attachments, std::size_t max_packet_bytes) : dec(max_attachments, max_packet_bytes) {}
   socket_ptr find(std::string_view nsp) const {
     for (const auto& s : sockets)
       if (s->namespace_name() == nsp) return s;
@@ -5053,26 +5894,6 @@ struct client {
       }
   }
 };
-
-/// 20 url-safe random characters, like the reference server's ids.
-inline std::string random_sid() {
-  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                   static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
-  std::string s(20, '\0');
-  std::uint64_t bits = 0;
-  int left = 0;
-  for (auto& c : s) {
-    if (left < 6) {
-      bits = rng();
-      left = 64;
-    }
-    c = alphabet[bits & 63];
-    bits >>= 6;
-    left -= 6;
-  }
-  return s;
-}
 
 inline const char* reason_text(engineio::close_reason r) noexcept {
   switch (r) {
@@ -5256,7 +6077,8 @@ class server {
   }
 
   void on_open(const engineio::socket_ptr& e) {
-    auto c = std::make_shared<detail::client>(opts_.max_attachments);
+    auto c = std::make_shared<detail::client>(
+        opts_.max_attachments, opts_.max_packet_bytes ? opts_.max_packet_bytes : opts_.engine.max_payload);
     c->engine = e;
     std::weak_ptr<engineio::socket> w = e;
     c->connect_timer = timers_.after(opts_.connect_timeout, [w, this] {
@@ -5347,7 +6169,7 @@ class server {
     }
     c.ever_connected = true;
     timers_.cancel(c.connect_timer);
-    auto s = std::make_shared<socket>(*n, detail::random_sid(), e, *this);
+    auto s = std::make_shared<socket>(*n, portico::detail::random_id(), e, *this);
     if (p.has_data()) {
       // Deep (it outlives the packet), into a pool sized to the payload: a default document
       // would take RapidJSON's 64 KB first chunk for every authenticated connection.
@@ -5544,24 +6366,6 @@ inline void socket::fail_acks() {
 // ---- begin portico/http/request.hpp ----
 /// Plain HTTP request and response values, independent of the transport: the router fills a
 /// `request` from a websocketpp connection and writes a `response` back to it.
-// ---- begin portico/detail/ascii.hpp ----
-/// ASCII case folding for protocol tokens (header names, methods, file extensions): locale-free,
-/// unlike std::tolower.
-
-#include <algorithm>
-#include <string_view>
-
-namespace portico::detail {
-
-inline char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });
-}
-
-}  // namespace portico::detail
-// ---- end portico/detail/ascii.hpp ----
 
 #include <algorithm>
 #include <cstdint>
@@ -5659,36 +6463,8 @@ struct request {
   }
 };
 
-/// The standard reason phrase (websocketpp does not know 422).
-inline const char* reason_phrase(int status) noexcept {
-  switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-  }
-  return "Unknown";
-}
+/// The standard reason phrase of `status` (see portico/detail/http_status.hpp).
+inline const char* reason_phrase(int status) noexcept { return portico::detail::reason_phrase(status); }
 
 /// What a handler answers. Build one with json(), text(), html() or by hand.
 struct response {
@@ -6202,6 +6978,7 @@ namespace close_code {
 inline constexpr int normal = 1000;
 inline constexpr int going_away = 1001;
 inline constexpr int unsupported_data = 1003;
+inline constexpr int invalid_payload = 1007;  ///< a text frame that is not UTF-8
 inline constexpr int abnormal = 1006;  ///< never sent: reported when the peer vanished
 inline constexpr int policy_violation = 1008;
 inline constexpr int internal_error = 1011;
@@ -6235,14 +7012,17 @@ class websocket : public std::enable_shared_from_this<websocket> {
   using message_handler = std::function<void(websocket&, ws_message&&)>;
   using close_handler = std::function<void(websocket&, int code, const std::string& reason)>;
 
+  /// `max_buffered_bytes`: the most bytes queued for this client and not yet written (0: no
+  /// limit); a send past it closes the connection with 1008 (the client does not read).
   websocket(const detail::connection_ptr& con, http::request req, std::shared_ptr<detail::ws_clients> clients,
-            portico::logger* log)
+            portico::logger* log, std::size_t max_buffered_bytes = 0)
       : con_(con),
         executor_(con->get_socket().get_executor()),
         home_(std::this_thread::get_id()),
         req_(std::move(req)),
         clients_(std::move(clients)),
-        log_(log) {}
+        log_(log),
+        max_buffered_(max_buffered_bytes) {}
 
   ~websocket() {
     std::lock_guard<std::mutex> g(clients_->mu);
@@ -6320,8 +7100,14 @@ class websocket : public std::enable_shared_from_this<websocket> {
     }
   }
 
-  void ended(int code, const std::string& reason) {
+  void ended(int code, std::string reason) {
     if (state_ == state::closed) return;
+    // Our own close reports our code, also when the peer never answered it (websocketpp then
+    // says 1006): a client that does not read never answers a 1008 "send buffer full".
+    if (state_ == state::closing && local_close_) {
+      code = local_close_->first;
+      reason = std::move(local_close_->second);
+    }
     state_ = state::closed;
     {
       std::lock_guard<std::mutex> g(clients_->mu);
@@ -6364,7 +7150,24 @@ class websocket : public std::enable_shared_from_this<websocket> {
     if (state_ != state::open) return;
     auto con = con_.lock();
     if (!con) return;
-    con->send(s, op);  // an error here means the connection is already closing
+    if (max_buffered_) {  // a first message always fits
+      std::size_t queued = con->get_buffered_amount();
+      if (queued && queued + s.size() > max_buffered_) {
+        if (log_)
+          log_->warn("ws " + req_.path + " from " + req_.remote_address + ": send buffer full (over " +
+                     std::to_string(max_buffered_) + " bytes queued), closing with 1008");
+        return close_here(close_code::policy_violation, "send buffer full");
+      }
+    }
+    // websocketpp validates outgoing text and refuses invalid UTF-8 (browsers would close):
+    // repair it then, so the valid path costs nothing more.
+    auto ec = con->send(s, op);
+    if (ec == websocketpp::processor::error::invalid_payload && op == websocketpp::frame::opcode::text) {
+      if (log_) log_->warn("ws " + req_.path + ": sent text was not UTF-8, invalid bytes replaced by U+FFFD");
+      portico::detail::utf8_repair(s);
+      con->send(s, op);
+    }
+    // any other error means the connection is already closing
   }
 
   void close_here(int code, std::string reason) {
@@ -6377,6 +7180,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
     state_ = state::closing;
     auto con = con_.lock();
     if (!con) return;
+    local_close_.emplace(code, reason);
     websocketpp::lib::error_code ec;
     con->close(static_cast<websocketpp::close::status::value>(code), reason, ec);
   }
@@ -6387,10 +7191,12 @@ class websocket : public std::enable_shared_from_this<websocket> {
   http::request req_;
   std::shared_ptr<detail::ws_clients> clients_;
   portico::logger* log_;
+  std::size_t max_buffered_;
   std::atomic<state> state_{state::handshake};  ///< written on the home thread, read anywhere
   bool accepted_ = false, refused_ = false;
   std::vector<std::pair<websocketpp::frame::opcode::value, std::string>> pending_;
   std::optional<std::pair<int, std::string>> pending_close_;
+  std::optional<std::pair<int, std::string>> local_close_;  ///< what close_here sent
   message_handler on_message_;
   close_handler on_close_;
 };
@@ -6820,6 +7626,9 @@ class router : public route_builder<router> {
   }
 
   portico::logger& log() { return *log_; }
+  /// The send-queue limit of each ws route client (websocket.hpp); http::serve() sets the
+  /// engine's `max_buffered_bytes`.
+  void set_max_buffered_bytes(std::size_t n) { max_buffered_bytes_ = n; }
 
   /// The answer to `req` (routes, then static files, then 404/405). A deferred route gets a
   /// responder from `defer` and the result is nullopt (then the responder answers).
@@ -6946,7 +7755,7 @@ class router : public route_builder<router> {
           write(con, *refused, false);
           return false;
         }
-      auto ws = std::make_shared<websocket>(con, req, r->c_, log_.get());
+      auto ws = std::make_shared<websocket>(con, req, r->c_, log_.get(), max_buffered_bytes_);
       if (auto refused = r->handler_(req, ws)) {
         log_->info("ws " + req.path + " refused: invalid handshake parameters");
         write(con, *refused, false);
@@ -6962,10 +7771,16 @@ class router : public route_builder<router> {
         ws->received(ws_message{msg->get_opcode() == websocketpp::frame::opcode::binary, std::move(msg->get_raw_payload())});
       });
       std::weak_ptr<detail::connection_ptr::element_type> weak = con;
-      con->set_close_handler([ws, weak](websocketpp::connection_hdl) {
+      con->set_close_handler([ws, weak, log](websocketpp::connection_hdl) {
         int code = close_code::abnormal;
         std::string reason;
         if (auto c = weak.lock()) {
+          if (!ws->closing() && c->get_local_close_code() == websocketpp::close::status::invalid_payload) {
+            // websocketpp refused a text frame that is not UTF-8 and closed with 1007
+            log->warn("ws " + ws->request().path + ": text frame is not UTF-8, closed with 1007");
+            ws->ended(close_code::invalid_payload, c->get_local_close_reason());
+            return;
+          }
           // Our own close reports our code; the peer's close reports the peer's code.
           code = ws->closing() ? c->get_local_close_code() : c->get_remote_close_code();
           reason = ws->closing() ? c->get_local_close_reason() : c->get_remote_close_reason();
@@ -7033,6 +7848,7 @@ class router : public route_builder<router> {
 
   std::string prefix_;
   std::shared_ptr<portico::logger> log_;
+  std::size_t max_buffered_bytes_ = 0;
   std::vector<std::unique_ptr<route>> routes_;
   std::vector<std::unique_ptr<ws_route>> ws_routes_;
   http::static_files statics_;
@@ -7057,6 +7873,8 @@ inline ws_route& route_group::add_ws_route(std::string pattern,
 ///   {{#name}}..{{/name}}  section: repeated per array item, entered for an object, shown once
 ///                     for any other truthy value (not null/false/empty array)
 ///   {{^name}}..{{/name}}  inverted section: shown when the value is falsy or missing
+///   {{json name}}     value as a JavaScript literal (JSON) for a <script> block: quotes
+///                     included, `< > &` U+2028 U+2029 as \u escapes, missing -> null
 ///   {{! comment}}     dropped
 /// Missing names render as empty text. A malformed template throws std::runtime_error.
 
@@ -7088,6 +7906,31 @@ inline std::string html_escape(std::string_view s) {
   }
   return out;
 }
+
+/// JSON text made safe inside an HTML <script> element: `<`, `>` and `&` (which could end the
+/// script, "</script>", or open a comment) and U+2028/U+2029 (line breaks to older JavaScript)
+/// become \u escapes. They occur only inside JSON strings, where the escape means the same.
+inline std::string script_safe_json(std::string_view json_text) {
+  std::string out;
+  out.reserve(json_text.size() + 16);
+  for (std::size_t i = 0; i < json_text.size(); ++i) {
+    char c = json_text[i];
+    if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else if (c == '\xE2' && i + 2 < json_text.size() && json_text[i + 1] == '\x80' &&
+             (json_text[i + 2] == '\xA8' || json_text[i + 2] == '\xA9')) {
+      out += json_text[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+/// `v` as a JavaScript literal for a <script> element (what `{{json name}}` renders).
+inline std::string script_literal(const portico::json::value& v) { return script_safe_json(portico::json::stringify(v)); }
 
 namespace detail {
 
@@ -7197,6 +8040,11 @@ inline std::size_t render_range(std::string_view tmpl, std::size_t pos, std::str
         continue;
       }
       default:
+        if (tag.size() > 5 && tag.compare(0, 5, "json ") == 0) {
+          const json_value* v = lookup(stack, trim(tag.substr(5)));
+          if (out) out->append(v ? script_literal(*v) : "null");
+          continue;
+        }
         if (out) out->append(html_escape(as_text(lookup(stack, tag))));
     }
   }
@@ -7279,8 +8127,9 @@ namespace portico::http {
 /// Serves `r` on `s`: every HTTP request and WebSocket upgrade outside the Engine.IO path goes
 /// to the router. `r` must outlive `s` (or at least its running workers). s.stop() closes the
 /// router's WebSocket clients with 1001 "server shutting down" before stopping. Call before
-/// s.start().
+/// s.start(). The router's ws route clients get the engine's `max_buffered_bytes`.
 inline void serve(portico::engineio::server& s, router& r) {
+  r.set_max_buffered_bytes(s.options().max_buffered_bytes);
   s.on_http([&r](const portico::engineio::http_connection_ptr& con) { return r.handle_http(con); });
   s.on_websocket([&r](const portico::engineio::http_connection_ptr& con) { return r.handle_upgrade(con); });
   s.on_stop([&r] { r.close_websockets(); });
@@ -7526,12 +8375,15 @@ class worker_pool {
 
   /// Queues `f`; from any thread. Ignored once stop() has begun.
   void post(std::function<void()> f) {
+    // Once the task is queued it may run and destroy this pool before we notify (ThreadSanitizer
+    // saw it): from then on only the shared state, held here, is touched.
+    auto s = s_;
     {
-      std::lock_guard<std::mutex> g(s_->mu);
-      if (s_->stopping) return;
-      s_->tasks.push_back(std::move(f));
+      std::lock_guard<std::mutex> g(s->mu);
+      if (s->stopping) return;
+      s->tasks.push_back(std::move(f));
     }
-    s_->cv.notify_one();
+    s->cv.notify_one();
   }
 
   /// Finishes the queued tasks and joins the threads (idempotent). Called from a pool task, it
@@ -10399,7 +11251,8 @@ struct app_options {
   bool debug = false;           ///< 1011 errors carry the exception's message instead of "Something went wrong"
   std::chrono::milliseconds connect_timeout{45000};
   /// The starting point of every path's Socket.IO server: limits (`server.engine.max_payload`,
-  /// `stop_grace`, `allow_eio3`, ...), `max_attachments`, `adapter_factory` (another adapter, see
+  /// `max_buffered_bytes`, `stop_grace`, `allow_eio3`, ...), `max_attachments`,
+  /// `max_packet_bytes`, `adapter_factory` (another adapter, see
   /// docs/scaling.md). The app then sets the path, threads, connect_timeout, and what the
   /// gateways declare (transports, CORS origins, ping).
   socketio::server_options server;
