@@ -181,7 +181,7 @@ TEST_CASE("classic broadcasts decode into their fields (spec §8)", "[redis][cod
     CHECK(b.opts.flags.volatile_ == std::optional<bool>(true));
     CHECK(b.opts.flags.compress == std::optional<bool>(true));
     REQUIRE(decode(find("classic", "23-emitter-binary", "socket.io#").bytes, b) == codec_errc::ok);
-    auto enc = to_socketio(b.pkt, "/");
+    auto enc = to_socketio(std::move(b.pkt), "/");
     CHECK(enc.text == R"(51-["em-bin",{"_placeholder":true,"num":0}])");
     CHECK(enc.binaries == strs({"\xde\xad"}));
   }

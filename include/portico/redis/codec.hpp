@@ -793,20 +793,34 @@ inline packet packet_from_socketio(std::string_view text, const std::vector<std:
   return p;
 }
 
+namespace detail {
+inline void write_socketio_header(std::string& out, const packet& p, std::string_view nsp, std::uint64_t id) {
+  const bool ack = p.type == 3 || p.type == 6;
+  const std::size_t n = p.data.attachments.size();
+  socketio::packet_type t = ack ? (n ? socketio::packet_type::binary_ack : socketio::packet_type::ack)
+                                : (n ? socketio::packet_type::binary_event : socketio::packet_type::event);
+  out.reserve(24 + nsp.size() + p.data.json.size());
+  socketio::write_header(out, t, nsp, id, n);
+  if (p.data.json.empty()) out += "null";
+  else out += p.data.json;
+}
+}  // namespace detail
+
 /// A received broadcast packet -> the Socket.IO text + binary messages for local clients (wrap in
 /// one engineio::frame, encode-once). Placeholders are already numbered depth first as
 /// socket.io-parser numbers them. `nsp` is the namespace delivering it, `id` the local ack id.
 inline socketio::encoded to_socketio(const packet& p, std::string_view nsp, std::uint64_t id = socketio::no_ack) {
   socketio::encoded e;
-  const bool ack = p.type == 3 || p.type == 6;
-  const std::size_t n = p.data.attachments.size();
-  socketio::packet_type t = ack ? (n ? socketio::packet_type::binary_ack : socketio::packet_type::ack)
-                                : (n ? socketio::packet_type::binary_event : socketio::packet_type::event);
-  e.text.reserve(24 + nsp.size() + p.data.json.size());
-  socketio::write_header(e.text, t, nsp, id, n);
-  if (p.data.json.empty()) e.text += "null";
-  else e.text += p.data.json;
+  detail::write_socketio_header(e.text, p, nsp, id);
   e.binaries = p.data.attachments;
+  return e;
+}
+
+/// The same, moving the attachments out of `p` instead of copying them.
+inline socketio::encoded to_socketio(packet&& p, std::string_view nsp, std::uint64_t id = socketio::no_ack) {
+  socketio::encoded e;
+  detail::write_socketio_header(e.text, p, nsp, id);
+  e.binaries = std::move(p.data.attachments);
   return e;
 }
 

@@ -51,7 +51,10 @@ inline const char* describe(codec_errc e) noexcept {
   return "?";
 }
 
-/// Bounds for decoding a message received from Redis (any member may publish anything).
+/// Bounds for decoding a message received from Redis (any member may publish anything). Memory
+/// per decode stays within a small multiple of the message size: msgpack-cxx may reserve one
+/// 24-byte object per declared element, and no declared count above the message's length is
+/// accepted.
 struct limits {
   /// Largest message decoded. A fetchSockets response carries every matched socket's handshake.
   std::size_t max_message_bytes = 8u << 20;
