@@ -282,6 +282,21 @@ TEST_CASE("classic requests and responses decode into their fields (spec §8)", 
     CHECK(!r.uid);
     CHECK(r.close == std::optional<bool>(true));
   }
+  SECTION("SOCKETS (type 0): answered only, with a list of sids") {
+    classic_request r;
+    const std::string req = R"({"uid":"cppuid","requestId":"q1","type":0,"rooms":["room1"]})";
+    REQUIRE(decode(req, r) == codec_errc::ok);
+    CHECK(r.type == request_type::sockets);
+    CHECK(*r.rooms == strs({"room1"}));
+    CHECK(encode(r) == req);
+    classic_response a;
+    const std::string res = R"({"requestId":"q1","sockets":["ai07KmVaWR97o6gAAAAB"]})";
+    REQUIRE(decode(res, a) == codec_errc::ok);
+    REQUIRE(a.sids);
+    CHECK(*a.sids == strs({"ai07KmVaWR97o6gAAAAB"}));
+    CHECK(!a.sockets);
+    CHECK(encode(a) == res);
+  }
   SECTION("answers built from scratch are what Node sent") {
     classic_response c;
     c.type = request_type::broadcast_client_count;
