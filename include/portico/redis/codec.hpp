@@ -261,8 +261,7 @@ void write_strings(S& s, const std::vector<std::string>& v) {
 }
 
 template <class S>
-void write_flags(S& s, const broadcast_flags& f) {
-  const broadcast_flags& x = f;
+void write_flags(S& s, const broadcast_flags& x) {
   s.begin_map(!!x.volatile_ + !!x.compress + !!x.timeout + !!x.expect_single_response);
   if (x.volatile_) s.key("volatile"), s.boolean(*x.volatile_);
   if (x.compress) s.key("compress"), s.boolean(*x.compress);
