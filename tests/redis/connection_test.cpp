@@ -106,6 +106,19 @@ TEST_CASE("redis: publish and subscribe round trip, binary payloads with NUL byt
   CHECK(s.got[0].channel == "socket.io-request#/#");
   CHECK(s.got[0].payload == payload);
   CHECK(s.got[0].payload.size() == 11);
+
+  // Subscribing while up (a room created later) is sent at once and confirmed.
+  std::vector<std::string> confirmed;
+  s.sub.on_subscribed([&](redis::subscription, std::string_view name) { confirmed.emplace_back(name); });
+  s.sub.subscribe("socket.io#/#late#");
+  s.sub.subscribe("socket.io#/#late#");  // a repeat is not sent again
+  REQUIRE(run_until(io, [&] { return confirmed.size() == 1; }));
+  pub.publish("socket.io#/#late#", "late");
+  REQUIRE(run_until(io, [&] { return s.got.size() == 2; }));
+  CHECK(s.got[1].channel == "socket.io#/#late#");
+  CHECK(s.got[1].payload == "late");
+  run_for(io, 50ms);
+  CHECK(confirmed == std::vector<std::string>{"socket.io#/#late#"});
 }
 
 TEST_CASE("redis: psubscribe delivers the pattern and the concrete channel", "[redis]") {
@@ -339,6 +352,25 @@ TEST_CASE("redis: hostile replies are refused without a crash or a large allocat
       REQUIRE(run_until(io, [&] { return fake.connections >= 2 && c.current() == redis::state::up; }));
     }
   }
+}
+
+TEST_CASE("redis: a server that accepts but never answers AUTH is given up after connect_timeout", "[redis]") {
+  asio::io_context io;
+  hostile_server silent(io, "");
+  captured_log cap;
+  auto o = opts(silent.port(), &cap.log);
+  o.password = "x";
+  o.connect_timeout = 200ms;
+  o.reconnect_initial = 20ms;
+  o.reconnect_max = 20ms;
+  redis::connection c(io, o);
+  std::vector<redis::state> states;
+  c.on_state([&](redis::state s) { states.push_back(s); });
+  c.start();
+  REQUIRE(run_until(io, [&] { return silent.connections >= 3; }));
+  CHECK(states == std::vector<redis::state>{redis::state::down});
+  CHECK(cap.count("unreachable: connect timeout, retrying") == 1);
+  CHECK(cap.lines.size() == 1);
 }
 
 TEST_CASE("redis: AUTH and SELECT after connecting; a wrong password is logged and retried", "[redis]") {
