@@ -242,8 +242,9 @@ class link : public std::enable_shared_from_this<link> {
     state prev = state_;
     state_ = state::down;
     lost("redis " + where() + " unavailable: " + why);
+    if (state_ == state::closed) return;  // the owner closed us from a callback
     if (prev != state::down) notify(state::down);
-    if (state_ == state::closed) return;  // the owner closed us from its callback
+    if (state_ == state::closed) return;
     retry();
   }
 
