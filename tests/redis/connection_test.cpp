@@ -480,3 +480,25 @@ TEST_CASE("redis: pending callbacks fail when the connection is closed or lost",
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "redis connection closed");
 }
+
+TEST_CASE("redis: an owner that closes the connection from a failed command's callback hears nothing more", "[redis]") {
+  redis_server server;
+  asio::io_context io;
+  redis::connection c(io, opts(server.port()));
+  std::vector<redis::state> states;
+  c.on_state([&](redis::state s) { states.push_back(s); });
+  c.start();
+  REQUIRE(run_until(io, [&] { return c.current() == redis::state::up; }));
+  std::string error;
+  c.command({"BLPOP", "nothing", "5"}, [&](std::string_view e, redis::reply) {
+    error = std::string(e);
+    c.close();
+  });
+  run_for(io, 50ms);
+  server.stop();
+  REQUIRE(run_until(io, [&] { return !error.empty(); }));
+  CHECK(error.find("unavailable") != std::string::npos);
+  CHECK(c.current() == redis::state::closed);
+  run_for(io, 300ms);  // no reconnect attempt, no late notification
+  CHECK(states == std::vector<redis::state>{redis::state::up});
+}

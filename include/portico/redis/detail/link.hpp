@@ -135,6 +135,8 @@ class link : public std::enable_shared_from_this<link> {
   void connected() {
     asio::error_code ignored;
     sock_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    // A subscriber only reads: keepalive lets the kernel notice a peer that vanished silently.
+    sock_.set_option(asio::socket_base::keep_alive(true), ignored);
     if (!opt_.password.empty()) {
       if (opt_.username.empty()) {
         std::string_view a[] = {"AUTH", opt_.password};
