@@ -37,7 +37,39 @@ def copy_project(name):
     dst = os.path.join(work, name + "-src")
     shutil.copytree(os.path.join(here, name), dst)
     shutil.copy(os.path.join(here, "consumer.cpp"), dst)
+    shutil.copy(os.path.join(here, "redis_consumer.cpp"), dst)
     return dst
+
+
+# The Redis layer is checked wherever hiredis is installed (scripts/setup installs it).
+have_hiredis = subprocess.run(["pkg-config", "--exists", "hiredis"], env=env).returncode == 0
+expected_redis = "redis connecting 34 bytes, binary-safe\n"
+
+
+def needed_libraries(exe):
+    out = subprocess.run(["readelf", "-d", exe], stdout=subprocess.PIPE, text=True).stdout
+    return [l.split("[", 1)[1].rstrip("]") for l in out.splitlines() if "(NEEDED)" in l]
+
+
+def check_redis(what, build_dir):
+    """The plain consumer links no hiredis; the Redis consumer exists, links it and runs."""
+    if any("hiredis" in lib for lib in needed_libraries(os.path.join(build_dir, "consumer"))):
+        failures.append(what + " plain consumer links hiredis")
+        print(f"{what}: the consumer without <portico/redis/...> links hiredis")
+    if not have_hiredis:
+        print(f"{what}: hiredis not installed, Redis consumer not checked")
+        return
+    exe = os.path.join(build_dir, "redis_consumer")
+    if not os.path.isfile(exe):
+        failures.append(what + " redis consumer")
+        print(f"{what}: redis_consumer was not built (portico-redis / portico::redis not found)")
+        return
+    out = run(exe)
+    if out != expected_redis or not any("hiredis" in lib for lib in needed_libraries(exe)):
+        failures.append(what + " redis consumer")
+        print(f"{what}: redis consumer: {out!r}, needs {needed_libraries(exe)}")
+    else:
+        print(f"{what} (redis): ok: {out.strip()}")
 
 
 def check_output(what, exe):
@@ -75,6 +107,7 @@ meson_build = os.path.join(work, "meson-consumer")
 run("meson", "setup", meson_build, meson_src, "-Doptimization=0", "-Ddebug=false", extra_env=pc_env)
 run("ninja", "-C", meson_build)
 check_output("meson consumer", os.path.join(meson_build, "consumer"))
+check_redis("meson consumer", meson_build)
 
 # 3. CMake + find_package (no package registry: only CMAKE_PREFIX_PATH may find it).
 cmake_src = copy_project("cmake_consumer")
@@ -89,6 +122,7 @@ if not portico_dir.startswith(prefix):
     print(f"find_package(portico) found {portico_dir!r}, not the prefix")
 run("cmake", "--build", cmake_build)
 check_output("cmake consumer", os.path.join(cmake_build, "consumer"))
+check_redis("cmake consumer", cmake_build)
 
 print("failures:", failures if failures else "none")
 sys.exit(1 if failures else 0)
