@@ -101,3 +101,20 @@ TEST_CASE("utf8: a prefix of at most N characters never splits one", "[utf8]") {
   // an invalid sequence counts as the one character it is repaired to
   CHECK(utf8_prefix_chars("\xED\xB4\x80" "a", 1) == 3);
 }
+
+TEST_CASE("utf8: an invalid byte is found at every offset, around the 16-byte fast path", "[utf8]") {
+  // The validator looks at 16 bytes at a time and at the last 16 bytes of the text at once: an
+  // invalid byte must be found wherever it sits relative to those blocks.
+  for (std::size_t len = 1; len <= 70; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      std::string s(len, 'a');
+      if (at >= 2) s.replace(0, 2, "\xC3\xA9");  // a valid 2-byte character before it
+      s[at] = '\xFF';
+      INFO("length " << len << ", invalid byte at " << at);
+      CHECK(portico::detail::utf8_first_invalid(s) == at);
+    }
+    std::string ok(len, 'a');
+    if (len >= 3) ok.replace(len - 3, 3, "\xE2\x82\xAC");  // a valid character at the very end
+    CHECK(portico::detail::utf8_valid(ok));
+  }
+}

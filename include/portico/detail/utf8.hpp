@@ -63,6 +63,12 @@ inline std::size_t utf8_first_invalid(std::string_view s) noexcept {
         p += 16;
         continue;
       }
+    } else if (end - b >= 16) {
+      // the tail: one overlapping look at the last 16 bytes (those before `p` are known valid)
+      std::uint64_t w0, w1;
+      std::memcpy(&w0, end - 16, 8);
+      std::memcpy(&w1, end - 8, 8);
+      if (!((w0 | w1) & high)) return std::string_view::npos;
     }
     // then byte by byte up to the end of this block, the common 2- and 3-byte forms inline
     const auto* stop = end - p > 16 ? p + 16 : end;
