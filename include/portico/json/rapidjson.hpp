@@ -7,14 +7,15 @@
 ///   configuration: everything still compiles and works, only without the SIMD scans; define
 ///   RAPIDJSON_SSE2 or RAPIDJSON_SSE42 yourself before that first include to get them);
 /// - the user chose already (RAPIDJSON_SSE2 / RAPIDJSON_SSE42 defined: left as they are);
-/// - AddressSanitizer is on: the aligned 16-byte loads may read past the end of a string within
-///   its 16-byte block, which is harmless but reported as a heap overflow.
+/// - AddressSanitizer or ThreadSanitizer is on: the aligned 16-byte loads may read past the end
+///   of a string within its 16-byte block, which is harmless but reported as a heap overflow (or,
+///   by TSan, as a read of a freed neighbour).
 
 #if defined(__SSE2__) && !defined(RAPIDJSON_SSE2) && !defined(RAPIDJSON_SSE42) && !defined(RAPIDJSON_READER_H_)
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define PORTICO_RAPIDJSON_ASAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define PORTICO_RAPIDJSON_ASAN 1
 #endif
 #endif
