@@ -996,3 +996,64 @@ TEST_CASE("broadcast with ack: except, from a socket, namespaces, binary both wa
   std::sort(bin.blobs.begin(), bin.blobs.end());
   CHECK(bin.blobs == (std::vector<std::string>{"A", "B", "C"}));
 }
+
+namespace {
+/// Stands in for a cluster adapter: one other server, which reached one client that answers
+/// "remote" (or nobody answers when `remote_answers` is false).
+struct two_server_adapter : sio::memory_adapter {
+  using memory_adapter::memory_adapter;
+  bool remote_answers = true;
+  sio::broadcast_options seen;
+  void server_count(std::function<void(std::size_t)> done) override { done(2); }
+  void broadcast_with_ack(const sio::outgoing_packet& p, const sio::broadcast_options& opts,
+                          const std::shared_ptr<sio::ack_collector>& acks) override {
+    seen = opts;
+    memory_adapter::broadcast_with_ack(p, opts, acks);
+    acks->client_count(1);
+    if (!remote_answers) return;
+    sio::packet remote;
+    REQUIRE(sio::decode(R"(30["remote"])", remote) == sio::errc::ok);
+    acks->response(sio::args(remote));
+  }
+};
+}  // namespace
+
+TEST_CASE("broadcast with ack: an adapter adds other servers' counts and answers", "[socketio][server][broadcast-ack]") {
+  two_server_adapter* cluster = nullptr;
+  auto o = test_options();
+  o.adapter_factory = [&](const std::string&, sio::adapter::deliver_fn deliver) {
+    auto a = std::make_unique<two_server_adapter>(std::move(deliver));
+    cluster = a.get();
+    return a;
+  };
+  sio::server io(o);
+  running srv(io);
+  client a(srv.port());
+  REQUIRE(a.wait_open());
+  REQUIRE(a.connect().rfind("0{", 0) == 0);
+  REQUIRE(cluster);
+
+  ack_record rec;
+  io.emit_with_ack("q", rec.callback(), 10s);
+  std::string q = a.next_text();
+  CHECK(cluster->seen.timeout == 10s);  // forwarded for the other servers (socket.io's flags.timeout)
+  CHECK(rec.calls() == 0);              // the local client has not answered yet
+  a.send("3" + ack_id_of(q) + R"(["local"])");
+  REQUIRE(eventually([&] { return rec.calls() == 1; }));
+  {
+    std::lock_guard<std::mutex> g(rec.mu);
+    CHECK(rec.statuses == std::vector<std::string>{"ok"});
+    CHECK(rec.responses == (std::vector<std::string>{"\"local\"", "\"remote\""}));
+  }
+
+  // The other server's client never answers: the local answer alone does not complete it.
+  cluster->remote_answers = false;
+  ack_record partial;
+  io.emit_with_ack("q", partial.callback(), 300ms);
+  q = a.next_text();
+  a.send("3" + ack_id_of(q) + R"(["local"])");
+  REQUIRE(eventually([&] { return partial.calls() == 1; }));
+  std::lock_guard<std::mutex> g(partial.mu);
+  CHECK(partial.statuses == std::vector<std::string>{"timeout"});
+  CHECK(partial.responses == std::vector<std::string>{"\"local\""});
+}
