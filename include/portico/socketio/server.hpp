@@ -558,10 +558,10 @@ inline void socket::fail_acks() {
 inline bool detail::broadcast_acks::expect(const std::string& sid) {
   socket_ptr s = nsp_->get_socket(sid);
   if (!s) return false;
-  std::weak_ptr<broadcast_acks> w = weak_from_this();
-  bool ok = s->expect_ack(id_, [w](ack_status st, const args& a) {
-    auto self = w.lock();
-    if (!self) return;
+  // The socket holds the collector until it answers or leaves (no cycle: the collector holds
+  // the sockets weakly), so the callback runs even when no timer could be armed (shutdown).
+  auto self = shared_from_this();
+  bool ok = s->expect_ack(id_, [self](ack_status st, const args& a) {
     if (st == ack_status::ok) self->response(a);
     else self->lost();
   });
