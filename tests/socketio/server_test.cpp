@@ -853,8 +853,8 @@ TEST_CASE("broadcast with ack: one callback with every client's first ack argume
   c.send("3" + id + "[]");  // no argument: null
   REQUIRE(eventually([&] { return rec.calls() == 1; }));
   c.send("3" + id + R"(["again"])");  // late duplicates are ignored
-  a.send(R"(22["join","x"])");
-  CHECK(a.next_text() == "32[true]");
+  c.send(R"(22["join","x"])");         // handled after the duplicate (same connection, in order)
+  CHECK(c.next_text() == "32[true]");
   std::lock_guard<std::mutex> g(rec.mu);
   CHECK(rec.statuses == std::vector<std::string>{"ok"});
   CHECK(rec.responses == (std::vector<std::string>{"\"A\"", "\"B\"", "null"}));
@@ -874,13 +874,17 @@ TEST_CASE("broadcast with ack: timeout reports the answers that came; empty room
 
   SECTION("one client never answers") {
     ack_record rec;
-    io.to("r").emit_with_ack("q", rec.callback(), 300ms);
+    io.to("r").emit_with_ack("q", rec.callback(), 2000ms);
     std::string q = a.next_text();
     REQUIRE(b.next_text() == q);
     REQUIRE(c.next_text() == q);
     a.send("3" + ack_id_of(q) + "[1]");
     b.send("3" + ack_id_of(q) + "[2]");
-    REQUIRE(eventually([&] { return rec.calls() == 1; }));
+    for (auto* x : {&a, &b}) {  // their answers are in once these round trips are done
+      x->send(R"(22["join","x"])");
+      REQUIRE(x->next_text() == "32[true]");
+    }
+    REQUIRE(eventually([&] { return rec.calls() == 1; }, 10s));
     c.send("3" + ack_id_of(q) + "[3]");  // too late
     CHECK(c.quiet_for(100ms));
     std::lock_guard<std::mutex> g(rec.mu);
@@ -1027,6 +1031,7 @@ TEST_CASE("broadcast with ack: an adapter adds other servers' counts and answers
     return a;
   };
   sio::server io(o);
+  io.on("sync", [](sio::socket&, const sio::args&) { return true; });
   running srv(io);
   client a(srv.port());
   REQUIRE(a.wait_open());
@@ -1049,11 +1054,35 @@ TEST_CASE("broadcast with ack: an adapter adds other servers' counts and answers
   // The other server's client never answers: the local answer alone does not complete it.
   cluster->remote_answers = false;
   ack_record partial;
-  io.emit_with_ack("q", partial.callback(), 300ms);
+  io.emit_with_ack("q", partial.callback(), 1000ms);
   q = a.next_text();
   a.send("3" + ack_id_of(q) + R"(["local"])");
-  REQUIRE(eventually([&] { return partial.calls() == 1; }));
+  a.send(R"(29["sync"])");  // the answer is in once this round trip is done
+  REQUIRE(a.next_text() == "39[true]");
+  REQUIRE(eventually([&] { return partial.calls() == 1; }, 10s));
   std::lock_guard<std::mutex> g(partial.mu);
   CHECK(partial.statuses == std::vector<std::string>{"timeout"});
   CHECK(partial.responses == std::vector<std::string>{"\"local\""});
+}
+
+TEST_CASE("broadcast with ack: shutdown ends a pending one with 'disconnected'", "[socketio][server][broadcast-ack]") {
+  auto io = std::make_unique<sio::server>(test_options());
+  io->on("sync", [](sio::socket&, const sio::args&) { return true; });
+  auto srv = std::make_unique<running>(*io);
+  client a(srv->port()), b(srv->port());
+  for (auto* x : {&a, &b}) REQUIRE(x->wait_open());
+  for (auto* x : {&a, &b}) REQUIRE(x->connect().rfind("0{", 0) == 0);
+  ack_record rec;
+  io->emit_with_ack("q", rec.callback(), 60s);
+  std::string q = a.next_text();
+  REQUIRE(b.next_text() == q);
+  a.send("3" + ack_id_of(q) + "[1]");
+  a.send(R"(29["sync"])");  // answered after the ack before it was handled (same connection, in order)
+  REQUIRE(a.next_text() == "39[true]");
+  CHECK(rec.calls() == 0);
+  srv.reset();  // stop(): b never answered
+  REQUIRE(rec.calls() == 1);
+  std::lock_guard<std::mutex> g(rec.mu);
+  CHECK(rec.statuses == std::vector<std::string>{"disconnected"});
+  CHECK(rec.responses == std::vector<std::string>{"1"});
 }

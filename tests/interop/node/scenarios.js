@@ -301,7 +301,7 @@ function defineScenarios(mode) {
       assert.equal(gotCaller.length, 0, 'the caller is not in the room');
 
       dAnswers = false;
-      [status, responses] = await emitAck(caller, 'poll_room', 'poll', 500, 'q2');
+      [status, responses] = await emitAck(caller, 'poll_room', 'poll', 1500, 'q2');
       assert.equal(status, 'timeout');
       assert.deepEqual(responses.map((r) => JSON.stringify(r)).sort(), ['"A"', '{"n":2}']);
 
