@@ -159,6 +159,17 @@ struct EventGateway : portico::gateway<EventGateway> {
       ack(n * 2);
     });
   }
+  /// Asks everyone else in `room` (a broadcast with ack); acks the caller with the status and the
+  /// answers once they are all in, or at the 4 s deadline.
+  void poll(const std::string& room, portico::gateway_context& ctx) {
+    ++store.event_runs;
+    ctx.to(room).emit_with_ack(
+        "poll",
+        [ack = ctx.take_ack()](portico::socketio::ack_status st, const portico::socketio::args& r) mutable {
+          ack(portico::socketio::to_string(st), portico::socketio::as_array{r});
+        },
+        std::chrono::seconds(4), ctx.sid());
+  }
   /// The handshake as the context shows it.
   std::string where(portico::gateway_context& ctx) {
     ++store.event_runs;
@@ -187,7 +198,7 @@ struct EventGateway : portico::gateway<EventGateway> {
       PORTICO_SUBSCRIBE(EventGateway, blob), PORTICO_SUBSCRIBE(EventGateway, visit),
       PORTICO_SUBSCRIBE(EventGateway, boom), PORTICO_SUBSCRIBE(EventGateway, too_big),
       PORTICO_SUBSCRIBE(EventGateway, rich_error), PORTICO_SUBSCRIBE(EventGateway, slow),
-      PORTICO_SUBSCRIBE(EventGateway, where),
+      PORTICO_SUBSCRIBE(EventGateway, where), PORTICO_SUBSCRIBE(EventGateway, poll),
       portico::subscribe_any(&EventGateway::anything));
 
   ChatStore& store;

@@ -18,6 +18,10 @@
 //   broadcast (msg)      emits `broadcast` (msg) to everyone in the namespace, sender included.
 //   ask (x)        emits `question` (x) to the sender with an ack callback (timeout 5 s); when the
 //                  client acks with args A, emits `answer` with A; on timeout emits `answer` "timeout".
+//   poll_room (room, timeout_ms, x)  emits `room_poll` (x) to everyone in room (sender included
+//                  when a member) asking each for an ack within timeout_ms; then acks the caller
+//                  with (status, [first ack argument of each client that answered]), status
+//                  "ok", "timeout" or "disconnected" (a broadcast with ack).
 //   drop_me        closes the sender's whole Engine.IO connection (the client reconnects by itself).
 //   disconnect_me  disconnects the sender's socket from the namespace only.
 //   rooms          acks with the sender's rooms, sorted.
@@ -92,6 +96,17 @@ void install(sio::nsp& n) {
           else if (st == sio::ack_status::timeout) self->emit("answer", "timeout");
         },
         std::chrono::seconds(5), a.at(0));
+  });
+  n.on("poll_room", [](sio::event& e) {
+    const auto& a = e.args();
+    auto reply = e.take_ack();
+    auto timeout = std::chrono::milliseconds(a[1].IsInt() ? a[1].GetInt() : 1000);
+    e.socket().get_namespace().to(std::string(a.at(0).str())).emit_with_ack(
+        "room_poll",
+        [reply](sio::ack_status st, const sio::args& responses) mutable {
+          reply(sio::to_string(st), sio::as_array{responses});
+        },
+        timeout, a.at(2));
   });
   n.on("drop_me", [](sio::socket& s, const sio::args&) { s.close_connection(); });
   n.on("disconnect_me", [](sio::socket& s, const sio::args&) { s.disconnect(); });

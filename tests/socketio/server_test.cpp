@@ -794,3 +794,295 @@ TEST_CASE("a client that does not read is disconnected with 'transport error'; v
                     [](const std::string& l) { return l.find("transport error: send buffer full") != l.npos; }));
   CHECK(reasons.size() == 1);  // the good client is still connected
 }
+
+namespace {
+/// What a broadcast-with-ack callback saw: its status and each response as JSON text.
+struct ack_record {
+  std::mutex mu;
+  std::vector<std::string> statuses;
+  std::vector<std::string> responses;  // of the first call
+  std::vector<std::string> blobs;      // binary parts of the first call's responses
+  sio::ack_callback callback() {
+    return [this](sio::ack_status st, const sio::args& r) {
+      std::lock_guard<std::mutex> g(mu);
+      if (statuses.empty()) {
+        for (std::size_t i = 0; i < r.size(); ++i) {
+          responses.push_back(str(r[i]));
+          if (auto* b = r.at(i).binary()) blobs.push_back(b->bytes);
+        }
+        std::sort(responses.begin(), responses.end());  // arrival order varies across connections
+      }
+      statuses.push_back(sio::to_string(st));
+    };
+  }
+  std::size_t calls() {
+    std::lock_guard<std::mutex> g(mu);
+    return statuses.size();
+  }
+};
+
+/// The ack id of an EVENT text `2<id>[...]` (main namespace, no attachments).
+std::string ack_id_of(const std::string& event) { return event.substr(1, event.find('[') - 1); }
+}  // namespace
+
+TEST_CASE("broadcast with ack: one callback with every client's first ack argument", "[socketio][server][broadcast-ack]") {
+  sio::server io(test_options());
+  io.on("join", [](sio::socket& s, const sio::args& a) { s.join(std::string(a.at(0).str())); return true; });
+  running srv(io);
+  client a(srv.port()), b(srv.port()), c(srv.port()), d(srv.port());
+  for (auto* x : {&a, &b, &c, &d}) REQUIRE(x->wait_open());
+  for (auto* x : {&a, &b, &c, &d}) REQUIRE(x->connect().rfind("0{", 0) == 0);
+  for (auto* x : {&a, &b, &c}) {
+    x->send(R"(21["join","r"])");
+    REQUIRE(x->next_text() == "31[true]");
+  }
+
+  ack_record rec;
+  io.to("r").emit_with_ack("q", rec.callback(), 10s, "hi", 2);
+  std::string qa = a.next_text(), qb = b.next_text(), qc = c.next_text();
+  REQUIRE(qa.rfind("2", 0) == 0);
+  CHECK(qa.substr(qa.find('[')) == R"(["q","hi",2])");
+  CHECK(qb == qa);  // one frame for every recipient: the ack id is the same
+  CHECK(qc == qa);
+  CHECK(d.quiet_for(100ms));  // not in the room
+  std::string id = ack_id_of(qa);
+  a.send("3" + id + R"(["A"])");
+  b.send("3" + id + R"(["B",{"more":1}])");  // several ack arguments: the first one counts
+  CHECK(rec.calls() == 0);                   // c has not answered yet
+  CHECK(a.quiet_for(100ms));
+  c.send("3" + id + "[]");  // no argument: null
+  REQUIRE(eventually([&] { return rec.calls() == 1; }));
+  c.send("3" + id + R"(["again"])");  // late duplicates are ignored
+  c.send(R"(22["join","x"])");         // handled after the duplicate (same connection, in order)
+  CHECK(c.next_text() == "32[true]");
+  std::lock_guard<std::mutex> g(rec.mu);
+  CHECK(rec.statuses == std::vector<std::string>{"ok"});
+  CHECK(rec.responses == (std::vector<std::string>{"\"A\"", "\"B\"", "null"}));
+}
+
+TEST_CASE("broadcast with ack: timeout reports the answers that came; empty room at once", "[socketio][server][broadcast-ack]") {
+  sio::server io(test_options());
+  io.on("join", [](sio::socket& s, const sio::args& a) { s.join(std::string(a.at(0).str())); return true; });
+  running srv(io);
+  client a(srv.port()), b(srv.port()), c(srv.port());
+  for (auto* x : {&a, &b, &c}) REQUIRE(x->wait_open());
+  for (auto* x : {&a, &b, &c}) REQUIRE(x->connect().rfind("0{", 0) == 0);
+  for (auto* x : {&a, &b, &c}) {
+    x->send(R"(21["join","r"])");
+    REQUIRE(x->next_text() == "31[true]");
+  }
+
+  SECTION("one client never answers") {
+    ack_record rec;
+    io.to("r").emit_with_ack("q", rec.callback(), 2000ms);
+    std::string q = a.next_text();
+    REQUIRE(b.next_text() == q);
+    REQUIRE(c.next_text() == q);
+    a.send("3" + ack_id_of(q) + "[1]");
+    b.send("3" + ack_id_of(q) + "[2]");
+    for (auto* x : {&a, &b}) {  // their answers are in once these round trips are done
+      x->send(R"(22["join","x"])");
+      REQUIRE(x->next_text() == "32[true]");
+    }
+    REQUIRE(eventually([&] { return rec.calls() == 1; }, 10s));
+    c.send("3" + ack_id_of(q) + "[3]");  // too late
+    CHECK(c.quiet_for(100ms));
+    std::lock_guard<std::mutex> g(rec.mu);
+    CHECK(rec.statuses == std::vector<std::string>{"timeout"});
+    CHECK(rec.responses == (std::vector<std::string>{"1", "2"}));
+  }
+  SECTION("nobody in the room: the callback runs before emit_with_ack returns") {
+    ack_record rec;
+    io.to("empty").emit_with_ack("q", rec.callback(), 60s);
+    CHECK(rec.calls() == 1);
+    std::lock_guard<std::mutex> g(rec.mu);
+    CHECK(rec.statuses == std::vector<std::string>{"ok"});
+    CHECK(rec.responses.empty());
+    CHECK(a.quiet_for(50ms));
+  }
+  SECTION("a recipient that disconnects ends its wait") {
+    ack_record rec;
+    io.to("r").emit_with_ack("q", rec.callback(), 60s);
+    std::string q = a.next_text();
+    REQUIRE(b.next_text() == q);
+    REQUIRE(c.next_text() == q);
+    a.send("3" + ack_id_of(q) + R"(["a"])");
+    b.send("3" + ack_id_of(q) + R"(["b"])");
+    c.close();
+    REQUIRE(eventually([&] { return rec.calls() == 1; }, 10s));  // long before the 60 s deadline
+    std::lock_guard<std::mutex> g(rec.mu);
+    CHECK(rec.statuses == std::vector<std::string>{"disconnected"});
+    CHECK(rec.responses == (std::vector<std::string>{"\"a\"", "\"b\""}));
+  }
+}
+
+TEST_CASE("broadcast with ack: except, from a socket, namespaces, binary both ways", "[socketio][server][broadcast-ack]") {
+  sio::server io(test_options());
+  ack_record from_socket;
+  io.on("join", [](sio::socket& s, const sio::args& a) { s.join(std::string(a.at(0).str())); return true; });
+  io.on("ask-room", [&](sio::socket& s, const sio::args&) { s.to("r").emit_with_ack("poll", from_socket.callback(), 10s); });
+  io.of("/admin").on_connect([](sio::socket& s) { s.join("r"); });
+  running srv(io);
+  client a(srv.port()), b(srv.port()), c(srv.port());
+  for (auto* x : {&a, &b, &c}) REQUIRE(x->wait_open());
+  REQUIRE(a.connect().rfind("0{", 0) == 0);
+  std::string sb = sid_of(b.connect());
+  REQUIRE(c.connect().rfind("0{", 0) == 0);
+  for (auto* x : {&a, &b, &c}) {
+    x->send(R"(21["join","r"])");
+    REQUIRE(x->next_text() == "31[true]");
+  }
+
+  // except: b is left out and not waited for
+  ack_record rec;
+  io.to("r").except(sb).emit_with_ack("q", rec.callback(), 10s);
+  std::string q = a.next_text();
+  REQUIRE(c.next_text() == q);
+  CHECK(b.quiet_for(100ms));
+  a.send("3" + ack_id_of(q) + R"(["a"])");
+  c.send("3" + ack_id_of(q) + R"(["c"])");
+  REQUIRE(eventually([&] { return rec.calls() == 1; }));
+  {
+    std::lock_guard<std::mutex> g(rec.mu);
+    CHECK(rec.statuses == std::vector<std::string>{"ok"});
+    CHECK(rec.responses == (std::vector<std::string>{"\"a\"", "\"c\""}));
+  }
+
+  // socket.to(room): the sender is not asked
+  a.send(R"(2["ask-room"])");
+  std::string poll = b.next_text();
+  REQUIRE(c.next_text() == poll);
+  CHECK(poll.substr(poll.find('[')) == R"(["poll"])");
+  CHECK(a.quiet_for(100ms));
+  b.send("3" + ack_id_of(poll) + "[true]");
+  c.send("3" + ack_id_of(poll) + "[false]");
+  REQUIRE(eventually([&] { return from_socket.calls() == 1; }));
+  {
+    std::lock_guard<std::mutex> g(from_socket.mu);
+    CHECK(from_socket.responses == (std::vector<std::string>{"false", "true"}));
+  }
+
+  // another namespace: its own rooms, its header
+  REQUIRE(a.connect("/admin").rfind("0/admin,", 0) == 0);
+  ack_record admin;
+  io.of("/admin").to("r").emit_with_ack("q", admin.callback(), 10s);
+  std::string qa = a.next_text();
+  REQUIRE(qa.rfind("2/admin,", 0) == 0);
+  CHECK(b.quiet_for(50ms));
+  std::string aid = qa.substr(8, qa.find('[') - 8);
+  a.send("3/admin," + aid + "[7]");
+  REQUIRE(eventually([&] { return admin.calls() == 1; }));
+  {
+    std::lock_guard<std::mutex> g(admin.mu);
+    CHECK(admin.responses == std::vector<std::string>{"7"});
+  }
+
+  // binary: the event carries a blob; answers carry blobs, renumbered in the responses
+  ack_record bin;
+  io.to("r").emit_with_ack("bin", bin.callback(), 10s, portico::json::binary(std::string("\x01\x02", 2)));
+  for (auto* x : {&a, &b, &c}) {
+    std::string t = x->next_text();
+    REQUIRE(t.rfind("51-", 0) == 0);
+    CHECK(t.substr(t.find('[')) == R"(["bin",{"_placeholder":true,"num":0}])");
+    auto blob = x->next();
+    REQUIRE(blob);
+    CHECK(blob->data == std::string("\x01\x02", 2));
+    std::string id = t.substr(3, t.find('[') - 3);
+    x->send("61-" + id + R"([{"_placeholder":true,"num":0}])");
+    x->send_binary(x == &a ? "A" : x == &b ? "B" : "C");
+  }
+  REQUIRE(eventually([&] { return bin.calls() == 1; }));
+  std::lock_guard<std::mutex> g(bin.mu);
+  CHECK(bin.statuses == std::vector<std::string>{"ok"});
+  REQUIRE(bin.responses.size() == 3);
+  CHECK(bin.responses[0] == R"({"_placeholder":true,"num":0})");
+  CHECK(bin.responses[2] == R"({"_placeholder":true,"num":2})");
+  std::sort(bin.blobs.begin(), bin.blobs.end());
+  CHECK(bin.blobs == (std::vector<std::string>{"A", "B", "C"}));
+}
+
+namespace {
+/// Stands in for a cluster adapter: one other server, which reached one client that answers
+/// "remote" (or nobody answers when `remote_answers` is false).
+struct two_server_adapter : sio::memory_adapter {
+  using memory_adapter::memory_adapter;
+  bool remote_answers = true;
+  sio::broadcast_options seen;
+  void server_count(std::function<void(std::size_t)> done) override { done(2); }
+  void broadcast_with_ack(const sio::outgoing_packet& p, const sio::broadcast_options& opts,
+                          const std::shared_ptr<sio::ack_collector>& acks) override {
+    seen = opts;
+    memory_adapter::broadcast_with_ack(p, opts, acks);
+    acks->client_count(1);
+    if (!remote_answers) return;
+    sio::packet remote;
+    REQUIRE(sio::decode(R"(30["remote"])", remote) == sio::errc::ok);
+    acks->response(sio::args(remote));
+  }
+};
+}  // namespace
+
+TEST_CASE("broadcast with ack: an adapter adds other servers' counts and answers", "[socketio][server][broadcast-ack]") {
+  two_server_adapter* cluster = nullptr;
+  auto o = test_options();
+  o.adapter_factory = [&](const std::string&, sio::adapter::deliver_fn deliver) {
+    auto a = std::make_unique<two_server_adapter>(std::move(deliver));
+    cluster = a.get();
+    return a;
+  };
+  sio::server io(o);
+  io.on("sync", [](sio::socket&, const sio::args&) { return true; });
+  running srv(io);
+  client a(srv.port());
+  REQUIRE(a.wait_open());
+  REQUIRE(a.connect().rfind("0{", 0) == 0);
+  REQUIRE(cluster);
+
+  ack_record rec;
+  io.emit_with_ack("q", rec.callback(), 10s);
+  std::string q = a.next_text();
+  CHECK(cluster->seen.timeout == 10s);  // forwarded for the other servers (socket.io's flags.timeout)
+  CHECK(rec.calls() == 0);              // the local client has not answered yet
+  a.send("3" + ack_id_of(q) + R"(["local"])");
+  REQUIRE(eventually([&] { return rec.calls() == 1; }));
+  {
+    std::lock_guard<std::mutex> g(rec.mu);
+    CHECK(rec.statuses == std::vector<std::string>{"ok"});
+    CHECK(rec.responses == (std::vector<std::string>{"\"local\"", "\"remote\""}));
+  }
+
+  // The other server's client never answers: the local answer alone does not complete it.
+  cluster->remote_answers = false;
+  ack_record partial;
+  io.emit_with_ack("q", partial.callback(), 1000ms);
+  q = a.next_text();
+  a.send("3" + ack_id_of(q) + R"(["local"])");
+  a.send(R"(29["sync"])");  // the answer is in once this round trip is done
+  REQUIRE(a.next_text() == "39[true]");
+  REQUIRE(eventually([&] { return partial.calls() == 1; }, 10s));
+  std::lock_guard<std::mutex> g(partial.mu);
+  CHECK(partial.statuses == std::vector<std::string>{"timeout"});
+  CHECK(partial.responses == std::vector<std::string>{"\"local\""});
+}
+
+TEST_CASE("broadcast with ack: shutdown ends a pending one with 'disconnected'", "[socketio][server][broadcast-ack]") {
+  auto io = std::make_unique<sio::server>(test_options());
+  io->on("sync", [](sio::socket&, const sio::args&) { return true; });
+  auto srv = std::make_unique<running>(*io);
+  client a(srv->port()), b(srv->port());
+  for (auto* x : {&a, &b}) REQUIRE(x->wait_open());
+  for (auto* x : {&a, &b}) REQUIRE(x->connect().rfind("0{", 0) == 0);
+  ack_record rec;
+  io->emit_with_ack("q", rec.callback(), 60s);
+  std::string q = a.next_text();
+  REQUIRE(b.next_text() == q);
+  a.send("3" + ack_id_of(q) + "[1]");
+  a.send(R"(29["sync"])");  // answered after the ack before it was handled (same connection, in order)
+  REQUIRE(a.next_text() == "39[true]");
+  CHECK(rec.calls() == 0);
+  srv.reset();  // stop(): b never answered
+  REQUIRE(rec.calls() == 1);
+  std::lock_guard<std::mutex> g(rec.mu);
+  CHECK(rec.statuses == std::vector<std::string>{"disconnected"});
+  CHECK(rec.responses == std::vector<std::string>{"1"});
+}

@@ -6,8 +6,15 @@
 /// (e.g. one speaking @socket.io/redis-adapter's pub/sub format) would derive from it, deliver
 /// locally the same way and publish `{type, nsp, data}` plus the options to the other nodes —
 /// which is why `outgoing_packet` keeps the payload JSON and attachments beside the frame.
+///
+/// Broadcasts with ack (`broadcast_with_ack`) follow socket.io-adapter's `broadcastWithAck`:
+/// every server reports how many clients it sent to, and every client's answer goes to one
+/// `ack_collector`; a cluster adapter adds its remote servers' counts and answers
+/// (BROADCAST_CLIENT_COUNT / BROADCAST_ACK) to the same collector.
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +26,7 @@
 #include <vector>
 
 #include "../engineio/server.hpp"
+#include "args.hpp"
 #include "codec.hpp"
 
 namespace portico::socketio {
@@ -29,6 +37,9 @@ struct broadcast_options {
   std::vector<std::string> except;  ///< rooms (or sids) to leave out
   bool volatile_ = false;           ///< skip recipients whose transport is not writable now
   bool local = false;               ///< cluster adapters: do not forward to other nodes
+  /// Broadcast with ack: how long the sender waits for answers (cluster adapters forward it as
+  /// socket.io's `flags.timeout`); zero for plain broadcasts.
+  std::chrono::milliseconds timeout{0};
 };
 
 /// A broadcast, encoded once.
@@ -36,6 +47,21 @@ struct outgoing_packet {
   packet_type type = packet_type::event;
   std::string_view nsp;
   engineio::frame_ptr frame;  ///< the Socket.IO packet text (no Engine.IO prefix) + attachments
+  std::uint64_t id = no_ack;  ///< broadcast with ack: the ack id written in `frame` (namespace-wide)
+};
+
+/// Where the answers to one broadcast with ack go. Thread-safe: called from any thread.
+class ack_collector {
+ public:
+  virtual ~ack_collector() = default;
+  /// Before the packet goes to local socket `sid`: starts waiting for its answer. False when
+  /// that socket is already gone (the adapter then skips it).
+  virtual bool expect(const std::string& sid) = 0;
+  /// One server (this one, or a remote one) sent the packet to `n` clients. Called exactly once
+  /// per server, also with 0.
+  virtual void client_count(std::size_t n) = 0;
+  /// A remote client's answer (its ack arguments; local answers arrive through `expect`).
+  virtual void response(const args& a) = 0;
 };
 
 class adapter {
@@ -57,6 +83,13 @@ class adapter {
   /// The sids a broadcast with these options would reach (locally).
   virtual std::vector<std::string> sids(const broadcast_options& opts) const = 0;
   virtual void broadcast(const outgoing_packet& p, const broadcast_options& opts) = 0;
+  /// Like `broadcast`, for a packet that asks for an ack (`p.id`): calls `acks->expect(sid)`
+  /// for each local recipient before sending to it, then `acks->client_count(local recipients)`.
+  virtual void broadcast_with_ack(const outgoing_packet& p, const broadcast_options& opts,
+                                  const std::shared_ptr<ack_collector>& acks) = 0;
+  /// How many servers will report a client count for a broadcast with ack, this one included
+  /// (a cluster adapter asks its peers, e.g. PUBSUB NUMSUB, and may answer later).
+  virtual void server_count(std::function<void(std::size_t)> done) { done(1); }
 };
 
 /// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never
@@ -131,6 +164,24 @@ class memory_adapter : public adapter {
       });
     }
     if (!to.empty()) deliver_(p.frame, to);
+  }
+
+  void broadcast_with_ack(const outgoing_packet& p, const broadcast_options& opts,
+                          const std::shared_ptr<ack_collector>& acks) override {
+    std::vector<std::pair<std::string, engineio::socket_ptr>> picked;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      select(opts, [&](const std::string& sid, const member& m) {
+        if (!opts.volatile_ || m.engine->writable()) picked.emplace_back(sid, m.engine);
+      });
+    }
+    // Outside the lock: `expect` takes the namespace's and the socket's locks.
+    std::vector<engineio::socket_ptr> to;
+    to.reserve(picked.size());
+    for (auto& r : picked)
+      if (acks->expect(r.first)) to.push_back(std::move(r.second));
+    if (!to.empty()) deliver_(p.frame, to);
+    acks->client_count(to.size());
   }
 
  protected:

@@ -5,6 +5,9 @@
 /// path reads them without a lock. Dynamic namespaces (created on demand by a predicate, a regex
 /// or the catch-all) share their parent's handler table.
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -109,6 +112,76 @@ struct handlers {
   disconnect_handler disconnecting, disconnected;
 };
 
+/// Collects the answers to one broadcast with ack and runs the user's callback once:
+/// `ok` when every expected client answered, `disconnected` when some local recipients left
+/// before answering and all others answered, `timeout` at the deadline. `responses[i]` is the
+/// first ack argument of the i-th client to answer (socket.io's `responses` array), its binary
+/// parts renumbered into one list. Built in one ACK packet, handed to the callback as `args`.
+class broadcast_acks final : public ack_collector, public std::enable_shared_from_this<broadcast_acks> {
+ public:
+  broadcast_acks(nsp& n, std::uint64_t id, ack_callback cb)
+      : nsp_(&n), id_(id), cb_(std::move(cb)), out_(packet_type::ack, "/", 0) {
+    out_.writer().StartArray();
+  }
+  bool expect(const std::string& sid) override;
+  void client_count(std::size_t n) override {
+    std::unique_lock<std::mutex> lk(mu_);
+    ++servers_reported_;
+    clients_expected_ += n;
+    settle(lk);
+  }
+  void response(const args& a) override {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (done_) return;
+    if (a.empty()) out_.writer().Null();
+    else detail::write_arg(out_.writer(), out_.context(), a.at(0));
+    // The answer's packet dies after this call: own its blobs (the views are never read again).
+    auto& at = out_.context().attachments;
+    for (std::size_t i = blobs_.size(); i < at.size(); ++i) {
+      blobs_.emplace_back(at[i]);
+      at[i] = std::string_view();
+    }
+    ++answered_;
+    settle(lk);
+  }
+  /// A local recipient disconnected before answering.
+  void lost() {
+    std::unique_lock<std::mutex> lk(mu_);
+    ++lost_;
+    settle(lk);
+  }
+  void servers(std::size_t n) {
+    std::unique_lock<std::mutex> lk(mu_);
+    servers_expected_ = n;
+    servers_known_ = true;
+    settle(lk);
+  }
+  /// Arms the deadline (before the packet goes out).
+  void start(std::chrono::milliseconds timeout);
+
+ private:
+  /// Finishes when complete. Called with `lk` held; releases it.
+  void settle(std::unique_lock<std::mutex>& lk) {
+    if (done_ || !servers_known_ || servers_reported_ < servers_expected_ ||
+        answered_ + lost_ < clients_expected_)
+      return;
+    finish(lk, lost_ ? ack_status::disconnected : ack_status::ok);
+  }
+  void finish(std::unique_lock<std::mutex>& lk, ack_status st);
+  void on_timeout();
+
+  nsp* nsp_;
+  std::uint64_t id_;
+  ack_callback cb_;
+  std::mutex mu_;
+  packet_writer out_;               ///< the responses, as the payload of an ACK packet
+  std::vector<std::string> blobs_;  ///< their binary parts, owned
+  std::vector<std::weak_ptr<socket>> waiting_;  ///< local recipients (to forget the ack at the deadline)
+  std::size_t servers_expected_ = 0, servers_reported_ = 0, clients_expected_ = 0, answered_ = 0, lost_ = 0;
+  bool servers_known_ = false, done_ = false;
+  std::uint64_t timer_ = 0;
+};
+
 }  // namespace detail
 
 class nsp {
@@ -162,6 +235,9 @@ class nsp {
   void send(const A&... a) {
     emit("message", a...);
   }
+  /// Every socket of the namespace, with an ack: see `emitter::emit_with_ack`.
+  template <class... A>
+  void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a);
 
   // --- rooms and sockets ---
   void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
@@ -185,6 +261,7 @@ class nsp {
   friend class server;
   friend class socket;
   friend class emitter;
+  friend class detail::broadcast_acks;
 
   void add(const socket_ptr& s) {
     {
@@ -205,6 +282,7 @@ class nsp {
   std::unique_ptr<adapter> adapter_;
   mutable std::mutex mu_;  ///< sockets_ only (connect/disconnect, lookups by sid)
   std::unordered_map<std::string, socket_ptr> sockets_;
+  std::atomic<std::uint64_t> next_ack_id_{0};  ///< every ack id of the namespace (socket.io's `_ids`)
 };
 
 /// Targets of one broadcast: `io.of("/chat").to("room").except(sid).emit("msg", x)`.
@@ -243,6 +321,27 @@ class emitter {
   void send(const A&... a) {
     emit("message", a...);
   }
+  /// Broadcast asking every recipient for an ack (socket.io's `timeout(t).emit(..., cb)`):
+  /// `cb(status, responses)` runs exactly once — `ok` when all answered, `timeout` after
+  /// `timeout` with the answers that came, `disconnected` when some recipients left before
+  /// answering; at once with `ok` and no responses when nobody was reached. `responses[i]` is
+  /// the first ack argument of each client that answered, in arrival order. Encoded once: one
+  /// ack id from the namespace's counter is free in every recipient. Thread-safe.
+  template <class... A>
+  void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
+    outgoing_packet p;
+    p.nsp = nsp_->name();
+    p.id = nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
+    auto f = detail::encode_event(nsp_->name(), p.id, name, a...);
+    f->droppable = opts_.volatile_;
+    p.frame = std::move(f);
+    if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
+    opts_.timeout = timeout;
+    auto acks = std::make_shared<detail::broadcast_acks>(*nsp_, p.id, std::move(cb));
+    acks->start(timeout);
+    nsp_->adapter_->server_count([acks](std::size_t n) { acks->servers(n); });
+    nsp_->adapter_->broadcast_with_ack(p, opts_, acks);
+  }
   /// The sids this emitter would reach.
   std::vector<std::string> sids() const { return nsp_->adapter_->sids(opts_); }
   const broadcast_options& options() const noexcept { return opts_; }
@@ -259,8 +358,15 @@ template <class... A>
 void nsp::emit(std::string_view name, const A&... a) {
   emitter(*this).emit(name, a...);
 }
+template <class... A>
+void nsp::emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
+  emitter(*this).emit_with_ack(name, std::move(cb), timeout, a...);
+}
 
 inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
+inline std::uint64_t socket::next_ack_id() noexcept {
+  return nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
+}
 inline emitter socket::to(std::string room) { return nsp_->to(std::move(room)).except(sid_); }
 inline emitter socket::broadcast() { return nsp_->except(sid_); }
 inline void socket::join(const std::string& room) { nsp_->adapter_->join(sid_, room); }

@@ -181,6 +181,11 @@ class server {
   void emit(std::string_view name, const A&... a) {
     of("/").emit(name, a...);
   }
+  /// Every socket of "/", with an ack: see `emitter::emit_with_ack`.
+  template <class... A>
+  void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
+    of("/").emit_with_ack(name, std::move(cb), timeout, a...);
+  }
   emitter to(std::string room) { return of("/").to(std::move(room)); }
   emitter except(std::string room) { return of("/").except(std::move(room)); }
 
@@ -223,6 +228,7 @@ class server {
 
  private:
   friend class socket;
+  friend class detail::broadcast_acks;
   struct parent {
     std::function<bool(std::string_view)> accept;
     std::shared_ptr<detail::handlers> handlers;
@@ -545,6 +551,75 @@ inline void socket::fail_acks() {
     if (kv.second.cb)
       server_->guarded("ack callback", namespace_name(), [&] { kv.second.cb(ack_status::disconnected, args()); });
   }
+}
+
+// --- broadcast with ack ---
+
+inline bool detail::broadcast_acks::expect(const std::string& sid) {
+  socket_ptr s = nsp_->get_socket(sid);
+  if (!s) return false;
+  // The socket holds the collector until it answers or leaves (no cycle: the collector holds
+  // the sockets weakly), so the callback runs even when no timer could be armed (shutdown).
+  auto self = shared_from_this();
+  bool ok = s->expect_ack(id_, [self](ack_status st, const args& a) {
+    if (st == ack_status::ok) self->response(a);
+    else self->lost();
+  });
+  if (!ok) return false;
+  std::lock_guard<std::mutex> g(mu_);
+  waiting_.push_back(s);
+  return true;
+}
+
+inline void detail::broadcast_acks::start(std::chrono::milliseconds timeout) {
+  // The timer holds the collector until the deadline (the sockets only hold weak references).
+  auto self = shared_from_this();
+  auto t = nsp_->server_->timers_.after(timeout, [self] { self->on_timeout(); });
+  std::lock_guard<std::mutex> g(mu_);
+  timer_ = t;
+}
+
+inline void detail::broadcast_acks::on_timeout() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (done_) return;
+  timer_ = 0;
+  // Timer-thread callbacks stay short: the user's callback runs on a recipient's worker.
+  for (const auto& w : waiting_) {
+    if (auto s = w.lock()) {
+      lk.unlock();
+      auto self = shared_from_this();
+      s->engine()->post([self] {
+        std::unique_lock<std::mutex> l(self->mu_);
+        if (!self->done_) self->finish(l, ack_status::timeout);
+      });
+      return;
+    }
+  }
+  finish(lk, ack_status::timeout);
+}
+
+inline void detail::broadcast_acks::finish(std::unique_lock<std::mutex>& lk, ack_status st) {
+  done_ = true;
+  auto cb = std::move(cb_);
+  auto waiting = std::move(waiting_);
+  auto timer = timer_;
+  out_.writer().EndArray();
+  std::string text = std::move(out_.finish());
+  auto blobs = std::move(blobs_);
+  lk.unlock();
+  auto& srv = *nsp_->server_;
+  if (timer) srv.timers_.cancel(timer);
+  // Late answers are not waited for any more (a no-op for the sockets that answered).
+  if (st != ack_status::ok)
+    for (const auto& w : waiting)
+      if (auto s = w.lock()) s->drop_ack(id_);
+  packet responses;
+  if (decode(std::move(text), responses, blobs.size()) != errc::ok) {
+    srv.log().error([] { return std::string("broadcast ack: responses do not decode"); });
+    responses = packet();
+  }
+  for (auto& b : blobs) responses.attachments.emplace_back(std::move(b));
+  if (cb) srv.guarded("ack callback", nsp_->name(), [&] { cb(st, args(responses)); });
 }
 
 }  // namespace portico::socketio

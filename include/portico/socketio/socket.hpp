@@ -90,6 +90,7 @@ inline engineio::frame_ptr encode_ack_payload(std::string_view nsp, std::uint64_
 }
 
 struct client;
+class broadcast_acks;
 }  // namespace detail
 
 /// Sends the ACK of one received event, now or later, from any thread; at most once.
@@ -142,7 +143,7 @@ class socket : public std::enable_shared_from_this<socket> {
   /// `ack_status::timeout` after `timeout`, or `ack_status::disconnected`. Thread-safe.
   template <class... A>
   void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
-    std::uint64_t id = next_ack_id_.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t id = next_ack_id();
     auto f = detail::encode_event(namespace_name(), id, name, a...);
     if (!register_ack(id, std::move(cb), timeout)) return;
     send_frame(std::move(f));
@@ -209,9 +210,26 @@ class socket : public std::enable_shared_from_this<socket> {
   friend class server;
   friend class nsp;
   friend class ack_sender;
+  friend class detail::broadcast_acks;
   enum class state { connecting, connected, disconnected };
 
+  /// Ack ids come from the namespace's counter (like socket.io's `nsp._ids`), so a broadcast
+  /// with ack carries one id that is free in every recipient: its frame is encoded once.
+  std::uint64_t next_ack_id() noexcept;
   bool register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout);
+  /// Waits for ack `id` without a timer of its own (a broadcast keeps one deadline for all);
+  /// false, without calling `cb`, when already disconnected.
+  bool expect_ack(std::uint64_t id, ack_callback cb) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (state_.load() == state::disconnected) return false;
+    acks_[id].cb = std::move(cb);
+    return true;
+  }
+  /// Forgets ack `id` without calling its callback (its broadcast is over).
+  void drop_ack(std::uint64_t id) {
+    std::lock_guard<std::mutex> g(mu_);
+    acks_.erase(id);
+  }
   /// Runs the callback of ack `id` (if still pending) with `status`.
   void complete_ack(std::uint64_t id, ack_status status, const args& a);
   /// Fails every pending ack with `disconnected`.
@@ -256,7 +274,6 @@ class socket : public std::enable_shared_from_this<socket> {
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> accepted_{false};  ///< the CONNECT answer was sent
   std::atomic<bool> closing_{false};   ///< the disconnect procedure has started (runs once)
-  std::atomic<std::uint64_t> next_ack_id_{0};
 
   mutable std::mutex mu_;  ///< acks, session, pending frames
   struct pending_ack {

@@ -279,6 +279,20 @@ test('two gateways, two namespaces of one path, over one Engine.IO connection', 
   }
 });
 
+test('gateway_context broadcast with ack: the caller gets every other room member\'s answer', async () => {
+  const c = fresh();
+  const [a, b, caller] = await Promise.all([1, 2, 3].map(() => c.connect('/events', { auth: GOOD })));
+  for (const s of [a, b, caller]) assert.deepEqual(await emitAck(s, 'join', 'pollers'), ['joined pollers']);
+  a.on('poll', (from, cb) => cb({ me: 'a', from }));
+  b.on('poll', (from, cb) => cb({ me: 'b', from }));
+  const callerPolls = record(caller, 'poll');
+  const [status, responses] = await emitAck(caller, 'poll', 'pollers');
+  assert.equal(status, 'ok');
+  assert.deepEqual(responses.map((r) => r.me).sort(), ['a', 'b']);
+  assert.ok(responses.every((r) => r.from === caller.id), 'each member saw the caller\'s sid');
+  assert.equal(callerPolls.length, 0, 'ctx.to(room) leaves the caller out');
+});
+
 test('slow handler on the worker pool: acked later, the I/O thread keeps serving', async () => {
   const s = await fresh().connect('/events', { auth: GOOD });
   const order = [];

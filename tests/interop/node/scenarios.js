@@ -279,6 +279,35 @@ function defineScenarios(mode) {
       assert.equal(gotAdmin.length, 0, 'broadcast must not cross namespaces');
     });
 
+    it('broadcast with ack: one answer per room member, timeout with the answers that came, empty room', T, async () => {
+      const c = fresh();
+      const [a, b, d, caller] = await Promise.all([c.connect(), c.connect(), c.connect(), c.connect()]);
+      for (const s of [a, b, d]) assert.deepEqual(await emitAck(s, 'join', 'poll'), [true]);
+      const asked = [];
+      a.on('room_poll', (x, cb) => { asked.push(x); cb('A', 'ignored second argument'); });
+      b.on('room_poll', (x, cb) => { asked.push(x); cb({ n: 2 }); });
+      let dAnswers = true;
+      d.on('room_poll', (x, cb) => { asked.push(x); if (dAnswers) cb(Buffer.from([1, 2, 3])); });
+      const gotCaller = record(caller, 'room_poll');
+
+      let [status, responses] = await emitAck(caller, 'poll_room', 'poll', 4000, 'q1');
+      assert.equal(status, 'ok');
+      assert.deepEqual(asked, ['q1', 'q1', 'q1']);
+      assert.equal(responses.length, 3);
+      const bin = responses.find((r) => Buffer.isBuffer(r));
+      assert.ok(bin, 'the binary answer comes back as binary');
+      assert.deepEqual([...bin], [1, 2, 3]);
+      assert.deepEqual(responses.filter((r) => !Buffer.isBuffer(r)).map((r) => JSON.stringify(r)).sort(), ['"A"', '{"n":2}']);
+      assert.equal(gotCaller.length, 0, 'the caller is not in the room');
+
+      dAnswers = false;
+      [status, responses] = await emitAck(caller, 'poll_room', 'poll', 1500, 'q2');
+      assert.equal(status, 'timeout');
+      assert.deepEqual(responses.map((r) => JSON.stringify(r)).sort(), ['"A"', '{"n":2}']);
+
+      assert.deepEqual(await emitAck(caller, 'poll_room', 'nobody-here', 4000, 'q3'), ['ok', []]);
+    });
+
     it('reconnects by itself after the server drops the Engine.IO connection', T, async () => {
       const c = fresh();
       const s = await c.connect('/', { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });

@@ -150,6 +150,19 @@ class Scenarios:
         self.assertEqual(a.next('room_msg'), ('second',))
         self.assertTrue(b.nothing('room_msg'), 'a client that left still got the room message')
 
+    def test_broadcast_with_ack_collects_each_answer(self):
+        a, b, caller = (self.peer() for _ in range(3))
+        for p in (a, b, caller):
+            p.next('welcome')
+        for p in (a, b):
+            self.assertEqual(p.call('join', 'poll'), [True])
+        a.on('room_poll', lambda x: (x + '-a', 'second argument ignored'))
+        b.on('room_poll', lambda x: b'\x07\x08')
+        status, responses = caller.call('poll_room', 'poll', 4000, 'q')
+        self.assertEqual(status, 'ok')
+        self.assertEqual(sorted(responses, key=repr), sorted(['q-a', b'\x07\x08'], key=repr))
+        self.assertEqual(caller.call('poll_room', 'nobody', 4000, 'q'), ['ok', []])
+
     def test_broadcast_reaches_sender_too(self):
         peers = [self.peer() for _ in range(3)]
         for p in peers:
