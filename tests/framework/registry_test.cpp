@@ -121,6 +121,35 @@ TEST_CASE("registry: a payload type by non-const reference is a mistake unless a
   CHECK(fw::first_invalid_param(static_cast<params*>(nullptr)) == 3);  // without the module: no verdict on classes
 }
 
+namespace reg {
+struct ReasonOnly {
+  void on_disconnected(portico::disconnect_reason) {}
+};
+struct ReasonAsText {
+  void on_disconnected(portico::gateway_context&, std::string_view) {}
+};
+struct ContextOnly {
+  void on_disconnected(portico::gateway_context&) {}
+};
+}  // namespace reg
+
+TEST_CASE("on_disconnected: the reason is an optional parameter, disconnect_reason or string_view",
+          "[gateway][registry]") {
+  STATIC_REQUIRE(fw::has_on_disconnected_reason<ReasonOnly>::value);
+  STATIC_REQUIRE(fw::has_on_disconnected_ctx_reason<ReasonAsText>::value);
+  STATIC_REQUIRE_FALSE(fw::has_on_disconnected_ctx_reason<ContextOnly>::value);
+  STATIC_REQUIRE(fw::has_on_disconnected_ctx<ContextOnly>::value);  // still called, without the reason
+
+  constexpr portico::disconnect_reason stop("server shutting down");
+  STATIC_REQUIRE(stop == "server shutting down");
+  STATIC_REQUIRE(stop.by_server());
+  STATIC_REQUIRE(portico::disconnect_reason("forced close").by_server());
+  STATIC_REQUIRE(portico::disconnect_reason("server namespace disconnect").by_server());
+  STATIC_REQUIRE_FALSE(portico::disconnect_reason("transport close").by_server());
+  STATIC_REQUIRE_FALSE(portico::disconnect_reason("client namespace disconnect").by_server());
+  CHECK(std::string(std::string_view(stop)) == "server shutting down");
+}
+
 TEST_CASE("registry: typed decoding of arguments, with located errors", "[gateway][registry]") {
   received r(R"(2["events",{"data":"hi"},7])");
   auto a = r.args();
