@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -53,6 +55,24 @@ struct AuthService {
 /// Counters the tests read through the /admin gateway.
 struct ChatStore {
   std::atomic<long> event_runs{0}, connects{0}, disconnects{0}, guarded_runs{0};
+  std::mutex mu;
+  std::map<std::string, std::string> reasons;  ///< sid -> on_disconnected reason, on /bye and /strict
+
+  void record(const std::string& sid, std::string_view nsp, std::string_view reason) {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      reasons[sid] = std::string(reason);
+    }
+    // Read by the stop test after the process exits (nothing is left to ask then).
+    std::printf("DISCONNECTED %.*s %s %.*s\n", int(nsp.size()), nsp.data(), sid.c_str(), int(reason.size()),
+                reason.data());
+    std::fflush(stdout);
+  }
+  std::string reason_of(const std::string& sid) {
+    std::lock_guard<std::mutex> g(mu);
+    auto it = reasons.find(sid);
+    return it == reasons.end() ? std::string() : it->second;
+  }
 };
 
 /// One per client connection (per_connection scope): counts live instances.
@@ -213,7 +233,25 @@ struct AdminGateway {
     return Stats{store.event_runs.load(), store.connects.load(),  store.disconnects.load(),
                  g_live_sessions.load(),  g_sessions_created.load(), store.guarded_runs.load()};
   }
-  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(AdminGateway, stats));
+  /// The reason /bye or /strict gave `on_disconnected` for a client, "" while none.
+  std::string reason(const std::string& sid) { return store.reason_of(sid); }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(AdminGateway, stats),
+                                                 PORTICO_SUBSCRIBE(AdminGateway, reason));
+  ChatStore& store;
+};
+
+/// Server-side ends of a client, and the reason `on_disconnected` gets for each.
+struct ByeGateway {
+  static constexpr auto options = portico::gateway_options{"/socket.io", "/bye"};
+  explicit ByeGateway(ChatStore& store) : store(store) {}
+  void on_connected(portico::gateway_context& ctx) { ctx.emit("welcome", ctx.sid()); }
+  void leave(portico::gateway_context& ctx) { ctx.disconnect(); }
+  void drop(portico::gateway_context& ctx) { ctx.socket().close_connection(); }
+  void on_disconnected(portico::gateway_context& ctx, portico::disconnect_reason reason) {
+    store.record(ctx.sid(), ctx.namespace_name(), reason.text());
+  }
+  static constexpr auto events =
+      portico::events(PORTICO_SUBSCRIBE(ByeGateway, leave), PORTICO_SUBSCRIBE(ByeGateway, drop));
   ChatStore& store;
 };
 
@@ -221,14 +259,20 @@ struct AdminGateway {
 struct StrictGateway {
   static constexpr auto options =
       portico::gateway_options{"/socket.io", "/strict"}.with_disconnect_on_error();
+  explicit StrictGateway(ChatStore& store) : store(store) {}
   void on_connected(portico::gateway_context& ctx) { ctx.emit("welcome", ctx.sid()); }
   void fail() { throw portico::ws_exception(4400, "strict"); }
+  /// The reason as a plain string_view (the other accepted form).
+  void on_disconnected(portico::gateway_context& ctx, std::string_view reason) {
+    store.record(ctx.sid(), ctx.namespace_name(), reason);
+  }
   static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(StrictGateway, fail));
+  ChatStore& store;
 };
 
 using AppModule = portico::module<
     portico::providers<portico::value<Config>, AuthService, ChatStore, portico::per_connection<Session>>,
-    portico::gateways<EventGateway, AdminGateway, StrictGateway>>;
+    portico::gateways<EventGateway, AdminGateway, StrictGateway, ByeGateway>>;
 
 }  // namespace demo
 

@@ -101,6 +101,55 @@ TEST_CASE("registry: received arguments are numbered past the injected parameter
   CHECK(fw::first_invalid_param(static_cast<bad*>(nullptr)) == 1);
 }
 
+TEST_CASE("registry: a payload type by non-const reference is a mistake unless a provider supplies it",
+          "[gateway][registry]") {
+  using mod = fw::providers_of<Module, fw::type_list<>>;
+  constexpr mod* in_module = nullptr;
+  STATIC_REQUIRE(fw::payload_by_mutable_ref<std::string&>(in_module));  // no provider of std::string
+  STATIC_REQUIRE(fw::payload_by_mutable_ref<Body&>(in_module));
+  STATIC_REQUIRE(fw::payload_by_mutable_ref<int&>(in_module));
+  STATIC_REQUIRE_FALSE(fw::payload_by_mutable_ref<Store&>(in_module));      // a provider, not decodable
+  STATIC_REQUIRE_FALSE(fw::payload_by_mutable_ref<const Body&>(in_module));  // a payload, rightly taken
+  STATIC_REQUIRE_FALSE(fw::payload_by_mutable_ref<Body>(in_module));
+  STATIC_REQUIRE_FALSE(fw::payload_by_mutable_ref<portico::gateway_context&>(in_module));
+  // A decodable type that a provider supplies stays a DI request.
+  using with_body = fw::providers_of<portico::module<portico::providers<Body>>, fw::type_list<>>;
+  STATIC_REQUIRE_FALSE(fw::payload_by_mutable_ref<Body&>(static_cast<with_body*>(nullptr)));
+  STATIC_REQUIRE(fw::kind_of<Body&>() == param_kind::inject);
+  using params = fw::type_list<portico::gateway_context&, Store&, std::string&>;
+  CHECK(fw::first_invalid_param(static_cast<params*>(nullptr), in_module) == 2);
+  CHECK(fw::first_invalid_param(static_cast<params*>(nullptr)) == 3);  // without the module: no verdict on classes
+}
+
+namespace reg {
+struct ReasonOnly {
+  void on_disconnected(portico::disconnect_reason) {}
+};
+struct ReasonAsText {
+  void on_disconnected(portico::gateway_context&, std::string_view) {}
+};
+struct ContextOnly {
+  void on_disconnected(portico::gateway_context&) {}
+};
+}  // namespace reg
+
+TEST_CASE("on_disconnected: the reason is an optional parameter, disconnect_reason or string_view",
+          "[gateway][registry]") {
+  STATIC_REQUIRE(fw::has_on_disconnected_reason<ReasonOnly>::value);
+  STATIC_REQUIRE(fw::has_on_disconnected_ctx_reason<ReasonAsText>::value);
+  STATIC_REQUIRE_FALSE(fw::has_on_disconnected_ctx_reason<ContextOnly>::value);
+  STATIC_REQUIRE(fw::has_on_disconnected_ctx<ContextOnly>::value);  // still called, without the reason
+
+  constexpr portico::disconnect_reason stop("server shutting down");
+  STATIC_REQUIRE(stop == "server shutting down");
+  STATIC_REQUIRE(stop.by_server());
+  STATIC_REQUIRE(portico::disconnect_reason("forced close").by_server());
+  STATIC_REQUIRE(portico::disconnect_reason("server namespace disconnect").by_server());
+  STATIC_REQUIRE_FALSE(portico::disconnect_reason("transport close").by_server());
+  STATIC_REQUIRE_FALSE(portico::disconnect_reason("client namespace disconnect").by_server());
+  CHECK(std::string(std::string_view(stop)) == "server shutting down");
+}
+
 TEST_CASE("registry: typed decoding of arguments, with located errors", "[gateway][registry]") {
   received r(R"(2["events",{"data":"hi"},7])");
   auto a = r.args();

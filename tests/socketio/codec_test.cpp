@@ -338,6 +338,31 @@ TEST_CASE("payload pre-encodes ack values", "[socketio][args]") {
   CHECK(p.attachments()[0] == "zz");
 }
 
+TEST_CASE("a default-constructed arg is JSON null: readable and emitted as null", "[socketio][args]") {
+  arg none;
+  CHECK(none.is_null());
+  CHECK(none.value().IsNull());
+  CHECK_FALSE(none.is_string());
+  CHECK(none.str().empty());
+  CHECK(none.binary() == nullptr);
+  CHECK(payload(none).json() == "[null]");
+
+  arg cleared{nullptr, {}};  // a null pointer set by hand reads the same
+  CHECK(cleared.is_null());
+  CHECK(cleared.str().empty());
+  CHECK(payload(cleared).json() == "[null]");
+
+  // An optional argument forwarded with one code path: present, or null.
+  auto forward = [](const packet& p) {
+    args a(p);
+    arg second;
+    if (a.size() > 1) second = a.at(1);
+    return payload(a.at(0), second).json();
+  };
+  CHECK(forward(decode_ok(R"(2["e","x",7])")) == R"(["x",7])");
+  CHECK(forward(decode_ok(R"(2["e","x"])")) == R"(["x",null])");
+}
+
 TEST_CASE("received packets survive being moved (in-situ DOM)", "[socketio][codec]") {
   std::vector<packet> v;
   for (int i = 0; i < 50; ++i) {

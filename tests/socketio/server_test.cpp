@@ -483,6 +483,18 @@ TEST_CASE("server-initiated disconnects: one namespace, or the whole connection"
   c.send(R"(2["drop_me"])");
   CHECK(c.wait_closed());
   REQUIRE(eventually([&] { return disconnects == 3; }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    CHECK(last_reason == "forced close");  // the server goes on: not "server shutting down"
+  }
+
+  client d(srv.port());
+  REQUIRE(d.wait_open());
+  d.connect();
+  io.stop();
+  REQUIRE(eventually([&] { return disconnects == 4; }));
+  std::lock_guard<std::mutex> g(mu);
+  CHECK(last_reason == "server shutting down");
 }
 
 TEST_CASE("malformed packets close only that client", "[socketio][server]") {

@@ -21,6 +21,7 @@
 #include "context.hpp"
 #include "controller.hpp"
 #include "di/container.hpp"
+#include "disconnect_reason.hpp"
 #include "gateway.hpp"
 #include "guards.hpp"
 #include "registry.hpp"
@@ -77,6 +78,17 @@ template <class G, class = void>
 struct has_on_disconnected_plain : std::false_type {};
 template <class G>
 struct has_on_disconnected_plain<G, std::void_t<decltype(std::declval<G&>().on_disconnected())>> : std::true_type {};
+template <class G, class = void>
+struct has_on_disconnected_ctx_reason : std::false_type {};
+template <class G>
+struct has_on_disconnected_ctx_reason<G, std::void_t<decltype(std::declval<G&>().on_disconnected(
+                                             std::declval<gateway_context&>(), std::declval<disconnect_reason>()))>>
+    : std::true_type {};
+template <class G, class = void>
+struct has_on_disconnected_reason : std::false_type {};
+template <class G>
+struct has_on_disconnected_reason<G, std::void_t<decltype(std::declval<G&>().on_disconnected(std::declval<disconnect_reason>()))>>
+    : std::true_type {};
 
 /// Calls `on_connected`; a `false` return refuses the client.
 template <class G>
@@ -100,11 +112,15 @@ void call_on_connected(G& g, gateway_context& ctx) {
   }
 }
 
+/// Calls `on_disconnected` in the first form the gateway declares: (ctx, reason), (ctx),
+/// (reason), (). The reason is optional: a `disconnect_reason` or a `std::string_view`.
 template <class G>
-void call_on_disconnected(G& g, gateway_context& ctx) {
-  if constexpr (has_on_disconnected_ctx<G>::value) g.on_disconnected(ctx);
+void call_on_disconnected(G& g, gateway_context& ctx, disconnect_reason reason) {
+  if constexpr (has_on_disconnected_ctx_reason<G>::value) g.on_disconnected(ctx, reason);
+  else if constexpr (has_on_disconnected_ctx<G>::value) g.on_disconnected(ctx);
+  else if constexpr (has_on_disconnected_reason<G>::value) g.on_disconnected(reason);
   else if constexpr (has_on_disconnected_plain<G>::value) g.on_disconnected();
-  else static_cast<void>(g), static_cast<void>(ctx);
+  else static_cast<void>(g), static_cast<void>(ctx), static_cast<void>(reason);
 }
 
 /// CONNECT of a client to the gateway's namespace: open its scope, run the global and class
@@ -133,10 +149,10 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
 }
 
 template <class B>
-void gateway_disconnect(B& b, socketio::socket& s) {
+void gateway_disconnect(B& b, socketio::socket& s, std::string_view reason) {
   gateway_context ctx(b, s);
   try {
-    call_on_disconnected(*b.gateway, ctx);
+    call_on_disconnected(*b.gateway, ctx, disconnect_reason(reason));
   } catch (const std::exception& ex) {
     b.log->error([&] { return std::string("on_disconnected on ") + s.namespace_name() + " threw: " + ex.what(); });
   }
@@ -148,7 +164,7 @@ void install_gateway(B& b, socketio::nsp& n) {
   using G = typename B::gateway_type;
   B* bp = &b;
   n.on_connect([bp](socketio::socket& s, socketio::connect_request& r) { gateway_connect(*bp, s, r); });
-  n.on_disconnect([bp](socketio::socket& s, std::string_view) { gateway_disconnect(*bp, s); });
+  n.on_disconnect([bp](socketio::socket& s, std::string_view reason) { gateway_disconnect(*bp, s, reason); });
   using E = typename events_of<G>::type;
   install_events(b, n, std::make_index_sequence<std::tuple_size_v<E>>{});
 }
@@ -346,8 +362,10 @@ class app {
   }
   template <class G>
   void install_one() {
-    if constexpr (!framework::detail::gateway_ok<G>()) {
-      framework::detail::report_gateway<G>();
+    using providers = framework::detail::providers_of<typename container_type::template module_of_t<G>,
+                                                      typename container_type::override_list>;
+    if constexpr (!framework::detail::gateway_ok<G, providers>()) {
+      framework::detail::report_gateway<G, providers>();
     } else {
       install_checked<G>();
     }

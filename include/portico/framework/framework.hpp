@@ -5,6 +5,7 @@
 #include "context.hpp"
 #include "controller.hpp"
 #include "di.hpp"
+#include "disconnect_reason.hpp"
 #include "exceptions.hpp"
 #include "gateway.hpp"
 #include "guards.hpp"

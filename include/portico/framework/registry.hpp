@@ -13,6 +13,9 @@
 ///   const socketio::args&                                     every argument, raw
 ///   const json::value&                                        the next argument, raw JSON view
 ///   T& (non-const reference, any other T)                     a provider, injected by the container
+///                                                             (a decodable T that no provider
+///                                                             supplies is a payload taken by
+///                                                             mistake: a compile error says so)
 ///   anything else (by value or const&)                        the next argument, decoded with
 ///                                                             json::decode (structs, strings,
 ///                                                             numbers, vectors, optional, binary...)
@@ -31,6 +34,7 @@
 #include "../log.hpp"
 #include "context.hpp"
 #include "di/errors.hpp"
+#include "di/module.hpp"
 #include "di/type_list.hpp"
 #include "exceptions.hpp"
 #include "gateway.hpp"
@@ -41,6 +45,8 @@ PORTICO_DI_DIAGNOSTIC(portico_error_handler_parameter_cannot_be_decoded,
                       declare_PORTICO_FIELDS_for_it_or_take_gateway_context_or_a_provider_by_non_const_reference)
 PORTICO_DI_DIAGNOSTIC(portico_error_handler_result_cannot_be_encoded,
                       return_void_or_ws_response_or_a_JSON_encodable_value)
+PORTICO_DI_DIAGNOSTIC(portico_error_handler_payload_by_non_const_reference,
+                      take_payloads_by_value_or_const_ref_a_non_const_ref_asks_for_a_provider)
 
 namespace portico::framework::detail {
 
@@ -127,10 +133,41 @@ PORTICO_MEMBER_TRAITS(noexcept)
 PORTICO_MEMBER_TRAITS(const noexcept)
 #undef PORTICO_MEMBER_TRAITS
 
+/// Which providers a gateway's handlers can inject: its module and the container's overrides.
+/// `no_providers` (the default) answers only what the parameter types alone tell.
+struct no_providers {};
+template <class Module, class Overrides>
+struct providers_of {};
+
+template <class D, class Module, class Ov>
+constexpr bool payload_missing(providers_of<Module, Ov>*) {
+  return lookup<D, Module, Ov>::status == lookup_status::missing;
+}
+
+/// `std::string& who`: a non-const reference reads as a DI request, but to a type a message
+/// can carry and that no provider supplies, it is a payload taken by the wrong kind of reference.
+template <class P, class Providers>
+constexpr bool payload_by_mutable_ref(Providers*) {
+  using D = remove_cvref_t<P>;
+  constexpr bool mutable_ref = std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>;
+  if constexpr (!mutable_ref || kind_of<P>() == param_kind::context || kind_of<P>() == param_kind::socket ||
+                kind_of<P>() == param_kind::event || !is_decodable<D>()) {
+    return false;
+  } else if constexpr (!std::is_class_v<D>) {
+    return true;  // `int&`: never a provider
+  } else if constexpr (std::is_same_v<Providers, no_providers>) {
+    return false;
+  } else {
+    return payload_missing<D>(static_cast<Providers*>(nullptr));
+  }
+}
+
 /// Index of the first parameter that cannot be served (sizeof...(A) when all can).
-template <class... A>
-constexpr std::size_t first_invalid_param(type_list<A...>*) {
-  constexpr bool bad[] = {(kind_of<A>() == param_kind::invalid)..., false};
+template <class... A, class Providers = no_providers>
+constexpr std::size_t first_invalid_param(type_list<A...>*, Providers* = nullptr) {
+  constexpr bool bad[] = {(kind_of<A>() == param_kind::invalid ||
+                           payload_by_mutable_ref<A>(static_cast<Providers*>(nullptr)))...,
+                          false};
   for (std::size_t i = 0; i < sizeof...(A); ++i)
     if (bad[i]) return i;
   return sizeof...(A);
@@ -146,22 +183,26 @@ constexpr std::size_t argument_index() {
 }
 
 /// Whether a handler can be served (no diagnostic).
-template <class G, class Fn>
+template <class G, class Fn, class Providers = no_providers>
 constexpr bool handler_ok() {
   using T = member_traits<Fn>;
   using params = typename T::params;
-  return first_invalid_param(static_cast<params*>(nullptr)) == params::size && is_sendable<typename T::result>();
+  return first_invalid_param(static_cast<params*>(nullptr), static_cast<Providers*>(nullptr)) == params::size &&
+         is_sendable<typename T::result>();
 }
 
 /// Raises the readable diagnostic for the first problem of a handler.
-template <class G, class Fn>
+template <class G, class Fn, class Providers = no_providers>
 bool check_handler() {
   using T = member_traits<Fn>;
   using params = typename T::params;
-  constexpr std::size_t bad = first_invalid_param(static_cast<params*>(nullptr));
+  constexpr std::size_t bad = first_invalid_param(static_cast<params*>(nullptr), static_cast<Providers*>(nullptr));
   if constexpr (bad < params::size) {
     using P = typename list_at<bad, params>::type;
-    return raise_portico_error_handler_parameter_cannot_be_decoded<bool, G, P>();
+    if constexpr (payload_by_mutable_ref<P>(static_cast<Providers*>(nullptr)))
+      return raise_portico_error_handler_payload_by_non_const_reference<bool, G, P>();
+    else
+      return raise_portico_error_handler_parameter_cannot_be_decoded<bool, G, P>();
   } else if constexpr (!is_sendable<typename T::result>()) {
     return raise_portico_error_handler_result_cannot_be_encoded<bool, G, typename T::result>();
   } else {
@@ -317,27 +358,27 @@ void dispatch(B& b, socketio::event& e) {
   });
 }
 
-template <class G, std::size_t... I>
+template <class G, class Providers, std::size_t... I>
 constexpr bool events_ok(std::index_sequence<I...>) {
-  return (handler_ok<G, decltype(std::get<I>(G::events).fn)>() && ...);
+  return (handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() && ...);
 }
-template <class G, std::size_t... I>
+template <class G, class Providers, std::size_t... I>
 bool report_events(std::index_sequence<I...>) {
-  return (check_handler<G, decltype(std::get<I>(G::events).fn)>() && ...);
+  return (check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() && ...);
 }
 
-/// Whether every subscription of G can be served.
-template <class G>
+/// Whether every subscription of G can be served (Providers: `providers_of<its module, overrides>`).
+template <class G, class Providers = no_providers>
 constexpr bool gateway_ok() {
   using E = typename events_of<G>::type;
-  return events_ok<G>(std::make_index_sequence<std::tuple_size_v<E>>{});
+  return events_ok<G, Providers>(std::make_index_sequence<std::tuple_size_v<E>>{});
 }
 /// The diagnostic for the first subscription of G that cannot be served (one error; the
 /// dispatch code of a bad gateway is never instantiated, so nothing cascades).
-template <class G>
+template <class G, class Providers = no_providers>
 void report_gateway() {
   using E = typename events_of<G>::type;
-  static_cast<void>(report_events<G>(std::make_index_sequence<std::tuple_size_v<E>>{}));
+  static_cast<void>(report_events<G, Providers>(std::make_index_sequence<std::tuple_size_v<E>>{}));
 }
 
 /// Installs subscriptions I... of the gateway bound by `b` on namespace `n`.

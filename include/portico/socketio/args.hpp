@@ -27,15 +27,27 @@
 namespace portico::socketio {
 
 /// One received argument with the attachments its placeholders point to.
+///
+/// A default-constructed `arg` (like `args::at` past the end) is JSON null, never a dangling
+/// pointer: `value()` is a null value, `is_null()` true, `is_string()` false, `str()` empty,
+/// `binary()` nullptr, and emitting it writes `null`. So an optional argument is forwarded with
+/// one code path: `socketio::arg a; if (cond) a = e.args().at(1); s.emit("x", a);`.
 struct arg {
-  const json::value* v = nullptr;
+  const json::value* v = &null_value();  ///< never read directly: a nullptr set here reads as null too
   json::decode_context ctx{};
-  const json::value& value() const noexcept { return *v; }
+  const json::value& value() const noexcept { return v ? *v : null_value(); }
+  /// Whether the argument is JSON null (also a default-constructed or missing one).
+  bool is_null() const noexcept { return value().IsNull(); }
   /// The blob when this argument is a (resolvable) placeholder.
-  const json::binary* binary() const noexcept { return resolve(*v, ctx); }
-  bool is_string() const noexcept { return v->IsString(); }
+  const json::binary* binary() const noexcept { return resolve(value(), ctx); }
+  bool is_string() const noexcept { return value().IsString(); }
   std::string_view str() const noexcept {
-    return v->IsString() ? std::string_view(v->GetString(), v->GetStringLength()) : std::string_view{};
+    const json::value& x = value();
+    return x.IsString() ? std::string_view(x.GetString(), x.GetStringLength()) : std::string_view{};
+  }
+  static const json::value& null_value() noexcept {
+    static const json::value null;
+    return null;
   }
 };
 
@@ -109,7 +121,7 @@ void write_arg(json::writer& w, json::encode_context& c, const T& v) {
   } else if constexpr (std::is_base_of_v<json::value, T>) {
     v.Accept(w);  // a DOM as is (placeholders in it are not renumbered: use `arg` for that)
   } else if constexpr (std::is_same_v<T, arg>) {
-    write_value(w, *v.v, v.ctx, c);
+    write_value(w, v.value(), v.ctx, c);
   } else if constexpr (std::is_same_v<T, as_array>) {
     w.StartArray();
     for (std::size_t i = 0; i < v.a.size(); ++i) write_arg(w, c, v.a.at(i));
@@ -153,7 +165,7 @@ inline std::size_t value_json_size(const json::value& v) noexcept {
 template <class T>
 std::size_t estimated_arg_size(const T& v) noexcept {
   if constexpr (std::is_same_v<T, arg>) {
-    return value_json_size(*v.v);
+    return value_json_size(v.value());
   } else if constexpr (std::is_same_v<T, args>) {
     std::size_t n = 0;
     for (std::size_t i = 0; i < v.size(); ++i) n += value_json_size(v[i]) + 1;

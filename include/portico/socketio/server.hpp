@@ -88,16 +88,19 @@ struct client {
   }
 };
 
+/// The reason a namespace's disconnect handlers see, as Node's socket.io 4.8 names it:
+/// closing one connection (socket::close_connection(), a malformed packet) is "forced close",
+/// server::stop() is "server shutting down".
 inline const char* reason_text(engineio::close_reason r) noexcept {
   switch (r) {
     case engineio::close_reason::transport_close: return "transport close";
     case engineio::close_reason::transport_error: return "transport error";
     case engineio::close_reason::ping_timeout: return "ping timeout";
     case engineio::close_reason::parse_error: return "parse error";
-    case engineio::close_reason::server_close: return "server shutting down";
+    case engineio::close_reason::server_close: return "forced close";
     case engineio::close_reason::client_close: return "transport close";
     case engineio::close_reason::payload_too_large: return "transport error";
-    case engineio::close_reason::forced: return "forced close";
+    case engineio::close_reason::forced: return "server shutting down";
   }
   return "transport close";
 }
@@ -215,8 +218,8 @@ class server {
   std::uint16_t port() const { return engine_.port(); }
   void start() { engine_.start(); }
   void run() { engine_.run(); }
-  /// Stops accepting, closes every session (disconnect handlers run, pending acks fail with
-  /// `disconnected`), joins the threads. Idempotent.
+  /// Stops accepting, closes every session (disconnect handlers run with "server shutting
+  /// down", pending acks fail with `disconnected`), joins the threads. Idempotent.
   void stop() {
     timers_.stop();
     engine_.stop();

@@ -178,9 +178,11 @@ class socket : public std::enable_shared_from_this<socket> {
     return f(session_);
   }
 
-  /// Server-initiated disconnect from this namespace (sends DISCONNECT). Thread-safe.
+  /// Server-initiated disconnect from this namespace (sends DISCONNECT). Thread-safe. Reasons:
+  /// "server namespace disconnect" here, "io server disconnect" at the client.
   void disconnect();
   /// Closes the whole Engine.IO connection (every namespace of this client). Thread-safe.
+  /// Reasons: "forced close" here, "transport close" at the client.
   void close_connection() { engine_->close(); }
 
   /// Hands a pre-encoded packet to the transport (buffered while the connect handlers run, so

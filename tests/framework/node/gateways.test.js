@@ -327,3 +327,71 @@ test('debug mode (app_options::debug): the 1011 reason is the real message', asy
     await dbg.stop();
   }
 });
+
+/// The reason the server's on_disconnected got for `sid` (polled: it runs after the client sees its end).
+async function serverReason(sid) {
+  const c = new Clients(server.url, { transports: ['websocket'] });
+  try {
+    const admin = await c.connect('/admin');
+    const end = Date.now() + 3000;
+    let [r] = await emitAck(admin, 'reason', sid);
+    while (r === '' && Date.now() < end) {
+      await sleep(50);
+      [r] = await emitAck(admin, 'reason', sid);
+    }
+    return r;
+  } finally {
+    c.closeAll();
+  }
+}
+
+for (const transport of ['websocket', 'polling']) {
+  test(`disconnect reasons (${transport}): on_disconnected on the server, 'disconnect' at the client`, async () => {
+    const c = fresh([transport]);
+    // ctx.disconnect(): this namespace only.
+    let s = await c.connect('/bye');
+    let gone = once(s, 'disconnect');
+    s.emit('leave');
+    assert.equal((await gone)[0], 'io server disconnect');
+    assert.equal(await serverReason(s.welcome), 'server namespace disconnect');
+    // close_connection(): the whole connection; the server goes on.
+    s = await c.connect('/bye');
+    gone = once(s, 'disconnect');
+    s.emit('drop');
+    assert.equal((await gone)[0], 'transport close');
+    assert.equal(await serverReason(s.welcome), 'forced close');
+    // The client leaves.
+    s = await c.connect('/bye');
+    s.disconnect();
+    assert.equal(await serverReason(s.welcome), 'client namespace disconnect');
+    // The std::string_view form of on_disconnected gets the same texts.
+    s = await c.connect('/strict');
+    gone = once(s, 'disconnect');
+    s.emit('fail');
+    assert.equal((await gone)[0], 'io server disconnect');
+    assert.equal(await serverReason(s.welcome), 'server namespace disconnect');
+  });
+}
+
+test("app stop(): on_disconnected gets 'server shutting down', the client 'transport close'", async () => {
+  const own = await startServer({ maxSeconds: 60 });
+  let out = '';
+  own.child.stdout.on('data', (d) => { out += d; });
+  const closed = new Promise((r) => own.child.once('close', r));
+  const c = new Clients(own.url, {});
+  try {
+    const ws = await c.connect('/bye', { transports: ['websocket'] });
+    const polling = await c.connect('/strict', { transports: ['polling'] });
+    const goneWs = once(ws, 'disconnect');
+    const gonePolling = once(polling, 'disconnect');
+    own.child.kill('SIGTERM');  // the server calls app.stop()
+    assert.equal((await goneWs)[0], 'transport close');
+    assert.equal((await gonePolling)[0], 'transport close');
+    await Promise.race([closed, sleep(5000)]);  // 'close': its stdout is read to the end
+    assert.ok(out.includes(`DISCONNECTED /bye ${ws.welcome} server shutting down\n`), out);
+    assert.ok(out.includes(`DISCONNECTED /strict ${polling.welcome} server shutting down\n`), out);
+  } finally {
+    c.closeAll();
+    await own.stop();
+  }
+});
