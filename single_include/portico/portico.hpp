@@ -211,14 +211,15 @@ class stop_signals {
 ///   configuration: everything still compiles and works, only without the SIMD scans; define
 ///   RAPIDJSON_SSE2 or RAPIDJSON_SSE42 yourself before that first include to get them);
 /// - the user chose already (RAPIDJSON_SSE2 / RAPIDJSON_SSE42 defined: left as they are);
-/// - AddressSanitizer is on: the aligned 16-byte loads may read past the end of a string within
-///   its 16-byte block, which is harmless but reported as a heap overflow.
+/// - AddressSanitizer or ThreadSanitizer is on: the aligned 16-byte loads may read past the end
+///   of a string within its 16-byte block, which is harmless but reported as a heap overflow (or,
+///   by TSan, as a read of a freed neighbour).
 
 #if defined(__SSE2__) && !defined(RAPIDJSON_SSE2) && !defined(RAPIDJSON_SSE42) && !defined(RAPIDJSON_READER_H_)
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define PORTICO_RAPIDJSON_ASAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define PORTICO_RAPIDJSON_ASAN 1
 #endif
 #endif
@@ -1780,6 +1781,12 @@ inline std::size_t utf8_first_invalid(std::string_view s) noexcept {
         p += 16;
         continue;
       }
+    } else if (end - b >= 16) {
+      // the tail: one overlapping look at the last 16 bytes (those before `p` are known valid)
+      std::uint64_t w0, w1;
+      std::memcpy(&w0, end - 16, 8);
+      std::memcpy(&w1, end - 8, 8);
+      if (!((w0 | w1) & high)) return std::string_view::npos;
     }
     // then byte by byte up to the end of this block, the common 2- and 3-byte forms inline
     const auto* stop = end - p > 16 ? p + 16 : end;
@@ -4107,8 +4114,15 @@ class server {
 /// (e.g. one speaking @socket.io/redis-adapter's pub/sub format) would derive from it, deliver
 /// locally the same way and publish `{type, nsp, data}` plus the options to the other nodes —
 /// which is why `outgoing_packet` keeps the payload JSON and attachments beside the frame.
+///
+/// Broadcasts with ack (`broadcast_with_ack`) follow socket.io-adapter's `broadcastWithAck`:
+/// every server reports how many clients it sent to, and every client's answer goes to one
+/// `ack_collector`; a cluster adapter adds its remote servers' counts and answers
+/// (BROADCAST_CLIENT_COUNT / BROADCAST_ACK) to the same collector.
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -4117,6 +4131,43 @@ class server {
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
+
+// ---- begin portico/socketio/args.hpp ----
+/// Event arguments in both directions.
+///
+/// Outgoing: every argument is written once, straight into the packet string, through the
+/// overload set `detail::write_arg`. Basic types are handled here; any other T is written by
+/// `portico::json::encode(writer&, const T&, encode_context&)` (PORTICO_FIELDS types, found by
+/// ADL or in portico::json). Received arguments (`arg`, `args`) can be emitted again as they
+/// are, blobs included.
+///
+/// Incoming: `args` is a view over a received packet's DOM; it lives as long as the handler call.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// ---- begin portico/socketio/binary.hpp ----
+/// Binary attachments: `{"_placeholder":true,"num":n}` in the JSON, bytes beside it.
+///
+/// The hot path keeps placeholders in the received DOM and resolves them on demand through a
+/// `json::decode_context`. `write_value` re-serialises a received value for an outgoing packet,
+/// renumbering its placeholders into the new packet's attachments (echoing a blob costs no copy
+/// of the bytes until the transport frames them). `reconstruct`/`deconstruct` give users and tests
+/// a DOM where blobs are inline.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 // ---- begin portico/socketio/codec.hpp ----
@@ -4635,209 +4686,6 @@ class decoder {
 
 namespace portico::socketio {
 
-/// Who a broadcast goes to. A socket's sid is also a room holding only that socket.
-struct broadcast_options {
-  std::vector<std::string> rooms;   ///< empty: every socket of the namespace
-  std::vector<std::string> except;  ///< rooms (or sids) to leave out
-  bool volatile_ = false;           ///< skip recipients whose transport is not writable now
-  bool local = false;               ///< cluster adapters: do not forward to other nodes
-};
-
-/// A broadcast, encoded once.
-struct outgoing_packet {
-  packet_type type = packet_type::event;
-  std::string_view nsp;
-  engineio::frame_ptr frame;  ///< the Socket.IO packet text (no Engine.IO prefix) + attachments
-};
-
-class adapter {
- public:
-  /// Hands one frame to many Engine.IO sockets (the server's `send_many`).
-  using deliver_fn =
-      std::function<void(const engineio::frame_ptr&, const std::vector<engineio::socket_ptr>&)>;
-
-  virtual ~adapter() = default;
-  /// A socket connected to the namespace: it joins its own room.
-  virtual void add_socket(const std::string& sid, engineio::socket_ptr engine) = 0;
-  /// The socket left the namespace: it leaves every room.
-  virtual void remove_socket(const std::string& sid) = 0;
-  virtual void join(const std::string& sid, const std::string& room) = 0;
-  virtual void leave(const std::string& sid, const std::string& room) = 0;
-  /// Every socket leaves `room`.
-  virtual void close_room(const std::string& room) = 0;
-  virtual std::vector<std::string> rooms_of(const std::string& sid) const = 0;
-  /// The sids a broadcast with these options would reach (locally).
-  virtual std::vector<std::string> sids(const broadcast_options& opts) const = 0;
-  virtual void broadcast(const outgoing_packet& p, const broadcast_options& opts) = 0;
-};
-
-/// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never
-/// contend; a socket's own messages never touch it).
-class memory_adapter : public adapter {
- public:
-  explicit memory_adapter(deliver_fn deliver) : deliver_(std::move(deliver)) {}
-
-  void add_socket(const std::string& sid, engineio::socket_ptr engine) override {
-    std::lock_guard<std::mutex> g(mu_);
-    auto& m = members_[sid];
-    m.engine = std::move(engine);
-    m.rooms.insert(sid);
-    rooms_[sid].insert(sid);
-  }
-
-  void remove_socket(const std::string& sid) override {
-    std::lock_guard<std::mutex> g(mu_);
-    auto it = members_.find(sid);
-    if (it == members_.end()) return;
-    for (const auto& r : it->second.rooms) erase_from_room(r, sid);
-    members_.erase(it);
-  }
-
-  void join(const std::string& sid, const std::string& room) override {
-    std::lock_guard<std::mutex> g(mu_);
-    auto it = members_.find(sid);
-    if (it == members_.end()) return;
-    if (it->second.rooms.insert(room).second) rooms_[room].insert(sid);
-  }
-
-  void leave(const std::string& sid, const std::string& room) override {
-    std::lock_guard<std::mutex> g(mu_);
-    auto it = members_.find(sid);
-    if (it == members_.end()) return;
-    if (it->second.rooms.erase(room)) erase_from_room(room, sid);
-  }
-
-  void close_room(const std::string& room) override {
-    std::lock_guard<std::mutex> g(mu_);
-    auto it = rooms_.find(room);
-    if (it == rooms_.end()) return;
-    for (const auto& sid : it->second) {
-      auto m = members_.find(sid);
-      if (m != members_.end()) m->second.rooms.erase(room);
-    }
-    rooms_.erase(it);
-  }
-
-  std::vector<std::string> rooms_of(const std::string& sid) const override {
-    std::lock_guard<std::mutex> g(mu_);
-    std::vector<std::string> out;
-    auto it = members_.find(sid);
-    if (it != members_.end()) out.assign(it->second.rooms.begin(), it->second.rooms.end());
-    return out;
-  }
-
-  std::vector<std::string> sids(const broadcast_options& opts) const override {
-    std::vector<std::string> out;
-    std::lock_guard<std::mutex> g(mu_);
-    select(opts, [&](const std::string& sid, const member&) { out.push_back(sid); });
-    return out;
-  }
-
-  void broadcast(const outgoing_packet& p, const broadcast_options& opts) override {
-    std::vector<engineio::socket_ptr> to;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      to.reserve(opts.rooms.empty() ? members_.size() : 8);
-      select(opts, [&](const std::string&, const member& m) {
-        if (!opts.volatile_ || m.engine->writable()) to.push_back(m.engine);
-      });
-    }
-    if (!to.empty()) deliver_(p.frame, to);
-  }
-
- protected:
-  struct member {
-    engineio::socket_ptr engine;
-    std::unordered_set<std::string> rooms;
-  };
-
-  /// Calls `f` once per selected member. Caller holds the mutex.
-  template <class F>
-  void select(const broadcast_options& opts, F&& f) const {
-    std::unordered_set<std::string_view> excluded;
-    for (const auto& r : opts.except) {
-      auto it = rooms_.find(r);
-      if (it != rooms_.end())
-        for (const auto& sid : it->second) excluded.insert(sid);
-    }
-    auto visit = [&](const std::string& sid) {
-      if (!excluded.empty() && excluded.count(sid)) return;
-      auto m = members_.find(sid);
-      if (m != members_.end()) f(m->first, m->second);
-    };
-    if (opts.rooms.empty()) {
-      for (const auto& kv : members_)
-        if (excluded.empty() || !excluded.count(kv.first)) f(kv.first, kv.second);
-    } else if (opts.rooms.size() == 1) {
-      auto it = rooms_.find(opts.rooms.front());
-      if (it != rooms_.end())
-        for (const auto& sid : it->second) visit(sid);
-    } else {
-      std::unordered_set<std::string_view> seen;
-      for (const auto& r : opts.rooms) {
-        auto it = rooms_.find(r);
-        if (it == rooms_.end()) continue;
-        for (const auto& sid : it->second)
-          if (seen.insert(sid).second) visit(sid);
-      }
-    }
-  }
-
-  void erase_from_room(const std::string& room, const std::string& sid) {
-    auto r = rooms_.find(room);
-    if (r == rooms_.end()) return;
-    r->second.erase(sid);
-    if (r->second.empty()) rooms_.erase(r);
-  }
-
-  deliver_fn deliver_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, member> members_;
-  std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;
-};
-
-}  // namespace portico::socketio
-// ---- end portico/socketio/adapter.hpp ----
-// ---- begin portico/socketio/args.hpp ----
-/// Event arguments in both directions.
-///
-/// Outgoing: every argument is written once, straight into the packet string, through the
-/// overload set `detail::write_arg`. Basic types are handled here; any other T is written by
-/// `portico::json::encode(writer&, const T&, encode_context&)` (PORTICO_FIELDS types, found by
-/// ADL or in portico::json). Received arguments (`arg`, `args`) can be emitted again as they
-/// are, blobs included.
-///
-/// Incoming: `args` is a view over a received packet's DOM; it lives as long as the handler call.
-
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-// ---- begin portico/socketio/binary.hpp ----
-/// Binary attachments: `{"_placeholder":true,"num":n}` in the JSON, bytes beside it.
-///
-/// The hot path keeps placeholders in the received DOM and resolves them on demand through a
-/// `json::decode_context`. `write_value` re-serialises a received value for an outgoing packet,
-/// renumbering its placeholders into the new packet's attachments (echoing a blob costs no copy
-/// of the bytes until the transport frames them). `reconstruct`/`deconstruct` give users and tests
-/// a DOM where blobs are inline.
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <unordered_set>
-#include <vector>
-
-
-namespace portico::socketio {
-
 /// The attachment a placeholder stands for, or nullptr when `v` is not a resolvable placeholder.
 inline const json::binary* resolve(const json::value& v, const json::decode_context& ctx) noexcept {
   if (!ctx.attachments || !json::is_placeholder(v)) return nullptr;
@@ -4957,15 +4805,27 @@ inline deconstructed deconstruct(const reconstructed& r) {
 namespace portico::socketio {
 
 /// One received argument with the attachments its placeholders point to.
+///
+/// A default-constructed `arg` (like `args::at` past the end) is JSON null, never a dangling
+/// pointer: `value()` is a null value, `is_null()` true, `is_string()` false, `str()` empty,
+/// `binary()` nullptr, and emitting it writes `null`. So an optional argument is forwarded with
+/// one code path: `socketio::arg a; if (cond) a = e.args().at(1); s.emit("x", a);`.
 struct arg {
-  const json::value* v = nullptr;
+  const json::value* v = &null_value();  ///< never read directly: a nullptr set here reads as null too
   json::decode_context ctx{};
-  const json::value& value() const noexcept { return *v; }
+  const json::value& value() const noexcept { return v ? *v : null_value(); }
+  /// Whether the argument is JSON null (also a default-constructed or missing one).
+  bool is_null() const noexcept { return value().IsNull(); }
   /// The blob when this argument is a (resolvable) placeholder.
-  const json::binary* binary() const noexcept { return resolve(*v, ctx); }
-  bool is_string() const noexcept { return v->IsString(); }
+  const json::binary* binary() const noexcept { return resolve(value(), ctx); }
+  bool is_string() const noexcept { return value().IsString(); }
   std::string_view str() const noexcept {
-    return v->IsString() ? std::string_view(v->GetString(), v->GetStringLength()) : std::string_view{};
+    const json::value& x = value();
+    return x.IsString() ? std::string_view(x.GetString(), x.GetStringLength()) : std::string_view{};
+  }
+  static const json::value& null_value() noexcept {
+    static const json::value null;
+    return null;
   }
 };
 
@@ -5039,7 +4899,7 @@ void write_arg(json::writer& w, json::encode_context& c, const T& v) {
   } else if constexpr (std::is_base_of_v<json::value, T>) {
     v.Accept(w);  // a DOM as is (placeholders in it are not renumbered: use `arg` for that)
   } else if constexpr (std::is_same_v<T, arg>) {
-    write_value(w, *v.v, v.ctx, c);
+    write_value(w, v.value(), v.ctx, c);
   } else if constexpr (std::is_same_v<T, as_array>) {
     w.StartArray();
     for (std::size_t i = 0; i < v.a.size(); ++i) write_arg(w, c, v.a.at(i));
@@ -5083,7 +4943,7 @@ inline std::size_t value_json_size(const json::value& v) noexcept {
 template <class T>
 std::size_t estimated_arg_size(const T& v) noexcept {
   if constexpr (std::is_same_v<T, arg>) {
-    return value_json_size(*v.v);
+    return value_json_size(v.value());
   } else if constexpr (std::is_same_v<T, args>) {
     std::size_t n = 0;
     for (std::size_t i = 0; i < v.size(); ++i) n += value_json_size(v[i]) + 1;
@@ -5148,6 +5008,215 @@ class payload {
 
 }  // namespace portico::socketio
 // ---- end portico/socketio/args.hpp ----
+
+namespace portico::socketio {
+
+/// Who a broadcast goes to. A socket's sid is also a room holding only that socket.
+struct broadcast_options {
+  std::vector<std::string> rooms;   ///< empty: every socket of the namespace
+  std::vector<std::string> except;  ///< rooms (or sids) to leave out
+  bool volatile_ = false;           ///< skip recipients whose transport is not writable now
+  bool local = false;               ///< cluster adapters: do not forward to other nodes
+  /// Broadcast with ack: how long the sender waits for answers (cluster adapters forward it as
+  /// socket.io's `flags.timeout`); zero for plain broadcasts.
+  std::chrono::milliseconds timeout{0};
+};
+
+/// A broadcast, encoded once.
+struct outgoing_packet {
+  packet_type type = packet_type::event;
+  std::string_view nsp;
+  engineio::frame_ptr frame;  ///< the Socket.IO packet text (no Engine.IO prefix) + attachments
+  std::uint64_t id = no_ack;  ///< broadcast with ack: the ack id written in `frame` (namespace-wide)
+};
+
+/// Where the answers to one broadcast with ack go. Thread-safe: called from any thread.
+class ack_collector {
+ public:
+  virtual ~ack_collector() = default;
+  /// Before the packet goes to local socket `sid`: starts waiting for its answer. False when
+  /// that socket is already gone (the adapter then skips it).
+  virtual bool expect(const std::string& sid) = 0;
+  /// One server (this one, or a remote one) sent the packet to `n` clients. Called exactly once
+  /// per server, also with 0.
+  virtual void client_count(std::size_t n) = 0;
+  /// A remote client's answer (its ack arguments; local answers arrive through `expect`).
+  virtual void response(const args& a) = 0;
+};
+
+class adapter {
+ public:
+  /// Hands one frame to many Engine.IO sockets (the server's `send_many`).
+  using deliver_fn =
+      std::function<void(const engineio::frame_ptr&, const std::vector<engineio::socket_ptr>&)>;
+
+  virtual ~adapter() = default;
+  /// A socket connected to the namespace: it joins its own room.
+  virtual void add_socket(const std::string& sid, engineio::socket_ptr engine) = 0;
+  /// The socket left the namespace: it leaves every room.
+  virtual void remove_socket(const std::string& sid) = 0;
+  virtual void join(const std::string& sid, const std::string& room) = 0;
+  virtual void leave(const std::string& sid, const std::string& room) = 0;
+  /// Every socket leaves `room`.
+  virtual void close_room(const std::string& room) = 0;
+  virtual std::vector<std::string> rooms_of(const std::string& sid) const = 0;
+  /// The sids a broadcast with these options would reach (locally).
+  virtual std::vector<std::string> sids(const broadcast_options& opts) const = 0;
+  virtual void broadcast(const outgoing_packet& p, const broadcast_options& opts) = 0;
+  /// Like `broadcast`, for a packet that asks for an ack (`p.id`): calls `acks->expect(sid)`
+  /// for each local recipient before sending to it, then `acks->client_count(local recipients)`.
+  virtual void broadcast_with_ack(const outgoing_packet& p, const broadcast_options& opts,
+                                  const std::shared_ptr<ack_collector>& acks) = 0;
+  /// How many servers will report a client count for a broadcast with ack, this one included
+  /// (a cluster adapter asks its peers, e.g. PUBSUB NUMSUB, and may answer later).
+  virtual void server_count(std::function<void(std::size_t)> done) { done(1); }
+};
+
+/// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never
+/// contend; a socket's own messages never touch it).
+class memory_adapter : public adapter {
+ public:
+  explicit memory_adapter(deliver_fn deliver) : deliver_(std::move(deliver)) {}
+
+  void add_socket(const std::string& sid, engineio::socket_ptr engine) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto& m = members_[sid];
+    m.engine = std::move(engine);
+    m.rooms.insert(sid);
+    rooms_[sid].insert(sid);
+  }
+
+  void remove_socket(const std::string& sid) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = members_.find(sid);
+    if (it == members_.end()) return;
+    for (const auto& r : it->second.rooms) erase_from_room(r, sid);
+    members_.erase(it);
+  }
+
+  void join(const std::string& sid, const std::string& room) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = members_.find(sid);
+    if (it == members_.end()) return;
+    if (it->second.rooms.insert(room).second) rooms_[room].insert(sid);
+  }
+
+  void leave(const std::string& sid, const std::string& room) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = members_.find(sid);
+    if (it == members_.end()) return;
+    if (it->second.rooms.erase(room)) erase_from_room(room, sid);
+  }
+
+  void close_room(const std::string& room) override {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = rooms_.find(room);
+    if (it == rooms_.end()) return;
+    for (const auto& sid : it->second) {
+      auto m = members_.find(sid);
+      if (m != members_.end()) m->second.rooms.erase(room);
+    }
+    rooms_.erase(it);
+  }
+
+  std::vector<std::string> rooms_of(const std::string& sid) const override {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<std::string> out;
+    auto it = members_.find(sid);
+    if (it != members_.end()) out.assign(it->second.rooms.begin(), it->second.rooms.end());
+    return out;
+  }
+
+  std::vector<std::string> sids(const broadcast_options& opts) const override {
+    std::vector<std::string> out;
+    std::lock_guard<std::mutex> g(mu_);
+    select(opts, [&](const std::string& sid, const member&) { out.push_back(sid); });
+    return out;
+  }
+
+  void broadcast(const outgoing_packet& p, const broadcast_options& opts) override {
+    std::vector<engineio::socket_ptr> to;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      to.reserve(opts.rooms.empty() ? members_.size() : 8);
+      select(opts, [&](const std::string&, const member& m) {
+        if (!opts.volatile_ || m.engine->writable()) to.push_back(m.engine);
+      });
+    }
+    if (!to.empty()) deliver_(p.frame, to);
+  }
+
+  void broadcast_with_ack(const outgoing_packet& p, const broadcast_options& opts,
+                          const std::shared_ptr<ack_collector>& acks) override {
+    std::vector<std::pair<std::string, engineio::socket_ptr>> picked;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      select(opts, [&](const std::string& sid, const member& m) {
+        if (!opts.volatile_ || m.engine->writable()) picked.emplace_back(sid, m.engine);
+      });
+    }
+    // Outside the lock: `expect` takes the namespace's and the socket's locks.
+    std::vector<engineio::socket_ptr> to;
+    to.reserve(picked.size());
+    for (auto& r : picked)
+      if (acks->expect(r.first)) to.push_back(std::move(r.second));
+    if (!to.empty()) deliver_(p.frame, to);
+    acks->client_count(to.size());
+  }
+
+ protected:
+  struct member {
+    engineio::socket_ptr engine;
+    std::unordered_set<std::string> rooms;
+  };
+
+  /// Calls `f` once per selected member. Caller holds the mutex.
+  template <class F>
+  void select(const broadcast_options& opts, F&& f) const {
+    std::unordered_set<std::string_view> excluded;
+    for (const auto& r : opts.except) {
+      auto it = rooms_.find(r);
+      if (it != rooms_.end())
+        for (const auto& sid : it->second) excluded.insert(sid);
+    }
+    auto visit = [&](const std::string& sid) {
+      if (!excluded.empty() && excluded.count(sid)) return;
+      auto m = members_.find(sid);
+      if (m != members_.end()) f(m->first, m->second);
+    };
+    if (opts.rooms.empty()) {
+      for (const auto& kv : members_)
+        if (excluded.empty() || !excluded.count(kv.first)) f(kv.first, kv.second);
+    } else if (opts.rooms.size() == 1) {
+      auto it = rooms_.find(opts.rooms.front());
+      if (it != rooms_.end())
+        for (const auto& sid : it->second) visit(sid);
+    } else {
+      std::unordered_set<std::string_view> seen;
+      for (const auto& r : opts.rooms) {
+        auto it = rooms_.find(r);
+        if (it == rooms_.end()) continue;
+        for (const auto& sid : it->second)
+          if (seen.insert(sid).second) visit(sid);
+      }
+    }
+  }
+
+  void erase_from_room(const std::string& room, const std::string& sid) {
+    auto r = rooms_.find(room);
+    if (r == rooms_.end()) return;
+    r->second.erase(sid);
+    if (r->second.empty()) rooms_.erase(r);
+  }
+
+  deliver_fn deliver_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, member> members_;
+  std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;
+};
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/adapter.hpp ----
 // ---- begin portico/socketio/detail/timers.hpp ----
 /// One background thread for the Socket.IO layer's deadlines (ack timeouts, connect timeouts).
 ///
@@ -5253,6 +5322,9 @@ class timers {
 /// path reads them without a lock. Dynamic namespaces (created on demand by a predicate, a regex
 /// or the catch-all) share their parent's handler table.
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -5350,6 +5422,7 @@ inline engineio::frame_ptr encode_ack_payload(std::string_view nsp, std::uint64_
 }
 
 struct client;
+class broadcast_acks;
 }  // namespace detail
 
 /// Sends the ACK of one received event, now or later, from any thread; at most once.
@@ -5402,7 +5475,7 @@ class socket : public std::enable_shared_from_this<socket> {
   /// `ack_status::timeout` after `timeout`, or `ack_status::disconnected`. Thread-safe.
   template <class... A>
   void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
-    std::uint64_t id = next_ack_id_.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t id = next_ack_id();
     auto f = detail::encode_event(namespace_name(), id, name, a...);
     if (!register_ack(id, std::move(cb), timeout)) return;
     send_frame(std::move(f));
@@ -5437,9 +5510,11 @@ class socket : public std::enable_shared_from_this<socket> {
     return f(session_);
   }
 
-  /// Server-initiated disconnect from this namespace (sends DISCONNECT). Thread-safe.
+  /// Server-initiated disconnect from this namespace (sends DISCONNECT). Thread-safe. Reasons:
+  /// "server namespace disconnect" here, "io server disconnect" at the client.
   void disconnect();
   /// Closes the whole Engine.IO connection (every namespace of this client). Thread-safe.
+  /// Reasons: "forced close" here, "transport close" at the client.
   void close_connection() { engine_->close(); }
 
   /// Hands a pre-encoded packet to the transport (buffered while the connect handlers run, so
@@ -5469,9 +5544,26 @@ class socket : public std::enable_shared_from_this<socket> {
   friend class server;
   friend class nsp;
   friend class ack_sender;
+  friend class detail::broadcast_acks;
   enum class state { connecting, connected, disconnected };
 
+  /// Ack ids come from the namespace's counter (like socket.io's `nsp._ids`), so a broadcast
+  /// with ack carries one id that is free in every recipient: its frame is encoded once.
+  std::uint64_t next_ack_id() noexcept;
   bool register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout);
+  /// Waits for ack `id` without a timer of its own (a broadcast keeps one deadline for all);
+  /// false, without calling `cb`, when already disconnected.
+  bool expect_ack(std::uint64_t id, ack_callback cb) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (state_.load() == state::disconnected) return false;
+    acks_[id].cb = std::move(cb);
+    return true;
+  }
+  /// Forgets ack `id` without calling its callback (its broadcast is over).
+  void drop_ack(std::uint64_t id) {
+    std::lock_guard<std::mutex> g(mu_);
+    acks_.erase(id);
+  }
   /// Runs the callback of ack `id` (if still pending) with `status`.
   void complete_ack(std::uint64_t id, ack_status status, const args& a);
   /// Fails every pending ack with `disconnected`.
@@ -5516,7 +5608,6 @@ class socket : public std::enable_shared_from_this<socket> {
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> accepted_{false};  ///< the CONNECT answer was sent
   std::atomic<bool> closing_{false};   ///< the disconnect procedure has started (runs once)
-  std::atomic<std::uint64_t> next_ack_id_{0};
 
   mutable std::mutex mu_;  ///< acks, session, pending frames
   struct pending_ack {
@@ -5686,6 +5777,76 @@ struct handlers {
   disconnect_handler disconnecting, disconnected;
 };
 
+/// Collects the answers to one broadcast with ack and runs the user's callback once:
+/// `ok` when every expected client answered, `disconnected` when some local recipients left
+/// before answering and all others answered, `timeout` at the deadline. `responses[i]` is the
+/// first ack argument of the i-th client to answer (socket.io's `responses` array), its binary
+/// parts renumbered into one list. Built in one ACK packet, handed to the callback as `args`.
+class broadcast_acks final : public ack_collector, public std::enable_shared_from_this<broadcast_acks> {
+ public:
+  broadcast_acks(nsp& n, std::uint64_t id, ack_callback cb)
+      : nsp_(&n), id_(id), cb_(std::move(cb)), out_(packet_type::ack, "/", 0) {
+    out_.writer().StartArray();
+  }
+  bool expect(const std::string& sid) override;
+  void client_count(std::size_t n) override {
+    std::unique_lock<std::mutex> lk(mu_);
+    ++servers_reported_;
+    clients_expected_ += n;
+    settle(lk);
+  }
+  void response(const args& a) override {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (done_) return;
+    if (a.empty()) out_.writer().Null();
+    else detail::write_arg(out_.writer(), out_.context(), a.at(0));
+    // The answer's packet dies after this call: own its blobs (the views are never read again).
+    auto& at = out_.context().attachments;
+    for (std::size_t i = blobs_.size(); i < at.size(); ++i) {
+      blobs_.emplace_back(at[i]);
+      at[i] = std::string_view();
+    }
+    ++answered_;
+    settle(lk);
+  }
+  /// A local recipient disconnected before answering.
+  void lost() {
+    std::unique_lock<std::mutex> lk(mu_);
+    ++lost_;
+    settle(lk);
+  }
+  void servers(std::size_t n) {
+    std::unique_lock<std::mutex> lk(mu_);
+    servers_expected_ = n;
+    servers_known_ = true;
+    settle(lk);
+  }
+  /// Arms the deadline (before the packet goes out).
+  void start(std::chrono::milliseconds timeout);
+
+ private:
+  /// Finishes when complete. Called with `lk` held; releases it.
+  void settle(std::unique_lock<std::mutex>& lk) {
+    if (done_ || !servers_known_ || servers_reported_ < servers_expected_ ||
+        answered_ + lost_ < clients_expected_)
+      return;
+    finish(lk, lost_ ? ack_status::disconnected : ack_status::ok);
+  }
+  void finish(std::unique_lock<std::mutex>& lk, ack_status st);
+  void on_timeout();
+
+  nsp* nsp_;
+  std::uint64_t id_;
+  ack_callback cb_;
+  std::mutex mu_;
+  packet_writer out_;               ///< the responses, as the payload of an ACK packet
+  std::vector<std::string> blobs_;  ///< their binary parts, owned
+  std::vector<std::weak_ptr<socket>> waiting_;  ///< local recipients (to forget the ack at the deadline)
+  std::size_t servers_expected_ = 0, servers_reported_ = 0, clients_expected_ = 0, answered_ = 0, lost_ = 0;
+  bool servers_known_ = false, done_ = false;
+  std::uint64_t timer_ = 0;
+};
+
 }  // namespace detail
 
 class nsp {
@@ -5739,6 +5900,9 @@ class nsp {
   void send(const A&... a) {
     emit("message", a...);
   }
+  /// Every socket of the namespace, with an ack: see `emitter::emit_with_ack`.
+  template <class... A>
+  void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a);
 
   // --- rooms and sockets ---
   void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
@@ -5762,6 +5926,7 @@ class nsp {
   friend class server;
   friend class socket;
   friend class emitter;
+  friend class detail::broadcast_acks;
 
   void add(const socket_ptr& s) {
     {
@@ -5782,6 +5947,7 @@ class nsp {
   std::unique_ptr<adapter> adapter_;
   mutable std::mutex mu_;  ///< sockets_ only (connect/disconnect, lookups by sid)
   std::unordered_map<std::string, socket_ptr> sockets_;
+  std::atomic<std::uint64_t> next_ack_id_{0};  ///< every ack id of the namespace (socket.io's `_ids`)
 };
 
 /// Targets of one broadcast: `io.of("/chat").to("room").except(sid).emit("msg", x)`.
@@ -5820,6 +5986,27 @@ class emitter {
   void send(const A&... a) {
     emit("message", a...);
   }
+  /// Broadcast asking every recipient for an ack (socket.io's `timeout(t).emit(..., cb)`):
+  /// `cb(status, responses)` runs exactly once — `ok` when all answered, `timeout` after
+  /// `timeout` with the answers that came, `disconnected` when some recipients left before
+  /// answering; at once with `ok` and no responses when nobody was reached. `responses[i]` is
+  /// the first ack argument of each client that answered, in arrival order. Encoded once: one
+  /// ack id from the namespace's counter is free in every recipient. Thread-safe.
+  template <class... A>
+  void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
+    outgoing_packet p;
+    p.nsp = nsp_->name();
+    p.id = nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
+    auto f = detail::encode_event(nsp_->name(), p.id, name, a...);
+    f->droppable = opts_.volatile_;
+    p.frame = std::move(f);
+    if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
+    opts_.timeout = timeout;
+    auto acks = std::make_shared<detail::broadcast_acks>(*nsp_, p.id, std::move(cb));
+    acks->start(timeout);
+    nsp_->adapter_->server_count([acks](std::size_t n) { acks->servers(n); });
+    nsp_->adapter_->broadcast_with_ack(p, opts_, acks);
+  }
   /// The sids this emitter would reach.
   std::vector<std::string> sids() const { return nsp_->adapter_->sids(opts_); }
   const broadcast_options& options() const noexcept { return opts_; }
@@ -5836,8 +6023,15 @@ template <class... A>
 void nsp::emit(std::string_view name, const A&... a) {
   emitter(*this).emit(name, a...);
 }
+template <class... A>
+void nsp::emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
+  emitter(*this).emit_with_ack(name, std::move(cb), timeout, a...);
+}
 
 inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
+inline std::uint64_t socket::next_ack_id() noexcept {
+  return nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
+}
 inline emitter socket::to(std::string room) { return nsp_->to(std::move(room)).except(sid_); }
 inline emitter socket::broadcast() { return nsp_->except(sid_); }
 inline void socket::join(const std::string& room) { nsp_->adapter_->join(sid_, room); }
@@ -5895,16 +6089,19 @@ struct client {
   }
 };
 
+/// The reason a namespace's disconnect handlers see, as Node's socket.io 4.8 names it:
+/// closing one connection (socket::close_connection(), a malformed packet) is "forced close",
+/// server::stop() is "server shutting down".
 inline const char* reason_text(engineio::close_reason r) noexcept {
   switch (r) {
     case engineio::close_reason::transport_close: return "transport close";
     case engineio::close_reason::transport_error: return "transport error";
     case engineio::close_reason::ping_timeout: return "ping timeout";
     case engineio::close_reason::parse_error: return "parse error";
-    case engineio::close_reason::server_close: return "server shutting down";
+    case engineio::close_reason::server_close: return "forced close";
     case engineio::close_reason::client_close: return "transport close";
     case engineio::close_reason::payload_too_large: return "transport error";
-    case engineio::close_reason::forced: return "forced close";
+    case engineio::close_reason::forced: return "server shutting down";
   }
   return "transport close";
 }
@@ -5988,6 +6185,11 @@ class server {
   void emit(std::string_view name, const A&... a) {
     of("/").emit(name, a...);
   }
+  /// Every socket of "/", with an ack: see `emitter::emit_with_ack`.
+  template <class... A>
+  void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
+    of("/").emit_with_ack(name, std::move(cb), timeout, a...);
+  }
   emitter to(std::string room) { return of("/").to(std::move(room)); }
   emitter except(std::string room) { return of("/").except(std::move(room)); }
 
@@ -6017,8 +6219,8 @@ class server {
   std::uint16_t port() const { return engine_.port(); }
   void start() { engine_.start(); }
   void run() { engine_.run(); }
-  /// Stops accepting, closes every session (disconnect handlers run, pending acks fail with
-  /// `disconnected`), joins the threads. Idempotent.
+  /// Stops accepting, closes every session (disconnect handlers run with "server shutting
+  /// down", pending acks fail with `disconnected`), joins the threads. Idempotent.
   void stop() {
     timers_.stop();
     engine_.stop();
@@ -6030,6 +6232,7 @@ class server {
 
  private:
   friend class socket;
+  friend class detail::broadcast_acks;
   struct parent {
     std::function<bool(std::string_view)> accept;
     std::shared_ptr<detail::handlers> handlers;
@@ -6352,6 +6555,75 @@ inline void socket::fail_acks() {
     if (kv.second.cb)
       server_->guarded("ack callback", namespace_name(), [&] { kv.second.cb(ack_status::disconnected, args()); });
   }
+}
+
+// --- broadcast with ack ---
+
+inline bool detail::broadcast_acks::expect(const std::string& sid) {
+  socket_ptr s = nsp_->get_socket(sid);
+  if (!s) return false;
+  // The socket holds the collector until it answers or leaves (no cycle: the collector holds
+  // the sockets weakly), so the callback runs even when no timer could be armed (shutdown).
+  auto self = shared_from_this();
+  bool ok = s->expect_ack(id_, [self](ack_status st, const args& a) {
+    if (st == ack_status::ok) self->response(a);
+    else self->lost();
+  });
+  if (!ok) return false;
+  std::lock_guard<std::mutex> g(mu_);
+  waiting_.push_back(s);
+  return true;
+}
+
+inline void detail::broadcast_acks::start(std::chrono::milliseconds timeout) {
+  // The timer holds the collector until the deadline (the sockets only hold weak references).
+  auto self = shared_from_this();
+  auto t = nsp_->server_->timers_.after(timeout, [self] { self->on_timeout(); });
+  std::lock_guard<std::mutex> g(mu_);
+  timer_ = t;
+}
+
+inline void detail::broadcast_acks::on_timeout() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (done_) return;
+  timer_ = 0;
+  // Timer-thread callbacks stay short: the user's callback runs on a recipient's worker.
+  for (const auto& w : waiting_) {
+    if (auto s = w.lock()) {
+      lk.unlock();
+      auto self = shared_from_this();
+      s->engine()->post([self] {
+        std::unique_lock<std::mutex> l(self->mu_);
+        if (!self->done_) self->finish(l, ack_status::timeout);
+      });
+      return;
+    }
+  }
+  finish(lk, ack_status::timeout);
+}
+
+inline void detail::broadcast_acks::finish(std::unique_lock<std::mutex>& lk, ack_status st) {
+  done_ = true;
+  auto cb = std::move(cb_);
+  auto waiting = std::move(waiting_);
+  auto timer = timer_;
+  out_.writer().EndArray();
+  std::string text = std::move(out_.finish());
+  auto blobs = std::move(blobs_);
+  lk.unlock();
+  auto& srv = *nsp_->server_;
+  if (timer) srv.timers_.cancel(timer);
+  // Late answers are not waited for any more (a no-op for the sockets that answered).
+  if (st != ack_status::ok)
+    for (const auto& w : waiting)
+      if (auto s = w.lock()) s->drop_ack(id_);
+  packet responses;
+  if (decode(std::move(text), responses, blobs.size()) != errc::ok) {
+    srv.log().error([] { return std::string("broadcast ack: responses do not decode"); });
+    responses = packet();
+  }
+  for (auto& b : blobs) responses.attachments.emplace_back(std::move(b));
+  if (cb) srv.guarded("ack callback", nsp_->name(), [&] { cb(st, args(responses)); });
 }
 
 }  // namespace portico::socketio
@@ -10704,6 +10976,44 @@ class container {
 
 }  // namespace portico
 // ---- end portico/framework/di/container.hpp ----
+// ---- begin portico/framework/disconnect_reason.hpp ----
+/// Why a client left a gateway's namespace: the optional second parameter of
+/// `on_disconnected(portico::gateway_context&, portico::disconnect_reason)`.
+
+#include <string_view>
+
+namespace portico {
+
+/// The Socket.IO disconnect reason, worded as Node's socket.io 4.8 server words it:
+///   "client namespace disconnect"  the client left the namespace (its socket.disconnect())
+///   "server namespace disconnect"  the server did (ctx.disconnect(), disconnect_on_error)
+///   "transport close"              the client closed its connection, or the connection dropped
+///   "transport error"              protocol misuse, an oversized payload, a full send buffer
+///   "ping timeout"                 no pong in time
+///   "parse error"                  a malformed Engine.IO packet
+///   "forced close"                 the server closed this one connection (close_connection(),
+///                                  a malformed Socket.IO packet); the server goes on
+///   "server shutting down"         app::stop()
+/// A view valid during the call (copy `text()` to keep it). It converts to std::string_view, so
+/// `on_disconnected(ctx, std::string_view reason)` is accepted too.
+class disconnect_reason {
+ public:
+  constexpr explicit disconnect_reason(std::string_view text) noexcept : text_(text) {}
+  constexpr std::string_view text() const noexcept { return text_; }
+  constexpr operator std::string_view() const noexcept { return text_; }
+  /// The server ended it: a namespace disconnect, a forced close or a stop.
+  constexpr bool by_server() const noexcept {
+    return text_ == "server namespace disconnect" || text_ == "forced close" || text_ == "server shutting down";
+  }
+  friend constexpr bool operator==(disconnect_reason a, std::string_view b) noexcept { return a.text_ == b; }
+  friend constexpr bool operator!=(disconnect_reason a, std::string_view b) noexcept { return a.text_ != b; }
+
+ private:
+  std::string_view text_;
+};
+
+}  // namespace portico
+// ---- end portico/framework/disconnect_reason.hpp ----
 // ---- begin portico/framework/gateway.hpp ----
 /// Declaring a gateway: its options, its event table, its guards.
 ///
@@ -10850,6 +11160,9 @@ struct events_of<G, std::void_t<decltype(G::events)>> {
 ///   const socketio::args&                                     every argument, raw
 ///   const json::value&                                        the next argument, raw JSON view
 ///   T& (non-const reference, any other T)                     a provider, injected by the container
+///                                                             (a decodable T that no provider
+///                                                             supplies is a payload taken by
+///                                                             mistake: a compile error says so)
 ///   anything else (by value or const&)                        the next argument, decoded with
 ///                                                             json::decode (structs, strings,
 ///                                                             numbers, vectors, optional, binary...)
@@ -10926,6 +11239,8 @@ PORTICO_DI_DIAGNOSTIC(portico_error_handler_parameter_cannot_be_decoded,
                       declare_PORTICO_FIELDS_for_it_or_take_gateway_context_or_a_provider_by_non_const_reference)
 PORTICO_DI_DIAGNOSTIC(portico_error_handler_result_cannot_be_encoded,
                       return_void_or_ws_response_or_a_JSON_encodable_value)
+PORTICO_DI_DIAGNOSTIC(portico_error_handler_payload_by_non_const_reference,
+                      take_payloads_by_value_or_const_ref_a_non_const_ref_asks_for_a_provider)
 
 namespace portico::framework::detail {
 
@@ -11012,10 +11327,41 @@ PORTICO_MEMBER_TRAITS(noexcept)
 PORTICO_MEMBER_TRAITS(const noexcept)
 #undef PORTICO_MEMBER_TRAITS
 
+/// Which providers a gateway's handlers can inject: its module and the container's overrides.
+/// `no_providers` (the default) answers only what the parameter types alone tell.
+struct no_providers {};
+template <class Module, class Overrides>
+struct providers_of {};
+
+template <class D, class Module, class Ov>
+constexpr bool payload_missing(providers_of<Module, Ov>*) {
+  return lookup<D, Module, Ov>::status == lookup_status::missing;
+}
+
+/// `std::string& who`: a non-const reference reads as a DI request, but to a type a message
+/// can carry and that no provider supplies, it is a payload taken by the wrong kind of reference.
+template <class P, class Providers>
+constexpr bool payload_by_mutable_ref(Providers*) {
+  using D = remove_cvref_t<P>;
+  constexpr bool mutable_ref = std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>;
+  if constexpr (!mutable_ref || kind_of<P>() == param_kind::context || kind_of<P>() == param_kind::socket ||
+                kind_of<P>() == param_kind::event || !is_decodable<D>()) {
+    return false;
+  } else if constexpr (!std::is_class_v<D>) {
+    return true;  // `int&`: never a provider
+  } else if constexpr (std::is_same_v<Providers, no_providers>) {
+    return false;
+  } else {
+    return payload_missing<D>(static_cast<Providers*>(nullptr));
+  }
+}
+
 /// Index of the first parameter that cannot be served (sizeof...(A) when all can).
-template <class... A>
-constexpr std::size_t first_invalid_param(type_list<A...>*) {
-  constexpr bool bad[] = {(kind_of<A>() == param_kind::invalid)..., false};
+template <class... A, class Providers = no_providers>
+constexpr std::size_t first_invalid_param(type_list<A...>*, Providers* = nullptr) {
+  constexpr bool bad[] = {(kind_of<A>() == param_kind::invalid ||
+                           payload_by_mutable_ref<A>(static_cast<Providers*>(nullptr)))...,
+                          false};
   for (std::size_t i = 0; i < sizeof...(A); ++i)
     if (bad[i]) return i;
   return sizeof...(A);
@@ -11031,22 +11377,26 @@ constexpr std::size_t argument_index() {
 }
 
 /// Whether a handler can be served (no diagnostic).
-template <class G, class Fn>
+template <class G, class Fn, class Providers = no_providers>
 constexpr bool handler_ok() {
   using T = member_traits<Fn>;
   using params = typename T::params;
-  return first_invalid_param(static_cast<params*>(nullptr)) == params::size && is_sendable<typename T::result>();
+  return first_invalid_param(static_cast<params*>(nullptr), static_cast<Providers*>(nullptr)) == params::size &&
+         is_sendable<typename T::result>();
 }
 
 /// Raises the readable diagnostic for the first problem of a handler.
-template <class G, class Fn>
+template <class G, class Fn, class Providers = no_providers>
 bool check_handler() {
   using T = member_traits<Fn>;
   using params = typename T::params;
-  constexpr std::size_t bad = first_invalid_param(static_cast<params*>(nullptr));
+  constexpr std::size_t bad = first_invalid_param(static_cast<params*>(nullptr), static_cast<Providers*>(nullptr));
   if constexpr (bad < params::size) {
     using P = typename list_at<bad, params>::type;
-    return raise_portico_error_handler_parameter_cannot_be_decoded<bool, G, P>();
+    if constexpr (payload_by_mutable_ref<P>(static_cast<Providers*>(nullptr)))
+      return raise_portico_error_handler_payload_by_non_const_reference<bool, G, P>();
+    else
+      return raise_portico_error_handler_parameter_cannot_be_decoded<bool, G, P>();
   } else if constexpr (!is_sendable<typename T::result>()) {
     return raise_portico_error_handler_result_cannot_be_encoded<bool, G, typename T::result>();
   } else {
@@ -11202,27 +11552,27 @@ void dispatch(B& b, socketio::event& e) {
   });
 }
 
-template <class G, std::size_t... I>
+template <class G, class Providers, std::size_t... I>
 constexpr bool events_ok(std::index_sequence<I...>) {
-  return (handler_ok<G, decltype(std::get<I>(G::events).fn)>() && ...);
+  return (handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() && ...);
 }
-template <class G, std::size_t... I>
+template <class G, class Providers, std::size_t... I>
 bool report_events(std::index_sequence<I...>) {
-  return (check_handler<G, decltype(std::get<I>(G::events).fn)>() && ...);
+  return (check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() && ...);
 }
 
-/// Whether every subscription of G can be served.
-template <class G>
+/// Whether every subscription of G can be served (Providers: `providers_of<its module, overrides>`).
+template <class G, class Providers = no_providers>
 constexpr bool gateway_ok() {
   using E = typename events_of<G>::type;
-  return events_ok<G>(std::make_index_sequence<std::tuple_size_v<E>>{});
+  return events_ok<G, Providers>(std::make_index_sequence<std::tuple_size_v<E>>{});
 }
 /// The diagnostic for the first subscription of G that cannot be served (one error; the
 /// dispatch code of a bad gateway is never instantiated, so nothing cascades).
-template <class G>
+template <class G, class Providers = no_providers>
 void report_gateway() {
   using E = typename events_of<G>::type;
-  static_cast<void>(report_events<G>(std::make_index_sequence<std::tuple_size_v<E>>{}));
+  static_cast<void>(report_events<G, Providers>(std::make_index_sequence<std::tuple_size_v<E>>{}));
 }
 
 /// Installs subscriptions I... of the gateway bound by `b` on namespace `n`.
@@ -11294,6 +11644,17 @@ template <class G, class = void>
 struct has_on_disconnected_plain : std::false_type {};
 template <class G>
 struct has_on_disconnected_plain<G, std::void_t<decltype(std::declval<G&>().on_disconnected())>> : std::true_type {};
+template <class G, class = void>
+struct has_on_disconnected_ctx_reason : std::false_type {};
+template <class G>
+struct has_on_disconnected_ctx_reason<G, std::void_t<decltype(std::declval<G&>().on_disconnected(
+                                             std::declval<gateway_context&>(), std::declval<disconnect_reason>()))>>
+    : std::true_type {};
+template <class G, class = void>
+struct has_on_disconnected_reason : std::false_type {};
+template <class G>
+struct has_on_disconnected_reason<G, std::void_t<decltype(std::declval<G&>().on_disconnected(std::declval<disconnect_reason>()))>>
+    : std::true_type {};
 
 /// Calls `on_connected`; a `false` return refuses the client.
 template <class G>
@@ -11317,11 +11678,15 @@ void call_on_connected(G& g, gateway_context& ctx) {
   }
 }
 
+/// Calls `on_disconnected` in the first form the gateway declares: (ctx, reason), (ctx),
+/// (reason), (). The reason is optional: a `disconnect_reason` or a `std::string_view`.
 template <class G>
-void call_on_disconnected(G& g, gateway_context& ctx) {
-  if constexpr (has_on_disconnected_ctx<G>::value) g.on_disconnected(ctx);
+void call_on_disconnected(G& g, gateway_context& ctx, disconnect_reason reason) {
+  if constexpr (has_on_disconnected_ctx_reason<G>::value) g.on_disconnected(ctx, reason);
+  else if constexpr (has_on_disconnected_ctx<G>::value) g.on_disconnected(ctx);
+  else if constexpr (has_on_disconnected_reason<G>::value) g.on_disconnected(reason);
   else if constexpr (has_on_disconnected_plain<G>::value) g.on_disconnected();
-  else static_cast<void>(g), static_cast<void>(ctx);
+  else static_cast<void>(g), static_cast<void>(ctx), static_cast<void>(reason);
 }
 
 /// CONNECT of a client to the gateway's namespace: open its scope, run the global and class
@@ -11350,10 +11715,10 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
 }
 
 template <class B>
-void gateway_disconnect(B& b, socketio::socket& s) {
+void gateway_disconnect(B& b, socketio::socket& s, std::string_view reason) {
   gateway_context ctx(b, s);
   try {
-    call_on_disconnected(*b.gateway, ctx);
+    call_on_disconnected(*b.gateway, ctx, disconnect_reason(reason));
   } catch (const std::exception& ex) {
     b.log->error([&] { return std::string("on_disconnected on ") + s.namespace_name() + " threw: " + ex.what(); });
   }
@@ -11365,7 +11730,7 @@ void install_gateway(B& b, socketio::nsp& n) {
   using G = typename B::gateway_type;
   B* bp = &b;
   n.on_connect([bp](socketio::socket& s, socketio::connect_request& r) { gateway_connect(*bp, s, r); });
-  n.on_disconnect([bp](socketio::socket& s, std::string_view) { gateway_disconnect(*bp, s); });
+  n.on_disconnect([bp](socketio::socket& s, std::string_view reason) { gateway_disconnect(*bp, s, reason); });
   using E = typename events_of<G>::type;
   install_events(b, n, std::make_index_sequence<std::tuple_size_v<E>>{});
 }
@@ -11563,8 +11928,10 @@ class app {
   }
   template <class G>
   void install_one() {
-    if constexpr (!framework::detail::gateway_ok<G>()) {
-      framework::detail::report_gateway<G>();
+    using providers = framework::detail::providers_of<typename container_type::template module_of_t<G>,
+                                                      typename container_type::override_list>;
+    if constexpr (!framework::detail::gateway_ok<G, providers>()) {
+      framework::detail::report_gateway<G, providers>();
     } else {
       install_checked<G>();
     }
