@@ -3,7 +3,8 @@
 // Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S]
 //   prints "LISTENING <port>" when ready; exits after S seconds (default 120) or on SIGTERM.
 // Events (every one acked): join(room) -> true; to_room(room, event, arg) -> true (broadcast
-// from this server); server_count() -> the adapter's count.
+// from this server); ask_room(room, arg) -> [status, answers] of a broadcast with ack "q" to
+// the room (3 s); server_count() -> the adapter's count.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -65,6 +66,15 @@ int main(int argc, char** argv) {
   n.on("to_room", [](sio::socket& s, const sio::args& a) {
     s.get_namespace().to(std::string(a.at(0).str())).emit(a.at(1).str(), a.at(2));
     return true;
+  });
+  n.on("ask_room", [](sio::event& e) {
+    auto reply = e.take_ack();
+    e.socket().get_namespace().to(std::string(e.args().at(0).str())).emit_with_ack(
+        "q",
+        [reply](sio::ack_status st, const sio::args& responses) mutable {
+          reply(sio::to_string(st), sio::as_array{responses});
+        },
+        std::chrono::seconds(3), e.args().at(1));
   });
   n.on("server_count", [](sio::event& e) {
     auto reply = e.take_ack();

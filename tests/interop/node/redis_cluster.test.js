@@ -166,6 +166,16 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     const responses = await nodeIo.timeout(3000).to('nobody').emitWithAck('q');
     assert.deepStrictEqual(responses, []);
 
+    // A broadcast with ack from portico (BROADCAST request): Node reports its client count and
+    // forwards its client's answer; portico's own client answers locally.
+    onPortico.on('q', (arg, cb) => cb(`portico-${arg}`));
+    onNode.on('q', (arg, cb) => cb(`node-${arg}`));
+    const [status, answers] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('ask_room', 'mixed', 'a1', (err, st, list) => (err ? reject(err) : resolve([st, list])));
+    });
+    assert.strictEqual(status, 'ok');
+    assert.deepStrictEqual(answers.sort(), ['node-a1', 'portico-a1']);
+
     // Redis stopped and restarted on the same port: broadcasts cross again afterwards.
     await stop(redis);
     await sleep(500);
