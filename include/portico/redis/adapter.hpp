@@ -13,9 +13,9 @@
 /// Requests answered: ALL_ROOMS (1), SOCKETS (0), REMOTE_JOIN (2), REMOTE_LEAVE (3),
 /// REMOTE_FETCH (5, ids and rooms only: the adapter knows no handshake or socket data),
 /// BROADCAST (7: delivered to local clients without an ack id, answered with a client count of
-/// 0 so a Node requester does not wait for them). Issued: BROADCAST (7) for broadcasts with ack,
-/// and `PUBSUB NUMSUB` for the server count. Not handled yet: REMOTE_DISCONNECT (4, logged),
-/// SERVER_SIDE_EMIT (6, ignored).
+/// 0 so a Node requester does not wait for them), REMOTE_DISCONNECT (4) with `close: true`.
+/// Issued: BROADCAST (7) for broadcasts with ack, and `PUBSUB NUMSUB` for the server count.
+/// Not handled yet: REMOTE_DISCONNECT without close (logged), SERVER_SIDE_EMIT (6, ignored).
 #include <asio.hpp>
 
 #include <atomic>
@@ -348,8 +348,20 @@ class adapter : public socketio::memory_adapter {
         r.client_count = 0;
         return respond(req, std::move(r));
       }
-      case request_type::remote_disconnect:
-        return hub_->log().warn("redis adapter " + nsp_ + ": REMOTE_DISCONNECT is not supported yet, ignored");
+      case request_type::remote_disconnect: {
+        // close=true closes the whole connection, which the adapter can do through Engine.IO;
+        // leaving one namespace only (close=false) needs the namespace, not reachable from here.
+        if (!req.close.value_or(false))
+          return hub_->log().warn("redis adapter " + nsp_ + ": REMOTE_DISCONNECT without close is not supported yet, ignored");
+        std::vector<engineio::socket_ptr> to_close;
+        {
+          socketio::broadcast_options t = target(req.opts);
+          std::lock_guard<std::mutex> g(mu_);
+          select(t, [&](const std::string&, const member& m) { to_close.push_back(m.engine); });
+        }
+        for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
+        return;
+      }
       default:
         return;  // SERVER_SIDE_EMIT: portico has no server-side events
     }

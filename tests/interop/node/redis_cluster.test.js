@@ -176,6 +176,11 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     assert.strictEqual(status, 'ok');
     assert.deepStrictEqual(answers.sort(), ['node-a1', 'portico-a1']);
 
+    // disconnectSockets(true) from Node (REMOTE_DISCONNECT) closes portico's outsider.
+    const gone = new Promise((resolve) => outsider.once('disconnect', resolve));
+    nodeIo.in(outsider.id).disconnectSockets(true);
+    assert.ok(await Promise.race([gone.then(() => true), sleep(5000).then(() => false)]), 'REMOTE_DISCONNECT applied on portico');
+
     // Redis stopped and restarted on the same port: broadcasts cross again afterwards.
     await stop(redis);
     await sleep(500);
