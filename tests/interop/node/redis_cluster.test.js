@@ -12,6 +12,7 @@ const { spawn } = require('child_process');
 const { Server } = require('socket.io');
 const { createAdapter } = require('@socket.io/redis-adapter');
 const { createClient } = require('redis');
+const { Emitter } = require('@socket.io/redis-emitter');
 const { io: connect } = require('socket.io-client');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -147,6 +148,11 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     nodeIo.to('mixed').emit('blob', Buffer.from([1, 2, 0, 255]));
     const b = await Promise.race([bin, sleep(5000).then(() => null)]);
     assert.ok(b && Buffer.from(b).equals(Buffer.from([1, 2, 0, 255])), 'binary crossed');
+
+    // @socket.io/redis-emitter (uid "emitter", opts keys in its own order) reaches portico too.
+    const em = new Promise((resolve) => onPortico.once('from-emitter', resolve));
+    new Emitter(pub).to('mixed').emit('from-emitter', 'e1');
+    assert.strictEqual(await Promise.race([em, sleep(5000).then(() => null)]), 'e1');
 
     // Node asks every member for its rooms (ALL_ROOMS) and sockets (REMOTE_FETCH): portico answers,
     // so neither times out, and portico's room and socket are in the answers.
