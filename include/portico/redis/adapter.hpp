@@ -12,8 +12,9 @@
 ///
 /// Requests answered: ALL_ROOMS (1), SOCKETS (0), REMOTE_JOIN (2), REMOTE_LEAVE (3),
 /// REMOTE_FETCH (5, ids and rooms only: the adapter knows no handshake or socket data),
-/// BROADCAST (7: delivered to local clients without an ack id, answered with a client count of
-/// 0 so a Node requester does not wait for them), REMOTE_DISCONNECT (4) with `close: true`.
+/// BROADCAST (7: sent to the local clients with a local ack id, answered with
+/// BROADCAST_CLIENT_COUNT and one BROADCAST_ACK per local answer), REMOTE_DISCONNECT (4) with
+/// `close: true`.
 /// Issued: BROADCAST (7) for broadcasts with ack, and `PUBSUB NUMSUB` for the server count.
 /// Not handled yet: REMOTE_DISCONNECT without close (logged), SERVER_SIDE_EMIT (6, ignored).
 #include <asio.hpp>
@@ -33,6 +34,7 @@
 #include "../log.hpp"
 #include "../socketio/adapter.hpp"
 #include "../socketio/codec.hpp"
+#include "../socketio/server.hpp"
 #include "channels.hpp"
 #include "codec.hpp"
 #include "connection.hpp"
@@ -206,8 +208,12 @@ class adapter : public socketio::memory_adapter {
   }
 
   void server_count(std::function<void(std::size_t)> done) override {
+    // A broadcast with ack that came from another member is answered for this server only.
+    if (answering_remote()) return done(1);
     hub_->numsub(request_channel_, std::move(done));
   }
+
+  void bind(socketio::nsp& n) override { bound_.store(&n, std::memory_order_release); }
 
   /// Hub thread: a message on one of this namespace's channels.
   void on_message(const message& m) {
@@ -339,14 +345,7 @@ class adapter : public socketio::memory_adapter {
       case request_type::broadcast: {
         if (req.uid == uid_ || !req.request_id || !req.pkt || !req.opts) return;
         if (req.pkt->nsp.value_or("/") != nsp_) return;
-        // Delivered without an ack id (no local ack bookkeeping reachable from here yet), so this
-        // server reports 0 clients and the requester waits for nobody here.
-        deliver_remote(std::move(*req.pkt), *req.opts, socketio::no_ack, nullptr);
-        classic_response r;
-        r.type = request_type::broadcast_client_count;
-        r.request_id = *req.request_id;
-        r.client_count = 0;
-        return respond(req, std::move(r));
+        return answer_broadcast_with_ack(req);
       }
       case request_type::remote_disconnect: {
         // close=true closes the whole connection, which the adapter can do through Engine.IO;
@@ -365,6 +364,65 @@ class adapter : public socketio::memory_adapter {
       default:
         return;  // SERVER_SIDE_EMIT: portico has no server-side events
     }
+  }
+
+  static bool& answering_remote() {
+    thread_local bool flag = false;
+    return flag;
+  }
+
+  /// A Node member's broadcast with ack (BROADCAST): sent to the local recipients with a local ack
+  /// id through the namespace's own emit_with_ack; BROADCAST_CLIENT_COUNT at once, then one
+  /// BROADCAST_ACK per local answer when they are all in (or at the requester's timeout).
+  void answer_broadcast_with_ack(classic_request& req) {
+    classic_response count;
+    count.type = request_type::broadcast_client_count;
+    count.request_id = *req.request_id;
+    socketio::nsp* n = bound_.load(std::memory_order_acquire);
+    socketio::packet pk;
+    socketio::encoded enc;
+    if (n) {
+      enc = to_socketio(std::move(*req.pkt), nsp_);
+      if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event()) n = nullptr;
+      for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
+    }
+    if (!n) {  // not bound (a custom server) or an unreadable event: nobody here answers
+      count.client_count = 0;
+      return respond(req, std::move(count));
+    }
+    socketio::emitter e(*n);
+    for (const auto& r : req.opts->rooms) e.to(r);
+    for (const auto& r : req.opts->except) e.except(r);
+    if (req.opts->flags.volatile_.value_or(false)) e.volatile_();
+    e.local();
+    count.client_count = e.sids().size();
+    respond(req, std::move(count));
+    const bool specific = hub_->opts().publish_on_specific_response_channel && req.uid;
+    std::string channel = specific ? classic_channels::specific_response(prefix_, nsp_, *req.uid) : response_channel_;
+    auto timeout = std::chrono::milliseconds(req.opts->flags.timeout.value_or(
+        static_cast<std::uint64_t>(hub_->opts().requests_timeout.count())));
+    std::weak_ptr<detail::cluster_hub> hub = hub_;
+    auto answered = [hub, channel, id = *req.request_id](socketio::ack_status, const socketio::args& responses) {
+      auto h = hub.lock();
+      if (!h) return;
+      for (std::size_t i = 0; i < responses.size(); ++i) {
+        classic_response r;
+        r.type = request_type::broadcast_ack;
+        r.request_id = id;
+        payload p;
+        json::encode_context ctx;
+        json::string_sink sink{&p.json};
+        json::writer w(sink);
+        socketio::detail::write_arg(w, ctx, responses.at(i));
+        sink.Flush();
+        p.attachments.assign(ctx.attachments.begin(), ctx.attachments.end());
+        r.ack = std::move(p);
+        h->publish(channel, encode(r));
+      }
+    };
+    answering_remote() = true;
+    e.emit_with_ack(pk.event_name(), std::move(answered), timeout, socketio::args(pk));
+    answering_remote() = false;
   }
 
   void on_response(std::string_view bytes) {
@@ -398,6 +456,7 @@ class adapter : public socketio::memory_adapter {
   std::string nsp_, uid_;
   std::shared_ptr<detail::cluster_hub> hub_;
   std::string prefix_, request_channel_, response_channel_;
+  std::atomic<socketio::nsp*> bound_{nullptr};
   /// Broadcasts with ack this adapter published, by requestId, until their timeout.
   struct ack_requests {
     std::mutex mu;

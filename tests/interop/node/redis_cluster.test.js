@@ -168,14 +168,17 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     nodeIo.to('late').emit('late-ev', 1);
     assert.ok(await until(() => gotLate.length === 1, 5000), 'REMOTE_JOIN applied on portico');
 
-    // A broadcast with ack from Node: portico answers the client count, Node does not time out.
-    const responses = await nodeIo.timeout(3000).to('nobody').emitWithAck('q');
-    assert.deepStrictEqual(responses, []);
 
     // A broadcast with ack from portico (BROADCAST request): Node reports its client count and
     // forwards its client's answer; portico's own client answers locally.
     onPortico.on('q', (arg, cb) => cb(`portico-${arg}`));
     onNode.on('q', (arg, cb) => cb(`node-${arg}`));
+    // A broadcast with ack from Node (BROADCAST request): portico sends it to its client with a
+    // local ack id and answers BROADCAST_CLIENT_COUNT and BROADCAST_ACK.
+    const fromNode = await nodeIo.timeout(3000).to('mixed').emitWithAck('q', 'n1');
+    assert.deepStrictEqual(fromNode.sort(), ['node-n1', 'portico-n1']);
+    assert.deepStrictEqual(await nodeIo.timeout(3000).to('nobody').emitWithAck('q', 'n2'), []);
+
     const [status, answers] = await new Promise((resolve, reject) => {
       onPortico.timeout(8000).emit('ask_room', 'mixed', 'a1', (err, st, list) => (err ? reject(err) : resolve([st, list])));
     });
