@@ -193,17 +193,14 @@ class adapter : public socketio::memory_adapter {
     r.pkt = std::move(b.pkt);
     r.opts = std::move(b.opts);
     {
+      // Requests are forgotten after their timeout (as Node does): late answers are dropped.
+      // Expired ones are swept here, so the map stays as small as the requests in flight.
+      const auto now = std::chrono::steady_clock::now();
       std::lock_guard<std::mutex> g(acks_->mu);
-      acks_->pending[*r.request_id] = acks;
+      for (auto it = acks_->pending.begin(); it != acks_->pending.end();)
+        it = it->second.deadline <= now ? acks_->pending.erase(it) : std::next(it);
+      acks_->pending[*r.request_id] = {acks, now + timeout};
     }
-    // Forget the request after its timeout (as Node does): late answers are dropped.
-    auto t = std::make_shared<asio::steady_timer>(hub_->io(), timeout);
-    t->async_wait([t, id = *r.request_id, state = std::weak_ptr<ack_requests>(acks_)](const asio::error_code&) {
-      if (auto s = state.lock()) {
-        std::lock_guard<std::mutex> g(s->mu);
-        s->pending.erase(id);
-      }
-    });
     hub_->publish(request_channel_, encode(r));
   }
 
@@ -435,7 +432,8 @@ class adapter : public socketio::memory_adapter {
       std::lock_guard<std::mutex> g(acks_->mu);
       auto it = acks_->pending.find(r.request_id);
       if (it == acks_->pending.end()) return;
-      acks = it->second;
+      if (it->second.deadline <= std::chrono::steady_clock::now()) return (void)acks_->pending.erase(it);
+      acks = it->second.collector;
     }
     if (*r.type == request_type::broadcast_client_count && r.client_count) {
       acks->client_count(static_cast<std::size_t>(*r.client_count));
@@ -459,10 +457,14 @@ class adapter : public socketio::memory_adapter {
   std::atomic<socketio::nsp*> bound_{nullptr};
   /// Broadcasts with ack this adapter published, by requestId, until their timeout.
   struct ack_requests {
+    struct entry {
+      std::shared_ptr<socketio::ack_collector> collector;
+      std::chrono::steady_clock::time_point deadline;
+    };
     std::mutex mu;
-    std::map<std::string, std::shared_ptr<socketio::ack_collector>> pending;
+    std::map<std::string, entry> pending;
   };
-  std::shared_ptr<ack_requests> acks_ = std::make_shared<ack_requests>();
+  std::unique_ptr<ack_requests> acks_ = std::make_unique<ack_requests>();
 };
 
 namespace detail {
