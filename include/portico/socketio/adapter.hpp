@@ -31,6 +31,8 @@
 
 namespace portico::socketio {
 
+class nsp;
+
 /// Who a broadcast goes to. A socket's sid is also a room holding only that socket.
 struct broadcast_options {
   std::vector<std::string> rooms;   ///< empty: every socket of the namespace
@@ -90,6 +92,10 @@ class adapter {
   /// How many servers will report a client count for a broadcast with ack, this one included
   /// (a cluster adapter asks its peers, e.g. PUBSUB NUMSUB, and may answer later).
   virtual void server_count(std::function<void(std::size_t)> done) { done(1); }
+  /// The namespace this adapter serves, once it exists (before any socket joins). A cluster
+  /// adapter uses it to deliver what other servers send with the namespace's own machinery
+  /// (e.g. broadcasts with ack: local ack ids and answers).
+  virtual void bind(nsp&) {}
 };
 
 /// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never

@@ -244,7 +244,9 @@ class server {
     };
     std::unique_ptr<adapter> a = opts_.adapter_factory ? opts_.adapter_factory(name, std::move(deliver))
                                                        : std::make_unique<memory_adapter>(std::move(deliver));
-    return std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+    auto n = std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+    n->get_adapter().bind(*n);
+    return n;
   }
 
   nsp& static_nsp_locked(const std::string& name) {

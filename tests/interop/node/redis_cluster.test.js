@@ -1,0 +1,221 @@
+// Mixed cluster: a Node socket.io 4.8 server with @socket.io/redis-adapter 8.3 (classic) and a
+// portico server (PORTICO_REDIS_MEMBER, tests/redis/cluster_member.cpp) on one private
+// redis-server (REDIS_SERVER, free loopback port, no persistence, stopped by pid).
+// socket.io-client clients on both sides. Bounded in time; everything stops by itself.
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert');
+const net = require('net');
+const http = require('http');
+const { spawn } = require('child_process');
+const { Server } = require('socket.io');
+const { createAdapter } = require('@socket.io/redis-adapter');
+const { createClient } = require('redis');
+const { Emitter } = require('@socket.io/redis-emitter');
+const { io: connect } = require('socket.io-client');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => { clearTimeout(killer); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
+
+async function startRedis(port) {
+  const exe = process.env.REDIS_SERVER || 'redis-server';
+  const child = spawn(exe, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error('redis-server exited');
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return child;
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error('redis-server did not start');
+}
+
+function startMember(redisPort) {
+  const exe = process.env.PORTICO_REDIS_MEMBER;
+  if (!exe) throw new Error('PORTICO_REDIS_MEMBER is not set');
+  const child = spawn(exe, ['--redis', String(redisPort), '--port', '0', '--max-seconds', '90'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('member did not start: ' + err)); }, 10000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /LISTENING (\d+)/.exec(out);
+      if (m) { clearTimeout(timer); child.stdout.resume(); resolve({ child, port: Number(m[1]), stderr: () => err }); }
+    });
+    child.on('exit', () => { clearTimeout(timer); reject(new Error('member exited: ' + err)); });
+  });
+}
+
+function client(port) {
+  const s = connect(`http://127.0.0.1:${port}`, { forceNew: true, reconnection: false, timeout: 5000, transports: ['websocket'] });
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve(s));
+    s.once('connect_error', reject);
+  });
+}
+
+function ack(socket, ev, ...args) {
+  return socket.timeout(5000).emitWithAck(ev, ...args);
+}
+
+/// Every `ev` a socket receives, in order.
+function record(socket, ev) {
+  const got = [];
+  socket.on(ev, (...a) => got.push(a));
+  return got;
+}
+
+async function until(pred, ms = 10000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await pred()) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+test('portico and Node socket.io share broadcasts and rooms through @socket.io/redis-adapter', { timeout: 90000 }, async () => {
+  const redisPort = await freePort();
+  const redis = await startRedis(redisPort);
+  let member, httpServer, nodeIo, pub, sub;
+  const sockets = [];
+  try {
+    pub = createClient({ url: `redis://127.0.0.1:${redisPort}` });
+    sub = pub.duplicate();
+    pub.on('error', () => {});
+    sub.on('error', () => {});
+    await Promise.all([pub.connect(), sub.connect()]);
+    httpServer = http.createServer();
+    nodeIo = new Server(httpServer, { adapter: createAdapter(pub, sub, { requestsTimeout: 3000 }) });
+    nodeIo.on('connection', (s) => {
+      s.on('join', (room, cb) => { s.join(room); cb(true); });
+      s.on('to_room', (room, ev, arg, cb) => { nodeIo.to(room).emit(ev, arg); cb(true); });
+    });
+    await new Promise((r) => httpServer.listen(0, '127.0.0.1', r));
+    const nodePort = httpServer.address().port;
+    member = await startMember(redisPort);
+
+    // Both sides count 2 servers (PUBSUB NUMSUB of the request channel).
+    const onPortico = await client(member.port);
+    const onNode = await client(nodePort);
+    const outsider = await client(member.port);  // in no room
+    sockets.push(onPortico, onNode, outsider);
+    assert.ok(await until(async () => (await nodeIo.of('/').adapter.serverCount()) === 2), 'Node sees 2 servers');
+    assert.ok(await until(async () => (await ack(onPortico, 'server_count')) === 2), 'portico sees 2 servers');
+
+    await ack(onPortico, 'join', 'mixed');
+    await ack(onNode, 'join', 'mixed');
+    const gotP = record(onPortico, 'hello');
+    const gotN = record(onNode, 'hello');
+    const gotO = record(outsider, 'hello');
+
+    // A room broadcast from the portico side, then from the Node side: each member of the
+    // room gets each exactly once, the outsider nothing.
+    await ack(onPortico, 'to_room', 'mixed', 'hello', 'from-portico');
+    await ack(onNode, 'to_room', 'mixed', 'hello', 'from-node');
+    assert.ok(await until(() => gotP.length >= 2 && gotN.length >= 2, 5000), `p=${JSON.stringify(gotP)} n=${JSON.stringify(gotN)}`);
+    await sleep(300);
+    assert.deepStrictEqual(gotP.map((a) => a[0]).sort(), ['from-node', 'from-portico']);
+    assert.deepStrictEqual(gotN.map((a) => a[0]).sort(), ['from-node', 'from-portico']);
+    assert.deepStrictEqual(gotO, []);
+
+    // Binary from Node reaches the portico client.
+    const bin = new Promise((resolve) => onPortico.once('blob', resolve));
+    nodeIo.to('mixed').emit('blob', Buffer.from([1, 2, 0, 255]));
+    const b = await Promise.race([bin, sleep(5000).then(() => null)]);
+    assert.ok(b && Buffer.from(b).equals(Buffer.from([1, 2, 0, 255])), 'binary crossed');
+
+    // @socket.io/redis-emitter (uid "emitter", opts keys in its own order) reaches portico too.
+    const em = new Promise((resolve) => onPortico.once('from-emitter', resolve));
+    new Emitter(pub).to('mixed').emit('from-emitter', 'e1');
+    assert.strictEqual(await Promise.race([em, sleep(5000).then(() => null)]), 'e1');
+
+    // Node asks every member for its rooms (ALL_ROOMS) and sockets (REMOTE_FETCH): portico answers,
+    // so neither times out, and portico's room and socket are in the answers.
+    const rooms = await nodeIo.of('/').adapter.allRooms();
+    assert.ok(rooms.has('mixed') && rooms.has(onPortico.id), 'allRooms includes portico rooms');
+    const fetched = await nodeIo.in('mixed').fetchSockets();
+    assert.deepStrictEqual(fetched.map((s) => s.id).sort(), [onNode.id, onPortico.id].sort());
+
+    // socketsJoin from Node (REMOTE_JOIN) moves portico's outsider into a room.
+    nodeIo.in(outsider.id).socketsJoin('late');
+    await sleep(500);
+    const gotLate = record(outsider, 'late-ev');
+    nodeIo.to('late').emit('late-ev', 1);
+    assert.ok(await until(() => gotLate.length === 1, 5000), 'REMOTE_JOIN applied on portico');
+
+
+    // A broadcast with ack from portico (BROADCAST request): Node reports its client count and
+    // forwards its client's answer; portico's own client answers locally.
+    onPortico.on('q', (arg, cb) => cb(`portico-${arg}`));
+    onNode.on('q', (arg, cb) => cb(`node-${arg}`));
+    // A broadcast with ack from Node (BROADCAST request): portico sends it to its client with a
+    // local ack id and answers BROADCAST_CLIENT_COUNT and BROADCAST_ACK.
+    const fromNode = await nodeIo.timeout(3000).to('mixed').emitWithAck('q', 'n1');
+    assert.deepStrictEqual(fromNode.sort(), ['node-n1', 'portico-n1']);
+    assert.deepStrictEqual(await nodeIo.timeout(3000).to('nobody').emitWithAck('q', 'n2'), []);
+
+    const [status, answers] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('ask_room', 'mixed', 'a1', (err, st, list) => (err ? reject(err) : resolve([st, list])));
+    });
+    assert.strictEqual(status, 'ok');
+    assert.deepStrictEqual(answers.sort(), ['node-a1', 'portico-a1']);
+
+    // disconnectSockets(true) from Node (REMOTE_DISCONNECT) closes portico's outsider.
+    const gone = new Promise((resolve) => outsider.once('disconnect', resolve));
+    nodeIo.in(outsider.id).disconnectSockets(true);
+    assert.ok(await Promise.race([gone.then(() => true), sleep(5000).then(() => false)]), 'REMOTE_DISCONNECT applied on portico');
+
+    // Redis stopped and restarted on the same port: broadcasts cross again afterwards.
+    await stop(redis);
+    await sleep(500);
+    const redis2 = await startRedis(redisPort);
+    try {
+      assert.ok(await until(async () => {
+        try { return (await ack(onPortico, 'server_count')) === 2; } catch (e) { return false; }
+      }, 20000), 'portico sees 2 servers after the restart');
+      const gotAfter = record(onPortico, 'after');
+      assert.ok(await until(async () => {
+        nodeIo.to('mixed').emit('after', 1);
+        await sleep(200);
+        return gotAfter.length > 0;
+      }, 20000), 'Node broadcast reaches portico after the restart');
+    } finally {
+      for (const s of sockets) s.close();
+      sockets.length = 0;
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+      pub = sub = null;
+      await stop(redis2);
+    }
+  } finally {
+    for (const s of sockets) s.close();
+    if (nodeIo) nodeIo.close();
+    if (pub) await Promise.allSettled([pub.quit(), sub.quit()]);  // quit: pending commands finish
+    if (member) await stop(member.child);
+    await stop(redis);
+  }
+});

@@ -1,0 +1,185 @@
+// portico::redis::adapter: two portico servers in this process, each with its own Redis
+// connections, on one private redis-server. Broadcasts cross exactly once, rooms/except are kept,
+// binary crosses, server_count sees both, a Redis outage is counted and survived.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <portico/client/simple_client.hpp>
+#include <portico/redis/adapter.hpp>
+#include <portico/socketio/server.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "redis_server.hpp"
+
+namespace sio = portico::socketio;
+using namespace std::chrono_literals;
+
+namespace {
+
+sio::server_options member_options(std::uint16_t redis_port) {
+  sio::server_options o;
+  portico::redis::cluster_options c;
+  c.port = redis_port;
+  c.connection.reconnect_max = std::chrono::milliseconds(200);
+  o.adapter_factory = portico::redis::classic_adapter_factory(c);
+  o.engine.threads = 1;
+  return o;
+}
+
+std::size_t server_count(sio::server& s) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t n = 0;
+  bool done = false;
+  s.of("/").get_adapter().server_count([&](std::size_t c) {
+    std::lock_guard<std::mutex> g(mu);
+    n = c;
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> l(mu);
+  cv.wait_for(l, 10s, [&] { return done; });
+  return n;
+}
+
+/// Polls (bounded) until both servers' request channels count `n` subscribers.
+bool wait_count(sio::server& a, sio::server& b, std::size_t n) {
+  for (int i = 0; i < 200; ++i) {
+    if (server_count(a) == n && server_count(b) == n) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+std::string text_arg(const portico::client::message& m) {
+  const auto& v = m.args()[0];
+  return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("redis adapter: two portico servers on one Redis share broadcasts, rooms and except", "[redis]") {
+  portico_test::redis_server redis;
+  sio::server a(member_options(redis.port()));
+  sio::server b(member_options(redis.port()));
+  a.on_connect([](sio::socket& s) { s.join("room-a"); });
+  b.on_connect([](sio::socket& s) { s.join("room-b"); });
+  for (sio::server* s : {&a, &b}) {
+    s->listen("127.0.0.1", 0);
+    s->start();
+  }
+  struct stop_both {
+    sio::server &a, &b;
+    ~stop_both() { a.stop(); b.stop(); }
+  } stopper{a, b};
+  REQUIRE(wait_count(a, b, 2));
+
+  portico::client::simple_client ca, cb;
+  ca.connect("http://127.0.0.1:" + std::to_string(a.port()));
+  cb.connect("http://127.0.0.1:" + std::to_string(b.port()));
+  const auto wait = std::chrono::seconds(5);
+
+  // A room of server B, broadcast from A: B's client only.
+  a.to("room-b").emit("to-b", "r1");
+  auto m = cb.receive(wait);
+  CHECK(m.event == "to-b");
+  CHECK(text_arg(m) == "r1");
+
+  // The whole namespace from A: each client once (A's own echo from Redis is ignored).
+  a.emit("all", "x");
+  m = ca.receive(wait);
+  CHECK(m.event == "all");
+  m = cb.receive(wait);
+  CHECK(m.event == "all");
+
+  // except a room: B's client is left out, A's gets it.
+  a.except("room-b").emit("not-b", "e");
+  m = ca.receive(wait);
+  CHECK(m.event == "not-b");
+
+  // Binary from B to A's room.
+  b.to("room-a").emit("blob", portico::json::binary(std::string("\x00\xff\x01", 3)));
+  m = ca.receive(wait);
+  REQUIRE(m.event == "blob");
+  const portico::json::binary* blob = m.args().at(0).binary();
+  REQUIRE(blob);
+  CHECK(blob->bytes == std::string("\x00\xff\x01", 3));
+
+  // A local() broadcast does not cross; then a marker: the next message of each client is the
+  // marker, so nothing above arrived twice and nothing excluded arrived at all.
+  sio::emitter(a.of("/")).local().emit("local-only", 1);
+  m = ca.receive(wait);
+  CHECK(m.event == "local-only");
+  b.emit("end", "z");
+  m = ca.receive(wait);
+  CHECK(m.event == "end");
+  m = cb.receive(wait);
+  CHECK(m.event == "end");
+  CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
+  CHECK_THROWS_AS(cb.receive(300ms), portico::client::timeout_error);
+
+  // Redis stopped: a publish is counted as lost (and logged), local delivery goes on.
+  auto& adapter_a = dynamic_cast<portico::redis::adapter&>(a.of("/").get_adapter());
+  auto lost_before = adapter_a.lost_publishes();
+  redis.stop();
+  bool counted = false;
+  for (int i = 0; i < 100 && !counted; ++i) {
+    a.to("room-x").emit("while-down", 0);
+    std::this_thread::sleep_for(50ms);
+    counted = adapter_a.lost_publishes() > lost_before;
+  }
+  CHECK(counted);
+
+  // Restarted on the same port: both members resubscribe and broadcasts cross again.
+  redis.start();
+  REQUIRE(wait_count(a, b, 2));
+  a.to("room-b").emit("after-restart", "ok");
+  m = cb.receive(wait);
+  CHECK(m.event == "after-restart");
+
+  ca.disconnect();
+  cb.disconnect();
+}
+
+TEST_CASE("redis adapter: a malformed message on a channel is ignored, the member keeps working", "[redis]") {
+  portico_test::redis_server redis;
+  sio::server a(member_options(redis.port()));
+  a.listen("127.0.0.1", 0);
+  a.start();
+  struct stop_one {
+    sio::server& a;
+    ~stop_one() { a.stop(); }
+  } stopper{a};
+
+  // A plain command connection standing in for a broken member.
+  asio::io_context io;
+  portico::redis::options ro;
+  ro.port = redis.port();
+  portico::redis::connection raw(io, ro);
+  bool up = false;
+  raw.on_state([&](portico::redis::state s) { up = s == portico::redis::state::up; });
+  raw.start();
+  for (int i = 0; i < 500 && !up; ++i) io.run_for(10ms);
+  REQUIRE(up);
+  for (int i = 0; i < 200 && server_count(a) != 1; ++i) std::this_thread::sleep_for(20ms);
+
+  portico::client::simple_client ca;
+  ca.connect("http://127.0.0.1:" + std::to_string(a.port()));
+  int published = 0;
+  for (const char* bad : {"\x93\xa1", "not msgpack", "{\"uid\":1}"})
+    raw.publish("socket.io#/#", bad, [&](std::string_view, portico::redis::reply) { ++published; });
+  raw.publish("socket.io-request#/#", "{broken", [&](std::string_view, portico::redis::reply) { ++published; });
+  for (int i = 0; i < 500 && published < 4; ++i) io.run_for(10ms);
+  REQUIRE(published == 4);
+
+  a.emit("still-alive", 1);
+  auto m = ca.receive(std::chrono::seconds(5));
+  CHECK(m.event == "still-alive");
+  CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
+  ca.disconnect();
+}

@@ -1,0 +1,97 @@
+// A portico server that is a member of a classic Redis-adapter cluster, driven by
+// tests/redis/node/mixed_cluster.test.js beside a Node socket.io server on the same Redis.
+// Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S]
+//   prints "LISTENING <port>" when ready; exits after S seconds (default 120) or on SIGTERM.
+// Events (every one acked): join(room) -> true; to_room(room, event, arg) -> true (broadcast
+// from this server); ask_room(room, arg) -> [status, answers] of a broadcast with ack "q" to
+// the room (3 s); server_count() -> the adapter's count.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <portico/redis/adapter.hpp>
+#include <portico/socketio/server.hpp>
+
+namespace sio = portico::socketio;
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned port = 0, redis_port = 0;
+  long max_seconds = 120;
+  for (int i = 1; i < argc; ++i) {
+    std::string f = argv[i];
+    if (i + 1 >= argc) {
+      std::cerr << "missing value for " << f << "\n";
+      return 2;
+    }
+    long v = std::strtol(argv[++i], nullptr, 10);
+    if (f == "--port") port = static_cast<unsigned>(v);
+    else if (f == "--redis") redis_port = static_cast<unsigned>(v);
+    else if (f == "--max-seconds") max_seconds = v;
+    else {
+      std::cerr << "unknown flag " << f << "\n";
+      return 2;
+    }
+  }
+  if (!redis_port) {
+    std::cerr << "--redis PORT is required\n";
+    return 2;
+  }
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+
+  sio::server_options o;
+  portico::redis::cluster_options c;
+  c.port = static_cast<std::uint16_t>(redis_port);
+  c.connection.reconnect_max = std::chrono::milliseconds(300);
+  o.adapter_factory = portico::redis::classic_adapter_factory(c);
+  o.engine.threads = 2;
+  sio::server io(o);
+  auto& n = io.of("/");
+  n.on("join", [](sio::socket& s, const sio::args& a) {
+    s.join(std::string(a.at(0).str()));
+    return true;
+  });
+  n.on("to_room", [](sio::socket& s, const sio::args& a) {
+    s.get_namespace().to(std::string(a.at(0).str())).emit(a.at(1).str(), a.at(2));
+    return true;
+  });
+  n.on("ask_room", [](sio::event& e) {
+    auto reply = e.take_ack();
+    e.socket().get_namespace().to(std::string(e.args().at(0).str())).emit_with_ack(
+        "q",
+        [reply](sio::ack_status st, const sio::args& responses) mutable {
+          reply(sio::to_string(st), sio::as_array{responses});
+        },
+        std::chrono::seconds(3), e.args().at(1));
+  });
+  n.on("server_count", [](sio::event& e) {
+    auto reply = e.take_ack();
+    e.socket().get_namespace().get_adapter().server_count([reply](std::size_t k) mutable { reply(k); });
+  });
+  try {
+    io.listen("127.0.0.1", static_cast<std::uint16_t>(port));
+    io.start();
+  } catch (const std::exception& e) {
+    std::cerr << "cannot listen: " << e.what() << "\n";
+    return 1;
+  }
+  std::printf("LISTENING %u\n", static_cast<unsigned>(io.port()));
+  std::fflush(stdout);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(max_seconds);
+  while (!g_stop.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  io.stop();
+  return 0;
+}
