@@ -286,6 +286,83 @@ TEST_CASE("connect sends headers and auth; the test reads providers through the 
   CHECK(seen.users == std::vector<std::string>{"ada/t1", "/t2"});
 }
 
+namespace {
+struct Credentials {
+  std::string user;
+  int level = 0;
+};
+PORTICO_FIELDS(Credentials, user, level)
+
+struct Profile {
+  std::string user;
+  std::vector<std::string> rooms;
+};
+PORTICO_FIELDS(Profile, user, rooms)
+
+struct ProfileGateway : portico::gateway<ProfileGateway> {
+  static constexpr auto options = portico::gateway_options{"/profile", "/"};
+  void on_connected(portico::gateway_context& ctx) {
+    auto creds = ctx.auth_as<Credentials>();  // a bad auth refuses the CONNECT (1007 + error list)
+    ctx.save_session(Profile{creds.user, {}});
+  }
+  Profile enter(const std::string& room, portico::gateway_context& ctx) {
+    auto p = ctx.session<Profile>();
+    p.rooms.push_back(room);
+    ctx.save_session(p);
+    return p;
+  }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(ProfileGateway, enter));
+};
+using profile_test = portico::testing::test_module<portico::gateways<ProfileGateway>>;
+
+std::string ack_text(portico::testing::run_context& ctx, const char* event, const std::string& arg) {
+  auto reply = std::make_shared<std::promise<std::string>>();
+  ctx.socket().emit_with_ack(event, [reply](pc::ack_result& r) {
+    reply->set_value(r.ok() ? portico::json::stringify(r.args()[0]) : pc::to_string(r.status));
+  }, 2s, arg);
+  auto f = reply->get_future();
+  return f.wait_for(3s) == std::future_status::ready ? f.get() : "no answer";
+}
+}  // namespace
+
+TEST_CASE("auth_as and the typed session: decoded auth, a session kept across events", "[testing][typed]") {
+  auto ctx = profile_test{}.run_with_server();
+  REQUIRE(ctx.connect("/profile", "/", {}, R"({"user":"ada","level":2})"));
+  CHECK(ack_text(ctx, "enter", "lobby") == R"({"user":"ada","rooms":["lobby"]})");
+  CHECK(ack_text(ctx, "enter", "kitchen") == R"({"user":"ada","rooms":["lobby","kitchen"]})");
+}
+
+TEST_CASE("a bad auth payload refuses the CONNECT with 1007 and the error list", "[testing][typed]") {
+  auto ctx = profile_test{}.run_with_server();
+  std::mutex mu;
+  std::string message, data;
+  ctx.socket("/").on_connect_error([&](const pc::connect_error& e) {
+    std::lock_guard<std::mutex> g(mu);
+    message = e.message;
+    data = e.data_json;
+  });
+  portico::testing::connect_options o;
+  o.path = "/profile";
+  o.auth_json = R"({"level":"high"})";
+  o.timeout = 2s;
+  CHECK_FALSE(ctx.connect(o));
+  std::lock_guard<std::mutex> g(mu);
+  CHECK(message == "Invalid auth");
+  CHECK(data == R"({"code":1007,"reason":[{"loc":["user"],"msg":"field required","type":"missing"},)"
+                R"({"loc":["level"],"msg":"value is not a valid integer","type":"int_type"}]})");
+}
+
+TEST_CASE("no auth at all is refused too", "[testing][typed]") {
+  auto ctx = profile_test{}.run_with_server();
+  std::atomic<bool> refused{false};
+  ctx.socket("/").on_connect_error([&](const pc::connect_error& e) { refused = e.message == "Invalid auth"; });
+  portico::testing::connect_options o;
+  o.path = "/profile";
+  o.timeout = 2s;
+  CHECK_FALSE(ctx.connect(o));
+  CHECK(refused.load());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shutdown.
 

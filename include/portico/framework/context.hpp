@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "../json/decode.hpp"
 #include "../socketio/server.hpp"
 #include "di/connection_scope.hpp"
 #include "exceptions.hpp"
@@ -88,6 +89,19 @@ class gateway_context {
   const std::string& remote_address() const { return handshake().remote_address; }
   /// The CONNECT payload (socket.io-client's `auth`), null when none was sent.
   const json::value& auth() const noexcept { return socket_->auth(); }
+  /// The CONNECT payload decoded as `T` (a PORTICO_FIELDS struct, a map, `std::optional<...>`
+  /// when auth may be absent), validated like a typed event body. A bad payload throws
+  /// `ws_exception(1007, "Invalid auth", <error list>)`: in a guard or `on_connected` the client
+  /// is refused with `connect_error {message:"Invalid auth", data:{code:1007, reason:[...]}}`;
+  /// in a handler it receives the `error` event, as for a bad body.
+  template <class T>
+  T auth_as() const {
+    T out{};
+    json::error_list errs;
+    if (!json::decode(auth(), out, errs))
+      throw ws_exception(ws_code::invalid_payload, "Invalid auth", framework::detail::json_text{json::to_string(errs)});
+    return out;
+  }
 
   /// Inside a handler: the event name; empty at connect and disconnect.
   std::string_view event() const noexcept { return event_ ? event_->name() : std::string_view{}; }
@@ -123,6 +137,15 @@ class gateway_context {
   // --- the session: one JSON document per client and namespace ---
   json::document get_session() const { return socket_->get_session(); }
   void save_session(const json::value& v) const { socket_->save_session(v); }
+  /// The session decoded as `T`, and replaced by `v` encoded (see socketio::socket::session).
+  template <class T>
+  T session() const {
+    return socket_->session<T>();
+  }
+  template <class T>
+  void save_session(const T& v) const {
+    socket_->save_session(v);
+  }
 
   /// At connect (`on_connected`): refuse the client; it receives
   /// `connect_error {message, data:{code, reason}}`.
