@@ -311,7 +311,18 @@ struct ProfileGateway : portico::gateway<ProfileGateway> {
     ctx.save_session(p);
     return p;
   }
-  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(ProfileGateway, enter));
+  /// Asks the client a question and answers the caller's ack with the client's answer.
+  void ask(const std::string& question, portico::gateway_context& ctx) {
+    ctx.emit_with_ack(
+        "question",
+        [ack = ctx.take_ack()](portico::socketio::ack_status st, const portico::socketio::args& r) mutable {
+          if (st == portico::socketio::ack_status::ok) ack(r[0]);
+          else ack(portico::socketio::to_string(st));
+        },
+        std::chrono::milliseconds(1000), question);
+  }
+  static constexpr auto events =
+      portico::events(PORTICO_SUBSCRIBE(ProfileGateway, enter), PORTICO_SUBSCRIBE(ProfileGateway, ask));
 };
 using profile_test = portico::testing::test_module<portico::gateways<ProfileGateway>>;
 
@@ -330,6 +341,17 @@ TEST_CASE("auth_as and the typed session: decoded auth, a session kept across ev
   REQUIRE(ctx.connect("/profile", "/", {}, R"({"user":"ada","level":2})"));
   CHECK(ack_text(ctx, "enter", "lobby") == R"({"user":"ada","rooms":["lobby"]})");
   CHECK(ack_text(ctx, "enter", "kitchen") == R"({"user":"ada","rooms":["lobby","kitchen"]})");
+}
+
+TEST_CASE("gateway_context::emit_with_ack: the client's answer, or timeout", "[testing][typed]") {
+  auto ctx = profile_test{}.run_with_server();
+  REQUIRE(ctx.connect("/profile", "/", {}, R"({"user":"ada","level":1})"));
+  ctx.socket().on("question", [](pc::event& e) {  // registered before anything asks
+    std::string q = e.args()[0].GetString();
+    if (q != "silence") e.ack("answer to " + q);
+  });
+  CHECK(ack_text(ctx, "ask", "life") == R"("answer to life")");
+  CHECK(ack_text(ctx, "ask", "silence") == R"("timeout")");
 }
 
 TEST_CASE("a bad auth payload refuses the CONNECT with 1007 and the error list", "[testing][typed]") {

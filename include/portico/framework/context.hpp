@@ -2,6 +2,7 @@
 /// What a gateway handler, `on_connected`, `on_disconnected` and a guard see of the current
 /// client: `portico::gateway_context` (guards take it as `portico::execution_context`).
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -125,6 +126,15 @@ class gateway_context {
   template <class... A>
   void emit(std::string_view name, const A&... a) const {
     socket_->emit(name, a...);
+  }
+  /// Asks this client for an ack (the order and callback of `socketio::socket::emit_with_ack`):
+  /// `cb(ack_status, const socketio::args&)` runs once, on an I/O thread, with the client's answer,
+  /// or `timeout`, or `disconnected`. The socket need not be kept alive by the caller: a client
+  /// that leaves first gives `disconnected`.
+  template <class... A>
+  void emit_with_ack(std::string_view name, socketio::ack_callback cb, std::chrono::milliseconds timeout,
+                     const A&... a) const {
+    socket_->emit_with_ack(name, std::move(cb), timeout, a...);
   }
   /// Everyone in `room` but this client.
   socketio::emitter to(std::string room) const { return socket_->to(std::move(room)); }
