@@ -385,6 +385,49 @@ TEST_CASE("no auth at all is refused too", "[testing][typed]") {
   CHECK(refused.load());
 }
 
+namespace {
+struct NewsGateway : portico::gateway<NewsGateway> {
+  static constexpr auto options = portico::gateway_options{"/news", "/"};
+  void after_init(portico::socketio::nsp& n) { init_namespace = n.name(); }
+  static constexpr auto events = portico::events();
+  std::string init_namespace;  ///< set by after_init
+};
+/// A provider that emits with no socket in hand.
+struct Newsroom {
+  explicit Newsroom(portico::namespace_handle<NewsGateway>& h) : news(h) {}
+  void publish(const std::string& text) { news.emit("news", text); }
+  portico::namespace_handle<NewsGateway>& news;
+};
+using news_module = portico::module<portico::providers<portico::namespace_handle<NewsGateway>, Newsroom>,
+                                    portico::gateways<NewsGateway>>;
+}  // namespace
+
+TEST_CASE("after_init runs when the app is built, before listen; the namespace handle is bound then", "[testing][handle]") {
+  portico::app<news_module> app;
+  CHECK(app.container().component<NewsGateway>().init_namespace == "/");
+  auto& h = app.container().get<portico::namespace_handle<NewsGateway>&>();
+  CHECK(h.ready());
+  CHECK(&h.get() == &app.server("/news").of("/"));
+  CHECK_NOTHROW(app.container().get<Newsroom&>().publish("nobody listens yet"));  // no client: a no-op
+}
+
+TEST_CASE("a namespace handle used with no app is a clear error", "[testing][handle]") {
+  portico::namespace_handle<NewsGateway> h;
+  CHECK_FALSE(h.ready());
+  CHECK_THROWS_AS(h.emit("news", "x"), std::logic_error);
+  CHECK_THROWS_AS(h.get(), std::logic_error);
+}
+
+TEST_CASE("a provider emits through the injected namespace handle to connected clients", "[testing][handle]") {
+  auto ctx = portico::testing::test_app<news_module>{}.run_with_server();
+  REQUIRE(ctx.connect("/news", "/"));
+  inbox got;
+  ctx.socket().on("news", [&](pc::event& e) { got.add(e.args()[0].GetString()); });
+  ctx.app<portico::testing::test_app<news_module>::app_type>().container().get<Newsroom&>().publish("extra");
+  REQUIRE(ctx.wait_until([&] { return got.size() == 1; }));
+  CHECK(got.all() == std::vector<std::string>{"extra"});
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shutdown.
 

@@ -10,6 +10,7 @@
 #include "gateway.hpp"
 #include "guards.hpp"
 #include "http_context.hpp"
+#include "namespace_handle.hpp"
 #include "registry.hpp"
 #include "worker_pool.hpp"
 #include "ws_response.hpp"
