@@ -450,4 +450,9 @@ class app {
   std::unique_ptr<engineio::server> engine_;     ///< only without gateways
 };
 
+/// The one-module app of a few gateways and nothing else: `portico::gateway_app<ChatGateway>`
+/// is `portico::app<portico::module<portico::gateways<ChatGateway>>>`.
+template <class... G>
+using gateway_app = app<module<gateways<G...>>>;
+
 }  // namespace portico
