@@ -321,8 +321,21 @@ struct ProfileGateway : portico::gateway<ProfileGateway> {
         },
         std::chrono::milliseconds(1000), question);
   }
-  static constexpr auto events =
-      portico::events(PORTICO_SUBSCRIBE(ProfileGateway, enter), PORTICO_SUBSCRIBE(ProfileGateway, ask));
+  /// Asks two questions and answers the caller once both are in: "a|b", a missing one as its status.
+  void ask_two(const std::string& first, const std::string& second, portico::gateway_context& ctx) {
+    portico::ack_join both(2, [ack = ctx.take_ack()](std::vector<portico::ack_reply>& r) mutable {
+      std::string out;
+      for (auto& one : r)
+        out += (out.empty() ? "" : "|") +
+               (one.ok() ? std::string(one.values[0].GetString()) : portico::socketio::to_string(one.status));
+      ack(out);
+    });
+    ctx.emit_with_ack("question", both.slot(0), std::chrono::milliseconds(1000), first);
+    ctx.emit_with_ack("question", both.slot(1), std::chrono::milliseconds(1000), second);
+  }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(ProfileGateway, enter),
+                                                 PORTICO_SUBSCRIBE(ProfileGateway, ask),
+                                                 PORTICO_SUBSCRIBE(ProfileGateway, ask_two));
 };
 using profile_test = portico::testing::test_module<portico::gateways<ProfileGateway>>;
 
@@ -343,7 +356,7 @@ TEST_CASE("auth_as and the typed session: decoded auth, a session kept across ev
   CHECK(ack_text(ctx, "enter", "kitchen") == R"({"user":"ada","rooms":["lobby","kitchen"]})");
 }
 
-TEST_CASE("gateway_context::emit_with_ack: the client's answer, or timeout", "[testing][typed]") {
+TEST_CASE("gateway_context::emit_with_ack and ack_join: the client's answers, or timeout", "[testing][typed]") {
   auto ctx = profile_test{}.run_with_server();
   REQUIRE(ctx.connect("/profile", "/", {}, R"({"user":"ada","level":1})"));
   ctx.socket().on("question", [](pc::event& e) {  // registered before anything asks
@@ -352,6 +365,15 @@ TEST_CASE("gateway_context::emit_with_ack: the client's answer, or timeout", "[t
   });
   CHECK(ack_text(ctx, "ask", "life") == R"("answer to life")");
   CHECK(ack_text(ctx, "ask", "silence") == R"("timeout")");
+
+  // ack_join: both answers in one callback, in slot order; a missing one is its status.
+  auto reply = std::make_shared<std::promise<std::string>>();
+  ctx.socket().emit_with_ack("ask_two", [reply](pc::ack_result& r) {
+    reply->set_value(r.ok() ? portico::json::stringify(r.args()[0]) : pc::to_string(r.status));
+  }, 3s, "x", "silence");
+  auto f = reply->get_future();
+  REQUIRE(f.wait_for(4s) == std::future_status::ready);
+  CHECK(f.get() == R"("answer to x|timeout")");
 }
 
 TEST_CASE("a bad auth payload refuses the CONNECT with 1007 and the error list", "[testing][typed]") {

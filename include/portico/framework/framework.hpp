@@ -1,6 +1,7 @@
 #pragma once
 /// The framework layer in one include: DI, guards, gateways, controllers, the typed event
 /// registry, the app.
+#include "ack_join.hpp"
 #include "app.hpp"
 #include "context.hpp"
 #include "controller.hpp"
