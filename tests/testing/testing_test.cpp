@@ -349,6 +349,56 @@ std::string ack_text(portico::testing::run_context& ctx, const char* event, cons
 }
 }  // namespace
 
+namespace {
+/// A guard that validates the auth as a typed value: a bad one refuses with 1007 and the list.
+struct CredentialsGuard {
+  bool can_activate(portico::execution_context& ctx) {
+    return !ctx.at_connect() || ctx.auth_as<Credentials>().level >= 1;
+  }
+};
+struct GuardedGateway : portico::gateway<GuardedGateway> {
+  static constexpr auto options = portico::gateway_options{"/guarded", "/"};
+  using guards = portico::guards<CredentialsGuard>;
+  static constexpr auto events = portico::events();
+};
+using guarded_test = portico::testing::test_module<portico::gateways<GuardedGateway>>;
+
+std::string refusal(portico::testing::run_context& ctx, const char* auth) {
+  auto got = std::make_shared<std::promise<std::string>>();
+  ctx.socket("/").on_connect_error([got](const pc::connect_error& e) {
+    try {
+      got->set_value(e.message + " " + e.data_json);
+    } catch (const std::future_error&) {  // a retry refused again
+    }
+  });
+  portico::testing::connect_options o;
+  o.path = "/guarded";
+  o.auth_json = auth;
+  o.timeout = 2s;
+  if (ctx.connect(o)) return "connected";
+  auto f = got->get_future();
+  return f.wait_for(2s) == std::future_status::ready ? f.get() : "no connect_error";
+}
+}  // namespace
+
+TEST_CASE("auth_as in a guard: a bad payload refuses with 1007, a good one reaches the guard's decision",
+          "[testing][typed]") {
+  {
+    auto ctx = guarded_test{}.run_with_server();
+    CHECK(refusal(ctx, R"({"user":"ada","level":1})") == "connected");
+  }
+  {
+    auto ctx = guarded_test{}.run_with_server();
+    CHECK(refusal(ctx, R"({"user":"ada","level":0})") ==
+          R"(Forbidden {"code":1008,"reason":"Forbidden"})");
+  }
+  {
+    auto ctx = guarded_test{}.run_with_server();
+    CHECK(refusal(ctx, R"({"user":["ada"],"level":1})") ==
+          R"(Invalid auth {"code":1007,"reason":[{"loc":["user"],"msg":"value is not a valid string","type":"string_type"}]})");
+  }
+}
+
 TEST_CASE("auth_as and the typed session: decoded auth, a session kept across events", "[testing][typed]") {
   auto ctx = profile_test{}.run_with_server();
   REQUIRE(ctx.connect("/profile", "/", {}, R"({"user":"ada","level":2})"));
