@@ -40,10 +40,15 @@ std::string field(const portico::json::value& v, const char* key) {
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
+/// What `join` keeps per client and namespace: the typed session.
+struct chat_session {
+  std::string name;
+};
+PORTICO_FIELDS(chat_session, name)
+
 /// The display name saved by `join` (the sid until the user picked one).
 std::string name_of(sio::socket& s) {
-  auto session = s.get_session();
-  std::string n = field(session, "name");
+  std::string n = s.session<chat_session>().name;
   return n.empty() ? s.sid() : n;
 }
 
@@ -112,11 +117,7 @@ void register_handlers(sio::server& io) {
     if (!valid_room(room)) return {{"error", "invalid room"}};
     if (!name.empty()) {
       truncate_chars(name, 32);
-      portico::json::document d;
-      d.SetObject();
-      d.AddMember("name", portico::json::value(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), d.GetAllocator()),
-                  d.GetAllocator());
-      s.save_session(d);
+      s.save_session(chat_session{name});
     }
     s.join(room);
     s.to(room).emit("status", fields{{"msg", name_of(s) + " has entered " + room}, {"room", room}});

@@ -224,11 +224,46 @@ struct EventGateway : portico::gateway<EventGateway> {
   ChatStore& store;
 };
 
+struct Credentials {
+  std::string user;
+  int level = 0;
+};
+PORTICO_FIELDS(Credentials, user, level)
+
+/// Typed auth (a bad one refuses the CONNECT) and a typed session.
+struct TypedGateway {
+  static constexpr auto options = portico::gateway_options{"/socket.io", "/typed"};
+  void after_init(portico::socketio::nsp& n) { initialized = n.name(); }
+  void on_connected(portico::gateway_context& ctx) {
+    ctx.save_session(ctx.auth_as<Credentials>());
+    ctx.emit("welcome", ctx.sid());
+  }
+  /// The session as saved at connect, and the namespace after_init saw.
+  std::map<std::string, std::string> me(portico::gateway_context& ctx) {
+    auto c = ctx.session<Credentials>();
+    return {{"user", c.user}, {"level", std::to_string(c.level)}, {"init", initialized}};
+  }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(TypedGateway, me));
+  std::string initialized;
+};
+
+/// Emits to /typed with no socket in hand (through the injected namespace handle).
+struct Announcer {
+  explicit Announcer(portico::namespace_handle<TypedGateway>& h) : typed(h) {}
+  void announce(const std::string& text) { typed.emit("announcement", text); }
+  portico::namespace_handle<TypedGateway>& typed;
+};
+
 /// A second namespace on the same path, without guards: exposes the counters.
 struct AdminGateway {
   static constexpr auto options = portico::gateway_options{"/socket.io", "/admin"};
-  explicit AdminGateway(ChatStore& store) : store(store) {}
+  AdminGateway(ChatStore& store, Announcer& announcer) : store(store), announcer(announcer) {}
   void on_connected(portico::gateway_context& ctx) { ctx.emit("welcome", ctx.sid()); }
+  /// Makes the Announcer emit to every /typed client.
+  bool announce(const std::string& text) {
+    announcer.announce(text);
+    return true;
+  }
   Stats stats() {
     return Stats{store.event_runs.load(), store.connects.load(),  store.disconnects.load(),
                  g_live_sessions.load(),  g_sessions_created.load(), store.guarded_runs.load()};
@@ -236,8 +271,10 @@ struct AdminGateway {
   /// The reason /bye or /strict gave `on_disconnected` for a client, "" while none.
   std::string reason(const std::string& sid) { return store.reason_of(sid); }
   static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(AdminGateway, stats),
-                                                 PORTICO_SUBSCRIBE(AdminGateway, reason));
+                                                 PORTICO_SUBSCRIBE(AdminGateway, reason),
+                                                 PORTICO_SUBSCRIBE(AdminGateway, announce));
   ChatStore& store;
+  Announcer& announcer;
 };
 
 /// Server-side ends of a client, and the reason `on_disconnected` gets for each.
@@ -271,8 +308,9 @@ struct StrictGateway {
 };
 
 using AppModule = portico::module<
-    portico::providers<portico::value<Config>, AuthService, ChatStore, portico::per_connection<Session>>,
-    portico::gateways<EventGateway, AdminGateway, StrictGateway, ByeGateway>>;
+    portico::providers<portico::value<Config>, AuthService, ChatStore, portico::per_connection<Session>,
+                       portico::namespace_handle<TypedGateway>, Announcer>,
+    portico::gateways<EventGateway, AdminGateway, StrictGateway, ByeGateway, TypedGateway>>;
 
 }  // namespace demo
 

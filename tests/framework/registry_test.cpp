@@ -214,6 +214,28 @@ TEST_CASE("app: one server per path, gateway options merged, namespaces installe
   CHECK_THROWS_AS(app.server("/nowhere"), std::out_of_range);
 }
 
+namespace {
+/// The short spellings: PORTICO_SUBSCRIBE(member) and gateway_app<G>.
+struct ShortGateway : portico::gateway<ShortGateway> {
+  static constexpr auto options = portico::gateway_options{"/short", "/s"};
+  int twice(int x) { return 2 * x; }
+  std::string hello() { return "hi"; }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(twice), PORTICO_SUBSCRIBE(ShortGateway, hello));
+};
+}  // namespace
+
+TEST_CASE("app: PORTICO_SUBSCRIBE(member) and gateway_app<G>, the short spellings", "[gateway][app]") {
+  STATIC_REQUIRE(std::is_same_v<portico::gateway_app<ShortGateway>,
+                                portico::app<portico::module<portico::gateways<ShortGateway>>>>);
+  constexpr auto& ev = ShortGateway::events;
+  CHECK(std::string(std::get<0>(ev).name) == "twice");
+  CHECK(std::get<0>(ev).fn == &ShortGateway::twice);
+  CHECK(std::string(std::get<1>(ev).name) == "hello");
+  portico::gateway_app<ShortGateway> app;
+  CHECK(app.paths() == std::vector<std::string>{"/short/"});
+  CHECK(app.server().find("/s") != nullptr);
+}
+
 TEST_CASE("app: two gateways on one namespace of one path is an error", "[gateway][app]") {
   CHECK_THROWS_AS(portico::app<ClashModule>{}, std::logic_error);
 }

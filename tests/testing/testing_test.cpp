@@ -286,6 +286,220 @@ TEST_CASE("connect sends headers and auth; the test reads providers through the 
   CHECK(seen.users == std::vector<std::string>{"ada/t1", "/t2"});
 }
 
+namespace {
+struct Credentials {
+  std::string user;
+  int level = 0;
+};
+PORTICO_FIELDS(Credentials, user, level)
+
+struct Profile {
+  std::string user;
+  std::vector<std::string> rooms;
+};
+PORTICO_FIELDS(Profile, user, rooms)
+
+struct ProfileGateway : portico::gateway<ProfileGateway> {
+  static constexpr auto options = portico::gateway_options{"/profile", "/"};
+  void on_connected(portico::gateway_context& ctx) {
+    auto creds = ctx.auth_as<Credentials>();  // a bad auth refuses the CONNECT (1007 + error list)
+    ctx.save_session(Profile{creds.user, {}});
+  }
+  Profile enter(const std::string& room, portico::gateway_context& ctx) {
+    auto p = ctx.session<Profile>();
+    p.rooms.push_back(room);
+    ctx.save_session(p);
+    return p;
+  }
+  /// Asks the client a question and answers the caller's ack with the client's answer.
+  void ask(const std::string& question, portico::gateway_context& ctx) {
+    ctx.emit_with_ack(
+        "question",
+        [ack = ctx.take_ack()](portico::socketio::ack_status st, const portico::socketio::args& r) mutable {
+          if (st == portico::socketio::ack_status::ok) ack(r[0]);
+          else ack(portico::socketio::to_string(st));
+        },
+        std::chrono::milliseconds(1000), question);
+  }
+  /// Asks two questions and answers the caller once both are in: "a|b", a missing one as its status.
+  void ask_two(const std::string& first, const std::string& second, portico::gateway_context& ctx) {
+    portico::ack_join both(2, [ack = ctx.take_ack()](std::vector<portico::ack_reply>& r) mutable {
+      std::string out;
+      for (auto& one : r)
+        out += (out.empty() ? "" : "|") +
+               (one.ok() ? std::string(one.values[0].GetString()) : portico::socketio::to_string(one.status));
+      ack(out);
+    });
+    ctx.emit_with_ack("question", both.slot(0), std::chrono::milliseconds(1000), first);
+    ctx.emit_with_ack("question", both.slot(1), std::chrono::milliseconds(1000), second);
+  }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(ProfileGateway, enter),
+                                                 PORTICO_SUBSCRIBE(ProfileGateway, ask),
+                                                 PORTICO_SUBSCRIBE(ProfileGateway, ask_two));
+};
+using profile_test = portico::testing::test_module<portico::gateways<ProfileGateway>>;
+
+std::string ack_text(portico::testing::run_context& ctx, const char* event, const std::string& arg) {
+  auto reply = std::make_shared<std::promise<std::string>>();
+  ctx.socket().emit_with_ack(event, [reply](pc::ack_result& r) {
+    reply->set_value(r.ok() ? portico::json::stringify(r.args()[0]) : pc::to_string(r.status));
+  }, 2s, arg);
+  auto f = reply->get_future();
+  return f.wait_for(3s) == std::future_status::ready ? f.get() : "no answer";
+}
+}  // namespace
+
+namespace {
+/// A guard that validates the auth as a typed value: a bad one refuses with 1007 and the list.
+struct CredentialsGuard {
+  bool can_activate(portico::execution_context& ctx) {
+    return !ctx.at_connect() || ctx.auth_as<Credentials>().level >= 1;
+  }
+};
+struct GuardedGateway : portico::gateway<GuardedGateway> {
+  static constexpr auto options = portico::gateway_options{"/guarded", "/"};
+  using guards = portico::guards<CredentialsGuard>;
+  static constexpr auto events = portico::events();
+};
+using guarded_test = portico::testing::test_module<portico::gateways<GuardedGateway>>;
+
+std::string refusal(portico::testing::run_context& ctx, const char* auth) {
+  auto got = std::make_shared<std::promise<std::string>>();
+  ctx.socket("/").on_connect_error([got](const pc::connect_error& e) {
+    try {
+      got->set_value(e.message + " " + e.data_json);
+    } catch (const std::future_error&) {  // a retry refused again
+    }
+  });
+  portico::testing::connect_options o;
+  o.path = "/guarded";
+  o.auth_json = auth;
+  o.timeout = 2s;
+  if (ctx.connect(o)) return "connected";
+  auto f = got->get_future();
+  return f.wait_for(2s) == std::future_status::ready ? f.get() : "no connect_error";
+}
+}  // namespace
+
+TEST_CASE("auth_as in a guard: a bad payload refuses with 1007, a good one reaches the guard's decision",
+          "[testing][typed]") {
+  {
+    auto ctx = guarded_test{}.run_with_server();
+    CHECK(refusal(ctx, R"({"user":"ada","level":1})") == "connected");
+  }
+  {
+    auto ctx = guarded_test{}.run_with_server();
+    CHECK(refusal(ctx, R"({"user":"ada","level":0})") ==
+          R"(Forbidden {"code":1008,"reason":"Forbidden"})");
+  }
+  {
+    auto ctx = guarded_test{}.run_with_server();
+    CHECK(refusal(ctx, R"({"user":["ada"],"level":1})") ==
+          R"(Invalid auth {"code":1007,"reason":[{"loc":["user"],"msg":"value is not a valid string","type":"string_type"}]})");
+  }
+}
+
+TEST_CASE("auth_as and the typed session: decoded auth, a session kept across events", "[testing][typed]") {
+  auto ctx = profile_test{}.run_with_server();
+  REQUIRE(ctx.connect("/profile", "/", {}, R"({"user":"ada","level":2})"));
+  CHECK(ack_text(ctx, "enter", "lobby") == R"({"user":"ada","rooms":["lobby"]})");
+  CHECK(ack_text(ctx, "enter", "kitchen") == R"({"user":"ada","rooms":["lobby","kitchen"]})");
+}
+
+TEST_CASE("gateway_context::emit_with_ack and ack_join: the client's answers, or timeout", "[testing][typed]") {
+  auto ctx = profile_test{}.run_with_server();
+  REQUIRE(ctx.connect("/profile", "/", {}, R"({"user":"ada","level":1})"));
+  ctx.socket().on("question", [](pc::event& e) {  // registered before anything asks
+    std::string q = e.args()[0].GetString();
+    if (q != "silence") e.ack("answer to " + q);
+  });
+  CHECK(ack_text(ctx, "ask", "life") == R"("answer to life")");
+  CHECK(ack_text(ctx, "ask", "silence") == R"("timeout")");
+
+  // ack_join: both answers in one callback, in slot order; a missing one is its status.
+  auto reply = std::make_shared<std::promise<std::string>>();
+  ctx.socket().emit_with_ack("ask_two", [reply](pc::ack_result& r) {
+    reply->set_value(r.ok() ? portico::json::stringify(r.args()[0]) : pc::to_string(r.status));
+  }, 3s, "x", "silence");
+  auto f = reply->get_future();
+  REQUIRE(f.wait_for(4s) == std::future_status::ready);
+  CHECK(f.get() == R"("answer to x|timeout")");
+}
+
+TEST_CASE("a bad auth payload refuses the CONNECT with 1007 and the error list", "[testing][typed]") {
+  auto ctx = profile_test{}.run_with_server();
+  std::mutex mu;
+  std::string message, data;
+  ctx.socket("/").on_connect_error([&](const pc::connect_error& e) {
+    std::lock_guard<std::mutex> g(mu);
+    message = e.message;
+    data = e.data_json;
+  });
+  portico::testing::connect_options o;
+  o.path = "/profile";
+  o.auth_json = R"({"level":"high"})";
+  o.timeout = 2s;
+  CHECK_FALSE(ctx.connect(o));
+  std::lock_guard<std::mutex> g(mu);
+  CHECK(message == "Invalid auth");
+  CHECK(data == R"({"code":1007,"reason":[{"loc":["user"],"msg":"field required","type":"missing"},)"
+                R"({"loc":["level"],"msg":"value is not a valid integer","type":"int_type"}]})");
+}
+
+TEST_CASE("no auth at all is refused too", "[testing][typed]") {
+  auto ctx = profile_test{}.run_with_server();
+  std::atomic<bool> refused{false};
+  ctx.socket("/").on_connect_error([&](const pc::connect_error& e) { refused = e.message == "Invalid auth"; });
+  portico::testing::connect_options o;
+  o.path = "/profile";
+  o.timeout = 2s;
+  CHECK_FALSE(ctx.connect(o));
+  CHECK(refused.load());
+}
+
+namespace {
+struct NewsGateway : portico::gateway<NewsGateway> {
+  static constexpr auto options = portico::gateway_options{"/news", "/"};
+  void after_init(portico::socketio::nsp& n) { init_namespace = n.name(); }
+  static constexpr auto events = portico::events();
+  std::string init_namespace;  ///< set by after_init
+};
+/// A provider that emits with no socket in hand.
+struct Newsroom {
+  explicit Newsroom(portico::namespace_handle<NewsGateway>& h) : news(h) {}
+  void publish(const std::string& text) { news.emit("news", text); }
+  portico::namespace_handle<NewsGateway>& news;
+};
+using news_module = portico::module<portico::providers<portico::namespace_handle<NewsGateway>, Newsroom>,
+                                    portico::gateways<NewsGateway>>;
+}  // namespace
+
+TEST_CASE("after_init runs when the app is built, before listen; the namespace handle is bound then", "[testing][handle]") {
+  portico::app<news_module> app;
+  CHECK(app.container().component<NewsGateway>().init_namespace == "/");
+  auto& h = app.container().get<portico::namespace_handle<NewsGateway>&>();
+  CHECK(h.ready());
+  CHECK(&h.get() == &app.server("/news").of("/"));
+  CHECK_NOTHROW(app.container().get<Newsroom&>().publish("nobody listens yet"));  // no client: a no-op
+}
+
+TEST_CASE("a namespace handle used with no app is a clear error", "[testing][handle]") {
+  portico::namespace_handle<NewsGateway> h;
+  CHECK_FALSE(h.ready());
+  CHECK_THROWS_AS(h.emit("news", "x"), std::logic_error);
+  CHECK_THROWS_AS(h.get(), std::logic_error);
+}
+
+TEST_CASE("a provider emits through the injected namespace handle to connected clients", "[testing][handle]") {
+  auto ctx = portico::testing::test_app<news_module>{}.run_with_server();
+  REQUIRE(ctx.connect("/news", "/"));
+  inbox got;
+  ctx.socket().on("news", [&](pc::event& e) { got.add(e.args()[0].GetString()); });
+  ctx.app<portico::testing::test_app<news_module>::app_type>().container().get<Newsroom&>().publish("extra");
+  REQUIRE(ctx.wait_until([&] { return got.size() == 1; }));
+  CHECK(got.all() == std::vector<std::string>{"extra"});
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shutdown.
 

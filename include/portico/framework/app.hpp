@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,7 @@
 #include "disconnect_reason.hpp"
 #include "gateway.hpp"
 #include "guards.hpp"
+#include "namespace_handle.hpp"
 #include "registry.hpp"
 #include "worker_pool.hpp"
 
@@ -89,6 +91,24 @@ struct has_on_disconnected_reason : std::false_type {};
 template <class G>
 struct has_on_disconnected_reason<G, std::void_t<decltype(std::declval<G&>().on_disconnected(std::declval<disconnect_reason>()))>>
     : std::true_type {};
+
+template <class G, class = void>
+struct has_after_init_nsp : std::false_type {};
+template <class G>
+struct has_after_init_nsp<G, std::void_t<decltype(std::declval<G&>().after_init(std::declval<socketio::nsp&>()))>>
+    : std::true_type {};
+template <class G, class = void>
+struct has_after_init_plain : std::false_type {};
+template <class G>
+struct has_after_init_plain<G, std::void_t<decltype(std::declval<G&>().after_init())>> : std::true_type {};
+
+/// NestJS's `afterInit`: the gateway's namespace exists, the server does not listen yet.
+template <class G>
+void call_after_init(G& g, socketio::nsp& n) {
+  if constexpr (has_after_init_nsp<G>::value) g.after_init(n);
+  else if constexpr (has_after_init_plain<G>::value) g.after_init();
+  else static_cast<void>(g), static_cast<void>(n);
+}
 
 /// Calls `on_connected`; a `false` return refuses the client.
 template <class G>
@@ -225,7 +245,10 @@ class app {
   }
   app(const app&) = delete;
   app& operator=(const app&) = delete;
-  ~app() { stop(); }
+  ~app() {
+    for (auto& r : releases_) r();  // injected namespace handles: no-ops from here on
+    stop();
+  }
 
   container_type& container() noexcept { return container_; }
   /// The Socket.IO server of `path` (the first gateway's path when empty).
@@ -385,8 +408,27 @@ class app {
     b->log = &log_;
     b->debug = opts_.debug;
     const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
-    framework::detail::install_gateway(*b, e.server->of(nsp));
+    socketio::nsp& n = e.server->of(nsp);
+    framework::detail::install_gateway(*b, n);
     bindings_.push_back(std::move(b));
+    bind_handle<G>(n);
+    framework::detail::call_after_init(container_.template component<G>(), n);
+  }
+  /// Binds the `namespace_handle<G>` provider, if the gateway's module (or the root) declares one.
+  template <class G>
+  void bind_handle(socketio::nsp& n) {
+    using K = namespace_handle<G>;
+    using M = typename container_type::template module_of_t<G>;
+    namespace fd = framework::detail;
+    namespace_handle<G>* h = nullptr;
+    if constexpr (fd::lookup<K, M, typename container_type::override_list>::status == fd::lookup_status::found)
+      h = &container_.template get_from<M, K&>();
+    else if constexpr (container_type::template provides<K>)
+      h = &container_.template get<K&>();
+    if (h) {
+      h->bind(&n);
+      releases_.push_back([h] { h->release(); });
+    }
   }
 
   template <class... C>
@@ -402,9 +444,15 @@ class app {
   portico::logger log_;
   worker_pool pool_;
   std::vector<std::shared_ptr<void>> bindings_;  ///< outlive the servers that call them
+  std::vector<std::function<void()>> releases_;  ///< unbind the namespace handles
   std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
   std::unique_ptr<engineio::server> engine_;     ///< only without gateways
 };
+
+/// The one-module app of a few gateways and nothing else: `portico::gateway_app<ChatGateway>`
+/// is `portico::app<portico::module<portico::gateways<ChatGateway>>>`.
+template <class... G>
+using gateway_app = app<module<gateways<G...>>>;
 
 }  // namespace portico

@@ -2,6 +2,7 @@
 /// What a gateway handler, `on_connected`, `on_disconnected` and a guard see of the current
 /// client: `portico::gateway_context` (guards take it as `portico::execution_context`).
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -9,6 +10,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "../json/decode.hpp"
 #include "../socketio/server.hpp"
 #include "di/connection_scope.hpp"
 #include "exceptions.hpp"
@@ -88,6 +90,19 @@ class gateway_context {
   const std::string& remote_address() const { return handshake().remote_address; }
   /// The CONNECT payload (socket.io-client's `auth`), null when none was sent.
   const json::value& auth() const noexcept { return socket_->auth(); }
+  /// The CONNECT payload decoded as `T` (a PORTICO_FIELDS struct, a map, `std::optional<...>`
+  /// when auth may be absent), validated like a typed event body. A bad payload throws
+  /// `ws_exception(1007, "Invalid auth", <error list>)`: in a guard or `on_connected` the client
+  /// is refused with `connect_error {message:"Invalid auth", data:{code:1007, reason:[...]}}`;
+  /// in a handler it receives the `error` event, as for a bad body.
+  template <class T>
+  T auth_as() const {
+    T out{};
+    json::error_list errs;
+    if (!json::decode(auth(), out, errs))
+      throw ws_exception(ws_code::invalid_payload, "Invalid auth", framework::detail::json_text{json::to_string(errs)});
+    return out;
+  }
 
   /// Inside a handler: the event name; empty at connect and disconnect.
   std::string_view event() const noexcept { return event_ ? event_->name() : std::string_view{}; }
@@ -112,6 +127,15 @@ class gateway_context {
   void emit(std::string_view name, const A&... a) const {
     socket_->emit(name, a...);
   }
+  /// Asks this client for an ack (the order and callback of `socketio::socket::emit_with_ack`):
+  /// `cb(ack_status, const socketio::args&)` runs once, on an I/O thread, with the client's answer,
+  /// or `timeout`, or `disconnected`. The socket need not be kept alive by the caller: a client
+  /// that leaves first gives `disconnected`.
+  template <class... A>
+  void emit_with_ack(std::string_view name, socketio::ack_callback cb, std::chrono::milliseconds timeout,
+                     const A&... a) const {
+    socket_->emit_with_ack(name, std::move(cb), timeout, a...);
+  }
   /// Everyone in `room` but this client.
   socketio::emitter to(std::string room) const { return socket_->to(std::move(room)); }
   /// Everyone in the namespace but this client.
@@ -123,6 +147,15 @@ class gateway_context {
   // --- the session: one JSON document per client and namespace ---
   json::document get_session() const { return socket_->get_session(); }
   void save_session(const json::value& v) const { socket_->save_session(v); }
+  /// The session decoded as `T`, and replaced by `v` encoded (see socketio::socket::session).
+  template <class T>
+  T session() const {
+    return socket_->session<T>();
+  }
+  template <class T>
+  void save_session(const T& v) const {
+    socket_->save_session(v);
+  }
 
   /// At connect (`on_connected`): refuse the client; it receives
   /// `connect_error {message, data:{code, reason}}`.

@@ -66,6 +66,10 @@ class ws_exception : public std::runtime_error {
   template <class Reason>
   ws_exception(int code, const Reason& reason)
       : std::runtime_error(describe(reason)), code_(code), reason_json_(framework::detail::to_json_text(reason)) {}
+  /// With a message of its own (`what()`, the connect_error message when refusing a CONNECT).
+  template <class Reason>
+  ws_exception(int code, const std::string& message, const Reason& reason)
+      : std::runtime_error(message), code_(code), reason_json_(framework::detail::to_json_text(reason)) {}
 
   int code() const noexcept { return code_; }
   /// The reason as JSON text (a string reason is quoted).

@@ -1,6 +1,7 @@
 #pragma once
 /// The framework layer in one include: DI, guards, gateways, controllers, the typed event
 /// registry, the app.
+#include "ack_join.hpp"
 #include "app.hpp"
 #include "context.hpp"
 #include "controller.hpp"
@@ -10,6 +11,7 @@
 #include "gateway.hpp"
 #include "guards.hpp"
 #include "http_context.hpp"
+#include "namespace_handle.hpp"
 #include "registry.hpp"
 #include "worker_pool.hpp"
 #include "ws_response.hpp"

@@ -66,7 +66,10 @@ struct gateway_options {
 /// Optional base of a gateway (documents intent; the app accepts any class listed in
 /// `portico::gateways<...>`).
 template <class Derived>
-struct gateway {};
+struct gateway {
+  /// The gateway's own type: lets `PORTICO_SUBSCRIBE(member)` omit the class name.
+  using portico_gateway_type = Derived;
+};
 
 /// One entry of a gateway's event table. `name == nullptr` is the catch-all.
 template <class Fn, class Guards>
@@ -102,7 +105,13 @@ constexpr std::tuple<S...> events(S... s) {
 }
 
 /// Subscribes a member under its own name: `PORTICO_SUBSCRIBE(EventGateway, handle_event)`.
-#define PORTICO_SUBSCRIBE(Gateway, member) ::portico::subscribe(#member, &Gateway::member)
+/// Inside a class deriving from `portico::gateway<Self>`, `PORTICO_SUBSCRIBE(handle_event)` says the
+/// same (a class template names itself: its base is dependent).
+#define PORTICO_SUBSCRIBE(...) \
+  PORTICO_DETAIL_SUBSCRIBE_PICK(__VA_ARGS__, PORTICO_DETAIL_SUBSCRIBE2, PORTICO_DETAIL_SUBSCRIBE1, )(__VA_ARGS__)
+#define PORTICO_DETAIL_SUBSCRIBE_PICK(a, b, chosen, ...) chosen
+#define PORTICO_DETAIL_SUBSCRIBE2(Gateway, member) ::portico::subscribe(#member, &Gateway::member)
+#define PORTICO_DETAIL_SUBSCRIBE1(member) ::portico::subscribe(#member, &portico_gateway_type::member)
 
 namespace framework::detail {
 

@@ -14,14 +14,18 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "../engineio/server.hpp"
+#include "../json/decode.hpp"
 #include "../json/dom.hpp"
+#include "../json/encode.hpp"
 #include "../json/value.hpp"
 #include "args.hpp"
 #include "codec.hpp"
@@ -170,6 +174,32 @@ class socket : public std::enable_shared_from_this<socket> {
     json::document d;
     json::copy(v, d);  // deep: in-situ strings are references into the packet
     session_.Swap(d);
+  }
+  /// The session decoded as `T` (a PORTICO_FIELDS struct, a map...; decoded under the session
+  /// lock, no copy of the document). A session never saved (null) gives `T{}`; one that does not
+  /// decode as `T` is a server bug: std::runtime_error with the error list.
+  template <class T>
+  T session() const {
+    T out{};
+    json::error_list errs;
+    std::lock_guard<std::mutex> g(mu_);
+    if (session_.IsNull() && !json::detail::is_optional<T>::value) return out;
+    if (!json::decode(session_, out, errs))
+      throw std::runtime_error("portico: session of " + sid() + " is not the type asked for: " + json::to_string(errs));
+    return out;
+  }
+  /// Replaces the session with `v` encoded as JSON (any encodable type; binary members are not
+  /// kept). A JSON DOM value is stored as it is (deep copy).
+  template <class T>
+  void save_session(const T& v) {
+    if constexpr (std::is_base_of_v<json::value, T>) {
+      save_session(static_cast<const json::value&>(v));
+    } else {
+      json::document d;
+      if (!json::parse(json::to_string(v), d)) throw std::logic_error("portico: save_session: value did not encode");
+      std::lock_guard<std::mutex> g(mu_);
+      session_.Swap(d);
+    }
   }
   /// Scoped accessor: `f(json::document&)` runs under the session lock; changes are kept.
   template <class F>

@@ -196,6 +196,39 @@ test('global guards run first, at every gateway of the app', async () => {
   await c.connect('/admin', { auth: { banned: 'no' } });
 });
 
+test('auth_as: a bad auth payload refuses the CONNECT with 1007 and the error list', async () => {
+  const c = fresh();
+  const e1 = await connectError(c.make('/typed', { auth: { user: 7 } }));
+  assert.equal(e1.message, 'Invalid auth');
+  assert.deepEqual(e1.data, {
+    code: 1007,
+    reason: [
+      { loc: ['user'], msg: 'value is not a valid string', type: 'string_type' },
+      { loc: ['level'], msg: 'field required', type: 'missing' },
+    ],
+  });
+  const e2 = await connectError(c.make('/typed'));  // no auth at all: null is not an object
+  assert.equal(e2.data.code, 1007);
+  assert.equal(e2.data.reason[0].type, 'model_type');
+  // A good one connects; the typed session holds it, after_init saw the namespace.
+  const s = await c.connect('/typed', { auth: { user: 'ada', level: 3 } });
+  assert.deepEqual(await emitAck(s, 'me'), [{ init: '/typed', level: '3', user: 'ada' }]);
+});
+
+test('a provider emits through the injected namespace handle, with no socket in hand', async () => {
+  const c = fresh();
+  const a = await c.connect('/typed', { auth: { user: 'a', level: 1 } });
+  const b = await c.connect('/typed', { auth: { user: 'b', level: 1 } });
+  const admin = await c.connect('/admin');
+  const gotA = once(a, 'announcement');
+  const gotB = once(b, 'announcement');
+  const seenByAdmin = record(admin, 'announcement');
+  assert.deepEqual(await emitAck(admin, 'announce', 'hello all'), [true]);
+  assert.deepEqual(await gotA, ['hello all']);
+  assert.deepEqual(await gotB, ['hello all']);
+  assert.equal(seenByAdmin.length, 0, 'only the /typed namespace is addressed');
+});
+
 test('on_connected may refuse: false, or a ws_exception', async () => {
   const c = fresh();
   const e1 = await connectError(c.make('/events', { auth: { token: 's3cret', refuse: 'yes' } }));
