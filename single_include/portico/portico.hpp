@@ -5011,6 +5011,8 @@ class payload {
 
 namespace portico::socketio {
 
+class nsp;
+
 /// Who a broadcast goes to. A socket's sid is also a room holding only that socket.
 struct broadcast_options {
   std::vector<std::string> rooms;   ///< empty: every socket of the namespace
@@ -5070,6 +5072,10 @@ class adapter {
   /// How many servers will report a client count for a broadcast with ack, this one included
   /// (a cluster adapter asks its peers, e.g. PUBSUB NUMSUB, and may answer later).
   virtual void server_count(std::function<void(std::size_t)> done) { done(1); }
+  /// The namespace this adapter serves, once it exists (before any socket joins). A cluster
+  /// adapter uses it to deliver what other servers send with the namespace's own machinery
+  /// (e.g. broadcasts with ack: local ack ids and answers).
+  virtual void bind(nsp&) {}
 };
 
 /// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never
@@ -5351,8 +5357,10 @@ class timers {
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -5502,6 +5510,32 @@ class socket : public std::enable_shared_from_this<socket> {
     json::document d;
     json::copy(v, d);  // deep: in-situ strings are references into the packet
     session_.Swap(d);
+  }
+  /// The session decoded as `T` (a PORTICO_FIELDS struct, a map...; decoded under the session
+  /// lock, no copy of the document). A session never saved (null) gives `T{}`; one that does not
+  /// decode as `T` is a server bug: std::runtime_error with the error list.
+  template <class T>
+  T session() const {
+    T out{};
+    json::error_list errs;
+    std::lock_guard<std::mutex> g(mu_);
+    if (session_.IsNull() && !json::detail::is_optional<T>::value) return out;
+    if (!json::decode(session_, out, errs))
+      throw std::runtime_error("portico: session of " + sid() + " is not the type asked for: " + json::to_string(errs));
+    return out;
+  }
+  /// Replaces the session with `v` encoded as JSON (any encodable type; binary members are not
+  /// kept). A JSON DOM value is stored as it is (deep copy).
+  template <class T>
+  void save_session(const T& v) {
+    if constexpr (std::is_base_of_v<json::value, T>) {
+      save_session(static_cast<const json::value&>(v));
+    } else {
+      json::document d;
+      if (!json::parse(json::to_string(v), d)) throw std::logic_error("portico: save_session: value did not encode");
+      std::lock_guard<std::mutex> g(mu_);
+      session_.Swap(d);
+    }
   }
   /// Scoped accessor: `f(json::document&)` runs under the session lock; changes are kept.
   template <class F>
@@ -6245,7 +6279,9 @@ class server {
     };
     std::unique_ptr<adapter> a = opts_.adapter_factory ? opts_.adapter_factory(name, std::move(deliver))
                                                        : std::make_unique<memory_adapter>(std::move(deliver));
-    return std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+    auto n = std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+    n->get_adapter().bind(*n);
+    return n;
   }
 
   nsp& static_nsp_locked(const std::string& name) {
@@ -8412,6 +8448,77 @@ inline void serve(portico::engineio::server& s, router& r) {
 // ---- begin portico/framework/framework.hpp ----
 /// The framework layer in one include: DI, guards, gateways, controllers, the typed event
 /// registry, the app.
+// ---- begin portico/framework/ack_join.hpp ----
+/// `portico::ack_join`: waits for several acks (to one client or several) and calls `done` once,
+/// when the last one is in (answered, timed out or disconnected).
+///
+///     portico::ack_join both(2, [ack = ctx.take_ack()](std::vector<portico::ack_reply>& r) mutable {...});
+///     ctx.emit_with_ack("q1", both.slot(0), 1s, ...);
+///     ctx.emit_with_ack("q2", both.slot(1), 1s, ...);
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+namespace portico {
+
+/// One ack as the join keeps it: its status and its arguments (a JSON array, empty unless ok).
+struct ack_reply {
+  socketio::ack_status status = socketio::ack_status::timeout;
+  json::document values;
+  bool ok() const noexcept { return status == socketio::ack_status::ok; }
+};
+
+class ack_join {
+ public:
+  using done_fn = std::function<void(std::vector<ack_reply>&)>;
+
+  /// `done` runs once, on the thread of the last callback, with the replies in slot order.
+  ack_join(std::size_t count, done_fn done) : st_(std::make_shared<state>()) {
+    st_->replies.resize(count);
+    st_->filled.assign(count, false);
+    st_->left = count;
+    st_->done = std::move(done);
+    if (count == 0) st_->done(st_->replies);
+  }
+
+  /// The callback for reply `i` (an `ack_callback`); a slot answered twice keeps its first reply.
+  socketio::ack_callback slot(std::size_t i) const {
+    if (i >= st_->replies.size()) throw std::out_of_range("portico::ack_join: no slot " + std::to_string(i));
+    return [st = st_, i](socketio::ack_status s, const socketio::args& a) {
+      json::document d;
+      d.SetArray();
+      for (std::size_t k = 0; k < a.size(); ++k) d.PushBack(json::copy(a[k], d.GetAllocator()), d.GetAllocator());
+      std::unique_lock<std::mutex> g(st->mu);
+      if (st->filled[i]) return;
+      st->filled[i] = true;
+      st->replies[i].status = s;
+      st->replies[i].values.Swap(d);
+      if (--st->left != 0) return;
+      g.unlock();  // every slot is filled: no one else touches the replies
+      st->done(st->replies);
+    };
+  }
+
+ private:
+  struct state {
+    std::mutex mu;
+    std::vector<ack_reply> replies;
+    std::vector<bool> filled;
+    std::size_t left = 0;
+    done_fn done;
+  };
+  std::shared_ptr<state> st_;
+};
+
+}  // namespace portico
+// ---- end portico/framework/ack_join.hpp ----
 // ---- begin portico/framework/app.hpp ----
 /// `portico::app<Module>`: the container, one Socket.IO server per gateway path, the gateways
 /// installed as namespaces of those servers, and the controllers' routes on one HTTP router
@@ -8421,6 +8528,7 @@ inline void serve(portico::engineio::server& s, router& r) {
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -8433,6 +8541,7 @@ inline void serve(portico::engineio::server& s, router& r) {
 /// What a gateway handler, `on_connected`, `on_disconnected` and a guard see of the current
 /// client: `portico::gateway_context` (guards take it as `portico::execution_context`).
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -8590,6 +8699,10 @@ class ws_exception : public std::runtime_error {
   template <class Reason>
   ws_exception(int code, const Reason& reason)
       : std::runtime_error(describe(reason)), code_(code), reason_json_(framework::detail::to_json_text(reason)) {}
+  /// With a message of its own (`what()`, the connect_error message when refusing a CONNECT).
+  template <class Reason>
+  ws_exception(int code, const std::string& message, const Reason& reason)
+      : std::runtime_error(message), code_(code), reason_json_(framework::detail::to_json_text(reason)) {}
 
   int code() const noexcept { return code_; }
   /// The reason as JSON text (a string reason is quoted).
@@ -8783,6 +8896,19 @@ class gateway_context {
   const std::string& remote_address() const { return handshake().remote_address; }
   /// The CONNECT payload (socket.io-client's `auth`), null when none was sent.
   const json::value& auth() const noexcept { return socket_->auth(); }
+  /// The CONNECT payload decoded as `T` (a PORTICO_FIELDS struct, a map, `std::optional<...>`
+  /// when auth may be absent), validated like a typed event body. A bad payload throws
+  /// `ws_exception(1007, "Invalid auth", <error list>)`: in a guard or `on_connected` the client
+  /// is refused with `connect_error {message:"Invalid auth", data:{code:1007, reason:[...]}}`;
+  /// in a handler it receives the `error` event, as for a bad body.
+  template <class T>
+  T auth_as() const {
+    T out{};
+    json::error_list errs;
+    if (!json::decode(auth(), out, errs))
+      throw ws_exception(ws_code::invalid_payload, "Invalid auth", framework::detail::json_text{json::to_string(errs)});
+    return out;
+  }
 
   /// Inside a handler: the event name; empty at connect and disconnect.
   std::string_view event() const noexcept { return event_ ? event_->name() : std::string_view{}; }
@@ -8807,6 +8933,15 @@ class gateway_context {
   void emit(std::string_view name, const A&... a) const {
     socket_->emit(name, a...);
   }
+  /// Asks this client for an ack (the order and callback of `socketio::socket::emit_with_ack`):
+  /// `cb(ack_status, const socketio::args&)` runs once, on an I/O thread, with the client's answer,
+  /// or `timeout`, or `disconnected`. The socket need not be kept alive by the caller: a client
+  /// that leaves first gives `disconnected`.
+  template <class... A>
+  void emit_with_ack(std::string_view name, socketio::ack_callback cb, std::chrono::milliseconds timeout,
+                     const A&... a) const {
+    socket_->emit_with_ack(name, std::move(cb), timeout, a...);
+  }
   /// Everyone in `room` but this client.
   socketio::emitter to(std::string room) const { return socket_->to(std::move(room)); }
   /// Everyone in the namespace but this client.
@@ -8818,6 +8953,15 @@ class gateway_context {
   // --- the session: one JSON document per client and namespace ---
   json::document get_session() const { return socket_->get_session(); }
   void save_session(const json::value& v) const { socket_->save_session(v); }
+  /// The session decoded as `T`, and replaced by `v` encoded (see socketio::socket::session).
+  template <class T>
+  T session() const {
+    return socket_->session<T>();
+  }
+  template <class T>
+  void save_session(const T& v) const {
+    socket_->save_session(v);
+  }
 
   /// At connect (`on_connected`): refuse the client; it receives
   /// `connect_error {message, data:{code, reason}}`.
@@ -11081,7 +11225,10 @@ struct gateway_options {
 /// Optional base of a gateway (documents intent; the app accepts any class listed in
 /// `portico::gateways<...>`).
 template <class Derived>
-struct gateway {};
+struct gateway {
+  /// The gateway's own type: lets `PORTICO_SUBSCRIBE(member)` omit the class name.
+  using portico_gateway_type = Derived;
+};
 
 /// One entry of a gateway's event table. `name == nullptr` is the catch-all.
 template <class Fn, class Guards>
@@ -11117,7 +11264,13 @@ constexpr std::tuple<S...> events(S... s) {
 }
 
 /// Subscribes a member under its own name: `PORTICO_SUBSCRIBE(EventGateway, handle_event)`.
-#define PORTICO_SUBSCRIBE(Gateway, member) ::portico::subscribe(#member, &Gateway::member)
+/// Inside a class deriving from `portico::gateway<Self>`, `PORTICO_SUBSCRIBE(handle_event)` says the
+/// same (a class template names itself: its base is dependent).
+#define PORTICO_SUBSCRIBE(...) \
+  PORTICO_DETAIL_SUBSCRIBE_PICK(__VA_ARGS__, PORTICO_DETAIL_SUBSCRIBE2, PORTICO_DETAIL_SUBSCRIBE1, )(__VA_ARGS__)
+#define PORTICO_DETAIL_SUBSCRIBE_PICK(a, b, chosen, ...) chosen
+#define PORTICO_DETAIL_SUBSCRIBE2(Gateway, member) ::portico::subscribe(#member, &Gateway::member)
+#define PORTICO_DETAIL_SUBSCRIBE1(member) ::portico::subscribe(#member, &portico_gateway_type::member)
 
 namespace framework::detail {
 
@@ -11145,6 +11298,81 @@ struct events_of<G, std::void_t<decltype(G::events)>> {
 
 }  // namespace portico
 // ---- end portico/framework/gateway.hpp ----
+// ---- begin portico/framework/namespace_handle.hpp ----
+/// `portico::namespace_handle<Gateway>`: the namespace of a gateway, for code that has no socket
+/// in hand (a service, a timer, a queue consumer). Declare it as a provider beside the gateway
+/// (`providers<namespace_handle<ChatGateway>, Notifier>`) and inject it like any singleton.
+///
+/// The app binds it when it builds the gateway's server (its constructor), before `listen`; an
+/// emit then reaches no one until clients connect. Used before that (in a provider's
+/// constructor, or with no app) it throws std::logic_error; after the app is destroyed it does
+/// nothing.
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <utility>
+
+
+namespace portico {
+
+template <class Gateway>
+class namespace_handle {
+ public:
+  namespace_handle() = default;
+  namespace_handle(const namespace_handle&) = delete;
+  namespace_handle& operator=(const namespace_handle&) = delete;
+
+  /// True once the app has built the gateway's namespace (and until it is destroyed).
+  bool ready() const noexcept { return nsp_.load(std::memory_order_acquire) != nullptr; }
+  /// The namespace; std::logic_error when not ready.
+  socketio::nsp& get() const {
+    auto* n = nsp_.load(std::memory_order_acquire);
+    if (!n) throw std::logic_error("portico::namespace_handle used before the app built the gateway's namespace");
+    return *n;
+  }
+  const std::string& name() const { return get().name(); }
+
+  /// Every client of the namespace.
+  template <class... A>
+  void emit(std::string_view event, const A&... a) const {
+    if (auto* n = bound()) n->emit(event, a...);
+  }
+  /// Every client of the namespace, each asked for an ack (`nsp::emit_with_ack`).
+  template <class... A>
+  void emit_with_ack(std::string_view event, socketio::ack_callback cb, std::chrono::milliseconds timeout,
+                     const A&... a) const {
+    if (auto* n = bound()) n->emit_with_ack(event, std::move(cb), timeout, a...);
+  }
+  /// The clients in `room` (chain `.to`, `.except`, then `.emit`).
+  socketio::emitter to(std::string room) const { return get().to(std::move(room)); }
+  socketio::emitter except(std::string room_or_sid) const { return get().except(std::move(room_or_sid)); }
+
+ private:
+  template <class, class, class...>
+  friend class app;
+  /// Throws before binding; null (a no-op) after the app released it.
+  socketio::nsp* bound() const {
+    auto* n = nsp_.load(std::memory_order_acquire);
+    if (!n && !released_.load(std::memory_order_acquire))
+      throw std::logic_error("portico::namespace_handle used before the app built the gateway's namespace");
+    return n;
+  }
+  void bind(socketio::nsp* n) noexcept { nsp_.store(n, std::memory_order_release); }
+  void release() noexcept {
+    released_.store(true, std::memory_order_release);
+    nsp_.store(nullptr, std::memory_order_release);
+  }
+
+  std::atomic<socketio::nsp*> nsp_{nullptr};
+  std::atomic<bool> released_{false};
+};
+
+}  // namespace portico
+// ---- end portico/framework/namespace_handle.hpp ----
 // ---- begin portico/framework/registry.hpp ----
 /// The typed event registry: how a gateway's member functions become Socket.IO handlers.
 ///
@@ -11656,6 +11884,24 @@ template <class G>
 struct has_on_disconnected_reason<G, std::void_t<decltype(std::declval<G&>().on_disconnected(std::declval<disconnect_reason>()))>>
     : std::true_type {};
 
+template <class G, class = void>
+struct has_after_init_nsp : std::false_type {};
+template <class G>
+struct has_after_init_nsp<G, std::void_t<decltype(std::declval<G&>().after_init(std::declval<socketio::nsp&>()))>>
+    : std::true_type {};
+template <class G, class = void>
+struct has_after_init_plain : std::false_type {};
+template <class G>
+struct has_after_init_plain<G, std::void_t<decltype(std::declval<G&>().after_init())>> : std::true_type {};
+
+/// NestJS's `afterInit`: the gateway's namespace exists, the server does not listen yet.
+template <class G>
+void call_after_init(G& g, socketio::nsp& n) {
+  if constexpr (has_after_init_nsp<G>::value) g.after_init(n);
+  else if constexpr (has_after_init_plain<G>::value) g.after_init();
+  else static_cast<void>(g), static_cast<void>(n);
+}
+
 /// Calls `on_connected`; a `false` return refuses the client.
 template <class G>
 void call_on_connected(G& g, gateway_context& ctx) {
@@ -11791,7 +12037,10 @@ class app {
   }
   app(const app&) = delete;
   app& operator=(const app&) = delete;
-  ~app() { stop(); }
+  ~app() {
+    for (auto& r : releases_) r();  // injected namespace handles: no-ops from here on
+    stop();
+  }
 
   container_type& container() noexcept { return container_; }
   /// The Socket.IO server of `path` (the first gateway's path when empty).
@@ -11951,8 +12200,27 @@ class app {
     b->log = &log_;
     b->debug = opts_.debug;
     const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
-    framework::detail::install_gateway(*b, e.server->of(nsp));
+    socketio::nsp& n = e.server->of(nsp);
+    framework::detail::install_gateway(*b, n);
     bindings_.push_back(std::move(b));
+    bind_handle<G>(n);
+    framework::detail::call_after_init(container_.template component<G>(), n);
+  }
+  /// Binds the `namespace_handle<G>` provider, if the gateway's module (or the root) declares one.
+  template <class G>
+  void bind_handle(socketio::nsp& n) {
+    using K = namespace_handle<G>;
+    using M = typename container_type::template module_of_t<G>;
+    namespace fd = framework::detail;
+    namespace_handle<G>* h = nullptr;
+    if constexpr (fd::lookup<K, M, typename container_type::override_list>::status == fd::lookup_status::found)
+      h = &container_.template get_from<M, K&>();
+    else if constexpr (container_type::template provides<K>)
+      h = &container_.template get<K&>();
+    if (h) {
+      h->bind(&n);
+      releases_.push_back([h] { h->release(); });
+    }
   }
 
   template <class... C>
@@ -11968,10 +12236,16 @@ class app {
   portico::logger log_;
   worker_pool pool_;
   std::vector<std::shared_ptr<void>> bindings_;  ///< outlive the servers that call them
+  std::vector<std::function<void()>> releases_;  ///< unbind the namespace handles
   std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
   std::unique_ptr<engineio::server> engine_;     ///< only without gateways
 };
+
+/// The one-module app of a few gateways and nothing else: `portico::gateway_app<ChatGateway>`
+/// is `portico::app<portico::module<portico::gateways<ChatGateway>>>`.
+template <class... G>
+using gateway_app = app<module<gateways<G...>>>;
 
 }  // namespace portico
 // ---- end portico/framework/app.hpp ----
