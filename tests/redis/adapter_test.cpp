@@ -183,3 +183,69 @@ TEST_CASE("redis adapter: a malformed message on a channel is ignored, the membe
   CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
   ca.disconnect();
 }
+
+TEST_CASE("redis adapter: server_side_emit reaches the other server's listener, with and without ack", "[redis]") {
+  portico_test::redis_server redis;
+  sio::server a(member_options(redis.port()));
+  sio::server b(member_options(redis.port()));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> heard_a, heard_b;
+  auto listen = [&](std::vector<std::string>& heard, std::string who) {
+    return [&heard, &mu, &cv, who](const sio::args& args) {
+      std::lock_guard<std::mutex> g(mu);
+      heard.push_back(std::string(args.at(0).str()));
+      cv.notify_all();
+      return who + ":" + std::string(args.at(0).str());
+    };
+  };
+  a.of("/").on_server_event("hello", listen(heard_a, "a"));
+  b.of("/").on_server_event("hello", listen(heard_b, "b"));
+  for (sio::server* s : {&a, &b}) {
+    s->listen("127.0.0.1", 0);
+    s->start();
+  }
+  struct stop_both {
+    sio::server &a, &b;
+    ~stop_both() { a.stop(); b.stop(); }
+  } stopper{a, b};
+  REQUIRE(wait_count(a, b, 2));
+
+  // Without ack: B's listener hears it, A's own does not.
+  a.of("/").server_side_emit("hello", "one");
+  {
+    std::unique_lock<std::mutex> l(mu);
+    REQUIRE(cv.wait_for(l, 10s, [&] { return !heard_b.empty(); }));
+    CHECK(heard_b == std::vector<std::string>{"one"});
+  }
+
+  // With ack: exactly the other server answers, with its listener's value.
+  bool done = false, complete = false;
+  std::vector<std::string> answers;
+  a.of("/").server_side_emit_with_ack("hello", [&](bool ok, const sio::args& responses) {
+    std::lock_guard<std::mutex> g(mu);
+    complete = ok;
+    for (std::size_t i = 0; i < responses.size(); ++i) answers.push_back(std::string(responses.at(i).str()));
+    done = true;
+    cv.notify_all();
+  }, "two");
+  std::unique_lock<std::mutex> l(mu);
+  REQUIRE(cv.wait_for(l, 10s, [&] { return done; }));
+  CHECK(complete);
+  CHECK(answers == std::vector<std::string>{"b:two"});
+  CHECK(heard_a.empty());
+}
+
+TEST_CASE("redis adapter: server_side_emit_with_ack alone completes at once with no answers", "[redis]") {
+  sio::server solo;  // memory adapter: no other server
+  bool called = false, complete = false;
+  std::size_t n = 99;
+  solo.of("/").server_side_emit_with_ack("hello", [&](bool ok, const sio::args& r) {
+    called = true;
+    complete = ok;
+    n = r.size();
+  });
+  CHECK(called);
+  CHECK(complete);
+  CHECK(n == 0);
+}

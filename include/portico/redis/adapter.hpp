@@ -15,8 +15,11 @@
 /// BROADCAST (7: sent to the local clients with a local ack id, answered with
 /// BROADCAST_CLIENT_COUNT and one BROADCAST_ACK per local answer), REMOTE_DISCONNECT (4) with
 /// `close: true`.
-/// Issued: BROADCAST (7) for broadcasts with ack, and `PUBSUB NUMSUB` for the server count.
-/// Not handled yet: REMOTE_DISCONNECT without close (logged), SERVER_SIDE_EMIT (6, ignored).
+/// SERVER_SIDE_EMIT (6): handed to the namespace's `on_server_event` listeners; with a requestId
+/// the listener's returned value is the answer (on the common response channel, as Node does).
+/// Issued: BROADCAST (7) for broadcasts with ack, SERVER_SIDE_EMIT (6, with ack: expects
+/// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), and `PUBSUB NUMSUB` for the server count.
+/// Not handled yet: REMOTE_DISCONNECT without close (logged).
 #include <asio.hpp>
 
 #include <atomic>
@@ -212,6 +215,33 @@ class adapter : public socketio::memory_adapter {
 
   void bind(socketio::nsp& n) override { bound_.store(&n, std::memory_order_release); }
 
+  void server_side_emit(const socketio::outgoing_packet& p, server_ack_fn cb) override {
+    classic_request r;
+    r.type = request_type::server_side_emit;
+    r.uid = uid_;
+    r.data = packet_from_socketio(p.frame->text, p.frame->binaries).data;
+    if (!cb) return hub_->publish(request_channel_, encode(r));
+    r.request_id = detail::member_uid();
+    // Like Node: count the other servers first, then publish and wait for that many answers.
+    // Everything below runs on the hub thread, so the pending map needs no lock.
+    detail::cluster_hub* hub = hub_.get();
+    auto state = sse_;
+    auto timeout = hub_->opts().requests_timeout;
+    hub_->numsub(request_channel_, [hub, state, timeout, ch = request_channel_, r = std::move(r),
+                                    cb = std::move(cb)](std::size_t n) mutable {
+      if (n <= 1) return cb(true, socketio::args{});
+      const std::string id = *r.request_id;
+      auto& e = state->pending[id];
+      e.cb = std::move(cb);
+      e.expected = n - 1;
+      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
+      e.timer->async_wait([state, id](const asio::error_code& ec) {
+        if (!ec) state->finish(id, false);
+      });
+      hub->publish(ch, encode(r));
+    });
+  }
+
   /// Hub thread: a message on one of this namespace's channels.
   void on_message(const message& m) {
     if (m.kind == subscription::pattern) return on_broadcast(m.channel, m.payload);
@@ -358,8 +388,11 @@ class adapter : public socketio::memory_adapter {
         for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
         return;
       }
+      case request_type::server_side_emit:
+        if (req.uid == uid_ || !req.data) return;
+        return answer_server_side_emit(req);
       default:
-        return;  // SERVER_SIDE_EMIT: portico has no server-side events
+        return;
     }
   }
 
@@ -422,11 +455,33 @@ class adapter : public socketio::memory_adapter {
     answering_remote() = false;
   }
 
+  /// Another server's serverSideEmit -> the namespace's listener; its value answers an ack.
+  void answer_server_side_emit(classic_request& req) {
+    socketio::nsp* n = bound_.load(std::memory_order_acquire);
+    if (!n) return;
+    packet pkt;
+    pkt.type = 2;
+    pkt.data = std::move(*req.data);
+    socketio::encoded enc = to_socketio(std::move(pkt), nsp_);
+    socketio::packet pk;
+    if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event())
+      return hub_->log().warn("redis adapter " + nsp_ + ": unreadable SERVER_SIDE_EMIT ignored");
+    for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
+    auto answer = n->server_event(pk);
+    if (!answer || !req.request_id) return;
+    classic_response r;
+    r.type = request_type::server_side_emit;
+    r.request_id = *req.request_id;
+    r.data = payload{std::move(*answer), {}};
+    hub_->publish(response_channel_, encode(r));  // always the common channel (Node's rule)
+  }
+
   void on_response(std::string_view bytes) {
     classic_response r;
     if (auto e = decode(bytes, r); e != codec_errc::ok)
       return hub_->log().warn("redis adapter " + nsp_ + ": malformed response ignored: " + describe(e));
     if (!r.type) return;  // answers to requests this adapter does not issue
+    if (*r.type == request_type::server_side_emit) return sse_->answer(r);
     std::shared_ptr<socketio::ack_collector> acks;
     {
       std::lock_guard<std::mutex> g(acks_->mu);
@@ -465,6 +520,38 @@ class adapter : public socketio::memory_adapter {
     std::map<std::string, entry> pending;
   };
   std::unique_ptr<ack_requests> acks_ = std::make_unique<ack_requests>();
+  /// Server-side emits with ack this adapter published, by requestId. Hub thread only.
+  struct sse_requests {
+    struct entry {
+      server_ack_fn cb;
+      std::size_t expected = 0;
+      std::vector<std::string> answers;  ///< JSON text of each server's answer
+      std::unique_ptr<asio::steady_timer> timer;
+    };
+    std::map<std::string, entry> pending;
+
+    void answer(classic_response& r) {
+      auto it = pending.find(r.request_id);
+      if (it == pending.end()) return;  // not ours, or late
+      it->second.answers.push_back(r.data && !r.data->json.empty() ? std::move(r.data->json) : "null");
+      if (it->second.answers.size() >= it->second.expected) finish(r.request_id, true);
+    }
+    void finish(const std::string& id, bool complete) {
+      auto it = pending.find(id);
+      if (it == pending.end()) return;
+      entry e = std::move(it->second);
+      pending.erase(it);
+      if (e.timer) e.timer->cancel();
+      // The answers as one Socket.IO ACK packet, read by the callback like any ack's arguments.
+      std::string text = "0[";
+      for (std::size_t i = 0; i < e.answers.size(); ++i) text += (i ? "," : "") + e.answers[i];
+      text = "3" + text + "]";
+      socketio::packet pk;
+      if (socketio::decode(std::move(text), pk) != socketio::errc::ok) return e.cb(complete, socketio::args{});
+      e.cb(complete, socketio::args(pk));
+    }
+  };
+  std::shared_ptr<sse_requests> sse_ = std::make_shared<sse_requests>();
 };
 
 namespace detail {

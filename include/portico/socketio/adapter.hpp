@@ -96,6 +96,16 @@ class adapter {
   /// adapter uses it to deliver what other servers send with the namespace's own machinery
   /// (e.g. broadcasts with ack: local ack ids and answers).
   virtual void bind(nsp&) {}
+  /// The other servers' answers to a server-side emit with ack: `complete` false when the
+  /// cluster's timeout came first; `responses[i]` is one server's answer.
+  using server_ack_fn = std::function<void(bool complete, const args& responses)>;
+  /// Sends the event `p` (`[event, ...args]`) to the namespace's server-side listeners of every
+  /// other server of a cluster; with `cb`, collects one answer per other server. Alone: no
+  /// other server, so `cb(true, {})` at once.
+  virtual void server_side_emit(const outgoing_packet& p, server_ack_fn cb) {
+    (void)p;
+    if (cb) cb(true, args{});
+  }
 };
 
 /// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never

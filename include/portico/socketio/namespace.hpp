@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -110,6 +111,8 @@ struct handlers {
   std::unordered_map<std::string, event_handler> events;
   event_handler any;
   disconnect_handler disconnecting, disconnected;
+  /// Server-side listeners (events from other servers): the answer as JSON text, or none.
+  std::unordered_map<std::string, std::function<std::optional<std::string>(const args&)>> server_events;
 };
 
 /// Collects the answers to one broadcast with ack and runs the user's callback once:
@@ -239,6 +242,48 @@ class nsp {
   template <class... A>
   void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a);
 
+  // --- other servers of a cluster (socket.io's serverSideEmit; a no-op with one server) ---
+  /// Listener for `name` sent by another server's `server_side_emit`. `f(const args&)` may
+  /// return a value: the answer to a server_side_emit with ack (void: no answer, the caller
+  /// then waits for its timeout, as with Node). Runs on the cluster adapter's thread.
+  template <class F>
+  nsp& on_server_event(std::string name, F f) {
+    handlers_->server_events[std::move(name)] = [f = std::move(f)](const args& a) mutable -> std::optional<std::string> {
+      using R = std::invoke_result_t<F&, const args&>;
+      if constexpr (std::is_void_v<R>) {
+        f(a);
+        return std::nullopt;
+      } else {
+        std::string out;
+        json::string_sink sink{&out};
+        json::writer w(sink);
+        json::encode_context ctx;
+        detail::write_arg(w, ctx, f(a));
+        sink.Flush();
+        return out;
+      }
+    };
+    return *this;
+  }
+  /// Runs the listener of event packet `p` (from another server); its answer, if any.
+  std::optional<std::string> server_event(const packet& p) {
+    auto it = handlers_->server_events.find(std::string(p.event_name()));
+    if (it == handlers_->server_events.end()) return std::nullopt;
+    const args a(p);
+    return it->second(a);
+  }
+  /// `name` with `a...` to the server-side listeners of every other server.
+  template <class... A>
+  void server_side_emit(std::string_view name, const A&... a) {
+    adapter_->server_side_emit(server_packet(name, a...), nullptr);
+  }
+  /// Like `server_side_emit`, `cb(complete, responses)` once every other server answered
+  /// (`complete` true) or at the cluster's requests timeout with the answers that came.
+  template <class... A>
+  void server_side_emit_with_ack(std::string_view name, adapter::server_ack_fn cb, const A&... a) {
+    adapter_->server_side_emit(server_packet(name, a...), std::move(cb));
+  }
+
   // --- rooms and sockets ---
   void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
   void leave_room(const std::string& sid, const std::string& room) { adapter_->leave(sid, room); }
@@ -269,6 +314,14 @@ class nsp {
       sockets_[s->sid()] = s;
     }
     adapter_->add_socket(s->sid(), s->engine());
+  }
+  template <class... A>
+  outgoing_packet server_packet(std::string_view name, const A&... a) {
+    outgoing_packet p;
+    p.nsp = name_;
+    p.frame = detail::encode_event(name_, no_ack, name, a...);
+    if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
+    return p;
   }
   void remove(const std::string& sid) {
     adapter_->remove_socket(sid);
