@@ -168,6 +168,24 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     nodeIo.to('late').emit('late-ev', 1);
     assert.ok(await until(() => gotLate.length === 1, 5000), 'REMOTE_JOIN applied on portico');
 
+    // Server-side events. Node's serverSideEmitWithAck (SERVER_SIDE_EMIT with requestId): the
+    // portico listener's answer reaches Node, so it completes instead of timing out.
+    assert.deepStrictEqual(await nodeIo.serverSideEmitWithAck('hello', 's1'), ['portico:s1']);
+    // Node's serverSideEmit without ack reaches portico's "note" listener.
+    nodeIo.serverSideEmit('note', 'from-node');
+    assert.ok(await until(async () => (await ack(onPortico, 'last_note')) === 'from-node', 5000), 'note reached portico');
+    // portico's server_side_emit reaches Node's io.on listener; with ack, Node's answer comes back.
+    const notes = [];
+    nodeIo.on('note', (arg) => notes.push(arg));
+    nodeIo.on('ping-node', (arg, cb) => cb(`node:${arg}`));
+    await ack(onPortico, 'tell_servers', 'from-portico');
+    assert.ok(await until(() => notes.length === 1, 5000), 'note reached Node');
+    assert.deepStrictEqual(notes, ['from-portico']);
+    const [complete, pongs] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('ask_servers', 'p1', (err, c, list) => (err ? reject(err) : resolve([c, list])));
+    });
+    assert.strictEqual(complete, true);
+    assert.deepStrictEqual(pongs, ['node:p1']);
 
     // A broadcast with ack from portico (BROADCAST request): Node reports its client count and
     // forwards its client's answer; portico's own client answers locally.
