@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -248,4 +249,75 @@ TEST_CASE("redis adapter: server_side_emit_with_ack alone completes at once with
   CHECK(called);
   CHECK(complete);
   CHECK(n == 0);
+}
+
+TEST_CASE("redis adapter: fetch_sockets lists both servers' sockets with handshake and session", "[redis]") {
+  portico_test::redis_server redis;
+  sio::server a(member_options(redis.port()));
+  sio::server b(member_options(redis.port()));
+  b.on_connect([](sio::socket& s) {
+    s.join("room-b");
+    s.save_session(std::map<std::string, std::string>{{"user", "bob"}});
+  });
+  for (sio::server* s : {&a, &b}) {
+    s->listen("127.0.0.1", 0);
+    s->start();
+  }
+  struct stop_both {
+    sio::server &a, &b;
+    ~stop_both() { a.stop(); b.stop(); }
+  } stopper{a, b};
+  REQUIRE(wait_count(a, b, 2));
+
+  portico::client::simple_client ca, cb;
+  ca.connect("http://127.0.0.1:" + std::to_string(a.port()));
+  portico::client::simple_options ob;
+  ob.client.query["who"] = "bob";
+  ob.auth_json = R"({"token":"t1"})";
+  cb.connect("http://127.0.0.1:" + std::to_string(b.port()), ob);
+  REQUIRE(a.of("/").size() == 1);
+  REQUIRE(b.of("/").size() == 1);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false, complete = false;
+  std::vector<sio::socket_info> got;
+  a.of("/").fetch_sockets([&](bool ok, std::vector<sio::socket_info> v) {
+    std::lock_guard<std::mutex> g(mu);
+    complete = ok;
+    got = std::move(v);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> l(mu);
+  REQUIRE(cv.wait_for(l, 10s, [&] { return done; }));
+  CHECK(complete);
+  REQUIRE(got.size() == 2);
+  const sio::socket_info& remote = got[1];  // local sockets first, then the other servers'
+  CHECK(remote.rooms.size() == 2);
+  portico::json::document hs, data;
+  REQUIRE(portico::json::parse(remote.handshake, hs));
+  REQUIRE(portico::json::parse(remote.data, data));
+  CHECK(std::string(hs["query"]["who"].GetString()) == "bob");
+  CHECK(std::string(hs["auth"]["token"].GetString()) == "t1");
+  CHECK(std::string(hs["address"].GetString()) == "127.0.0.1");
+  CHECK(hs["issued"].IsInt64());
+  CHECK(std::string(data["user"].GetString()) == "bob");
+  CHECK(got[0].handshake.find("\"query\"") != std::string::npos);
+
+  // Only room-b: A's socket is left out.
+  done = false;
+  l.unlock();
+  a.of("/").to("room-b").fetch_sockets([&](bool ok, std::vector<sio::socket_info> v) {
+    std::lock_guard<std::mutex> g(mu);
+    complete = ok;
+    got = std::move(v);
+    done = true;
+    cv.notify_all();
+  });
+  l.lock();
+  REQUIRE(cv.wait_for(l, 10s, [&] { return done; }));
+  CHECK(complete);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].rooms.size() == 2);
 }

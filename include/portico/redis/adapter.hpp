@@ -11,13 +11,14 @@
 /// emit from a foreign thread does.
 ///
 /// Requests answered: ALL_ROOMS (1), SOCKETS (0), REMOTE_JOIN (2), REMOTE_LEAVE (3),
-/// REMOTE_FETCH (5, ids and rooms only: the adapter knows no handshake or socket data),
+/// REMOTE_FETCH (5: id, rooms, the handshake as Node writes it and the session as `data`),
 /// BROADCAST (7: sent to the local clients with a local ack id, answered with
 /// BROADCAST_CLIENT_COUNT and one BROADCAST_ACK per local answer), REMOTE_DISCONNECT (4) with
 /// `close: true`.
 /// SERVER_SIDE_EMIT (6): handed to the namespace's `on_server_event` listeners; with a requestId
 /// the listener's returned value is the answer (on the common response channel, as Node does).
-/// Issued: BROADCAST (7) for broadcasts with ack, SERVER_SIDE_EMIT (6, with ack: expects
+/// Issued: BROADCAST (7) for broadcasts with ack, REMOTE_FETCH (5, `nsp::fetch_sockets`: expects
+/// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), SERVER_SIDE_EMIT (6, with ack: expects
 /// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), and `PUBSUB NUMSUB` for the server count.
 /// Not handled yet: REMOTE_DISCONNECT without close (logged).
 #include <asio.hpp>
@@ -243,6 +244,33 @@ class adapter : public socketio::memory_adapter {
   }
 
   /// Hub thread: a message on one of this namespace's channels.
+  void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
+    classic_request r;
+    r.type = request_type::remote_fetch;
+    r.uid = uid_;
+    r.request_id = detail::member_uid();
+    broadcast_opts o;
+    o.rooms = opts.rooms;
+    o.except = opts.except;
+    r.opts = std::move(o);
+    detail::cluster_hub* hub = hub_.get();
+    auto state = fetches_;
+    auto timeout = hub_->opts().requests_timeout;
+    hub_->numsub(request_channel_, [hub, state, timeout, ch = request_channel_, r = std::move(r),
+                                    done = std::move(done)](std::size_t n) mutable {
+      if (n <= 1) return done(true, {});
+      const std::string id = *r.request_id;
+      auto& e = state->pending[id];
+      e.done = std::move(done);
+      e.expected = n - 1;
+      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
+      e.timer->async_wait([state, id](const asio::error_code& ec) {
+        if (!ec) state->finish(id, false);
+      });
+      hub->publish(ch, encode(r));
+    });
+  }
+
   void on_message(const message& m) {
     if (m.kind == subscription::pattern) return on_broadcast(m.channel, m.payload);
     if (m.channel == request_channel_) return on_request(m.payload);
@@ -347,12 +375,19 @@ class adapter : public socketio::memory_adapter {
           r.sids = sids(t);
         } else {
           std::vector<fetched_socket> v;
-          for (auto& sid : sids(target(req.opts))) {
-            fetched_socket f;
-            f.rooms = rooms_of(sid);
-            f.id = std::move(sid);
-            f.handshake.json = "{}";
-            v.push_back(std::move(f));
+          socketio::nsp* n = bound_.load(std::memory_order_acquire);
+          if (n) {
+            for (auto& i : n->local_sockets(target(req.opts)))
+              v.push_back(fetched_socket{std::move(i.id), payload{std::move(i.handshake), {}}, std::move(i.rooms),
+                                         payload{std::move(i.data), {}}});
+          } else {  // not bound (a custom server): ids and rooms only
+            for (auto& sid : sids(target(req.opts))) {
+              fetched_socket f;
+              f.rooms = rooms_of(sid);
+              f.id = std::move(sid);
+              f.handshake.json = "{}";
+              v.push_back(std::move(f));
+            }
           }
           r.sockets = std::move(v);
         }
@@ -480,7 +515,7 @@ class adapter : public socketio::memory_adapter {
     classic_response r;
     if (auto e = decode(bytes, r); e != codec_errc::ok)
       return hub_->log().warn("redis adapter " + nsp_ + ": malformed response ignored: " + describe(e));
-    if (!r.type) return;  // answers to requests this adapter does not issue
+    if (!r.type) return fetches_->answer(r);  // REMOTE_FETCH answers; others are not ours
     if (*r.type == request_type::server_side_emit) return sse_->answer(r);
     std::shared_ptr<socketio::ack_collector> acks;
     {
@@ -552,6 +587,36 @@ class adapter : public socketio::memory_adapter {
     }
   };
   std::shared_ptr<sse_requests> sse_ = std::make_shared<sse_requests>();
+  /// fetch_sockets requests this adapter published, by requestId. Hub thread only.
+  struct fetch_requests {
+    struct entry {
+      fetch_fn done;
+      std::size_t expected = 0, answered = 0;
+      std::vector<socketio::socket_info> sockets;
+      std::unique_ptr<asio::steady_timer> timer;
+    };
+    std::map<std::string, entry> pending;
+
+    void answer(classic_response& r) {
+      auto it = pending.find(r.request_id);
+      if (it == pending.end()) return;  // ALL_ROOMS/SOCKETS answers, or late
+      if (r.sockets)  // like Node, an answer without a list still counts
+        for (auto& f : *r.sockets)
+          it->second.sockets.push_back(socketio::socket_info{
+              std::move(f.id), std::move(f.rooms), f.handshake.json.empty() ? "{}" : std::move(f.handshake.json),
+              f.data.json.empty() ? "null" : std::move(f.data.json)});
+      if (++it->second.answered >= it->second.expected) finish(r.request_id, true);
+    }
+    void finish(const std::string& id, bool complete) {
+      auto it = pending.find(id);
+      if (it == pending.end()) return;
+      entry e = std::move(it->second);
+      pending.erase(it);
+      if (e.timer) e.timer->cancel();
+      e.done(complete, std::move(e.sockets));
+    }
+  };
+  std::shared_ptr<fetch_requests> fetches_ = std::make_shared<fetch_requests>();
 };
 
 namespace detail {

@@ -66,6 +66,14 @@ class ack_collector {
   virtual void response(const args& a) = 0;
 };
 
+/// One socket as fetch_sockets reports it (socket.io's RemoteSocket: id, handshake, rooms, data).
+struct socket_info {
+  std::string id;
+  std::vector<std::string> rooms;
+  std::string handshake = "{}";  ///< JSON: headers, time, address, xdomain, secure, issued, url, query, auth
+  std::string data = "{}";       ///< JSON: the socket's session (socket.io's `socket.data`)
+};
+
 class adapter {
  public:
   /// Hands one frame to many Engine.IO sockets (the server's `send_many`).
@@ -105,6 +113,13 @@ class adapter {
   virtual void server_side_emit(const outgoing_packet& p, server_ack_fn cb) {
     (void)p;
     if (cb) cb(true, args{});
+  }
+  /// The matching sockets of the other servers (`complete` false when the cluster's timeout came
+  /// first). Alone: none, at once.
+  using fetch_fn = std::function<void(bool complete, std::vector<socket_info> sockets)>;
+  virtual void fetch_remote_sockets(const broadcast_options& opts, fetch_fn done) {
+    (void)opts;
+    done(true, {});
   }
 };
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -284,6 +285,13 @@ class nsp {
     adapter_->server_side_emit(server_packet(name, a...), std::move(cb));
   }
 
+  /// Every matching socket of the cluster (socket.io's `fetchSockets`): this server's, then the
+  /// other servers' answers; `done(complete, sockets)` once all answered or at the timeout.
+  void fetch_sockets(const broadcast_options& opts, adapter::fetch_fn done);
+  void fetch_sockets(adapter::fetch_fn done) { fetch_sockets(broadcast_options{}, std::move(done)); }
+  /// This server's matching sockets with their handshake and session, as JSON.
+  std::vector<socket_info> local_sockets(const broadcast_options& opts) const;
+
   // --- rooms and sockets ---
   void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
   void leave_room(const std::string& sid, const std::string& room) { adapter_->leave(sid, room); }
@@ -397,6 +405,8 @@ class emitter {
   }
   /// The sids this emitter would reach.
   std::vector<std::string> sids() const { return nsp_->adapter_->sids(opts_); }
+  /// The sockets of the whole cluster this emitter would reach: see `nsp::fetch_sockets`.
+  void fetch_sockets(adapter::fetch_fn done) { nsp_->fetch_sockets(opts_, std::move(done)); }
   const broadcast_options& options() const noexcept { return opts_; }
 
  private:
@@ -414,6 +424,72 @@ void nsp::emit(std::string_view name, const A&... a) {
 template <class... A>
 void nsp::emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
   emitter(*this).emit_with_ack(name, std::move(cb), timeout, a...);
+}
+
+namespace detail {
+/// The handshake as Node's socket.io serialises it for other servers. `secure` is false: the
+/// Engine.IO layer does not record TLS; `time` uses Date's toString format, in UTC.
+inline std::string handshake_json(const socket& s) {
+  const engineio::handshake& hs = s.handshake();
+  std::string out;
+  json::string_sink sink{&out};
+  json::writer w(sink);
+  auto str = [&w](std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
+  w.StartObject();
+  w.Key("headers");
+  w.StartObject();
+  for (const auto& h : hs.headers()) str(h.first), str(h.second);
+  w.EndObject();
+  std::time_t t = std::chrono::system_clock::to_time_t(hs.time);
+  std::tm tm{};
+#ifdef _WIN32
+  gmtime_s(&tm, &t);
+#else
+  gmtime_r(&t, &tm);
+#endif
+  char when[96];
+  std::size_t n = std::strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
+  w.Key("time"), str(std::string_view(when, n));
+  w.Key("address"), str(hs.remote_address);
+  w.Key("xdomain"), w.Bool(!hs.header("origin").empty());
+  w.Key("secure"), w.Bool(false);
+  w.Key("issued"), w.Int64(std::chrono::duration_cast<std::chrono::milliseconds>(hs.time.time_since_epoch()).count());
+  w.Key("url"), str(hs.url);
+  w.Key("query");
+  w.StartObject();
+  for (const auto& q : hs.query) str(q.first), str(q.second);
+  w.EndObject();
+  w.Key("auth");
+  if (s.auth().IsObject()) s.auth().Accept(w);
+  else w.StartObject(), w.EndObject();
+  w.EndObject();
+  sink.Flush();
+  return out;
+}
+}  // namespace detail
+
+inline std::vector<socket_info> nsp::local_sockets(const broadcast_options& opts) const {
+  std::vector<socket_info> out;
+  for (auto& sid : adapter_->sids(opts)) {
+    socket_ptr s = get_socket(sid);
+    if (!s) continue;  // left meanwhile
+    socket_info i;
+    i.rooms = adapter_->rooms_of(sid);
+    i.handshake = detail::handshake_json(*s);
+    json::document d = s->get_session();
+    if (!d.IsNull()) i.data = json::stringify(d);
+    i.id = std::move(sid);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+inline void nsp::fetch_sockets(const broadcast_options& opts, adapter::fetch_fn done) {
+  auto local = std::make_shared<std::vector<socket_info>>(local_sockets(opts));
+  adapter_->fetch_remote_sockets(opts, [local, done = std::move(done)](bool complete, std::vector<socket_info> remote) {
+    for (auto& r : remote) local->push_back(std::move(r));
+    done(complete, std::move(*local));
+  });
 }
 
 inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
