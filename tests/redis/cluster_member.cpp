@@ -7,6 +7,8 @@
 // the room (3 s); server_count() -> the adapter's count; ask_servers(arg) -> [complete, answers]
 // of server_side_emit_with_ack("ping-node", arg); tell_servers(arg) -> true after
 // server_side_emit("note", arg); last_note() -> the last "note" another server sent.
+// set_data(obj) -> true after saving obj as the socket's session; fetch_all() -> [complete,
+// ids] of fetch_sockets over the cluster.
 // Server-side listener: "hello"(arg) answers "portico:" + arg.
 #include <atomic>
 #include <chrono>
@@ -101,6 +103,18 @@ int main(int argc, char** argv) {
           reply(complete, sio::as_array{answers});
         },
         e.args().at(0));
+  });
+  n.on("set_data", [](sio::socket& s, const sio::args& a) {
+    s.save_session(a[0]);
+    return true;
+  });
+  n.on("fetch_all", [](sio::event& e) {
+    auto reply = e.take_ack();
+    e.socket().get_namespace().fetch_sockets([reply](bool complete, std::vector<sio::socket_info> v) mutable {
+      std::vector<std::string> ids;
+      for (auto& i : v) ids.push_back(i.id);
+      reply(complete, ids);
+    });
   });
   n.on("server_count", [](sio::event& e) {
     auto reply = e.take_ack();

@@ -161,6 +161,33 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     const fetched = await nodeIo.in('mixed').fetchSockets();
     assert.deepStrictEqual(fetched.map((s) => s.id).sort(), [onNode.id, onPortico.id].sort());
 
+    // A portico socket's handshake (query, auth, address...) and session (socket.data) reach
+    // Node's fetchSockets as Node writes its own.
+    const withAuth = connect(`http://127.0.0.1:${member.port}`, {
+      forceNew: true, reconnection: false, timeout: 5000, transports: ['websocket'],
+      query: { who: 'pat' }, auth: { token: 'tp' },
+    });
+    await new Promise((resolve, reject) => { withAuth.once('connect', resolve); withAuth.once('connect_error', reject); });
+    sockets.push(withAuth);
+    await ack(withAuth, 'set_data', { user: 'pat', n: 7 });
+    const [remote] = await nodeIo.in(withAuth.id).fetchSockets();
+    assert.ok(remote, 'portico socket fetched');
+    assert.strictEqual(remote.handshake.query.who, 'pat');
+    assert.deepStrictEqual(remote.handshake.auth, { token: 'tp' });
+    assert.strictEqual(remote.handshake.address, '127.0.0.1');
+    assert.strictEqual(typeof remote.handshake.issued, 'number');
+    assert.strictEqual(typeof remote.handshake.headers.host, 'string');
+    assert.deepStrictEqual(remote.data, { user: 'pat', n: 7 });
+    assert.deepStrictEqual([...remote.rooms], [withAuth.id]);
+
+    // portico's fetch_sockets (REMOTE_FETCH issued): its own 3 sockets and Node's one.
+    const [fetchedAll, ids] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('fetch_all', (err, c, list) => (err ? reject(err) : resolve([c, list])));
+    });
+    assert.strictEqual(fetchedAll, true);
+    assert.deepStrictEqual(ids.sort(), [onPortico.id, outsider.id, withAuth.id, onNode.id].sort());
+    withAuth.close();
+
     // socketsJoin from Node (REMOTE_JOIN) moves portico's outsider into a room.
     nodeIo.in(outsider.id).socketsJoin('late');
     await sleep(500);
