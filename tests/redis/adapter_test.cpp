@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -201,6 +202,8 @@ TEST_CASE("redis adapter: server_side_emit reaches the other server's listener, 
     };
   };
   a.of("/").on_server_event("hello", listen(heard_a, "a"));
+  // A listener that throws is logged, not fatal: B still answers the next request below.
+  b.of("/").on_server_event("bad", [](const sio::args&) -> std::string { throw std::runtime_error("boom"); });
   b.of("/").on_server_event("hello", listen(heard_b, "b"));
   for (sio::server* s : {&a, &b}) {
     s->listen("127.0.0.1", 0);
@@ -219,6 +222,8 @@ TEST_CASE("redis adapter: server_side_emit reaches the other server's listener, 
     REQUIRE(cv.wait_for(l, 10s, [&] { return !heard_b.empty(); }));
     CHECK(heard_b == std::vector<std::string>{"one"});
   }
+
+  a.of("/").server_side_emit("bad", 42);
 
   // With ack: exactly the other server answers, with its listener's value.
   bool done = false, complete = false;

@@ -502,7 +502,12 @@ class adapter : public socketio::memory_adapter {
     if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event())
       return hub_->log().warn("redis adapter " + nsp_ + ": unreadable SERVER_SIDE_EMIT ignored");
     for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
-    auto answer = n->server_event(pk);
+    std::optional<std::string> answer;
+    try {
+      answer = n->server_event(pk);
+    } catch (const std::exception& e) {  // a listener's error must not stop the hub thread
+      return hub_->log().warn("redis adapter " + nsp_ + ": server-side listener threw, no answer: " + e.what());
+    }
     if (!answer || !req.request_id) return;
     classic_response r;
     r.type = request_type::server_side_emit;
