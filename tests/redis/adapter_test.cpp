@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -182,4 +184,145 @@ TEST_CASE("redis adapter: a malformed message on a channel is ignored, the membe
   CHECK(m.event == "still-alive");
   CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
   ca.disconnect();
+}
+
+TEST_CASE("redis adapter: server_side_emit reaches the other server's listener, with and without ack", "[redis]") {
+  portico_test::redis_server redis;
+  sio::server a(member_options(redis.port()));
+  sio::server b(member_options(redis.port()));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> heard_a, heard_b;
+  auto listen = [&](std::vector<std::string>& heard, std::string who) {
+    return [&heard, &mu, &cv, who](const sio::args& args) {
+      std::lock_guard<std::mutex> g(mu);
+      heard.push_back(std::string(args.at(0).str()));
+      cv.notify_all();
+      return who + ":" + std::string(args.at(0).str());
+    };
+  };
+  a.of("/").on_server_event("hello", listen(heard_a, "a"));
+  // A listener that throws is logged, not fatal: B still answers the next request below.
+  b.of("/").on_server_event("bad", [](const sio::args&) -> std::string { throw std::runtime_error("boom"); });
+  b.of("/").on_server_event("hello", listen(heard_b, "b"));
+  for (sio::server* s : {&a, &b}) {
+    s->listen("127.0.0.1", 0);
+    s->start();
+  }
+  struct stop_both {
+    sio::server &a, &b;
+    ~stop_both() { a.stop(); b.stop(); }
+  } stopper{a, b};
+  REQUIRE(wait_count(a, b, 2));
+
+  // Without ack: B's listener hears it, A's own does not.
+  a.of("/").server_side_emit("hello", "one");
+  {
+    std::unique_lock<std::mutex> l(mu);
+    REQUIRE(cv.wait_for(l, 10s, [&] { return !heard_b.empty(); }));
+    CHECK(heard_b == std::vector<std::string>{"one"});
+  }
+
+  a.of("/").server_side_emit("bad", 42);
+
+  // With ack: exactly the other server answers, with its listener's value.
+  bool done = false, complete = false;
+  std::vector<std::string> answers;
+  a.of("/").server_side_emit_with_ack("hello", [&](bool ok, const sio::args& responses) {
+    std::lock_guard<std::mutex> g(mu);
+    complete = ok;
+    for (std::size_t i = 0; i < responses.size(); ++i) answers.push_back(std::string(responses.at(i).str()));
+    done = true;
+    cv.notify_all();
+  }, "two");
+  std::unique_lock<std::mutex> l(mu);
+  REQUIRE(cv.wait_for(l, 10s, [&] { return done; }));
+  CHECK(complete);
+  CHECK(answers == std::vector<std::string>{"b:two"});
+  CHECK(heard_a.empty());
+}
+
+TEST_CASE("redis adapter: server_side_emit_with_ack alone completes at once with no answers", "[redis]") {
+  sio::server solo;  // memory adapter: no other server
+  bool called = false, complete = false;
+  std::size_t n = 99;
+  solo.of("/").server_side_emit_with_ack("hello", [&](bool ok, const sio::args& r) {
+    called = true;
+    complete = ok;
+    n = r.size();
+  });
+  CHECK(called);
+  CHECK(complete);
+  CHECK(n == 0);
+}
+
+TEST_CASE("redis adapter: fetch_sockets lists both servers' sockets with handshake and session", "[redis]") {
+  portico_test::redis_server redis;
+  sio::server a(member_options(redis.port()));
+  sio::server b(member_options(redis.port()));
+  b.on_connect([](sio::socket& s) {
+    s.join("room-b");
+    s.save_session(std::map<std::string, std::string>{{"user", "bob"}});
+  });
+  for (sio::server* s : {&a, &b}) {
+    s->listen("127.0.0.1", 0);
+    s->start();
+  }
+  struct stop_both {
+    sio::server &a, &b;
+    ~stop_both() { a.stop(); b.stop(); }
+  } stopper{a, b};
+  REQUIRE(wait_count(a, b, 2));
+
+  portico::client::simple_client ca, cb;
+  ca.connect("http://127.0.0.1:" + std::to_string(a.port()));
+  portico::client::simple_options ob;
+  ob.client.query["who"] = "bob";
+  ob.auth_json = R"({"token":"t1"})";
+  cb.connect("http://127.0.0.1:" + std::to_string(b.port()), ob);
+  REQUIRE(a.of("/").size() == 1);
+  REQUIRE(b.of("/").size() == 1);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false, complete = false;
+  std::vector<sio::socket_info> got;
+  a.of("/").fetch_sockets([&](bool ok, std::vector<sio::socket_info> v) {
+    std::lock_guard<std::mutex> g(mu);
+    complete = ok;
+    got = std::move(v);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> l(mu);
+  REQUIRE(cv.wait_for(l, 10s, [&] { return done; }));
+  CHECK(complete);
+  REQUIRE(got.size() == 2);
+  const sio::socket_info& remote = got[1];  // local sockets first, then the other servers'
+  CHECK(remote.rooms.size() == 2);
+  portico::json::document hs, data;
+  REQUIRE(portico::json::parse(remote.handshake, hs));
+  REQUIRE(portico::json::parse(remote.data, data));
+  CHECK(std::string(hs["query"]["who"].GetString()) == "bob");
+  CHECK(std::string(hs["auth"]["token"].GetString()) == "t1");
+  CHECK(std::string(hs["address"].GetString()) == "127.0.0.1");
+  CHECK(hs["issued"].IsInt64());
+  CHECK(std::string(data["user"].GetString()) == "bob");
+  CHECK(got[0].handshake.find("\"query\"") != std::string::npos);
+
+  // Only room-b: A's socket is left out.
+  done = false;
+  l.unlock();
+  a.of("/").to("room-b").fetch_sockets([&](bool ok, std::vector<sio::socket_info> v) {
+    std::lock_guard<std::mutex> g(mu);
+    complete = ok;
+    got = std::move(v);
+    done = true;
+    cv.notify_all();
+  });
+  l.lock();
+  REQUIRE(cv.wait_for(l, 10s, [&] { return done; }));
+  CHECK(complete);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].rooms.size() == 2);
 }

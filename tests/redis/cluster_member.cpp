@@ -4,7 +4,12 @@
 //   prints "LISTENING <port>" when ready; exits after S seconds (default 120) or on SIGTERM.
 // Events (every one acked): join(room) -> true; to_room(room, event, arg) -> true (broadcast
 // from this server); ask_room(room, arg) -> [status, answers] of a broadcast with ack "q" to
-// the room (3 s); server_count() -> the adapter's count.
+// the room (3 s); server_count() -> the adapter's count; ask_servers(arg) -> [complete, answers]
+// of server_side_emit_with_ack("ping-node", arg); tell_servers(arg) -> true after
+// server_side_emit("note", arg); last_note() -> the last "note" another server sent.
+// set_data(obj) -> true after saving obj as the socket's session; fetch_all() -> [complete,
+// ids] of fetch_sockets over the cluster.
+// Server-side listener: "hello"(arg) answers "portico:" + arg.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -75,6 +80,41 @@ int main(int argc, char** argv) {
           reply(sio::to_string(st), sio::as_array{responses});
         },
         std::chrono::seconds(3), e.args().at(1));
+  });
+  std::mutex note_mu;
+  std::string last_note;
+  n.on_server_event("hello", [](const sio::args& a) { return "portico:" + std::string(a.at(0).str()); });
+  n.on_server_event("note", [&](const sio::args& a) {
+    std::lock_guard<std::mutex> g(note_mu);
+    last_note = std::string(a.at(0).str());
+  });
+  n.on("last_note", [&](sio::socket&, const sio::args&) {
+    std::lock_guard<std::mutex> g(note_mu);
+    return last_note;
+  });
+  n.on("tell_servers", [](sio::socket& s, const sio::args& a) {
+    s.get_namespace().server_side_emit("note", a.at(0));
+    return true;
+  });
+  n.on("ask_servers", [](sio::event& e) {
+    auto reply = e.take_ack();
+    e.socket().get_namespace().server_side_emit_with_ack(
+        "ping-node", [reply](bool complete, const sio::args& answers) mutable {
+          reply(complete, sio::as_array{answers});
+        },
+        e.args().at(0));
+  });
+  n.on("set_data", [](sio::socket& s, const sio::args& a) {
+    s.save_session(a[0]);
+    return true;
+  });
+  n.on("fetch_all", [](sio::event& e) {
+    auto reply = e.take_ack();
+    e.socket().get_namespace().fetch_sockets([reply](bool complete, std::vector<sio::socket_info> v) mutable {
+      std::vector<std::string> ids;
+      for (auto& i : v) ids.push_back(i.id);
+      reply(complete, ids);
+    });
   });
   n.on("server_count", [](sio::event& e) {
     auto reply = e.take_ack();

@@ -11,12 +11,16 @@
 /// emit from a foreign thread does.
 ///
 /// Requests answered: ALL_ROOMS (1), SOCKETS (0), REMOTE_JOIN (2), REMOTE_LEAVE (3),
-/// REMOTE_FETCH (5, ids and rooms only: the adapter knows no handshake or socket data),
+/// REMOTE_FETCH (5: id, rooms, the handshake as Node writes it and the session as `data`),
 /// BROADCAST (7: sent to the local clients with a local ack id, answered with
 /// BROADCAST_CLIENT_COUNT and one BROADCAST_ACK per local answer), REMOTE_DISCONNECT (4) with
 /// `close: true`.
-/// Issued: BROADCAST (7) for broadcasts with ack, and `PUBSUB NUMSUB` for the server count.
-/// Not handled yet: REMOTE_DISCONNECT without close (logged), SERVER_SIDE_EMIT (6, ignored).
+/// SERVER_SIDE_EMIT (6): handed to the namespace's `on_server_event` listeners; with a requestId
+/// the listener's returned value is the answer (on the common response channel, as Node does).
+/// Issued: BROADCAST (7) for broadcasts with ack, REMOTE_FETCH (5, `nsp::fetch_sockets`: expects
+/// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), SERVER_SIDE_EMIT (6, with ack: expects
+/// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), and `PUBSUB NUMSUB` for the server count.
+/// Not handled yet: REMOTE_DISCONNECT without close (logged).
 #include <asio.hpp>
 
 #include <atomic>
@@ -212,7 +216,61 @@ class adapter : public socketio::memory_adapter {
 
   void bind(socketio::nsp& n) override { bound_.store(&n, std::memory_order_release); }
 
+  void server_side_emit(const socketio::outgoing_packet& p, server_ack_fn cb) override {
+    classic_request r;
+    r.type = request_type::server_side_emit;
+    r.uid = uid_;
+    r.data = packet_from_socketio(p.frame->text, p.frame->binaries).data;
+    if (!cb) return hub_->publish(request_channel_, encode(r));
+    r.request_id = detail::member_uid();
+    // Like Node: count the other servers first, then publish and wait for that many answers.
+    // Everything below runs on the hub thread, so the pending map needs no lock.
+    detail::cluster_hub* hub = hub_.get();
+    auto state = sse_;
+    auto timeout = hub_->opts().requests_timeout;
+    hub_->numsub(request_channel_, [hub, state, timeout, ch = request_channel_, r = std::move(r),
+                                    cb = std::move(cb)](std::size_t n) mutable {
+      if (n <= 1) return cb(true, socketio::args{});
+      const std::string id = *r.request_id;
+      auto& e = state->pending[id];
+      e.cb = std::move(cb);
+      e.expected = n - 1;
+      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
+      e.timer->async_wait([state, id](const asio::error_code& ec) {
+        if (!ec) state->finish(id, false);
+      });
+      hub->publish(ch, encode(r));
+    });
+  }
+
   /// Hub thread: a message on one of this namespace's channels.
+  void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
+    classic_request r;
+    r.type = request_type::remote_fetch;
+    r.uid = uid_;
+    r.request_id = detail::member_uid();
+    broadcast_opts o;
+    o.rooms = opts.rooms;
+    o.except = opts.except;
+    r.opts = std::move(o);
+    detail::cluster_hub* hub = hub_.get();
+    auto state = fetches_;
+    auto timeout = hub_->opts().requests_timeout;
+    hub_->numsub(request_channel_, [hub, state, timeout, ch = request_channel_, r = std::move(r),
+                                    done = std::move(done)](std::size_t n) mutable {
+      if (n <= 1) return done(true, {});
+      const std::string id = *r.request_id;
+      auto& e = state->pending[id];
+      e.done = std::move(done);
+      e.expected = n - 1;
+      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
+      e.timer->async_wait([state, id](const asio::error_code& ec) {
+        if (!ec) state->finish(id, false);
+      });
+      hub->publish(ch, encode(r));
+    });
+  }
+
   void on_message(const message& m) {
     if (m.kind == subscription::pattern) return on_broadcast(m.channel, m.payload);
     if (m.channel == request_channel_) return on_request(m.payload);
@@ -317,12 +375,19 @@ class adapter : public socketio::memory_adapter {
           r.sids = sids(t);
         } else {
           std::vector<fetched_socket> v;
-          for (auto& sid : sids(target(req.opts))) {
-            fetched_socket f;
-            f.rooms = rooms_of(sid);
-            f.id = std::move(sid);
-            f.handshake.json = "{}";
-            v.push_back(std::move(f));
+          socketio::nsp* n = bound_.load(std::memory_order_acquire);
+          if (n) {
+            for (auto& i : n->local_sockets(target(req.opts)))
+              v.push_back(fetched_socket{std::move(i.id), payload{std::move(i.handshake), {}}, std::move(i.rooms),
+                                         payload{std::move(i.data), {}}});
+          } else {  // not bound (a custom server): ids and rooms only
+            for (auto& sid : sids(target(req.opts))) {
+              fetched_socket f;
+              f.rooms = rooms_of(sid);
+              f.id = std::move(sid);
+              f.handshake.json = "{}";
+              v.push_back(std::move(f));
+            }
           }
           r.sockets = std::move(v);
         }
@@ -358,8 +423,11 @@ class adapter : public socketio::memory_adapter {
         for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
         return;
       }
+      case request_type::server_side_emit:
+        if (req.uid == uid_ || !req.data) return;
+        return answer_server_side_emit(req);
       default:
-        return;  // SERVER_SIDE_EMIT: portico has no server-side events
+        return;
     }
   }
 
@@ -422,11 +490,38 @@ class adapter : public socketio::memory_adapter {
     answering_remote() = false;
   }
 
+  /// Another server's serverSideEmit -> the namespace's listener; its value answers an ack.
+  void answer_server_side_emit(classic_request& req) {
+    socketio::nsp* n = bound_.load(std::memory_order_acquire);
+    if (!n) return;
+    packet pkt;
+    pkt.type = 2;
+    pkt.data = std::move(*req.data);
+    socketio::encoded enc = to_socketio(std::move(pkt), nsp_);
+    socketio::packet pk;
+    if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event())
+      return hub_->log().warn("redis adapter " + nsp_ + ": unreadable SERVER_SIDE_EMIT ignored");
+    for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
+    std::optional<std::string> answer;
+    try {
+      answer = n->server_event(pk);
+    } catch (const std::exception& e) {  // a listener's error must not stop the hub thread
+      return hub_->log().warn("redis adapter " + nsp_ + ": server-side listener threw, no answer: " + e.what());
+    }
+    if (!answer || !req.request_id) return;
+    classic_response r;
+    r.type = request_type::server_side_emit;
+    r.request_id = *req.request_id;
+    r.data = payload{std::move(*answer), {}};
+    hub_->publish(response_channel_, encode(r));  // always the common channel (Node's rule)
+  }
+
   void on_response(std::string_view bytes) {
     classic_response r;
     if (auto e = decode(bytes, r); e != codec_errc::ok)
       return hub_->log().warn("redis adapter " + nsp_ + ": malformed response ignored: " + describe(e));
-    if (!r.type) return;  // answers to requests this adapter does not issue
+    if (!r.type) return fetches_->answer(r);  // REMOTE_FETCH answers; others are not ours
+    if (*r.type == request_type::server_side_emit) return sse_->answer(r);
     std::shared_ptr<socketio::ack_collector> acks;
     {
       std::lock_guard<std::mutex> g(acks_->mu);
@@ -465,6 +560,68 @@ class adapter : public socketio::memory_adapter {
     std::map<std::string, entry> pending;
   };
   std::unique_ptr<ack_requests> acks_ = std::make_unique<ack_requests>();
+  /// Server-side emits with ack this adapter published, by requestId. Hub thread only.
+  struct sse_requests {
+    struct entry {
+      server_ack_fn cb;
+      std::size_t expected = 0;
+      std::vector<std::string> answers;  ///< JSON text of each server's answer
+      std::unique_ptr<asio::steady_timer> timer;
+    };
+    std::map<std::string, entry> pending;
+
+    void answer(classic_response& r) {
+      auto it = pending.find(r.request_id);
+      if (it == pending.end()) return;  // not ours, or late
+      it->second.answers.push_back(r.data && !r.data->json.empty() ? std::move(r.data->json) : "null");
+      if (it->second.answers.size() >= it->second.expected) finish(r.request_id, true);
+    }
+    void finish(const std::string& id, bool complete) {
+      auto it = pending.find(id);
+      if (it == pending.end()) return;
+      entry e = std::move(it->second);
+      pending.erase(it);
+      if (e.timer) e.timer->cancel();
+      // The answers as one Socket.IO ACK packet, read by the callback like any ack's arguments.
+      std::string text = "0[";
+      for (std::size_t i = 0; i < e.answers.size(); ++i) text += (i ? "," : "") + e.answers[i];
+      text = "3" + text + "]";
+      socketio::packet pk;
+      if (socketio::decode(std::move(text), pk) != socketio::errc::ok) return e.cb(complete, socketio::args{});
+      e.cb(complete, socketio::args(pk));
+    }
+  };
+  std::shared_ptr<sse_requests> sse_ = std::make_shared<sse_requests>();
+  /// fetch_sockets requests this adapter published, by requestId. Hub thread only.
+  struct fetch_requests {
+    struct entry {
+      fetch_fn done;
+      std::size_t expected = 0, answered = 0;
+      std::vector<socketio::socket_info> sockets;
+      std::unique_ptr<asio::steady_timer> timer;
+    };
+    std::map<std::string, entry> pending;
+
+    void answer(classic_response& r) {
+      auto it = pending.find(r.request_id);
+      if (it == pending.end()) return;  // ALL_ROOMS/SOCKETS answers, or late
+      if (r.sockets)  // like Node, an answer without a list still counts
+        for (auto& f : *r.sockets)
+          it->second.sockets.push_back(socketio::socket_info{
+              std::move(f.id), std::move(f.rooms), f.handshake.json.empty() ? "{}" : std::move(f.handshake.json),
+              f.data.json.empty() ? "null" : std::move(f.data.json)});
+      if (++it->second.answered >= it->second.expected) finish(r.request_id, true);
+    }
+    void finish(const std::string& id, bool complete) {
+      auto it = pending.find(id);
+      if (it == pending.end()) return;
+      entry e = std::move(it->second);
+      pending.erase(it);
+      if (e.timer) e.timer->cancel();
+      e.done(complete, std::move(e.sockets));
+    }
+  };
+  std::shared_ptr<fetch_requests> fetches_ = std::make_shared<fetch_requests>();
 };
 
 namespace detail {

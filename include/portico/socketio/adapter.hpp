@@ -66,6 +66,14 @@ class ack_collector {
   virtual void response(const args& a) = 0;
 };
 
+/// One socket as fetch_sockets reports it (socket.io's RemoteSocket: id, handshake, rooms, data).
+struct socket_info {
+  std::string id;
+  std::vector<std::string> rooms;
+  std::string handshake = "{}";  ///< JSON: headers, time, address, xdomain, secure, issued, url, query, auth
+  std::string data = "{}";       ///< JSON: the socket's session (socket.io's `socket.data`)
+};
+
 class adapter {
  public:
   /// Hands one frame to many Engine.IO sockets (the server's `send_many`).
@@ -96,6 +104,23 @@ class adapter {
   /// adapter uses it to deliver what other servers send with the namespace's own machinery
   /// (e.g. broadcasts with ack: local ack ids and answers).
   virtual void bind(nsp&) {}
+  /// The other servers' answers to a server-side emit with ack: `complete` false when the
+  /// cluster's timeout came first; `responses[i]` is one server's answer.
+  using server_ack_fn = std::function<void(bool complete, const args& responses)>;
+  /// Sends the event `p` (`[event, ...args]`) to the namespace's server-side listeners of every
+  /// other server of a cluster; with `cb`, collects one answer per other server. Alone: no
+  /// other server, so `cb(true, {})` at once.
+  virtual void server_side_emit(const outgoing_packet& p, server_ack_fn cb) {
+    (void)p;
+    if (cb) cb(true, args{});
+  }
+  /// The matching sockets of the other servers (`complete` false when the cluster's timeout came
+  /// first). Alone: none, at once.
+  using fetch_fn = std::function<void(bool complete, std::vector<socket_info> sockets)>;
+  virtual void fetch_remote_sockets(const broadcast_options& opts, fetch_fn done) {
+    (void)opts;
+    done(true, {});
+  }
 };
 
 /// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never

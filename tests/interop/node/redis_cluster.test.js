@@ -161,6 +161,33 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     const fetched = await nodeIo.in('mixed').fetchSockets();
     assert.deepStrictEqual(fetched.map((s) => s.id).sort(), [onNode.id, onPortico.id].sort());
 
+    // A portico socket's handshake (query, auth, address...) and session (socket.data) reach
+    // Node's fetchSockets as Node writes its own.
+    const withAuth = connect(`http://127.0.0.1:${member.port}`, {
+      forceNew: true, reconnection: false, timeout: 5000, transports: ['websocket'],
+      query: { who: 'pat' }, auth: { token: 'tp' },
+    });
+    await new Promise((resolve, reject) => { withAuth.once('connect', resolve); withAuth.once('connect_error', reject); });
+    sockets.push(withAuth);
+    await ack(withAuth, 'set_data', { user: 'pat', n: 7 });
+    const [remote] = await nodeIo.in(withAuth.id).fetchSockets();
+    assert.ok(remote, 'portico socket fetched');
+    assert.strictEqual(remote.handshake.query.who, 'pat');
+    assert.deepStrictEqual(remote.handshake.auth, { token: 'tp' });
+    assert.strictEqual(remote.handshake.address, '127.0.0.1');
+    assert.strictEqual(typeof remote.handshake.issued, 'number');
+    assert.strictEqual(typeof remote.handshake.headers.host, 'string');
+    assert.deepStrictEqual(remote.data, { user: 'pat', n: 7 });
+    assert.deepStrictEqual([...remote.rooms], [withAuth.id]);
+
+    // portico's fetch_sockets (REMOTE_FETCH issued): its own 3 sockets and Node's one.
+    const [fetchedAll, ids] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('fetch_all', (err, c, list) => (err ? reject(err) : resolve([c, list])));
+    });
+    assert.strictEqual(fetchedAll, true);
+    assert.deepStrictEqual(ids.sort(), [onPortico.id, outsider.id, withAuth.id, onNode.id].sort());
+    withAuth.close();
+
     // socketsJoin from Node (REMOTE_JOIN) moves portico's outsider into a room.
     nodeIo.in(outsider.id).socketsJoin('late');
     await sleep(500);
@@ -168,6 +195,24 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     nodeIo.to('late').emit('late-ev', 1);
     assert.ok(await until(() => gotLate.length === 1, 5000), 'REMOTE_JOIN applied on portico');
 
+    // Server-side events. Node's serverSideEmitWithAck (SERVER_SIDE_EMIT with requestId): the
+    // portico listener's answer reaches Node, so it completes instead of timing out.
+    assert.deepStrictEqual(await nodeIo.serverSideEmitWithAck('hello', 's1'), ['portico:s1']);
+    // Node's serverSideEmit without ack reaches portico's "note" listener.
+    nodeIo.serverSideEmit('note', 'from-node');
+    assert.ok(await until(async () => (await ack(onPortico, 'last_note')) === 'from-node', 5000), 'note reached portico');
+    // portico's server_side_emit reaches Node's io.on listener; with ack, Node's answer comes back.
+    const notes = [];
+    nodeIo.on('note', (arg) => notes.push(arg));
+    nodeIo.on('ping-node', (arg, cb) => cb(`node:${arg}`));
+    await ack(onPortico, 'tell_servers', 'from-portico');
+    assert.ok(await until(() => notes.length === 1, 5000), 'note reached Node');
+    assert.deepStrictEqual(notes, ['from-portico']);
+    const [complete, pongs] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('ask_servers', 'p1', (err, c, list) => (err ? reject(err) : resolve([c, list])));
+    });
+    assert.strictEqual(complete, true);
+    assert.deepStrictEqual(pongs, ['node:p1']);
 
     // A broadcast with ack from portico (BROADCAST request): Node reports its client count and
     // forwards its client's answer; portico's own client answers locally.
