@@ -5046,6 +5046,14 @@ class ack_collector {
   virtual void response(const args& a) = 0;
 };
 
+/// One socket as fetch_sockets reports it (socket.io's RemoteSocket: id, handshake, rooms, data).
+struct socket_info {
+  std::string id;
+  std::vector<std::string> rooms;
+  std::string handshake = "{}";  ///< JSON: headers, time, address, xdomain, secure, issued, url, query, auth
+  std::string data = "{}";       ///< JSON: the socket's session (socket.io's `socket.data`)
+};
+
 class adapter {
  public:
   /// Hands one frame to many Engine.IO sockets (the server's `send_many`).
@@ -5076,6 +5084,23 @@ class adapter {
   /// adapter uses it to deliver what other servers send with the namespace's own machinery
   /// (e.g. broadcasts with ack: local ack ids and answers).
   virtual void bind(nsp&) {}
+  /// The other servers' answers to a server-side emit with ack: `complete` false when the
+  /// cluster's timeout came first; `responses[i]` is one server's answer.
+  using server_ack_fn = std::function<void(bool complete, const args& responses)>;
+  /// Sends the event `p` (`[event, ...args]`) to the namespace's server-side listeners of every
+  /// other server of a cluster; with `cb`, collects one answer per other server. Alone: no
+  /// other server, so `cb(true, {})` at once.
+  virtual void server_side_emit(const outgoing_packet& p, server_ack_fn cb) {
+    (void)p;
+    if (cb) cb(true, args{});
+  }
+  /// The matching sockets of the other servers (`complete` false when the cluster's timeout came
+  /// first). Alone: none, at once.
+  using fetch_fn = std::function<void(bool complete, std::vector<socket_info> sockets)>;
+  virtual void fetch_remote_sockets(const broadcast_options& opts, fetch_fn done) {
+    (void)opts;
+    done(true, {});
+  }
 };
 
 /// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never
@@ -5330,10 +5355,12 @@ class timers {
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -5809,6 +5836,8 @@ struct handlers {
   std::unordered_map<std::string, event_handler> events;
   event_handler any;
   disconnect_handler disconnecting, disconnected;
+  /// Server-side listeners (events from other servers): the answer as JSON text, or none.
+  std::unordered_map<std::string, std::function<std::optional<std::string>(const args&)>> server_events;
 };
 
 /// Collects the answers to one broadcast with ack and runs the user's callback once:
@@ -5938,6 +5967,55 @@ class nsp {
   template <class... A>
   void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a);
 
+  // --- other servers of a cluster (socket.io's serverSideEmit; a no-op with one server) ---
+  /// Listener for `name` sent by another server's `server_side_emit`. `f(const args&)` may
+  /// return a value: the answer to a server_side_emit with ack (void: no answer, the caller
+  /// then waits for its timeout, as with Node). Runs on the cluster adapter's thread.
+  template <class F>
+  nsp& on_server_event(std::string name, F f) {
+    handlers_->server_events[std::move(name)] = [f = std::move(f)](const args& a) mutable -> std::optional<std::string> {
+      using R = std::invoke_result_t<F&, const args&>;
+      if constexpr (std::is_void_v<R>) {
+        f(a);
+        return std::nullopt;
+      } else {
+        std::string out;
+        json::string_sink sink{&out};
+        json::writer w(sink);
+        json::encode_context ctx;
+        detail::write_arg(w, ctx, f(a));
+        sink.Flush();
+        return out;
+      }
+    };
+    return *this;
+  }
+  /// Runs the listener of event packet `p` (from another server); its answer, if any.
+  std::optional<std::string> server_event(const packet& p) {
+    auto it = handlers_->server_events.find(std::string(p.event_name()));
+    if (it == handlers_->server_events.end()) return std::nullopt;
+    const args a(p);
+    return it->second(a);
+  }
+  /// `name` with `a...` to the server-side listeners of every other server.
+  template <class... A>
+  void server_side_emit(std::string_view name, const A&... a) {
+    adapter_->server_side_emit(server_packet(name, a...), nullptr);
+  }
+  /// Like `server_side_emit`, `cb(complete, responses)` once every other server answered
+  /// (`complete` true) or at the cluster's requests timeout with the answers that came.
+  template <class... A>
+  void server_side_emit_with_ack(std::string_view name, adapter::server_ack_fn cb, const A&... a) {
+    adapter_->server_side_emit(server_packet(name, a...), std::move(cb));
+  }
+
+  /// Every matching socket of the cluster (socket.io's `fetchSockets`): this server's, then the
+  /// other servers' answers; `done(complete, sockets)` once all answered or at the timeout.
+  void fetch_sockets(const broadcast_options& opts, adapter::fetch_fn done);
+  void fetch_sockets(adapter::fetch_fn done) { fetch_sockets(broadcast_options{}, std::move(done)); }
+  /// This server's matching sockets with their handshake and session, as JSON.
+  std::vector<socket_info> local_sockets(const broadcast_options& opts) const;
+
   // --- rooms and sockets ---
   void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
   void leave_room(const std::string& sid, const std::string& room) { adapter_->leave(sid, room); }
@@ -5968,6 +6046,14 @@ class nsp {
       sockets_[s->sid()] = s;
     }
     adapter_->add_socket(s->sid(), s->engine());
+  }
+  template <class... A>
+  outgoing_packet server_packet(std::string_view name, const A&... a) {
+    outgoing_packet p;
+    p.nsp = name_;
+    p.frame = detail::encode_event(name_, no_ack, name, a...);
+    if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
+    return p;
   }
   void remove(const std::string& sid) {
     adapter_->remove_socket(sid);
@@ -6043,6 +6129,8 @@ class emitter {
   }
   /// The sids this emitter would reach.
   std::vector<std::string> sids() const { return nsp_->adapter_->sids(opts_); }
+  /// The sockets of the whole cluster this emitter would reach: see `nsp::fetch_sockets`.
+  void fetch_sockets(adapter::fetch_fn done) { nsp_->fetch_sockets(opts_, std::move(done)); }
   const broadcast_options& options() const noexcept { return opts_; }
 
  private:
@@ -6060,6 +6148,72 @@ void nsp::emit(std::string_view name, const A&... a) {
 template <class... A>
 void nsp::emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
   emitter(*this).emit_with_ack(name, std::move(cb), timeout, a...);
+}
+
+namespace detail {
+/// The handshake as Node's socket.io serialises it for other servers. `secure` is false: the
+/// Engine.IO layer does not record TLS; `time` uses Date's toString format, in UTC.
+inline std::string handshake_json(const socket& s) {
+  const engineio::handshake& hs = s.handshake();
+  std::string out;
+  json::string_sink sink{&out};
+  json::writer w(sink);
+  auto str = [&w](std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
+  w.StartObject();
+  w.Key("headers");
+  w.StartObject();
+  for (const auto& h : hs.headers()) str(h.first), str(h.second);
+  w.EndObject();
+  std::time_t t = std::chrono::system_clock::to_time_t(hs.time);
+  std::tm tm{};
+#ifdef _WIN32
+  gmtime_s(&tm, &t);
+#else
+  gmtime_r(&t, &tm);
+#endif
+  char when[96];
+  std::size_t n = std::strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
+  w.Key("time"), str(std::string_view(when, n));
+  w.Key("address"), str(hs.remote_address);
+  w.Key("xdomain"), w.Bool(!hs.header("origin").empty());
+  w.Key("secure"), w.Bool(false);
+  w.Key("issued"), w.Int64(std::chrono::duration_cast<std::chrono::milliseconds>(hs.time.time_since_epoch()).count());
+  w.Key("url"), str(hs.url);
+  w.Key("query");
+  w.StartObject();
+  for (const auto& q : hs.query) str(q.first), str(q.second);
+  w.EndObject();
+  w.Key("auth");
+  if (s.auth().IsObject()) s.auth().Accept(w);
+  else w.StartObject(), w.EndObject();
+  w.EndObject();
+  sink.Flush();
+  return out;
+}
+}  // namespace detail
+
+inline std::vector<socket_info> nsp::local_sockets(const broadcast_options& opts) const {
+  std::vector<socket_info> out;
+  for (auto& sid : adapter_->sids(opts)) {
+    socket_ptr s = get_socket(sid);
+    if (!s) continue;  // left meanwhile
+    socket_info i;
+    i.rooms = adapter_->rooms_of(sid);
+    i.handshake = detail::handshake_json(*s);
+    json::document d = s->get_session();
+    if (!d.IsNull()) i.data = json::stringify(d);
+    i.id = std::move(sid);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+inline void nsp::fetch_sockets(const broadcast_options& opts, adapter::fetch_fn done) {
+  auto local = std::make_shared<std::vector<socket_info>>(local_sockets(opts));
+  adapter_->fetch_remote_sockets(opts, [local, done = std::move(done)](bool complete, std::vector<socket_info> remote) {
+    for (auto& r : remote) local->push_back(std::move(r));
+    done(complete, std::move(*local));
+  });
 }
 
 inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
