@@ -6,7 +6,6 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const net = require('net');
 const http = require('http');
 const { spawn } = require('child_process');
 const { Server } = require('socket.io');
@@ -15,41 +14,7 @@ const { createClient } = require('redis');
 const { Emitter } = require('@socket.io/redis-emitter');
 const { io: connect } = require('socket.io-client');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => { clearTimeout(killer); resolve(); });
-    child.kill('SIGTERM');
-  });
-}
-
-async function startRedis(port) {
-  const exe = process.env.REDIS_SERVER || 'redis-server';
-  const child = spawn(exe, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error('redis-server exited');
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return child;
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  throw new Error('redis-server did not start');
-}
+const { freePort, startRedis, stop, sleep } = require('./redis_support');
 
 function startMember(redisPort) {
   const exe = process.env.PORTICO_REDIS_MEMBER;
