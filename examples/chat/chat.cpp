@@ -4,9 +4,11 @@
 //   chat [--port 8000] [--host 127.0.0.1] [--cors ORIGIN]... [--static DIR] [--client-js FILE]
 //        [--max-seconds N]
 //
-// Namespaces: "/" (the tutorial's first steps: unnamed `message`, `user-connected`), "/user"
-// (`user-connected` answered with `new-user` + an ack callback) and "/chat" (rooms: `join`,
-// `leave`, `text` -> `chat` to the room, `whoami`, connect/disconnect announcements).
+// Namespaces: "/" (the tutorial's first steps: unnamed `message`, `user-connected`, and its rooms:
+// `join-room`/`leave-room` -> `new-user` to the room), "/user" (`my response` on connect,
+// `user-connected` answered with `new-user` + an ack callback) and "/chat" (the tutorial's simple
+// chat app: `message` -> `new-message` to everyone; and the page's rooms: `join`, `leave`, `text`
+// -> `chat` to the room, `whoami`, connect/disconnect announcements).
 #include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
 
 #include <algorithm>
@@ -87,6 +89,25 @@ void register_handlers(sio::server& io) {
   io.on("user-connected", [](sio::socket& s, const sio::args& a) {
     log_line("user-connected on / from " + s.sid() + ": " + portico::json::stringify(a[0]));
   });
+  // The tutorial's rooms, named as its client emits them: `join-room` {id, roomName, username}
+  // tells the room, the newcomer included, in `new-user` {message}; `leave-room` {username, room}
+  // tells the ones who stay (the tutorial reads `room` there, `roomName` is taken as well).
+  auto& root = io.of("/");
+  io.on("join-room", [&root](sio::socket& s, const sio::args& a) {
+    std::string room = field(a[0], "roomName"), name = field(a[0], "username");
+    if (!valid_room(room)) return log_line("join-room from " + s.sid() + ": invalid room");
+    truncate_chars(name, 32);
+    s.join(room);
+    root.to(room).emit("new-user", fields{{"message", name + " Joined the room."}});
+  });
+  io.on("leave-room", [&root](sio::socket& s, const sio::args& a) {
+    std::string room = field(a[0], "room"), name = field(a[0], "username");
+    if (room.empty()) room = field(a[0], "roomName");
+    if (!valid_room(room)) return log_line("leave-room from " + s.sid() + ": invalid room");
+    truncate_chars(name, 32);
+    s.leave(room);
+    root.to(room).emit("new-user", fields{{"message", name + " has left the room."}});
+  });
   io.on_disconnect([](sio::socket& s, std::string_view reason) {
     log_line("disconnect / " + s.sid() + " (" + std::string(reason) + ")");
   });
@@ -94,6 +115,7 @@ void register_handlers(sio::server& io) {
   // "/user": `user-connected` is answered with `new-user`, whose ack callback logs the receipt
   // (the tutorial's `emit('new-user', data, callback=...)`); the others hear about the newcomer.
   auto& user = io.of("/user");
+  user.on_connect([](sio::socket& s) { s.emit("my response", fields{{"data", "Connected"}}); });
   user.on("user-connected", [](sio::socket& s, const sio::args& a) {
     log_line("user-connected on /user from " + s.sid() + ": " + portico::json::stringify(a[0]));
     s.emit_with_ack(
@@ -112,6 +134,9 @@ void register_handlers(sio::server& io) {
     log_line("connect /chat " + s.sid());
     s.emit("status", fields{{"msg", "connected as " + s.sid()}});
   });
+  // The tutorial's chat app: whatever `message` carries (its client's socket.send on connect and
+  // the text box) goes back as `new-message` to everyone on "/chat", the sender included.
+  chat.on("message", [&chat](sio::socket&, const sio::args& a) { chat.emit("new-message", a.at(0)); });
   chat.on("join", [&chat](sio::socket& s, const sio::args& a) -> fields {
     std::string room = field(a[0], "room"), name = field(a[0], "name");
     if (!valid_room(room)) return {{"error", "invalid room"}};

@@ -84,19 +84,19 @@ struct CarController : portico::controller<CarController> {
     r.ws("/live-support", &CarController::live_support, http::query<std::string>("name", "John"));
 
     // Event mode (Ellar's use_extra_handler=True, encoding='text'): bytes are refused with 1003.
-    http::ws_events<std::string> events;
+    // The handshake's `name` is declared as for the plain route; on_connect receives it.
+    http::ws_events<std::string, std::string> events;
     events.encoding = http::ws_encoding::text;
-    events.on_connect = [](http::websocket& ws) {
-      const std::string* name = ws.request().query_param("name");
+    events.on_connect = [](http::websocket& ws, std::string name) {
       ws.accept();
-      ws.send_text(welcome(name ? *name : "John"));
+      ws.send_text(welcome(name));
     };
     events.on_message = [](http::websocket& ws, std::string&& data) { ws.send_text(complaint_reply(data)); };
     events.on_disconnect = [this](http::websocket&, int code) {
       std::lock_guard<std::mutex> g(mu);
       last_close_code = code;
     };
-    r.ws("/live-support-events", events);
+    r.ws("/live-support-events", events, http::query<std::string>("name", "John"));
     r.get("/last-close", &CarController::last_close);
   }
 

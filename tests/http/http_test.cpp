@@ -790,6 +790,74 @@ TEST_CASE("ws_route event mode, text encoding: Ellar's live support with use_ext
   CHECK(p.connect(srv.port(), "/picky") == 403);
 }
 
+TEST_CASE("ws_route event mode: typed handshake parameters (path, query, header) as plain routes", "[http][ws]") {
+  http::router r;
+  r.log().set_level(portico::log_level::off);
+  std::atomic<int> connects{0};
+  // on_connect receives the decoded values, in the order the route declares them
+  http::ws_events<std::string, std::string, int, std::optional<std::string>> rooms;
+  rooms.on_connect = [&](http::websocket& ws, std::string room, int limit, std::optional<std::string> token) {
+    ++connects;
+    ws.accept();
+    ws.send_text(room + "/" + std::to_string(limit) + "/" + token.value_or("-"));
+  };
+  rooms.on_message = [](http::websocket& ws, std::string&& m) { ws.send_text("got " + m); };
+  r.group("/car").ws("/rooms/{room}/events", rooms, http::path<std::string>("room"), http::query<int>("limit", 10),
+                     http::header<std::optional<std::string>>("x-token"));
+  // a required header, and an event route whose on_connect does not take the values
+  http::ws_events<std::string, std::string> keyed;
+  keyed.on_connect = [&](http::websocket& ws, std::string key) {
+    ++connects;
+    ws.accept();
+    ws.send_text("key " + key);
+  };
+  r.ws("/keyed", keyed, http::header<std::string>("x-key"));
+  http::ws_events<std::string> untyped;
+  untyped.on_connect = [&](http::websocket& ws) {
+    ++connects;
+    ws.accept();
+  };
+  r.ws("/n/{n}", untyped, http::path<int>("n"));
+  raw_endpoint srv(r);
+  // a handshake read as an HTTP answer: the refusal's status and body
+  auto upgrade = [&](const std::string& target, test_client::headers_t extra = {}) {
+    extra.insert(extra.end(), {{"Upgrade", "websocket"}, {"Connection", "Upgrade"},
+                               {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}, {"Sec-WebSocket-Version", "13"}});
+    return fetch(srv.port(), "GET", target, "", extra);
+  };
+
+  ws_client a;
+  REQUIRE(a.connect(srv.port(), "/car/rooms/lobby%20b/events") == 101);
+  CHECK(a.recv_text() == "lobby b/10/-");
+  ws_client b;
+  REQUIRE(b.connect(srv.port(), "/car/rooms/lobby/events?limit=3", {{"X-Token", "abc"}}) == 101);
+  CHECK(b.recv_text() == "lobby/3/abc");
+  REQUIRE(b.send_text("hi"));
+  CHECK(b.recv_text() == "got hi");
+  CHECK(connects == 2);
+
+  // refused before the 101 with the error list (as a plain route), on_connect never runs
+  auto res = upgrade("/car/rooms/lobby/events?limit=many");
+  CHECK(res.status == 403);
+  CHECK(res.body == R"({"detail":[{"loc":["query","limit"],"msg":"value is not a valid integer","type":"int_parsing"}]})");
+  res = upgrade("/keyed");
+  CHECK(res.status == 403);
+  CHECK(res.body == R"({"detail":[{"loc":["header","x-key"],"msg":"field required","type":"missing"}]})");
+  res = upgrade("/n/x");
+  CHECK(res.status == 403);
+  CHECK(res.body.find(R"("loc":["path","n"])") != std::string::npos);
+  ws_client bad_query;
+  CHECK(bad_query.connect(srv.port(), "/car/rooms/lobby/events?limit=-") == 403);
+  CHECK(connects == 2);
+
+  ws_client key;
+  REQUIRE(key.connect(srv.port(), "/keyed", {{"X-Key", "k1"}}) == 101);
+  CHECK(key.recv_text() == "key k1");
+  ws_client n;
+  CHECK(n.connect(srv.port(), "/n/4") == 101);
+  CHECK(connects == 4);
+}
+
 TEST_CASE("ws_route event mode, json and bytes encodings", "[http][ws]") {
   http::router r;
   http::ws_events<car::chat> chat;

@@ -158,7 +158,7 @@ class controller_routes {
     return add_deferred(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
   }
 
-  /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body>`.
+  /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body, T...>`.
   template <class F, class... G, class... P>
   http::ws_route& ws(std::string pattern, F f, guards<G...>, P... params) {
     auto& r = group_.ws(std::move(pattern), framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);

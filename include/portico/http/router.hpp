@@ -338,14 +338,18 @@ class route_builder {
     return self().add_ws_route(prefix() + pattern, detail::typed_ws_handler(std::move(f), std::move(params)...));
   }
 
-  /// Event mode: see ws_events. `params` are validated at the handshake (403 when they fail);
-  /// read them with http::param_value(ws.request(), ...) in on_connect.
-  template <class Body, class... P>
-  ws_route& ws(std::string pattern, ws_events<Body> events, P... params) {
-    auto ev = std::make_shared<ws_events<Body>>(std::move(events));
-    auto start = [ev](const websocket_ptr& ws, typename P::type&&...) {
-      if (ev->on_connect) ev->on_connect(*ws);
-      else ws->accept();
+  /// Event mode: see ws_events. `params` are validated at the handshake (403 with the error list
+  /// when they fail, before on_connect); `ws_events<Body, T...>` receives their values in
+  /// on_connect, `ws_events<Body>` may read them with http::param_value(ws.request(), ...).
+  template <class Body, class... A, class... P>
+  ws_route& ws(std::string pattern, ws_events<Body, A...> events, P... params) {
+    static_assert(sizeof...(A) == 0 || std::is_same_v<std::tuple<A...>, std::tuple<typename P::type...>>,
+                  "portico::http: ws_events<Body, T...> takes the value types of the route's parameters, in order");
+    auto ev = std::make_shared<ws_events<Body, A...>>(std::move(events));
+    auto start = [ev](const websocket_ptr& ws, typename P::type&&... v) {
+      if (!ev->on_connect) ws->accept();
+      else if constexpr (sizeof...(A) == 0) ev->on_connect(*ws);
+      else ev->on_connect(*ws, std::move(v)...);
       ws->on_message([ev](websocket& w, ws_message&& m) {
         Body body{};
         if (!detail::decode_ws_body(w, ev->encoding, m, body)) return;

@@ -260,11 +260,13 @@ enum class ws_encoding { text, json, bytes };
 /// - bytes: binary frames only; Body is std::string.
 /// Wrong frame type -> close 1003; malformed JSON -> close 1003 "Malformed JSON data received.";
 /// a Body that does not validate -> `{"code":1008,"errors":[...]}` then close 1008.
-template <class Body>
+/// `Params` are the value types of the route's handshake parameters (`http::query<T>`, path,
+/// header), in order: on_connect receives them decoded, as a plain ws handler does.
+template <class Body, class... Params>
 struct ws_events {
   ws_encoding encoding = ws_encoding::text;
   /// Default: accept. Not calling ws.accept() refuses the upgrade (403).
-  std::function<void(websocket&)> on_connect;
+  std::function<void(websocket&, Params...)> on_connect;
   std::function<void(websocket&, Body&&)> on_message;
   /// The close code the client sent (1006 if it vanished).
   std::function<void(websocket&, int code)> on_disconnect;

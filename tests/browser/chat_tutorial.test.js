@@ -1,0 +1,164 @@
+// examples/chat against the Flask-SocketIO tutorial's own client code (the npm socket.io-client
+// in node, no browser): the events, namespaces and payloads exactly as the tutorial names them,
+// step by step, asserting what every client receives.
+'use strict';
+
+const { spawn } = require('child_process');
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { io } = require('socket.io-client');
+
+const SERVER = process.env.PORTICO_CHAT_SERVER || process.argv.slice(2).find((a) => !a.startsWith('-'));
+const T = { timeout: 30000 };
+
+/// Spawns the chat server on an ephemeral port; resolves once it printed `LISTENING <port>`.
+function startChat() {
+  if (!SERVER) throw new Error('set PORTICO_CHAT_SERVER to the examples/chat executable');
+  const child = spawn(SERVER, ['--port', '0', '--max-seconds', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no LISTENING within 10 s: ${out}${err}`)); }, 10000);
+    child.on('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`chat exited early (${code}, ${sig}): ${err}`)); });
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /LISTENING (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve({ child, url: `http://127.0.0.1:${m[1]}`, log: () => out, stderr: () => err });
+      }
+    });
+  });
+}
+
+/// SIGTERM by pid, SIGKILL after 3 s; resolves with the exit code (null when killed). The pid is
+/// polled as well: node has been seen to end the test's event loop before the 'exit' event.
+function stopChat(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    let killer;
+    let poll;
+    const done = (code) => { clearTimeout(killer); clearInterval(poll); resolve(code); };
+    killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    poll = setInterval(() => {
+      try { process.kill(child.pid, 0); } catch { setTimeout(() => done(child.exitCode), 200); }
+    }, 50);
+    child.once('exit', (code) => done(code));
+    child.kill('SIGTERM');
+  });
+}
+
+/// Resolves once `cond()` holds; rejects after 10 s with `what` and the current state.
+async function until(cond, what) {
+  const deadline = Date.now() + 10000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('examples/chat runs the Flask-SocketIO tutorial client code', () => {
+  let server;
+  const sockets = [];
+
+  /// One tutorial user: its own connection (forceNew), like another browser tab.
+  function connect(nsp) {
+    const s = io(server.url + nsp, { forceNew: true, transports: ['websocket'], reconnection: false });
+    sockets.push(s);
+    return s;
+  }
+
+  before(async () => { server = await startChat(); });
+
+  after(async () => {
+    for (const s of sockets) s.close();
+    if (server) {
+      const code = await stopChat(server.child);
+      assert.equal(code, 0, `chat did not exit cleanly on SIGTERM: ${server.stderr()}`);
+    }
+  });
+
+  it('"/chat": message -> new-message to everyone on the namespace, the sender included', T, async () => {
+    // the tutorial's simple chat app client: socket.send on connect, new-message appended to the list
+    const received = { alice: [], bob: [], other: [] };
+    const client = (name) => {
+      const socket = connect('/chat');
+      socket.on('connect', () => socket.send('User has connected!'));
+      socket.on('new-message', (msg) => received[name].push(msg));
+      return socket;
+    };
+    // someone on another namespace hears none of it
+    const other = connect('/');
+    other.on('new-message', (msg) => received.other.push(msg));
+
+    const alice = client('alice');
+    await until(() => received.alice.length === 1, 'alice\'s own connect message');
+    assert.deepEqual(received.alice, ['User has connected!']);
+
+    const bob = client('bob');
+    await until(() => received.bob.length === 1 && received.alice.length === 2, 'bob\'s connect message to both');
+
+    alice.emit('message', 'hi bob');  // the send button: socket.emit("message", message.value)
+    await until(() => received.alice.length === 3 && received.bob.length === 2, '"hi bob" to both');
+    bob.emit('message', 'hi alice');
+    await until(() => received.alice.length === 4 && received.bob.length === 3, '"hi alice" to both');
+
+    assert.deepEqual(received.alice, ['User has connected!', 'User has connected!', 'hi bob', 'hi alice']);
+    assert.deepEqual(received.bob, ['User has connected!', 'hi bob', 'hi alice']);
+    assert.deepEqual(received.other, []);
+    assert.ok(other.connected);
+  });
+
+  it('"/": join-room / leave-room -> new-user {message} to the room', T, async () => {
+    const heard = { ann: [], ben: [], cid: [] };
+    const client = (name) => {
+      const socket = connect('/');
+      socket.on('new-user', (data) => heard[name].push(data));
+      return socket;
+    };
+    const ann = client('ann');
+    const ben = client('ben');
+    const cid = client('cid');
+    await until(() => ann.connected && ben.connected && cid.connected, 'three connections');
+
+    // the tutorial's join button: {id, roomName, username}; the room hears it, the newcomer too
+    ann.emit('join-room', { id: ann.id, roomName: 'python', username: 'ann' });
+    await until(() => heard.ann.length === 1, 'ann\'s join notice');
+    ben.emit('join-room', { id: ben.id, roomName: 'python', username: 'ben' });
+    await until(() => heard.ann.length === 2 && heard.ben.length === 1, 'ben\'s join notice to both');
+
+    // the tutorial's leave-room handler reads data['room']: the ones who stay hear it
+    ben.emit('leave-room', { id: ben.id, room: 'python', username: 'ben' });
+    await until(() => heard.ann.length === 3, 'ben\'s leave notice to ann');
+    // ben left before the notice: he hears his next join only (events on one connection keep order)
+    ben.emit('join-room', { id: ben.id, roomName: 'python', username: 'ben' });
+    await until(() => heard.ann.length === 4 && heard.ben.length === 2, 'ben\'s second join');
+    // cid is in no room: the first notice he hears is for his own room
+    cid.emit('join-room', { id: cid.id, roomName: 'rust', username: 'cid' });
+    await until(() => heard.cid.length === 1, 'cid\'s join notice');
+
+    assert.deepEqual(heard.ann, [
+      { message: 'ann Joined the room.' },
+      { message: 'ben Joined the room.' },
+      { message: 'ben has left the room.' },
+      { message: 'ben Joined the room.' },
+    ]);
+    assert.deepEqual(heard.ben, [{ message: 'ben Joined the room.' }, { message: 'ben Joined the room.' }]);
+    assert.deepEqual(heard.cid, [{ message: 'cid Joined the room.' }]);
+  });
+
+  it('"/user": my response on connect, user-connected answered with new-user', T, async () => {
+    const got = { response: [], newUser: [] };
+    const socket = connect('/user');
+    socket.on('my response', (data) => got.response.push(data));
+    const user = { username: 'username', email: 'email@gmail.com', id: 1 };
+    socket.on('connect', () => socket.emit('user-connected', { id: socket.id, user }));
+    socket.on('new-user', (data, ack) => { got.newUser.push(data); if (ack) ack(); });  // the callback's receipt
+    await until(() => got.response.length === 1 && got.newUser.length === 1, 'my response and new-user');
+    assert.deepEqual(got.response, [{ data: 'Connected' }]);
+    assert.deepEqual(got.newUser, [{ id: socket.id, user }]);
+    await until(() => /new-user to \S+: message was received/.test(server.log()), 'the ack callback\'s log line');
+  });
+});
