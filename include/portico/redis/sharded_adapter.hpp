@@ -1,0 +1,356 @@
+#pragma once
+/// portico::redis::sharded_adapter: a Socket.IO adapter that joins a Node @socket.io/redis-adapter
+/// 8.3 cluster in sharded mode (`createShardedAdapter`, Redis 7 SPUBLISH / SSUBSCRIBE).
+///
+/// One adapter per namespace, each with a 16-hex-digit uid (Node's ClusterAdapter uid); all
+/// adapters made by one `sharded_adapter_factory` share one command connection (SPUBLISH,
+/// PUBSUB SHARDNUMSUB) and one subscriber, on one thread of their own. Messages are the
+/// ClusterAdapter's `{type, data, uid, nsp}`: JSON, msgpack when they carry binary. Local delivery is
+/// `memory_adapter`'s (encode once); remote ones go through the server's `deliver_fn`.
+///
+/// Channels: `prefix#nsp#` (main), `prefix#nsp#uid#` (responses to this member) and, in the dynamic
+/// modes, `prefix#nsp#room#` while a local socket is in `room` (SSUBSCRIBE on the room's first local
+/// member, SUNSUBSCRIBE when its last one leaves). The server count is `PUBSUB SHARDNUMSUB` of the
+/// main channel, as Node's sharded adapter does (it sends no heartbeats).
+///
+/// Handled: BROADCAST (3) both ways, without ack. Not handled yet (logged once per message and
+/// ignored when received; local-only when issued): broadcasts with ack, SOCKETS_JOIN/LEAVE,
+/// DISCONNECT_SOCKETS, FETCH_SOCKETS, SERVER_SIDE_EMIT.
+#include <asio.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "../detail/random.hpp"
+#include "../log.hpp"
+#include "../socketio/adapter.hpp"
+#include "adapter.hpp"
+#include "channels.hpp"
+#include "codec.hpp"
+#include "connection.hpp"
+#include "subscriber.hpp"
+
+namespace portico::redis {
+
+/// Which room channels a sharded member subscribes to (Node's `subscriptionMode`).
+enum class subscription_mode {
+  static_,          ///< main channel only: every broadcast goes there
+  dynamic,          ///< plus one channel per public room (not a socket id) with local members (Node's default)
+  dynamic_private,  ///< plus one channel per room, socket ids' private rooms included
+};
+
+/// How a server joins a sharded Redis-adapter cluster (`createShardedAdapter`). `key` is Node's
+/// `channelPrefix`; `publish_on_specific_response_channel` has no meaning here.
+struct sharded_options : cluster_options {
+  /// Must match the Node members' `subscriptionMode` (it decides where one-room broadcasts go).
+  subscription_mode mode = subscription_mode::dynamic;
+};
+
+class sharded_adapter;
+
+namespace detail {
+
+/// The two Redis connections shared by every sharded adapter of one factory, on their own thread.
+class sharded_hub {
+ public:
+  explicit sharded_hub(sharded_options o) : opts_(std::move(o)), work_(asio::make_work_guard(io_)) {
+    options c = opts_.connection;
+    c.host = opts_.host;
+    c.port = opts_.port;
+    if (!c.log) c.log = &log_;
+    pub_ = std::make_unique<connection>(io_, c);
+    sub_ = std::make_unique<subscriber>(io_, c);
+    sub_->on_message([this](const message& m) { dispatch(m); });
+    pub_->start();
+    sub_->start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~sharded_hub() {
+    asio::post(io_, [this] {
+      pub_.reset();
+      sub_.reset();
+      work_.reset();
+      io_.stop();
+    });
+    thread_.join();
+  }
+  sharded_hub(const sharded_hub&) = delete;
+  sharded_hub& operator=(const sharded_hub&) = delete;
+
+  const sharded_options& opts() const noexcept { return opts_; }
+  portico::logger& log() noexcept { return log_; }
+
+  void attach(sharded_adapter* a);
+  void detach(sharded_adapter* a);
+
+  /// From any thread; requests keep their order (one strand: the hub thread).
+  void ssubscribe(std::string channel) {
+    asio::post(io_, [this, channel = std::move(channel)] {
+      if (sub_) sub_->ssubscribe(channel);
+    });
+  }
+  void sunsubscribe(std::string channel) {
+    asio::post(io_, [this, channel = std::move(channel)] {
+      if (sub_) sub_->sunsubscribe(channel);
+    });
+  }
+
+  /// From any thread. A publish that Redis cannot take (down) is counted and logged.
+  void spublish(std::string channel, std::string payload) {
+    asio::post(io_, [this, channel = std::move(channel), payload = std::move(payload)] {
+      pub_->spublish(channel, payload, [this](std::string_view err, reply) {
+        if (err.empty()) return;
+        auto n = lost_.fetch_add(1, std::memory_order_relaxed) + 1;
+        log_.warn("redis sharded adapter: publish lost (" + std::string(err) + "), " + std::to_string(n) +
+                  " lost so far");
+      });
+    });
+  }
+
+  /// PUBSUB SHARDNUMSUB `channel` -> done(count) on the hub thread; 1 (this server) when Redis is down.
+  void shardnumsub(std::string channel, std::function<void(std::size_t)> done) {
+    asio::post(io_, [this, channel = std::move(channel), done = std::move(done)] {
+      pub_->command({"PUBSUB", "SHARDNUMSUB", channel}, [done](std::string_view err, reply r) {
+        std::size_t n = 1;
+        if (err.empty() && r.size() == 2 && r[1].integer() > 0) n = static_cast<std::size_t>(r[1].integer());
+        done(n);
+      });
+    });
+  }
+
+  std::uint64_t lost_publishes() const noexcept { return lost_.load(std::memory_order_relaxed); }
+
+ private:
+  void dispatch(const message& m);
+
+  sharded_options opts_;
+  portico::logger log_{"portico.redis.sharded", portico::log_level::warn};
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::unique_ptr<connection> pub_;
+  std::unique_ptr<subscriber> sub_;
+  std::thread thread_;
+  std::atomic<std::uint64_t> lost_{0};
+  std::mutex mu_;  ///< guards adapters_; held while an adapter handles a message
+  std::unordered_map<std::string, sharded_adapter*> adapters_;  ///< by namespace name
+};
+
+/// 16 hex digits, like Node's `randomBytes(8).toString("hex")`.
+inline std::string cluster_uid() {
+  unsigned char b[8];
+  portico::detail::random_bytes(b, sizeof b);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s(16, '\0');
+  for (int i = 0; i < 8; ++i) s[2 * i] = hex[b[i] >> 4], s[2 * i + 1] = hex[b[i] & 15];
+  return s;
+}
+
+}  // namespace detail
+
+class sharded_adapter : public socketio::memory_adapter {
+ public:
+  sharded_adapter(std::string nsp, deliver_fn deliver, std::shared_ptr<detail::sharded_hub> hub)
+      : memory_adapter(std::move(deliver)),
+        nsp_(std::move(nsp)),
+        uid_(detail::cluster_uid()),
+        hub_(std::move(hub)),
+        prefix_(hub_->opts().key),
+        mode_(hub_->opts().mode),
+        main_channel_(sharded_channels::main(prefix_, nsp_)) {
+    hub_->attach(this);
+  }
+  ~sharded_adapter() override { hub_->detach(this); }
+
+  const std::string& uid() const noexcept { return uid_; }
+  const std::string& nsp() const noexcept { return nsp_; }
+  std::uint64_t lost_publishes() const noexcept { return hub_->lost_publishes(); }
+
+  /// The main and own response channel (room channels come and go with the rooms).
+  std::vector<std::string> channels() const {
+    return {main_channel_, sharded_channels::response(prefix_, nsp_, uid_)};
+  }
+
+  // Room bookkeeping: after each change, the room's channel follows whether the room exists here.
+  void add_socket(const std::string& sid, engineio::socket_ptr engine) override {
+    memory_adapter::add_socket(sid, std::move(engine));
+    sync_room(sid);
+  }
+  void remove_socket(const std::string& sid) override {
+    std::vector<std::string> rooms = rooms_of(sid);
+    memory_adapter::remove_socket(sid);
+    for (const auto& r : rooms) sync_room(r);
+  }
+  void join(const std::string& sid, const std::string& room) override {
+    memory_adapter::join(sid, room);
+    sync_room(room);
+  }
+  void leave(const std::string& sid, const std::string& room) override {
+    memory_adapter::leave(sid, room);
+    sync_room(room);
+  }
+  void close_room(const std::string& room) override {
+    memory_adapter::close_room(room);
+    sync_room(room);
+  }
+
+  void broadcast(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts) override {
+    memory_adapter::broadcast(p, opts);
+    if (opts.local) return;
+    cluster_message m;
+    m.type = cluster_type::broadcast;
+    m.uid = uid_;
+    m.nsp = nsp_;
+    m.pkt = packet_from_socketio(p.frame->text, p.frame->binaries);
+    m.pkt->nsp.reset();  // Node's sharded messages carry the namespace in the envelope only
+    m.pkt->id.reset();
+    broadcast_opts o;
+    o.rooms = opts.rooms;
+    o.except = opts.except;
+    if (opts.volatile_) o.flags.volatile_ = true;
+    m.opts = std::move(o);
+    hub_->spublish(channel_for(opts.rooms), encode(m));
+  }
+
+  void broadcast_with_ack(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts,
+                          const std::shared_ptr<socketio::ack_collector>& acks) override {
+    // Remote acks are not implemented in sharded mode yet: this server's clients only.
+    memory_adapter::broadcast_with_ack(p, opts, acks);
+  }
+
+  void server_count(std::function<void(std::size_t)> done) override {
+    hub_->shardnumsub(main_channel_, std::move(done));
+  }
+
+  /// Hub thread: a message on one of this namespace's channels.
+  void on_message(const message& m) {
+    cluster_message c;
+    if (auto e = decode(m.payload, c); e != codec_errc::ok)
+      return hub_->log().warn("redis sharded adapter " + nsp_ + ": malformed message on " + std::string(m.channel) +
+                              " ignored: " + describe(e));
+    if (c.uid == uid_ || c.nsp != nsp_) return;  // our own (delivered locally already), or another namespace
+    if (c.type == cluster_type::broadcast && !c.request_id && c.pkt) {
+      broadcast_opts o = c.opts.value_or(broadcast_opts{});
+      return deliver_remote(std::move(*c.pkt), o);
+    }
+    if (c.type == cluster_type::heartbeat || c.type == cluster_type::initial_heartbeat ||
+        c.type == cluster_type::adapter_close)
+      return;
+    hub_->log().warn("redis sharded adapter " + nsp_ + ": message type " + std::to_string(static_cast<int>(c.type)) +
+                     " not supported yet, ignored");
+  }
+
+ private:
+  /// Node's computeChannel for a plain broadcast: the room's channel iff exactly one room and the
+  /// mode subscribes such rooms ("dynamic" skips names that look like socket ids: 20 chars).
+  std::string channel_for(const std::vector<std::string>& rooms) const {
+    if (rooms.size() == 1 && (mode_ == subscription_mode::dynamic_private ||
+                              (mode_ == subscription_mode::dynamic && rooms.front().size() != 20)))
+      return sharded_channels::room(prefix_, nsp_, rooms.front());
+    return main_channel_;
+  }
+
+  /// Whether `room` gets a channel of its own in this mode ("dynamic": not a socket's private room).
+  bool wants_channel(const std::string& room) const {
+    if (mode_ == subscription_mode::static_) return false;
+    if (mode_ == subscription_mode::dynamic_private) return true;
+    return members_.count(room) == 0;  // caller holds mu_
+  }
+
+  void sync_room(const std::string& room) {
+    if (mode_ == subscription_mode::static_) return;
+    std::lock_guard<std::mutex> g(mu_);
+    const bool want = rooms_.count(room) != 0 && wants_channel(room);
+    // Under mu_, so the (un)subscribe requests reach the hub in the order the rooms changed.
+    if (want && subscribed_.insert(room).second) hub_->ssubscribe(sharded_channels::room(prefix_, nsp_, room));
+    else if (!want && subscribed_.erase(room)) hub_->sunsubscribe(sharded_channels::room(prefix_, nsp_, room));
+  }
+
+  /// A broadcast from another member -> this server's clients, encoded once.
+  void deliver_remote(packet&& pkt, const broadcast_opts& o) {
+    socketio::encoded enc = to_socketio(std::move(pkt), nsp_);
+    auto f = std::make_shared<engineio::frame>();
+    f->text = std::move(enc.text);
+    f->binaries = std::move(enc.binaries);
+    f->droppable = o.flags.volatile_.value_or(false);
+    socketio::outgoing_packet p;
+    p.nsp = nsp_;
+    p.type = f->binaries.empty() ? socketio::packet_type::event : socketio::packet_type::binary_event;
+    p.frame = std::move(f);
+    socketio::broadcast_options opts;
+    opts.rooms = o.rooms;
+    opts.except = o.except;
+    opts.volatile_ = o.flags.volatile_.value_or(false);
+    opts.local = true;
+    memory_adapter::broadcast(p, opts);
+  }
+
+  std::string nsp_, uid_;
+  std::shared_ptr<detail::sharded_hub> hub_;
+  std::string prefix_;
+  subscription_mode mode_;
+  std::string main_channel_;
+  std::set<std::string> subscribed_;  ///< rooms whose channel is subscribed; guarded by mu_
+};
+
+namespace detail {
+
+inline void sharded_hub::attach(sharded_adapter* a) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    adapters_[a->nsp()] = a;
+  }
+  for (auto& c : a->channels()) ssubscribe(std::move(c));
+}
+
+inline void sharded_hub::detach(sharded_adapter* a) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = adapters_.find(a->nsp());
+  if (it != adapters_.end() && it->second == a) adapters_.erase(it);
+}
+
+inline void sharded_hub::dispatch(const message& m) {
+  // Every channel is prefix#nsp#[room#|uid#]; the namespace ends at one of the '#'.
+  std::string_view ch = m.channel;
+  const std::string& key = opts_.key;
+  if (ch.size() <= key.size() || ch.substr(0, key.size()) != key || ch[key.size()] != '#') return;
+  std::string_view rest = ch.substr(key.size() + 1);
+  std::lock_guard<std::mutex> g(mu_);
+  for (std::size_t pos = rest.find('#'); pos != std::string_view::npos; pos = rest.find('#', pos + 1)) {
+    auto it = adapters_.find(std::string(rest.substr(0, pos)));
+    if (it == adapters_.end()) continue;
+    it->second->on_message(m);
+    return;
+  }
+}
+
+}  // namespace detail
+
+/// `socketio::server_options::adapter_factory` that makes every namespace a member of the sharded
+/// Redis-adapter cluster on `o.host:o.port` (Redis 7 or later). The Redis connections open with
+/// the first namespace and close with the last adapter.
+inline std::function<std::unique_ptr<socketio::adapter>(const std::string&, socketio::adapter::deliver_fn)>
+sharded_adapter_factory(sharded_options o) {
+  auto state = std::make_shared<std::pair<std::mutex, std::weak_ptr<detail::sharded_hub>>>();
+  return [o = std::move(o), state](const std::string& nsp, socketio::adapter::deliver_fn deliver)
+             -> std::unique_ptr<socketio::adapter> {
+    std::shared_ptr<detail::sharded_hub> hub;
+    {
+      std::lock_guard<std::mutex> g(state->first);
+      hub = state->second.lock();
+      if (!hub) {
+        hub = std::make_shared<detail::sharded_hub>(o);
+        state->second = hub;
+      }
+    }
+    return std::make_unique<sharded_adapter>(nsp, std::move(deliver), std::move(hub));
+  };
+}
+
+}  // namespace portico::redis
