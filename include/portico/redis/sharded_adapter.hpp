@@ -13,13 +13,15 @@
 /// member, SUNSUBSCRIBE when its last one leaves). The server count is `PUBSUB SHARDNUMSUB` of the
 /// main channel, as Node's sharded adapter does (it sends no heartbeats).
 ///
-/// Handled: BROADCAST (3) both ways, without ack. Not handled yet (logged once per message and
-/// ignored when received; local-only when issued): broadcasts with ack, SOCKETS_JOIN/LEAVE,
-/// DISCONNECT_SOCKETS, FETCH_SOCKETS, SERVER_SIDE_EMIT.
+/// Handled both ways: BROADCAST (3), with ack too (BROADCAST_CLIENT_COUNT 11 and BROADCAST_ACK 12 on
+/// the requester's response channel). Not handled yet (logged and ignored when received, local
+/// only when issued): SOCKETS_JOIN/LEAVE, DISCONNECT_SOCKETS, FETCH_SOCKETS, SERVER_SIDE_EMIT.
 #include <asio.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -172,6 +174,8 @@ class sharded_adapter : public socketio::memory_adapter {
   const std::string& nsp() const noexcept { return nsp_; }
   std::uint64_t lost_publishes() const noexcept { return hub_->lost_publishes(); }
 
+  void bind(socketio::nsp& n) override { bound_.store(&n, std::memory_order_release); }
+
   /// The main and own response channel (room channels come and go with the rooms).
   std::vector<std::string> channels() const {
     return {main_channel_, sharded_channels::response(prefix_, nsp_, uid_)};
@@ -203,28 +207,34 @@ class sharded_adapter : public socketio::memory_adapter {
   void broadcast(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts) override {
     memory_adapter::broadcast(p, opts);
     if (opts.local) return;
-    cluster_message m;
-    m.type = cluster_type::broadcast;
-    m.uid = uid_;
-    m.nsp = nsp_;
-    m.pkt = packet_from_socketio(p.frame->text, p.frame->binaries);
-    m.pkt->nsp.reset();  // Node's sharded messages carry the namespace in the envelope only
-    m.pkt->id.reset();
-    broadcast_opts o;
-    o.rooms = opts.rooms;
-    o.except = opts.except;
-    if (opts.volatile_) o.flags.volatile_ = true;
-    m.opts = std::move(o);
+    cluster_message m = to_cluster(p, opts);
     hub_->spublish(channel_for(opts.rooms), encode(m));
   }
 
   void broadcast_with_ack(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts,
                           const std::shared_ptr<socketio::ack_collector>& acks) override {
-    // Remote acks are not implemented in sharded mode yet: this server's clients only.
     memory_adapter::broadcast_with_ack(p, opts, acks);
+    if (opts.local) return;
+    cluster_message m = to_cluster(p, opts);
+    auto timeout = opts.timeout.count() > 0 ? opts.timeout : hub_->opts().requests_timeout;
+    m.opts->flags.timeout = static_cast<std::uint64_t>(timeout.count());
+    m.request_id = detail::cluster_uid();
+    {
+      // Forgotten after their timeout (as Node does): late answers are dropped. Expired ones are
+      // swept here, so the map stays as small as the requests in flight.
+      const auto now = std::chrono::steady_clock::now();
+      std::lock_guard<std::mutex> g(acks_->mu);
+      for (auto it = acks_->pending.begin(); it != acks_->pending.end();)
+        it = it->second.deadline <= now ? acks_->pending.erase(it) : std::next(it);
+      acks_->pending[*m.request_id] = {acks, now + timeout};
+    }
+    // Requests always go to the main channel (Node's computeChannel).
+    hub_->spublish(main_channel_, encode(m));
   }
 
   void server_count(std::function<void(std::size_t)> done) override {
+    // A broadcast with ack that came from another member is answered for this server only.
+    if (answering_remote()) return done(1);
     hub_->shardnumsub(main_channel_, std::move(done));
   }
 
@@ -239,6 +249,9 @@ class sharded_adapter : public socketio::memory_adapter {
       broadcast_opts o = c.opts.value_or(broadcast_opts{});
       return deliver_remote(std::move(*c.pkt), o);
     }
+    if (c.type == cluster_type::broadcast && c.request_id && c.pkt) return answer_broadcast_with_ack(c);
+    if (c.type == cluster_type::broadcast_client_count || c.type == cluster_type::broadcast_ack)
+      return on_ack_response(c);
     if (c.type == cluster_type::heartbeat || c.type == cluster_type::initial_heartbeat ||
         c.type == cluster_type::adapter_close)
       return;
@@ -247,6 +260,108 @@ class sharded_adapter : public socketio::memory_adapter {
   }
 
  private:
+  cluster_message to_cluster(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts) const {
+    cluster_message m;
+    m.type = cluster_type::broadcast;
+    m.uid = uid_;
+    m.nsp = nsp_;
+    m.pkt = packet_from_socketio(p.frame->text, p.frame->binaries);
+    m.pkt->nsp.reset();  // Node's sharded messages carry the namespace in the envelope only
+    m.pkt->id.reset();
+    broadcast_opts o;
+    o.rooms = opts.rooms;
+    o.except = opts.except;
+    if (opts.volatile_) o.flags.volatile_ = true;
+    m.opts = std::move(o);
+    return m;
+  }
+
+  static bool& answering_remote() {
+    thread_local bool flag = false;
+    return flag;
+  }
+
+  /// Another member's broadcast with ack: sent to the local recipients with a local ack id through
+  /// the namespace's emit_with_ack; BROADCAST_CLIENT_COUNT at once, then one BROADCAST_ACK per
+  /// local answer, all on the requester's response channel.
+  void answer_broadcast_with_ack(cluster_message& req) {
+    const std::string channel = sharded_channels::response(prefix_, nsp_, req.uid);
+    cluster_message count;
+    count.type = cluster_type::broadcast_client_count;
+    count.uid = uid_;
+    count.nsp = nsp_;
+    count.request_id = *req.request_id;
+    socketio::nsp* n = bound_.load(std::memory_order_acquire);
+    socketio::packet pk;
+    if (n) {
+      socketio::encoded enc = to_socketio(std::move(*req.pkt), nsp_);
+      if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event()) n = nullptr;
+      for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
+    }
+    if (!n) {  // not bound (a custom server) or an unreadable event: nobody here answers
+      count.client_count = 0;
+      return hub_->spublish(channel, encode(count));
+    }
+    const broadcast_opts o = req.opts.value_or(broadcast_opts{});
+    socketio::emitter e(*n);
+    for (const auto& r : o.rooms) e.to(r);
+    for (const auto& r : o.except) e.except(r);
+    if (o.flags.volatile_.value_or(false)) e.volatile_();
+    e.local();
+    count.client_count = e.sids().size();
+    hub_->spublish(channel, encode(count));
+    auto timeout = std::chrono::milliseconds(
+        o.flags.timeout.value_or(static_cast<std::uint64_t>(hub_->opts().requests_timeout.count())));
+    std::weak_ptr<detail::sharded_hub> hub = hub_;
+    auto answered = [hub, channel, uid = uid_, nsp = nsp_, id = *req.request_id](socketio::ack_status,
+                                                                                 const socketio::args& responses) {
+      auto h = hub.lock();
+      if (!h) return;
+      for (std::size_t i = 0; i < responses.size(); ++i) {
+        cluster_message r;
+        r.type = cluster_type::broadcast_ack;
+        r.uid = uid;
+        r.nsp = nsp;
+        r.request_id = id;
+        payload p;
+        json::encode_context ctx;
+        json::string_sink sink{&p.json};
+        json::writer w(sink);
+        socketio::detail::write_arg(w, ctx, responses.at(i));
+        sink.Flush();
+        p.attachments.assign(ctx.attachments.begin(), ctx.attachments.end());
+        r.value = std::move(p);
+        h->spublish(channel, encode(r));
+      }
+    };
+    answering_remote() = true;
+    e.emit_with_ack(pk.event_name(), std::move(answered), timeout, socketio::args(pk));
+    answering_remote() = false;
+  }
+
+  /// BROADCAST_CLIENT_COUNT / BROADCAST_ACK for one of this member's broadcasts with ack.
+  void on_ack_response(cluster_message& r) {
+    std::shared_ptr<socketio::ack_collector> acks;
+    {
+      std::lock_guard<std::mutex> g(acks_->mu);
+      auto it = acks_->pending.find(*r.request_id);
+      if (it == acks_->pending.end()) return;
+      if (it->second.deadline <= std::chrono::steady_clock::now()) return (void)acks_->pending.erase(it);
+      acks = it->second.collector;
+    }
+    if (r.type == cluster_type::broadcast_client_count) return acks->client_count(*r.client_count);
+    // The answer as a Socket.IO ACK packet, so the collector reads it like a local one.
+    std::string text = r.value->attachments.empty() ? "3" : "6" + std::to_string(r.value->attachments.size()) + "-";
+    text += "0[";
+    text += r.value->json.empty() ? "null" : r.value->json;
+    text += "]";
+    socketio::packet pk;
+    if (socketio::decode(std::move(text), pk) != socketio::errc::ok)
+      return hub_->log().warn("redis sharded adapter " + nsp_ + ": unreadable BROADCAST_ACK ignored");
+    for (auto& a : r.value->attachments) pk.attachments.emplace_back(std::move(a));
+    acks->response(socketio::args(pk));
+  }
+
   /// Node's computeChannel for a plain broadcast: the room's channel iff exactly one room and the
   /// mode subscribes such rooms ("dynamic" skips names that look like socket ids: 20 chars).
   std::string channel_for(const std::vector<std::string>& rooms) const {
@@ -297,6 +412,17 @@ class sharded_adapter : public socketio::memory_adapter {
   subscription_mode mode_;
   std::string main_channel_;
   std::set<std::string> subscribed_;  ///< rooms whose channel is subscribed; guarded by mu_
+  std::atomic<socketio::nsp*> bound_{nullptr};
+  /// Broadcasts with ack this adapter published, by requestId, until their timeout.
+  struct ack_requests {
+    struct entry {
+      std::shared_ptr<socketio::ack_collector> collector;
+      std::chrono::steady_clock::time_point deadline;
+    };
+    std::mutex mu;
+    std::map<std::string, entry> pending;
+  };
+  std::unique_ptr<ack_requests> acks_ = std::make_unique<ack_requests>();
 };
 
 namespace detail {

@@ -129,6 +129,18 @@ test('portico and Node socket.io share broadcasts through createShardedAdapter',
     assert.deepStrictEqual(gotO, []);
     assert.deepStrictEqual(gotAllP, []);
     assert.deepStrictEqual(gotAllO.map((a) => a[0]), ['not-mixed']);
+
+    // Broadcasts with ack both ways (BROADCAST with requestId; BROADCAST_CLIENT_COUNT and
+    // BROADCAST_ACK on the requester's response channel).
+    onPortico.on('q', (arg, cb) => cb(`portico-${arg}`));
+    onNode.on('q', (arg, cb) => cb(`node-${arg}`));
+    const fromNode = await nodeIo.timeout(3000).to('mixed').emitWithAck('q', 'n1');
+    assert.deepStrictEqual(fromNode.sort(), ['node-n1', 'portico-n1']);
+    const [status, answers] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('ask_room', 'mixed', 'a1', (err, st, list) => (err ? reject(err) : resolve([st, list])));
+    });
+    assert.strictEqual(status, 'ok');
+    assert.deepStrictEqual(answers.sort(), ['node-a1', 'portico-a1']);
   } finally {
     for (const s of sockets) s.disconnect();
     if (nodeIo) nodeIo.close();
