@@ -237,3 +237,31 @@ TEST_CASE("sharded adapter: static mode uses the main channel only", "[redis]") 
   CHECK(probe.count("socket.io#/#room-b#") == 0);
   cb.disconnect();
 }
+
+TEST_CASE("sharded adapter: dynamic_private mode gives a socket's own room a channel", "[redis]") {
+  portico_test::redis_server redis;
+  auto mode = portico::redis::subscription_mode::dynamic_private;
+  sio::server a(member_options(redis.port(), mode));
+  sio::server b(member_options(redis.port(), mode));
+  for (sio::server* s : {&a, &b}) {
+    s->listen("127.0.0.1", 0);
+    s->start();
+  }
+  struct stop_both {
+    sio::server &a, &b;
+    ~stop_both() { a.stop(); b.stop(); }
+  } stopper{a, b};
+  REQUIRE(wait_count(a, b, 2));
+  shard_probe probe(redis.port());
+  portico::client::simple_client cb;
+  cb.connect("http://127.0.0.1:" + std::to_string(b.port()));
+  const std::string sid = cb.sid();
+  REQUIRE(sid.size() == 20);
+  REQUIRE(probe.wait("socket.io#/#" + sid + "#", 1));
+  // To one socket of the other server, through that socket's own channel.
+  a.to(sid).emit("to-you", "p");
+  auto m = cb.receive(5s);
+  CHECK(m.event == "to-you");
+  cb.disconnect();
+  CHECK(probe.wait("socket.io#/#" + sid + "#", 0));
+}
