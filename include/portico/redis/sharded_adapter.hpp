@@ -14,8 +14,10 @@
 /// main channel, as Node's sharded adapter does (it sends no heartbeats).
 ///
 /// Handled both ways: BROADCAST (3), with ack too (BROADCAST_CLIENT_COUNT 11 and BROADCAST_ACK 12 on
-/// the requester's response channel). Not handled yet (logged and ignored when received, local
-/// only when issued): SOCKETS_JOIN/LEAVE, DISCONNECT_SOCKETS, FETCH_SOCKETS, SERVER_SIDE_EMIT.
+/// the requester's response channel), SERVER_SIDE_EMIT (9) with and without ack (answers:
+/// SERVER_SIDE_EMIT_RESPONSE 10; the count of expected answers is SHARDNUMSUB - 1). Not handled yet
+/// (logged and ignored when received, local only when issued): SOCKETS_JOIN/LEAVE,
+/// DISCONNECT_SOCKETS, FETCH_SOCKETS.
 #include <asio.hpp>
 
 #include <atomic>
@@ -24,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -88,6 +91,7 @@ class sharded_hub {
 
   const sharded_options& opts() const noexcept { return opts_; }
   portico::logger& log() noexcept { return log_; }
+  asio::io_context& io() noexcept { return io_; }
 
   void attach(sharded_adapter* a);
   void detach(sharded_adapter* a);
@@ -238,6 +242,34 @@ class sharded_adapter : public socketio::memory_adapter {
     hub_->shardnumsub(main_channel_, std::move(done));
   }
 
+  void server_side_emit(const socketio::outgoing_packet& p, server_ack_fn cb) override {
+    cluster_message m;
+    m.type = cluster_type::server_side_emit;
+    m.uid = uid_;
+    m.nsp = nsp_;
+    m.value = packet_from_socketio(p.frame->text, p.frame->binaries).data;
+    if (!cb) return hub_->spublish(main_channel_, encode(m));
+    m.request_id = detail::cluster_uid();
+    // Like Node: count the other servers first, then publish and wait for that many answers.
+    // Everything below runs on the hub thread, so the pending map needs no lock.
+    detail::sharded_hub* hub = hub_.get();
+    auto state = sse_;
+    auto timeout = hub_->opts().requests_timeout;
+    hub_->shardnumsub(main_channel_, [hub, state, timeout, ch = main_channel_, m = std::move(m),
+                                      cb = std::move(cb)](std::size_t n) mutable {
+      if (n <= 1) return cb(true, socketio::args{});
+      const std::string id = *m.request_id;
+      auto& e = state->pending[id];
+      e.cb = std::move(cb);
+      e.expected = n - 1;
+      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
+      e.timer->async_wait([state, id](const asio::error_code& ec) {
+        if (!ec) state->finish(id, false);
+      });
+      hub->spublish(ch, encode(m));
+    });
+  }
+
   /// Hub thread: a message on one of this namespace's channels.
   void on_message(const message& m) {
     cluster_message c;
@@ -252,6 +284,8 @@ class sharded_adapter : public socketio::memory_adapter {
     if (c.type == cluster_type::broadcast && c.request_id && c.pkt) return answer_broadcast_with_ack(c);
     if (c.type == cluster_type::broadcast_client_count || c.type == cluster_type::broadcast_ack)
       return on_ack_response(c);
+    if (c.type == cluster_type::server_side_emit) return answer_server_side_emit(c);
+    if (c.type == cluster_type::server_side_emit_response) return sse_->answer(c);
     if (c.type == cluster_type::heartbeat || c.type == cluster_type::initial_heartbeat ||
         c.type == cluster_type::adapter_close)
       return;
@@ -339,6 +373,35 @@ class sharded_adapter : public socketio::memory_adapter {
     answering_remote() = false;
   }
 
+  /// Another server's serverSideEmit -> the namespace's listener; its value answers an ack, on the
+  /// requester's response channel.
+  void answer_server_side_emit(cluster_message& req) {
+    socketio::nsp* n = bound_.load(std::memory_order_acquire);
+    if (!n) return;
+    packet pkt;
+    pkt.type = 2;
+    pkt.data = std::move(*req.value);
+    socketio::encoded enc = to_socketio(std::move(pkt), nsp_);
+    socketio::packet pk;
+    if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event())
+      return hub_->log().warn("redis sharded adapter " + nsp_ + ": unreadable SERVER_SIDE_EMIT ignored");
+    for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
+    std::optional<std::string> answer;
+    try {
+      answer = n->server_event(pk);
+    } catch (const std::exception& e) {  // a listener's error must not stop the hub thread
+      return hub_->log().warn("redis sharded adapter " + nsp_ + ": server-side listener threw, no answer: " + e.what());
+    }
+    if (!answer || !req.request_id) return;
+    cluster_message r;
+    r.type = cluster_type::server_side_emit_response;
+    r.uid = uid_;
+    r.nsp = nsp_;
+    r.request_id = *req.request_id;
+    r.value = payload{std::move(*answer), {}};
+    hub_->spublish(sharded_channels::response(prefix_, nsp_, req.uid), encode(r));
+  }
+
   /// BROADCAST_CLIENT_COUNT / BROADCAST_ACK for one of this member's broadcasts with ack.
   void on_ack_response(cluster_message& r) {
     std::shared_ptr<socketio::ack_collector> acks;
@@ -423,6 +486,38 @@ class sharded_adapter : public socketio::memory_adapter {
     std::map<std::string, entry> pending;
   };
   std::unique_ptr<ack_requests> acks_ = std::make_unique<ack_requests>();
+  /// Server-side emits with ack this adapter published, by requestId. Hub thread only.
+  struct sse_requests {
+    struct entry {
+      server_ack_fn cb;
+      std::size_t expected = 0;
+      std::vector<std::string> answers;  ///< JSON text of each server's answer
+      std::unique_ptr<asio::steady_timer> timer;
+    };
+    std::map<std::string, entry> pending;
+
+    void answer(cluster_message& r) {
+      auto it = pending.find(*r.request_id);
+      if (it == pending.end()) return;  // not ours, or late
+      it->second.answers.push_back(!r.value->json.empty() ? std::move(r.value->json) : "null");
+      if (it->second.answers.size() >= it->second.expected) finish(*r.request_id, true);
+    }
+    void finish(const std::string& id, bool complete) {
+      auto it = pending.find(id);
+      if (it == pending.end()) return;
+      entry e = std::move(it->second);
+      pending.erase(it);
+      if (e.timer) e.timer->cancel();
+      // The answers as one Socket.IO ACK packet, read by the callback like any ack's arguments.
+      std::string text = "30[";
+      for (std::size_t i = 0; i < e.answers.size(); ++i) text += (i ? "," : "") + e.answers[i];
+      text += "]";
+      socketio::packet pk;
+      if (socketio::decode(std::move(text), pk) != socketio::errc::ok) return e.cb(complete, socketio::args{});
+      e.cb(complete, socketio::args(pk));
+    }
+  };
+  std::shared_ptr<sse_requests> sse_ = std::make_shared<sse_requests>();
 };
 
 namespace detail {

@@ -141,6 +141,23 @@ test('portico and Node socket.io share broadcasts through createShardedAdapter',
     });
     assert.strictEqual(status, 'ok');
     assert.deepStrictEqual(answers.sort(), ['node-a1', 'portico-a1']);
+
+    // Server-side events both ways (SERVER_SIDE_EMIT, SERVER_SIDE_EMIT_RESPONSE on the requester's
+    // response channel).
+    assert.deepStrictEqual(await nodeIo.serverSideEmitWithAck('hello', 's1'), ['portico:s1']);
+    nodeIo.serverSideEmit('note', 'from-node');
+    assert.ok(await until(async () => (await ack(onPortico, 'last_note')) === 'from-node', 5000), 'note reached portico');
+    const notes = [];
+    nodeIo.on('note', (arg) => notes.push(arg));
+    nodeIo.on('ping-node', (arg, cb) => cb(`node:${arg}`));
+    await ack(onPortico, 'tell_servers', 'from-portico');
+    assert.ok(await until(() => notes.length === 1, 5000), 'note reached Node');
+    assert.deepStrictEqual(notes, ['from-portico']);
+    const [complete, pongs] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('ask_servers', 'p1', (err, c, list) => (err ? reject(err) : resolve([c, list])));
+    });
+    assert.strictEqual(complete, true);
+    assert.deepStrictEqual(pongs, ['node:p1']);
   } finally {
     for (const s of sockets) s.disconnect();
     if (nodeIo) nodeIo.close();
