@@ -15,9 +15,10 @@
 ///
 /// Handled both ways: BROADCAST (3), with ack too (BROADCAST_CLIENT_COUNT 11 and BROADCAST_ACK 12 on
 /// the requester's response channel), SERVER_SIDE_EMIT (9) with and without ack (answers:
-/// SERVER_SIDE_EMIT_RESPONSE 10; the count of expected answers is SHARDNUMSUB - 1). Not handled yet
-/// (logged and ignored when received, local only when issued): SOCKETS_JOIN/LEAVE,
-/// DISCONNECT_SOCKETS, FETCH_SOCKETS.
+/// SERVER_SIDE_EMIT_RESPONSE 10; the count of expected answers is SHARDNUMSUB - 1), FETCH_SOCKETS
+/// (7, answered by FETCH_SOCKETS_RESPONSE 8). Applied when received, never issued (joins, leaves and
+/// disconnects act on local sockets): SOCKETS_JOIN/LEAVE (4/5), DISCONNECT_SOCKETS (6) with
+/// `close: true` (without it: logged and ignored).
 #include <asio.hpp>
 
 #include <atomic>
@@ -270,6 +271,34 @@ class sharded_adapter : public socketio::memory_adapter {
     });
   }
 
+  void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
+    cluster_message m;
+    m.type = cluster_type::fetch_sockets;
+    m.uid = uid_;
+    m.nsp = nsp_;
+    m.request_id = detail::cluster_uid();
+    broadcast_opts o;
+    o.rooms = opts.rooms;
+    o.except = opts.except;
+    m.opts = std::move(o);
+    detail::sharded_hub* hub = hub_.get();
+    auto state = fetches_;
+    auto timeout = hub_->opts().requests_timeout;
+    hub_->shardnumsub(main_channel_, [hub, state, timeout, ch = main_channel_, m = std::move(m),
+                                      done = std::move(done)](std::size_t n) mutable {
+      if (n <= 1) return done(true, {});
+      const std::string id = *m.request_id;
+      auto& e = state->pending[id];
+      e.done = std::move(done);
+      e.expected = n - 1;
+      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
+      e.timer->async_wait([state, id](const asio::error_code& ec) {
+        if (!ec) state->finish(id, false);
+      });
+      hub->spublish(ch, encode(m));
+    });
+  }
+
   /// Hub thread: a message on one of this namespace's channels.
   void on_message(const message& m) {
     cluster_message c;
@@ -285,6 +314,31 @@ class sharded_adapter : public socketio::memory_adapter {
     if (c.type == cluster_type::broadcast_client_count || c.type == cluster_type::broadcast_ack)
       return on_ack_response(c);
     if (c.type == cluster_type::server_side_emit) return answer_server_side_emit(c);
+    if (c.type == cluster_type::fetch_sockets) return answer_fetch_sockets(c);
+    if (c.type == cluster_type::fetch_sockets_response) return fetches_->answer(c);
+    if (c.type == cluster_type::sockets_join || c.type == cluster_type::sockets_leave) {
+      for (const auto& sid : sids(target(c.opts)))
+        for (const auto& room : *c.rooms) {
+          if (c.type == cluster_type::sockets_join) join(sid, room);
+          else leave(sid, room);
+        }
+      return;
+    }
+    if (c.type == cluster_type::disconnect_sockets) {
+      // close=true closes the whole connection through Engine.IO; leaving one namespace only
+      // (close=false) needs the namespace, not reachable from here.
+      if (!c.close.value_or(false))
+        return hub_->log().warn("redis sharded adapter " + nsp_ +
+                                ": DISCONNECT_SOCKETS without close is not supported yet, ignored");
+      std::vector<engineio::socket_ptr> to_close;
+      {
+        socketio::broadcast_options t = target(c.opts);
+        std::lock_guard<std::mutex> g(mu_);
+        select(t, [&](const std::string&, const member& mb) { to_close.push_back(mb.engine); });
+      }
+      for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
+      return;
+    }
     if (c.type == cluster_type::server_side_emit_response) return sse_->answer(c);
     if (c.type == cluster_type::heartbeat || c.type == cluster_type::initial_heartbeat ||
         c.type == cluster_type::adapter_close)
@@ -371,6 +425,41 @@ class sharded_adapter : public socketio::memory_adapter {
     answering_remote() = true;
     e.emit_with_ack(pk.event_name(), std::move(answered), timeout, socketio::args(pk));
     answering_remote() = false;
+  }
+
+  static socketio::broadcast_options target(const std::optional<broadcast_opts>& o) {
+    socketio::broadcast_options t;
+    if (o) {
+      t.rooms = o->rooms;
+      t.except = o->except;
+    }
+    return t;
+  }
+
+  /// Another member's fetchSockets: this server's matching sockets, on the requester's channel.
+  void answer_fetch_sockets(cluster_message& req) {
+    std::vector<fetched_socket> v;
+    socketio::nsp* n = bound_.load(std::memory_order_acquire);
+    if (n) {
+      for (auto& i : n->local_sockets(target(req.opts)))
+        v.push_back(fetched_socket{std::move(i.id), payload{std::move(i.handshake), {}}, std::move(i.rooms),
+                                   payload{std::move(i.data), {}}});
+    } else {  // not bound (a custom server): ids and rooms only
+      for (auto& sid : sids(target(req.opts))) {
+        fetched_socket f;
+        f.rooms = rooms_of(sid);
+        f.id = std::move(sid);
+        f.handshake.json = "{}";
+        v.push_back(std::move(f));
+      }
+    }
+    cluster_message r;
+    r.type = cluster_type::fetch_sockets_response;
+    r.uid = uid_;
+    r.nsp = nsp_;
+    r.request_id = *req.request_id;
+    r.sockets = std::move(v);
+    hub_->spublish(sharded_channels::response(prefix_, nsp_, req.uid), encode(r));
   }
 
   /// Another server's serverSideEmit -> the namespace's listener; its value answers an ack, on the
@@ -518,6 +607,35 @@ class sharded_adapter : public socketio::memory_adapter {
     }
   };
   std::shared_ptr<sse_requests> sse_ = std::make_shared<sse_requests>();
+  /// fetch_sockets requests this adapter published, by requestId. Hub thread only.
+  struct fetch_requests {
+    struct entry {
+      fetch_fn done;
+      std::size_t expected = 0, answered = 0;
+      std::vector<socketio::socket_info> sockets;
+      std::unique_ptr<asio::steady_timer> timer;
+    };
+    std::map<std::string, entry> pending;
+
+    void answer(cluster_message& r) {
+      auto it = pending.find(*r.request_id);
+      if (it == pending.end()) return;  // not ours, or late
+      for (auto& f : *r.sockets)
+        it->second.sockets.push_back(socketio::socket_info{
+            std::move(f.id), std::move(f.rooms), f.handshake.json.empty() ? "{}" : std::move(f.handshake.json),
+            f.data.json.empty() ? "null" : std::move(f.data.json)});
+      if (++it->second.answered >= it->second.expected) finish(*r.request_id, true);
+    }
+    void finish(const std::string& id, bool complete) {
+      auto it = pending.find(id);
+      if (it == pending.end()) return;
+      entry e = std::move(it->second);
+      pending.erase(it);
+      if (e.timer) e.timer->cancel();
+      e.done(complete, std::move(e.sockets));
+    }
+  };
+  std::shared_ptr<fetch_requests> fetches_ = std::make_shared<fetch_requests>();
 };
 
 namespace detail {

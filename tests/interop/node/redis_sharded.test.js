@@ -158,6 +158,32 @@ test('portico and Node socket.io share broadcasts through createShardedAdapter',
     });
     assert.strictEqual(complete, true);
     assert.deepStrictEqual(pongs, ['node:p1']);
+
+    // Node's fetchSockets (FETCH_SOCKETS) includes the portico room member; portico's
+    // fetch_sockets includes the Node socket.
+    const fetched = await nodeIo.in('mixed').fetchSockets();
+    assert.deepStrictEqual(fetched.map((s) => s.id).sort(), [onNode.id, onPortico.id].sort());
+    const [fetchedAll, ids] = await new Promise((resolve, reject) => {
+      onPortico.timeout(8000).emit('fetch_all', (err, c, list) => (err ? reject(err) : resolve([c, list])));
+    });
+    assert.strictEqual(fetchedAll, true);
+    assert.deepStrictEqual(ids.sort(), [onPortico.id, outsider.id, onNode.id].sort());
+
+    // socketsJoin from Node (SOCKETS_JOIN) moves portico's outsider into a room, whose channel
+    // the portico member then subscribes.
+    nodeIo.in(outsider.id).socketsJoin('late');
+    assert.ok(await until(async () => {
+      const r = await pub.sendCommand(['PUBSUB', 'SHARDNUMSUB', 'socket.io#/#late#']);
+      return Number(r[1]) === 1;
+    }), 'portico subscribed socket.io#/#late#');
+    const late = new Promise((resolve) => outsider.once('late-ev', resolve));
+    nodeIo.to('late').emit('late-ev', 1);
+    assert.strictEqual(await Promise.race([late, sleep(5000).then(() => null)]), 1);
+
+    // disconnectSockets(true) from Node (DISCONNECT_SOCKETS) closes portico's outsider.
+    const gone = new Promise((resolve) => outsider.once('disconnect', resolve));
+    nodeIo.in(outsider.id).disconnectSockets(true);
+    assert.ok(await Promise.race([gone.then(() => true), sleep(5000).then(() => false)]), 'DISCONNECT_SOCKETS applied on portico');
   } finally {
     for (const s of sockets) s.disconnect();
     if (nodeIo) nodeIo.close();
