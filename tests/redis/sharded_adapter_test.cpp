@@ -265,3 +265,41 @@ TEST_CASE("sharded adapter: dynamic_private mode gives a socket's own room a cha
   cb.disconnect();
   CHECK(probe.wait("socket.io#/#" + sid + "#", 0));
 }
+
+TEST_CASE("sharded adapter: malformed messages are ignored, the member keeps working", "[redis]") {
+  portico_test::redis_server redis;
+  sio::server a(member_options(redis.port()));
+  a.on_connect([](sio::socket& s) { s.join("room-a"); });
+  a.listen("127.0.0.1", 0);
+  a.start();
+  struct stop_one {
+    sio::server& a;
+    ~stop_one() { a.stop(); }
+  } stopper{a};
+  shard_probe probe(redis.port());
+  REQUIRE(probe.wait("socket.io#/#", 1));
+  portico::client::simple_client ca;
+  ca.connect("http://127.0.0.1:" + std::to_string(a.port()));
+  REQUIRE(probe.wait("socket.io#/#room-a#", 1));
+  int published = 0;
+  auto count = [&](std::string_view, portico::redis::reply) { ++published; };
+  for (const char* bad : {"\x93\xa1", "{broken", "{\"type\":3,\"uid\":\"x\",\"nsp\":\"/\"}",
+                          "{\"type\":99,\"uid\":\"x\",\"nsp\":\"/\"}", "{\"type\":12,\"data\":{},\"uid\":\"x\",\"nsp\":\"/\"}"})
+    probe.conn.spublish("socket.io#/#", bad, count);
+  probe.conn.spublish("socket.io#/#room-a#", "nonsense", count);
+  for (int i = 0; i < 500 && published < 6; ++i) probe.io.run_for(10ms);
+  REQUIRE(published == 6);
+  // A well-formed message from a foreign member (a Node-written JSON broadcast) still arrives.
+  probe.conn.spublish("socket.io#/#room-a#",
+                      "{\"type\":3,\"data\":{\"packet\":{\"type\":2,\"data\":[\"from-node\",1]},"
+                      "\"opts\":{\"rooms\":[\"room-a\"],\"except\":[],\"flags\":{}}},\"uid\":\"0123456789abcdef\",\"nsp\":\"/\"}",
+                      count);
+  for (int i = 0; i < 500 && published < 7; ++i) probe.io.run_for(10ms);
+  auto m = ca.receive(5s);
+  CHECK(m.event == "from-node");
+  a.emit("still-alive", 1);
+  m = ca.receive(5s);
+  CHECK(m.event == "still-alive");
+  CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
+  ca.disconnect();
+}
