@@ -1,6 +1,7 @@
 // A portico server that is a member of a classic Redis-adapter cluster, driven by
 // tests/redis/node/mixed_cluster.test.js beside a Node socket.io server on the same Redis.
-// Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S]
+// Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S] [--sharded]
+//   --sharded: sharded mode (createShardedAdapter, "dynamic" subscriptions) instead of classic.
 //   prints "LISTENING <port>" when ready; exits after S seconds (default 120) or on SIGTERM.
 // Events (every one acked): join(room) -> true; to_room(room, event, arg) -> true (broadcast
 // from this server); ask_room(room, arg) -> [status, answers] of a broadcast with ack "q" to
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include <portico/redis/adapter.hpp>
+#include <portico/redis/sharded_adapter.hpp>
 #include <portico/socketio/server.hpp>
 
 namespace sio = portico::socketio;
@@ -34,8 +36,13 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 int main(int argc, char** argv) {
   unsigned port = 0, redis_port = 0;
   long max_seconds = 120;
+  bool sharded = false;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
+    if (f == "--sharded") {
+      sharded = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       std::cerr << "missing value for " << f << "\n";
       return 2;
@@ -57,10 +64,11 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
 
   sio::server_options o;
-  portico::redis::cluster_options c;
+  portico::redis::sharded_options c;
   c.port = static_cast<std::uint16_t>(redis_port);
   c.connection.reconnect_max = std::chrono::milliseconds(300);
-  o.adapter_factory = portico::redis::classic_adapter_factory(c);
+  o.adapter_factory = sharded ? portico::redis::sharded_adapter_factory(c)
+                              : portico::redis::classic_adapter_factory(c);
   o.engine.threads = 2;
   sio::server io(o);
   auto& n = io.of("/");
