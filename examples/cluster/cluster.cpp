@@ -1,6 +1,8 @@
 // examples/cluster: one member of a Socket.IO cluster on Redis (classic @socket.io/redis-adapter
 // protocol). Start two or more on one Redis; clients on any member see the whole cluster.
 // Usage: cluster --port P --redis HOST:PORT [--sharded]   (prints "LISTENING <port>" when ready)
+// Written with the framework: a gateway (portico::app), redis::use_cluster, a server event
+// declared on the gateway, namespace_handle's fetch_sockets and server_side_emit_with_ack.
 // Namespace "/", events (see README.md for the contract):
 //   join(room) -> ack true              say(room, msg) -> "said"(msg) to the room, cluster-wide
 //   say_all(msg) -> "said"(msg) to all  count() -> ack: sockets in the whole cluster
@@ -18,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include <portico/redis/adapter.hpp>
-#include <portico/socketio/server.hpp>
+#include <portico/portico.hpp>
+#include <portico/redis/cluster.hpp>
 
 namespace sio = portico::socketio;
 
@@ -35,6 +37,51 @@ std::vector<std::string> sorted_strings(const sio::args& a) {
   return out;
 }
 }  // namespace
+
+struct ClusterGateway : portico::gateway<ClusterGateway> {
+  /// The gateway's own namespace, for the cluster-wide requests (no socket needed).
+  explicit ClusterGateway(portico::namespace_handle<ClusterGateway>& self) : self(self) {}
+
+  bool join(const std::string& room, portico::gateway_context& ctx) {
+    ctx.join(room);
+    return true;
+  }
+  void say(const sio::args& a, portico::gateway_context& ctx) {
+    ctx.get_namespace().to(std::string(a.at(0).str())).emit("said", a.at(1));
+  }
+  void say_all(const sio::args& a) { self.emit("said", a.at(0)); }
+  void count(portico::ack_handle reply) {
+    self.fetch_sockets([reply](bool, std::vector<sio::socket_info> v) mutable { reply(v.size()); });
+  }
+  void ping_servers(portico::ack_handle reply) {
+    self.server_side_emit_with_ack(
+        "hello", [reply](bool, const sio::args& answers) mutable { reply(sorted_strings(answers)); });
+  }
+  void ask_all(const std::string& room, portico::ack_handle reply) {
+    self.to(room).emit_with_ack(
+        "question", [reply](sio::ack_status, const sio::args& answers) mutable { reply(sorted_strings(answers)); },
+        std::chrono::seconds(2));
+  }
+  bool kick_room(const std::string& room, portico::gateway_context& ctx) {
+    sio::broadcast_options t;
+    t.rooms = {room};
+    // use_cluster installed the Redis adapter: closing a room's connections on every member is its own.
+    static_cast<portico::redis::adapter&>(ctx.get_namespace().get_adapter()).disconnect_sockets(t);
+    return true;
+  }
+  /// Another member's server_side_emit("hello", ...): every portico member answers "portico".
+  std::string hello(const sio::args&) { return "portico"; }
+
+  static constexpr auto events = portico::events(
+      PORTICO_SUBSCRIBE(join), PORTICO_SUBSCRIBE(say), PORTICO_SUBSCRIBE(say_all), PORTICO_SUBSCRIBE(count),
+      PORTICO_SUBSCRIBE(ping_servers), PORTICO_SUBSCRIBE(ask_all), PORTICO_SUBSCRIBE(kick_room));
+  static constexpr auto server_events = portico::events(portico::on_server_event("hello", &ClusterGateway::hello));
+
+  portico::namespace_handle<ClusterGateway>& self;
+};
+
+using ClusterModule = portico::module<portico::providers<portico::namespace_handle<ClusterGateway>>,
+                                      portico::gateways<ClusterGateway>>;
 
 int main(int argc, char** argv) {
   unsigned port = 0;
@@ -77,57 +124,21 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
 
-  sio::server_options o;
+  portico::app_options o;
   portico::redis::cluster_options c;
   c.host = redis_host;
   c.port = static_cast<std::uint16_t>(redis_port);
-  o.adapter_factory = portico::redis::classic_adapter_factory(c);
-  sio::server io(o);
-  auto& n = io.of("/");
-
-  n.on("join", [](sio::socket& s, const sio::args& a) {
-    s.join(std::string(a.at(0).str()));
-    return true;
-  });
-  n.on("say", [](sio::socket& s, const sio::args& a) {
-    s.get_namespace().to(std::string(a.at(0).str())).emit("said", a.at(1));
-  });
-  n.on("say_all", [](sio::socket& s, const sio::args& a) { s.get_namespace().emit("said", a.at(0)); });
-  n.on("count", [](sio::event& e) {
-    auto reply = e.take_ack();
-    e.socket().get_namespace().fetch_sockets(
-        [reply](bool, std::vector<sio::socket_info> v) mutable { reply(v.size()); });
-  });
-  // Every portico member answers the others' "hello".
-  n.on_server_event("hello", [](const sio::args&) { return std::string("portico"); });
-  n.on("ping_servers", [](sio::event& e) {
-    auto reply = e.take_ack();
-    e.socket().get_namespace().server_side_emit_with_ack(
-        "hello", [reply](bool, const sio::args& answers) mutable { reply(sorted_strings(answers)); });
-  });
-  n.on("ask_all", [](sio::event& e) {
-    auto reply = e.take_ack();
-    e.socket().get_namespace().to(std::string(e.args().at(0).str())).emit_with_ack(
-        "question", [reply](sio::ack_status, const sio::args& answers) mutable { reply(sorted_strings(answers)); },
-        std::chrono::seconds(2));
-  });
-  n.on("kick_room", [](sio::socket& s, const sio::args& a) {
-    sio::broadcast_options t;
-    t.rooms = {std::string(a.at(0).str())};
-    static_cast<portico::redis::adapter&>(s.get_namespace().get_adapter()).disconnect_sockets(t);
-    return true;
-  });
-
+  portico::redis::use_cluster(o, c);
+  portico::app<ClusterModule> app(o);
   try {
-    io.listen("127.0.0.1", static_cast<std::uint16_t>(port));
-    io.start();
+    app.listen("127.0.0.1", static_cast<std::uint16_t>(port));
   } catch (const std::exception& e) {
     std::cerr << "cannot listen: " << e.what() << "\n";
     return 1;
   }
-  std::printf("LISTENING %u\n", static_cast<unsigned>(io.port()));
+  std::printf("LISTENING %u\n", static_cast<unsigned>(app.port()));
   std::fflush(stdout);
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  io.stop();
+  app.stop();
   return 0;
 }
