@@ -183,7 +183,8 @@ void gateway_disconnect(B& b, socketio::socket& s, std::string_view reason) {
 template <class B, std::size_t... I>
 void install_server_events(B& b, socketio::nsp& n, std::index_sequence<I...>) {
   using G = typename B::gateway_type;
-  G* g = b.gateway;
+  [[maybe_unused]] G* g = b.gateway;  // unused when the table is empty
+  (void)n;
   (n.on_server_event(std::get<I>(server_events_of<G>::value).name,
                      [g](const socketio::args& a) { return (g->*std::get<I>(server_events_of<G>::value).fn)(a); }),
    ...);
