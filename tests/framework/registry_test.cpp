@@ -246,3 +246,49 @@ TEST_CASE("app: tests override providers without touching the module", "[gateway
   portico::app<Module> production;
   CHECK_FALSE(production.container().component<CGateway>().auth.ok());
 }
+
+namespace {
+/// A gateway's server events (another cluster member's server_side_emit) and its namespace_handle.
+struct Notes {
+  std::vector<std::string> v;
+};
+struct ServerEventsGateway : portico::gateway<ServerEventsGateway> {
+  static constexpr auto options = portico::gateway_options{"/srv", "/cluster"};
+  explicit ServerEventsGateway(Notes& n) : notes(n.v) {}
+  std::string hello(const portico::socketio::args& a) { return "hi " + std::string(a.at(0).str()); }
+  void note(const portico::socketio::args& a) { notes.emplace_back(a.at(0).str()); }
+  static constexpr auto events = portico::events();
+  static constexpr auto server_events = portico::events(portico::on_server_event("hello", &ServerEventsGateway::hello),
+                                                        portico::on_server_event("note", &ServerEventsGateway::note));
+  std::vector<std::string>& notes;
+};
+using ServerEventsModule = portico::module<portico::providers<Notes, portico::namespace_handle<ServerEventsGateway>>,
+                                           portico::gateways<ServerEventsGateway>>;
+
+portico::socketio::packet server_packet(std::string text) {
+  portico::socketio::packet p;
+  REQUIRE(portico::socketio::decode(std::move(text), p) == portico::socketio::errc::ok);
+  return p;
+}
+}  // namespace
+
+TEST_CASE("app: a gateway's server_events become its namespace's on_server_event listeners", "[gateway][app]") {
+  portico::app<ServerEventsModule> app;
+  auto* n = app.server().find("/cluster");
+  REQUIRE(n != nullptr);
+  CHECK(n->server_event(server_packet("2/cluster,[\"hello\",\"b\"]")) == std::optional<std::string>("\"hi b\""));
+  CHECK(n->server_event(server_packet("2/cluster,[\"note\",\"n1\"]")) == std::nullopt);  // void: no answer
+  CHECK(n->server_event(server_packet("2/cluster,[\"other\"]")) == std::nullopt);
+  CHECK(app.container().get<Notes&>().v == std::vector<std::string>{"n1"});
+
+  // namespace_handle reaches the cluster requests; with one server (memory adapter) they answer at once.
+  auto& h = app.container().get<portico::namespace_handle<ServerEventsGateway>&>();
+  bool sse = false, fetched = false;
+  h.server_side_emit_with_ack("hello", [&](bool complete, const portico::socketio::args& answers) {
+    sse = complete && answers.empty();
+  });
+  h.fetch_sockets([&](bool complete, std::vector<portico::socketio::socket_info> v) { fetched = complete && v.empty(); });
+  h.server_side_emit("note", "nobody hears it");  // no other server: a no-op, not an error
+  CHECK(sse);
+  CHECK(fetched);
+}

@@ -9,7 +9,8 @@
 // of server_side_emit_with_ack("ping-node", arg); tell_servers(arg) -> true after
 // server_side_emit("note", arg); last_note() -> the last "note" another server sent.
 // set_data(obj) -> true after saving obj as the socket's session; fetch_all() -> [complete,
-// ids] of fetch_sockets over the cluster.
+// ids] of fetch_sockets over the cluster. kick(room) -> true after disconnect_sockets of the
+// room's connections on every server.
 // Server-side listener: "hello"(arg) answers "portico:" + arg.
 #include <atomic>
 #include <chrono>
@@ -123,6 +124,12 @@ int main(int argc, char** argv) {
       for (auto& i : v) ids.push_back(i.id);
       reply(complete, ids);
     });
+  });
+  n.on("kick", [](sio::socket& s, const sio::args& a) {
+    sio::broadcast_options t;
+    t.rooms = {std::string(a.at(0).str())};
+    static_cast<portico::redis::adapter&>(s.get_namespace().get_adapter()).disconnect_sockets(t);
+    return true;
   });
   n.on("server_count", [](sio::event& e) {
     auto reply = e.take_ack();

@@ -179,6 +179,17 @@ void gateway_disconnect(B& b, socketio::socket& s, std::string_view reason) {
   b.table.close(s.sid());  // per-connection providers die here
 }
 
+/// The gateway's `server_events` table -> the namespace's `on_server_event` listeners.
+template <class B, std::size_t... I>
+void install_server_events(B& b, socketio::nsp& n, std::index_sequence<I...>) {
+  using G = typename B::gateway_type;
+  [[maybe_unused]] G* g = b.gateway;  // unused when the table is empty
+  (void)n;
+  (n.on_server_event(std::get<I>(server_events_of<G>::value).name,
+                     [g](const socketio::args& a) { return (g->*std::get<I>(server_events_of<G>::value).fn)(a); }),
+   ...);
+}
+
 template <class B>
 void install_gateway(B& b, socketio::nsp& n) {
   using G = typename B::gateway_type;
@@ -187,6 +198,8 @@ void install_gateway(B& b, socketio::nsp& n) {
   n.on_disconnect([bp](socketio::socket& s, std::string_view reason) { gateway_disconnect(*bp, s, reason); });
   using E = typename events_of<G>::type;
   install_events(b, n, std::make_index_sequence<std::tuple_size_v<E>>{});
+  using S = typename server_events_of<G>::type;
+  install_server_events(b, n, std::make_index_sequence<std::tuple_size_v<S>>{});
 }
 
 /// "/socket.io" and "/socket.io/" are the same path.

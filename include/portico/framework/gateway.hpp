@@ -104,6 +104,26 @@ constexpr std::tuple<S...> events(S... s) {
   return std::tuple<S...>{s...};
 }
 
+/// One entry of a gateway's server-event table: `fn(const socketio::args&)` runs when another
+/// server of the cluster calls `server_side_emit(name, ...)` on the gateway's namespace; what it
+/// returns (if not void) is the answer to a `server_side_emit_with_ack`.
+template <class Fn>
+struct server_subscription {
+  const char* name;
+  Fn fn;
+};
+
+/// Subscribes member function `fn` to server event `name` (Node's `io.on(name, ...)` for
+/// `serverSideEmit`): `static constexpr auto server_events = portico::events(
+/// portico::on_server_event("hello", &Gateway::hello));`. It runs on the cluster adapter's thread
+/// (no gateway_context: there is no client); keep it short.
+template <class Fn>
+constexpr server_subscription<Fn> on_server_event(const char* name, Fn fn) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::on_server_event(name, &Gateway::member): the handler must be a member function of the gateway");
+  return {name, fn};
+}
+
 /// Subscribes a member under its own name: `PORTICO_SUBSCRIBE(EventGateway, handle_event)`.
 /// Inside a class deriving from `portico::gateway<Self>`, `PORTICO_SUBSCRIBE(handle_event)` says the
 /// same (a class template names itself: its base is dependent).
@@ -133,6 +153,17 @@ template <class G>
 struct events_of<G, std::void_t<decltype(G::events)>> {
   using type = std::remove_cv_t<decltype(G::events)>;
   static constexpr const type& value = G::events;
+};
+
+template <class G, class = void>
+struct server_events_of {
+  using type = std::tuple<>;
+  static constexpr type value{};
+};
+template <class G>
+struct server_events_of<G, std::void_t<decltype(G::server_events)>> {
+  using type = std::remove_cv_t<decltype(G::server_events)>;
+  static constexpr const type& value = G::server_events;
 };
 
 }  // namespace framework::detail

@@ -52,6 +52,23 @@ class namespace_handle {
   socketio::emitter to(std::string room) const { return get().to(std::move(room)); }
   socketio::emitter except(std::string room_or_sid) const { return get().except(std::move(room_or_sid)); }
 
+  // --- the other servers of a cluster (no-ops, or immediate answers, with one server) ---
+  /// `event` to every other server's `on_server_event` listeners (`nsp::server_side_emit`).
+  template <class... A>
+  void server_side_emit(std::string_view event, const A&... a) const {
+    if (auto* n = bound()) n->server_side_emit(event, a...);
+  }
+  /// Like `server_side_emit`; `cb(complete, answers)` once every other server answered or the
+  /// adapter's timeout passed (`nsp::server_side_emit_with_ack`).
+  template <class... A>
+  void server_side_emit_with_ack(std::string_view event, socketio::adapter::server_ack_fn cb, const A&... a) const {
+    if (auto* n = bound()) n->server_side_emit_with_ack(event, std::move(cb), a...);
+  }
+  /// Every socket of the namespace on every server: `done(complete, sockets)` (`nsp::fetch_sockets`).
+  void fetch_sockets(socketio::adapter::fetch_fn done) const {
+    if (auto* n = bound()) n->fetch_sockets(std::move(done));
+  }
+
  private:
   template <class, class, class...>
   friend class app;

@@ -17,7 +17,7 @@
 /// `close: true`.
 /// SERVER_SIDE_EMIT (6): handed to the namespace's `on_server_event` listeners; with a requestId
 /// the listener's returned value is the answer (on the common response channel, as Node does).
-/// Issued: BROADCAST (7) for broadcasts with ack, REMOTE_FETCH (5, `nsp::fetch_sockets`: expects
+/// Issued: BROADCAST (7) for broadcasts with ack, REMOTE_DISCONNECT (4, `disconnect_sockets`), REMOTE_FETCH (5, `nsp::fetch_sockets`: expects
 /// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), SERVER_SIDE_EMIT (6, with ack: expects
 /// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), and `PUBSUB NUMSUB` for the server count.
 /// Not handled yet: REMOTE_DISCONNECT without close (logged).
@@ -243,6 +243,23 @@ class adapter : public socketio::memory_adapter {
     });
   }
 
+  /// Closes the connections of the sockets `opts` selects on every server of the cluster
+  /// (this one included): REMOTE_DISCONNECT with `close: true`, as Node's
+  /// `io.in(room).disconnectSockets(true)`. Safe from any thread.
+  void disconnect_sockets(const socketio::broadcast_options& opts) {
+    close_local(opts);
+    if (opts.local) return;
+    classic_request r;
+    r.type = request_type::remote_disconnect;
+    r.uid = uid_;
+    broadcast_opts o;
+    o.rooms = opts.rooms;
+    o.except = opts.except;
+    r.opts = std::move(o);
+    r.close = true;
+    hub_->publish(request_channel_, encode(r));
+  }
+
   /// Hub thread: a message on one of this namespace's channels.
   void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
     classic_request r;
@@ -292,6 +309,15 @@ class adapter : public socketio::memory_adapter {
     b.opts.except = opts.except;
     if (opts.volatile_) b.opts.flags.volatile_ = true;
     return b;
+  }
+
+  void close_local(const socketio::broadcast_options& t) {
+    std::vector<engineio::socket_ptr> to_close;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      select(t, [&](const std::string&, const member& m) { to_close.push_back(m.engine); });
+    }
+    for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
   }
 
   bool has_room(std::string_view room) const {
@@ -410,18 +436,12 @@ class adapter : public socketio::memory_adapter {
         return answer_broadcast_with_ack(req);
       }
       case request_type::remote_disconnect: {
+        if (req.uid == uid_) return;  // ours: closed locally already
         // close=true closes the whole connection, which the adapter can do through Engine.IO;
         // leaving one namespace only (close=false) needs the namespace, not reachable from here.
         if (!req.close.value_or(false))
           return hub_->log().warn("redis adapter " + nsp_ + ": REMOTE_DISCONNECT without close is not supported yet, ignored");
-        std::vector<engineio::socket_ptr> to_close;
-        {
-          socketio::broadcast_options t = target(req.opts);
-          std::lock_guard<std::mutex> g(mu_);
-          select(t, [&](const std::string&, const member& m) { to_close.push_back(m.engine); });
-        }
-        for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
-        return;
+        return close_local(target(req.opts));
       }
       case request_type::server_side_emit:
         if (req.uid == uid_ || !req.data) return;

@@ -200,6 +200,14 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     nodeIo.in(outsider.id).disconnectSockets(true);
     assert.ok(await Promise.race([gone.then(() => true), sleep(5000).then(() => false)]), 'REMOTE_DISCONNECT applied on portico');
 
+    // portico's redis::adapter::disconnect_sockets (REMOTE_DISCONNECT issued, close: true) closes
+    // a Node server's client in the room; portico's own client outside it stays.
+    await ack(onNode, 'join', 'kickme');
+    const nodeGone = new Promise((resolve) => onNode.once('disconnect', resolve));
+    assert.strictEqual(await ack(onPortico, 'kick', 'kickme'), true);
+    assert.ok(await Promise.race([nodeGone.then(() => true), sleep(5000).then(() => false)]), 'REMOTE_DISCONNECT applied on Node');
+    assert.ok(onPortico.connected);
+
     // Redis stopped and restarted on the same port: broadcasts cross again afterwards.
     await stop(redis);
     await sleep(500);
