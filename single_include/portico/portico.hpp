@@ -7672,11 +7672,13 @@ enum class ws_encoding { text, json, bytes };
 /// - bytes: binary frames only; Body is std::string.
 /// Wrong frame type -> close 1003; malformed JSON -> close 1003 "Malformed JSON data received.";
 /// a Body that does not validate -> `{"code":1008,"errors":[...]}` then close 1008.
-template <class Body>
+/// `Params` are the value types of the route's handshake parameters (`http::query<T>`, path,
+/// header), in order: on_connect receives them decoded, as a plain ws handler does.
+template <class Body, class... Params>
 struct ws_events {
   ws_encoding encoding = ws_encoding::text;
   /// Default: accept. Not calling ws.accept() refuses the upgrade (403).
-  std::function<void(websocket&)> on_connect;
+  std::function<void(websocket&, Params...)> on_connect;
   std::function<void(websocket&, Body&&)> on_message;
   /// The close code the client sent (1006 if it vanished).
   std::function<void(websocket&, int code)> on_disconnect;
@@ -8035,14 +8037,18 @@ class route_builder {
     return self().add_ws_route(prefix() + pattern, detail::typed_ws_handler(std::move(f), std::move(params)...));
   }
 
-  /// Event mode: see ws_events. `params` are validated at the handshake (403 when they fail);
-  /// read them with http::param_value(ws.request(), ...) in on_connect.
-  template <class Body, class... P>
-  ws_route& ws(std::string pattern, ws_events<Body> events, P... params) {
-    auto ev = std::make_shared<ws_events<Body>>(std::move(events));
-    auto start = [ev](const websocket_ptr& ws, typename P::type&&...) {
-      if (ev->on_connect) ev->on_connect(*ws);
-      else ws->accept();
+  /// Event mode: see ws_events. `params` are validated at the handshake (403 with the error list
+  /// when they fail, before on_connect); `ws_events<Body, T...>` receives their values in
+  /// on_connect, `ws_events<Body>` may read them with http::param_value(ws.request(), ...).
+  template <class Body, class... A, class... P>
+  ws_route& ws(std::string pattern, ws_events<Body, A...> events, P... params) {
+    static_assert(sizeof...(A) == 0 || std::is_same_v<std::tuple<A...>, std::tuple<typename P::type...>>,
+                  "portico::http: ws_events<Body, T...> takes the value types of the route's parameters, in order");
+    auto ev = std::make_shared<ws_events<Body, A...>>(std::move(events));
+    auto start = [ev](const websocket_ptr& ws, typename P::type&&... v) {
+      if (!ev->on_connect) ws->accept();
+      else if constexpr (sizeof...(A) == 0) ev->on_connect(*ws);
+      else ev->on_connect(*ws, std::move(v)...);
       ws->on_message([ev](websocket& w, ws_message&& m) {
         Body body{};
         if (!detail::decode_ws_body(w, ev->encoding, m, body)) return;
@@ -9611,7 +9617,7 @@ class controller_routes {
     return add_deferred(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
   }
 
-  /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body>`.
+  /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body, T...>`.
   template <class F, class... G, class... P>
   http::ws_route& ws(std::string pattern, F f, guards<G...>, P... params) {
     auto& r = group_.ws(std::move(pattern), framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
@@ -11417,6 +11423,26 @@ constexpr std::tuple<S...> events(S... s) {
   return std::tuple<S...>{s...};
 }
 
+/// One entry of a gateway's server-event table: `fn(const socketio::args&)` runs when another
+/// server of the cluster calls `server_side_emit(name, ...)` on the gateway's namespace; what it
+/// returns (if not void) is the answer to a `server_side_emit_with_ack`.
+template <class Fn>
+struct server_subscription {
+  const char* name;
+  Fn fn;
+};
+
+/// Subscribes member function `fn` to server event `name` (Node's `io.on(name, ...)` for
+/// `serverSideEmit`): `static constexpr auto server_events = portico::events(
+/// portico::on_server_event("hello", &Gateway::hello));`. It runs on the cluster adapter's thread
+/// (no gateway_context: there is no client); keep it short.
+template <class Fn>
+constexpr server_subscription<Fn> on_server_event(const char* name, Fn fn) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::on_server_event(name, &Gateway::member): the handler must be a member function of the gateway");
+  return {name, fn};
+}
+
 /// Subscribes a member under its own name: `PORTICO_SUBSCRIBE(EventGateway, handle_event)`.
 /// Inside a class deriving from `portico::gateway<Self>`, `PORTICO_SUBSCRIBE(handle_event)` says the
 /// same (a class template names itself: its base is dependent).
@@ -11446,6 +11472,17 @@ template <class G>
 struct events_of<G, std::void_t<decltype(G::events)>> {
   using type = std::remove_cv_t<decltype(G::events)>;
   static constexpr const type& value = G::events;
+};
+
+template <class G, class = void>
+struct server_events_of {
+  using type = std::tuple<>;
+  static constexpr type value{};
+};
+template <class G>
+struct server_events_of<G, std::void_t<decltype(G::server_events)>> {
+  using type = std::remove_cv_t<decltype(G::server_events)>;
+  static constexpr const type& value = G::server_events;
 };
 
 }  // namespace framework::detail
@@ -11504,6 +11541,23 @@ class namespace_handle {
   /// The clients in `room` (chain `.to`, `.except`, then `.emit`).
   socketio::emitter to(std::string room) const { return get().to(std::move(room)); }
   socketio::emitter except(std::string room_or_sid) const { return get().except(std::move(room_or_sid)); }
+
+  // --- the other servers of a cluster (no-ops, or immediate answers, with one server) ---
+  /// `event` to every other server's `on_server_event` listeners (`nsp::server_side_emit`).
+  template <class... A>
+  void server_side_emit(std::string_view event, const A&... a) const {
+    if (auto* n = bound()) n->server_side_emit(event, a...);
+  }
+  /// Like `server_side_emit`; `cb(complete, answers)` once every other server answered or the
+  /// adapter's timeout passed (`nsp::server_side_emit_with_ack`).
+  template <class... A>
+  void server_side_emit_with_ack(std::string_view event, socketio::adapter::server_ack_fn cb, const A&... a) const {
+    if (auto* n = bound()) n->server_side_emit_with_ack(event, std::move(cb), a...);
+  }
+  /// Every socket of the namespace on every server: `done(complete, sockets)` (`nsp::fetch_sockets`).
+  void fetch_sockets(socketio::adapter::fetch_fn done) const {
+    if (auto* n = bound()) n->fetch_sockets(std::move(done));
+  }
 
  private:
   template <class, class, class...>
@@ -12125,6 +12179,17 @@ void gateway_disconnect(B& b, socketio::socket& s, std::string_view reason) {
   b.table.close(s.sid());  // per-connection providers die here
 }
 
+/// The gateway's `server_events` table -> the namespace's `on_server_event` listeners.
+template <class B, std::size_t... I>
+void install_server_events(B& b, socketio::nsp& n, std::index_sequence<I...>) {
+  using G = typename B::gateway_type;
+  [[maybe_unused]] G* g = b.gateway;  // unused when the table is empty
+  (void)n;
+  (n.on_server_event(std::get<I>(server_events_of<G>::value).name,
+                     [g](const socketio::args& a) { return (g->*std::get<I>(server_events_of<G>::value).fn)(a); }),
+   ...);
+}
+
 template <class B>
 void install_gateway(B& b, socketio::nsp& n) {
   using G = typename B::gateway_type;
@@ -12133,6 +12198,8 @@ void install_gateway(B& b, socketio::nsp& n) {
   n.on_disconnect([bp](socketio::socket& s, std::string_view reason) { gateway_disconnect(*bp, s, reason); });
   using E = typename events_of<G>::type;
   install_events(b, n, std::make_index_sequence<std::tuple_size_v<E>>{});
+  using S = typename server_events_of<G>::type;
+  install_server_events(b, n, std::make_index_sequence<std::tuple_size_v<S>>{});
 }
 
 /// "/socket.io" and "/socket.io/" are the same path.
