@@ -9,14 +9,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "../../detail/random.hpp"
 #include "../../log.hpp"
 #include "../options.hpp"
 #include "resp.hpp"
@@ -40,8 +41,7 @@ class link : public std::enable_shared_from_this<link> {
         timer_(io),
         reader_(opt_.max_reply_bytes),
         buf_(64 * 1024),
-        delay_(opt_.reconnect_initial),
-        rng_(std::random_device{}()) {}
+        delay_(opt_.reconnect_initial) {}
   virtual ~link() = default;
   link(const link&) = delete;
   link& operator=(const link&) = delete;
@@ -253,10 +253,14 @@ class link : public std::enable_shared_from_this<link> {
   void retry() {
     auto d = delay_;
     delay_ = std::min(delay_ * 2, opt_.reconnect_max);
-    std::uniform_int_distribution<long long> jitter(d.count() / 2, std::max<long long>(d.count(), 1));
+    // Jittered down to half, so members that lost Redis together do not all come back at once.
+    // The one generator of the library (a reconnect is rare: a few random bytes are nothing).
+    const long long hi = std::max<long long>(d.count(), 1), lo = d.count() / 2;
+    std::uint32_t r = 0;
+    portico::detail::random_bytes(&r, sizeof r);
     auto self = shared_from_this();
     auto g = gen_;
-    timer_.expires_after(std::chrono::milliseconds(jitter(rng_)));
+    timer_.expires_after(std::chrono::milliseconds(lo + static_cast<long long>(r % static_cast<std::uint32_t>(hi - lo + 1))));
     timer_.async_wait([this, self, g](const asio::error_code& ec) {
       if (ec || g != gen_ || state_ == state::closed) return;
       connect();
@@ -286,7 +290,6 @@ class link : public std::enable_shared_from_this<link> {
   bool outage_logged_ = false;
   std::chrono::steady_clock::time_point outage_start_;
   std::chrono::milliseconds delay_;
-  std::minstd_rand rng_;  ///< jitter only; nothing secret
 };
 
 }  // namespace portico::redis::detail
