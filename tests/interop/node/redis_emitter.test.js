@@ -14,7 +14,7 @@ const { createClient } = require('redis');
 const { Emitter } = require('@socket.io/redis-emitter');
 const { io: connect } = require('socket.io-client');
 
-const { freePort, startRedis, stop, sleep } = require('./redis_support');
+const { freePort, startRedis, stop, sleep, record, until } = require('./redis_support');
 
 /// Runs the portico emitter once; resolves with its exit code and stderr.
 function emitOnce(redisPort, args) {
@@ -36,20 +36,6 @@ function client(port, nsp, room) {
   });
 }
 
-function record(socket, ev) {
-  const got = [];
-  socket.on(ev, (...a) => got.push(a));
-  return got;
-}
-
-async function until(pred, ms = 10000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await pred()) return true;
-    await sleep(50);
-  }
-  return false;
-}
 
 test('the portico emitter reaches Node socket.io clients through @socket.io/redis-adapter', { timeout: 90000 }, async () => {
   const redisPort = await freePort();

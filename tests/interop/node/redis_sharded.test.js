@@ -7,58 +7,15 @@
 const { test } = require('node:test');
 const assert = require('node:assert');
 const http = require('http');
-const { spawn } = require('child_process');
 const { Server } = require('socket.io');
 const { createShardedAdapter } = require('@socket.io/redis-adapter');
 const { createClient } = require('redis');
-const { io: connect } = require('socket.io-client');
 
-const { freePort, startRedis, stop, sleep } = require('./redis_support');
+const { freePort, startRedis, stop, sleep, startListening, client, ack, record, until } = require('./redis_support');
 
 function startMember(redisPort) {
-  const exe = process.env.PORTICO_REDIS_MEMBER;
-  if (!exe) throw new Error('PORTICO_REDIS_MEMBER is not set');
-  const child = spawn(exe, ['--redis', String(redisPort), '--port', '0', '--max-seconds', '90', '--sharded'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => { err += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('member did not start: ' + err)); }, 10000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /LISTENING (\d+)/.exec(out);
-      if (m) { clearTimeout(timer); child.stdout.resume(); resolve({ child, port: Number(m[1]), stderr: () => err }); }
-    });
-    child.on('exit', () => { clearTimeout(timer); reject(new Error('member exited: ' + err)); });
-  });
-}
-
-function client(port) {
-  const s = connect(`http://127.0.0.1:${port}`, { forceNew: true, reconnection: false, timeout: 5000, transports: ['websocket'] });
-  return new Promise((resolve, reject) => {
-    s.once('connect', () => resolve(s));
-    s.once('connect_error', reject);
-  });
-}
-
-function ack(socket, ev, ...args) {
-  return socket.timeout(5000).emitWithAck(ev, ...args);
-}
-
-function record(socket, ev) {
-  const got = [];
-  socket.on(ev, (...a) => got.push(a));
-  return got;
-}
-
-async function until(pred, ms = 10000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await pred()) return true;
-    await sleep(50);
-  }
-  return false;
+  return startListening(process.env.PORTICO_REDIS_MEMBER,
+    ['--redis', String(redisPort), '--port', '0', '--max-seconds', '90', '--sharded']);
 }
 
 test('portico and Node socket.io share broadcasts through createShardedAdapter', { timeout: 90000 }, async () => {

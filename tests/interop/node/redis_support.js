@@ -32,4 +32,54 @@ async function startRedis(port) {
   throw new Error('redis-server did not start');
 }
 
-module.exports = { freePort, startRedis, stop: stopServer, sleep };
+/// Starts a portico program that prints `LISTENING <port>` when ready; resolves with
+/// { child, port, stderr() }, rejects if it exits first or is not ready within 10 s.
+function startListening(exe, args) {
+  if (!exe) throw new Error('no program to start (environment variable not set)');
+  const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('member did not start: ' + err)); }, 10000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /LISTENING (\d+)/.exec(out);
+      if (m) { clearTimeout(timer); child.stdout.resume(); resolve({ child, port: Number(m[1]), stderr: () => err }); }
+    });
+    child.on('exit', () => { clearTimeout(timer); reject(new Error('member exited: ' + err)); });
+  });
+}
+
+/// A socket.io-client on `/` over websocket, resolved once connected.
+function client(port) {
+  const { io: connect } = require('socket.io-client');
+  const s = connect(`http://127.0.0.1:${port}`, { forceNew: true, reconnection: false, timeout: 5000, transports: ['websocket'] });
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve(s));
+    s.once('connect_error', reject);
+  });
+}
+
+function ack(socket, ev, ...args) {
+  return socket.timeout(5000).emitWithAck(ev, ...args);
+}
+
+/// Every `ev` a socket receives, in order.
+function record(socket, ev) {
+  const got = [];
+  socket.on(ev, (...a) => got.push(a));
+  return got;
+}
+
+/// Polls `pred` until it holds (true) or `ms` pass (false).
+async function until(pred, ms = 10000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await pred()) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+module.exports = { freePort, startRedis, stop: stopServer, sleep, startListening, client, ack, record, until };
