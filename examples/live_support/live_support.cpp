@@ -1,4 +1,4 @@
-// Seed 001's car controller (Ellar's live-support demo) on portico: a controller constructed by
+// Ellar's live-support car controller on portico: a controller constructed by
 // the DI container (it injects the page templates), a guard as a policy type, hosted by
 // portico::app: an HTML page plus the live-support WebSocket route in plain mode and in event
 // mode, all on one port.

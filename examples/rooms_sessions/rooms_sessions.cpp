@@ -1,4 +1,4 @@
-// The python-socketio tutorial (seed 003) on portico's Socket.IO server: connect/disconnect
+// The python-socketio tutorial on portico's Socket.IO server: connect/disconnect
 // handlers that read the handshake ("environ"), handlers named after their event, a catch-all,
 // rooms, emits to one sid, sessions, and static files served on the same port.
 //

@@ -1,4 +1,4 @@
-// portico::testing: seed 000's two gateway tests ported to C++, plus overrides, config values,
+// portico::testing: Ellar's two gateway tests ported to C++, plus overrides, config values,
 // wait_until, several clients, HTTP routes and shutdown when a test fails. The regions between
 // `// [doc:NAME]` and `// [/doc]` are shown verbatim in docs/testing.md (checked by meson test).
 #include <catch2/catch.hpp>
@@ -72,10 +72,10 @@ struct inbox {
 
 }  // namespace
 
-// [doc:seed-tests]
+// [doc:ellar-tests]
 using test_client = portico::testing::test_module<portico::gateways<EventGateway>>;
 
-TEST_CASE("test_socket_connection_work", "[testing][seed]") {
+TEST_CASE("test_socket_connection_work", "[testing][ellar]") {
   std::vector<std::string> my_response_message;  // declared before ctx: its handlers use them
   std::atomic<bool> connected_called{false}, disconnected_called{false};
   {
@@ -97,7 +97,7 @@ TEST_CASE("test_socket_connection_work", "[testing][seed]") {
   CHECK((disconnected_called && connected_called));
 }
 
-TEST_CASE("test_broadcast_work", "[testing][seed]") {
+TEST_CASE("test_broadcast_work", "[testing][ellar]") {
   std::vector<std::string> sio_1_response_message, sio_2_response_message;
   {
     auto ctx = test_client{}.run_with_server();

@@ -38,6 +38,7 @@
 #include "../engineio/codec.hpp"
 #include "detail/http_exchange.hpp"
 #include "../json/value.hpp"
+#include "../socketio/ack_status.hpp"
 #include "../socketio/args.hpp"
 #include "../socketio/codec.hpp"
 
@@ -70,16 +71,8 @@ struct options {
   std::size_t max_packet_bytes = socketio::default_max_packet_bytes;
 };
 
-enum class ack_status { ok, timeout, disconnected };
-
-inline const char* to_string(ack_status s) noexcept {
-  switch (s) {
-    case ack_status::ok: return "ok";
-    case ack_status::timeout: return "timeout";
-    case ack_status::disconnected: return "disconnected";
-  }
-  return "?";
-}
+using socketio::ack_status;  ///< ok, timeout or disconnected (shared with the server side)
+using socketio::to_string;
 
 /// The answer to an emit with ack. Owns the ACK packet: keep it (move it) as long as you need.
 struct ack_result {

@@ -260,53 +260,52 @@ inline bool decode_binary(const value& v, binary& out, const decode_context& ctx
 /// location `errs` is at) when `v` does not fit. Never throws on bad input (only std::bad_alloc).
 template <class T>
 bool decode(const value& v, T& out, decode_context& ctx, error_list& errs) {
-  using namespace detail;
-  if constexpr (has_adapter<T>::value) {
+  if constexpr (detail::has_adapter<T>::value) {
     return adapter<T>::decode(v, out, ctx, errs);
-  } else if constexpr (has_fields<T>::value) {
-    return decode_object(v, out, ctx, errs);
+  } else if constexpr (detail::has_fields<T>::value) {
+    return detail::decode_object(v, out, ctx, errs);
   } else if constexpr (std::is_same_v<T, bool>) {
-    if (!v.IsBool()) return fail(errs, "value is not a valid boolean", "bool_type");
+    if (!v.IsBool()) return detail::fail(errs, "value is not a valid boolean", "bool_type");
     out = v.GetBool();
     return true;
   } else if constexpr (std::is_integral_v<T>) {
-    return decode_integer(v, out, errs);
+    return detail::decode_integer(v, out, errs);
   } else if constexpr (std::is_enum_v<T>) {
     std::underlying_type_t<T> u{};
-    if (!decode_integer(v, u, errs)) return false;
+    if (!detail::decode_integer(v, u, errs)) return false;
     out = static_cast<T>(u);
     return true;
   } else if constexpr (std::is_floating_point_v<T>) {
-    return decode_floating(v, out, errs);
+    return detail::decode_floating(v, out, errs);
   } else if constexpr (std::is_same_v<T, std::string>) {
-    if (!v.IsString()) return fail(errs, "value is not a valid string", "string_type");
+    if (!v.IsString()) return detail::fail(errs, "value is not a valid string", "string_type");
     out.assign(v.GetString(), v.GetStringLength());
     return true;
   } else if constexpr (std::is_same_v<T, binary>) {
-    return decode_binary(v, out, ctx, errs);
+    return detail::decode_binary(v, out, ctx, errs);
   } else if constexpr (std::is_same_v<T, raw>) {
     out = raw(v);
     return true;
   } else if constexpr (std::is_same_v<T, const value*>) {
     out = &v;
     return true;
-  } else if constexpr (is_optional<T>::value) {
+  } else if constexpr (detail::is_optional<T>::value) {
     if (v.IsNull()) {
       out.reset();
       return true;
     }
     out.emplace();
     return json::decode(v, *out, ctx, errs);
-  } else if constexpr (is_vector<T>::value) {
-    return decode_list(v, out, ctx, errs);
-  } else if constexpr (is_std_array<T>::value) {
-    return decode_array(v, out, ctx, errs);
-  } else if constexpr (is_tuple<T>::value) {
-    return decode_tuple(v, out, ctx, errs, std::make_index_sequence<std::tuple_size_v<T>>{});
-  } else if constexpr (is_string_map<T>::value) {
-    return decode_map(v, out, ctx, errs);
+  } else if constexpr (detail::is_vector<T>::value) {
+    return detail::decode_list(v, out, ctx, errs);
+  } else if constexpr (detail::is_std_array<T>::value) {
+    return detail::decode_array(v, out, ctx, errs);
+  } else if constexpr (detail::is_tuple<T>::value) {
+    return detail::decode_tuple(v, out, ctx, errs, std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else if constexpr (detail::is_string_map<T>::value) {
+    return detail::decode_map(v, out, ctx, errs);
   } else {
-    static_assert(always_false<T>::value,
+    static_assert(detail::always_false<T>::value,
                   "portico::json: no JSON mapping for this type; declare PORTICO_FIELDS(Type, ...) "
                   "after it or specialise portico::json::adapter<Type>");
     return false;

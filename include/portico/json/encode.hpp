@@ -67,11 +67,10 @@ void encode_tuple(writer& w, const T& x, encode_context& ctx, std::index_sequenc
 /// ctx.attachments.size(), so several arguments can share one context.
 template <class T>
 void encode(writer& w, const T& x, encode_context& ctx) {
-  using namespace detail;
-  if constexpr (has_adapter<T>::value) {
+  if constexpr (detail::has_adapter<T>::value) {
     adapter<T>::encode(w, x, ctx);
-  } else if constexpr (has_fields<T>::value) {
-    encode_object(w, x, ctx);
+  } else if constexpr (detail::has_fields<T>::value) {
+    detail::encode_object(w, x, ctx);
   } else if constexpr (std::is_same_v<T, bool>) {
     w.Bool(x);
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
@@ -86,16 +85,16 @@ void encode(writer& w, const T& x, encode_context& ctx) {
     else
       w.Null();
   } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
-    write_string(w, x);
+    detail::write_string(w, x);
   } else if constexpr (std::is_same_v<T, const char*> || std::is_same_v<T, char*>) {
     if (x)
-      write_string(w, x);
+      detail::write_string(w, x);
     else
       w.Null();
   } else if constexpr (std::is_array_v<T> && std::is_same_v<std::remove_extent_t<T>, char>) {
     std::size_t n = 0;
     while (n < std::extent_v<T> && x[n] != '\0') ++n;
-    write_string(w, std::string_view(x, n));
+    detail::write_string(w, std::string_view(x, n));
   } else if constexpr (std::is_same_v<T, binary>) {
     write_placeholder(w, ctx, x.view());
   } else if constexpr (std::is_same_v<T, raw>) {
@@ -107,18 +106,18 @@ void encode(writer& w, const T& x, encode_context& ctx) {
       x->Accept(w);
     else
       w.Null();
-  } else if constexpr (is_optional<T>::value) {
+  } else if constexpr (detail::is_optional<T>::value) {
     if (x)
       json::encode(w, *x, ctx);
     else
       w.Null();
-  } else if constexpr (is_vector<T>::value || is_std_array<T>::value) {
+  } else if constexpr (detail::is_vector<T>::value || detail::is_std_array<T>::value) {
     w.StartArray();
     for (const auto& e : x) json::encode(w, static_cast<const typename T::value_type&>(e), ctx);
     w.EndArray();
-  } else if constexpr (is_tuple<T>::value) {
-    encode_tuple(w, x, ctx, std::make_index_sequence<std::tuple_size_v<T>>{});
-  } else if constexpr (is_string_map<T>::value) {
+  } else if constexpr (detail::is_tuple<T>::value) {
+    detail::encode_tuple(w, x, ctx, std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else if constexpr (detail::is_string_map<T>::value) {
     w.StartObject();
     for (const auto& kv : x) {
       w.Key(kv.first.data(), static_cast<rapidjson::SizeType>(kv.first.size()));
@@ -126,7 +125,7 @@ void encode(writer& w, const T& x, encode_context& ctx) {
     }
     w.EndObject();
   } else {
-    static_assert(always_false<T>::value,
+    static_assert(detail::always_false<T>::value,
                   "portico::json: no JSON mapping for this type; declare PORTICO_FIELDS(Type, ...) "
                   "after it or specialise portico::json::adapter<Type>");
   }

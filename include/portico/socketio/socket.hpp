@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../engineio/server.hpp"
+#include "ack_status.hpp"
 #include "../json/decode.hpp"
 #include "../json/dom.hpp"
 #include "../json/encode.hpp"
@@ -36,18 +37,6 @@ class nsp;
 class server;
 class socket;
 class emitter;
-
-/// How a server-side emit with an ack callback ended.
-enum class ack_status { ok, timeout, disconnected };
-
-inline const char* to_string(ack_status s) noexcept {
-  switch (s) {
-    case ack_status::ok: return "ok";
-    case ack_status::timeout: return "timeout";
-    case ack_status::disconnected: return "disconnected";
-  }
-  return "?";
-}
 
 /// Called exactly once per emit with ack: with the client's ack arguments, or with a timeout or
 /// disconnected status and empty arguments.

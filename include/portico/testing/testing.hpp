@@ -40,8 +40,6 @@
 
 namespace portico::testing {
 
-using namespace std::chrono_literals;
-
 /// How the client of a context connects (all optional).
 struct connect_options {
   std::string path;       ///< Socket.IO path; empty: the first gateway's path
@@ -120,7 +118,7 @@ class websocket_session {
   websocket_session& operator=(websocket_session&&) = delete;
   ~websocket_session() {
     if (!st_) return;
-    if (is_open()) close(1000, {}, 1000ms);
+    if (is_open()) close(1000, {}, std::chrono::milliseconds(1000));
     st_->ep.get_io_service().stop();
     if (st_->io.joinable()) st_->io.join();
   }
@@ -146,7 +144,7 @@ class websocket_session {
 
   /// The next received frame's payload; throws std::runtime_error when none comes within
   /// `timeout` or the connection has closed with nothing left to read.
-  std::string receive_text(std::chrono::milliseconds timeout = 2000ms) {
+  std::string receive_text(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
     std::unique_lock<std::mutex> g(st_->mu);
     st_->cv.wait_for(g, timeout, [&] { return !st_->received.empty() || st_->ended; });
     if (st_->received.empty())
@@ -160,7 +158,7 @@ class websocket_session {
 
   /// Sends a close frame and waits (at most `timeout`) for the connection to end; returns
   /// whether it did.
-  bool close(int code = 1000, std::string reason = {}, std::chrono::milliseconds timeout = 2000ms) {
+  bool close(int code = 1000, std::string reason = {}, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
     auto* st = st_.get();
     st->ep.get_io_service().post([st, code, reason = std::move(reason)] {
       std::error_code ec;
@@ -169,7 +167,7 @@ class websocket_session {
     return wait_closed(timeout);
   }
   /// Waits (at most `timeout`) until the connection has ended (either side closed it).
-  bool wait_closed(std::chrono::milliseconds timeout = 2000ms) {
+  bool wait_closed(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
     std::unique_lock<std::mutex> g(st_->mu);
     return st_->cv.wait_for(g, timeout, [&] { return st_->ended; });
   }
@@ -247,7 +245,7 @@ class http_client;
 /// started itself); see `run_context::websocket_connect`.
 inline websocket_session websocket_connect(std::uint16_t port, const std::string& target,
                                            const std::map<std::string, std::string>& headers = {},
-                                           std::chrono::milliseconds timeout = 2000ms) {
+                                           std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
   return websocket_session("ws://127.0.0.1:" + std::to_string(port) + target, headers, timeout);
 }
 
@@ -284,7 +282,7 @@ class run_context {
       o.transports = prepared_.transports;
       o.reconnection = false;
       o.open_timeout = prepared_.timeout;
-      o.close_grace = 300ms;
+      o.close_grace = std::chrono::milliseconds(300);
       client_ = std::make_unique<client::client>(std::move(o));
     }
     return *client_;
@@ -334,7 +332,7 @@ class run_context {
   /// A WebSocket connection to a `ws_route` of the app (`target` is a path with an optional
   /// query), waiting at most `timeout` for the upgrade's answer; see `websocket_session`.
   websocket_session websocket_connect(const std::string& target, const std::map<std::string, std::string>& headers = {},
-                                      std::chrono::milliseconds timeout = 2000ms) const {
+                                      std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) const {
     return websocket_session("ws://" + server_->host + ":" + std::to_string(server_->port) + target, headers, timeout);
   }
 
@@ -342,15 +340,15 @@ class run_context {
   http_client http() const;
 
   /// Lets the server and clients work for `d` (Ellar's `ctx.wait()`).
-  void wait(std::chrono::milliseconds d = 300ms) const { std::this_thread::sleep_for(d); }
+  void wait(std::chrono::milliseconds d = std::chrono::milliseconds(300)) const { std::this_thread::sleep_for(d); }
   /// Polls `done` every 2 ms until it holds or `timeout` passes; returns its last value. `done`
   /// runs on the test thread: what it reads must be atomic or locked (handlers run elsewhere).
   template <class P>
-  bool wait_until(P&& done, std::chrono::milliseconds timeout = 2000ms) const {
+  bool wait_until(P&& done, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) const {
     const auto end = std::chrono::steady_clock::now() + timeout;
     while (!done()) {
       if (std::chrono::steady_clock::now() >= end) return static_cast<bool>(done());
-      std::this_thread::sleep_for(2ms);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return true;
   }
@@ -365,8 +363,8 @@ class run_context {
     // (tasks run in order there). Its packet is only buffered: nothing is sent.
     auto fenced = std::make_shared<std::atomic<bool>>(false);
     client_->socket(namespaces_.empty() ? server_->nsp : namespaces_.front())
-        .emit_with_ack("portico-testing-fence", [fenced](client::ack_result&) { fenced->store(true); }, 1ms);
-    wait_until([&] { return fenced->load(); }, 1000ms);
+        .emit_with_ack("portico-testing-fence", [fenced](client::ack_result&) { fenced->store(true); }, std::chrono::milliseconds(1));
+    wait_until([&] { return fenced->load(); }, std::chrono::milliseconds(1000));
     client_.reset();
   }
 
@@ -456,11 +454,11 @@ class http_client {
   explicit http_client(const run_context& ctx) : http_client(ctx.port()) {}
 
   http_response get(const std::string& target, std::map<std::string, std::string> headers = {},
-                    std::chrono::milliseconds timeout = 5000ms) const {
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const {
     return request("GET", target, std::move(headers), {}, timeout);
   }
   http_response post(const std::string& target, std::string body, std::map<std::string, std::string> headers = {},
-                     std::chrono::milliseconds timeout = 5000ms) const {
+                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const {
     if (headers.find("Content-Type") == headers.end()) headers["Content-Type"] = "application/json";
     return request("POST", target, std::move(headers), std::move(body), timeout);
   }

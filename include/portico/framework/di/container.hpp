@@ -163,8 +163,7 @@ class container {
   /// injected as seen from Module. The result is not stored anywhere.
   template <class T, class Module = Root>
   T make(connection_scope* scope = nullptr) {
-    using namespace framework::detail;
-    using entry = node<Module, T, scope_kind::transient>;
+    using entry = framework::detail::node<Module, T, framework::detail::scope_kind::transient>;
     if constexpr (!entry_ok<entry>()) {
       report<entry>();
     } else {
@@ -176,8 +175,7 @@ class container {
   /// reaches a per_connection provider is a compile error naming both, not a run-time failure.
   template <class T, class Module = Root>
   T make_unscoped() {
-    using namespace framework::detail;
-    using entry = node<Module, T, scope_kind::singleton>;  // checked like a root that outlives connections
+    using entry = framework::detail::node<Module, T, framework::detail::scope_kind::singleton>;  // checked like a root that outlives connections
     if constexpr (!entry_ok<entry>()) {
       report_unscoped<entry>();
     } else {
@@ -188,16 +186,15 @@ class container {
   /// The single instance of a gateway or controller, constructed on first use in its module.
   template <class G>
   G& component() {
-    using namespace framework::detail;
     constexpr std::size_t mi = component_module<G>();
     if constexpr (mi >= modules::size) {
-      return raise_portico_error_not_a_component<G&, G>();
+      return framework::detail::raise_portico_error_not_a_component<G&, G>();
     } else {
-      using M = typename list_at<mi, modules>::type;
-      using components = typename module_view<M, Overrides...>::components;
-      constexpr std::size_t slot = offset_of<M>() + module_view<M, Overrides...>::provider_count +
+      using M = typename framework::detail::list_at<mi, modules>::type;
+      using components = typename framework::detail::module_view<M, Overrides...>::components;
+      constexpr std::size_t slot = offset_of<M>() + framework::detail::module_view<M, Overrides...>::provider_count +
                                    index_in<G>(static_cast<components*>(nullptr));
-      using entry = node<M, G, scope_kind::singleton>;
+      using entry = framework::detail::node<M, G, framework::detail::scope_kind::singleton>;
       if constexpr (!entry_ok<entry>()) {
         report<entry>();
       } else {
@@ -213,9 +210,8 @@ class container {
   /// Must be called before anything resolved K; throws std::logic_error otherwise.
   template <class K>
   void replace(std::shared_ptr<K> instance) {
-    using namespace framework::detail;
     if constexpr (count_slots<K, false>(static_cast<modules*>(nullptr)) == 0) {
-      raise_portico_error_nothing_to_replace_for<void, K>();
+      framework::detail::raise_portico_error_nothing_to_replace_for<void, K>();
     } else {
       fill<K, false>(std::shared_ptr<void>(std::move(instance)), static_cast<modules*>(nullptr));
     }
@@ -279,18 +275,17 @@ class container {
 
   template <class Module, class Request>
   typename framework::detail::request_traits<Request>::result resolve(connection_scope* scope) {
-    using namespace framework::detail;
-    using rq = request_traits<Request>;
+    using rq = framework::detail::request_traits<Request>;
     using K = typename rq::key;
     using R = typename rq::result;
-    using found = lookup<K, Module, override_list>;
-    if constexpr (found::status == lookup_status::missing) {
-      return raise_portico_error_no_provider_for<R, K>();
-    } else if constexpr (found::status == lookup_status::not_exported) {
-      return raise_portico_error_provider_not_exported<R, K, typename found::hidden_in>();
+    using found = framework::detail::lookup<K, Module, override_list>;
+    if constexpr (found::status == framework::detail::lookup_status::missing) {
+      return framework::detail::raise_portico_error_no_provider_for<R, K>();
+    } else if constexpr (found::status == framework::detail::lookup_status::not_exported) {
+      return framework::detail::raise_portico_error_provider_not_exported<R, K, typename found::hidden_in>();
     } else {
       using Owner = typename found::owner;
-      using D = typename list_at<found::index, typename module_view<Owner, Overrides...>::providers>::type;
+      using D = typename framework::detail::list_at<found::index, typename framework::detail::module_view<Owner, Overrides...>::providers>::type;
       return deliver<Owner, found::index, D, rq::form, R>(scope);
     }
   }
@@ -309,26 +304,24 @@ class container {
 
   template <class Entry>
   [[noreturn]] static void report() {
-    using namespace framework::detail;
     using check = typename graph_t::template check<Entry>;
     constexpr auto v = check::result;
     if constexpr (v.cycle) {
       report_cycle<Entry>(std::make_index_sequence<v.cycle_length>{});
     } else {
       using nodes = typename graph_t::all_nodes;
-      using S = typename list_at<(v.widening_from < graph_t::size ? v.widening_from : graph_t::size),
-                                 concat_t<nodes, type_list<Entry>>>::type;
-      using P = typename list_at<v.widening_to, nodes>::type;
-      raise_portico_error_singleton_depends_on_per_connection<void, typename S::key, typename P::key>();
+      using S = typename framework::detail::list_at<(v.widening_from < graph_t::size ? v.widening_from : graph_t::size),
+                                 framework::detail::concat_t<nodes, framework::detail::type_list<Entry>>>::type;
+      using P = typename framework::detail::list_at<v.widening_to, nodes>::type;
+      framework::detail::raise_portico_error_singleton_depends_on_per_connection<void, typename S::key, typename P::key>();
     }
   }
   template <class Entry>
   [[noreturn]] static void report_unscoped() {
-    using namespace framework::detail;
     constexpr auto v = graph_t::template check<Entry>::result;
     if constexpr (!v.cycle && v.widening_from >= graph_t::size) {
-      using P = typename list_at<v.widening_to, typename graph_t::all_nodes>::type;
-      raise_portico_error_used_without_connection_depends_on_per_connection<void, typename Entry::key,
+      using P = typename framework::detail::list_at<v.widening_to, typename graph_t::all_nodes>::type;
+      framework::detail::raise_portico_error_used_without_connection_depends_on_per_connection<void, typename Entry::key,
                                                                            typename P::key>();
     } else {
       report<Entry>();  // a cycle, or a singleton below it that is wrong anywhere
@@ -336,16 +329,14 @@ class container {
   }
   template <class Entry, std::size_t... I>
   [[noreturn]] static void report_cycle(std::index_sequence<I...>) {
-    using namespace framework::detail;
     constexpr auto v = graph_t::template check<Entry>::result;
-    raise_portico_error_dependency_cycle<void,
-                                         typename list_at<v.cycle_path[I], typename graph_t::all_nodes>::type::key...>();
+    framework::detail::raise_portico_error_dependency_cycle<void,
+                                         typename framework::detail::list_at<v.cycle_path[I], typename graph_t::all_nodes>::type::key...>();
   }
 
   template <class Module, class Request>
   typename framework::detail::request_traits<Request>::result enter(connection_scope* scope) {
-    using namespace framework::detail;
-    using entry = typename provider_node<typename request_traits<Request>::key, Module, override_list>::type;
+    using entry = typename framework::detail::provider_node<typename framework::detail::request_traits<Request>::key, Module, override_list>::type;
     if constexpr (!entry_ok<entry>()) {
       report<entry>();
     } else {
@@ -355,22 +346,21 @@ class container {
 
   template <class Owner, std::size_t Index, class D, framework::detail::request_form Form, class R>
   R deliver(connection_scope* scope) {
-    using namespace framework::detail;
-    using K = typename decl_traits<D>::key;
-    constexpr bool is_transient = decl_traits<D>::scope == scope_kind::transient;
-    if constexpr (Form == request_form::ref) {
+    using K = typename framework::detail::decl_traits<D>::key;
+    constexpr bool is_transient = framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::transient;
+    if constexpr (Form == framework::detail::request_form::ref) {
       if constexpr (is_transient) {
-        return raise_portico_error_transient_injected_by_reference<R, K>();
+        return framework::detail::raise_portico_error_transient_injected_by_reference<R, K>();
       } else {
         return stored<Owner, Index, D>(scope);
       }
-    } else if constexpr (Form == request_form::value) {
+    } else if constexpr (Form == framework::detail::request_form::value) {
       if constexpr (is_transient) {
         return new_value<Owner, D>(scope);
       } else {
         return stored<Owner, Index, D>(scope);
       }
-    } else if constexpr (Form == request_form::shared) {
+    } else if constexpr (Form == framework::detail::request_form::shared) {
       if constexpr (is_transient) {
         return new_shared<Owner, D>(scope);
       } else {
@@ -380,7 +370,7 @@ class container {
       if constexpr (is_transient) {
         return new_unique<Owner, D>(scope);
       } else {
-        return raise_portico_error_unique_ptr_of_shared_instance<R, K>();
+        return framework::detail::raise_portico_error_unique_ptr_of_shared_instance<R, K>();
       }
     }
   }
@@ -388,8 +378,7 @@ class container {
   /// The table holding the instances of D: the container's, or the connection's.
   template <class D>
   framework::detail::instance_table& table_for(connection_scope* scope) {
-    using namespace framework::detail;
-    if constexpr (decl_traits<D>::scope == scope_kind::per_connection) {
+    if constexpr (framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::per_connection) {
       if (scope == nullptr)
         throw std::logic_error("portico: a per_connection provider was resolved outside a connection_scope");
       if (scope->owner_ != this) {
@@ -431,17 +420,16 @@ class container {
 
   template <class Owner, class D>
   std::shared_ptr<typename framework::detail::decl_traits<D>::key> new_shared(connection_scope* scope) {
-    using namespace framework::detail;
-    using T = decl_traits<D>;
+    using T = framework::detail::decl_traits<D>;
     using K = typename T::key;
     using Impl = typename T::impl;
-    if constexpr (T::kind == provider_kind::construct) {
+    if constexpr (T::kind == framework::detail::provider_kind::construct) {
       if constexpr (!std::is_base_of_v<K, Impl> && !std::is_same_v<K, Impl>) {
-        return raise_portico_error_bind_implementation_does_not_derive_from_interface<std::shared_ptr<K>, K, Impl>();
+        return framework::detail::raise_portico_error_bind_implementation_does_not_derive_from_interface<std::shared_ptr<K>, K, Impl>();
       } else {
         return build<std::shared_ptr<Impl>, Impl, Owner>(scope, shared_maker<Impl>{});
       }
-    } else if constexpr (T::kind == provider_kind::value) {
+    } else if constexpr (T::kind == framework::detail::provider_kind::value) {
       if constexpr (std::is_default_constructible_v<K>) {
         return std::make_shared<K>();
       } else {
@@ -454,17 +442,16 @@ class container {
 
   template <class Owner, class D>
   typename framework::detail::decl_traits<D>::key new_value(connection_scope* scope) {
-    using namespace framework::detail;
-    using T = decl_traits<D>;
+    using T = framework::detail::decl_traits<D>;
     using K = typename T::key;
     using Impl = typename T::impl;
-    if constexpr (T::kind == provider_kind::construct) {
+    if constexpr (T::kind == framework::detail::provider_kind::construct) {
       return K(build<Impl, Impl, Owner>(scope, value_maker<Impl>{}));
-    } else if constexpr (T::kind == provider_kind::value) {
+    } else if constexpr (T::kind == framework::detail::provider_kind::value) {
       return K();
     } else {
       auto made = call_factory<Owner, D>(scope);
-      if constexpr (is_smart_pointer<decltype(made)>::value) {
+      if constexpr (framework::detail::is_smart_pointer<decltype(made)>::value) {
         return K(*made);
       } else {
         return K(std::move(made));
@@ -474,17 +461,16 @@ class container {
 
   template <class Owner, class D>
   std::unique_ptr<typename framework::detail::decl_traits<D>::key> new_unique(connection_scope* scope) {
-    using namespace framework::detail;
-    using T = decl_traits<D>;
+    using T = framework::detail::decl_traits<D>;
     using K = typename T::key;
     using Impl = typename T::impl;
-    if constexpr (T::kind == provider_kind::construct) {
+    if constexpr (T::kind == framework::detail::provider_kind::construct) {
       if constexpr (!std::is_base_of_v<K, Impl> && !std::is_same_v<K, Impl>) {
-        return raise_portico_error_bind_implementation_does_not_derive_from_interface<std::unique_ptr<K>, K, Impl>();
+        return framework::detail::raise_portico_error_bind_implementation_does_not_derive_from_interface<std::unique_ptr<K>, K, Impl>();
       } else {
         return build<std::unique_ptr<Impl>, Impl, Owner>(scope, unique_maker<Impl>{});
       }
-    } else if constexpr (T::kind == provider_kind::value) {
+    } else if constexpr (T::kind == framework::detail::provider_kind::value) {
       return std::make_unique<K>();
     } else {
       using made_t = decltype(call_factory<Owner, D>(scope));
@@ -493,59 +479,55 @@ class container {
       } else if constexpr (std::is_base_of_v<K, made_t> || std::is_same_v<K, made_t>) {
         return std::make_unique<made_t>(call_factory<Owner, D>(scope));
       } else {
-        return raise_portico_error_factory_result_is_not<std::unique_ptr<K>, K, made_t>();
+        return framework::detail::raise_portico_error_factory_result_is_not<std::unique_ptr<K>, K, made_t>();
       }
     }
   }
 
   template <class K, class Made>
   static std::shared_ptr<K> to_shared(Made&& made) {
-    using namespace framework::detail;
     using V = std::remove_cv_t<std::remove_reference_t<Made>>;
-    if constexpr (is_smart_pointer<V>::value) {
+    if constexpr (framework::detail::is_smart_pointer<V>::value) {
       if constexpr (std::is_convertible_v<V&&, std::shared_ptr<K>>) {
         return std::shared_ptr<K>(std::move(made));
       } else {
-        return raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
+        return framework::detail::raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
       }
     } else if constexpr (std::is_base_of_v<K, V> || std::is_same_v<K, V>) {
       return std::make_shared<V>(std::move(made));
     } else {
-      return raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
+      return framework::detail::raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
     }
   }
 
   template <class Owner, class D>
   auto call_factory(connection_scope* scope) {
-    using namespace framework::detail;
-    constexpr auto fn = decl_traits<D>::fn;
-    using signature = factory_signature<std::remove_cv_t<decltype(fn)>>;
+    constexpr auto fn = framework::detail::decl_traits<D>::fn;
+    using signature = framework::detail::factory_signature<std::remove_cv_t<decltype(fn)>>;
     return invoke_factory<Owner, typename signature::result>(fn, scope,
                                                                      static_cast<typename signature::args*>(nullptr));
   }
 
   template <class Owner, class Result, class Fn, class... A>
   Result invoke_factory(Fn fn, connection_scope* scope, framework::detail::type_list<A...>*) {
-    using namespace framework::detail;
     static_cast<void>(scope);  // unused by a factory without parameters
-    return (*fn)(resolve<Owner, normalize_request_t<A>>(scope)...);
+    return (*fn)(resolve<Owner, framework::detail::normalize_request_t<A>>(scope)...);
   }
 
   /// Constructs Impl with its dependencies resolved from Module; `make` does the allocation.
   template <class Ret, class Impl, class Module, class Make>
   Ret build(connection_scope* scope, Make make) {
-    using namespace framework::detail;
-    if constexpr (has_inject_list<Impl>::value) {
+    if constexpr (framework::detail::has_inject_list<Impl>::value) {
       return build_listed<Ret, Impl, Module>(scope, make,
                                                     static_cast<typename Impl::inject::requests*>(nullptr));
     } else if constexpr (std::is_abstract_v<Impl>) {
-      return raise_portico_error_abstract_provider<Ret, Impl>();
+      return framework::detail::raise_portico_error_abstract_provider<Ret, Impl>();
     } else {
-      constexpr ctor_info info = constructor_of<Impl>::info;
-      if constexpr (info.status == ctor_status::ambiguous) {
-        return raise_portico_error_ambiguous_constructor_of<Ret, Impl>();
-      } else if constexpr (info.status == ctor_status::none) {
-        return raise_portico_error_cannot_deduce_constructor_of<Ret, Impl>();
+      constexpr framework::detail::ctor_info info = framework::detail::constructor_of<Impl>::info;
+      if constexpr (info.status == framework::detail::ctor_status::ambiguous) {
+        return framework::detail::raise_portico_error_ambiguous_constructor_of<Ret, Impl>();
+      } else if constexpr (info.status == framework::detail::ctor_status::none) {
+        return framework::detail::raise_portico_error_cannot_deduce_constructor_of<Ret, Impl>();
       } else {
         return build_deduced<Ret, Impl, Module>(scope, make, std::make_index_sequence<info.arity>{});
       }
@@ -554,23 +536,21 @@ class container {
 
   template <class Ret, class Impl, class Module, class Make, std::size_t... I>
   Ret build_deduced(connection_scope* scope, Make& make, std::index_sequence<I...>) {
-    using namespace framework::detail;
-    using arg = inject_arg<container, Module, Impl>;
-    if constexpr (!std::is_constructible_v<Impl, arg_at<arg, I>...>) {
-      return raise_portico_error_cannot_inject_constructor_of<Ret, Impl>();
+    using arg = framework::detail::inject_arg<container, Module, Impl>;
+    if constexpr (!std::is_constructible_v<Impl, framework::detail::arg_at<arg, I>...>) {
+      return framework::detail::raise_portico_error_cannot_inject_constructor_of<Ret, Impl>();
     } else {
       static_cast<void>(scope);  // unused for a default constructor
-      return make(arg_at<arg, I>{this, scope}...);
+      return make(framework::detail::arg_at<arg, I>{this, scope}...);
     }
   }
 
   template <class Ret, class Impl, class Module, class Make, class... Rq>
   Ret build_listed(connection_scope* scope, Make& make, framework::detail::type_list<Rq...>*) {
-    using namespace framework::detail;
-    if constexpr (!std::is_constructible_v<Impl, typename request_traits<normalize_request_t<Rq>>::result...>) {
-      return raise_portico_error_inject_list_does_not_match_a_constructor_of<Ret, Impl>();
+    if constexpr (!std::is_constructible_v<Impl, typename framework::detail::request_traits<framework::detail::normalize_request_t<Rq>>::result...>) {
+      return framework::detail::raise_portico_error_inject_list_does_not_match_a_constructor_of<Ret, Impl>();
     } else {
-      return make(resolve<Module, normalize_request_t<Rq>>(scope)...);
+      return make(resolve<Module, framework::detail::normalize_request_t<Rq>>(scope)...);
     }
   }
 
@@ -579,9 +559,8 @@ class container {
   /// Number of singleton slots keyed K (ValuesOnly: only portico::value<K> declarations).
   template <class K, bool ValuesOnly, class... D>
   static constexpr std::size_t count_in(framework::detail::type_list<D...>*) {
-    using namespace framework::detail;
-    return count_true({(std::is_same_v<key_of_t<D>, K> && decl_traits<D>::scope == scope_kind::singleton &&
-                        (!ValuesOnly || decl_traits<D>::kind == provider_kind::value))...});
+    return framework::detail::count_true({(std::is_same_v<framework::detail::key_of_t<D>, K> && framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::singleton &&
+                        (!ValuesOnly || framework::detail::decl_traits<D>::kind == framework::detail::provider_kind::value))...});
   }
   template <class K, bool ValuesOnly, class... M>
   static constexpr std::size_t count_slots(framework::detail::type_list<M...>*) {
@@ -592,9 +571,8 @@ class container {
 
   template <class K, bool ValuesOnly, class M, class... D, std::size_t... I>
   void fill_module(const std::shared_ptr<void>& instance, framework::detail::type_list<D...>*, std::index_sequence<I...>) {
-    using namespace framework::detail;
-    constexpr bool match[] = {(std::is_same_v<key_of_t<D>, K> && decl_traits<D>::scope == scope_kind::singleton &&
-                               (!ValuesOnly || decl_traits<D>::kind == provider_kind::value))...,
+    constexpr bool match[] = {(std::is_same_v<framework::detail::key_of_t<D>, K> && framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::singleton &&
+                               (!ValuesOnly || framework::detail::decl_traits<D>::kind == framework::detail::provider_kind::value))...,
                               false};
     constexpr std::size_t offset = offset_of<M>();
     for (std::size_t i = 0; i < sizeof...(D); ++i) {
@@ -606,19 +584,17 @@ class container {
   }
   template <class K, bool ValuesOnly, class... M>
   void fill(const std::shared_ptr<void>& instance, framework::detail::type_list<M...>*) {
-    using namespace framework::detail;
     (fill_module<K, ValuesOnly, M>(instance,
-                                   static_cast<typename module_view<M, Overrides...>::providers*>(nullptr),
-                                   std::make_index_sequence<module_view<M, Overrides...>::provider_count>{}),
+                                   static_cast<typename framework::detail::module_view<M, Overrides...>::providers*>(nullptr),
+                                   std::make_index_sequence<framework::detail::module_view<M, Overrides...>::provider_count>{}),
      ...);
   }
 
   template <class V>
   void supply(V&& v) {
-    using namespace framework::detail;
     using T = std::decay_t<V>;
     if constexpr (count_slots<T, true>(static_cast<modules*>(nullptr)) == 0) {
-      raise_portico_error_not_a_value_provider<void, T>();
+      framework::detail::raise_portico_error_not_a_value_provider<void, T>();
     } else {
       fill<T, true>(std::make_shared<T>(std::forward<V>(v)), static_cast<modules*>(nullptr));
     }
@@ -635,14 +611,12 @@ class container {
   }
   template <class K, class Impl>
   static void check_override(portico::override<K, Impl>*) {
-    using namespace framework::detail;
     if constexpr (count_declared<K>(static_cast<modules*>(nullptr)) == 0)
-      raise_portico_error_override_matches_no_provider<void, K>();
+      framework::detail::raise_portico_error_override_matches_no_provider<void, K>();
   }
   template <class K, class... M>
   static constexpr std::size_t count_declared(framework::detail::type_list<M...>*) {
-    using namespace framework::detail;
-    return (declared_count<K>(static_cast<typename module_info<M>::declared*>(nullptr)) + ... + 0);
+    return (declared_count<K>(static_cast<typename framework::detail::module_info<M>::declared*>(nullptr)) + ... + 0);
   }
   template <class K, class... D>
   static constexpr std::size_t declared_count(framework::detail::type_list<D...>*) {
@@ -657,19 +631,16 @@ class container {
 
   template <class... M>
   void instantiate_modules(framework::detail::type_list<M...>*) {
-    using namespace framework::detail;
-    (instantiate_providers<M>(static_cast<typename module_view<M, Overrides...>::providers*>(nullptr)), ...);
-    (instantiate_components(static_cast<typename module_view<M, Overrides...>::components*>(nullptr)), ...);
+    (instantiate_providers<M>(static_cast<typename framework::detail::module_view<M, Overrides...>::providers*>(nullptr)), ...);
+    (instantiate_components(static_cast<typename framework::detail::module_view<M, Overrides...>::components*>(nullptr)), ...);
   }
   template <class M, class... D>
   void instantiate_providers(framework::detail::type_list<D...>*) {
-    using namespace framework::detail;
     (instantiate_provider<M, D>(), ...);
   }
   template <class M, class D>
   void instantiate_provider() {
-    using namespace framework::detail;
-    if constexpr (decl_traits<D>::scope == scope_kind::singleton) (void)enter<M, key_of_t<D>&>(nullptr);
+    if constexpr (framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::singleton) (void)enter<M, framework::detail::key_of_t<D>&>(nullptr);
   }
   template <class... G>
   void instantiate_components(framework::detail::type_list<G...>*) {
