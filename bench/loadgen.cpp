@@ -599,11 +599,12 @@ int main(int argc, char** argv) {
   };
 
   const std::string& sc = opt.scenario;
-  double cpu0 = 0, scpu0 = 0, wall0 = 0, cpu1 = 0, scpu1 = 0, wall1 = 0, bcpu0 = 0, bcpu1 = 0;
+  double cpu0 = 0, scpu0 = 0, wall0 = 0, cpu1 = 0, scpu1 = 0, wall1 = 0, bcpu0 = 0, bcpu1 = 0, s2cpu0 = 0, s2cpu1 = 0;
   auto open_window = [&] {
     cpu0 = self_cpu_s();
     scpu0 = server_cpu_s();
     bcpu0 = bus_cpu_s();
+    s2cpu0 = opt.server_pid2 ? process_cpu_s(opt.server_pid2) : 0;
     wall0 = double(now_ns()) / 1e9;
     window_start = now_ns();
   };
@@ -612,6 +613,7 @@ int main(int argc, char** argv) {
     cpu1 = self_cpu_s();
     scpu1 = server_cpu_s();
     bcpu1 = bus_cpu_s();
+    s2cpu1 = opt.server_pid2 ? process_cpu_s(opt.server_pid2) : 0;
     wall1 = double(now_ns()) / 1e9;
   };
   auto merged = [&] {
@@ -632,7 +634,8 @@ int main(int argc, char** argv) {
                 opt.label.c_str(), sc.c_str(), opt.mode.c_str(), opt.clients, opt.threads, wall, lcpu,
                 wall > 0 ? lcpu / wall : 0, opt.server_pid ? scpu : -1, opt.server_pid && wall > 0 ? scpu / wall : -1,
                 opt.server_pid && done ? scpu * 1e6 / double(done) : -1, failed_count.load());
-    if (opt.server_pid2) std::printf(",\"servers\":2");
+    // The second server's share: what receiving from the bus costs (it has no emitter).
+    if (opt.server_pid2) std::printf(",\"servers\":2,\"server2_cpu_s\":%.3f", s2cpu1 - s2cpu0);
     if (opt.bus_pid)
       std::printf(",\"bus_cpu_s\":%.3f,\"bus_cpu_us_per_op\":%.3f", bcpu1 - bcpu0,
                   done ? (bcpu1 - bcpu0) * 1e6 / double(done) : -1);
