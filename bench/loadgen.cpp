@@ -11,10 +11,13 @@
 //   fanout   N receivers join room "bench"; one emitter sends "fanout" broadcasts with a window
 //            of W broadcasts not yet delivered to everyone: deliveries/s, latency from the
 //            timestamp in the payload.
+//            With --port2, receivers alternate between the two servers (cross-process fan-out
+//            through a cluster bus); the emitter stays on --port.
 //   idle     connect N clients, hold them (answering pings): server RSS per connection.
 //   connrate C connectors in a loop: connect + websocket upgrade + Engine.IO open (+ Socket.IO
 //            CONNECT), then reset: completed handshakes/s.
-// Server CPU comes from /proc/<pid>/stat (--server-pid), the generator's own from getrusage.
+// Server CPU comes from /proc/<pid>/stat (--server-pid, plus --server-pid2: the sum of both),
+// the generator's own from getrusage; --bus-pid reports a third process (redis-server) apart.
 #include <asio.hpp>
 
 #include <sys/resource.h>
@@ -48,10 +51,10 @@ std::int64_t now_ns() {
 
 struct options {
   std::string host = "127.0.0.1", path, scenario = "echo", mode = "sio", label = "server";
-  unsigned short port = 0;
+  unsigned short port = 0, port2 = 0;
   int clients = 100, inflight = 1, threads = 1, payload = 100, window = 4, concurrency = 64;
   double rate = 0, duration = 5, warmup = 1, hold = 2;
-  int server_pid = 0;
+  int server_pid = 0, server_pid2 = 0, bus_pid = 0;
 };
 options opt;
 
@@ -112,6 +115,7 @@ struct conn {
   std::deque<std::pair<std::uint64_t, std::int64_t>> pending;  ///< ack id (raw: seq) -> send time
   std::int64_t t_start = 0;
   std::uint32_t mask;
+  unsigned short port = opt.port;
 
   conn(worker& wk, role ro) : w(wk), sock(wk.io), r(ro) {
     static std::atomic<std::uint32_t> seed{0x9e3779b9u};
@@ -121,11 +125,11 @@ struct conn {
   void start() {
     t_start = now_ns();
     in.resize(4096);
-    tcp::endpoint ep(asio::ip::make_address(opt.host), opt.port);
+    tcp::endpoint ep(asio::ip::make_address(opt.host), port);
     sock.async_connect(ep, [this](const asio::error_code& ec) {
       if (ec) return fail("connect", ec);
       sock.set_option(tcp::no_delay(true));
-      std::string req = "GET " + opt.path + " HTTP/1.1\r\nHost: " + opt.host + ":" + std::to_string(opt.port) +
+      std::string req = "GET " + opt.path + " HTTP/1.1\r\nHost: " + opt.host + ":" + std::to_string(port) +
                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
       out += req;
@@ -452,9 +456,8 @@ double self_cpu_s() {
   getrusage(RUSAGE_SELF, &u);
   return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
-double server_cpu_s() {
-  if (!opt.server_pid) return -1;
-  std::ifstream f("/proc/" + std::to_string(opt.server_pid) + "/stat");
+double process_cpu_s(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   auto rp = s.rfind(')');
   if (rp == std::string::npos) return -1;
@@ -467,6 +470,12 @@ double server_cpu_s() {
   }
   return double(ut + stt) / double(sysconf(_SC_CLK_TCK));
 }
+/// Both servers' CPU when there are two (a cluster): what serving the clients cost in total.
+double server_cpu_s() {
+  if (!opt.server_pid) return -1;
+  return process_cpu_s(opt.server_pid) + (opt.server_pid2 ? process_cpu_s(opt.server_pid2) : 0);
+}
+double bus_cpu_s() { return opt.bus_pid ? process_cpu_s(opt.bus_pid) : -1; }
 long server_rss_kb() {
   if (!opt.server_pid) return -1;
   std::ifstream f("/proc/" + std::to_string(opt.server_pid) + "/status");
@@ -491,8 +500,10 @@ void connect_all(int n, role r) {
   for (int i = 0; i < n; ++i) {
     while (i - (ready_count.load() - base) - failed_count.load() >= opt.concurrency) sleep_s(0.0005);
     worker& w = *workers[std::size_t(i) % workers.size()];
-    asio::post(w.io, [&w, r] {  // the worker's list is touched on its own thread only
+    unsigned short port = opt.port2 && i % 2 ? opt.port2 : opt.port;
+    asio::post(w.io, [&w, r, port] {  // the worker's list is touched on its own thread only
       w.conns.push_back(std::make_unique<conn>(w, r));
+      w.conns.back()->port = port;
       w.conns.back()->start();
     });
   }
@@ -521,6 +532,7 @@ void usage() {
                "usage: loadgen --port P [--scenario echo|fanout|idle|connrate] [--mode sio|raw]\n"
                "  [--clients N] [--inflight K] [--rate R] [--duration S] [--warmup S] [--threads T]\n"
                "  [--payload BYTES] [--window W] [--concurrency C] [--hold S] [--server-pid PID]\n"
+               "  [--port2 P --server-pid2 PID] [--bus-pid PID]\n"
                "  [--label NAME] [--path /socket.io/?EIO=4&transport=websocket]\n");
   std::exit(2);
 }
@@ -549,6 +561,9 @@ int main(int argc, char** argv) {
     else if (a == "--warmup") opt.warmup = std::atof(v);
     else if (a == "--hold") opt.hold = std::atof(v);
     else if (a == "--server-pid") opt.server_pid = std::atoi(v);
+    else if (a == "--port2") opt.port2 = static_cast<unsigned short>(std::atoi(v));
+    else if (a == "--server-pid2") opt.server_pid2 = std::atoi(v);
+    else if (a == "--bus-pid") opt.bus_pid = std::atoi(v);
     else usage();
   }
   if (!opt.port) usage();
@@ -584,10 +599,12 @@ int main(int argc, char** argv) {
   };
 
   const std::string& sc = opt.scenario;
-  double cpu0 = 0, scpu0 = 0, wall0 = 0, cpu1 = 0, scpu1 = 0, wall1 = 0;
+  double cpu0 = 0, scpu0 = 0, wall0 = 0, cpu1 = 0, scpu1 = 0, wall1 = 0, bcpu0 = 0, bcpu1 = 0, s2cpu0 = 0, s2cpu1 = 0;
   auto open_window = [&] {
     cpu0 = self_cpu_s();
     scpu0 = server_cpu_s();
+    bcpu0 = bus_cpu_s();
+    s2cpu0 = opt.server_pid2 ? process_cpu_s(opt.server_pid2) : 0;
     wall0 = double(now_ns()) / 1e9;
     window_start = now_ns();
   };
@@ -595,6 +612,8 @@ int main(int argc, char** argv) {
     window_end = now_ns();
     cpu1 = self_cpu_s();
     scpu1 = server_cpu_s();
+    bcpu1 = bus_cpu_s();
+    s2cpu1 = opt.server_pid2 ? process_cpu_s(opt.server_pid2) : 0;
     wall1 = double(now_ns()) / 1e9;
   };
   auto merged = [&] {
@@ -615,6 +634,11 @@ int main(int argc, char** argv) {
                 opt.label.c_str(), sc.c_str(), opt.mode.c_str(), opt.clients, opt.threads, wall, lcpu,
                 wall > 0 ? lcpu / wall : 0, opt.server_pid ? scpu : -1, opt.server_pid && wall > 0 ? scpu / wall : -1,
                 opt.server_pid && done ? scpu * 1e6 / double(done) : -1, failed_count.load());
+    // The second server's share: what receiving from the bus costs (it has no emitter).
+    if (opt.server_pid2) std::printf(",\"servers\":2,\"server2_cpu_s\":%.3f", s2cpu1 - s2cpu0);
+    if (opt.bus_pid)
+      std::printf(",\"bus_cpu_s\":%.3f,\"bus_cpu_us_per_op\":%.3f", bcpu1 - bcpu0,
+                  done ? (bcpu1 - bcpu0) * 1e6 / double(done) : -1);
   };
 
   if (sc == "echo") {

@@ -6,6 +6,9 @@ import sys
 from collections import defaultdict
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for r in rows:  # issue 13's target is stated per server CPU second
+    if r.get('scenario') == 'fanout' and (r.get('server_cpu_us_per_op') or 0) > 0:
+        r['deliveries_per_cpu_s'] = 1e6 / r['server_cpu_us_per_op']
 by = defaultdict(list)
 for r in rows:
     by[(r['config'], r['label'])].append(r)
@@ -37,6 +40,19 @@ METRICS = [
     ('fanout-1000', 'p50_us', 'fan-out to 1000: p50 latency µs', 'lower'),
     ('fanout-1000', 'p99_us', 'fan-out to 1000: p99 latency µs', 'lower'),
     ('fanout-1000', 'server_cpu_us_per_op', 'fan-out to 1000: server CPU µs/delivery', 'lower'),
+]
+for n in (100, 1000):
+    c = f'cluster-fanout-{n}'
+    METRICS += [
+        (c, 'deliveries_per_s', f'2 servers + Redis, fan-out to {n}: deliveries/s', 'higher'),
+        (c, 'p50_us', f'2 servers + Redis, fan-out to {n}: p50 latency µs', 'lower'),
+        (c, 'p99_us', f'2 servers + Redis, fan-out to {n}: p99 latency µs', 'lower'),
+        (c, 'server_cpu_us_per_op', f'2 servers + Redis, fan-out to {n}: CPU µs/delivery, both servers', 'lower'),
+        (c, 'deliveries_per_cpu_s', f'2 servers + Redis, fan-out to {n}: deliveries per server CPU s', 'higher'),
+        (c, 'server_cpu_util', f'2 servers + Redis, fan-out to {n}: CPU use of both servers (cores)', ''),
+        (c, 'bus_cpu_us_per_op', f'2 servers + Redis, fan-out to {n}: redis-server CPU µs/delivery', 'lower'),
+    ]
+METRICS += [
     ('connrate', 'conn_per_s', 'connects+handshakes/s', 'higher'),
     ('connrate', 'server_cpu_us_per_op', 'server CPU µs per connection', 'lower'),
 ]
