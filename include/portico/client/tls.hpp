@@ -153,15 +153,12 @@ class tls_ws_endpoint final : public basic_ws_endpoint<ws_tls_client_config> {
 
  protected:
   ws_link_ptr make_link(typename basic_ws_link<ws_tls_client_config>::connection_ptr c) override {
+    // websocketpp made the TLS socket in get_connection (its socket_init_handler has run by now):
+    // set the host check here, before connect() starts the handshake. websocketpp sets SNI to
+    // the URI host itself, later, in pre_init (also for IP addresses).
     auto link = std::make_shared<tls_ws_link>(c);
-    tls_ws_link* raw = link.get();  // the connection (owned by the link) holds this handler
-    const bool verify = verify_;
-    c->set_socket_init_handler([raw, verify, host = c->get_host()](websocketpp::connection_hdl,
-                                                                   asio::ssl::stream<asio::ip::tcp::socket>& s) {
-      raw->ssl_ = s.native_handle();
-      // websocketpp sets SNI to the URI host itself afterwards (also for IP addresses).
-      raw->setup_error_ = tls_set_peer(raw->ssl_, host, verify);
-    });
+    link->ssl_ = c->get_socket().native_handle();
+    link->setup_error_ = tls_set_peer(link->ssl_, c->get_host(), verify_);
     return link;
   }
 
