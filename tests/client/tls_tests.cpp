@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -262,4 +263,26 @@ TEST_CASE("TLS: unusable certificate options throw from connect", "[tls]") {
   o.tls.ca_file = certs("ca.pem");
   o.tls.cert_file = certs("client.pem");  // without its key
   CHECK_THROWS_AS(pc::client(o).connect("wss://127.0.0.1:1"), std::invalid_argument);
+}
+
+TEST_CASE("TLS: the example of docs/client.md", "[tls]") {
+  cert_dir certs;
+  auto srv = start_tls_server(certs, "server");
+  const std::string ca_pem = certs("ca.pem");
+  const int port = srv->port();
+  std::promise<void> up;
+  // [doc:tls-client]
+  namespace pc = portico::client;
+  pc::options opts;
+  opts.transports = {"polling", "websocket"};
+  opts.tls.ca_file = ca_pem;  // the CA to trust; without it, the system's store
+  pc::client io(opts);
+  io.socket().on_connect([&up] { up.set_value(); });
+  io.socket().on_connect_error([](const pc::connect_error& e) {
+    // e.g. "tls error: certificate verify failed (hostname mismatch)"
+    std::fprintf(stderr, "%s\n", e.message.c_str());
+  });
+  io.connect("https://localhost:" + std::to_string(port));  // SNI and host check: "localhost"
+  // [/doc]
+  CHECK(up.get_future().wait_for(10s) == std::future_status::ready);
 }
