@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm socket.io 4.8 over https.createServer, for the C++ client's TLS tests (tls_tests.cpp).
-// Usage: node tls_server.js --cert FILE --key FILE [--client-ca FILE] [--port N] [--max-seconds S]
+// Usage: node tls_server.js --cert FILE --key FILE [--client-ca FILE] [--host 127.0.0.1|::1] [--port N]
+//        [--max-seconds S]
 // --client-ca: ask for a client certificate signed by FILE (and refuse connections without one).
 'use strict';
 
@@ -8,7 +9,7 @@ const fs = require('fs');
 const https = require('https');
 const { Server } = require('socket.io');
 
-const opts = { port: 0, maxSeconds: 60, cert: '', key: '', clientCa: '' };
+const opts = { host: '127.0.0.1', port: 0, maxSeconds: 60, cert: '', key: '', clientCa: '' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const v = argv[i + 1];
@@ -17,6 +18,7 @@ for (let i = 0; i < argv.length; i += 2) {
   else if (argv[i] === '--cert') opts.cert = v;
   else if (argv[i] === '--key') opts.key = v;
   else if (argv[i] === '--client-ca') opts.clientCa = v;
+  else if (argv[i] === '--host') opts.host = v;
   else throw new Error(`unknown argument ${argv[i]}`);
 }
 
@@ -58,6 +60,6 @@ process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 setTimeout(shutdown, opts.maxSeconds * 1000).unref();
 
-httpsServer.listen(opts.port, '127.0.0.1', () => {
+httpsServer.listen(opts.port, opts.host, () => {
   process.stdout.write(`LISTENING ${httpsServer.address().port}\n`);
 });

@@ -167,6 +167,18 @@ TEST_CASE("TLS: polling, websocket and the upgrade against npm socket.io over ht
   CHECK(w.wait({"answer:"}) == "answer:42");
 }
 
+TEST_CASE("TLS over IPv6 loopback: https://[::1] is checked against the IP SAN ::1", "[tls]") {
+  const std::string transports = GENERATE(as<std::string>{}, "websocket", "polling");
+  INFO("transports " << transports);
+  cert_dir certs;
+  auto srv = start_tls_server(certs, "server", {"--host", "::1"});
+  pc::client c(tls_client_options(certs, transports));
+  watch w(c.socket());
+  c.connect(url("[::1]", srv->port()));
+  REQUIRE(w.wait({"connect"}) == "connect");
+  CHECK(call(c.socket(), "hello", "v6").find(R"("echo":"v6")") != std::string::npos);
+}
+
 TEST_CASE("TLS: a certificate from another CA fails the connect with a verification error", "[tls]") {
   const std::string transports = GENERATE(as<std::string>{}, "websocket", "polling");
   INFO("transports " << transports);
