@@ -38,6 +38,7 @@ def copy_project(name):
     shutil.copytree(os.path.join(here, name), dst)
     shutil.copy(os.path.join(here, "consumer.cpp"), dst)
     shutil.copy(os.path.join(here, "redis_consumer.cpp"), dst)
+    shutil.copy(os.path.join(here, "tls_consumer.cpp"), dst)
     return dst
 
 
@@ -70,6 +71,31 @@ def check_redis(what, build_dir):
         print(f"{what}: redis consumer: {out!r}, needs {needed_libraries(exe)}")
     else:
         print(f"{what} (redis): ok: {out.strip()}")
+
+
+# Client TLS likewise wherever OpenSSL is installed.
+have_openssl = subprocess.run(["pkg-config", "--exists", "openssl"], env=env).returncode == 0
+
+
+def check_tls(what, build_dir):
+    """The plain consumer links no OpenSSL; the TLS consumer exists, links it and runs."""
+    if any("libssl" in lib for lib in needed_libraries(os.path.join(build_dir, "consumer"))):
+        failures.append(what + " plain consumer links OpenSSL")
+        print(f"{what}: the consumer without <portico/client/tls.hpp> links OpenSSL")
+    if not have_openssl:
+        print(f"{what}: OpenSSL not installed, TLS consumer not checked")
+        return
+    exe = os.path.join(build_dir, "tls_consumer")
+    if not os.path.isfile(exe):
+        failures.append(what + " tls consumer")
+        print(f"{what}: tls_consumer was not built (portico-tls / portico::tls not found)")
+        return
+    out = run(exe)
+    if out != "tls checked\n" or not any("libssl" in lib for lib in needed_libraries(exe)):
+        failures.append(what + " tls consumer")
+        print(f"{what}: tls consumer: {out!r}, needs {needed_libraries(exe)}")
+    else:
+        print(f"{what} (tls): ok: {out.strip()}")
 
 
 def check_output(what, exe):
@@ -108,6 +134,7 @@ run("meson", "setup", meson_build, meson_src, "-Doptimization=0", "-Ddebug=false
 run("ninja", "-C", meson_build)
 check_output("meson consumer", os.path.join(meson_build, "consumer"))
 check_redis("meson consumer", meson_build)
+check_tls("meson consumer", meson_build)
 
 # 3. CMake + find_package (no package registry: only CMAKE_PREFIX_PATH may find it).
 cmake_src = copy_project("cmake_consumer")
@@ -123,6 +150,7 @@ if not portico_dir.startswith(prefix):
 run("cmake", "--build", cmake_build)
 check_output("cmake consumer", os.path.join(cmake_build, "consumer"))
 check_redis("cmake consumer", cmake_build)
+check_tls("cmake consumer", cmake_build)
 
 print("failures:", failures if failures else "none")
 sys.exit(1 if failures else 0)

@@ -36,6 +36,7 @@
 #include <websocketpp/logger/stub.hpp>
 
 #include "../engineio/codec.hpp"
+#include "../log.hpp"
 #include "detail/http_exchange.hpp"
 #include "../json/value.hpp"
 #include "../socketio/ack_status.hpp"
@@ -43,6 +44,23 @@
 #include "../socketio/codec.hpp"
 
 namespace portico::client {
+
+/// TLS for `https://` and `wss://` URLs. Those need `#include <portico/client/tls.hpp>` somewhere in
+/// the program and OpenSSL at link time (`-lssl -lcrypto`); without it they are refused.
+struct tls_options {
+  /// PEM file of the CA certificates to trust. With `ca_file` and `ca_dir` both empty the system's
+  /// default store is used (Debian: /etc/ssl/certs).
+  std::string ca_file;
+  /// A directory of CA certificates named by subject hash (`openssl rehash DIR`).
+  std::string ca_dir;
+  /// Verify the server: its chain must end at a trusted CA and its certificate must name the URL's
+  /// host (DNS name or IP address in subjectAltName). `false` accepts any server, logs one warning
+  /// per client, and is meant for tests only.
+  bool verify = true;
+  /// A client certificate (PEM, may hold the chain) and its private key, for servers that ask for
+  /// one; both or neither.
+  std::string cert_file, key_file;
+};
 
 /// How to reach the server and how to behave when the connection drops.
 struct options {
@@ -69,6 +87,11 @@ struct options {
   /// `max_packet_bytes` of text and attachments (counted as they arrive); more is a parse error.
   std::size_t max_attachments = socketio::default_max_attachments;
   std::size_t max_packet_bytes = socketio::default_max_packet_bytes;
+  /// Certificates and verification for `https://` / `wss://` URLs (unused for http:// and ws://).
+  tls_options tls;
+  /// Log lines (the TLS `verify = false` warning) go here; nullptr = the client's own logger
+  /// "portico.client" (warn level).
+  portico::logger* log = nullptr;
 };
 
 using socketio::ack_status;  ///< ok, timeout or disconnected (shared with the server side)
@@ -133,6 +156,102 @@ struct ws_client_config : websocketpp::config::asio_client {
   static const long timeout_close_handshake = 1000;
 };
 using ws_client = websocketpp::client<ws_client_config>;
+/// The same for both endpoint kinds: websocketpp's TLS client config shares core_client's messages.
+using ws_message_ptr = ws_client::message_ptr;
+using ws_message_handler = std::function<void(websocketpp::connection_hdl, ws_message_ptr)>;
+
+/// One websocket connection, plain or TLS: the part of websocketpp's connection API the engine
+/// uses, so that one engine drives both (client.hpp never names the TLS config).
+class ws_link {
+ public:
+  virtual ~ws_link() = default;
+  virtual void append_header(const std::string& name, const std::string& value) = 0;
+  virtual void set_open_handler(websocketpp::open_handler h) = 0;
+  virtual void set_message_handler(ws_message_handler h) = 0;
+  virtual void set_close_handler(websocketpp::close_handler h) = 0;
+  virtual void set_fail_handler(websocketpp::fail_handler h) = 0;
+  virtual void send(const std::string& payload, websocketpp::frame::opcode::value op) = 0;
+  virtual void close(websocketpp::close::status::value code, const std::string& reason,
+                     websocketpp::lib::error_code& ec) = 0;
+  virtual void terminate(websocketpp::lib::error_code& ec) = 0;
+  virtual websocketpp::session::state::value get_state() const = 0;
+  /// After a failure: why, when it is a TLS failure ("tls error: ..."); "" otherwise.
+  virtual std::string failure() const { return {}; }
+};
+using ws_link_ptr = std::shared_ptr<ws_link>;
+
+template <class Config>
+class basic_ws_link : public ws_link {
+ public:
+  using connection_ptr = typename websocketpp::client<Config>::connection_ptr;
+  explicit basic_ws_link(connection_ptr c) : c_(std::move(c)) {}
+  void append_header(const std::string& name, const std::string& value) override { c_->append_header(name, value); }
+  void set_open_handler(websocketpp::open_handler h) override { c_->set_open_handler(std::move(h)); }
+  void set_message_handler(ws_message_handler h) override { c_->set_message_handler(std::move(h)); }
+  void set_close_handler(websocketpp::close_handler h) override { c_->set_close_handler(std::move(h)); }
+  void set_fail_handler(websocketpp::fail_handler h) override { c_->set_fail_handler(std::move(h)); }
+  void send(const std::string& payload, websocketpp::frame::opcode::value op) override { c_->send(payload, op); }
+  void close(websocketpp::close::status::value code, const std::string& reason,
+             websocketpp::lib::error_code& ec) override {
+    c_->close(code, reason, ec);
+  }
+  void terminate(websocketpp::lib::error_code& ec) override { c_->terminate(ec); }
+  websocketpp::session::state::value get_state() const override { return c_->get_state(); }
+  const connection_ptr& connection() const noexcept { return c_; }
+
+ protected:
+  connection_ptr c_;
+};
+
+/// A websocketpp client endpoint on the engine's io_context.
+class ws_endpoint {
+ public:
+  virtual ~ws_endpoint() = default;
+  /// A connection to `uri`, not started yet; nullptr with `ec` set for a bad URI.
+  virtual ws_link_ptr get_connection(const std::string& uri, websocketpp::lib::error_code& ec) = 0;
+  virtual void connect(const ws_link_ptr& link) = 0;
+};
+
+template <class Config>
+class basic_ws_endpoint : public ws_endpoint {
+ public:
+  explicit basic_ws_endpoint(asio::io_context& io) {
+    ws_.init_asio(&io);
+    ws_.set_user_agent("portico-client");
+  }
+  ws_link_ptr get_connection(const std::string& uri, websocketpp::lib::error_code& ec) override {
+    auto c = ws_.get_connection(uri, ec);
+    if (ec) return nullptr;
+    return make_link(std::move(c));
+  }
+  void connect(const ws_link_ptr& link) override {
+    ws_.connect(static_cast<basic_ws_link<Config>&>(*link).connection());
+  }
+
+ protected:
+  virtual ws_link_ptr make_link(typename basic_ws_link<Config>::connection_ptr c) {
+    return std::make_shared<basic_ws_link<Config>>(std::move(c));
+  }
+  websocketpp::client<Config> ws_;
+};
+
+/// What client/tls.hpp plugs in for https:// and wss:// (client.hpp itself needs no OpenSSL): one
+/// per client, made on the first TLS URL, holding the TLS context of `options::tls`.
+class tls_backend {
+ public:
+  virtual ~tls_backend() = default;
+  virtual ws_endpoint& websocket() = 0;
+  /// A new long-polling exchange over TLS.
+  virtual std::shared_ptr<any_http_exchange> exchange() = 0;
+};
+using tls_backend_factory = std::unique_ptr<tls_backend> (*)(asio::io_context&, const tls_options&, portico::logger&);
+/// Set when the program includes client/tls.hpp; null: TLS URLs are refused.
+inline std::atomic<tls_backend_factory>& tls_factory() noexcept {
+  static std::atomic<tls_backend_factory> f{nullptr};
+  return f;
+}
+/// Failures that say more than "websocket error" / "xhr poll error" start with this.
+inline constexpr std::string_view tls_error_prefix = "tls error: ";
 
 /// Runs a user callback; an exception from it loses that one callback, never the connection.
 template <class F, class... A>
@@ -160,15 +279,18 @@ inline std::string percent_encode(std::string_view s) {
   return out;
 }
 
-/// "http://h:p", "ws://h:p[/...]" -> "ws://h:p". TLS is not supported (no TLS config linked in).
+/// "http://h:p", "ws://h:p[/...]" -> "ws://h:p"; "https://h:p", "wss://h:p[/...]" -> "wss://h:p".
 inline std::string websocket_origin(std::string_view url) {
   std::string_view rest;
+  const char* scheme = "ws://";
   if (url.substr(0, 7) == "http://") rest = url.substr(7);
   else if (url.substr(0, 5) == "ws://") rest = url.substr(5);
-  else throw std::invalid_argument("portico::client: only http:// and ws:// URLs are supported");
+  else if (url.substr(0, 8) == "https://") rest = url.substr(8), scheme = "wss://";
+  else if (url.substr(0, 6) == "wss://") rest = url.substr(6), scheme = "wss://";
+  else throw std::invalid_argument("portico::client: only http://, ws://, https:// and wss:// URLs are supported");
   rest = rest.substr(0, rest.find_first_of("/?#"));
   if (rest.empty()) throw std::invalid_argument("portico::client: URL without host");
-  return "ws://" + std::string(rest);
+  return scheme + std::string(rest);
 }
 
 template <class... A>
@@ -388,10 +510,11 @@ class engine : public std::enable_shared_from_this<engine> {
  public:
   enum class transport_kind : int { none, websocket, polling };
 
-  explicit engine(options o) : opts_(std::move(o)), work_(asio::make_work_guard(io_)) {
-    ws_.init_asio(&io_);
-    ws_.set_user_agent("portico-client");
-  }
+  explicit engine(options o)
+      : opts_(std::move(o)),
+        work_(asio::make_work_guard(io_)),
+        log_(opts_.log ? opts_.log : &own_log_),
+        ws_plain_(std::make_unique<basic_ws_endpoint<ws_client_config>>(io_)) {}
 
   void start_thread() {
     thread_ = std::thread([self = shared_from_this()] {
@@ -435,11 +558,22 @@ class engine : public std::enable_shared_from_this<engine> {
     return it == sockets_.end() ? nullptr : it->second.get();
   }
 
+  /// Throws std::invalid_argument for a bad URL or a TLS URL without client/tls.hpp, and what the
+  /// TLS backend throws for unusable `options::tls` files.
   void set_url(std::string url) {
     std::string origin = websocket_origin(url);
     std::lock_guard<std::mutex> l(sockets_mu_);
+    if (origin.rfind("wss://", 0) == 0 && !tls_) {
+      tls_backend_factory make = tls_factory().load();
+      if (!make)
+        throw std::invalid_argument("portico::client: https:// and wss:// URLs need #include <portico/client/tls.hpp> "
+                                    "(and -lssl -lcrypto)");
+      tls_ = make(io_, opts_.tls, *log_);  // once per client; the I/O thread reads it under this lock
+    }
     origin_ = std::move(origin);
   }
+
+  portico::logger& log() noexcept { return *log_; }
 
   /// True once the client handle is being destroyed: no user callback runs any more.
   bool muted() const noexcept { return muted_.load(); }
@@ -578,6 +712,19 @@ class engine : public std::enable_shared_from_this<engine> {
     std::lock_guard<std::mutex> l(sockets_mu_);
     return origin_;
   }
+  /// The TLS backend when the URL is https:// or wss://, else nullptr.
+  tls_backend* io_tls() {
+    std::lock_guard<std::mutex> l(sockets_mu_);
+    return origin_.rfind("wss://", 0) == 0 ? tls_.get() : nullptr;
+  }
+  ws_endpoint& io_ws() {
+    tls_backend* t = io_tls();
+    return t ? t->websocket() : *ws_plain_;
+  }
+  /// Why an open failed: the TLS failure when there is one, else socket.io-client's word for it.
+  static std::string io_open_failure(const std::string& tls_why, const char* plain) {
+    return tls_why.rfind(tls_error_prefix, 0) == 0 ? tls_why : std::string(plain);
+  }
 
   /// Path and query of a handshake or polling request: "/socket.io/?EIO=4&transport=..."
   std::string io_target(const char* transport) {
@@ -607,28 +754,30 @@ class engine : public std::enable_shared_from_this<engine> {
   }
 
   void io_open() {
-    if (io_origin().rfind("ws://", 0) != 0) return;  // no URL yet
+    if (io_origin().empty()) return;  // no URL yet
     sid_.clear();
     sid_known_ = false;
     decoder_.reset();  // a packet cut off by the last connection must not swallow the next one
     if (io_first_transport() == transport_kind::polling) return io_open_polling();
     std::string uri = io_origin() + io_target("websocket");
     websocketpp::lib::error_code ec;
-    auto c = ws_.get_connection(uri, ec);
+    ws_endpoint& ws = io_ws();
+    auto c = ws.get_connection(uri, ec);
     std::uint64_t g = ++gen_;
     if (ec) {
       io_open_failed("invalid url");
       return;
     }
     for (const auto& kv : opts_.headers) c->append_header(kv.first, kv.second);
-    c->set_message_handler([this, g](websocketpp::connection_hdl, ws_client::message_ptr m) {
+    c->set_message_handler([this, g](websocketpp::connection_hdl, ws_message_ptr m) {
       if (g == gen_) io_on_frame(m);
     });
     c->set_close_handler([this, g](websocketpp::connection_hdl) {
       if (g == gen_) io_lost(open_ ? "transport close" : "websocket error");
     });
-    c->set_fail_handler([this, g](websocketpp::connection_hdl) {
-      if (g == gen_) io_lost("websocket error");
+    auto* raw = c.get();  // handlers must not own their connection
+    c->set_fail_handler([this, g, raw](websocketpp::connection_hdl) {
+      if (g == gen_) io_lost(io_open_failure(raw->failure(), "websocket error"));
     });
     con_ = c;
     open_ = false;
@@ -637,7 +786,7 @@ class engine : public std::enable_shared_from_this<engine> {
     open_timer_.async_wait([this, g](const asio::error_code& e) {
       if (!e && g == gen_ && !open_) io_lost("timeout");
     });
-    ws_.connect(c);
+    ws.connect(c);
   }
 
   void io_open_failed(const std::string& reason) {
@@ -731,7 +880,7 @@ class engine : public std::enable_shared_from_this<engine> {
     });
   }
 
-  void io_on_frame(const ws_client::message_ptr& m) {
+  void io_on_frame(const ws_message_ptr& m) {
     if (m->get_opcode() == websocketpp::frame::opcode::binary)
       return io_on_packet(engineio::packet_type::message, std::move(m->get_raw_payload()), true);
     std::string& text = m->get_raw_payload();
@@ -808,17 +957,20 @@ class engine : public std::enable_shared_from_this<engine> {
   }
   bool io_closing_politely() const noexcept { return closing_con_ || final_post_ || !final_body_.empty(); }
 
-  /// host and port of the origin ("ws://h:p"), for plain HTTP requests.
+  /// host and port of the origin ("ws://h:p" or "wss://h:p"), for HTTP(S) requests.
   std::pair<std::string, std::string> io_host_port() {
-    std::string hp = io_origin().substr(5);
+    const std::string origin = io_origin();
+    const bool tls = origin.rfind("wss://", 0) == 0;
+    std::string hp = origin.substr(tls ? 6 : 5);
     const std::size_t colon = hp.rfind(':');
-    if (colon == std::string::npos || hp.find(']', colon) != std::string::npos) return {hp, "80"};
+    if (colon == std::string::npos || hp.find(']', colon) != std::string::npos) return {hp, tls ? "443" : "80"};
     return {hp.substr(0, colon), hp.substr(colon + 1)};
   }
 
-  std::shared_ptr<http_exchange> io_request(const char* method, std::string body, std::chrono::milliseconds timeout,
-                                            http_exchange::done_fn done) {
-    auto ex = std::make_shared<http_exchange>(io_);
+  std::shared_ptr<any_http_exchange> io_request(const char* method, std::string body, std::chrono::milliseconds timeout,
+                                                any_http_exchange::done_fn done) {
+    tls_backend* tls = io_tls();
+    std::shared_ptr<any_http_exchange> ex = tls ? tls->exchange() : std::make_shared<http_exchange>(io_);
     auto hp = io_host_port();
     ex->start(hp.first, hp.second, method, io_target("polling"), opts_.headers, std::move(body), timeout, std::move(done));
     return ex;
@@ -845,7 +997,7 @@ class engine : public std::enable_shared_from_this<engine> {
     poll_get_ = io_request("GET", {}, timeout, [this, g](http_result& r) {
       poll_get_.reset();
       if (g != gen_) return;
-      if (r.status != 200) return io_lost(open_ ? "transport error" : "xhr poll error");
+      if (r.status != 200) return io_lost(open_ ? "transport error" : io_open_failure(r.error, "xhr poll error"));
       std::vector<engineio::packet> packets;
       if (engineio::decode_payload(r.body, packets) != engineio::errc::ok) return io_lost("parse error");
       for (auto& p : packets) {
@@ -915,7 +1067,8 @@ class engine : public std::enable_shared_from_this<engine> {
   /// Starts the upgrade: a websocket with our sid sends "2probe"; the server answers "3probe".
   void io_probe() {
     websocketpp::lib::error_code ec;
-    auto c = ws_.get_connection(io_origin() + io_target("websocket"), ec);
+    ws_endpoint& ws = io_ws();
+    auto c = ws.get_connection(io_origin() + io_target("websocket"), ec);
     if (ec) return;
     for (const auto& kv : opts_.headers) c->append_header(kv.first, kv.second);
     const std::uint64_t g = gen_;
@@ -923,7 +1076,7 @@ class engine : public std::enable_shared_from_this<engine> {
     c->set_open_handler([this, g, raw](websocketpp::connection_hdl) {
       if (g == gen_ && probe_.get() == raw) probe_->send(std::string("2probe"), websocketpp::frame::opcode::text);
     });
-    c->set_message_handler([this, g, raw](websocketpp::connection_hdl, ws_client::message_ptr m) {
+    c->set_message_handler([this, g, raw](websocketpp::connection_hdl, ws_message_ptr m) {
       if (g != gen_ || probe_.get() != raw) return;
       if (m->get_payload() != "3probe") return io_abandon_probe();
       probe_ok_ = true;  // from now on: hold writes, let the pending poll and POST end, then switch
@@ -935,7 +1088,7 @@ class engine : public std::enable_shared_from_this<engine> {
     c->set_fail_handler(failed);
     c->set_close_handler(failed);
     probe_ = c;
-    ws_.connect(c);
+    ws.connect(c);
   }
 
   /// The probe failed: stay on long-polling.
@@ -968,7 +1121,7 @@ class engine : public std::enable_shared_from_this<engine> {
     con_ = std::move(probe_);
     probe_.reset();
     probe_ok_ = false;
-    con_->set_message_handler([this, g](websocketpp::connection_hdl, ws_client::message_ptr m) {
+    con_->set_message_handler([this, g](websocketpp::connection_hdl, ws_message_ptr m) {
       if (g == gen_) io_on_frame(m);
     });
     con_->set_close_handler([this, g](websocketpp::connection_hdl) {
@@ -994,8 +1147,11 @@ class engine : public std::enable_shared_from_this<engine> {
   asio::io_context io_;  // first member: destroyed last, after everything bound to it
   options opts_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  ws_client ws_;
-  ws_client::connection_ptr con_, closing_con_;
+  portico::logger own_log_{"portico.client"};
+  portico::logger* log_;
+  std::unique_ptr<ws_endpoint> ws_plain_;
+  std::unique_ptr<tls_backend> tls_;  ///< made by set_url for the first TLS URL (under sockets_mu_)
+  ws_link_ptr con_, closing_con_;
   std::shared_ptr<std::promise<void>> closed_promise_;
   asio::steady_timer ping_timer_{io_}, open_timer_{io_}, reconnect_timer_{io_};
   std::uint64_t gen_ = 0;
@@ -1009,10 +1165,10 @@ class engine : public std::enable_shared_from_this<engine> {
   std::string sid_;                                     ///< Engine.IO sid (long-polling and the upgrade)
   bool sid_known_ = false, probe_ok_ = false;
   std::uint64_t request_counter_ = 0;
-  std::shared_ptr<http_exchange> poll_get_, poll_post_, final_post_;
+  std::shared_ptr<any_http_exchange> poll_get_, poll_post_, final_post_;
   std::string outbox_, final_body_;                     ///< v4 payloads waiting for a POST
   std::vector<std::pair<std::string, bool>> held_;      ///< writes during the switch to websocket
-  ws_client::connection_ptr probe_;
+  ws_link_ptr probe_;
   std::string origin_;
   std::mutex sockets_mu_;
   std::map<std::string, std::unique_ptr<portico::client::socket>, std::less<>> sockets_;
@@ -1269,8 +1425,10 @@ class client {
   /// The socket of a namespace (created on first use; lives as long as the client).
   portico::client::socket& socket(const std::string& nsp = "/") { return engine_->get_socket(nsp.empty() ? "/" : nsp); }
 
-  /// Connects to `url` ("http://host:port" or "ws://host:port") and joins every namespace whose
-  /// socket exists (or "/" when none). Returns at once; watch `on_connect` / `on_connect_error`.
+  /// Connects to `url` ("http://host:port" or "ws://host:port"; "https://" / "wss://" with
+  /// client/tls.hpp) and joins every namespace whose socket exists (or "/" when none). Returns at
+  /// once; watch `on_connect` / `on_connect_error`. Throws std::invalid_argument for an unusable URL
+  /// and, on the first TLS URL, for `options::tls` files that cannot be loaded.
   void connect(const std::string& url) {
     engine_->set_url(url);
     auto socks = engine_->all_sockets();
@@ -1287,6 +1445,9 @@ class client {
   /// The transport in use: "websocket", "polling" (before or without the upgrade), or "" when
   /// none is open or opening. Safe from any thread.
   std::string transport() const { return engine_->transport_name(); }
+
+  /// Where the client logs (`options::log`, or its own "portico.client" logger).
+  portico::logger& log() noexcept { return engine_->log(); }
 
   /// Reconnection hooks (run on the I/O thread): attempt number; attempts it took; attempts made.
   void on_reconnect_attempt(std::function<void(std::size_t)> f) {
