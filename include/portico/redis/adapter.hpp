@@ -42,6 +42,7 @@
 #include "channels.hpp"
 #include "codec.hpp"
 #include "connection.hpp"
+#include "detail/requests.hpp"
 #include "subscriber.hpp"
 
 namespace portico::redis {
@@ -115,8 +116,11 @@ class cluster_hub {
     });
   }
 
+  /// What counted requests publish with (`detail::counted_requests`).
+  void send(std::string channel, std::string payload) { publish(std::move(channel), std::move(payload)); }
+
   /// PUBSUB NUMSUB `channel` -> done(count) on the hub thread; 1 (this server) when Redis is down.
-  void numsub(std::string channel, std::function<void(std::size_t)> done) {
+  void count_servers(std::string channel, std::function<void(std::size_t)> done) {
     asio::post(io_, [this, channel = std::move(channel), done = std::move(done)] {
       pub_->command({"PUBSUB", "NUMSUB", channel}, [done](std::string_view err, reply r) {
         std::size_t n = 1;
@@ -196,22 +200,14 @@ class adapter : public socketio::memory_adapter {
     r.request_id = detail::member_uid();
     r.pkt = std::move(b.pkt);
     r.opts = std::move(b.opts);
-    {
-      // Requests are forgotten after their timeout (as Node does): late answers are dropped.
-      // Expired ones are swept here, so the map stays as small as the requests in flight.
-      const auto now = std::chrono::steady_clock::now();
-      std::lock_guard<std::mutex> g(acks_->mu);
-      for (auto it = acks_->pending.begin(); it != acks_->pending.end();)
-        it = it->second.deadline <= now ? acks_->pending.erase(it) : std::next(it);
-      acks_->pending[*r.request_id] = {acks, now + timeout};
-    }
+    acks_.add(*r.request_id, acks, timeout);
     hub_->publish(request_channel_, encode(r));
   }
 
   void server_count(std::function<void(std::size_t)> done) override {
     // A broadcast with ack that came from another member is answered for this server only.
-    if (answering_remote()) return done(1);
-    hub_->numsub(request_channel_, std::move(done));
+    if (detail::answering_remote()) return done(1);
+    hub_->count_servers(request_channel_, std::move(done));
   }
 
   void bind(socketio::nsp& n) override { bound_.store(&n, std::memory_order_release); }
@@ -223,24 +219,11 @@ class adapter : public socketio::memory_adapter {
     r.data = packet_from_socketio(p.frame->text, p.frame->binaries).data;
     if (!cb) return hub_->publish(request_channel_, encode(r));
     r.request_id = detail::member_uid();
-    // Like Node: count the other servers first, then publish and wait for that many answers.
-    // Everything below runs on the hub thread, so the pending map needs no lock.
-    detail::cluster_hub* hub = hub_.get();
-    auto state = sse_;
-    auto timeout = hub_->opts().requests_timeout;
-    hub_->numsub(request_channel_, [hub, state, timeout, ch = request_channel_, r = std::move(r),
-                                    cb = std::move(cb)](std::size_t n) mutable {
-      if (n <= 1) return cb(true, socketio::args{});
-      const std::string id = *r.request_id;
-      auto& e = state->pending[id];
-      e.cb = std::move(cb);
-      e.expected = n - 1;
-      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
-      e.timer->async_wait([state, id](const asio::error_code& ec) {
-        if (!ec) state->finish(id, false);
-      });
-      hub->publish(ch, encode(r));
-    });
+    std::string id = *r.request_id;
+    sse_t::issue(sse_, *hub_, request_channel_, std::move(id), encode(r),
+                 [cb = std::move(cb)](bool complete, std::vector<std::string> answers) {
+                   detail::with_answers_args(answers, [&](const socketio::args& a) { cb(complete, a); });
+                 });
   }
 
   /// Closes the connections of the sockets `opts` selects on every server of the cluster
@@ -252,42 +235,22 @@ class adapter : public socketio::memory_adapter {
     classic_request r;
     r.type = request_type::remote_disconnect;
     r.uid = uid_;
-    broadcast_opts o;
-    o.rooms = opts.rooms;
-    o.except = opts.except;
-    r.opts = std::move(o);
+    r.opts = detail::wire_target(opts, false);
     r.close = true;
     hub_->publish(request_channel_, encode(r));
   }
 
-  /// Hub thread: a message on one of this namespace's channels.
   void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
     classic_request r;
     r.type = request_type::remote_fetch;
     r.uid = uid_;
     r.request_id = detail::member_uid();
-    broadcast_opts o;
-    o.rooms = opts.rooms;
-    o.except = opts.except;
-    r.opts = std::move(o);
-    detail::cluster_hub* hub = hub_.get();
-    auto state = fetches_;
-    auto timeout = hub_->opts().requests_timeout;
-    hub_->numsub(request_channel_, [hub, state, timeout, ch = request_channel_, r = std::move(r),
-                                    done = std::move(done)](std::size_t n) mutable {
-      if (n <= 1) return done(true, {});
-      const std::string id = *r.request_id;
-      auto& e = state->pending[id];
-      e.done = std::move(done);
-      e.expected = n - 1;
-      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
-      e.timer->async_wait([state, id](const asio::error_code& ec) {
-        if (!ec) state->finish(id, false);
-      });
-      hub->publish(ch, encode(r));
-    });
+    r.opts = detail::wire_target(opts, false);
+    std::string id = *r.request_id;
+    fetch_t::issue(fetches_, *hub_, request_channel_, std::move(id), encode(r), std::move(done));
   }
 
+  /// Hub thread: a message on one of this namespace's channels.
   void on_message(const message& m) {
     if (m.kind == subscription::pattern) return on_broadcast(m.channel, m.payload);
     if (m.channel == request_channel_) return on_request(m.payload);
@@ -373,15 +336,6 @@ class adapter : public socketio::memory_adapter {
     return out;
   }
 
-  static socketio::broadcast_options target(const std::optional<broadcast_opts>& o) {
-    socketio::broadcast_options t;
-    if (o) {
-      t.rooms = o->rooms;
-      t.except = o->except;
-    }
-    return t;
-  }
-
   void on_request(std::string_view bytes) {
     classic_request req;
     if (auto e = decode(bytes, req); e != codec_errc::ok)
@@ -400,22 +354,7 @@ class adapter : public socketio::memory_adapter {
           if (req.rooms) t.rooms = *req.rooms;
           r.sids = sids(t);
         } else {
-          std::vector<fetched_socket> v;
-          socketio::nsp* n = bound_.load(std::memory_order_acquire);
-          if (n) {
-            for (auto& i : n->local_sockets(target(req.opts)))
-              v.push_back(fetched_socket{std::move(i.id), payload{std::move(i.handshake), {}}, std::move(i.rooms),
-                                         payload{std::move(i.data), {}}});
-          } else {  // not bound (a custom server): ids and rooms only
-            for (auto& sid : sids(target(req.opts))) {
-              fetched_socket f;
-              f.rooms = rooms_of(sid);
-              f.id = std::move(sid);
-              f.handshake.json = "{}";
-              v.push_back(std::move(f));
-            }
-          }
-          r.sockets = std::move(v);
+          r.sockets = detail::local_fetch(bound_.load(std::memory_order_acquire), *this, detail::target(req.opts));
         }
         return respond(req, std::move(r));
       }
@@ -423,7 +362,7 @@ class adapter : public socketio::memory_adapter {
       case request_type::remote_leave: {
         // Applied for our own requests too: Node's requester applies its request when it returns.
         if (!req.rooms) return;
-        for (const auto& sid : sids(target(req.opts)))
+        for (const auto& sid : sids(detail::target(req.opts)))
           for (const auto& room : *req.rooms) {
             if (req.type == request_type::remote_join) join(sid, room);
             else leave(sid, room);
@@ -441,7 +380,7 @@ class adapter : public socketio::memory_adapter {
         // leaving one namespace only (close=false) needs the namespace, not reachable from here.
         if (!req.close.value_or(false))
           return hub_->log().warn("redis adapter " + nsp_ + ": REMOTE_DISCONNECT without close is not supported yet, ignored");
-        return close_local(target(req.opts));
+        return close_local(detail::target(req.opts));
       }
       case request_type::server_side_emit:
         if (req.uid == uid_ || !req.data) return;
@@ -451,83 +390,39 @@ class adapter : public socketio::memory_adapter {
     }
   }
 
-  static bool& answering_remote() {
-    thread_local bool flag = false;
-    return flag;
-  }
-
-  /// A Node member's broadcast with ack (BROADCAST): sent to the local recipients with a local ack
-  /// id through the namespace's own emit_with_ack; BROADCAST_CLIENT_COUNT at once, then one
-  /// BROADCAST_ACK per local answer when they are all in (or at the requester's timeout).
+  /// A Node member's broadcast with ack (BROADCAST): BROADCAST_CLIENT_COUNT at once, then one
+  /// BROADCAST_ACK per local answer (`detail::answer_broadcast`).
   void answer_broadcast_with_ack(classic_request& req) {
-    classic_response count;
-    count.type = request_type::broadcast_client_count;
-    count.request_id = *req.request_id;
-    socketio::nsp* n = bound_.load(std::memory_order_acquire);
-    socketio::packet pk;
-    socketio::encoded enc;
-    if (n) {
-      enc = to_socketio(std::move(*req.pkt), nsp_);
-      if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event()) n = nullptr;
-      for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
-    }
-    if (!n) {  // not bound (a custom server) or an unreadable event: nobody here answers
-      count.client_count = 0;
-      return respond(req, std::move(count));
-    }
-    socketio::emitter e(*n);
-    for (const auto& r : req.opts->rooms) e.to(r);
-    for (const auto& r : req.opts->except) e.except(r);
-    if (req.opts->flags.volatile_.value_or(false)) e.volatile_();
-    e.local();
-    count.client_count = e.sids().size();
-    respond(req, std::move(count));
     const bool specific = hub_->opts().publish_on_specific_response_channel && req.uid;
     std::string channel = specific ? classic_channels::specific_response(prefix_, nsp_, *req.uid) : response_channel_;
     auto timeout = std::chrono::milliseconds(req.opts->flags.timeout.value_or(
         static_cast<std::uint64_t>(hub_->opts().requests_timeout.count())));
     std::weak_ptr<detail::cluster_hub> hub = hub_;
-    auto answered = [hub, channel, id = *req.request_id](socketio::ack_status, const socketio::args& responses) {
+    const std::string id = *req.request_id;
+    auto count = [&](std::size_t n) {
+      classic_response c;
+      c.type = request_type::broadcast_client_count;
+      c.request_id = id;
+      c.client_count = n;
+      respond(req, std::move(c));
+    };
+    auto ack = [hub, channel, id](payload v) {
       auto h = hub.lock();
       if (!h) return;
-      for (std::size_t i = 0; i < responses.size(); ++i) {
-        classic_response r;
-        r.type = request_type::broadcast_ack;
-        r.request_id = id;
-        payload p;
-        json::encode_context ctx;
-        json::string_sink sink{&p.json};
-        json::writer w(sink);
-        socketio::detail::write_arg(w, ctx, responses.at(i));
-        sink.Flush();
-        p.attachments.assign(ctx.attachments.begin(), ctx.attachments.end());
-        r.ack = std::move(p);
-        h->publish(channel, encode(r));
-      }
+      classic_response r;
+      r.type = request_type::broadcast_ack;
+      r.request_id = id;
+      r.ack = std::move(v);
+      h->publish(channel, encode(r));
     };
-    answering_remote() = true;
-    e.emit_with_ack(pk.event_name(), std::move(answered), timeout, socketio::args(pk));
-    answering_remote() = false;
+    detail::answer_broadcast(bound_.load(std::memory_order_acquire), std::move(*req.pkt), *req.opts, timeout, count,
+                             std::move(ack));
   }
 
   /// Another server's serverSideEmit -> the namespace's listener; its value answers an ack.
   void answer_server_side_emit(classic_request& req) {
-    socketio::nsp* n = bound_.load(std::memory_order_acquire);
-    if (!n) return;
-    packet pkt;
-    pkt.type = 2;
-    pkt.data = std::move(*req.data);
-    socketio::encoded enc = to_socketio(std::move(pkt), nsp_);
-    socketio::packet pk;
-    if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event())
-      return hub_->log().warn("redis adapter " + nsp_ + ": unreadable SERVER_SIDE_EMIT ignored");
-    for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
-    std::optional<std::string> answer;
-    try {
-      answer = n->server_event(pk);
-    } catch (const std::exception& e) {  // a listener's error must not stop the hub thread
-      return hub_->log().warn("redis adapter " + nsp_ + ": server-side listener threw, no answer: " + e.what());
-    }
+    auto answer = detail::run_server_event(bound_.load(std::memory_order_acquire), std::move(*req.data), hub_->log(),
+                                           "redis adapter " + nsp_);
     if (!answer || !req.request_id) return;
     classic_response r;
     r.type = request_type::server_side_emit;
@@ -540,29 +435,23 @@ class adapter : public socketio::memory_adapter {
     classic_response r;
     if (auto e = decode(bytes, r); e != codec_errc::ok)
       return hub_->log().warn("redis adapter " + nsp_ + ": malformed response ignored: " + describe(e));
-    if (!r.type) return fetches_->answer(r);  // REMOTE_FETCH answers; others are not ours
-    if (*r.type == request_type::server_side_emit) return sse_->answer(r);
-    std::shared_ptr<socketio::ack_collector> acks;
-    {
-      std::lock_guard<std::mutex> g(acks_->mu);
-      auto it = acks_->pending.find(r.request_id);
-      if (it == acks_->pending.end()) return;
-      if (it->second.deadline <= std::chrono::steady_clock::now()) return (void)acks_->pending.erase(it);
-      acks = it->second.collector;
+    if (!r.type) {  // REMOTE_FETCH answers (like Node, one without a list still counts); others are not ours
+      return fetches_->answer(r.request_id, [&](std::vector<socketio::socket_info>& v) {
+        if (r.sockets) detail::add_fetched(v, *r.sockets);
+      });
     }
+    if (*r.type == request_type::server_side_emit) {
+      return sse_->answer(r.request_id, [&](std::vector<std::string>& v) {
+        v.push_back(r.data && !r.data->json.empty() ? std::move(r.data->json) : "null");
+      });
+    }
+    std::shared_ptr<socketio::ack_collector> acks = acks_.find(r.request_id);
+    if (!acks) return;
     if (*r.type == request_type::broadcast_client_count && r.client_count) {
       acks->client_count(static_cast<std::size_t>(*r.client_count));
     } else if (*r.type == request_type::broadcast_ack && r.ack) {
-      // The answer as a Socket.IO ACK packet, so the collector reads it like a local one.
-      std::string text = r.ack->attachments.empty() ? "3" : "6" + std::to_string(r.ack->attachments.size()) + "-";
-      text += "0[";
-      text += r.ack->json.empty() ? "null" : r.ack->json;
-      text += "]";
-      socketio::packet pk;
-      if (socketio::decode(std::move(text), pk) != socketio::errc::ok)
-        return hub_->log().warn("redis adapter " + nsp_ + ": unreadable BROADCAST_ACK ignored");
-      for (auto& a : r.ack->attachments) pk.attachments.emplace_back(std::move(a));
-      acks->response(socketio::args(pk));
+      if (!detail::with_ack_args(*r.ack, [&](const socketio::args& a) { acks->response(a); }))
+        hub_->log().warn("redis adapter " + nsp_ + ": unreadable BROADCAST_ACK ignored");
     }
   }
 
@@ -570,78 +459,14 @@ class adapter : public socketio::memory_adapter {
   std::shared_ptr<detail::cluster_hub> hub_;
   std::string prefix_, request_channel_, response_channel_;
   std::atomic<socketio::nsp*> bound_{nullptr};
-  /// Broadcasts with ack this adapter published, by requestId, until their timeout.
-  struct ack_requests {
-    struct entry {
-      std::shared_ptr<socketio::ack_collector> collector;
-      std::chrono::steady_clock::time_point deadline;
-    };
-    std::mutex mu;
-    std::map<std::string, entry> pending;
-  };
-  std::unique_ptr<ack_requests> acks_ = std::make_unique<ack_requests>();
-  /// Server-side emits with ack this adapter published, by requestId. Hub thread only.
-  struct sse_requests {
-    struct entry {
-      server_ack_fn cb;
-      std::size_t expected = 0;
-      std::vector<std::string> answers;  ///< JSON text of each server's answer
-      std::unique_ptr<asio::steady_timer> timer;
-    };
-    std::map<std::string, entry> pending;
-
-    void answer(classic_response& r) {
-      auto it = pending.find(r.request_id);
-      if (it == pending.end()) return;  // not ours, or late
-      it->second.answers.push_back(r.data && !r.data->json.empty() ? std::move(r.data->json) : "null");
-      if (it->second.answers.size() >= it->second.expected) finish(r.request_id, true);
-    }
-    void finish(const std::string& id, bool complete) {
-      auto it = pending.find(id);
-      if (it == pending.end()) return;
-      entry e = std::move(it->second);
-      pending.erase(it);
-      if (e.timer) e.timer->cancel();
-      // The answers as one Socket.IO ACK packet, read by the callback like any ack's arguments.
-      std::string text = "0[";
-      for (std::size_t i = 0; i < e.answers.size(); ++i) text += (i ? "," : "") + e.answers[i];
-      text = "3" + text + "]";
-      socketio::packet pk;
-      if (socketio::decode(std::move(text), pk) != socketio::errc::ok) return e.cb(complete, socketio::args{});
-      e.cb(complete, socketio::args(pk));
-    }
-  };
-  std::shared_ptr<sse_requests> sse_ = std::make_shared<sse_requests>();
-  /// fetch_sockets requests this adapter published, by requestId. Hub thread only.
-  struct fetch_requests {
-    struct entry {
-      fetch_fn done;
-      std::size_t expected = 0, answered = 0;
-      std::vector<socketio::socket_info> sockets;
-      std::unique_ptr<asio::steady_timer> timer;
-    };
-    std::map<std::string, entry> pending;
-
-    void answer(classic_response& r) {
-      auto it = pending.find(r.request_id);
-      if (it == pending.end()) return;  // ALL_ROOMS/SOCKETS answers, or late
-      if (r.sockets)  // like Node, an answer without a list still counts
-        for (auto& f : *r.sockets)
-          it->second.sockets.push_back(socketio::socket_info{
-              std::move(f.id), std::move(f.rooms), f.handshake.json.empty() ? "{}" : std::move(f.handshake.json),
-              f.data.json.empty() ? "null" : std::move(f.data.json)});
-      if (++it->second.answered >= it->second.expected) finish(r.request_id, true);
-    }
-    void finish(const std::string& id, bool complete) {
-      auto it = pending.find(id);
-      if (it == pending.end()) return;
-      entry e = std::move(it->second);
-      pending.erase(it);
-      if (e.timer) e.timer->cancel();
-      e.done(complete, std::move(e.sockets));
-    }
-  };
-  std::shared_ptr<fetch_requests> fetches_ = std::make_shared<fetch_requests>();
+  using sse_t = detail::counted_requests<std::vector<std::string>>;  ///< JSON text of each server's answer
+  using fetch_t = detail::counted_requests<std::vector<socketio::socket_info>>;
+  /// Broadcasts with ack this adapter published.
+  detail::ack_requests acks_;
+  /// Server-side emits with ack this adapter published. Hub thread only.
+  std::shared_ptr<sse_t> sse_ = std::make_shared<sse_t>();
+  /// fetch_sockets requests this adapter published. Hub thread only.
+  std::shared_ptr<fetch_t> fetches_ = std::make_shared<fetch_t>();
 };
 
 namespace detail {
