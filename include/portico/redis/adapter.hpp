@@ -13,14 +13,16 @@
 /// Requests answered: ALL_ROOMS (1), SOCKETS (0), REMOTE_JOIN (2), REMOTE_LEAVE (3),
 /// REMOTE_FETCH (5: id, rooms, the handshake as Node writes it and the session as `data`),
 /// BROADCAST (7: sent to the local clients with a local ack id, answered with
-/// BROADCAST_CLIENT_COUNT and one BROADCAST_ACK per local answer), REMOTE_DISCONNECT (4) with
-/// `close: true`.
+/// BROADCAST_CLIENT_COUNT and one BROADCAST_ACK per local answer), REMOTE_DISCONNECT (4): with
+/// `close: true` the connections close, without it the sockets leave the namespace only.
 /// SERVER_SIDE_EMIT (6): handed to the namespace's `on_server_event` listeners; with a requestId
 /// the listener's returned value is the answer (on the common response channel, as Node does).
-/// Issued: BROADCAST (7) for broadcasts with ack, REMOTE_DISCONNECT (4, `disconnect_sockets`), REMOTE_FETCH (5, `nsp::fetch_sockets`: expects
-/// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), SERVER_SIDE_EMIT (6, with ack: expects
-/// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), and `PUBSUB NUMSUB` for the server count.
-/// Not handled yet: REMOTE_DISCONNECT without close (logged).
+/// Issued: BROADCAST (7) for broadcasts with ack, ALL_ROOMS (1, `nsp::all_rooms`), REMOTE_JOIN /
+/// REMOTE_LEAVE (2/3, `nsp::sockets_join/leave`), REMOTE_DISCONNECT (4, `nsp::disconnect_sockets`,
+/// with and without close), REMOTE_FETCH (5, `nsp::fetch_sockets`), SERVER_SIDE_EMIT (6, with ack
+/// too); the counted ones (1, 5, 6 with ack) expect `PUBSUB NUMSUB - 1` answers within
+/// `requests_timeout` (`detail::counted_requests`). `PUBSUB NUMSUB` is also the server count.
+/// REMOTE_JOIN/LEAVE/DISCONNECT are applied here when issued, so this member skips its own.
 #include <asio.hpp>
 
 #include <atomic>
@@ -227,17 +229,40 @@ class adapter : public socketio::memory_adapter {
   }
 
   /// Closes the connections of the sockets `opts` selects on every server of the cluster
-  /// (this one included): REMOTE_DISCONNECT with `close: true`, as Node's
-  /// `io.in(room).disconnectSockets(true)`. Safe from any thread.
+  /// (this one included), as `nsp::disconnect_sockets(opts, true)` does. Safe from any thread.
   void disconnect_sockets(const socketio::broadcast_options& opts) {
-    close_local(opts);
-    if (opts.local) return;
+    close_connections(opts);
+    if (!opts.local) remote_disconnect(opts, true);
+  }
+
+  /// REMOTE_JOIN: the other servers apply it when it reaches them (this one applied it already
+  /// and skips its own by uid; the result is the same for the others as Node's way).
+  void remote_join(const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) override {
+    publish_rooms(request_type::remote_join, opts, rooms);
+  }
+  /// REMOTE_LEAVE, like `remote_join`.
+  void remote_leave(const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) override {
+    publish_rooms(request_type::remote_leave, opts, rooms);
+  }
+  /// REMOTE_DISCONNECT with `close` (Node's `disconnectSockets(close)`).
+  void remote_disconnect(const socketio::broadcast_options& opts, bool close) override {
     classic_request r;
     r.type = request_type::remote_disconnect;
     r.uid = uid_;
     r.opts = detail::wire_target(opts, false);
-    r.close = true;
+    r.close = close;
     hub_->publish(request_channel_, encode(r));
+  }
+
+  /// ALL_ROOMS: one answer expected from each other server (`PUBSUB NUMSUB - 1`) within
+  /// `requests_timeout`.
+  void fetch_remote_rooms(rooms_fn done) override {
+    classic_request r;
+    r.type = request_type::all_rooms;
+    r.uid = uid_;
+    r.request_id = detail::member_uid();
+    std::string id = *r.request_id;
+    rooms_t::issue(room_requests_, *hub_, request_channel_, std::move(id), encode(r), std::move(done));
   }
 
   void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
@@ -272,15 +297,6 @@ class adapter : public socketio::memory_adapter {
     b.opts.except = opts.except;
     if (opts.volatile_) b.opts.flags.volatile_ = true;
     return b;
-  }
-
-  void close_local(const socketio::broadcast_options& t) {
-    std::vector<engineio::socket_ptr> to_close;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      select(t, [&](const std::string&, const member& m) { to_close.push_back(m.engine); });
-    }
-    for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
   }
 
   bool has_room(std::string_view room) const {
@@ -328,12 +344,13 @@ class adapter : public socketio::memory_adapter {
                   encode(r));
   }
 
-  std::vector<std::string> all_rooms() const {
-    std::lock_guard<std::mutex> g(mu_);
-    std::vector<std::string> out;
-    out.reserve(rooms_.size());
-    for (const auto& kv : rooms_) out.push_back(kv.first);
-    return out;
+  void publish_rooms(request_type type, const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) {
+    classic_request r;
+    r.type = type;
+    r.uid = uid_;
+    r.opts = detail::wire_target(opts, false);
+    r.rooms = rooms;
+    hub_->publish(request_channel_, encode(r));
   }
 
   void on_request(std::string_view bytes) {
@@ -348,7 +365,7 @@ class adapter : public socketio::memory_adapter {
         classic_response r;
         r.request_id = *req.request_id;
         if (req.type == request_type::all_rooms) {
-          r.rooms = all_rooms();
+          r.rooms = local_rooms();
         } else if (req.type == request_type::sockets) {
           socketio::broadcast_options t;
           if (req.rooms) t.rooms = *req.rooms;
@@ -360,8 +377,9 @@ class adapter : public socketio::memory_adapter {
       }
       case request_type::remote_join:
       case request_type::remote_leave: {
-        // Applied for our own requests too: Node's requester applies its request when it returns.
-        if (!req.rooms) return;
+        // Node's requester applies its request when it returns from Redis; ours was applied
+        // when issued (nsp::sockets_join), so our own is skipped.
+        if (req.uid == uid_ || !req.rooms) return;
         for (const auto& sid : sids(detail::target(req.opts)))
           for (const auto& room : *req.rooms) {
             if (req.type == request_type::remote_join) join(sid, room);
@@ -375,12 +393,10 @@ class adapter : public socketio::memory_adapter {
         return answer_broadcast_with_ack(req);
       }
       case request_type::remote_disconnect: {
-        if (req.uid == uid_) return;  // ours: closed locally already
-        // close=true closes the whole connection, which the adapter can do through Engine.IO;
-        // leaving one namespace only (close=false) needs the namespace, not reachable from here.
-        if (!req.close.value_or(false))
-          return hub_->log().warn("redis adapter " + nsp_ + ": REMOTE_DISCONNECT without close is not supported yet, ignored");
-        return close_local(detail::target(req.opts));
+        if (req.uid == uid_) return;  // ours: applied when issued
+        return detail::disconnect_here(bound_.load(std::memory_order_acquire), detail::target(req.opts),
+                                       req.close.value_or(false),
+                                       [this](const socketio::broadcast_options& t) { close_connections(t); });
       }
       case request_type::server_side_emit:
         if (req.uid == uid_ || !req.data) return;
@@ -435,7 +451,10 @@ class adapter : public socketio::memory_adapter {
     classic_response r;
     if (auto e = decode(bytes, r); e != codec_errc::ok)
       return hub_->log().warn("redis adapter " + nsp_ + ": malformed response ignored: " + describe(e));
-    if (!r.type) {  // REMOTE_FETCH answers (like Node, one without a list still counts); others are not ours
+    if (!r.type) {  // REMOTE_FETCH and ALL_ROOMS answers (like Node, one without a list still counts)
+      room_requests_->answer(r.request_id, [&](std::vector<std::string>& v) {
+        if (r.rooms) v.insert(v.end(), r.rooms->begin(), r.rooms->end());
+      });
       return fetches_->answer(r.request_id, [&](std::vector<socketio::socket_info>& v) {
         if (r.sockets) detail::add_fetched(v, *r.sockets);
       });
@@ -461,12 +480,15 @@ class adapter : public socketio::memory_adapter {
   std::atomic<socketio::nsp*> bound_{nullptr};
   using sse_t = detail::counted_requests<std::vector<std::string>>;  ///< JSON text of each server's answer
   using fetch_t = detail::counted_requests<std::vector<socketio::socket_info>>;
+  using rooms_t = detail::counted_requests<std::vector<std::string>>;
   /// Broadcasts with ack this adapter published.
   detail::ack_requests acks_;
   /// Server-side emits with ack this adapter published. Hub thread only.
   std::shared_ptr<sse_t> sse_ = std::make_shared<sse_t>();
   /// fetch_sockets requests this adapter published. Hub thread only.
   std::shared_ptr<fetch_t> fetches_ = std::make_shared<fetch_t>();
+  /// all_rooms requests this adapter published. Hub thread only.
+  std::shared_ptr<rooms_t> room_requests_ = std::make_shared<rooms_t>();
 };
 
 namespace detail {

@@ -16,9 +16,10 @@
 /// Handled both ways: BROADCAST (3), with ack too (BROADCAST_CLIENT_COUNT 11 and BROADCAST_ACK 12 on
 /// the requester's response channel), SERVER_SIDE_EMIT (9) with and without ack (answers:
 /// SERVER_SIDE_EMIT_RESPONSE 10; the count of expected answers is SHARDNUMSUB - 1), FETCH_SOCKETS
-/// (7, answered by FETCH_SOCKETS_RESPONSE 8). Applied when received, never issued (joins, leaves and
-/// disconnects act on local sockets): SOCKETS_JOIN/LEAVE (4/5), DISCONNECT_SOCKETS (6) with
-/// `close: true` (without it: logged and ignored).
+/// (7, answered by FETCH_SOCKETS_RESPONSE 8), SOCKETS_JOIN/LEAVE (4/5, `nsp::sockets_join/leave`)
+/// and DISCONNECT_SOCKETS (6, `nsp::disconnect_sockets`; `close: false` leaves the namespace
+/// only), which the sender applies locally itself. `nsp::all_rooms` asks FETCH_SOCKETS (the
+/// protocol has no ALL_ROOMS). Requests that wait for answers use `detail::counted_requests`.
 #include <asio.hpp>
 
 #include <atomic>
@@ -255,14 +256,35 @@ class sharded_adapter : public socketio::memory_adapter {
   }
 
   void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
-    cluster_message m;
-    m.type = cluster_type::fetch_sockets;
-    m.uid = uid_;
-    m.nsp = nsp_;
+    cluster_message m = request(cluster_type::fetch_sockets, opts);
     m.request_id = detail::cluster_uid();
-    m.opts = detail::wire_target(opts, true);
     std::string id = *m.request_id;
     fetch_t::issue(fetches_, *hub_, main_channel_, std::move(id), encode(m), std::move(done));
+  }
+
+  /// SOCKETS_JOIN, applied here already (`nsp::sockets_join`), on the main channel for the others.
+  void remote_join(const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) override {
+    publish_rooms(cluster_type::sockets_join, opts, rooms);
+  }
+  /// SOCKETS_LEAVE, like `remote_join`.
+  void remote_leave(const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) override {
+    publish_rooms(cluster_type::sockets_leave, opts, rooms);
+  }
+  /// DISCONNECT_SOCKETS with `close` (Node's `disconnectSockets(close)`).
+  void remote_disconnect(const socketio::broadcast_options& opts, bool close) override {
+    cluster_message m = request(cluster_type::disconnect_sockets, opts);
+    m.close = close;
+    hub_->spublish(main_channel_, encode(m));
+  }
+  /// The sharded protocol has no ALL_ROOMS message: the rooms of the other servers' sockets, from
+  /// a FETCH_SOCKETS (every room has a socket, so the set is the same).
+  void fetch_remote_rooms(rooms_fn done) override {
+    fetch_remote_sockets(socketio::broadcast_options{}, [done = std::move(done)](bool complete,
+                                                                                std::vector<socketio::socket_info> v) {
+      std::vector<std::string> rooms;
+      for (auto& i : v) rooms.insert(rooms.end(), i.rooms.begin(), i.rooms.end());
+      done(complete, std::move(rooms));
+    });
   }
 
   /// Hub thread: a message on one of this namespace's channels.
@@ -292,19 +314,9 @@ class sharded_adapter : public socketio::memory_adapter {
       return;
     }
     if (c.type == cluster_type::disconnect_sockets) {
-      // close=true closes the whole connection through Engine.IO; leaving one namespace only
-      // (close=false) needs the namespace, not reachable from here.
-      if (!c.close.value_or(false))
-        return hub_->log().warn("redis sharded adapter " + nsp_ +
-                                ": DISCONNECT_SOCKETS without close is not supported yet, ignored");
-      std::vector<engineio::socket_ptr> to_close;
-      {
-        socketio::broadcast_options t = detail::target(c.opts);
-        std::lock_guard<std::mutex> g(mu_);
-        select(t, [&](const std::string&, const member& mb) { to_close.push_back(mb.engine); });
-      }
-      for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
-      return;
+      return detail::disconnect_here(bound_.load(std::memory_order_acquire), detail::target(c.opts),
+                                     c.close.value_or(false),
+                                     [this](const socketio::broadcast_options& t) { close_connections(t); });
     }
     if (c.type == cluster_type::server_side_emit_response) {
       return sse_->answer(*c.request_id, [&](std::vector<std::string>& v) {
@@ -319,19 +331,28 @@ class sharded_adapter : public socketio::memory_adapter {
   }
 
  private:
-  cluster_message to_cluster(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts) const {
+  /// A request of this member about the sockets `opts` selects.
+  cluster_message request(cluster_type type, const socketio::broadcast_options& opts) const {
     cluster_message m;
-    m.type = cluster_type::broadcast;
+    m.type = type;
     m.uid = uid_;
     m.nsp = nsp_;
+    m.opts = detail::wire_target(opts, true);
+    return m;
+  }
+
+  void publish_rooms(cluster_type type, const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) {
+    cluster_message m = request(type, opts);
+    m.rooms = rooms;
+    hub_->spublish(main_channel_, encode(m));
+  }
+
+  cluster_message to_cluster(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts) const {
+    cluster_message m = request(cluster_type::broadcast, opts);
     m.pkt = packet_from_socketio(p.frame->text, p.frame->binaries);
     m.pkt->nsp.reset();  // Node's sharded messages carry the namespace in the envelope only
     m.pkt->id.reset();
-    broadcast_opts o;
-    o.rooms = opts.rooms;
-    o.except = opts.except;
-    if (opts.volatile_) o.flags.volatile_ = true;
-    m.opts = std::move(o);
+    if (opts.volatile_) m.opts->flags.volatile_ = true;
     return m;
   }
 

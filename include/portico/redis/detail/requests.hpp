@@ -238,6 +238,16 @@ inline void answer_broadcast(socketio::nsp* n, packet&& pkt, const broadcast_opt
   answering_remote() = false;
 }
 
+/// Another member's request to disconnect sockets, applied here: through the namespace when
+/// bound (`close` false: they leave the namespace only), else the connections are closed
+/// (`close`) or, without the namespace to leave, nothing happens.
+inline void disconnect_here(socketio::nsp* n, socketio::broadcast_options t, bool close,
+                            const std::function<void(const socketio::broadcast_options&)>& close_connections) {
+  t.local = true;
+  if (n) n->disconnect_sockets(t, close);
+  else if (close) close_connections(t);
+}
+
 /// Another server's server-side emit (`[event, ...args]`) handed to the namespace's listener:
 /// its answer as JSON text, if it gives one. A listener that throws is logged and answers nothing
 /// (it must not stop the hub thread).
