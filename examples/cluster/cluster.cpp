@@ -1,8 +1,10 @@
-// examples/cluster: one member of a Socket.IO cluster on Redis (classic @socket.io/redis-adapter
-// protocol). Start two or more on one Redis; clients on any member see the whole cluster.
+// examples/cluster: one member of a Socket.IO cluster on Redis (@socket.io/redis-adapter's classic
+// protocol, or with --sharded its sharded one: Redis 7, every member sharded too). Start two or
+// more on one Redis; clients on any member see the whole cluster.
 // Usage: cluster --port P --redis HOST:PORT [--sharded]   (prints "LISTENING <port>" when ready)
 // Written with the framework: a gateway (portico::app), redis::use_cluster, a server event
-// declared on the gateway, namespace_handle's fetch_sockets and server_side_emit_with_ack.
+// declared on the gateway, namespace_handle's fetch_sockets, server_side_emit_with_ack and
+// in(room).disconnect_sockets.
 // Namespace "/", events (see README.md for the contract):
 //   join(room) -> ack true              say(room, msg) -> "said"(msg) to the room, cluster-wide
 //   say_all(msg) -> "said"(msg) to all  count() -> ack: sockets in the whole cluster
@@ -62,11 +64,8 @@ struct ClusterGateway : portico::gateway<ClusterGateway> {
         "question", [reply](sio::ack_status, const sio::args& answers) mutable { reply(sorted_strings(answers)); },
         std::chrono::seconds(2));
   }
-  bool kick_room(const std::string& room, portico::gateway_context& ctx) {
-    sio::broadcast_options t;
-    t.rooms = {room};
-    // use_cluster installed the Redis adapter: closing a room's connections on every member is its own.
-    static_cast<portico::redis::adapter&>(ctx.get_namespace().get_adapter()).disconnect_sockets(t);
+  bool kick_room(const std::string& room) {
+    self.in(room).disconnect_sockets(true);  // true: close the connections, on every member
     return true;
   }
   /// Another member's server_side_emit("hello", ...): every portico member answers "portico".
@@ -113,10 +112,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (sharded) {
-    std::cerr << "sharded mode not available yet\n";
-    return 2;
-  }
   if (!redis_port || redis_port > 65535 || port > 65535) {
     std::cerr << "usage: cluster --port P --redis HOST:PORT [--sharded]\n";
     return 2;
@@ -128,7 +123,10 @@ int main(int argc, char** argv) {
   portico::redis::cluster_options c;
   c.host = redis_host;
   c.port = static_cast<std::uint16_t>(redis_port);
-  portico::redis::use_cluster(o, c);
+  if (sharded)  // Node's default subscription mode: one channel per room with local members
+    portico::redis::use_cluster(o, portico::redis::sharded_options{c, portico::redis::subscription_mode::dynamic});
+  else
+    portico::redis::use_cluster(o, c);
   portico::app<ClusterModule> app(o);
   try {
     app.listen("127.0.0.1", static_cast<std::uint16_t>(port));

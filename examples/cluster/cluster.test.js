@@ -1,6 +1,7 @@
 // examples/cluster's contract (README.md): two `cluster` members (PORTICO_CLUSTER) on one private
 // redis-server (REDIS_SERVER, free loopback port, no persistence, stopped by pid), socket.io-client
-// clients on both and one python-socketio client (/usr/bin/python3, py_client.py). Bounded in
+// clients on both and one python-socketio client (/usr/bin/python3, py_client.py); then two
+// `cluster --sharded` members beside a Node socket.io server with createShardedAdapter. Bounded in
 // time; everything stops by itself.
 'use strict';
 
@@ -9,8 +10,9 @@ const assert = require('node:assert');
 const path = require('path');
 const { spawn } = require('child_process');
 const { io: connect } = require('socket.io-client');
+const { createShardedAdapter } = require('@socket.io/redis-adapter');
 
-const { freePort, startRedis, stop, sleep } = require('../../tests/interop/node/redis_support');
+const { freePort, startRedis, stop, sleep, startNodeServer } = require('../../tests/interop/node/redis_support');
 
 function startMember(redisPort, extra = []) {
   const child = spawn(process.env.PORTICO_CLUSTER, ['--port', '0', '--redis', `127.0.0.1:${redisPort}`, ...extra],
@@ -65,14 +67,60 @@ function python(port, room) {
   return { child, lines, stderr: () => err };
 }
 
-test('--sharded says it is not available yet', async () => {
-  const child = spawn(process.env.PORTICO_CLUSTER, ['--port', '0', '--redis', '127.0.0.1:1', '--sharded'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => { err += d; });
-  const code = await new Promise((resolve) => child.on('exit', resolve));
-  assert.strictEqual(code, 2);
-  assert.match(err, /sharded mode not available yet/);
+test('--sharded: two members and a Node socket.io server (createShardedAdapter) on one Redis', { timeout: 90000 }, async () => {
+  const redisPort = await freePort();
+  const redis = await startRedis(redisPort);
+  const members = [];
+  const clients = [];
+  let nodeIo, nodePort, pub, sub;
+  try {
+    // The Node member: answers server_side_emit("hello") with "node", like the example's "portico".
+    ({ io: nodeIo, pub, sub, port: nodePort } = await startNodeServer(redisPort, createShardedAdapter));
+    nodeIo.on('connection', (s) => s.on('join', (room, cb) => { s.join(room); cb(true); }));
+    nodeIo.on('hello', (cb) => cb('node'));
+    const A = await startMember(redisPort, ['--sharded']); members.push(A);
+    const B = await startMember(redisPort, ['--sharded']); members.push(B);
+    const [a1, a2, b1, n1] = await Promise.all([client(A.port), client(A.port), client(B.port),
+      client(nodePort)]);
+    clients.push(a1, a2, b1, n1);
+
+    assert.strictEqual(await ack(a1, 'join', 'r'), true);
+    assert.strictEqual(await ack(b1, 'join', 'r'), true);
+    assert.strictEqual(await ack(n1, 'join', 'r'), true);
+    // count() sees the Node server's socket too (FETCH_SOCKETS answered by Node).
+    await until(async () => (await ack(a2, 'count')) === 4, 'count 4 from A');
+    // The room's shard channel has all three servers once the joins are applied.
+    await until(async () => Number((await pub.sendCommand(['PUBSUB', 'SHARDNUMSUB', 'socket.io#/#r#']))[1]) === 3,
+      'three servers on socket.io#/#r#');
+
+    a2.emit('say', 'r', 'hi-r');
+    b1.emit('say_all', 'hi-all');
+    await until(() => [a1, a2, b1, n1].every((s) => s.said.includes('hi-all')), 'say_all everywhere');
+    await until(() => [a1, b1, n1].every((s) => s.said.includes('hi-r')), 'say in the room');
+    assert.deepStrictEqual(a2.said, ['hi-all']);
+
+    // ping_servers(): one answer per other server, Node's included.
+    assert.deepStrictEqual(await ack(a2, 'ping_servers'), ['node', 'portico']);
+    // ask_all(room): the room's clients on the three servers.
+    a1.on('question', (cb) => cb('a1'));
+    b1.on('question', (cb) => cb('b1'));
+    n1.on('question', (cb) => cb('n1'));
+    a2.on('question', (cb) => cb('a2'));  // not in the room: must not be asked
+    assert.deepStrictEqual(await ack(a2, 'ask_all', 'r'), ['a1', 'b1', 'n1']);
+
+    // kick_room(room): DISCONNECT_SOCKETS closes the room's connections on Node and on B too.
+    const gone = [a1, b1, n1].map((s) => new Promise((resolve) => s.once('disconnect', resolve)));
+    assert.strictEqual(await ack(a2, 'kick_room', 'r'), true);
+    await Promise.race([Promise.all(gone), sleep(10000).then(() => { throw new Error('kick_room did not disconnect'); })]);
+    assert.ok(a2.connected);
+    await until(async () => (await ack(a2, 'count')) === 1, 'count 1 after kick_room');
+  } finally {
+    clients.forEach((s) => s.close());
+    if (nodeIo) nodeIo.close();
+    if (pub) await Promise.allSettled([pub.quit(), sub.quit()]);
+    for (const m of members) await stop(m.child);
+    await stop(redis);
+  }
 });
 
 test('two members on one Redis: every event of the contract', { timeout: 90000 }, async () => {

@@ -9,9 +9,13 @@
 // of server_side_emit_with_ack("ping-node", arg); tell_servers(arg) -> true after
 // server_side_emit("note", arg); last_note() -> the last "note" another server sent.
 // set_data(obj) -> true after saving obj as the socket's session; fetch_all() -> [complete,
-// ids] of fetch_sockets over the cluster. kick(room) -> true after disconnect_sockets of the
-// room's connections on every server.
+// ids] of fetch_sockets over the cluster. kick(room[, close]) -> true after
+// in(room).disconnect_sockets(close, default true) on every server. room_join(room, r) /
+// room_leave(room, r) -> true after in(room).sockets_join/leave([r]) cluster-wide. all_rooms() ->
+// [complete, sorted rooms of the cluster]. my_rooms() -> this socket's sorted rooms. Namespace
+// "/other" exists (no handlers).
 // Server-side listener: "hello"(arg) answers "portico:" + arg.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -126,11 +130,30 @@ int main(int argc, char** argv) {
     });
   });
   n.on("kick", [](sio::socket& s, const sio::args& a) {
-    sio::broadcast_options t;
-    t.rooms = {std::string(a.at(0).str())};
-    static_cast<portico::redis::adapter&>(s.get_namespace().get_adapter()).disconnect_sockets(t);
+    // Without a second argument, or with true: close the connections; with false: leave "/" only.
+    s.get_namespace().in(std::string(a.at(0).str())).disconnect_sockets(!a[1].IsBool() || a[1].GetBool());
     return true;
   });
+  n.on("room_join", [](sio::socket& s, const sio::args& a) {  // in(room).sockets_join([other])
+    s.get_namespace().in(std::string(a.at(0).str())).sockets_join({std::string(a.at(1).str())});
+    return true;
+  });
+  n.on("room_leave", [](sio::socket& s, const sio::args& a) {  // in(room).sockets_leave([other])
+    s.get_namespace().in(std::string(a.at(0).str())).sockets_leave({std::string(a.at(1).str())});
+    return true;
+  });
+  n.on("all_rooms", [](sio::event& e) {
+    auto reply = e.take_ack();
+    e.socket().get_namespace().all_rooms([reply](bool complete, std::vector<std::string> rooms) mutable {
+      reply(complete, rooms);
+    });
+  });
+  n.on("my_rooms", [](sio::socket& s, const sio::args&) {
+    auto r = s.rooms();
+    std::sort(r.begin(), r.end());
+    return r;
+  });
+  io.of("/other");  // a second namespace: disconnect_sockets(false) on "/" must leave it connected
   n.on("server_count", [](sio::event& e) {
     auto reply = e.take_ack();
     e.socket().get_namespace().get_adapter().server_count([reply](std::size_t k) mutable { reply(k); });

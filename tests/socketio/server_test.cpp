@@ -115,6 +115,50 @@ TEST_CASE("connect to the main and a custom namespace; connect emits follow the 
   CHECK(c.next_text() == R"(35[{"token":"123"}])");
 }
 
+TEST_CASE("sockets_join/leave, all_rooms and disconnect_sockets act on this server without a cluster", "[socketio][server]") {
+  sio::server io(test_options());
+  io.of("/admin");
+  running srv(io);
+  client a(srv.port()), b(srv.port());
+  REQUIRE(a.wait_open());
+  REQUIRE(b.wait_open());
+  std::string sa = sid_of(a.connect()), sb = sid_of(b.connect());
+  std::string sa_admin = sid_of(a.connect("/admin"));
+  REQUIRE(!sa_admin.empty());
+
+  // in(room).sockets_join: only the room's sockets move.
+  io.of("/").in(sa).sockets_join({"red", "blue"});
+  CHECK(io.to("red").sids() == std::vector<std::string>{sa});
+  std::vector<std::string> rooms;
+  bool complete = false;
+  io.of("/").all_rooms([&](bool c, std::vector<std::string> r) {  // alone: at once
+    complete = c;
+    rooms = std::move(r);
+  });
+  std::vector<std::string> want{"blue", "red", sa, sb};
+  std::sort(want.begin(), want.end());
+  CHECK(complete);
+  CHECK(rooms == want);
+  io.of("/").sockets_leave(sio::broadcast_options{}, {"blue"});
+  CHECK(io.to("blue").sids().empty());
+  CHECK(io.to("red").sids() == std::vector<std::string>{sa});
+
+  // disconnect_sockets(false): DISCONNECT for "/" only; the connection and "/admin" stay.
+  io.of("/").in("red").disconnect_sockets(false);
+  CHECK(a.next_text() == "1");
+  REQUIRE(eventually([&] { return io.of("/").size() == 1; }));
+  CHECK(b.quiet_for(100ms));
+  CHECK(io.of("/admin").size() == 1);
+  io.of("/admin").emit("still", 1);  // same connection, other namespace: still served
+  CHECK(a.next_text() == R"(2/admin,["still",1])");
+  CHECK_FALSE(a.closed());
+  // disconnect_sockets(true): the whole connection closes.
+  io.of("/").disconnect_sockets(true);
+  CHECK(b.wait_closed());
+  CHECK(eventually([&] { return io.of("/").size() == 0; }));
+  CHECK_FALSE(a.closed());
+}
+
 TEST_CASE("unknown namespaces are refused exactly like the reference server", "[socketio][server]") {
   sio::server io(test_options());
   running srv(io);

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include "../socketio/server.hpp"
 
@@ -50,6 +51,8 @@ class namespace_handle {
   }
   /// The clients in `room` (chain `.to`, `.except`, then `.emit`).
   socketio::emitter to(std::string room) const { return get().to(std::move(room)); }
+  /// The same as `to`: `in(room).sockets_join(...)`, `in(room).disconnect_sockets()` read like Node's.
+  socketio::emitter in(std::string room) const { return get().to(std::move(room)); }
   socketio::emitter except(std::string room_or_sid) const { return get().except(std::move(room_or_sid)); }
 
   // --- the other servers of a cluster (no-ops, or immediate answers, with one server) ---
@@ -67,6 +70,24 @@ class namespace_handle {
   /// Every socket of the namespace on every server: `done(complete, sockets)` (`nsp::fetch_sockets`).
   void fetch_sockets(socketio::adapter::fetch_fn done) const {
     if (auto* n = bound()) n->fetch_sockets(std::move(done));
+  }
+  /// Every socket of the namespace, on every server, joins `rooms` (`nsp::sockets_join`; one room:
+  /// `in(room).sockets_join(rooms)`).
+  void sockets_join(const std::vector<std::string>& rooms) const {
+    if (auto* n = bound()) n->sockets_join(socketio::broadcast_options{}, rooms);
+  }
+  /// Every socket of the namespace, on every server, leaves `rooms` (`nsp::sockets_leave`).
+  void sockets_leave(const std::vector<std::string>& rooms) const {
+    if (auto* n = bound()) n->sockets_leave(socketio::broadcast_options{}, rooms);
+  }
+  /// Every socket of the namespace on every server is disconnected (`close`: its connection
+  /// closed), `nsp::disconnect_sockets`.
+  void disconnect_sockets(bool close = false) const {
+    if (auto* n = bound()) n->disconnect_sockets(close);
+  }
+  /// The rooms of the namespace on every server: `done(complete, rooms)` (`nsp::all_rooms`).
+  void all_rooms(socketio::adapter::rooms_fn done) const {
+    if (auto* n = bound()) n->all_rooms(std::move(done));
   }
 
  private:

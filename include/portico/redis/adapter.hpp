@@ -13,14 +13,16 @@
 /// Requests answered: ALL_ROOMS (1), SOCKETS (0), REMOTE_JOIN (2), REMOTE_LEAVE (3),
 /// REMOTE_FETCH (5: id, rooms, the handshake as Node writes it and the session as `data`),
 /// BROADCAST (7: sent to the local clients with a local ack id, answered with
-/// BROADCAST_CLIENT_COUNT and one BROADCAST_ACK per local answer), REMOTE_DISCONNECT (4) with
-/// `close: true`.
+/// BROADCAST_CLIENT_COUNT and one BROADCAST_ACK per local answer), REMOTE_DISCONNECT (4): with
+/// `close: true` the connections close, without it the sockets leave the namespace only.
 /// SERVER_SIDE_EMIT (6): handed to the namespace's `on_server_event` listeners; with a requestId
 /// the listener's returned value is the answer (on the common response channel, as Node does).
-/// Issued: BROADCAST (7) for broadcasts with ack, REMOTE_DISCONNECT (4, `disconnect_sockets`), REMOTE_FETCH (5, `nsp::fetch_sockets`: expects
-/// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), SERVER_SIDE_EMIT (6, with ack: expects
-/// `PUBSUB NUMSUB - 1` answers within `requests_timeout`), and `PUBSUB NUMSUB` for the server count.
-/// Not handled yet: REMOTE_DISCONNECT without close (logged).
+/// Issued: BROADCAST (7) for broadcasts with ack, ALL_ROOMS (1, `nsp::all_rooms`), REMOTE_JOIN /
+/// REMOTE_LEAVE (2/3, `nsp::sockets_join/leave`), REMOTE_DISCONNECT (4, `nsp::disconnect_sockets`,
+/// with and without close), REMOTE_FETCH (5, `nsp::fetch_sockets`), SERVER_SIDE_EMIT (6, with ack
+/// too); the counted ones (1, 5, 6 with ack) expect `PUBSUB NUMSUB - 1` answers within
+/// `requests_timeout` (`detail::counted_requests`). `PUBSUB NUMSUB` is also the server count.
+/// REMOTE_JOIN/LEAVE/DISCONNECT are applied here when issued, so this member skips its own.
 #include <asio.hpp>
 
 #include <atomic>
@@ -42,6 +44,7 @@
 #include "channels.hpp"
 #include "codec.hpp"
 #include "connection.hpp"
+#include "detail/requests.hpp"
 #include "subscriber.hpp"
 
 namespace portico::redis {
@@ -115,8 +118,11 @@ class cluster_hub {
     });
   }
 
+  /// What counted requests publish with (`detail::counted_requests`).
+  void send(std::string channel, std::string payload) { publish(std::move(channel), std::move(payload)); }
+
   /// PUBSUB NUMSUB `channel` -> done(count) on the hub thread; 1 (this server) when Redis is down.
-  void numsub(std::string channel, std::function<void(std::size_t)> done) {
+  void count_servers(std::string channel, std::function<void(std::size_t)> done) {
     asio::post(io_, [this, channel = std::move(channel), done = std::move(done)] {
       pub_->command({"PUBSUB", "NUMSUB", channel}, [done](std::string_view err, reply r) {
         std::size_t n = 1;
@@ -196,22 +202,14 @@ class adapter : public socketio::memory_adapter {
     r.request_id = detail::member_uid();
     r.pkt = std::move(b.pkt);
     r.opts = std::move(b.opts);
-    {
-      // Requests are forgotten after their timeout (as Node does): late answers are dropped.
-      // Expired ones are swept here, so the map stays as small as the requests in flight.
-      const auto now = std::chrono::steady_clock::now();
-      std::lock_guard<std::mutex> g(acks_->mu);
-      for (auto it = acks_->pending.begin(); it != acks_->pending.end();)
-        it = it->second.deadline <= now ? acks_->pending.erase(it) : std::next(it);
-      acks_->pending[*r.request_id] = {acks, now + timeout};
-    }
+    acks_.add(*r.request_id, acks, timeout);
     hub_->publish(request_channel_, encode(r));
   }
 
   void server_count(std::function<void(std::size_t)> done) override {
     // A broadcast with ack that came from another member is answered for this server only.
-    if (answering_remote()) return done(1);
-    hub_->numsub(request_channel_, std::move(done));
+    if (detail::answering_remote()) return done(1);
+    hub_->count_servers(request_channel_, std::move(done));
   }
 
   void bind(socketio::nsp& n) override { bound_.store(&n, std::memory_order_release); }
@@ -223,71 +221,61 @@ class adapter : public socketio::memory_adapter {
     r.data = packet_from_socketio(p.frame->text, p.frame->binaries).data;
     if (!cb) return hub_->publish(request_channel_, encode(r));
     r.request_id = detail::member_uid();
-    // Like Node: count the other servers first, then publish and wait for that many answers.
-    // Everything below runs on the hub thread, so the pending map needs no lock.
-    detail::cluster_hub* hub = hub_.get();
-    auto state = sse_;
-    auto timeout = hub_->opts().requests_timeout;
-    hub_->numsub(request_channel_, [hub, state, timeout, ch = request_channel_, r = std::move(r),
-                                    cb = std::move(cb)](std::size_t n) mutable {
-      if (n <= 1) return cb(true, socketio::args{});
-      const std::string id = *r.request_id;
-      auto& e = state->pending[id];
-      e.cb = std::move(cb);
-      e.expected = n - 1;
-      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
-      e.timer->async_wait([state, id](const asio::error_code& ec) {
-        if (!ec) state->finish(id, false);
-      });
-      hub->publish(ch, encode(r));
-    });
+    std::string id = *r.request_id;
+    sse_t::issue(sse_, *hub_, request_channel_, std::move(id), encode(r),
+                 [cb = std::move(cb)](bool complete, std::vector<std::string> answers) {
+                   detail::with_answers_args(answers, [&](const socketio::args& a) { cb(complete, a); });
+                 });
   }
 
   /// Closes the connections of the sockets `opts` selects on every server of the cluster
-  /// (this one included): REMOTE_DISCONNECT with `close: true`, as Node's
-  /// `io.in(room).disconnectSockets(true)`. Safe from any thread.
+  /// (this one included), as `nsp::disconnect_sockets(opts, true)` does. Safe from any thread.
   void disconnect_sockets(const socketio::broadcast_options& opts) {
-    close_local(opts);
-    if (opts.local) return;
+    close_connections(opts);
+    if (!opts.local) remote_disconnect(opts, true);
+  }
+
+  /// REMOTE_JOIN: the other servers apply it when it reaches them (this one applied it already
+  /// and skips its own by uid; the result is the same for the others as Node's way).
+  void remote_join(const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) override {
+    publish_rooms(request_type::remote_join, opts, rooms);
+  }
+  /// REMOTE_LEAVE, like `remote_join`.
+  void remote_leave(const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) override {
+    publish_rooms(request_type::remote_leave, opts, rooms);
+  }
+  /// REMOTE_DISCONNECT with `close` (Node's `disconnectSockets(close)`).
+  void remote_disconnect(const socketio::broadcast_options& opts, bool close) override {
     classic_request r;
     r.type = request_type::remote_disconnect;
     r.uid = uid_;
-    broadcast_opts o;
-    o.rooms = opts.rooms;
-    o.except = opts.except;
-    r.opts = std::move(o);
-    r.close = true;
+    r.opts = detail::wire_target(opts, false);
+    r.close = close;
     hub_->publish(request_channel_, encode(r));
   }
 
-  /// Hub thread: a message on one of this namespace's channels.
+  /// ALL_ROOMS: one answer expected from each other server (`PUBSUB NUMSUB - 1`) within
+  /// `requests_timeout`.
+  void fetch_remote_rooms(rooms_fn done) override {
+    classic_request r;
+    r.type = request_type::all_rooms;
+    r.uid = uid_;
+    r.request_id = detail::member_uid();
+    std::string id = *r.request_id;
+    rooms_t::issue(room_requests_, *hub_, request_channel_, std::move(id), encode(r), std::move(done));
+  }
+
   void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
     classic_request r;
     r.type = request_type::remote_fetch;
     r.uid = uid_;
     r.request_id = detail::member_uid();
-    broadcast_opts o;
-    o.rooms = opts.rooms;
-    o.except = opts.except;
-    r.opts = std::move(o);
-    detail::cluster_hub* hub = hub_.get();
-    auto state = fetches_;
-    auto timeout = hub_->opts().requests_timeout;
-    hub_->numsub(request_channel_, [hub, state, timeout, ch = request_channel_, r = std::move(r),
-                                    done = std::move(done)](std::size_t n) mutable {
-      if (n <= 1) return done(true, {});
-      const std::string id = *r.request_id;
-      auto& e = state->pending[id];
-      e.done = std::move(done);
-      e.expected = n - 1;
-      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
-      e.timer->async_wait([state, id](const asio::error_code& ec) {
-        if (!ec) state->finish(id, false);
-      });
-      hub->publish(ch, encode(r));
-    });
+    r.opts = detail::wire_target(opts, false);
+    std::string id = *r.request_id;
+    fetch_t::issue(fetches_, *hub_, request_channel_, std::move(id), encode(r), std::move(done));
   }
 
+  /// Hub thread: a message on one of this namespace's channels.
   void on_message(const message& m) {
     if (m.kind == subscription::pattern) return on_broadcast(m.channel, m.payload);
     if (m.channel == request_channel_) return on_request(m.payload);
@@ -309,15 +297,6 @@ class adapter : public socketio::memory_adapter {
     b.opts.except = opts.except;
     if (opts.volatile_) b.opts.flags.volatile_ = true;
     return b;
-  }
-
-  void close_local(const socketio::broadcast_options& t) {
-    std::vector<engineio::socket_ptr> to_close;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      select(t, [&](const std::string&, const member& m) { to_close.push_back(m.engine); });
-    }
-    for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
   }
 
   bool has_room(std::string_view room) const {
@@ -365,21 +344,13 @@ class adapter : public socketio::memory_adapter {
                   encode(r));
   }
 
-  std::vector<std::string> all_rooms() const {
-    std::lock_guard<std::mutex> g(mu_);
-    std::vector<std::string> out;
-    out.reserve(rooms_.size());
-    for (const auto& kv : rooms_) out.push_back(kv.first);
-    return out;
-  }
-
-  static socketio::broadcast_options target(const std::optional<broadcast_opts>& o) {
-    socketio::broadcast_options t;
-    if (o) {
-      t.rooms = o->rooms;
-      t.except = o->except;
-    }
-    return t;
+  void publish_rooms(request_type type, const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) {
+    classic_request r;
+    r.type = type;
+    r.uid = uid_;
+    r.opts = detail::wire_target(opts, false);
+    r.rooms = rooms;
+    hub_->publish(request_channel_, encode(r));
   }
 
   void on_request(std::string_view bytes) {
@@ -394,36 +365,22 @@ class adapter : public socketio::memory_adapter {
         classic_response r;
         r.request_id = *req.request_id;
         if (req.type == request_type::all_rooms) {
-          r.rooms = all_rooms();
+          r.rooms = local_rooms();
         } else if (req.type == request_type::sockets) {
           socketio::broadcast_options t;
           if (req.rooms) t.rooms = *req.rooms;
           r.sids = sids(t);
         } else {
-          std::vector<fetched_socket> v;
-          socketio::nsp* n = bound_.load(std::memory_order_acquire);
-          if (n) {
-            for (auto& i : n->local_sockets(target(req.opts)))
-              v.push_back(fetched_socket{std::move(i.id), payload{std::move(i.handshake), {}}, std::move(i.rooms),
-                                         payload{std::move(i.data), {}}});
-          } else {  // not bound (a custom server): ids and rooms only
-            for (auto& sid : sids(target(req.opts))) {
-              fetched_socket f;
-              f.rooms = rooms_of(sid);
-              f.id = std::move(sid);
-              f.handshake.json = "{}";
-              v.push_back(std::move(f));
-            }
-          }
-          r.sockets = std::move(v);
+          r.sockets = detail::local_fetch(bound_.load(std::memory_order_acquire), *this, detail::target(req.opts));
         }
         return respond(req, std::move(r));
       }
       case request_type::remote_join:
       case request_type::remote_leave: {
-        // Applied for our own requests too: Node's requester applies its request when it returns.
-        if (!req.rooms) return;
-        for (const auto& sid : sids(target(req.opts)))
+        // Node's requester applies its request when it returns from Redis; ours was applied
+        // when issued (nsp::sockets_join), so our own is skipped.
+        if (req.uid == uid_ || !req.rooms) return;
+        for (const auto& sid : sids(detail::target(req.opts)))
           for (const auto& room : *req.rooms) {
             if (req.type == request_type::remote_join) join(sid, room);
             else leave(sid, room);
@@ -436,12 +393,10 @@ class adapter : public socketio::memory_adapter {
         return answer_broadcast_with_ack(req);
       }
       case request_type::remote_disconnect: {
-        if (req.uid == uid_) return;  // ours: closed locally already
-        // close=true closes the whole connection, which the adapter can do through Engine.IO;
-        // leaving one namespace only (close=false) needs the namespace, not reachable from here.
-        if (!req.close.value_or(false))
-          return hub_->log().warn("redis adapter " + nsp_ + ": REMOTE_DISCONNECT without close is not supported yet, ignored");
-        return close_local(target(req.opts));
+        if (req.uid == uid_) return;  // ours: applied when issued
+        return detail::disconnect_here(bound_.load(std::memory_order_acquire), detail::target(req.opts),
+                                       req.close.value_or(false),
+                                       [this](const socketio::broadcast_options& t) { close_connections(t); });
       }
       case request_type::server_side_emit:
         if (req.uid == uid_ || !req.data) return;
@@ -451,83 +406,39 @@ class adapter : public socketio::memory_adapter {
     }
   }
 
-  static bool& answering_remote() {
-    thread_local bool flag = false;
-    return flag;
-  }
-
-  /// A Node member's broadcast with ack (BROADCAST): sent to the local recipients with a local ack
-  /// id through the namespace's own emit_with_ack; BROADCAST_CLIENT_COUNT at once, then one
-  /// BROADCAST_ACK per local answer when they are all in (or at the requester's timeout).
+  /// A Node member's broadcast with ack (BROADCAST): BROADCAST_CLIENT_COUNT at once, then one
+  /// BROADCAST_ACK per local answer (`detail::answer_broadcast`).
   void answer_broadcast_with_ack(classic_request& req) {
-    classic_response count;
-    count.type = request_type::broadcast_client_count;
-    count.request_id = *req.request_id;
-    socketio::nsp* n = bound_.load(std::memory_order_acquire);
-    socketio::packet pk;
-    socketio::encoded enc;
-    if (n) {
-      enc = to_socketio(std::move(*req.pkt), nsp_);
-      if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event()) n = nullptr;
-      for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
-    }
-    if (!n) {  // not bound (a custom server) or an unreadable event: nobody here answers
-      count.client_count = 0;
-      return respond(req, std::move(count));
-    }
-    socketio::emitter e(*n);
-    for (const auto& r : req.opts->rooms) e.to(r);
-    for (const auto& r : req.opts->except) e.except(r);
-    if (req.opts->flags.volatile_.value_or(false)) e.volatile_();
-    e.local();
-    count.client_count = e.sids().size();
-    respond(req, std::move(count));
     const bool specific = hub_->opts().publish_on_specific_response_channel && req.uid;
     std::string channel = specific ? classic_channels::specific_response(prefix_, nsp_, *req.uid) : response_channel_;
     auto timeout = std::chrono::milliseconds(req.opts->flags.timeout.value_or(
         static_cast<std::uint64_t>(hub_->opts().requests_timeout.count())));
     std::weak_ptr<detail::cluster_hub> hub = hub_;
-    auto answered = [hub, channel, id = *req.request_id](socketio::ack_status, const socketio::args& responses) {
+    const std::string id = *req.request_id;
+    auto count = [&](std::size_t n) {
+      classic_response c;
+      c.type = request_type::broadcast_client_count;
+      c.request_id = id;
+      c.client_count = n;
+      respond(req, std::move(c));
+    };
+    auto ack = [hub, channel, id](payload v) {
       auto h = hub.lock();
       if (!h) return;
-      for (std::size_t i = 0; i < responses.size(); ++i) {
-        classic_response r;
-        r.type = request_type::broadcast_ack;
-        r.request_id = id;
-        payload p;
-        json::encode_context ctx;
-        json::string_sink sink{&p.json};
-        json::writer w(sink);
-        socketio::detail::write_arg(w, ctx, responses.at(i));
-        sink.Flush();
-        p.attachments.assign(ctx.attachments.begin(), ctx.attachments.end());
-        r.ack = std::move(p);
-        h->publish(channel, encode(r));
-      }
+      classic_response r;
+      r.type = request_type::broadcast_ack;
+      r.request_id = id;
+      r.ack = std::move(v);
+      h->publish(channel, encode(r));
     };
-    answering_remote() = true;
-    e.emit_with_ack(pk.event_name(), std::move(answered), timeout, socketio::args(pk));
-    answering_remote() = false;
+    detail::answer_broadcast(bound_.load(std::memory_order_acquire), std::move(*req.pkt), *req.opts, timeout, count,
+                             std::move(ack));
   }
 
   /// Another server's serverSideEmit -> the namespace's listener; its value answers an ack.
   void answer_server_side_emit(classic_request& req) {
-    socketio::nsp* n = bound_.load(std::memory_order_acquire);
-    if (!n) return;
-    packet pkt;
-    pkt.type = 2;
-    pkt.data = std::move(*req.data);
-    socketio::encoded enc = to_socketio(std::move(pkt), nsp_);
-    socketio::packet pk;
-    if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event())
-      return hub_->log().warn("redis adapter " + nsp_ + ": unreadable SERVER_SIDE_EMIT ignored");
-    for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
-    std::optional<std::string> answer;
-    try {
-      answer = n->server_event(pk);
-    } catch (const std::exception& e) {  // a listener's error must not stop the hub thread
-      return hub_->log().warn("redis adapter " + nsp_ + ": server-side listener threw, no answer: " + e.what());
-    }
+    auto answer = detail::run_server_event(bound_.load(std::memory_order_acquire), std::move(*req.data), hub_->log(),
+                                           "redis adapter " + nsp_);
     if (!answer || !req.request_id) return;
     classic_response r;
     r.type = request_type::server_side_emit;
@@ -540,29 +451,26 @@ class adapter : public socketio::memory_adapter {
     classic_response r;
     if (auto e = decode(bytes, r); e != codec_errc::ok)
       return hub_->log().warn("redis adapter " + nsp_ + ": malformed response ignored: " + describe(e));
-    if (!r.type) return fetches_->answer(r);  // REMOTE_FETCH answers; others are not ours
-    if (*r.type == request_type::server_side_emit) return sse_->answer(r);
-    std::shared_ptr<socketio::ack_collector> acks;
-    {
-      std::lock_guard<std::mutex> g(acks_->mu);
-      auto it = acks_->pending.find(r.request_id);
-      if (it == acks_->pending.end()) return;
-      if (it->second.deadline <= std::chrono::steady_clock::now()) return (void)acks_->pending.erase(it);
-      acks = it->second.collector;
+    if (!r.type) {  // REMOTE_FETCH and ALL_ROOMS answers (like Node, one without a list still counts)
+      room_requests_->answer(r.request_id, [&](std::vector<std::string>& v) {
+        if (r.rooms) v.insert(v.end(), r.rooms->begin(), r.rooms->end());
+      });
+      return fetches_->answer(r.request_id, [&](std::vector<socketio::socket_info>& v) {
+        if (r.sockets) detail::add_fetched(v, *r.sockets);
+      });
     }
+    if (*r.type == request_type::server_side_emit) {
+      return sse_->answer(r.request_id, [&](std::vector<std::string>& v) {
+        v.push_back(r.data && !r.data->json.empty() ? std::move(r.data->json) : "null");
+      });
+    }
+    std::shared_ptr<socketio::ack_collector> acks = acks_.find(r.request_id);
+    if (!acks) return;
     if (*r.type == request_type::broadcast_client_count && r.client_count) {
       acks->client_count(static_cast<std::size_t>(*r.client_count));
     } else if (*r.type == request_type::broadcast_ack && r.ack) {
-      // The answer as a Socket.IO ACK packet, so the collector reads it like a local one.
-      std::string text = r.ack->attachments.empty() ? "3" : "6" + std::to_string(r.ack->attachments.size()) + "-";
-      text += "0[";
-      text += r.ack->json.empty() ? "null" : r.ack->json;
-      text += "]";
-      socketio::packet pk;
-      if (socketio::decode(std::move(text), pk) != socketio::errc::ok)
-        return hub_->log().warn("redis adapter " + nsp_ + ": unreadable BROADCAST_ACK ignored");
-      for (auto& a : r.ack->attachments) pk.attachments.emplace_back(std::move(a));
-      acks->response(socketio::args(pk));
+      if (!detail::with_ack_args(*r.ack, [&](const socketio::args& a) { acks->response(a); }))
+        hub_->log().warn("redis adapter " + nsp_ + ": unreadable BROADCAST_ACK ignored");
     }
   }
 
@@ -570,78 +478,17 @@ class adapter : public socketio::memory_adapter {
   std::shared_ptr<detail::cluster_hub> hub_;
   std::string prefix_, request_channel_, response_channel_;
   std::atomic<socketio::nsp*> bound_{nullptr};
-  /// Broadcasts with ack this adapter published, by requestId, until their timeout.
-  struct ack_requests {
-    struct entry {
-      std::shared_ptr<socketio::ack_collector> collector;
-      std::chrono::steady_clock::time_point deadline;
-    };
-    std::mutex mu;
-    std::map<std::string, entry> pending;
-  };
-  std::unique_ptr<ack_requests> acks_ = std::make_unique<ack_requests>();
-  /// Server-side emits with ack this adapter published, by requestId. Hub thread only.
-  struct sse_requests {
-    struct entry {
-      server_ack_fn cb;
-      std::size_t expected = 0;
-      std::vector<std::string> answers;  ///< JSON text of each server's answer
-      std::unique_ptr<asio::steady_timer> timer;
-    };
-    std::map<std::string, entry> pending;
-
-    void answer(classic_response& r) {
-      auto it = pending.find(r.request_id);
-      if (it == pending.end()) return;  // not ours, or late
-      it->second.answers.push_back(r.data && !r.data->json.empty() ? std::move(r.data->json) : "null");
-      if (it->second.answers.size() >= it->second.expected) finish(r.request_id, true);
-    }
-    void finish(const std::string& id, bool complete) {
-      auto it = pending.find(id);
-      if (it == pending.end()) return;
-      entry e = std::move(it->second);
-      pending.erase(it);
-      if (e.timer) e.timer->cancel();
-      // The answers as one Socket.IO ACK packet, read by the callback like any ack's arguments.
-      std::string text = "0[";
-      for (std::size_t i = 0; i < e.answers.size(); ++i) text += (i ? "," : "") + e.answers[i];
-      text = "3" + text + "]";
-      socketio::packet pk;
-      if (socketio::decode(std::move(text), pk) != socketio::errc::ok) return e.cb(complete, socketio::args{});
-      e.cb(complete, socketio::args(pk));
-    }
-  };
-  std::shared_ptr<sse_requests> sse_ = std::make_shared<sse_requests>();
-  /// fetch_sockets requests this adapter published, by requestId. Hub thread only.
-  struct fetch_requests {
-    struct entry {
-      fetch_fn done;
-      std::size_t expected = 0, answered = 0;
-      std::vector<socketio::socket_info> sockets;
-      std::unique_ptr<asio::steady_timer> timer;
-    };
-    std::map<std::string, entry> pending;
-
-    void answer(classic_response& r) {
-      auto it = pending.find(r.request_id);
-      if (it == pending.end()) return;  // ALL_ROOMS/SOCKETS answers, or late
-      if (r.sockets)  // like Node, an answer without a list still counts
-        for (auto& f : *r.sockets)
-          it->second.sockets.push_back(socketio::socket_info{
-              std::move(f.id), std::move(f.rooms), f.handshake.json.empty() ? "{}" : std::move(f.handshake.json),
-              f.data.json.empty() ? "null" : std::move(f.data.json)});
-      if (++it->second.answered >= it->second.expected) finish(r.request_id, true);
-    }
-    void finish(const std::string& id, bool complete) {
-      auto it = pending.find(id);
-      if (it == pending.end()) return;
-      entry e = std::move(it->second);
-      pending.erase(it);
-      if (e.timer) e.timer->cancel();
-      e.done(complete, std::move(e.sockets));
-    }
-  };
-  std::shared_ptr<fetch_requests> fetches_ = std::make_shared<fetch_requests>();
+  using sse_t = detail::counted_requests<std::vector<std::string>>;  ///< JSON text of each server's answer
+  using fetch_t = detail::counted_requests<std::vector<socketio::socket_info>>;
+  using rooms_t = detail::counted_requests<std::vector<std::string>>;
+  /// Broadcasts with ack this adapter published.
+  detail::ack_requests acks_;
+  /// Server-side emits with ack this adapter published. Hub thread only.
+  std::shared_ptr<sse_t> sse_ = std::make_shared<sse_t>();
+  /// fetch_sockets requests this adapter published. Hub thread only.
+  std::shared_ptr<fetch_t> fetches_ = std::make_shared<fetch_t>();
+  /// all_rooms requests this adapter published. Hub thread only.
+  std::shared_ptr<rooms_t> room_requests_ = std::make_shared<rooms_t>();
 };
 
 namespace detail {

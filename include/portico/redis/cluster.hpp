@@ -1,10 +1,11 @@
 #pragma once
 /// `portico::redis::use_cluster`: makes every Socket.IO server of a `portico::app` a member of a
-/// classic Redis-adapter cluster. Kept out of the framework headers so that an app that does not
+/// Redis-adapter cluster, classic (`cluster_options`) or sharded (`sharded_options`). Kept out of the framework headers so that an app that does not
 /// include <portico/redis/...> does not need hiredis.
 
 #include "../framework/app.hpp"
 #include "adapter.hpp"
+#include "sharded_adapter.hpp"
 
 namespace portico::redis {
 
@@ -12,6 +13,13 @@ namespace portico::redis {
 /// connections shared by every namespace of the app's servers.
 inline app_options& use_cluster(app_options& o, cluster_options c) {
   o.server.adapter_factory = classic_adapter_factory(std::move(c));
+  return o;
+}
+
+/// The same in sharded mode (Node's `createShardedAdapter`, Redis 7): SPUBLISH/SSUBSCRIBE, room
+/// channels as `c.mode` says.
+inline app_options& use_cluster(app_options& o, sharded_options c) {
+  o.server.adapter_factory = sharded_adapter_factory(std::move(c));
   return o;
 }
 

@@ -16,9 +16,10 @@
 /// Handled both ways: BROADCAST (3), with ack too (BROADCAST_CLIENT_COUNT 11 and BROADCAST_ACK 12 on
 /// the requester's response channel), SERVER_SIDE_EMIT (9) with and without ack (answers:
 /// SERVER_SIDE_EMIT_RESPONSE 10; the count of expected answers is SHARDNUMSUB - 1), FETCH_SOCKETS
-/// (7, answered by FETCH_SOCKETS_RESPONSE 8). Applied when received, never issued (joins, leaves and
-/// disconnects act on local sockets): SOCKETS_JOIN/LEAVE (4/5), DISCONNECT_SOCKETS (6) with
-/// `close: true` (without it: logged and ignored).
+/// (7, answered by FETCH_SOCKETS_RESPONSE 8), SOCKETS_JOIN/LEAVE (4/5, `nsp::sockets_join/leave`)
+/// and DISCONNECT_SOCKETS (6, `nsp::disconnect_sockets`; `close: false` leaves the namespace
+/// only), which the sender applies locally itself. `nsp::all_rooms` asks FETCH_SOCKETS (the
+/// protocol has no ALL_ROOMS). Requests that wait for answers use `detail::counted_requests`.
 #include <asio.hpp>
 
 #include <atomic>
@@ -41,6 +42,7 @@
 #include "channels.hpp"
 #include "codec.hpp"
 #include "connection.hpp"
+#include "detail/requests.hpp"
 #include "subscriber.hpp"
 
 namespace portico::redis {
@@ -121,8 +123,11 @@ class sharded_hub {
     });
   }
 
+  /// What counted requests publish with (`detail::counted_requests`).
+  void send(std::string channel, std::string payload) { spublish(std::move(channel), std::move(payload)); }
+
   /// PUBSUB SHARDNUMSUB `channel` -> done(count) on the hub thread; 1 (this server) when Redis is down.
-  void shardnumsub(std::string channel, std::function<void(std::size_t)> done) {
+  void count_servers(std::string channel, std::function<void(std::size_t)> done) {
     asio::post(io_, [this, channel = std::move(channel), done = std::move(done)] {
       pub_->command({"PUBSUB", "SHARDNUMSUB", channel}, [done](std::string_view err, reply r) {
         std::size_t n = 1;
@@ -224,23 +229,15 @@ class sharded_adapter : public socketio::memory_adapter {
     auto timeout = opts.timeout.count() > 0 ? opts.timeout : hub_->opts().requests_timeout;
     m.opts->flags.timeout = static_cast<std::uint64_t>(timeout.count());
     m.request_id = detail::cluster_uid();
-    {
-      // Forgotten after their timeout (as Node does): late answers are dropped. Expired ones are
-      // swept here, so the map stays as small as the requests in flight.
-      const auto now = std::chrono::steady_clock::now();
-      std::lock_guard<std::mutex> g(acks_->mu);
-      for (auto it = acks_->pending.begin(); it != acks_->pending.end();)
-        it = it->second.deadline <= now ? acks_->pending.erase(it) : std::next(it);
-      acks_->pending[*m.request_id] = {acks, now + timeout};
-    }
+    acks_.add(*m.request_id, acks, timeout);
     // Requests always go to the main channel (Node's computeChannel).
     hub_->spublish(main_channel_, encode(m));
   }
 
   void server_count(std::function<void(std::size_t)> done) override {
     // A broadcast with ack that came from another member is answered for this server only.
-    if (answering_remote()) return done(1);
-    hub_->shardnumsub(main_channel_, std::move(done));
+    if (detail::answering_remote()) return done(1);
+    hub_->count_servers(main_channel_, std::move(done));
   }
 
   void server_side_emit(const socketio::outgoing_packet& p, server_ack_fn cb) override {
@@ -251,51 +248,42 @@ class sharded_adapter : public socketio::memory_adapter {
     m.value = packet_from_socketio(p.frame->text, p.frame->binaries).data;
     if (!cb) return hub_->spublish(main_channel_, encode(m));
     m.request_id = detail::cluster_uid();
-    // Like Node: count the other servers first, then publish and wait for that many answers.
-    // Everything below runs on the hub thread, so the pending map needs no lock.
-    detail::sharded_hub* hub = hub_.get();
-    auto state = sse_;
-    auto timeout = hub_->opts().requests_timeout;
-    hub_->shardnumsub(main_channel_, [hub, state, timeout, ch = main_channel_, m = std::move(m),
-                                      cb = std::move(cb)](std::size_t n) mutable {
-      if (n <= 1) return cb(true, socketio::args{});
-      const std::string id = *m.request_id;
-      auto& e = state->pending[id];
-      e.cb = std::move(cb);
-      e.expected = n - 1;
-      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
-      e.timer->async_wait([state, id](const asio::error_code& ec) {
-        if (!ec) state->finish(id, false);
-      });
-      hub->spublish(ch, encode(m));
-    });
+    std::string id = *m.request_id;
+    sse_t::issue(sse_, *hub_, main_channel_, std::move(id), encode(m),
+                 [cb = std::move(cb)](bool complete, std::vector<std::string> answers) {
+                   detail::with_answers_args(answers, [&](const socketio::args& a) { cb(complete, a); });
+                 });
   }
 
   void fetch_remote_sockets(const socketio::broadcast_options& opts, fetch_fn done) override {
-    cluster_message m;
-    m.type = cluster_type::fetch_sockets;
-    m.uid = uid_;
-    m.nsp = nsp_;
+    cluster_message m = request(cluster_type::fetch_sockets, opts);
     m.request_id = detail::cluster_uid();
-    broadcast_opts o;
-    o.rooms = opts.rooms;
-    o.except = opts.except;
-    m.opts = std::move(o);
-    detail::sharded_hub* hub = hub_.get();
-    auto state = fetches_;
-    auto timeout = hub_->opts().requests_timeout;
-    hub_->shardnumsub(main_channel_, [hub, state, timeout, ch = main_channel_, m = std::move(m),
-                                      done = std::move(done)](std::size_t n) mutable {
-      if (n <= 1) return done(true, {});
-      const std::string id = *m.request_id;
-      auto& e = state->pending[id];
-      e.done = std::move(done);
-      e.expected = n - 1;
-      e.timer = std::make_unique<asio::steady_timer>(hub->io(), timeout);
-      e.timer->async_wait([state, id](const asio::error_code& ec) {
-        if (!ec) state->finish(id, false);
-      });
-      hub->spublish(ch, encode(m));
+    std::string id = *m.request_id;
+    fetch_t::issue(fetches_, *hub_, main_channel_, std::move(id), encode(m), std::move(done));
+  }
+
+  /// SOCKETS_JOIN, applied here already (`nsp::sockets_join`), on the main channel for the others.
+  void remote_join(const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) override {
+    publish_rooms(cluster_type::sockets_join, opts, rooms);
+  }
+  /// SOCKETS_LEAVE, like `remote_join`.
+  void remote_leave(const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) override {
+    publish_rooms(cluster_type::sockets_leave, opts, rooms);
+  }
+  /// DISCONNECT_SOCKETS with `close` (Node's `disconnectSockets(close)`).
+  void remote_disconnect(const socketio::broadcast_options& opts, bool close) override {
+    cluster_message m = request(cluster_type::disconnect_sockets, opts);
+    m.close = close;
+    hub_->spublish(main_channel_, encode(m));
+  }
+  /// The sharded protocol has no ALL_ROOMS message: the rooms of the other servers' sockets, from
+  /// a FETCH_SOCKETS (every room has a socket, so the set is the same).
+  void fetch_remote_rooms(rooms_fn done) override {
+    fetch_remote_sockets(socketio::broadcast_options{}, [done = std::move(done)](bool complete,
+                                                                                std::vector<socketio::socket_info> v) {
+      std::vector<std::string> rooms;
+      for (auto& i : v) rooms.insert(rooms.end(), i.rooms.begin(), i.rooms.end());
+      done(complete, std::move(rooms));
     });
   }
 
@@ -315,9 +303,10 @@ class sharded_adapter : public socketio::memory_adapter {
       return on_ack_response(c);
     if (c.type == cluster_type::server_side_emit) return answer_server_side_emit(c);
     if (c.type == cluster_type::fetch_sockets) return answer_fetch_sockets(c);
-    if (c.type == cluster_type::fetch_sockets_response) return fetches_->answer(c);
+    if (c.type == cluster_type::fetch_sockets_response)
+      return fetches_->answer(*c.request_id, [&](std::vector<socketio::socket_info>& v) { detail::add_fetched(v, *c.sockets); });
     if (c.type == cluster_type::sockets_join || c.type == cluster_type::sockets_leave) {
-      for (const auto& sid : sids(target(c.opts)))
+      for (const auto& sid : sids(detail::target(c.opts)))
         for (const auto& room : *c.rooms) {
           if (c.type == cluster_type::sockets_join) join(sid, room);
           else leave(sid, room);
@@ -325,21 +314,15 @@ class sharded_adapter : public socketio::memory_adapter {
       return;
     }
     if (c.type == cluster_type::disconnect_sockets) {
-      // close=true closes the whole connection through Engine.IO; leaving one namespace only
-      // (close=false) needs the namespace, not reachable from here.
-      if (!c.close.value_or(false))
-        return hub_->log().warn("redis sharded adapter " + nsp_ +
-                                ": DISCONNECT_SOCKETS without close is not supported yet, ignored");
-      std::vector<engineio::socket_ptr> to_close;
-      {
-        socketio::broadcast_options t = target(c.opts);
-        std::lock_guard<std::mutex> g(mu_);
-        select(t, [&](const std::string&, const member& mb) { to_close.push_back(mb.engine); });
-      }
-      for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
-      return;
+      return detail::disconnect_here(bound_.load(std::memory_order_acquire), detail::target(c.opts),
+                                     c.close.value_or(false),
+                                     [this](const socketio::broadcast_options& t) { close_connections(t); });
     }
-    if (c.type == cluster_type::server_side_emit_response) return sse_->answer(c);
+    if (c.type == cluster_type::server_side_emit_response) {
+      return sse_->answer(*c.request_id, [&](std::vector<std::string>& v) {
+        v.push_back(!c.value->json.empty() ? std::move(c.value->json) : "null");
+      });
+    }
     if (c.type == cluster_type::heartbeat || c.type == cluster_type::initial_heartbeat ||
         c.type == cluster_type::adapter_close)
       return;
@@ -348,139 +331,79 @@ class sharded_adapter : public socketio::memory_adapter {
   }
 
  private:
-  cluster_message to_cluster(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts) const {
+  /// A request of this member about the sockets `opts` selects.
+  cluster_message request(cluster_type type, const socketio::broadcast_options& opts) const {
     cluster_message m;
-    m.type = cluster_type::broadcast;
+    m.type = type;
     m.uid = uid_;
     m.nsp = nsp_;
-    m.pkt = packet_from_socketio(p.frame->text, p.frame->binaries);
-    m.pkt->nsp.reset();  // Node's sharded messages carry the namespace in the envelope only
-    m.pkt->id.reset();
-    broadcast_opts o;
-    o.rooms = opts.rooms;
-    o.except = opts.except;
-    if (opts.volatile_) o.flags.volatile_ = true;
-    m.opts = std::move(o);
+    m.opts = detail::wire_target(opts, true);
     return m;
   }
 
-  static bool& answering_remote() {
-    thread_local bool flag = false;
-    return flag;
+  void publish_rooms(cluster_type type, const socketio::broadcast_options& opts, const std::vector<std::string>& rooms) {
+    cluster_message m = request(type, opts);
+    m.rooms = rooms;
+    hub_->spublish(main_channel_, encode(m));
   }
 
-  /// Another member's broadcast with ack: sent to the local recipients with a local ack id through
-  /// the namespace's emit_with_ack; BROADCAST_CLIENT_COUNT at once, then one BROADCAST_ACK per
-  /// local answer, all on the requester's response channel.
+  cluster_message to_cluster(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts) const {
+    cluster_message m = request(cluster_type::broadcast, opts);
+    m.pkt = packet_from_socketio(p.frame->text, p.frame->binaries);
+    m.pkt->nsp.reset();  // Node's sharded messages carry the namespace in the envelope only
+    m.pkt->id.reset();
+    if (opts.volatile_) m.opts->flags.volatile_ = true;
+    return m;
+  }
+
+  /// Another member's broadcast with ack: BROADCAST_CLIENT_COUNT at once, then one BROADCAST_ACK
+  /// per local answer (`detail::answer_broadcast`), all on the requester's response channel.
   void answer_broadcast_with_ack(cluster_message& req) {
     const std::string channel = sharded_channels::response(prefix_, nsp_, req.uid);
-    cluster_message count;
-    count.type = cluster_type::broadcast_client_count;
-    count.uid = uid_;
-    count.nsp = nsp_;
-    count.request_id = *req.request_id;
-    socketio::nsp* n = bound_.load(std::memory_order_acquire);
-    socketio::packet pk;
-    if (n) {
-      socketio::encoded enc = to_socketio(std::move(*req.pkt), nsp_);
-      if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event()) n = nullptr;
-      for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
-    }
-    if (!n) {  // not bound (a custom server) or an unreadable event: nobody here answers
-      count.client_count = 0;
-      return hub_->spublish(channel, encode(count));
-    }
     const broadcast_opts o = req.opts.value_or(broadcast_opts{});
-    socketio::emitter e(*n);
-    for (const auto& r : o.rooms) e.to(r);
-    for (const auto& r : o.except) e.except(r);
-    if (o.flags.volatile_.value_or(false)) e.volatile_();
-    e.local();
-    count.client_count = e.sids().size();
-    hub_->spublish(channel, encode(count));
     auto timeout = std::chrono::milliseconds(
         o.flags.timeout.value_or(static_cast<std::uint64_t>(hub_->opts().requests_timeout.count())));
     std::weak_ptr<detail::sharded_hub> hub = hub_;
-    auto answered = [hub, channel, uid = uid_, nsp = nsp_, id = *req.request_id](socketio::ack_status,
-                                                                                 const socketio::args& responses) {
+    auto reply = [uid = uid_, nsp = nsp_, id = *req.request_id](cluster_type type) {
+      cluster_message r;
+      r.type = type;
+      r.uid = uid;
+      r.nsp = nsp;
+      r.request_id = id;
+      return r;
+    };
+    auto count = [&](std::size_t n) {
+      cluster_message c = reply(cluster_type::broadcast_client_count);
+      c.client_count = n;
+      hub_->spublish(channel, encode(c));
+    };
+    auto ack = [hub, channel, reply](payload v) {
       auto h = hub.lock();
       if (!h) return;
-      for (std::size_t i = 0; i < responses.size(); ++i) {
-        cluster_message r;
-        r.type = cluster_type::broadcast_ack;
-        r.uid = uid;
-        r.nsp = nsp;
-        r.request_id = id;
-        payload p;
-        json::encode_context ctx;
-        json::string_sink sink{&p.json};
-        json::writer w(sink);
-        socketio::detail::write_arg(w, ctx, responses.at(i));
-        sink.Flush();
-        p.attachments.assign(ctx.attachments.begin(), ctx.attachments.end());
-        r.value = std::move(p);
-        h->spublish(channel, encode(r));
-      }
+      cluster_message r = reply(cluster_type::broadcast_ack);
+      r.value = std::move(v);
+      h->spublish(channel, encode(r));
     };
-    answering_remote() = true;
-    e.emit_with_ack(pk.event_name(), std::move(answered), timeout, socketio::args(pk));
-    answering_remote() = false;
-  }
-
-  static socketio::broadcast_options target(const std::optional<broadcast_opts>& o) {
-    socketio::broadcast_options t;
-    if (o) {
-      t.rooms = o->rooms;
-      t.except = o->except;
-    }
-    return t;
+    detail::answer_broadcast(bound_.load(std::memory_order_acquire), std::move(*req.pkt), o, timeout, count,
+                             std::move(ack));
   }
 
   /// Another member's fetchSockets: this server's matching sockets, on the requester's channel.
   void answer_fetch_sockets(cluster_message& req) {
-    std::vector<fetched_socket> v;
-    socketio::nsp* n = bound_.load(std::memory_order_acquire);
-    if (n) {
-      for (auto& i : n->local_sockets(target(req.opts)))
-        v.push_back(fetched_socket{std::move(i.id), payload{std::move(i.handshake), {}}, std::move(i.rooms),
-                                   payload{std::move(i.data), {}}});
-    } else {  // not bound (a custom server): ids and rooms only
-      for (auto& sid : sids(target(req.opts))) {
-        fetched_socket f;
-        f.rooms = rooms_of(sid);
-        f.id = std::move(sid);
-        f.handshake.json = "{}";
-        v.push_back(std::move(f));
-      }
-    }
     cluster_message r;
     r.type = cluster_type::fetch_sockets_response;
     r.uid = uid_;
     r.nsp = nsp_;
     r.request_id = *req.request_id;
-    r.sockets = std::move(v);
+    r.sockets = detail::local_fetch(bound_.load(std::memory_order_acquire), *this, detail::target(req.opts));
     hub_->spublish(sharded_channels::response(prefix_, nsp_, req.uid), encode(r));
   }
 
   /// Another server's serverSideEmit -> the namespace's listener; its value answers an ack, on the
   /// requester's response channel.
   void answer_server_side_emit(cluster_message& req) {
-    socketio::nsp* n = bound_.load(std::memory_order_acquire);
-    if (!n) return;
-    packet pkt;
-    pkt.type = 2;
-    pkt.data = std::move(*req.value);
-    socketio::encoded enc = to_socketio(std::move(pkt), nsp_);
-    socketio::packet pk;
-    if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event())
-      return hub_->log().warn("redis sharded adapter " + nsp_ + ": unreadable SERVER_SIDE_EMIT ignored");
-    for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
-    std::optional<std::string> answer;
-    try {
-      answer = n->server_event(pk);
-    } catch (const std::exception& e) {  // a listener's error must not stop the hub thread
-      return hub_->log().warn("redis sharded adapter " + nsp_ + ": server-side listener threw, no answer: " + e.what());
-    }
+    auto answer = detail::run_server_event(bound_.load(std::memory_order_acquire), std::move(*req.value), hub_->log(),
+                                           "redis sharded adapter " + nsp_);
     if (!answer || !req.request_id) return;
     cluster_message r;
     r.type = cluster_type::server_side_emit_response;
@@ -493,25 +416,11 @@ class sharded_adapter : public socketio::memory_adapter {
 
   /// BROADCAST_CLIENT_COUNT / BROADCAST_ACK for one of this member's broadcasts with ack.
   void on_ack_response(cluster_message& r) {
-    std::shared_ptr<socketio::ack_collector> acks;
-    {
-      std::lock_guard<std::mutex> g(acks_->mu);
-      auto it = acks_->pending.find(*r.request_id);
-      if (it == acks_->pending.end()) return;
-      if (it->second.deadline <= std::chrono::steady_clock::now()) return (void)acks_->pending.erase(it);
-      acks = it->second.collector;
-    }
+    std::shared_ptr<socketio::ack_collector> acks = acks_.find(*r.request_id);
+    if (!acks) return;
     if (r.type == cluster_type::broadcast_client_count) return acks->client_count(*r.client_count);
-    // The answer as a Socket.IO ACK packet, so the collector reads it like a local one.
-    std::string text = r.value->attachments.empty() ? "3" : "6" + std::to_string(r.value->attachments.size()) + "-";
-    text += "0[";
-    text += r.value->json.empty() ? "null" : r.value->json;
-    text += "]";
-    socketio::packet pk;
-    if (socketio::decode(std::move(text), pk) != socketio::errc::ok)
-      return hub_->log().warn("redis sharded adapter " + nsp_ + ": unreadable BROADCAST_ACK ignored");
-    for (auto& a : r.value->attachments) pk.attachments.emplace_back(std::move(a));
-    acks->response(socketio::args(pk));
+    if (!detail::with_ack_args(*r.value, [&](const socketio::args& a) { acks->response(a); }))
+      hub_->log().warn("redis sharded adapter " + nsp_ + ": unreadable BROADCAST_ACK ignored");
   }
 
   /// Node's computeChannel for a plain broadcast: the room's channel iff exactly one room and the
@@ -565,77 +474,14 @@ class sharded_adapter : public socketio::memory_adapter {
   std::string main_channel_;
   std::set<std::string> subscribed_;  ///< rooms whose channel is subscribed; guarded by mu_
   std::atomic<socketio::nsp*> bound_{nullptr};
-  /// Broadcasts with ack this adapter published, by requestId, until their timeout.
-  struct ack_requests {
-    struct entry {
-      std::shared_ptr<socketio::ack_collector> collector;
-      std::chrono::steady_clock::time_point deadline;
-    };
-    std::mutex mu;
-    std::map<std::string, entry> pending;
-  };
-  std::unique_ptr<ack_requests> acks_ = std::make_unique<ack_requests>();
-  /// Server-side emits with ack this adapter published, by requestId. Hub thread only.
-  struct sse_requests {
-    struct entry {
-      server_ack_fn cb;
-      std::size_t expected = 0;
-      std::vector<std::string> answers;  ///< JSON text of each server's answer
-      std::unique_ptr<asio::steady_timer> timer;
-    };
-    std::map<std::string, entry> pending;
-
-    void answer(cluster_message& r) {
-      auto it = pending.find(*r.request_id);
-      if (it == pending.end()) return;  // not ours, or late
-      it->second.answers.push_back(!r.value->json.empty() ? std::move(r.value->json) : "null");
-      if (it->second.answers.size() >= it->second.expected) finish(*r.request_id, true);
-    }
-    void finish(const std::string& id, bool complete) {
-      auto it = pending.find(id);
-      if (it == pending.end()) return;
-      entry e = std::move(it->second);
-      pending.erase(it);
-      if (e.timer) e.timer->cancel();
-      // The answers as one Socket.IO ACK packet, read by the callback like any ack's arguments.
-      std::string text = "30[";
-      for (std::size_t i = 0; i < e.answers.size(); ++i) text += (i ? "," : "") + e.answers[i];
-      text += "]";
-      socketio::packet pk;
-      if (socketio::decode(std::move(text), pk) != socketio::errc::ok) return e.cb(complete, socketio::args{});
-      e.cb(complete, socketio::args(pk));
-    }
-  };
-  std::shared_ptr<sse_requests> sse_ = std::make_shared<sse_requests>();
-  /// fetch_sockets requests this adapter published, by requestId. Hub thread only.
-  struct fetch_requests {
-    struct entry {
-      fetch_fn done;
-      std::size_t expected = 0, answered = 0;
-      std::vector<socketio::socket_info> sockets;
-      std::unique_ptr<asio::steady_timer> timer;
-    };
-    std::map<std::string, entry> pending;
-
-    void answer(cluster_message& r) {
-      auto it = pending.find(*r.request_id);
-      if (it == pending.end()) return;  // not ours, or late
-      for (auto& f : *r.sockets)
-        it->second.sockets.push_back(socketio::socket_info{
-            std::move(f.id), std::move(f.rooms), f.handshake.json.empty() ? "{}" : std::move(f.handshake.json),
-            f.data.json.empty() ? "null" : std::move(f.data.json)});
-      if (++it->second.answered >= it->second.expected) finish(*r.request_id, true);
-    }
-    void finish(const std::string& id, bool complete) {
-      auto it = pending.find(id);
-      if (it == pending.end()) return;
-      entry e = std::move(it->second);
-      pending.erase(it);
-      if (e.timer) e.timer->cancel();
-      e.done(complete, std::move(e.sockets));
-    }
-  };
-  std::shared_ptr<fetch_requests> fetches_ = std::make_shared<fetch_requests>();
+  using sse_t = detail::counted_requests<std::vector<std::string>>;  ///< JSON text of each server's answer
+  using fetch_t = detail::counted_requests<std::vector<socketio::socket_info>>;
+  /// Broadcasts with ack this adapter published.
+  detail::ack_requests acks_;
+  /// Server-side emits with ack this adapter published. Hub thread only.
+  std::shared_ptr<sse_t> sse_ = std::make_shared<sse_t>();
+  /// fetch_sockets requests this adapter published. Hub thread only.
+  std::shared_ptr<fetch_t> fetches_ = std::make_shared<fetch_t>();
 };
 
 namespace detail {

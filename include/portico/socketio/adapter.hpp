@@ -121,6 +121,29 @@ class adapter {
     (void)opts;
     done(true, {});
   }
+  /// The other servers' sockets that `opts` selects join `rooms` (socket.io's `socketsJoin`
+  /// beyond this server; `nsp::sockets_join` applies it here). Alone: nothing to do.
+  virtual void remote_join(const broadcast_options& opts, const std::vector<std::string>& rooms) {
+    (void)opts, (void)rooms;
+  }
+  /// Like `remote_join`, leaving `rooms` (socket.io's `socketsLeave`).
+  virtual void remote_leave(const broadcast_options& opts, const std::vector<std::string>& rooms) {
+    (void)opts, (void)rooms;
+  }
+  /// The other servers disconnect the sockets `opts` selects: `close` closes their connections,
+  /// otherwise they leave this namespace only (socket.io's `disconnectSockets(close)`).
+  virtual void remote_disconnect(const broadcast_options& opts, bool close) { (void)opts, (void)close; }
+  /// The rooms of the other servers, socket ids included (`complete` false when the cluster's
+  /// timeout came first). Alone: none, at once.
+  using rooms_fn = std::function<void(bool complete, std::vector<std::string> rooms)>;
+  virtual void fetch_remote_rooms(rooms_fn done) { done(true, {}); }
+  /// This server's rooms, each socket's own room (its sid) included, as socket.io's `adapter.rooms`.
+  virtual std::vector<std::string> local_rooms() const {
+    std::unordered_set<std::string> all;
+    for (const auto& sid : sids(broadcast_options{}))
+      for (auto& r : rooms_of(sid)) all.insert(std::move(r));
+    return {all.begin(), all.end()};
+  }
 };
 
 /// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never
@@ -178,6 +201,14 @@ class memory_adapter : public adapter {
     return out;
   }
 
+  std::vector<std::string> local_rooms() const override {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<std::string> out;
+    out.reserve(rooms_.size());
+    for (const auto& kv : rooms_) out.push_back(kv.first);
+    return out;
+  }
+
   std::vector<std::string> sids(const broadcast_options& opts) const override {
     std::vector<std::string> out;
     std::lock_guard<std::mutex> g(mu_);
@@ -220,6 +251,17 @@ class memory_adapter : public adapter {
     engineio::socket_ptr engine;
     std::unordered_set<std::string> rooms;
   };
+
+  /// Closes the Engine.IO connections of the sockets `opts` selects (for a cluster adapter whose
+  /// namespace is not bound: it has the connections, not the Socket.IO sockets).
+  void close_connections(const broadcast_options& opts) {
+    std::vector<engineio::socket_ptr> to_close;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      select(opts, [&](const std::string&, const member& m) { to_close.push_back(m.engine); });
+    }
+    for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
+  }
 
   /// Calls `f` once per selected member. Caller holds the mutex.
   template <class F>

@@ -5,11 +5,13 @@
 /// path reads them without a lock. Dynamic namespaces (created on demand by a predicate, a regex
 /// or the catch-all) share their parent's handler table.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -231,6 +233,7 @@ class nsp {
 
   // --- emitting to many (encoded once, delivered by the adapter) ---
   emitter to(std::string room);
+  emitter in(std::string room);  ///< the same as `to`
   emitter except(std::string room_or_sid);
   emitter volatile_();
   template <class... A>
@@ -291,6 +294,23 @@ class nsp {
   void fetch_sockets(adapter::fetch_fn done) { fetch_sockets(broadcast_options{}, std::move(done)); }
   /// This server's matching sockets with their handshake and session, as JSON.
   std::vector<socket_info> local_sockets(const broadcast_options& opts) const;
+
+  // --- acting on the sockets of every server (socket.io's socketsJoin/Leave, disconnectSockets, allRooms) ---
+  /// The sockets `opts` selects, on every server of the cluster, join `rooms` (Node's
+  /// `io.in(room).socketsJoin(rooms)`): here at once, on the others when the request reaches
+  /// them. With `opts.local`, or without a cluster, this server only. Thread-safe.
+  void sockets_join(const broadcast_options& opts, const std::vector<std::string>& rooms);
+  /// Like `sockets_join`, leaving `rooms` (Node's `socketsLeave`).
+  void sockets_leave(const broadcast_options& opts, const std::vector<std::string>& rooms);
+  /// Disconnects the sockets `opts` selects on every server (Node's `disconnectSockets(close)`):
+  /// `close` false sends them DISCONNECT and they leave this namespace (the connection and its
+  /// other namespaces stay); `close` true closes their whole connection. Thread-safe.
+  void disconnect_sockets(const broadcast_options& opts, bool close = false);
+  void disconnect_sockets(bool close = false) { disconnect_sockets(broadcast_options{}, close); }
+  /// Every room of the namespace on every server, socket ids' own rooms included, sorted and
+  /// unique (Node's `io.of(nsp).adapter.allRooms()`): `done(complete, rooms)` once every other
+  /// server answered (`complete` true) or at the cluster's requests timeout. Alone: at once.
+  void all_rooms(adapter::rooms_fn done);
 
   // --- rooms and sockets ---
   void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
@@ -405,6 +425,12 @@ class emitter {
   }
   /// The sids this emitter would reach.
   std::vector<std::string> sids() const { return nsp_->adapter_->sids(opts_); }
+  /// The sockets this emitter would reach, on every server, join `rooms`: `nsp::sockets_join`.
+  void sockets_join(const std::vector<std::string>& rooms) { nsp_->sockets_join(opts_, rooms); }
+  /// ... leave `rooms`: `nsp::sockets_leave`.
+  void sockets_leave(const std::vector<std::string>& rooms) { nsp_->sockets_leave(opts_, rooms); }
+  /// ... are disconnected (`close`: their connections closed): `nsp::disconnect_sockets`.
+  void disconnect_sockets(bool close = false) { nsp_->disconnect_sockets(opts_, close); }
   /// The sockets of the whole cluster this emitter would reach: see `nsp::fetch_sockets`.
   void fetch_sockets(adapter::fetch_fn done) { nsp_->fetch_sockets(opts_, std::move(done)); }
   const broadcast_options& options() const noexcept { return opts_; }
@@ -415,6 +441,7 @@ class emitter {
 };
 
 inline emitter nsp::to(std::string room) { return emitter(*this).to(std::move(room)); }
+inline emitter nsp::in(std::string room) { return emitter(*this).to(std::move(room)); }
 inline emitter nsp::except(std::string room_or_sid) { return emitter(*this).except(std::move(room_or_sid)); }
 inline emitter nsp::volatile_() { return emitter(*this).volatile_(); }
 template <class... A>
@@ -488,6 +515,38 @@ inline void nsp::fetch_sockets(const broadcast_options& opts, adapter::fetch_fn 
   auto local = std::make_shared<std::vector<socket_info>>(local_sockets(opts));
   adapter_->fetch_remote_sockets(opts, [local, done = std::move(done)](bool complete, std::vector<socket_info> remote) {
     for (auto& r : remote) local->push_back(std::move(r));
+    done(complete, std::move(*local));
+  });
+}
+
+inline void nsp::sockets_join(const broadcast_options& opts, const std::vector<std::string>& rooms) {
+  for (const auto& sid : adapter_->sids(opts))
+    for (const auto& r : rooms) adapter_->join(sid, r);
+  if (!opts.local) adapter_->remote_join(opts, rooms);
+}
+
+inline void nsp::sockets_leave(const broadcast_options& opts, const std::vector<std::string>& rooms) {
+  for (const auto& sid : adapter_->sids(opts))
+    for (const auto& r : rooms) adapter_->leave(sid, r);
+  if (!opts.local) adapter_->remote_leave(opts, rooms);
+}
+
+inline void nsp::disconnect_sockets(const broadcast_options& opts, bool close) {
+  for (const auto& sid : adapter_->sids(opts)) {
+    socket_ptr s = get_socket(sid);
+    if (!s) continue;  // left meanwhile
+    if (close) s->close_connection();
+    else s->disconnect();
+  }
+  if (!opts.local) adapter_->remote_disconnect(opts, close);
+}
+
+inline void nsp::all_rooms(adapter::rooms_fn done) {
+  auto local = std::make_shared<std::vector<std::string>>(adapter_->local_rooms());
+  adapter_->fetch_remote_rooms([local, done = std::move(done)](bool complete, std::vector<std::string> remote) {
+    local->insert(local->end(), std::make_move_iterator(remote.begin()), std::make_move_iterator(remote.end()));
+    std::sort(local->begin(), local->end());
+    local->erase(std::unique(local->begin(), local->end()), local->end());
     done(complete, std::move(*local));
   });
 }

@@ -14,6 +14,7 @@ const { Emitter } = require('@socket.io/redis-emitter');
 const { io: connect } = require('socket.io-client');
 
 const { freePort, startRedis, stop, sleep, startListening, client, ack, record, until } = require('./redis_support');
+const { checkRequests } = require('./redis_requests');
 
 function startMember(redisPort) {
   return startListening(process.env.PORTICO_REDIS_MEMBER,
@@ -152,12 +153,16 @@ test('portico and Node socket.io share broadcasts and rooms through @socket.io/r
     assert.strictEqual(status, 'ok');
     assert.deepStrictEqual(answers.sort(), ['node-a1', 'portico-a1']);
 
+    // Requests portico issues (all_rooms, sockets_join/leave, disconnect_sockets(false)) and
+    // Node's socketsLeave / disconnectSockets(false) applied on portico: redis_requests.js.
+    await checkRequests({ nodeIo, memberPort: member.port, nodePort });
+
     // disconnectSockets(true) from Node (REMOTE_DISCONNECT) closes portico's outsider.
     const gone = new Promise((resolve) => outsider.once('disconnect', resolve));
     nodeIo.in(outsider.id).disconnectSockets(true);
     assert.ok(await Promise.race([gone.then(() => true), sleep(5000).then(() => false)]), 'REMOTE_DISCONNECT applied on portico');
 
-    // portico's redis::adapter::disconnect_sockets (REMOTE_DISCONNECT issued, close: true) closes
+    // portico's in(room).disconnect_sockets(true) (REMOTE_DISCONNECT issued, close: true) closes
     // a Node server's client in the room; portico's own client outside it stays.
     await ack(onNode, 'join', 'kickme');
     const nodeGone = new Promise((resolve) => onNode.once('disconnect', resolve));

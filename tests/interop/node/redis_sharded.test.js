@@ -12,6 +12,7 @@ const { createShardedAdapter } = require('@socket.io/redis-adapter');
 const { createClient } = require('redis');
 
 const { freePort, startRedis, stop, sleep, startListening, client, ack, record, until } = require('./redis_support');
+const { checkRequests } = require('./redis_requests');
 
 function startMember(redisPort) {
   return startListening(process.env.PORTICO_REDIS_MEMBER,
@@ -136,6 +137,10 @@ test('portico and Node socket.io share broadcasts through createShardedAdapter',
     const late = new Promise((resolve) => outsider.once('late-ev', resolve));
     nodeIo.to('late').emit('late-ev', 1);
     assert.strictEqual(await Promise.race([late, sleep(5000).then(() => null)]), 1);
+
+    // Requests portico issues (all_rooms, sockets_join/leave, disconnect_sockets(false)) and
+    // Node's socketsLeave / disconnectSockets(false) applied on portico: redis_requests.js.
+    await checkRequests({ nodeIo, memberPort: member.port, nodePort });
 
     // disconnectSockets(true) from Node (DISCONNECT_SOCKETS) closes portico's outsider.
     const gone = new Promise((resolve) => outsider.once('disconnect', resolve));

@@ -82,4 +82,22 @@ async function until(pred, ms = 10000) {
   return false;
 }
 
-module.exports = { freePort, startRedis, stop: stopServer, sleep, startListening, client, ack, record, until };
+/// A Node socket.io server on a free loopback port whose adapter is `makeAdapter(pub, sub)`, two
+/// node-redis clients on `redisPort` (errors while Redis is away are ignored: the test checks
+/// behaviour). The caller closes `io` and quits `pub` and `sub`.
+async function startNodeServer(redisPort, makeAdapter) {
+  const http = require('http');
+  const { Server } = require('socket.io');
+  const { createClient } = require('redis');
+  const pub = createClient({ url: `redis://127.0.0.1:${redisPort}` });
+  const sub = pub.duplicate();
+  pub.on('error', () => {});
+  sub.on('error', () => {});
+  await Promise.all([pub.connect(), sub.connect()]);
+  const httpServer = http.createServer();
+  const io = new Server(httpServer, { adapter: makeAdapter(pub, sub) });
+  await new Promise((r) => httpServer.listen(0, '127.0.0.1', r));
+  return { io, pub, sub, port: httpServer.address().port };
+}
+
+module.exports = { freePort, startRedis, stop: stopServer, sleep, startListening, client, ack, record, until, startNodeServer };
