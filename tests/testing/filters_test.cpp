@@ -83,6 +83,17 @@ struct OutOfStockToAck {
 struct DisconnectOnQuota {
   void catch_exception(const QuotaExceeded&, portico::ws_exception_host& host) { host.disconnect(); }
 };
+
+/// Several types, tried in order; it throws a ws_exception, which the built-in mapping answers.
+struct Translate {
+  using catches = portico::catches<std::invalid_argument, std::domain_error>;
+  void catch_exception(const std::invalid_argument& e, portico::ws_exception_host&) {
+    throw portico::ws_exception(4001, e.what());
+  }
+  void catch_exception(const std::domain_error& e, portico::ws_exception_host&) {
+    throw portico::ws_exception(4002, e.what());
+  }
+};
 // [/doc]
 
 // [doc:interceptors]
@@ -117,6 +128,7 @@ struct CacheStore {
 struct Caching {
   explicit Caching(CacheStore& s) : store(s) {}
   bool before(portico::gateway_context& ctx, portico::handler_result& r) {
+    if (ctx.args()->size() == 0) return true;  // nothing to key on
     key = portico::json::stringify((*ctx.args())[0]);
     std::lock_guard<std::mutex> g(store.mu);
     auto it = store.json_by_key.find(key);
@@ -174,6 +186,10 @@ struct ShopGateway : portico::gateway<ShopGateway> {
     return item + ": 3 EUR";
   }
   void crash() { throw std::runtime_error("not for the client"); }
+  void convert(int n) {
+    if (n == 1) throw std::invalid_argument("one");
+    throw std::domain_error("other");
+  }
 
   static constexpr auto events = portico::events(
       PORTICO_SUBSCRIBE(buy),
@@ -182,7 +198,7 @@ struct ShopGateway : portico::gateway<ShopGateway> {
       portico::subscribe("twice", &ShopGateway::twice, portico::guards<Recording>{},
                          portico::interceptors<Inner, Doubling>{}),
       portico::subscribe("price", &ShopGateway::price, portico::interceptors<Caching>{}),
-      PORTICO_SUBSCRIBE(crash));
+      PORTICO_SUBSCRIBE(crash), portico::subscribe("convert", &ShopGateway::convert, portico::filters<Translate>{}));
 
   Trail& trail;
   std::atomic<int> price_runs{0};
@@ -250,6 +266,13 @@ TEST_CASE("a handler filter is tried first and answers through the ack with an i
   // packets in order).
   CHECK(ack_json(ctx, "twice", 1) == "2");
   CHECK(errors.all().empty());
+}
+
+TEST_CASE("a filter catches several types in order; what it throws goes on to the built-in mapping", "[filters]") {
+  auto ctx = shop_test{}.run_with_server();
+  REQUIRE(ctx.connect());
+  CHECK(ack_json(ctx, "convert", 1) == R"({"error":{"code":4001,"reason":"one"}})");
+  CHECK(ack_json(ctx, "convert", 2) == R"({"error":{"code":4002,"reason":"other"}})");
 }
 
 TEST_CASE("a filter disconnects the client", "[filters]") {
@@ -361,6 +384,25 @@ struct KitchenController : portico::controller<KitchenController> {
 using KitchenModule = portico::module<portico::controllers<KitchenController>>;
 // [/doc]
 
+/// Route level, tried before the class's: sends nothing, so the exception goes on.
+struct Seen {
+  std::atomic<int> teapots{0};
+};
+struct Silent {
+  explicit Silent(Seen& s) : seen(s) {}
+  void catch_exception(const Teapot&, portico::http_exception_host&) { ++seen.teapots; }
+  Seen& seen;
+};
+struct KettleController : KitchenController {
+  static constexpr auto options = portico::controller_options{"/kettle"};
+  template <class Routes>
+  void routes(Routes& r) {
+    r.get("/", [](std::string d) { return KitchenController{}.brew(d); }, portico::filters<Silent>{},
+          http::query<std::string>("drink"));
+  }
+};
+using KettleModule = portico::module<portico::providers<Seen>, portico::controllers<KettleController>>;
+
 }  // namespace filters_test
 
 TEST_CASE("controller filter maps an exception to a custom response; an interceptor adds a header",
@@ -383,4 +425,12 @@ TEST_CASE("controller filter maps an exception to a custom response; an intercep
   CHECK(door.body == R"({"kind":"teapot","message":"no tea at the door"})");
 
   CHECK(c.get("/kitchen/brew").status == 422);  // validation keeps its answer
+}
+
+TEST_CASE("a route filter that sends nothing passes the exception on to the class filter", "[filters][controller]") {
+  auto ctx = portico::testing::test_app<KettleModule>{}.run_with_server();
+  auto pot = ctx.http().get("/kettle?drink=coffee");
+  CHECK(pot.status == 418);  // the class's TeapotFilter answered
+  CHECK(pot.body == R"({"kind":"teapot","message":"I'm a teapot"})");
+  CHECK(ctx.app<portico::testing::test_app<KettleModule>::app_type>().container().get<Seen&>().teapots == 1);
 }
