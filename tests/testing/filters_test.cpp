@@ -403,6 +403,51 @@ struct KettleController : KitchenController {
 };
 using KettleModule = portico::module<portico::providers<Seen>, portico::controllers<KettleController>>;
 
+/// HTTP order: a guard, a class and a route interceptor, the handler, recorded in the Trail.
+struct HttpGuard {
+  explicit HttpGuard(Trail& t) : trail(t) {}
+  bool can_activate(portico::http_context&) {
+    trail.add("guard");
+    return true;
+  }
+  Trail& trail;
+};
+struct HttpOuter {
+  explicit HttpOuter(Trail& t) : trail(t) {}
+  void before(portico::http_context&) { trail.add("outer:before"); }
+  void after(portico::http_context&, http::response& r) { trail.add("outer:after " + std::to_string(r.status)); }
+  Trail& trail;
+};
+/// Answers 304 without the handler when the client says it has the page.
+struct NotModified {
+  explicit NotModified(Trail& t) : trail(t) {}
+  bool before(portico::http_context& ctx, http::response& r) {
+    trail.add("cache:before");
+    if (ctx.header("if-none-match") != "v1") return true;
+    r = http::response{304, {}, {}};
+    return false;
+  }
+  void after(portico::http_context&, http::response& r) {
+    trail.add("cache:after");
+    r.set_header("ETag", "v1");
+  }
+  Trail& trail;
+};
+struct PageController {
+  using interceptors = portico::interceptors<HttpOuter>;
+  explicit PageController(Trail& t) : trail(t) {}
+  std::string page() {
+    trail.add("handler");
+    return "the page";
+  }
+  template <class Routes>
+  void routes(Routes& r) {
+    r.get("/page", &PageController::page, portico::interceptors<NotModified>{}, portico::guards<HttpGuard>{});
+  }
+  Trail& trail;
+};
+using PageModule = portico::module<portico::providers<Trail>, portico::controllers<PageController>>;
+
 }  // namespace filters_test
 
 TEST_CASE("controller filter maps an exception to a custom response; an interceptor adds a header",
@@ -433,4 +478,25 @@ TEST_CASE("a route filter that sends nothing passes the exception on to the clas
   CHECK(pot.status == 418);  // the class's TeapotFilter answered
   CHECK(pot.body == R"({"kind":"teapot","message":"I'm a teapot"})");
   CHECK(ctx.app<portico::testing::test_app<KettleModule>::app_type>().container().get<Seen&>().teapots == 1);
+}
+
+TEST_CASE("HTTP: guards, interceptors (class, route), handler, in order; a short-circuit skips the handler",
+          "[interceptors][controller]") {
+  using page_test = portico::testing::test_app<PageModule>;
+  auto ctx = page_test{}.run_with_server();
+  Trail& trail = ctx.app<page_test::app_type>().container().get<Trail&>();
+  auto c = ctx.http();
+
+  auto full = c.get("/page");
+  CHECK(full.status == 200);
+  CHECK(full.body == R"("the page")");
+  CHECK(full.header("etag") == "v1");
+  CHECK(trail.take() ==
+        std::vector<std::string>{"guard", "outer:before", "cache:before", "handler", "cache:after", "outer:after 200"});
+
+  auto cached = c.get("/page", {{"If-None-Match", "v1"}});
+  CHECK(cached.status == 304);
+  CHECK(cached.header("etag") == "v1");
+  CHECK(trail.take() ==
+        std::vector<std::string>{"guard", "outer:before", "cache:before", "cache:after", "outer:after 304"});
 }
