@@ -4,6 +4,7 @@
 // Usage: gateway_server [--port N] [--max-seconds S] [--debug]
 //   prints "LISTENING <port>" when ready; exits on SIGTERM/SIGINT or after S seconds (default 120).
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -307,10 +309,46 @@ struct StrictGateway {
   ChatStore& store;
 };
 
+/// Exception filters and interceptors (docs/guards.md) seen by a real client.
+struct Refused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+/// Class level: Refused -> the `error` event {"data": "refused: <what>"}.
+struct RefusedToErrorEvent {
+  void catch_exception(const Refused& e, portico::ws_exception_host& host) {
+    host.error(MessageBody{std::string("refused: ") + e.what()});
+  }
+};
+/// Handler level, tried first: Refused -> the ack {"data": "<what>"}.
+struct RefusedToAck {
+  void catch_exception(const Refused& e, portico::ws_exception_host& host) { host.ack(MessageBody{e.what()}); }
+};
+/// Upper-cases the handler's answer.
+struct Shout {
+  void after(portico::gateway_context&, portico::handler_result& r) {
+    if (!r.has_value()) return;
+    auto m = r.get<MessageBody>();
+    for (auto& c : m.data) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    r.set(m);
+  }
+};
+struct PolicyGateway {
+  static constexpr auto options = portico::gateway_options{"/socket.io", "/policies"};
+  using filters = portico::filters<RefusedToErrorEvent>;
+  void on_connected(portico::gateway_context& ctx) { ctx.emit("welcome", ctx.sid()); }
+  void refuse(const MessageBody& m) { throw Refused(m.data); }
+  MessageBody refuse_ack(const MessageBody& m) { throw Refused(m.data); }
+  MessageBody shout(const MessageBody& m) { return m; }
+  static constexpr auto events =
+      portico::events(portico::subscribe("refuse", &PolicyGateway::refuse),
+                      portico::subscribe("refuse_ack", &PolicyGateway::refuse_ack, portico::filters<RefusedToAck>{}),
+                      portico::subscribe("shout", &PolicyGateway::shout, portico::interceptors<Shout>{}));
+};
+
 using AppModule = portico::module<
     portico::providers<portico::value<Config>, AuthService, ChatStore, portico::per_connection<Session>,
                        portico::namespace_handle<TypedGateway>, Announcer>,
-    portico::gateways<EventGateway, AdminGateway, StrictGateway, ByeGateway, TypedGateway>>;
+    portico::gateways<EventGateway, AdminGateway, StrictGateway, ByeGateway, TypedGateway, PolicyGateway>>;
 
 }  // namespace demo
 

@@ -14,10 +14,13 @@
 ///     };
 ///
 /// `Routes` is `portico::controller_routes<...>`: get/post/put/patch/del/ws with the signatures
-/// of `http::route_group`, taking member function pointers or any callable, and optionally a
-/// `portico::guards<...>{}` value right after the handler (route guards). Guards run global ->
-/// class -> route before the handler (before the 101 for a ws route), constructed through the
-/// container as seen from the controller's module, with `portico::http_context`.
+/// of `http::route_group`, taking member function pointers or any callable, and optionally
+/// `portico::guards<...>{}`, `portico::filters<...>{}`, `portico::interceptors<...>{}` values right
+/// after the handler (route policies, any order). Guards run global -> class -> route before
+/// the handler (before the 101 for a ws route), constructed through the container as seen from
+/// the controller's module, with `portico::http_context`. Then interceptors (class, then route;
+/// plain routes only) around the handler; filters (route, then class) map what a guard, an
+/// interceptor or the handler throws to a response (docs/guards.md).
 /// Guards get no connection scope: one that injects a per_connection provider is a compile error
 /// (`portico_error_used_without_connection_depends_on_per_connection<Guard, Provider>`).
 
@@ -29,8 +32,12 @@
 
 #include "../http/exception.hpp"
 #include "../http/router.hpp"
+#include "exception_host.hpp"
+#include "filters.hpp"
+#include "gateway.hpp"
 #include "guards.hpp"
 #include "http_context.hpp"
+#include "interceptors.hpp"
 
 namespace portico {
 
@@ -85,6 +92,26 @@ auto bind_handler(C* self, F f) {
   else return f;
 }
 
+/// How filters and interceptors of a route are built (no connection scope) and how a filter
+/// answers: one that sends no response passes the exception on (`throw;`).
+template <class Container, class Module>
+struct http_policy_env {
+  Container& c;
+  http_context& ctx;
+  std::optional<http::response> answer;
+  template <class T>
+  T make() {
+    return c.template make_unscoped<T, Module>();
+  }
+  template <class F, class E>
+  void handle(F& f, const E& ex) {
+    http_exception_host host(ctx);
+    f.catch_exception(ex, host);
+    if (!host.answered()) throw;
+    answer = std::move(*host.response());
+  }
+};
+
 /// One guard of an HTTP route: built without a connection scope (none exists for a request).
 template <class G, class Module, class Container>
 bool run_http_guard(Container& c, http_context& ctx) {
@@ -112,6 +139,9 @@ class controller_routes {
   using container_type = Container;
   using controller_type = C;
   using module = typename Container::template module_of_t<C>;
+
+  /// Which kind of route a call adds (policies differ: interceptors wrap plain routes only).
+  enum class route_kind { plain, deferred, ws };
 
   controller_routes(Container& c, C& self, http::route_group group) : container_(&c), self_(&self), group_(std::move(group)) {}
 
@@ -146,60 +176,133 @@ class controller_routes {
   http::route& post_deferred(std::string pattern, F f, A... args) {
     return add_deferred("POST", std::move(pattern), std::move(f), std::move(args)...);
   }
-  template <class F, class... G, class... P>
-  http::route& add_deferred(std::string method, std::string pattern, F f, guards<G...>, P... params) {
-    auto& r = group_.add_deferred(std::move(method), std::move(pattern),
-                                  framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
-    protect<guards<G...>>(r, false);
-    return r;
-  }
-  template <class F, class... P>
-  http::route& add_deferred(std::string method, std::string pattern, F f, P... params) {
-    return add_deferred(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  template <class F, class... A>
+  http::route& add_deferred(std::string method, std::string pattern, F f, A... args) {
+    return peel<route_kind::deferred, framework::detail::policy_set<>>(std::move(method), std::move(pattern),
+                                                                       std::move(f), std::move(args)...);
   }
 
   /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body, T...>`.
-  template <class F, class... G, class... P>
-  http::ws_route& ws(std::string pattern, F f, guards<G...>, P... params) {
-    auto& r = group_.ws(std::move(pattern), framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
-    protect<guards<G...>>(r, true);
-    return r;
-  }
-  template <class F, class... P>
-  http::ws_route& ws(std::string pattern, F f, P... params) {
-    return ws(std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  template <class F, class... A>
+  http::ws_route& ws(std::string pattern, F f, A... args) {
+    return peel<route_kind::ws, framework::detail::policy_set<>>(std::string(), std::move(pattern), std::move(f),
+                                                                 std::move(args)...);
   }
 
   C& controller() const noexcept { return *self_; }
   Container& container() const noexcept { return *container_; }
 
  private:
-  template <class F, class... G, class... P>
-  http::route& add(std::string method, std::string pattern, F f, guards<G...>, P... params) {
-    auto& r = group_.add(std::move(method), std::move(pattern), framework::detail::bind_handler(self_, std::move(f)),
-                         std::move(params)...);
-    protect<guards<G...>>(r, false);
-    return r;
-  }
-  template <class F, class... P>
-  http::route& add(std::string method, std::string pattern, F f, P... params) {
-    return add(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  template <class F, class... A>
+  http::route& add(std::string method, std::string pattern, F f, A... args) {
+    return peel<route_kind::plain, framework::detail::policy_set<>>(std::move(method), std::move(pattern), std::move(f),
+                                                                    std::move(args)...);
   }
 
-  /// One check per route running the whole chain; none when the chain is empty. The router
-  /// maps what escapes it: http_exception -> its status, other exceptions -> 500 + log line.
-  template <class RouteGuards, class R>
+  /// Moves the leading guards/filters/interceptors values into Set; the rest are parameters.
+  template <route_kind Kind, class Set, class F, class... A>
+  decltype(auto) peel(std::string method, std::string pattern, F f, A... args) {
+    if constexpr (sizeof...(A) > 0)
+      return peel_first<Kind, Set>(std::move(method), std::move(pattern), std::move(f), std::move(args)...);
+    else
+      return finish<Kind, Set>(std::move(method), std::move(pattern), std::move(f));
+  }
+  template <route_kind Kind, class Set, class F, class First, class... Rest>
+  decltype(auto) peel_first(std::string method, std::string pattern, F f, First first, Rest... rest) {
+    if constexpr (framework::detail::is_policy_list<First>::value)
+      return peel<Kind, typename Set::template plus<First>>(std::move(method), std::move(pattern), std::move(f),
+                                                            std::move(rest)...);
+    else
+      return finish<Kind, Set>(std::move(method), std::move(pattern), std::move(f), std::move(first), std::move(rest)...);
+  }
+
+  template <route_kind Kind, class Set, class F, class... P>
+  decltype(auto) finish(std::string method, std::string pattern, F f, P... params) {
+    auto h = framework::detail::bind_handler(self_, std::move(f));
+    if constexpr (Kind == route_kind::ws) {
+      static_assert(std::is_same_v<typename Set::interceptors_type, interceptors<>>,
+                    "portico: interceptors apply to plain HTTP routes, not to ws routes");
+      http::ws_route& r = group_.ws(std::move(pattern), std::move(h), std::move(params)...);
+      protect<Set>(r, true);
+      return r;
+    } else if constexpr (Kind == route_kind::deferred) {
+      static_assert(std::is_same_v<typename Set::interceptors_type, interceptors<>>,
+                    "portico: interceptors apply to plain HTTP routes, not to deferred routes");
+      http::route& r = group_.add_deferred(std::move(method), std::move(pattern), std::move(h), std::move(params)...);
+      protect<Set>(r, false);
+      return r;
+    } else {
+      http::route& r = group_.add(std::move(method), std::move(pattern), std::move(h), std::move(params)...);
+      protect<Set>(r, false);
+      wrap<Set>(r);
+      return r;
+    }
+  }
+
+  template <class Set>
+  using chain_guards = combine_guards_t<Global, guards_of_t<C>, typename Set::guards_type>;
+  /// The route's filters first, then the class's.
+  template <class Set>
+  using chain_filters = combine_filters_t<typename Set::filters_type, filters_of_t<C>>;
+  /// The class's interceptors first (outermost), then the route's.
+  template <class Set>
+  using chain_interceptors = combine_interceptors_t<interceptors_of_t<C>, typename Set::interceptors_type>;
+  using env_type = framework::detail::http_policy_env<Container, module>;
+
+  /// One check per route running the whole guard chain (inside the filters when there are
+  /// some: NestJS's order); none when both are empty. The router maps what escapes it:
+  /// http_exception -> its status, other exceptions -> 500 + log line.
+  template <class Set, class R>
   void protect(R& route, bool websocket) {
-    using chain = combine_guards_t<Global, guards_of_t<C>, RouteGuards>;
-    if constexpr (!std::is_same_v<chain, guards<>>) {
+    using guards_list = chain_guards<Set>;
+    using filters_list = chain_filters<Set>;
+    if constexpr (!filters_valid<filters_list, http_exception_host>()) {
+      static_cast<void>(check_filters<filters_list, http_exception_host>());
+    } else if constexpr (!std::is_same_v<filters_list, filters<>> && !std::is_same_v<guards_list, guards<>>) {
       Container* c = container_;
       route.check([c, websocket](const http::request& req) -> std::optional<http::response> {
         http_context ctx(req, websocket);
-        if (framework::detail::run_http_guards<module>(*c, ctx, static_cast<chain*>(nullptr))) return std::nullopt;
+        env_type env{*c, ctx, std::nullopt};
+        run_with_filters<filters_list>(env, [&] {
+          if (!framework::detail::run_http_guards<module>(*c, ctx, static_cast<guards_list*>(nullptr)))
+            throw http_exception(403, "Forbidden");
+        });
+        return std::move(env.answer);
+      });
+    } else if constexpr (!std::is_same_v<guards_list, guards<>>) {
+      Container* c = container_;
+      route.check([c, websocket](const http::request& req) -> std::optional<http::response> {
+        http_context ctx(req, websocket);
+        if (framework::detail::run_http_guards<module>(*c, ctx, static_cast<guards_list*>(nullptr))) return std::nullopt;
         return http::error(403, "Forbidden");
       });
     } else {
       static_cast<void>(route), static_cast<void>(websocket);
+    }
+  }
+
+  /// The handler inside the route's interceptors and filters; untouched when it has neither.
+  template <class Set>
+  void wrap(http::route& route) {
+    using filters_list = chain_filters<Set>;
+    using interceptors_list = chain_interceptors<Set>;
+    if constexpr (!interceptors_valid<interceptors_list, http_context, http::response>()) {
+      static_cast<void>(check_interceptors<interceptors_list, http_context, http::response>());
+    } else if constexpr (filters_valid<filters_list, http_exception_host>() &&
+                         !(std::is_same_v<filters_list, filters<>> && std::is_same_v<interceptors_list, interceptors<>>)) {
+      Container* c = container_;
+      route.handler = [c, inner = std::move(route.handler)](http::request& req) -> http::response {
+        http_context ctx(req, false);
+        env_type env{*c, ctx, std::nullopt};
+        http::response out;
+        run_with_filters<filters_list>(env, [&] {
+          run_with_interceptors<interceptors_list>(env, ctx, out, [&](http::response& r) { r = inner(req); });
+        });
+        if (env.answer) return std::move(*env.answer);
+        return out;
+      };
+    } else {
+      static_cast<void>(route);
     }
   }
 

@@ -1,16 +1,20 @@
 #pragma once
-/// The framework layer in one include: DI, guards, gateways, controllers, the typed event
-/// registry, the app.
+/// The framework layer in one include: DI, guards, filters, interceptors, gateways,
+/// controllers, the typed event registry, the app.
 #include "ack_join.hpp"
 #include "app.hpp"
 #include "context.hpp"
 #include "controller.hpp"
 #include "di.hpp"
 #include "disconnect_reason.hpp"
+#include "exception_host.hpp"
 #include "exceptions.hpp"
+#include "filters.hpp"
 #include "gateway.hpp"
 #include "guards.hpp"
+#include "handler_result.hpp"
 #include "http_context.hpp"
+#include "interceptors.hpp"
 #include "namespace_handle.hpp"
 #include "registry.hpp"
 #include "worker_pool.hpp"

@@ -4,13 +4,15 @@
 ///     struct EventGateway : portico::gateway<EventGateway> {
 ///       static constexpr auto options = portico::gateway_options{"/socket.io", "/events"};
 ///       using guards = portico::guards<TokenGuard>;          // at the namespace CONNECT
+///       using filters = portico::filters<MyErrorFilter>;     // exceptions of every handler
+///       using interceptors = portico::interceptors<Timing>;  // around every handler
 ///       MessageBody handle_event(const MessageBody& body);
 ///       static constexpr auto events = portico::events(
 ///           portico::subscribe("events", &EventGateway::handle_event));
 ///     };
 ///
 /// Everything here is constexpr data read by the app when it builds its servers: the event table
-/// is a tuple of (name, member function pointer, handler guards), so each handler is called
+/// is a tuple of (name, member function pointer, handler guards, filters, interceptors), so each handler is called
 /// directly, never through a table of type-erased callables of its own.
 
 #include <cstddef>
@@ -18,7 +20,9 @@
 #include <tuple>
 #include <type_traits>
 
+#include "filters.hpp"
 #include "guards.hpp"
+#include "interceptors.hpp"
 
 namespace portico {
 
@@ -72,18 +76,61 @@ struct gateway {
 };
 
 /// One entry of a gateway's event table. `name == nullptr` is the catch-all.
-template <class Fn, class Guards>
+template <class Fn, class Guards, class Filters = filters<>, class Interceptors = interceptors<>>
 struct subscription {
   const char* name;
   Fn fn;
   using handler_guards = Guards;
+  using handler_filters = Filters;
+  using handler_interceptors = Interceptors;
   using function = Fn;
 };
 
-/// Subscribes member function `fn` to event `name`, with optional handler guards
-/// (`portico::guards<AdminGuard>{}`) checked before it on every message.
-template <class Fn, class Guards = guards<>>
-constexpr subscription<Fn, Guards> subscribe(const char* name, Fn fn, Guards = {}) {
+namespace framework::detail {
+
+template <class P>
+struct is_policy_list : std::false_type {};
+template <class... T>
+struct is_policy_list<guards<T...>> : std::true_type {};
+template <class... T>
+struct is_policy_list<filters<T...>> : std::true_type {};
+template <class... T>
+struct is_policy_list<interceptors<T...>> : std::true_type {};
+
+/// The guards<...>, filters<...> and interceptors<...> values given after a handler, each kind
+/// concatenated in the order given.
+template <class... P>
+struct policy_set {
+  static_assert((is_policy_list<P>::value && ...),
+                "portico: after the handler, give portico::guards<...>{}, portico::filters<...>{} or "
+                "portico::interceptors<...>{} values only");
+  template <template <class...> class Kind, class T>
+  struct keep {
+    using type = type_list<>;
+  };
+  template <template <class...> class Kind, class... T>
+  struct keep<Kind, Kind<T...>> {
+    using type = type_list<T...>;
+  };
+  using guards_type = rename_t<portico::guards, concat_t<typename keep<portico::guards, P>::type...>>;
+  using filters_type = rename_t<portico::filters, concat_t<typename keep<portico::filters, P>::type...>>;
+  using interceptors_type = rename_t<portico::interceptors, concat_t<typename keep<portico::interceptors, P>::type...>>;
+  template <class Q>
+  using plus = policy_set<P..., Q>;
+};
+
+template <class Fn, class... P>
+using subscription_for = subscription<Fn, typename policy_set<P...>::guards_type, typename policy_set<P...>::filters_type,
+                                      typename policy_set<P...>::interceptors_type>;
+
+}  // namespace framework::detail
+
+/// Subscribes member function `fn` to event `name`, with optional handler policies after it:
+/// `portico::guards<AdminGuard>{}` (checked before it on every message),
+/// `portico::filters<F...>{}` (tried before the class's filters on an exception),
+/// `portico::interceptors<I...>{}` (inside the class's interceptors), in any order.
+template <class Fn, class... P>
+constexpr framework::detail::subscription_for<Fn, P...> subscribe(const char* name, Fn fn, P...) {
   static_assert(std::is_member_function_pointer_v<Fn>,
                 "portico::subscribe(name, &Gateway::member): the handler must be a member function of the gateway");
   return {name, fn};
@@ -91,8 +138,8 @@ constexpr subscription<Fn, Guards> subscribe(const char* name, Fn fn, Guards = {
 
 /// The catch-all: events of the namespace that have no subscription of their own
 /// (`ctx.event()` says which).
-template <class Fn, class Guards = guards<>>
-constexpr subscription<Fn, Guards> subscribe_any(Fn fn, Guards = {}) {
+template <class Fn, class... P>
+constexpr framework::detail::subscription_for<Fn, P...> subscribe_any(Fn fn, P...) {
   static_assert(std::is_member_function_pointer_v<Fn>,
                 "portico::subscribe_any(&Gateway::member): the handler must be a member function of the gateway");
   return {nullptr, fn};

@@ -36,9 +36,13 @@
 #include "di/errors.hpp"
 #include "di/module.hpp"
 #include "di/type_list.hpp"
+#include "exception_host.hpp"
 #include "exceptions.hpp"
+#include "filters.hpp"
 #include "gateway.hpp"
 #include "guards.hpp"
+#include "handler_result.hpp"
+#include "interceptors.hpp"
 #include "ws_response.hpp"
 
 PORTICO_DI_DIAGNOSTIC(portico_error_handler_parameter_cannot_be_decoded,
@@ -295,9 +299,27 @@ void send_result(socketio::event& e, R&& r) {
   }
 }
 
-/// Decodes the parameters and calls `Fn` on the gateway; replies with its result.
-template <auto Fn, class B, class... A, std::size_t... K>
-void invoke_handler(B& b, socketio::event& e, gateway_context& ctx, type_list<A...>*, std::index_sequence<K...>) {
+/// A value kept for the interceptors: ws_response and payload answer at once (see handler_result.hpp).
+template <class R>
+void capture_result(socketio::event& e, handler_result& out, R&& r) {
+  using D = remove_cvref_t<R>;
+  if constexpr (std::is_same_v<D, ws_response> || std::is_same_v<D, socketio::payload>) send_result(e, std::forward<R>(r));
+  else out.set(r);
+}
+
+/// What the interceptors left, sent as the handler's own value would have been.
+inline void send_handler_result(socketio::event& e, const handler_result& r) {
+  if (!r.has_value()) return;
+  if (e.wants_ack()) e.ack(json_text{r.json()});
+  else e.socket().emit(e.name(), json_text{r.json()});
+}
+
+/// Decodes the parameters and calls `Fn` on the gateway; `reply(value)` takes its result. A
+/// payload that does not validate is reported at once, or thrown (`Throw`: the handler has
+/// filters or interceptors, which see it as NestJS's pipes' exception).
+template <auto Fn, bool Throw, class B, class Reply, class... A, std::size_t... K>
+void invoke_handler(B& b, socketio::event& e, gateway_context& ctx, Reply&& reply, type_list<A...>*,
+                    std::index_sequence<K...>) {
   using R = typename member_traits<decltype(Fn)>::result;
   std::tuple<slot_t<A>...> slots;
   if constexpr ((takes_argument<A>() || ...)) {
@@ -312,14 +334,16 @@ void invoke_handler(B& b, socketio::event& e, gateway_context& ctx, type_list<A.
      }()),
      ...);
     if (!ok) {
+      if constexpr (Throw) throw ws_exception(ws_code::invalid_payload, "Invalid payload", json_text{json::to_string(errs)});
       report_error(b, e.socket(), &e, ws_code::invalid_payload, json::to_string(errs));
       return;
     }
   }
   if constexpr (std::is_void_v<R>) {
     (b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...);
+    static_cast<void>(reply);
   } else {
-    send_result(e, (b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...));
+    reply((b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...));
   }
   static_cast<void>(slots);
 }
@@ -340,31 +364,121 @@ void with_error_mapping(B& b, socketio::socket& s, socketio::event* e, std::stri
   }
 }
 
-/// The handler of subscription I of the gateway bound by B: guards, decode, call, reply.
+/// How filters and interceptors of a gateway handler are built (through the container, with
+/// the client's scope) and how a filter is handed its host.
+template <class B>
+struct ws_policy_env {
+  B& b;
+  gateway_context& ctx;
+  socketio::event& e;
+  template <class T>
+  T make() {
+    return b.container->template make<T, typename B::module>(&ctx.scope());
+  }
+  template <class F, class E>
+  void handle(F& f, const E& ex) {
+    ws_exception_host host(ctx, e, b.options.disconnect_on_error);
+    f.catch_exception(ex, host);
+  }
+};
+
+template <class G, std::size_t I>
+using subscription_at_t = remove_cvref_t<decltype(std::get<I>(G::events))>;
+
+/// Filters of subscription S of G: the handler's first, then the class's.
+template <class G, class S>
+using handler_filters_t = combine_filters_t<typename S::handler_filters, filters_of_t<G>>;
+/// Interceptors of subscription S of G: the class's first (outermost), then the handler's.
+template <class G, class S>
+using handler_interceptors_t = combine_interceptors_t<interceptors_of_t<G>, typename S::handler_interceptors>;
+
+/// The member function of subscription I of G (a variable: lambdas use it without capturing).
+template <class G, std::size_t I>
+inline constexpr auto handler_fn = std::get<I>(G::events).fn;
+
+/// The handler guards of subscription I; a refusal by `false` is thrown as 1008 "Forbidden".
+template <class B, std::size_t I>
+void run_handler_guards(B& b, gateway_context& ctx) {
+  using handler_guards = typename subscription_at_t<typename B::gateway_type, I>::handler_guards;
+  if constexpr (!std::is_same_v<handler_guards, portico::guards<>>) {
+    if (!run_guards<handler_guards, typename B::module>(*b.container, ctx, &ctx.scope()))
+      throw ws_exception(ws_code::policy_violation, "Forbidden");
+  } else {
+    static_cast<void>(b), static_cast<void>(ctx);
+  }
+}
+
+/// Decodes and calls the handler of subscription I; `reply(value)` takes its value.
+template <class B, std::size_t I, bool Throw, class Reply>
+void call_handler(B& b, socketio::event& e, gateway_context& ctx, Reply&& reply) {
+  using G = typename B::gateway_type;
+  using params = typename member_traits<decltype(handler_fn<G, I>)>::params;
+  invoke_handler<handler_fn<G, I>, Throw>(b, e, ctx, std::forward<Reply>(reply), static_cast<params*>(nullptr),
+                                          std::make_index_sequence<params::size>{});
+}
+
+/// The handler of subscription I of the gateway bound by B, in the order of docs/guards.md:
+/// handler guards, interceptors' `before` (class, then handler), decode and call, interceptors'
+/// `after` (reverse), the reply; an exception anywhere goes to the filters (handler, then
+/// class), then to the built-in mapping. With no filter and no interceptor declared this is
+/// the plain call: nothing of them is built (the same machine code as without the feature).
 template <class B, std::size_t I>
 void dispatch(B& b, socketio::event& e) {
   using G = typename B::gateway_type;
-  using S = remove_cvref_t<decltype(std::get<I>(G::events))>;
-  constexpr auto fn = std::get<I>(G::events).fn;
-  using params = typename member_traits<decltype(fn)>::params;
+  using chain_filters = handler_filters_t<G, subscription_at_t<G, I>>;
+  using chain_interceptors = handler_interceptors_t<G, subscription_at_t<G, I>>;
   gateway_context ctx(b, e.socket(), &e);
   with_error_mapping(b, e.socket(), &e, e.name(), [&] {
-    using handler_guards = typename S::handler_guards;
-    if constexpr (!std::is_same_v<handler_guards, portico::guards<>>) {
-      if (!run_guards<handler_guards, typename B::module>(*b.container, ctx, &ctx.scope()))
-        throw ws_exception(ws_code::policy_violation, "Forbidden");
+    if constexpr (std::is_same_v<chain_filters, portico::filters<>> &&
+                  std::is_same_v<chain_interceptors, portico::interceptors<>>) {
+      run_handler_guards<B, I>(b, ctx);
+      call_handler<B, I, false>(b, e, ctx, [&e](auto&& v) { send_result(e, std::forward<decltype(v)>(v)); });
+    } else {
+      ws_policy_env<B> env{b, ctx, e};
+      run_with_filters<chain_filters>(env, [&] {
+        run_handler_guards<B, I>(b, ctx);
+        if constexpr (std::is_same_v<chain_interceptors, portico::interceptors<>>) {
+          call_handler<B, I, true>(b, e, ctx, [&e](auto&& v) { send_result(e, std::forward<decltype(v)>(v)); });
+        } else {
+          handler_result result;
+          run_with_interceptors<chain_interceptors>(env, ctx, result, [&](handler_result& r) {
+            call_handler<B, I, true>(b, e, ctx, [&](auto&& v) { capture_result(e, r, std::forward<decltype(v)>(v)); });
+          });
+          send_handler_result(e, result);
+        }
+      });
     }
-    invoke_handler<fn>(b, e, ctx, static_cast<params*>(nullptr), std::make_index_sequence<params::size>{});
   });
+}
+
+/// Whether the filters and interceptors of subscription S of G fit a gateway handler.
+template <class G, class S>
+constexpr bool policies_ok() {
+  return filters_valid<handler_filters_t<G, S>, ws_exception_host>() &&
+         interceptors_valid<handler_interceptors_t<G, S>, gateway_context, handler_result>();
+}
+/// The diagnostic for the first misused filter or interceptor of S.
+template <class G, class S>
+bool check_policies() {
+  if constexpr (!filters_valid<handler_filters_t<G, S>, ws_exception_host>())
+    return check_filters<handler_filters_t<G, S>, ws_exception_host>();
+  else if constexpr (!interceptors_valid<handler_interceptors_t<G, S>, gateway_context, handler_result>())
+    return check_interceptors<handler_interceptors_t<G, S>, gateway_context, handler_result>();
+  else
+    return true;
 }
 
 template <class G, class Providers, std::size_t... I>
 constexpr bool events_ok(std::index_sequence<I...>) {
-  return (handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() && ...);
+  return ((handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() &&
+           policies_ok<G, subscription_at_t<G, I>>()) &&
+          ...);
 }
 template <class G, class Providers, std::size_t... I>
 bool report_events(std::index_sequence<I...>) {
-  return (check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() && ...);
+  return ((check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() &&
+           check_policies<G, subscription_at_t<G, I>>()) &&
+          ...);
 }
 
 /// Whether every subscription of G can be served (Providers: `providers_of<its module, overrides>`).

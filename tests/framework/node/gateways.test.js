@@ -428,3 +428,20 @@ test("app stop(): on_disconnected gets 'server shutting down', the client 'trans
     await own.stop();
   }
 });
+
+test('exception filters: class filter -> error event; handler filter -> ack; interceptor transforms the ack', async () => {
+  const s = await fresh().connect('/policies');
+  // Class filter: the error event carries the filter's payload, and no error ack is sent.
+  const err = once(s, 'error');
+  s.emit('refuse', { data: 'tea' });
+  assert.deepEqual((await err)[0], { data: 'refused: tea' });
+  // Handler filter, tried before the class's: the answer is the ack, no error event.
+  const errors = record(s, 'error');
+  const [ack] = await emitAck(s, 'refuse_ack', { data: 'coffee' });
+  assert.deepEqual(ack, { data: 'coffee' });
+  // Interceptor: the handler's value, upper-cased, is the ack (packets in order: an error event
+  // sent for refuse_ack would have arrived before this answer).
+  const [loud] = await emitAck(s, 'shout', { data: 'hello' });
+  assert.deepEqual(loud, { data: 'HELLO' });
+  assert.equal(errors.length, 0);
+});
