@@ -31,19 +31,13 @@ namespace framework::detail {
 struct json_text {
   std::string_view text;
 };
-/// Found by ADL from socketio's argument writer.
-inline void encode(json::writer& w, const json_text& t, json::encode_context&) {
-  w.RawValue(t.text.data(), t.text.size(), rapidjson::kObjectType);
-}
 
 /// Encodes one value (string, number, struct, DOM...) to JSON text with the emit rules.
 template <class T>
 std::string to_json_text(const T& v) {
   std::string out;
-  json::string_sink sink{&out};
-  json::writer w(sink);
   json::encode_context ctx;
-  socketio::detail::write_arg(w, ctx, v);
+  json::encode_to(out, v, ctx);
   return out;
 }
 
@@ -58,6 +52,14 @@ inline std::string error_object(int code, std::string_view reason_json) {
 }
 
 }  // namespace framework::detail
+
+/// Written verbatim as one value (the text was encoded once already).
+template <>
+struct json::adapter<framework::detail::json_text> {
+  static void encode(writer& w, const framework::detail::json_text& t, encode_context&) {
+    w.RawValue(t.text.data(), t.text.size(), rapidjson::kObjectType);
+  }
+};
 
 /// An error meant for the client: becomes the `error` event (and the error ack, if one was asked).
 class ws_exception : public std::runtime_error {

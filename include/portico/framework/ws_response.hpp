@@ -22,10 +22,8 @@ class ws_response {
   template <class T>
   ws_response(std::string event, const T& data) : event_(std::move(event)) {
     std::string out;
-    json::string_sink sink{&out};
-    json::writer w(sink);
     json::encode_context ctx;
-    socketio::detail::write_arg(w, ctx, data);
+    json::encode_to(out, data, ctx);
     if (!ctx.attachments.empty())
       throw std::invalid_argument("portico::ws_response: binary data is not supported; emit it through the context");
     data_ = std::move(out);

@@ -73,6 +73,8 @@ void encode(writer& w, const T& x, encode_context& ctx) {
     detail::encode_object(w, x, ctx);
   } else if constexpr (std::is_same_v<T, bool>) {
     w.Bool(x);
+  } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+    w.Null();
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
     w.Int64(static_cast<std::int64_t>(x));
   } else if constexpr (std::is_integral_v<T>) {

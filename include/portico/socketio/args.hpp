@@ -1,11 +1,10 @@
 #pragma once
 /// Event arguments in both directions.
 ///
-/// Outgoing: every argument is written once, straight into the packet string, through the
-/// overload set `detail::write_arg`. Basic types are handled here; any other T is written by
-/// `portico::json::encode(writer&, const T&, encode_context&)` (PORTICO_FIELDS types, found by
-/// ADL or in portico::json). Received arguments (`arg`, `args`) can be emitted again as they
-/// are, blobs included.
+/// Outgoing: every argument is written once, straight into the packet string, by
+/// `portico::json::encode` (the one encoding path: basic types, containers, PORTICO_FIELDS types,
+/// `json::adapter` specialisations). Received arguments (`arg`, `args`) can be emitted again as
+/// they are, blobs included.
 ///
 /// Incoming: `args` is a view over a received packet's DOM; it lives as long as the handler call.
 
@@ -20,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "../json/encode.hpp"
 #include "../json/value.hpp"
 #include "binary.hpp"
 #include "codec.hpp"
@@ -82,69 +82,44 @@ struct as_array {
   const args& a;
 };
 
+}  // namespace portico::socketio
+
+namespace portico::json {
+
+/// A received argument written again: its placeholders renumbered into the outgoing packet and
+/// its blobs attached. As a handler parameter it is the raw argument with its attachments.
+template <>
+struct adapter<socketio::arg> {
+  static void encode(writer& w, const socketio::arg& a, encode_context& ctx) {
+    socketio::write_value(w, a.value(), a.ctx, ctx);
+  }
+  static bool decode(const value& v, socketio::arg& out, decode_context& ctx, error_list&) {
+    out = socketio::arg{&v, ctx};
+    return true;
+  }
+};
+
+/// Received arguments written as one JSON array.
+template <>
+struct adapter<socketio::as_array> {
+  static void encode(writer& w, const socketio::as_array& x, encode_context& ctx) {
+    w.StartArray();
+    for (std::size_t i = 0; i < x.a.size(); ++i) adapter<socketio::arg>::encode(w, x.a.at(i), ctx);
+    w.EndArray(static_cast<rapidjson::SizeType>(x.a.size()));
+  }
+};
+
+}  // namespace portico::json
+
+namespace portico::socketio {
+
 namespace detail {
 
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
-template <class T>
-struct is_string_map : std::false_type {};
-template <class T, class C, class A>
-struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
-
-/// Writes one emit argument. One template with a compile-time switch (rather than overloads)
-/// so that the JSON layer's catch-all `json::encode` never competes with the basic types.
+/// Writes one emit argument: the JSON layer's one encoding path (`json::encode`), which also
+/// knows `arg` and `as_array` (adapters above) and any PORTICO_FIELDS type or `json::adapter`.
 template <class T>
 void write_arg(json::writer& w, json::encode_context& c, const T& v) {
-  if constexpr (std::is_same_v<T, bool>) {
-    w.Bool(v);
-  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
-    w.Int64(static_cast<std::int64_t>(v));
-  } else if constexpr (std::is_integral_v<T>) {
-    w.Uint64(static_cast<std::uint64_t>(v));
-  } else if constexpr (std::is_floating_point_v<T>) {
-    // JSON has no NaN/Infinity; JavaScript's JSON.stringify writes null for them.
-    if (std::isfinite(static_cast<double>(v))) w.Double(static_cast<double>(v));
-    else w.Null();
-  } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
-    w.Null();
-  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-    std::string_view s(v);
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  } else if constexpr (std::is_same_v<T, json::binary>) {
-    json::write_placeholder(w, c, v.view());
-  } else if constexpr (std::is_base_of_v<json::value, T>) {
-    v.Accept(w);  // a DOM as is (placeholders in it are not renumbered: use `arg` for that)
-  } else if constexpr (std::is_same_v<T, arg>) {
-    write_value(w, v.value(), v.ctx, c);
-  } else if constexpr (std::is_same_v<T, as_array>) {
-    w.StartArray();
-    for (std::size_t i = 0; i < v.a.size(); ++i) write_arg(w, c, v.a.at(i));
-    w.EndArray(static_cast<rapidjson::SizeType>(v.a.size()));
-  } else if constexpr (is_optional<T>::value) {
-    if (v) write_arg(w, c, *v);
-    else w.Null();
-  } else if constexpr (is_vector<T>::value) {
-    w.StartArray();
-    for (const auto& e : v) write_arg(w, c, e);
-    w.EndArray(static_cast<rapidjson::SizeType>(v.size()));
-  } else if constexpr (is_string_map<T>::value) {
-    w.StartObject();
-    for (const auto& kv : v) {
-      w.Key(kv.first.data(), static_cast<rapidjson::SizeType>(kv.first.size()));
-      write_arg(w, c, kv.second);
-    }
-    w.EndObject(static_cast<rapidjson::SizeType>(v.size()));
-  } else {
-    // Everything else goes to the JSON layer's typed mapping (PORTICO_FIELDS, adapter<T>):
-    // include <portico/json/encode.hpp> for it.
-    encode(w, v, c);
-  }
+  json::encode(w, v, c);
 }
 
 /// Roughly the JSON text size of `v`, to allocate an outgoing packet once (strings counted

@@ -47,10 +47,8 @@ class connect_request {
   template <class T>
   void refuse(std::string message, const T& data) {
     refuse(std::move(message));
-    json::string_sink sink{&data_};
-    json::writer w(sink);
     json::encode_context ctx;
-    detail::write_arg(w, ctx, data);
+    json::encode_to(data_, data, ctx);
   }
   bool refused() const noexcept { return refused_; }
   const std::string& message() const noexcept { return message_; }
@@ -259,11 +257,8 @@ class nsp {
         return std::nullopt;
       } else {
         std::string out;
-        json::string_sink sink{&out};
-        json::writer w(sink);
         json::encode_context ctx;
-        detail::write_arg(w, ctx, f(a));
-        sink.Flush();
+        json::encode_to(out, f(a), ctx);
         return out;
       }
     };
