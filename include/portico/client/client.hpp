@@ -378,10 +378,8 @@ class socket {
   template <class T>
   void set_auth(const T& auth) {
     std::string text;
-    json::string_sink sink{&text};
-    json::writer w(sink);
     json::encode_context ctx;
-    socketio::detail::write_arg(w, ctx, auth);
+    json::encode_to(text, auth, ctx);
     std::lock_guard<std::mutex> l(mu_);
     auth_json_ = std::move(text);
   }

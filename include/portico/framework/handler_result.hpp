@@ -30,10 +30,8 @@ class handler_result {
   template <class T>
   void set(const T& v) {
     std::string out;
-    json::string_sink sink{&out};
-    json::writer w(sink);
     json::encode_context ctx;
-    socketio::detail::write_arg(w, ctx, v);
+    json::encode_to(out, v, ctx);
     if (!ctx.attachments.empty())
       throw std::invalid_argument("portico::handler_result: binary values are not supported; emit them through the context");
     json_ = std::move(out);

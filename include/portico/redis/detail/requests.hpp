@@ -149,10 +149,7 @@ inline broadcast_opts wire_target(const socketio::broadcast_options& t, bool wit
 inline payload to_payload(const socketio::arg& a) {
   payload p;
   json::encode_context ctx;
-  json::string_sink sink{&p.json};
-  json::writer w(sink);
-  socketio::detail::write_arg(w, ctx, a);
-  sink.Flush();
+  json::encode_to(p.json, a, ctx);
   p.attachments.assign(ctx.attachments.begin(), ctx.attachments.end());
   return p;
 }
