@@ -653,3 +653,20 @@ TEST_CASE("PORTICO_FIELDS in the global namespace and on nested structs", "[json
   s.corners = {{0.25}};
   CHECK(json::to_string(s) == R"({"corners":[{"lat":0.25}]})");
 }
+
+namespace {
+struct unmapped {};
+}  // namespace
+
+TEST_CASE("is_decodable_v / is_encodable_v follow json::decode and json::encode", "[json][typed]") {
+  STATIC_REQUIRE(json::is_decodable_v<shop::order>);
+  STATIC_REQUIRE(json::is_encodable_v<std::vector<std::optional<shop::item>>>);
+  STATIC_REQUIRE(json::is_encodable_v<std::tuple<int, std::string, std::map<std::string, double>>>);
+  STATIC_REQUIRE(json::is_encodable_v<const char*>);
+  STATIC_REQUIRE(json::is_encodable_v<char[4]>);
+  STATIC_REQUIRE(json::is_encodable_v<std::nullptr_t>);
+  STATIC_REQUIRE_FALSE(json::is_decodable_v<std::nullptr_t>);  // nothing to decode into
+  STATIC_REQUIRE_FALSE(json::is_decodable_v<unmapped>);
+  STATIC_REQUIRE_FALSE(json::is_encodable_v<std::map<std::string, unmapped>>);
+  STATIC_REQUIRE_FALSE(json::is_decodable_v<std::vector<unmapped>>);
+}

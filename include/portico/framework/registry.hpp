@@ -30,6 +30,7 @@
 #include <utility>
 
 #include "../json/decode.hpp"
+#include "../json/encode.hpp"
 #include "../json/error_format.hpp"
 #include "../log.hpp"
 #include "context.hpp"
@@ -57,30 +58,11 @@ namespace portico::framework::detail {
 template <class T>
 using remove_cvref_t = std::remove_cv_t<std::remove_reference_t<T>>;
 
-/// Whether json::decode has a mapping for T (json::decode itself static_asserts, which would
-/// bury the readable diagnostic).
-template <class T>
-constexpr bool is_decodable();
-
-template <class... T>
-constexpr bool all_decodable(std::tuple<T...>*) {
-  return (is_decodable<T>() && ...);
-}
-
+/// Whether json::decode has a mapping for T (asked first: json::decode itself static_asserts,
+/// which would bury the readable diagnostic).
 template <class T>
 constexpr bool is_decodable() {
-  if constexpr (json::detail::has_adapter<T>::value || json::detail::has_fields<T>::value) return true;
-  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) return true;
-  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, json::binary> ||
-                     std::is_same_v<T, json::raw> || std::is_same_v<T, const json::value*>)
-    return true;
-  else if constexpr (json::detail::is_optional<T>::value || json::detail::is_vector<T>::value ||
-                     json::detail::is_std_array<T>::value)
-    return is_decodable<typename T::value_type>();
-  else if constexpr (json::detail::is_tuple<T>::value) return all_decodable(static_cast<T*>(nullptr));
-  else if constexpr (json::detail::is_string_map<T>::value)
-    return std::is_same_v<typename T::key_type, std::string> && is_decodable<typename T::mapped_type>();
-  else return false;
+  return json::is_decodable_v<T>;
 }
 
 /// Whether a handler's return value can be sent (ack or emit).
@@ -88,12 +70,8 @@ template <class R>
 constexpr bool is_sendable() {
   using D = remove_cvref_t<R>;
   if constexpr (std::is_void_v<R> || std::is_same_v<D, ws_response> || std::is_same_v<D, socketio::payload>) return true;
-  else if constexpr (std::is_convertible_v<const D&, std::string_view> || std::is_same_v<D, std::nullptr_t>) return true;
-  else if constexpr (std::is_base_of_v<json::value, D>) return true;
-  else if constexpr (std::is_same_v<D, json::value*> || std::is_pointer_v<D>) return false;
-  else if constexpr (json::detail::is_optional<D>::value || json::detail::is_vector<D>::value)
-    return is_sendable<typename D::value_type>();
-  else return is_decodable<D>();  // the JSON mapping is symmetric
+  else if constexpr (std::is_base_of_v<json::value, D>) return true;  // a DOM, sent as is
+  else return json::is_encodable_v<D>;
 }
 
 enum class param_kind { context, socket, event, ack, raw_args, json_view, inject, payload, invalid };

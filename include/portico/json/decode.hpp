@@ -254,7 +254,34 @@ inline bool decode_binary(const value& v, binary& out, const decode_context& ctx
   return true;
 }
 
+template <class T>
+constexpr bool decodable();
+template <class... T>
+constexpr bool all_decodable(std::tuple<T...>*) {
+  return (decodable<T>() && ...);
+}
+/// Mirrors the branches of json::decode below (keep them in step).
+template <class T>
+constexpr bool decodable() {
+  if constexpr (has_adapter<T>::value || has_fields<T>::value) return true;
+  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) return true;
+  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, binary> || std::is_same_v<T, raw> ||
+                     std::is_same_v<T, const value*>)
+    return true;
+  else if constexpr (is_optional<T>::value || is_vector<T>::value || is_std_array<T>::value)
+    return decodable<typename T::value_type>();
+  else if constexpr (is_tuple<T>::value) return all_decodable(static_cast<T*>(nullptr));
+  else if constexpr (is_string_map<T>::value)
+    return std::is_same_v<typename T::key_type, std::string> && decodable<typename T::mapped_type>();
+  else return false;
+}
+
 }  // namespace detail
+
+/// Whether `json::decode` has a mapping for T (so callers can give their own diagnostic
+/// instead of decode's static_assert).
+template <class T>
+inline constexpr bool is_decodable_v = detail::decodable<T>();
 
 /// Decodes `v` into `out`. Returns false (and appends to `errs`, located relative to the
 /// location `errs` is at) when `v` does not fit. Never throws on bad input (only std::bad_alloc).

@@ -61,7 +61,36 @@ void encode_tuple(writer& w, const T& x, encode_context& ctx, std::index_sequenc
   w.EndArray();
 }
 
+template <class T>
+constexpr bool encodable();
+template <class... T>
+constexpr bool all_encodable(std::tuple<T...>*) {
+  return (encodable<T>() && ...);
+}
+/// Mirrors the branches of json::encode below (keep them in step).
+template <class T>
+constexpr bool encodable() {
+  if constexpr (has_adapter<T>::value || has_fields<T>::value) return true;
+  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::nullptr_t>) return true;
+  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
+                     std::is_same_v<T, const char*> || std::is_same_v<T, char*> || std::is_same_v<T, binary> ||
+                     std::is_same_v<T, raw> || std::is_same_v<T, value> || std::is_same_v<T, document> ||
+                     std::is_same_v<T, const value*>)
+    return true;
+  else if constexpr (std::is_array_v<T>) return std::is_same_v<std::remove_extent_t<T>, char>;
+  else if constexpr (is_optional<T>::value || is_vector<T>::value || is_std_array<T>::value)
+    return encodable<typename T::value_type>();
+  else if constexpr (is_tuple<T>::value) return all_encodable(static_cast<T*>(nullptr));
+  else if constexpr (is_string_map<T>::value) return encodable<typename T::mapped_type>();
+  else return false;
+}
+
 }  // namespace detail
+
+/// Whether `json::encode` has a mapping for T (so callers can give their own diagnostic
+/// instead of encode's static_assert).
+template <class T>
+inline constexpr bool is_encodable_v = detail::encodable<T>();
 
 /// Writes `x` as exactly one JSON value. Placeholders for `binary` values are numbered from
 /// ctx.attachments.size(), so several arguments can share one context.
