@@ -3,7 +3,8 @@
 //
 // The interop suites (node/ and python/) are validated against this server so that a
 // failure against the C++ `interop_server` points at portico, not at the tests.
-// Usage: node reference_server.js [--port N] [--max-seconds S] [--allow-eio3]
+// Usage: node reference_server.js [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS]
+//        [--allow-eio3]
 // --allow-eio3 also serves socket.io-client 2.x with interop_server's contract for it: the auth is
 // the CONNECT query, on "/" the handshake's query; a refusal carries the message only.
 'use strict';
@@ -12,7 +13,7 @@ const http = require('http');
 const { Server } = require('socket.io');
 
 function parseArgs(argv) {
-  const opts = { port: 0, maxSeconds: 120, allowEIO3: false };
+  const opts = { port: 0, maxSeconds: 120, allowEIO3: false, pingInterval: 25000, pingTimeout: 20000 };
   for (let i = 0; i < argv.length; i++) {
     const next = () => {
       if (i + 1 >= argv.length) throw new Error(`missing value for ${argv[i]}`);
@@ -21,6 +22,8 @@ function parseArgs(argv) {
     if (argv[i] === '--port') opts.port = Number(next());
     else if (argv[i] === '--max-seconds') opts.maxSeconds = Number(next());
     else if (argv[i] === '--allow-eio3') opts.allowEIO3 = true;
+    else if (argv[i] === '--ping-interval') opts.pingInterval = Number(next());
+    else if (argv[i] === '--ping-timeout') opts.pingTimeout = Number(next());
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return opts;
@@ -29,7 +32,10 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 const httpServer = http.createServer();
 // CORS for any origin, as interop_server does: the browser test also runs from another origin.
-const io = new Server(httpServer, { serveClient: false, cors: { origin: '*' }, allowEIO3: opts.allowEIO3 });
+const io = new Server(httpServer, {
+  serveClient: false, cors: { origin: '*' }, allowEIO3: opts.allowEIO3,
+  pingInterval: opts.pingInterval, pingTimeout: opts.pingTimeout,
+});
 
 const ENGINE_PARAMS = new Set(['EIO', 'transport', 't', 'sid', 'b64', 'j']);
 /// The auth as interop_server reports it: for a protocol v4 client on "/" (socket.io gives {}

@@ -167,6 +167,29 @@ for (const mode of MODES) {
       assert.deepEqual(await gone, ['io server disconnect']);
     });
 
+    it('keeps the connection alive with Engine.IO v3 pings (the client pings, the server answers)', T, async () => {
+      // its own server with a 300 ms interval + 300 ms timeout: a session whose pings went
+      // unanswered (or were not expected) would be gone after 2 s
+      const quick = await startServer({ flags: ['--allow-eio3', '--ping-interval', '300', '--ping-timeout', '300'] });
+      try {
+        const s = io2(quick.url + '/admin', {
+          forceNew: true, reconnection: false, timeout: 5000, transports: mode.transports,
+        });
+        opened.push(s);
+        await once(s, 'welcome');
+        const pongs = [];
+        s.on('pong', (latency) => pongs.push(latency));
+        let disconnected = null;
+        s.on('disconnect', (reason) => { disconnected = reason; });
+        await sleep(2000);
+        assert.equal(disconnected, null, `disconnected: ${disconnected}`);
+        assert.ok(pongs.length >= 2, `only ${pongs.length} pongs in 2 s at a 300 ms interval`);
+        assert.deepEqual(await emitAck2(s, 'ack', 'alive'), ['alive']);
+      } finally {
+        await quick.stop();
+      }
+    });
+
     for (const nsp of ['/', '/admin']) {
       it(`shares a room on ${nsp} with socket.io-client 4.8 (text and binary broadcasts)`, T, async () => {
         v4 = new Clients(server.url, { transports: mode.transports });
