@@ -1170,3 +1170,30 @@ TEST_CASE("allow_eio3: Socket.IO protocol v4 on Engine.IO v3 sessions, v5 unchan
   REQUIRE(ans.rfind("0{\"sid\":\"", 0) == 0);
   CHECK(sid_of(ans).size() == 20);
 }
+
+TEST_CASE("allow_eio3: a connect handler on \"/\" may close the connection during the handshake",
+          "[socketio][server][eio3]") {
+  auto o = test_options();
+  o.allow_eio3 = true;
+  sio::server io(o);
+  std::atomic<int> disconnects{0};
+  std::atomic<bool> left{false};
+  io.on_connect([&](sio::socket& s, sio::connect_request& r) {
+    if (r.handshake().query_param("close") == "1") s.close_connection();
+    else if (r.handshake().query_param("leave") == "1" && !left.exchange(true)) s.disconnect();  // the first time
+  });
+  io.on_disconnect([&](sio::socket&, std::string_view) { ++disconnects; });
+  running srv(io);
+  client closing(srv.port(), "/socket.io/", "EIO=3&transport=websocket&close=1");
+  CHECK(closing.wait_closed());
+  client leaving(srv.port(), "/socket.io/", "EIO=3&transport=websocket&leave=1");
+  REQUIRE(leaving.wait_open());
+  CHECK(leaving.quiet_for(300ms));  // disconnected inside its connect handler: no CONNECT answer
+  leaving.send("0/,");               // "/" again, now accepted
+  CHECK(leaving.next_text() == "0");
+  // polling: the handshake response still arrives, the session is gone
+  auto r = test_client::http(srv.port(), "GET", "/socket.io/?EIO=3&transport=polling&close=1");
+  CHECK(r.status == 200);
+  CHECK(io.of("/").size() == 1);
+  CHECK(disconnects == 0);
+}
