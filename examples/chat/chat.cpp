@@ -2,10 +2,13 @@
 // socket.io-client bundle are served by the server itself (same port, no CDN).
 //
 //   chat [--port 8000] [--host 127.0.0.1] [--cors ORIGIN]... [--static DIR] [--client-js FILE]
-//        [--max-seconds N]
+//        [--max-seconds N] [--allow-eio3]
+//
+// --allow-eio3 also serves socket.io-client 2.x apps (Engine.IO v3, Socket.IO protocol v4) next to
+// the page's 4.x bundle, in the same rooms.
 //
 // Namespaces: "/" (the tutorial's first steps: unnamed `message`, `user-connected`, and its rooms:
-// `join-room`/`leave-room` -> `new-user` to the room), "/user" (`my response` on connect,
+// `join-room`/`leave-room` -> `new-user` to the room; `echo` acks its argument), "/user" (`my response` on connect,
 // `user-connected` answered with `new-user` + an ack callback) and "/chat" (the tutorial's simple
 // chat app: `message` -> `new-message` to everyone; and the page's rooms: `join`, `leave`, `text`
 // -> `chat` to the room, `whoami`, connect/disconnect announcements).
@@ -86,6 +89,8 @@ void register_handlers(sio::server& io) {
     log_line("message from " + s.sid() + ": " + portico::json::stringify(a[0]));
     s.send(a.at(0));  // echoes through the unnamed event, like flask_socketio.send
   });
+  // `echo`: the ack carries the argument back (a quick check for any client, 2.x included).
+  io.on("echo", [](sio::socket&, const sio::args& a) { return a.at(0); });
   io.on("user-connected", [](sio::socket& s, const sio::args& a) {
     log_line("user-connected on / from " + s.sid() + ": " + portico::json::stringify(a[0]));
   });
@@ -184,12 +189,13 @@ struct options {
   std::filesystem::path static_dir = PORTICO_CHAT_STATIC;
   std::filesystem::path client_js = std::filesystem::path(PORTICO_CHAT_ASSETS) / "socket.io.min.js";
   long max_seconds = 0;  ///< 0: until SIGINT/SIGTERM
+  bool allow_eio3 = false;  ///< also socket.io-client 2.x
 };
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: chat [--port N] [--host ADDR] [--cors ORIGIN]... [--static DIR] [--client-js FILE]"
-               " [--max-seconds N]\n");
+               " [--max-seconds N] [--allow-eio3]\n");
   std::exit(code);
 }
 
@@ -207,6 +213,7 @@ options parse(int argc, char** argv) {
     else if (a == "--static") o.static_dir = value();
     else if (a == "--client-js") o.client_js = value();
     else if (a == "--max-seconds") o.max_seconds = std::strtol(value().c_str(), nullptr, 10);
+    else if (a == "--allow-eio3") o.allow_eio3 = true;
     else if (a == "--help" || a == "-h") usage(0);
     else usage(2);
   }
@@ -235,6 +242,7 @@ int main(int argc, char** argv) {
   sio::server_options so;
   so.engine.cors.allowed_origins = opt.cors;
   so.engine.threads = 1;
+  so.allow_eio3 = opt.allow_eio3;
   sio::server io(so);
   register_handlers(io);
   portico::http::serve(io.engine(), pages);

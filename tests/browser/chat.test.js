@@ -21,7 +21,9 @@ const T = { timeout: 60000 };
 /// Spawns the chat server on an ephemeral port; resolves once it printed `LISTENING <port>`.
 function startChat() {
   if (!SERVER) throw new Error('set PORTICO_CHAT_SERVER to the examples/chat executable');
-  const child = spawn(SERVER, ['--port', '0', '--max-seconds', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // PORTICO_CHAT_FLAGS: more flags for the server (meson runs this test once with --allow-eio3 too)
+  const flags = (process.env.PORTICO_CHAT_FLAGS || '').split(/\s+/).filter(Boolean);
+  const child = spawn(SERVER, [...flags, '--port', '0', '--max-seconds', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => { err += d; });

@@ -653,6 +653,34 @@ TEST_CASE("EIO=3 clients when allowed: length-prefixed payloads, client pings", 
   CHECK(es.wait_close(wsid) == close_reason::ping_timeout);
 }
 
+TEST_CASE("EIO=3 websocket with b64: base64 binary (b4) as text frames, both ways", "[engineio][server]") {
+  server_options o = defaults();
+  o.allow_eio3 = true;
+  echo_server es(o);
+  // engine.io-client 3.x with forceBase64 sends binary as `b4<base64>` text and asks for the same
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=3&transport=websocket&b64=1")) == 101);
+  ws_open_sid(c);
+  c.send_text("b4AQIDBA==");
+  auto f = c.recv();
+  REQUIRE(f);
+  CHECK(f->opcode == 1);
+  CHECK(f->payload == "b4AQIDBA==");
+  // without b64 the same client message comes back as a v3 binary frame
+  ws_client d;
+  REQUIRE(d.connect(es.port(), es.url("EIO=3&transport=websocket")) == 101);
+  auto dsid = ws_open_sid(d);
+  d.send_text("b4CQg=");
+  auto g = d.recv();
+  REQUIRE(g);
+  CHECK(g->opcode == 2);
+  CHECK(g->payload == std::string("\x04\x09\x08", 3));
+  // bad base64 is a parse error, not a crash
+  d.send_text("b4!!!");
+  CHECK(d.wait_closed());
+  CHECK(es.wait_close(dsid) == close_reason::parse_error);
+}
+
 TEST_CASE("sends from other threads and send_many arrive in order", "[engineio][server]") {
   echo_server es;
   ws_client a, b;

@@ -1,9 +1,11 @@
 // interop_server: the portico Socket.IO server the interop tests drive with real clients
 // (npm socket.io-client 4.8, Debian python3-socketio 5.7).
 //
-// Usage: interop_server [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS]
+// Usage: interop_server [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS] [--allow-eio3]
 //   --port          0 (default) = ephemeral; prints "LISTENING <port>" on stdout when ready.
 //   --max-seconds   exits after this many seconds (default 120); also exits on SIGTERM/SIGINT.
+//   --allow-eio3    also serves socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4): its auth
+//                   is its query (the handshake's on "/"), a refusal carries the message only.
 //
 // Behaviour contract (namespaces "/" and "/admin" behave the same; any other namespace is
 // refused with CONNECT_ERROR {"message":"Invalid namespace"}):
@@ -130,6 +132,7 @@ int main(int argc, char** argv) {
   unsigned port = 0;
   long max_seconds = 120;
   long ping_interval = 25000, ping_timeout = 20000;
+  bool allow_eio3 = false;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     auto value = [&]() -> long {
@@ -143,6 +146,7 @@ int main(int argc, char** argv) {
     else if (f == "--max-seconds") max_seconds = value();
     else if (f == "--ping-interval") ping_interval = value();
     else if (f == "--ping-timeout") ping_timeout = value();
+    else if (f == "--allow-eio3") allow_eio3 = true;
     else {
       std::cerr << "unknown flag " << f << "\n";
       return 2;
@@ -155,6 +159,7 @@ int main(int argc, char** argv) {
   o.engine.ping_interval = std::chrono::milliseconds(ping_interval);
   o.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
   o.engine.cors.allowed_origins = {"*"};  // the browser test loads its page from elsewhere
+  o.allow_eio3 = allow_eio3;
   sio::server io(o);
   install(io.of("/"));
   install(io.of("/admin"));

@@ -3,14 +3,17 @@
 //
 // The interop suites (node/ and python/) are validated against this server so that a
 // failure against the C++ `interop_server` points at portico, not at the tests.
-// Usage: node reference_server.js [--port N] [--max-seconds S]
+// Usage: node reference_server.js [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS]
+//        [--allow-eio3]
+// --allow-eio3 also serves socket.io-client 2.x with interop_server's contract for it: the auth is
+// the CONNECT query, on "/" the handshake's query; a refusal carries the message only.
 'use strict';
 
 const http = require('http');
 const { Server } = require('socket.io');
 
 function parseArgs(argv) {
-  const opts = { port: 0, maxSeconds: 120 };
+  const opts = { port: 0, maxSeconds: 120, allowEIO3: false, pingInterval: 25000, pingTimeout: 20000 };
   for (let i = 0; i < argv.length; i++) {
     const next = () => {
       if (i + 1 >= argv.length) throw new Error(`missing value for ${argv[i]}`);
@@ -18,6 +21,9 @@ function parseArgs(argv) {
     };
     if (argv[i] === '--port') opts.port = Number(next());
     else if (argv[i] === '--max-seconds') opts.maxSeconds = Number(next());
+    else if (argv[i] === '--allow-eio3') opts.allowEIO3 = true;
+    else if (argv[i] === '--ping-interval') opts.pingInterval = Number(next());
+    else if (argv[i] === '--ping-timeout') opts.pingTimeout = Number(next());
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return opts;
@@ -26,7 +32,18 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 const httpServer = http.createServer();
 // CORS for any origin, as interop_server does: the browser test also runs from another origin.
-const io = new Server(httpServer, { serveClient: false, cors: { origin: '*' } });
+const io = new Server(httpServer, {
+  serveClient: false, cors: { origin: '*' }, allowEIO3: opts.allowEIO3,
+  pingInterval: opts.pingInterval, pingTimeout: opts.pingTimeout,
+});
+
+const ENGINE_PARAMS = new Set(['EIO', 'transport', 't', 'sid', 'b64', 'j']);
+/// The auth as interop_server reports it: for a protocol v4 client on "/" (socket.io gives {}
+/// there) the handshake's query without Engine.IO's own parameters.
+function authOf(socket) {
+  if (socket.conn.protocol !== 3 || socket.nsp.name !== '/') return socket.handshake.auth;
+  return Object.fromEntries(Object.entries(socket.handshake.query).filter(([k]) => !ENGINE_PARAMS.has(k)));
+}
 
 // Events with a dedicated handler; everything else goes to the catch-all.
 const KNOWN = new Set(['echo', 'ack', 'join', 'leave', 'to_room', 'broadcast', 'ask',
@@ -42,10 +59,11 @@ function splitAck(args) {
 
 function setup(nsp) {
   nsp.use((socket, next) => {
-    const auth = socket.handshake.auth;
+    const auth = authOf(socket);
     if (auth && typeof auth === 'object' && auth.token === 'bad') {
       const err = new Error('not authorized');
-      err.data = { code: 42 };
+      // socket.io sends a protocol v4 client the data instead of the message when there is any
+      if (socket.conn.protocol !== 3) err.data = { code: 42 };
       return next(err);
     }
     next();
@@ -54,7 +72,7 @@ function setup(nsp) {
   nsp.on('connection', (socket) => {
     // No auth and an empty object both report null (python-socketio always sends {};
     // socket.io turns a missing payload into {} anyway).
-    const auth = socket.handshake.auth;
+    const auth = authOf(socket);
     const reported = auth && typeof auth === 'object' && Object.keys(auth).length === 0 ? null : auth;
     socket.data.session = null;
     socket.emit('welcome', { sid: socket.id, auth: reported });

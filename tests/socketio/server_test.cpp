@@ -1142,3 +1142,102 @@ TEST_CASE("broadcast with ack: shutdown ends a pending one with 'disconnected'",
   CHECK(rec.statuses == std::vector<std::string>{"disconnected"});
   CHECK(rec.responses == std::vector<std::string>{"1"});
 }
+
+TEST_CASE("allow_eio3: Socket.IO protocol v4 on Engine.IO v3 sessions, v5 unchanged", "[socketio][server][eio3]") {
+  auto o = test_options();
+  o.allow_eio3 = true;
+  sio::server io(o);
+  CHECK(io.options().engine.allow_eio3);  // the Socket.IO option turns the Engine.IO one on
+  auto guard = [](sio::socket&, sio::connect_request& r) {
+    if (r.auth().IsObject() && r.auth().HasMember("token") && r.auth()["token"] == "bad")
+      r.refuse("not authorized", std::map<std::string, int>{{"code", 42}});
+  };
+  auto welcome = [](sio::socket& s, sio::connect_request& r) {
+    s.emit("welcome", s.sid(), s.engine()->sid(), str(r.auth()));
+  };
+  io.use(guard);
+  io.on_connect(welcome);
+  io.of("/admin").use(guard);
+  io.of("/admin").on_connect(welcome);
+  io.of("/admin").on("ack", [](sio::event& e) { e.ack(e.args()); });
+  running srv(io);
+
+  // "/" is joined at the handshake: `40`, no payload; the auth is the query without EIO/transport
+  client c(srv.port(), "/socket.io/", "EIO=3&transport=websocket&user=ann&n=1&n=2");
+  REQUIRE(c.wait_open());
+  CHECK(c.next_text() == "0");
+  std::string w = c.next_text();
+  std::regex root_welcome(R"re(2\["welcome","([^"]+)","([^"]+)","\{\\"user\\":\\"ann\\",\\"n\\":\\"2\\"\}"\])re");
+  std::smatch m;
+  REQUIRE(std::regex_match(w, m, root_welcome));
+  CHECK(m[1] == m[2]);  // a v2 client's socket id on "/" is its Engine.IO sid
+  const std::string esid = m[2];
+  CHECK(io.of("/").size() == 1);
+
+  // a namespace CONNECT carries its query in the namespace field; the answer has no payload
+  c.send("0/admin?x=1&y=a%20b,");
+  CHECK(c.next_text() == "0/admin,");
+  CHECK(c.next_text() == "2/admin,[\"welcome\",\"/admin#" + esid + "\",\"" + esid + R"(","{\"x\":\"1\",\"y\":\"a b\"}"])");
+  c.send(R"(2/admin,4["ack","a",1])");
+  CHECK(c.next_text() == R"(3/admin,4["a",1])");
+  c.send("51-/admin,5[\"ack\",{\"_placeholder\":true,\"num\":0}]");
+  c.send_binary(std::string("\x04\x01\x02", 3));  // v3 binary frame: type byte, then the bytes
+  CHECK(c.next_text() == R"(61-/admin,5[{"_placeholder":true,"num":0}])");
+  auto bin = c.next();
+  REQUIRE(bin);
+  CHECK(bin->binary);
+  CHECK(bin->data == std::string("\x04\x01\x02", 3));
+
+  // refusals carry the message only: `44"message"` on "/", `44/nsp,"message"` elsewhere
+  client bad(srv.port(), "/socket.io/", "EIO=3&transport=websocket&token=bad");
+  REQUIRE(bad.wait_open());
+  CHECK(bad.next_text() == R"(4"not authorized")");
+  bad.send("0/admin?token=bad,");
+  CHECK(bad.next_text() == R"(4/admin,"not authorized")");
+  bad.send("0/nope,");
+  CHECK(bad.next_text() == R"(4/nope,"Invalid namespace")");
+  bad.send("0/admin,");  // the connection stays usable
+  CHECK(bad.next_text() == "0/admin,");
+  CHECK(io.of("/").size() == 1);
+
+  // a second CONNECT to "/" is the wrong state, as in Node: the connection closes
+  c.send("0");
+  CHECK(c.wait_closed());
+
+  // protocol v5 clients on the same server are untouched
+  client v5(srv.port());
+  REQUIRE(v5.wait_open());
+  CHECK(v5.quiet_for(200ms));  // nothing without a CONNECT
+  std::string ans = v5.connect("/admin", R"({"token":"bad"})");
+  CHECK(ans == R"(4/admin,{"message":"not authorized","data":{"code":42}})");
+  ans = v5.connect("/");
+  REQUIRE(ans.rfind("0{\"sid\":\"", 0) == 0);
+  CHECK(sid_of(ans).size() == 20);
+}
+
+TEST_CASE("allow_eio3: a connect handler on \"/\" may close the connection during the handshake",
+          "[socketio][server][eio3]") {
+  auto o = test_options();
+  o.allow_eio3 = true;
+  sio::server io(o);
+  std::atomic<int> disconnects{0};
+  std::atomic<bool> left{false};
+  io.on_connect([&](sio::socket& s, sio::connect_request& r) {
+    if (r.handshake().query_param("close") == "1") s.close_connection();
+    else if (r.handshake().query_param("leave") == "1" && !left.exchange(true)) s.disconnect();  // the first time
+  });
+  io.on_disconnect([&](sio::socket&, std::string_view) { ++disconnects; });
+  running srv(io);
+  client closing(srv.port(), "/socket.io/", "EIO=3&transport=websocket&close=1");
+  CHECK(closing.wait_closed());
+  client leaving(srv.port(), "/socket.io/", "EIO=3&transport=websocket&leave=1");
+  REQUIRE(leaving.wait_open());
+  CHECK(leaving.quiet_for(300ms));  // disconnected inside its connect handler: no CONNECT answer
+  leaving.send("0/,");               // "/" again, now accepted
+  CHECK(leaving.next_text() == "0");
+  // polling: the handshake response still arrives, the session is gone
+  auto r = test_client::http(srv.port(), "GET", "/socket.io/?EIO=3&transport=polling&close=1");
+  CHECK(r.status == 200);
+  CHECK(io.of("/").size() == 1);
+  CHECK(disconnects == 0);
+}

@@ -23,7 +23,9 @@ class client {
  public:
   using ws_client = websocketpp::client<websocketpp::config::asio_client>;
 
-  explicit client(std::uint16_t port, std::string path = "/socket.io/") {
+  /// `query`: the Engine.IO query ("EIO=3&transport=websocket&token=x" for a protocol v4 client).
+  explicit client(std::uint16_t port, std::string path = "/socket.io/",
+                  std::string query = "EIO=4&transport=websocket") {
     ws_.clear_access_channels(websocketpp::log::alevel::all);
     ws_.clear_error_channels(websocketpp::log::elevel::all);
     ws_.init_asio();
@@ -59,7 +61,7 @@ class client {
       if (!p.empty() && p[0] == '4') push({false, p.substr(1)});
     });
     websocketpp::lib::error_code ec;
-    std::string uri = "ws://127.0.0.1:" + std::to_string(port) + path + "?EIO=4&transport=websocket";
+    std::string uri = "ws://127.0.0.1:" + std::to_string(port) + path + "?" + query;
     con_ = ws_.get_connection(uri, ec);
     if (!ec) ws_.connect(con_);
     thread_ = std::thread([this] { ws_.run(); });

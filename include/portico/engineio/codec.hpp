@@ -341,6 +341,29 @@ inline void append_payload_packet_v3(std::string& body, packet_type t, std::stri
   }
 }
 
+/// v3 base64 binary as one text packet, `b<type><base64>`: what a v3 client that asked for `b64`
+/// sends and expects, in polling payloads and also as websocket text frames.
+inline std::string encode_base64_v3(std::string_view bytes, packet_type t = packet_type::message) {
+  std::string out;
+  out.reserve(2 + base64_encoded_size(bytes.size()));
+  out.push_back('b');
+  out.push_back(type_char(t));
+  base64_encode_to(out, bytes);
+  return out;
+}
+
+/// Decodes a `b<type><base64>` text packet into binary `out`.
+inline errc decode_base64_v3(std::string_view text, packet& out) {
+  if (text.size() < 2 || text[0] != 'b') return errc::empty_packet;
+  packet_view v;
+  if (errc e = decode(text.substr(1, 1), v); e != errc::ok) return e;
+  out.type = v.type;
+  out.binary = true;
+  out.data.clear();
+  if (!base64_decode_to(out.data, text.substr(2))) return errc::invalid_base64;
+  return errc::ok;
+}
+
 inline errc decode_payload_v3(std::string_view body, std::vector<packet>& out) {
   if (body.empty()) return errc::empty_payload;
   std::size_t pos = 0;

@@ -248,6 +248,8 @@ class socket : public std::enable_shared_from_this<socket> {
   void release_held();
   void complete_upgrade();
   void abort_probe(const char* why);
+  /// v3 clients without binary support (engine.io-client's forceBase64) add `b64` to the URL.
+  bool asks_b64(const con_ptr& c) const;
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
     arm_heartbeat_at(std::chrono::steady_clock::now() + d, waiting_pong);
   }
@@ -262,6 +264,7 @@ class socket : public std::enable_shared_from_this<socket> {
   std::string sid_;
   struct handshake hs_;
   bool poll_b64_ = false;  ///< the pending v3 GET asked for base64 binary
+  bool ws_b64_ = false;    ///< v3: the websocket's request asked for base64 binary (`b4` text frames)
 
   std::atomic<bool> writable_{false};
   std::atomic<bool> closed_flag_{false};
@@ -885,6 +888,7 @@ inline void socket::start(detail::transport_kind t, con_ptr ws) {
   if (t == detail::transport_kind::websocket) {
     ws_ = std::move(ws);
     ws_worker_ = home_.load();
+    ws_b64_ = asks_b64(ws_);
     writable_ = true;
     std::string json = core_->open_packet_json(sid_, false);
     ws_send(ws_, ws_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, encode(packet_type::open, json)));
@@ -893,6 +897,13 @@ inline void socket::start(detail::transport_kind t, con_ptr ws) {
   if (hs_.protocol == 3) arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
   else arm_heartbeat(core_->opts.ping_interval, false);
   if (core_->on_open) core_->on_open(shared_from_this());
+}
+
+inline bool socket::asks_b64(const con_ptr& c) const {
+  if (hs_.protocol != 3 || !c) return false;
+  detail::parsed_request r;
+  detail::core::parse(c->get_resource(), r);
+  return r.b64;
 }
 
 inline void socket::arm_heartbeat_at(std::chrono::steady_clock::time_point at, bool waiting_pong) {
@@ -941,7 +952,9 @@ inline void socket::send_packet(packet_type t, std::string data, bool binary, de
   if (transport_ == detail::transport_kind::websocket) {
     if (send_refused(ws_buffered(), data.size() + 1, full)) return;
     using op = websocketpp::frame::opcode::value;
-    if (binary) {
+    if (binary && hs_.protocol == 3 && ws_b64_) {
+      ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, encode_base64_v3(data, t)));
+    } else if (binary) {
       if (hs_.protocol == 3) data = encode_binary_v3(data, t);
       ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, std::move(data)));
     } else {
@@ -1108,6 +1121,12 @@ inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr m
     }
     return handle_packet(packet_type::message, true, std::move(raw));
   }
+  if (hs_.protocol == 3 && !raw.empty() && raw[0] == 'b') {  // v3 base64 binary in a text frame
+    packet p;
+    if (errc e = decode_base64_v3(raw, p); e != errc::ok)
+      return close_with(close_reason::parse_error, std::string("malformed base64 packet: ") + describe(e));
+    return handle_packet(p.type, true, std::move(p.data));
+  }
   packet_view v;
   if (errc e = decode(raw, v); e != errc::ok) {
     return close_with(close_reason::parse_error, std::string("malformed packet: ") + describe(e));
@@ -1180,6 +1199,7 @@ inline void socket::complete_upgrade() {
   ws_ = std::move(probe_);
   probe_.reset();
   ws_worker_ = probe_worker_;
+  ws_b64_ = asks_b64(ws_);
   upgrading_ = false;
   upgrading_flag_ = false;
   transport_ = detail::transport_kind::websocket;

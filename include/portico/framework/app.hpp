@@ -36,6 +36,10 @@ struct app_options {
   unsigned worker_threads = 2;  ///< threads of the pool behind gateway_context::offload
   bool debug = false;           ///< 1011 errors carry the exception's message instead of "Something went wrong"
   std::chrono::milliseconds connect_timeout{45000};
+  /// Also serve socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4) on every path, as
+  /// Node's `allowEIO3`; off by default. Guards see such a client's query as its auth
+  /// (docs/socketio.md, "Legacy clients").
+  bool allow_eio3 = false;
   /// The starting point of every path's Socket.IO server: limits (`server.engine.max_payload`,
   /// `max_buffered_bytes`, `stop_grace`, `allow_eio3`, ...), `max_attachments`,
   /// `max_packet_bytes`, `adapter_factory` (another adapter, see
@@ -365,6 +369,7 @@ class app {
       e->options.engine.path = path;
       e->options.engine.threads = opts_.io_threads;
       e->options.connect_timeout = opts_.connect_timeout;
+      if (opts_.allow_eio3) e->options.allow_eio3 = true;
     }
     for (auto& n : e->namespaces)
       if (n == nsp)

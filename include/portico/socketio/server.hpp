@@ -55,6 +55,10 @@ struct server_options {
   std::size_t max_packet_bytes = 0;
   /// Builds the adapter of each namespace; default: `memory_adapter`.
   std::function<std::unique_ptr<adapter>(const std::string& nsp, adapter::deliver_fn)> adapter_factory;
+  /// Serve socket.io-client 2.x and other Engine.IO v3 / Socket.IO protocol v4 clients, as Node's
+  /// `allowEIO3` does (sets `engine.allow_eio3`; every Engine.IO v3 session speaks protocol v4).
+  /// Off by default. What differs for those clients: docs/socketio.md, "Legacy clients".
+  bool allow_eio3 = false;
 
   static engineio::server_options default_engine() {
     engineio::server_options o;
@@ -73,6 +77,7 @@ struct client {
   std::vector<socket_ptr> sockets;  ///< one per connected namespace (few: linear search)
   timers::id connect_timer = 0;
   bool ever_connected = false;
+  bool v4 = false;  ///< an Engine.IO v3 session: Socket.IO protocol v4
   client(std::size_t max_attachments, std::size_t max_packet_bytes) : dec(max_attachments, max_packet_bytes) {}
   socket_ptr find(std::string_view nsp) const {
     for (const auto& s : sockets)
@@ -110,7 +115,7 @@ inline const char* reason_text(engineio::close_reason r) noexcept {
 class server {
  public:
   explicit server(server_options o = {})
-      : opts_(std::move(o)), engine_(opts_.engine), log_("portico.socketio") {
+      : opts_(with_eio3(std::move(o))), engine_(opts_.engine), log_("portico.socketio") {
     engine_.on_open([this](const engineio::socket_ptr& s) { on_open(s); });
     engine_.on_message([this](const engineio::socket_ptr& s, engineio::message&& m) { on_message(s, std::move(m)); });
     engine_.on_close([this](const engineio::socket_ptr& s, engineio::close_reason r) { on_close(s, r); });
@@ -238,6 +243,12 @@ class server {
     std::unique_ptr<nsp> proto;
   };
 
+  /// `allow_eio3` on either level turns on both.
+  static server_options with_eio3(server_options o) {
+    o.allow_eio3 = o.engine.allow_eio3 = o.allow_eio3 || o.engine.allow_eio3;
+    return o;
+  }
+
   std::unique_ptr<nsp> make_nsp(const std::string& name, std::shared_ptr<detail::handlers> h) {
     adapter::deliver_fn deliver = [this](const engineio::frame_ptr& f, const std::vector<engineio::socket_ptr>& to) {
       engine_.send_many(f, to);
@@ -295,7 +306,11 @@ class server {
           }
         });
     });
-    e->user = std::move(c);
+    c->v4 = e->protocol() == 3;
+    e->user = c;
+    // Protocol v4: the client is in "/" from the handshake on, without asking (a refusal there
+    // leaves the connection open for other namespaces, as in Node).
+    if (c->v4) handle_connect(e, *c, "/", [&](socket& s) { set_auth_from_query(s, e->handshake().query, true); });
   }
 
   void on_close(const engineio::socket_ptr& e, engineio::close_reason r) {
@@ -328,9 +343,29 @@ class server {
   /// Like the reference server, a packet that does not fit the connection's state (anything but
   /// CONNECT for a namespace it is not in, a second CONNECT, a CONNECT_ERROR) closes the connection.
   void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
+    if (p.type == packet_type::connect && c.v4) {
+      // Protocol v4: "/chat?x=1" carries the query the client's CONNECT has instead of a payload.
+      std::string_view nsp = p.nsp(), query;
+      if (auto q = nsp.find('?'); q != std::string_view::npos) {
+        query = nsp.substr(q + 1);
+        nsp = nsp.substr(0, q);
+      }
+      if (nsp.empty()) nsp = "/";
+      if (c.find(nsp)) return invalid_state(e, p);
+      return handle_connect(e, c, nsp, [&](socket& s) {
+        set_auth_from_query(s, engineio::detail::parse_query(query), false);
+      });
+    }
     if (p.type == packet_type::connect) {
       if (c.find(p.nsp())) return invalid_state(e, p);
-      return handle_connect(e, c, p);
+      return handle_connect(e, c, p.nsp(), [&](socket& s) {
+        if (!p.has_data()) return;
+        // Deep (it outlives the packet), into a pool sized to the payload: a default document
+        // would take RapidJSON's 64 KB first chunk for every authenticated connection.
+        std::size_t chunk = std::min<std::size_t>(65536, detail::value_json_size(p.data()) * 9 + 256);
+        s.auth_pool_ = detail::make_dom_pool(chunk);
+        s.auth_ = json::copy(p.data(), *s.auth_pool_);
+      });
     }
     auto s = c.find(p.nsp());
     if (!s || p.type == packet_type::connect_error) return invalid_state(e, p);
@@ -360,27 +395,61 @@ class server {
     e->close();
   }
 
-  void handle_connect(const engineio::socket_ptr& e, detail::client& c, packet& p) {
-    std::string_view name = p.nsp();
+  /// Protocol v4 has no CONNECT payload: the query is the auth, an object of strings (the last
+  /// of repeated names wins). For "/" it is the handshake's, without Engine.IO's own parameters.
+  static void set_auth_from_query(socket& s, const std::vector<std::pair<std::string, std::string>>& query,
+                                  bool handshake) {
+    auto engine_param = [](const std::string& k) {
+      return k == "EIO" || k == "transport" || k == "t" || k == "sid" || k == "b64" || k == "j";
+    };
+    std::size_t bytes = 0;
+    for (const auto& kv : query) bytes += kv.first.size() + kv.second.size() + 32;
+    s.auth_pool_ = detail::make_dom_pool(std::min<std::size_t>(65536, bytes * 2 + 256));
+    auto& pool = *s.auth_pool_;
+    s.auth_.SetObject();
+    for (const auto& [k, v] : query) {
+      if (handshake && engine_param(k)) continue;
+      json::value val(v.data(), static_cast<rapidjson::SizeType>(v.size()), pool);
+      auto it = s.auth_.FindMember(json::value(rapidjson::StringRef(k.data(), k.size())));
+      if (it != s.auth_.MemberEnd()) it->value = std::move(val);
+      else s.auth_.AddMember(json::value(k.data(), static_cast<rapidjson::SizeType>(k.size()), pool), std::move(val), pool);
+    }
+  }
+
+  /// Protocol v4's CONNECT_ERROR: the message alone, as a JSON string (`44/chat,"message"`).
+  static engineio::frame_ptr v4_connect_error(std::string_view nsp, std::string_view message) {
+    packet_writer pw(packet_type::connect_error, nsp);
+    pw.writer().String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+    auto f = std::make_shared<engineio::frame>();
+    f->text = std::move(pw.finish());
+    return f;
+  }
+
+  /// `set_auth(socket&)` fills the new socket's auth from what the CONNECT carried.
+  template <class SetAuth>
+  void handle_connect(const engineio::socket_ptr& e, detail::client& c, std::string_view name, SetAuth&& set_auth) {
     nsp* n = resolve_nsp(name);
     if (!n) {
-      auto f = std::make_shared<engineio::frame>();
-      write_header(f->text, packet_type::connect_error, name);
-      f->text += R"({"message":"Invalid namespace"})";
+      engineio::frame_ptr f;
+      if (c.v4) {
+        f = v4_connect_error(name, "Invalid namespace");
+      } else {
+        auto fr = std::make_shared<engineio::frame>();
+        write_header(fr->text, packet_type::connect_error, name);
+        fr->text += R"({"message":"Invalid namespace"})";
+        f = std::move(fr);
+      }
       e->send(std::move(f));
       log_.info([&] { return "refused " + e->sid() + " on " + std::string(name) + ": invalid namespace"; });
       return;
     }
     c.ever_connected = true;
     timers_.cancel(c.connect_timer);
-    auto s = std::make_shared<socket>(*n, portico::detail::random_id(), e, *this);
-    if (p.has_data()) {
-      // Deep (it outlives the packet), into a pool sized to the payload: a default document
-      // would take RapidJSON's 64 KB first chunk for every authenticated connection.
-      std::size_t chunk = std::min<std::size_t>(65536, detail::value_json_size(p.data()) * 9 + 256);
-      s->auth_pool_ = detail::make_dom_pool(chunk);
-      s->auth_ = json::copy(p.data(), *s->auth_pool_);
-    }
+    // Protocol v4 clients compute their socket id themselves ("/chat#" + the Engine.IO sid).
+    auto s = std::make_shared<socket>(*n, c.v4 ? (n->name() == "/" ? e->sid() : n->name() + "#" + e->sid())
+                                                : portico::detail::random_id(),
+                                      e, *this);
+    set_auth(*s);
     n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
     connect_request req(*s, s->auth_);
     auto handlers = n->handlers_;
@@ -393,6 +462,11 @@ class server {
       s->mark_disconnected();
       n->adapter_->remove_socket(s->sid());
       s->fail_acks();
+      if (c.v4) {  // protocol v4 carries no data with a refusal
+        e->send(v4_connect_error(n->name(), req.message()));
+        log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
+        return;
+      }
       auto f = std::make_shared<engineio::frame>();
       packet_writer pw(packet_type::connect_error, n->name());
       auto& w = pw.writer();
@@ -423,9 +497,11 @@ class server {
     c.sockets.push_back(s);
     auto f = std::make_shared<engineio::frame>();
     write_header(f->text, packet_type::connect, n->name());
-    f->text += "{\"sid\":\"";
-    f->text += s->sid();
-    f->text += "\"}";
+    if (!c.v4) {  // protocol v4's CONNECT answer has no payload
+      f->text += "{\"sid\":\"";
+      f->text += s->sid();
+      f->text += "\"}";
+    }
     s->accept(std::move(f));
   }
 

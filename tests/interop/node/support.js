@@ -20,9 +20,10 @@ function serverCommand() {
 }
 
 /// Starts the server with an ephemeral port and resolves once it printed LISTENING.
-function startServer({ maxSeconds = 120, startTimeoutMs = 10000 } = {}) {
+/// `flags`: more command-line flags (e.g. ['--allow-eio3']).
+function startServer({ maxSeconds = 120, startTimeoutMs = 10000, flags = [] } = {}) {
   const [cmd, ...args] = serverCommand();
-  const child = spawn(cmd, [...args, '--port', '0', '--max-seconds', String(maxSeconds)], {
+  const child = spawn(cmd, [...args, ...flags, '--port', '0', '--max-seconds', String(maxSeconds)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
