@@ -749,7 +749,7 @@ void usage() {
                "  [--clients N] [--inflight K] [--rate R] [--duration S] [--warmup S] [--threads T]\n"
                "  [--payload BYTES] [--window W] [--concurrency C] [--hold S] [--server-pid PID]\n"
                "  [--port2 P --server-pid2 PID] [--bus-pid PID]\n"
-               "  [--label NAME] [--path /socket.io/?EIO=4&transport=websocket]\n");
+               "  [--label NAME] [--path TARGET (default by scenario)]\n");
   std::exit(2);
 }
 
