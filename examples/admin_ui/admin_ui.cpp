@@ -10,13 +10,16 @@
 // password. DIR is the npm package's ui/dist (scripts/setup installs it under
 // tests/interop/node_modules/@socket.io/admin-ui/ui/dist).
 //
-// Events on "/": join({room}) and leave({room}) answer the socket's rooms; echo(x) answers x.
+// Events on "/": join({room}) and leave({room}) answer the socket's rooms; echo(x) answers x;
+// greet(name) emits `greeting` "hello, NAME" back.
 #include <portico/admin/admin_ui.hpp>
 #include <portico/portico.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,10 +40,11 @@ struct RoomsGateway : portico::gateway<RoomsGateway> {
     return ctx.socket().rooms();
   }
   std::string echo(const std::string& x) { return x; }
+  void greet(const std::string& who, portico::gateway_context& ctx) { ctx.emit("greeting", "hello, " + who); }
 
-  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(RoomsGateway, join),
-                                                 PORTICO_SUBSCRIBE(RoomsGateway, leave),
-                                                 PORTICO_SUBSCRIBE(RoomsGateway, echo));
+  static constexpr auto events = portico::events(
+      PORTICO_SUBSCRIBE(RoomsGateway, join), PORTICO_SUBSCRIBE(RoomsGateway, leave),
+      PORTICO_SUBSCRIBE(RoomsGateway, echo), PORTICO_SUBSCRIBE(RoomsGateway, greet));
 };
 
 [[noreturn]] static void usage(int code) {
@@ -78,8 +82,15 @@ int main(int argc, char** argv) {
   portico::stop_signals signals;  // before any server thread: they all inherit the blocked mask
   portico::app_options opts;
   opts.io_threads = 1;
-  opts.admin_ui = portico::admin_ui::install(admin);  // throws on a missing or invalid hash
-  portico::gateway_app<RoomsGateway> app(opts);
+  opts.admin_ui = portico::admin_ui::install(admin);
+  std::unique_ptr<portico::gateway_app<RoomsGateway>> app_ptr;
+  try {
+    app_ptr = std::make_unique<portico::gateway_app<RoomsGateway>>(opts);  // checks the hash
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "admin_ui: %s\n", e.what());
+    return 2;
+  }
+  auto& app = *app_ptr;
   app.listen(host, static_cast<std::uint16_t>(port));
   std::printf("admin_ui: open http://%s:%u/admin/ (server URL http://%s:%u)\nLISTENING %u\n", host.c_str(),
               static_cast<unsigned>(app.port()), host.c_str(), static_cast<unsigned>(app.port()),
