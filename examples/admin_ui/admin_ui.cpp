@@ -80,9 +80,12 @@ int main(int argc, char** argv) {
   if (port > 65535) usage(2);
 
   portico::stop_signals signals;  // before any server thread: they all inherit the blocked mask
+  // [doc:admin-ui-app]
   portico::app_options opts;
   opts.io_threads = 1;
+  // `admin` is a portico::admin_ui_options: user name, bcrypt hash, ui_dir (served on /admin)
   opts.admin_ui = portico::admin_ui::install(admin);
+  // [/doc]
   std::unique_ptr<portico::gateway_app<RoomsGateway>> app_ptr;
   try {
     app_ptr = std::make_unique<portico::gateway_app<RoomsGateway>>(opts);  // checks the hash
