@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     else if (a == "--admin-password-hash") admin.password_hash = value();
     else if (a == "--no-auth") admin.no_auth = true;
     else if (a == "--read-only") admin.read_only = true;
-    else if (a == "--production") admin.mode = portico::admin_ui_options::mode_t::production;
+    else if (a == "--production") admin.mode = portico::admin_ui_options::run_mode::production;
     else if (a == "--max-seconds") max_seconds = std::strtol(value().c_str(), nullptr, 10);
     else if (a == "--help" || a == "-h") usage(0);
     else usage(2);

@@ -3,7 +3,10 @@
 /// namespace that speaks the protocol its UI expects (what `instrument(io, {...})` does in Node).
 ///
 ///     portico::socketio::server io;
-///     portico::admin_ui admin(io, {.username = "admin", .password_hash = "$2b$10$..."});
+///     portico::admin_ui_options o;
+///     o.username = "admin";
+///     o.password_hash = "$2b$10$...";   // bcrypt
+///     portico::admin_ui admin(io, o);     // before io.start(); destroyed after io.stop()
 ///
 /// The UI (the npm package's `ui/dist`, or the hosted admin.socket.io) connects to `/admin` with
 /// `{username, password}` (or the `sessionId` it was given), receives `config` (the features
@@ -69,10 +72,10 @@ struct admin_ui_options {
   bool read_only = false;
   /// The name the UI shows for this server; empty: the host name.
   std::string server_id;
-  enum class mode_t { development, production };
+  enum class run_mode { development, production };
   /// development: sockets, rooms and every event sent or received are reported (Node's
   /// default); production: server stats only, and the per-message path stays untouched.
-  mode_t mode = mode_t::development;
+  run_mode mode = run_mode::development;
   std::chrono::milliseconds stats_interval{2000};
   /// For `admin_ui::install`: the UI's files (the npm package's `ui/dist`) and the URL path they
   /// are served on (open `ui_path + "/"`). An empty `ui_dir` serves nothing.
@@ -166,7 +169,7 @@ class admin_ui final : public socketio::observer {
  private:
   using raw_json = admin::raw_json;
 
-  bool development() const noexcept { return opts_.mode == admin_ui_options::mode_t::development; }
+  bool development() const noexcept { return opts_.mode == admin_ui_options::run_mode::development; }
   socketio::nsp& admin_nsp() { return *admin_; }
   static std::string key(const std::string& nsp, const std::string& sid) { return nsp + '\n' + sid; }
 
