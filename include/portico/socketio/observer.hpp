@@ -36,7 +36,7 @@ class observer {
 
 namespace detail {
 /// The server's observer or null (defined in server.hpp, where the server is complete).
-observer* observer_of(const server& srv) noexcept;
+inline observer* observer_of(const server& srv) noexcept;
 }  // namespace detail
 
 }  // namespace portico::socketio
