@@ -33,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -116,11 +117,18 @@ class admin_ui final : public socketio::observer {
   const admin_ui_options& options() const noexcept { return opts_; }
 
   /// For `app_options::admin_ui`: instruments the app's (first path's) server and, when
-  /// `o.ui_dir` is set, serves the UI's files on `o.ui_path` of its router.
+  /// `o.ui_dir` is set, serves the UI's files on `o.ui_path` of its router. Throws
+  /// std::invalid_argument for bad credentials options or a ui_dir without index.html.
   static std::function<std::shared_ptr<void>(socketio::server&, http::router&)> install(admin_ui_options o) {
     return [o = std::move(o)](socketio::server& io, http::router& r) -> std::shared_ptr<void> {
-      if (!o.ui_dir.empty()) r.static_files(o.ui_path, o.ui_dir);
-      return std::make_shared<admin_ui>(io, o);
+      auto admin = std::make_shared<admin_ui>(io, o);
+      if (!o.ui_dir.empty()) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(o.ui_dir / "index.html", ec))
+          throw std::invalid_argument("portico::admin_ui: no index.html in ui_dir " + o.ui_dir.string());
+        r.static_files(o.ui_path, o.ui_dir);
+      }
+      return admin;
     };
   }
 

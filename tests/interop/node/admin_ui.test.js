@@ -238,13 +238,23 @@ describe('admin UI namespace, read-only and production mode', () => {
 });
 
 describe('admin UI options', () => {
-  it('a password hash that is not bcrypt stops the server at start with a message', T, async () => {
-    const child = spawn(SERVER, ['--port', '0', '--max-seconds', '5', '--admin-user', 'admin',
-      '--admin-password-hash', 'plaintext'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  async function refused(args) {
+    const child = spawn(SERVER, ['--port', '0', '--max-seconds', '5', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => { err += d; });
     const [code] = await once(child, 'exit', 10000);
-    assert.equal(code, 2);
-    assert.match(err, /not a bcrypt hash/);
-  });
+    return { code, err };
+  }
+  it('a password hash that is not bcrypt, no credentials, or a UI directory without the UI stop the server at start',
+    T, async () => {
+      let r = await refused(['--admin-user', 'admin', '--admin-password-hash', 'plaintext']);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /not a bcrypt hash/);
+      r = await refused([]);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /set username and password_hash, or no_auth/);
+      r = await refused(['--no-auth', '--admin-ui', '/nonexistent-admin-ui']);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /no index.html in ui_dir/);
+    });
 });
