@@ -38,6 +38,7 @@
 #include "codec.hpp"
 #include "detail/timers.hpp"
 #include "namespace.hpp"
+#include "observer.hpp"
 #include "socket.hpp"
 
 namespace portico::socketio {
@@ -230,6 +231,16 @@ class server {
     engine_.stop();
   }
 
+  /// Watches sockets, rooms and events (see observer.hpp); null (the default) to stop. Set
+  /// before start(); `o` outlives the server's run.
+  void set_observer(observer* o) noexcept { observer_ = o; }
+  /// Calls `f(nsp&)` for each namespace that exists now (under the namespace table's lock).
+  template <class F>
+  void for_each_namespace(F&& f) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    for (auto& kv : nsps_) f(*kv.second);
+  }
+
   engineio::server& engine() noexcept { return engine_; }
   portico::logger& log() noexcept { return log_; }
   const server_options& options() const noexcept { return opts_; }
@@ -237,6 +248,7 @@ class server {
  private:
   friend class socket;
   friend class detail::broadcast_acks;
+  friend observer* detail::observer_of(const server&) noexcept;
   struct parent {
     std::function<bool(std::string_view)> accept;
     std::shared_ptr<detail::handlers> handlers;
@@ -503,9 +515,11 @@ class server {
       f->text += "\"}";
     }
     s->accept(std::move(f));
+    if (observer_) observer_->connected(*s);
   }
 
   void handle_event(socket& s, packet& p) {
+    if (observer_) observer_->event_received(s, p);
     const auto& h = *s.nsp_->handlers_;
     std::string_view name = p.event_name();
     // Reuse one key buffer per thread: no allocation for the lookup.
@@ -546,6 +560,7 @@ class server {
       return;
     }
     auto& h = *s.nsp_->handlers_;
+    if (observer_) observer_->disconnecting(s, reason);
     if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
     if (notify_client) {
       auto f = std::make_shared<engineio::frame>();
@@ -570,7 +585,10 @@ class server {
   std::unordered_map<std::string, std::unique_ptr<nsp>> nsps_;
   std::vector<parent> parents_;
   nsp* root_ = nullptr;  ///< "/", created first, never removed
+  observer* observer_ = nullptr;
 };
+
+inline observer* detail::observer_of(const server& srv) noexcept { return srv.observer_; }
 
 // --- socket members that need the server ---
 
