@@ -7,7 +7,10 @@
 
 #include "loopback.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -371,6 +374,58 @@ TEST_CASE("websocket through a mount: text, binary, close handshake, invalid UTF
   bad.close();
   CHECK(eventually([&] { return handler->closed == 1007; }));
   CHECK(eventually([&] { return h.connection_count() == 0; }));
+}
+
+TEST_CASE("an upgrade websocketpp finds invalid is refused with 400", "[net][websocket]") {
+  net::host h(test_options());
+  auto handler = std::make_shared<echo_ws>();
+  h.mount("/", nullptr, [&](const net::request&) { return net::upgrade::to(handler); });
+  auto port = h.listen("127.0.0.1", 0);
+  h.start();
+  client c(port);
+  c.send("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  CHECK(c.response().status == 400);  // no Sec-WebSocket-Key
+  CHECK(c.closed_by_server());
+  CHECK(handler->opened == 0);
+}
+
+TEST_CASE("python's http.client keeps one connection for several requests", "[net][http][python]") {
+  if (!std::filesystem::exists("/usr/bin/python3")) {
+    WARN("no /usr/bin/python3: skipped");
+    return;
+  }
+  net::host h(test_options());
+  std::mutex mu;
+  std::vector<std::uint16_t> peers;
+  h.mount("/", [&](net::request req, net::response res) {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      peers.push_back(req.remote_endpoint().port());
+    }
+    res.send(std::string(req.method()) + ":" + req.body());
+  });
+  auto port = h.listen("127.0.0.1", 0);
+  h.start();
+  const std::string script =
+      "import http.client,sys\n"
+      "c=http.client.HTTPConnection('127.0.0.1'," + std::to_string(port) + ",timeout=10)\n"
+      "out=[]\n"
+      "for i in range(3):\n"
+      "  c.request('POST','/x',body='b%d'%i)\n"
+      "  r=c.getresponse(); out.append(r.read().decode())\n"
+      "c.request('GET','/y'); out.append(c.getresponse().read().decode())\n"
+      "print(','.join(out))\n";
+  const std::string cmd = "/usr/bin/python3 -c \"" + script + "\"";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    CHECK(::pclose(p) == 0);
+  }
+  CHECK(out == "POST:b0,POST:b1,POST:b2,GET:\n");
+  std::lock_guard<std::mutex> g(mu);
+  REQUIRE(peers.size() == 4);
+  CHECK(std::count(peers.begin(), peers.end(), peers.front()) == 4);  // one connection
 }
 
 TEST_CASE("one shared frame broadcast to several connections", "[net][websocket]") {

@@ -84,3 +84,42 @@ TEST_CASE("malformed or oversized requests fail with the status to answer", "[ne
   CHECK(status("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n") == 400);
   CHECK(status("GET / HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
 }
+
+#include <portico/net/deadline_wheel.hpp>
+
+#include <vector>
+
+namespace {
+struct probe final : portico::net::deadline_entry {
+  std::vector<int>* fired;
+  int id;
+  probe(std::vector<int>& f, int i) : fired(&f), id(i) {}
+  void on_deadline() override { fired->push_back(id); }
+};
+}  // namespace
+
+TEST_CASE("deadline wheel: fires due entries once, re-arm moves, disarm and destruction cancel", "[net][wheel]") {
+  using ms = std::chrono::milliseconds;
+  portico::net::deadline_wheel w(ms(100), 4);
+  std::vector<int> fired;
+  probe a(fired, 1), b(fired, 2), c(fired, 3);
+  w.arm(a, ms(100));   // 1 tick
+  w.arm(b, ms(250));   // rounds up to 3 ticks
+  w.arm(c, ms(1000));  // 10 ticks: goes round the 4-slot wheel
+  {
+    probe gone(fired, 4);
+    w.arm(gone, ms(100));
+  }  // destroyed while armed: never fires
+  w.advance();
+  CHECK(fired == std::vector<int>{1});
+  CHECK_FALSE(a.armed());
+  w.arm(b, ms(500));  // re-armed later: not at tick 3
+  w.advance();
+  w.advance();
+  CHECK(fired == std::vector<int>{1});
+  for (int i = 0; i < 4; ++i) w.advance();  // tick 7 (b at 2 + 5)
+  CHECK(fired == std::vector<int>{1, 2});
+  w.disarm(c);
+  for (int i = 0; i < 10; ++i) w.advance();
+  CHECK(fired == std::vector<int>{1, 2});
+}
