@@ -91,6 +91,21 @@ TEST_CASE("keep-alive: several requests on one connection, then Connection: clos
   CHECK(c.closed_by_server());
 }
 
+TEST_CASE("Expect: 100-continue gets the interim answer before the body is sent", "[net][http]") {
+  net::host h(test_options());
+  h.mount("/", echo_request);
+  auto port = h.listen("127.0.0.1", 0);
+  h.start();
+  client c(port);
+  c.send("POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  auto interim = c.response(true);
+  CHECK(interim.status == 100);
+  c.send("abc");
+  auto r = c.response();
+  CHECK(r.status == 200);
+  CHECK(r.body == "POST /up abc");
+}
+
 TEST_CASE("HTTP/1.0 closes after one answer unless it asks for keep-alive", "[net][http]") {
   net::host h(test_options());
   h.mount("/", echo_request);

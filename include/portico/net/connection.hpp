@@ -321,8 +321,25 @@ class connection final : public deadline_entry,
       p += k;
       n -= k;
       if (parser_.current() == request_parser::state::failed) return reject();
-      if (parser_.current() == request_parser::state::done) dispatch(parser_.take());
+      if (parser_.current() == request_parser::state::body && !continued_) expect_continue();
+      if (parser_.current() == request_parser::state::done) {
+        continued_ = false;
+        dispatch(parser_.take());
+      }
     }
+  }
+
+  /// `Expect: 100-continue` (curl for bodies over 1 KB): say go ahead, unless earlier answers are
+  /// still owed (an interim answer must not overtake them; the client then sends after its own
+  /// short wait).
+  void expect_continue() {
+    continued_ = true;
+    if (!slots_.empty() || parser_.partial().minor_version() == 0 ||
+        !portico::detail::iequals(parser_.partial().header("expect"), "100-continue"))
+      return;
+    static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    out_.push_back(piece{std::string(interim, sizeof interim - 1), nullptr});
+    out_bytes_ += sizeof interim - 1;
   }
 
   void reject() {
@@ -630,7 +647,7 @@ class connection final : public deadline_entry,
   kind deadline_ = kind::none;
   bool in_batch_ = false, waiting_ = false, writing_ = false, was_paused_ = false;
   bool stop_parsing_ = false, closing_ = false, lingering_ = false, overflow_ = false, linked_ = false;
-  bool ws_down_ = false, ws_opened_ = false, close_notified_ = false;
+  bool ws_down_ = false, ws_opened_ = false, close_notified_ = false, continued_ = false;
 
  public:
   connection* next_connection() const noexcept { return next_; }

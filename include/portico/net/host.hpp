@@ -153,10 +153,15 @@ class host {
     for (auto& w : workers_) {
       if (w->thread.joinable()) w->thread.join();
       w->stopped = true;
+      // Answers posted while the thread was ending hold their connection (which holds the
+      // worker): run them out now; they see `stopped` and drop what they carry.
+      w->io.restart();
+      w->io.poll();
     }
   }
 
-  /// Live connections (HTTP and WebSocket), summed over threads; for tests and metrics.
+  /// Live connections (HTTP and WebSocket), summed over threads; for tests and metrics (waits
+  /// for each I/O thread: not from one of them).
   std::size_t connection_count() {
     std::size_t n = 0;
     for (auto& wp : workers_) {

@@ -31,6 +31,9 @@ class request_parser {
   int error_status() const noexcept { return status_; }
   const char* error_reason() const noexcept { return reason_; }
 
+  /// The request being read (its head is complete once the state is `body`).
+  const request& partial() const noexcept { return req_; }
+
   /// Takes bytes of [p, p+n) up to the end of one request; returns how many. Stops early at
   /// `done` or `failed` (the rest belongs to the next request, or to nobody).
   std::size_t feed(const char* p, std::size_t n) {
