@@ -443,6 +443,41 @@ TEST_CASE("python's http.client keeps one connection for several requests", "[ne
   CHECK(std::count(peers.begin(), peers.end(), peers.front()) == 4);  // one connection
 }
 
+TEST_CASE("a server-initiated close: clean with a client that answers, cut off after the deadline without", "[net][websocket]") {
+  auto o = test_options();
+  o.websocket_close_timeout = std::chrono::milliseconds(200);
+  net::host h(o);
+  struct closer final : net::websocket_handler {
+    std::atomic<int> closed{0};
+    void on_message(const net::websocket& ws, std::string& payload, bool) override { ws.close(4000, payload); }
+    void on_close(std::uint16_t code, std::string_view) override { closed = code; }
+  };
+  auto handler = std::make_shared<closer>();
+  h.mount("/", nullptr, [&](const net::request&) { return net::upgrade::to(handler); });
+  auto port = h.listen("127.0.0.1", 0);
+  h.start();
+
+  client polite(port);
+  REQUIRE(polite.ws_handshake("/") == 101);
+  polite.ws_send(0x1, "bye");
+  auto f = polite.ws_read();
+  CHECK(f.opcode == 0x8);
+  CHECK(f.close_code() == 4000);
+  CHECK(f.payload.substr(2) == "bye");
+  polite.ws_close(4000);
+  CHECK(polite.closed_by_server());
+  polite.close();
+  CHECK(eventually([&] { return handler->closed == 4000; }));
+
+  client silent(port);
+  REQUIRE(silent.ws_handshake("/") == 101);
+  silent.ws_send(0x1, "bye");
+  f = silent.ws_read();
+  CHECK(f.opcode == 0x8);
+  CHECK(silent.closed_by_server());  // never answered: the close deadline ends it
+  CHECK(eventually([&] { return h.connection_count() == 0; }));
+}
+
 TEST_CASE("one shared frame broadcast to several connections", "[net][websocket]") {
   net::host h(test_options());
   struct room final : net::websocket_handler {
@@ -477,6 +512,10 @@ TEST_CASE("one shared frame broadcast to several connections", "[net][websocket]
       ws.send(frame2);
     }
   }
+  {
+    std::lock_guard<std::mutex> g(r->mu);
+    r->members.front().send_text("just you, from another thread");
+  }
   for (auto& c : clients) {
     auto f = c->ws_read();
     CHECK(f.opcode == 0x1);
@@ -485,6 +524,8 @@ TEST_CASE("one shared frame broadcast to several connections", "[net][websocket]
     CHECK(f.opcode == 0x2);
     CHECK(f.payload == large);
   }
+  auto f = clients.front()->ws_read();
+  CHECK(f.payload == "just you, from another thread");
   CHECK(eventually([&] { return frame.use_count() == 1; }));  // released once written
 }
 

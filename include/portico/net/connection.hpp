@@ -91,6 +91,8 @@ class connection final : public deadline_entry,
       in_batch_ = false;
     }
     notify_ws_close();
+    // on_close was the handler's last event: let it go (it may hold handles to this connection).
+    wsh_.reset();
     self_handle_ = websocket();
     asio::error_code ec;
     sock_.close(ec);
