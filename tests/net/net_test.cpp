@@ -478,6 +478,37 @@ TEST_CASE("a server-initiated close: clean with a client that answers, cut off a
   CHECK(eventually([&] { return h.connection_count() == 0; }));
 }
 
+TEST_CASE("curl sends two requests on one connection and gets both answers", "[net][http][curl]") {
+  if (!std::filesystem::exists("/usr/bin/curl")) {
+    WARN("no /usr/bin/curl: skipped");
+    return;
+  }
+  net::host h(test_options());
+  std::mutex mu;
+  std::vector<std::uint16_t> peers;
+  h.mount("/", [&](net::request req, net::response res) {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      peers.push_back(req.remote_endpoint().port());
+    }
+    res.send(std::string(req.path()) + "\n");
+  });
+  auto port = h.listen("127.0.0.1", 0);
+  h.start();
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  const std::string cmd = "/usr/bin/curl -s --max-time 10 " + base + "/first " + base + "/second";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    CHECK(::pclose(p) == 0);
+  }
+  CHECK(out == "/first\n/second\n");
+  std::lock_guard<std::mutex> g(mu);
+  REQUIRE(peers.size() == 2);
+  CHECK(peers[0] == peers[1]);  // curl reused the connection
+}
+
 TEST_CASE("one shared frame broadcast to several connections", "[net][websocket]") {
   net::host h(test_options());
   struct room final : net::websocket_handler {
