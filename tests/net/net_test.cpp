@@ -327,6 +327,34 @@ TEST_CASE("an answer sent later from another thread (long-poll) reaches the clie
   CHECK(r.header("content-type") == "text/plain; charset=UTF-8");
 }
 
+TEST_CASE("a parked answer learns that its client left (on_abort), sending it then does nothing", "[net][http]") {
+  net::host h(test_options());
+  std::mutex mu;
+  std::vector<net::response> parked;
+  std::atomic<int> aborted{0};
+  h.mount("/poll", [&](net::request, net::response res) {
+    res.on_abort([&] { ++aborted; });
+    std::lock_guard<std::mutex> g(mu);
+    parked.push_back(std::move(res));
+  });
+  auto port = h.listen("127.0.0.1", 0);
+  h.start();
+  {
+    client c(port);
+    c.send(get("/poll"));
+    REQUIRE(eventually([&] {
+      std::lock_guard<std::mutex> g(mu);
+      return parked.size() == 1;
+    }));
+    CHECK(aborted == 0);
+  }  // the client goes away
+  CHECK(eventually([&] { return aborted == 1; }));
+  std::lock_guard<std::mutex> g(mu);
+  CHECK_FALSE(parked.front().connection_open());
+  parked.front().send("too late");
+  CHECK(aborted == 1);
+}
+
 namespace {
 
 /// Echoes every message back as it came; remembers the close code.

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -96,6 +97,7 @@ class connection final : public deadline_entry,
     self_handle_ = websocket();
     asio::error_code ec;
     sock_.close(ec);
+    abort_pending();
     slots_.clear();
     held_.clear();
     out_.clear();
@@ -103,6 +105,20 @@ class connection final : public deadline_entry,
   }
 
   bool open() const noexcept override { return !dead_; }
+
+  void on_abort(std::uint64_t seq, std::function<void()> f) override {
+    if (w_.stopped) return;
+    if (!on_thread()) {
+      asio::post(w_.io, [self = shared_from_this(), seq, f = std::move(f)]() mutable { self->on_abort(seq, std::move(f)); });
+      return;
+    }
+    for (auto& x : slots_)
+      if (x.seq == seq && !x.ready) {
+        x.abort = std::move(f);
+        return;
+      }
+    if (dead_ && f) f();  // already gone
+  }
 
   // --- answers (any thread) ---
   void answer(std::uint64_t seq, int status, std::string fields, std::string body,
@@ -121,6 +137,7 @@ class connection final : public deadline_entry,
       if (x.seq == seq) s = &x;
     if (!s || s->ready) return;
     s->ready = true;
+    s->abort = nullptr;
     if (close || w_.stopping) s->close = true;
     std::string& h = s->head;
     h.reserve(64 + fields.size());
@@ -205,6 +222,7 @@ class connection final : public deadline_entry,
     bool ready = false, close = false, head_only = false;
     std::string head, body;
     std::shared_ptr<const std::string> shared;
+    std::function<void()> abort;  ///< response::on_abort
   };
   /// A piece of output: owned bytes (coalesced appends) or a shared frame/body.
   struct piece {
@@ -448,6 +466,22 @@ class connection final : public deadline_entry,
     con_->start();
     feed_ws(r.raw_head().data(), r.raw_head().size());
     if (!r.body().empty()) feed_ws(r.body().data(), r.body().size());
+  }
+
+  /// The client left: tell the handlers still holding unanswered requests (once each).
+  void abort_pending() {
+    for (auto& x : slots_) {
+      if (x.ready || !x.abort) continue;
+      auto f = std::move(x.abort);
+      x.abort = nullptr;
+      try {
+        f();
+      } catch (const std::exception& e) {
+        w_.log.error(std::string("net: on_abort threw: ") + e.what());
+      } catch (...) {
+        w_.log.error("net: on_abort threw");
+      }
+    }
   }
 
   /// Runs user code; an exception closes the WebSocket with 1011 and is logged once.

@@ -5,6 +5,7 @@
 /// so a forgotten request cannot stall the connection's pipeline.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +22,8 @@ class answer_sink {
                       std::shared_ptr<const std::string> shared_body, bool close) = 0;
   /// Whether the connection can still take the answer (false once it closed).
   virtual bool open() const noexcept = 0;
+  /// Runs `f` on the connection's thread if it closes before answer `seq` is sent.
+  virtual void on_abort(std::uint64_t seq, std::function<void()> f) = 0;
 };
 }  // namespace detail
 
@@ -69,6 +72,14 @@ class response {
   void send(std::string body = {}) { finish(std::move(body), nullptr); }
   /// Sends a shared immutable body (a cached page): no copy per response.
   void send(std::shared_ptr<const std::string> body) { finish({}, std::move(body)); }
+
+  /// `f` runs (on the connection's I/O thread) if the client goes away before this answer is
+  /// sent: a long-poll learns that its request is gone. Set it before `send`; callable from any
+  /// thread.
+  response& on_abort(std::function<void()> f) {
+    if (sink_) sink_->on_abort(seq_, std::move(f));
+    return *this;
+  }
 
   /// Not yet sent.
   bool pending() const noexcept { return sink_ != nullptr; }
