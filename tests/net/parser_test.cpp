@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <portico/net/request_parser.hpp>
+// Also in net_test.cpp: two translation units with every net header prove them link-safe
+// (header-only: everything inline).
+#include <portico/net/host.hpp>
 
 #include <string>
 
