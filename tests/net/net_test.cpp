@@ -546,7 +546,15 @@ TEST_CASE("one shared frame broadcast to several connections", "[net][websocket]
       std::lock_guard<std::mutex> g(mu);
       members.push_back(ws);
     }
-    void on_message(const net::websocket&, std::string&, bool) override {}
+    /// Relays to everyone from the I/O thread (recipients there directly, the others posted).
+    void on_message(const net::websocket&, std::string& payload, bool) override {
+      std::vector<net::websocket> all;
+      {
+        std::lock_guard<std::mutex> g(mu);
+        all = members;
+      }
+      net::send_all(all, net::make_frame("relay: " + payload));
+    }
   };
   auto r = std::make_shared<room>();
   h.mount("/", nullptr, [&](const net::request&) { return net::upgrade::to(r); });
@@ -566,10 +574,8 @@ TEST_CASE("one shared frame broadcast to several connections", "[net][websocket]
   auto frame2 = net::make_frame(large, true);
   {
     std::lock_guard<std::mutex> g(r->mu);
-    for (auto& ws : r->members) {
-      ws.send(frame);
-      ws.send(frame2);
-    }
+    for (auto& ws : r->members) ws.send(frame);  // one by one
+    net::send_all(r->members, frame2);            // grouped per I/O thread (both threads here)
   }
   {
     std::lock_guard<std::mutex> g(r->mu);
@@ -585,6 +591,8 @@ TEST_CASE("one shared frame broadcast to several connections", "[net][websocket]
   }
   auto f = clients.front()->ws_read();
   CHECK(f.payload == "just you, from another thread");
+  clients.back()->ws_send(0x1, "hi all");
+  for (auto& c : clients) CHECK(c->ws_read().payload == "relay: hi all");
   CHECK(eventually([&] { return frame.use_count() == 1; }));  // released once written
 }
 

@@ -210,6 +210,11 @@ class connection final : public deadline_entry,
     if (!in_batch_) after_output();
   }
   bool ws_open() const noexcept override { return ws_is_open_; }
+  const void* ws_home() const noexcept override { return &w_; }
+  bool ws_on_home() const noexcept override { return on_thread(); }
+  void ws_post(std::function<void()> f) override {
+    if (!w_.stopped) asio::post(w_.io, std::move(f));
+  }
 
  private:
   enum class mode : unsigned char { http, websocket };

@@ -5,6 +5,8 @@
 /// (off that thread a send is posted to it, with a copy of the payload).
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +43,11 @@ class ws_sink {
   virtual void ws_send(shared_frame frame) = 0;
   virtual void ws_close(std::uint16_t code, std::string_view reason) = 0;
   virtual bool ws_open() const noexcept = 0;
+  /// The I/O thread the connection lives on (an identity for grouping), whether the caller runs
+  /// on it, and a way to run `f` there.
+  virtual const void* ws_home() const noexcept = 0;
+  virtual bool ws_on_home() const noexcept = 0;
+  virtual void ws_post(std::function<void()> f) = 0;
 };
 }  // namespace detail
 
@@ -72,8 +79,36 @@ class websocket {
   const void* id() const noexcept { return sink_.get(); }
 
  private:
+  template <class Range>
+  friend void send_all(const Range& sockets, const shared_frame& frame);
   std::shared_ptr<detail::ws_sink> sink_;
 };
+
+/// Queues one shared frame on many connections (a broadcast): recipients on the caller's I/O
+/// thread directly, the others with one posted job per I/O thread rather than one per recipient.
+template <class Range>
+void send_all(const Range& sockets, const shared_frame& frame) {
+  if (!frame) return;
+  std::vector<std::pair<const void*, std::vector<websocket>>> away;  // per I/O thread
+  for (const websocket& ws : sockets) {
+    if (!ws.sink_) continue;
+    if (ws.sink_->ws_on_home()) {
+      ws.sink_->ws_send(frame);
+      continue;
+    }
+    const void* home = ws.sink_->ws_home();
+    auto it = away.begin();
+    while (it != away.end() && it->first != home) ++it;
+    if (it == away.end()) it = away.insert(away.end(), {home, {}});
+    it->second.push_back(ws);
+  }
+  for (auto& group : away) {
+    auto first = group.second.front().sink_;
+    first->ws_post([list = std::move(group.second), frame] {
+      for (auto& ws : list) ws.send(frame);
+    });
+  }
+}
 
 /// The events of one WebSocket connection, on its I/O thread.
 class websocket_handler {
