@@ -497,6 +497,19 @@ TEST_CASE("a server-initiated close: clean with a client that answers, cut off a
   polite.close();
   CHECK(eventually([&] { return handler->closed == 4000; }));
 
+  client wordy(port);  // a reason longer than a close frame can carry is cut, not dropped
+  REQUIRE(wordy.ws_handshake("/") == 101);
+  std::string long_reason;
+  for (int i = 0; i < 70; ++i) long_reason += "\xc3\xa9";  // 140 bytes of "é"
+  wordy.ws_send(0x1, long_reason);
+  f = wordy.ws_read();
+  CHECK(f.opcode == 0x8);
+  CHECK(f.close_code() == 4000);
+  CHECK(f.payload.size() == 2 + 122);  // 61 whole characters
+  wordy.ws_close(4000);
+  CHECK(wordy.closed_by_server());
+  wordy.close();
+
   client silent(port);
   REQUIRE(silent.ws_handshake("/") == 101);
   silent.ws_send(0x1, "bye");

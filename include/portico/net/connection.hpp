@@ -204,6 +204,14 @@ class connection final : public deadline_entry,
     }
     if (!ws_is_open_ || !con_) return;
     ws_is_open_ = false;
+    // A close reason is at most 123 bytes (RFC 6455 5.5); cut at a UTF-8 character boundary.
+    if (reason.size() > websocketpp::frame::limits::close_reason_size) {
+      reason = reason.substr(0, websocketpp::frame::limits::close_reason_size);
+      std::size_t end = reason.size();
+      while (end > 0 && (static_cast<unsigned char>(reason[end - 1]) & 0xC0) == 0x80) --end;
+      if (end > 0 && static_cast<unsigned char>(reason[end - 1]) >= 0xC0) --end;  // its lead byte
+      reason = reason.substr(0, end);
+    }
     websocketpp::lib::error_code ec;
     con_->close(code, std::string(reason), ec);
     if (!dead_ && !ws_down_) set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);

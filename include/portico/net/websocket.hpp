@@ -58,6 +58,8 @@ class websocket {
   websocket() = default;
   explicit websocket(std::shared_ptr<detail::ws_sink> s) : sink_(std::move(s)) {}
 
+  /// Text goes out as given: the caller sends valid UTF-8 (the layers above repair at their
+  /// boundary; a browser drops a connection on one invalid text frame).
   void send_text(std::string_view payload) const { send(payload, false); }
   void send_binary(std::string_view payload) const { send(payload, true); }
   void send(std::string_view payload, bool binary) const {
@@ -67,7 +69,7 @@ class websocket {
   void send(const shared_frame& frame) const {
     if (sink_ && frame) sink_->ws_send(frame);
   }
-  /// Starts the close handshake (1000 = normal closure).
+  /// Starts the close handshake (1000 = normal closure); a reason beyond 123 bytes is cut.
   void close(std::uint16_t code = 1000, std::string_view reason = {}) const {
     if (sink_) sink_->ws_close(code, reason);
   }
