@@ -51,12 +51,7 @@ namespace portico {
 
 namespace admin {
 /// JSON text emitted as is (an already serialised object or array).
-struct raw_json {
-  std::string_view text;
-};
-inline void encode(json::writer& w, const raw_json& r, json::encode_context&) {
-  w.RawValue(r.text.data(), r.text.size(), rapidjson::kObjectType);
-}
+using raw_json = json::encoded;
 }  // namespace admin
 
 struct admin_ui_options {
