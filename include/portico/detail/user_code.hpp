@@ -29,6 +29,19 @@ void log_user_code_failure(const logger* log, W& what, const char* error) noexce
   }
 }
 
+/// For the `catch (...)` that ends a ladder whose first clauses map some exceptions to an answer:
+/// logs the exception in flight as run_user_code does.
+template <class W>
+void log_user_code_exception(const logger* log, W&& what) noexcept {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    log_user_code_failure(log, what, e.what());
+  } catch (...) {
+    log_user_code_failure(log, what, nullptr);
+  }
+}
+
 /// Runs `f`; false when it threw. `what` names the code in the log line ("event handler 'chat'"):
 /// a string, or a callable returning one, built only when something was thrown (nothing to pay
 /// on the hot path). `log` may be null: then the failure is swallowed silently.
@@ -37,10 +50,8 @@ bool run_user_code(const logger* log, W&& what, F&& f) noexcept {
   try {
     std::forward<F>(f)();
     return true;
-  } catch (const std::exception& e) {
-    log_user_code_failure(log, what, e.what());
   } catch (...) {
-    log_user_code_failure(log, what, nullptr);
+    log_user_code_exception(log, what);
   }
   return false;
 }
