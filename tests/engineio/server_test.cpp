@@ -1187,3 +1187,53 @@ TEST_CASE("a websocket text frame that is not UTF-8 closes only that client, wit
   good.send_text("4alive");
   CHECK(good.recv_text() == "4alive");
 }
+
+TEST_CASE("a handler that throws loses its own work, never the worker", "[engineio][server]") {
+  server_options o = defaults();
+  o.threads = 1;  // every session on the one worker a throw would take down
+  server srv(o);
+  std::mutex mu;
+  std::vector<std::string> errors;
+  srv.log().set_level(portico::log_level::error);
+  srv.log().set_sink([&](portico::log_level, std::string_view line) {
+    std::lock_guard<std::mutex> g(mu);
+    errors.emplace_back(line);
+  });
+  srv.on_message([](const socket_ptr& s, message&& m) {
+    if (m.data == "std") throw std::runtime_error("bad input");
+    if (m.data == "int") throw 42;  // not a std::exception
+    s->send(std::move(m.data));
+  });
+  srv.listen("127.0.0.1", 0);
+  srv.start();
+  auto errors_seen = [&](std::size_t n) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> g(mu);
+        if (errors.size() >= n) return true;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  };
+  // A bare engineio handler's throw ends the read of that frame's connection (the layers above
+  // guard their handlers); the worker and its other sessions go on.
+  ws_client a, b, c;
+  REQUIRE(a.connect(srv.port(), "/engine.io/?EIO=4&transport=websocket") == 101);
+  ws_open_sid(a);
+  a.send_text("4std");
+  REQUIRE(errors_seen(1));
+  REQUIRE(b.connect(srv.port(), "/engine.io/?EIO=4&transport=websocket") == 101);
+  ws_open_sid(b);
+  b.send_text("4int");
+  REQUIRE(errors_seen(2));
+  REQUIRE(c.connect(srv.port(), "/engine.io/?EIO=4&transport=websocket") == 101);
+  ws_open_sid(c);
+  c.send_text("4hello");
+  CHECK(c.recv_text() == "4hello");
+  srv.stop();
+  std::lock_guard<std::mutex> g(mu);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == "a handler on an Engine.IO worker threw: bad input");
+  CHECK(errors[1] == "a handler on an Engine.IO worker threw a non-standard exception");
+}

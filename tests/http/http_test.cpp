@@ -1078,3 +1078,29 @@ TEST_CASE("served by engineio::server: Engine.IO, HTTP routes and ws routes on o
   CHECK(r.websocket_count() == 0);
   CHECK(app.codes() == std::vector<int>(6, 1001));
 }
+
+TEST_CASE("ws_route: a message handler that throws closes its client with 1011, also a non-std throw",
+          "[http][ws]") {
+  http::router r;
+  r.log().set_level(portico::log_level::off);
+  r.ws("/echo", [](const http::websocket_ptr& ws) {
+    ws->accept();
+    ws->on_message([](http::websocket& w, http::ws_message&& m) {
+      if (m.data == "std") throw std::runtime_error("bad input");
+      if (m.data == "int") throw 42;  // not a std::exception
+      w.send_text(std::move(m.data));
+    });
+  });
+  raw_endpoint srv(r);
+
+  ws_client a, b, c;
+  REQUIRE(a.connect(srv.port(), "/echo") == 101);
+  a.send_text("std");
+  CHECK(recv_close(a).first == 1011);
+  REQUIRE(b.connect(srv.port(), "/echo") == 101);
+  b.send_text("int");
+  CHECK(recv_close(b).first == 1011);
+  REQUIRE(c.connect(srv.port(), "/echo") == 101);
+  c.send_text("still here");
+  CHECK(c.recv_text() == "still here");
+}

@@ -35,6 +35,7 @@
 #include <websocketpp/config/asio_no_tls_client.hpp>
 #include <websocketpp/logger/stub.hpp>
 
+#include "../detail/user_code.hpp"
 #include "../engineio/codec.hpp"
 #include "../log.hpp"
 #include "detail/http_exchange.hpp"
@@ -256,10 +257,7 @@ inline constexpr std::string_view tls_error_prefix = "tls error: ";
 /// Runs a user callback; an exception from it loses that one callback, never the connection.
 template <class F, class... A>
 void guarded(F& f, A&&... a) noexcept {
-  try {
-    f(std::forward<A>(a)...);
-  } catch (...) {
-  }
+  portico::detail::run_user_code(nullptr, "a client callback", [&] { f(std::forward<A>(a)...); });
 }
 
 inline std::string percent_encode(std::string_view s) {
@@ -518,13 +516,8 @@ class engine : public std::enable_shared_from_this<engine> {
     thread_ = std::thread([self = shared_from_this()] {
       self->io_thread_id_ = std::this_thread::get_id();
       self->ready_.store(true);
-      for (;;) {
-        try {
-          self->io_.run();
-          break;
-        } catch (...) {
-          // A user handler threw: that event is lost, the connection goes on.
-        }
+      // A user handler threw: that event is lost, the connection goes on.
+      while (!portico::detail::run_user_code(nullptr, "a client handler", [&] { self->io_.run(); })) {
       }
     });
     while (!ready_.load()) std::this_thread::yield();

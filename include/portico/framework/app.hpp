@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/user_code.hpp"
 #include "../http/http.hpp"
 #include "../log.hpp"
 #include "../socketio/server.hpp"
@@ -178,11 +179,8 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
 template <class B>
 void gateway_disconnect(B& b, socketio::socket& s, std::string_view reason) {
   gateway_context ctx(b, s);
-  try {
-    call_on_disconnected(*b.gateway, ctx, disconnect_reason(reason));
-  } catch (const std::exception& ex) {
-    b.log->error([&] { return std::string("on_disconnected on ") + s.namespace_name() + " threw: " + ex.what(); });
-  }
+  portico::detail::run_user_code(b.log, [&] { return std::string("on_disconnected on ") + s.namespace_name(); },
+                                 [&] { call_on_disconnected(*b.gateway, ctx, disconnect_reason(reason)); });
   b.table.close(s.sid());  // per-connection providers die here
 }
 

@@ -7,6 +7,8 @@
 ///       });
 ///     }
 
+#include "../detail/user_code.hpp"
+
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -83,11 +85,8 @@ class worker_pool {
         f = std::move(s.tasks.front());
         s.tasks.pop_front();
       }
-      try {
-        f();
-      } catch (...) {
-        // A task's failure is its own business (it holds the ack); the pool keeps running.
-      }
+      // A task's failure is its own business (it holds the ack): no log; the pool keeps running.
+      portico::detail::run_user_code(nullptr, "a worker pool task", f);
     }
   }
 

@@ -12,6 +12,7 @@
 /// when parameters do not validate, the chosen status when a handler or check throws
 /// http_exception, 500 `{"detail":"Internal Server Error"}` when it throws anything else (the
 /// message is logged, never sent).
+#include "../detail/user_code.hpp"
 #include "../log.hpp"
 #include "exception.hpp"
 #include "params.hpp"
@@ -429,20 +430,15 @@ class router : public route_builder<router> {
           r.deferred(req, rsp);
         } catch (const http_exception& e) {
           rsp.send(e.to_response());
-        } catch (const std::exception& e) {
-          log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
-          rsp.send(error(500, "Internal Server Error"));
         } catch (...) {
-          log_->error("handler " + r.method + " " + r.pattern + " threw a non-standard exception");
+          portico::detail::log_user_code_exception(log_.get(), [&] { return "handler " + r.method + " " + r.pattern; });
           rsp.send(error(500, "Internal Server Error"));
         }
         return std::nullopt;
       } catch (const http_exception& e) {
         return e.to_response();
-      } catch (const std::exception& e) {
-        log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
       } catch (...) {
-        log_->error("handler " + r.method + " " + r.pattern + " threw a non-standard exception");
+        portico::detail::log_user_code_exception(log_.get(), [&] { return "handler " + r.method + " " + r.pattern; });
       }
       return error(500, "Internal Server Error");
     }
@@ -562,10 +558,8 @@ class router : public route_builder<router> {
     } catch (const http_exception& e) {
       write(con, e.to_response(), false);
       return false;
-    } catch (const std::exception& e) {
-      log_->error("ws handler " + r->pattern() + " threw: " + e.what());
     } catch (...) {
-      log_->error("ws handler " + r->pattern() + " threw a non-standard exception");
+      portico::detail::log_user_code_exception(log_.get(), [&] { return "ws handler " + r->pattern(); });
     }
     write(con, error(500, "Internal Server Error"), false);
     return false;

@@ -6,6 +6,7 @@
 /// Threading: the connection lives on one worker thread. Handlers run there; send() and
 /// close() may be called from any thread (they post to that worker when needed).
 #include "../engineio/detail/ws_config.hpp"
+#include "../detail/user_code.hpp"
 #include "../detail/utf8.hpp"
 #include "../log.hpp"
 #include "request.hpp"
@@ -142,12 +143,9 @@ class websocket : public std::enable_shared_from_this<websocket> {
 
   void received(ws_message&& m) {
     if (state_ != state::open || !on_message_) return;
-    try {
-      on_message_(*this, std::move(m));
-    } catch (const std::exception& e) {
-      if (log_) log_->error("ws handler on " + req_.path + " threw: " + e.what());
+    if (!portico::detail::run_user_code(log_, [&] { return "ws handler on " + req_.path; },
+                                        [&] { on_message_(*this, std::move(m)); }))
       close_here(close_code::internal_error, "");
-    }
   }
 
   void ended(int code, std::string reason) {
@@ -163,13 +161,9 @@ class websocket : public std::enable_shared_from_this<websocket> {
       std::lock_guard<std::mutex> g(clients_->mu);
       clients_->open.erase(this);
     }
-    if (on_close_) {
-      try {
-        on_close_(*this, code, reason);
-      } catch (const std::exception& e) {
-        if (log_) log_->error("ws close handler on " + req_.path + " threw: " + e.what());
-      }
-    }
+    if (on_close_)
+      portico::detail::run_user_code(log_, [&] { return "ws close handler on " + req_.path; },
+                                     [&] { on_close_(*this, code, reason); });
     on_message_ = nullptr;
     on_close_ = nullptr;  // may hold references back to this websocket
   }

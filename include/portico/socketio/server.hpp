@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "../detail/random.hpp"
+#include "../detail/user_code.hpp"
 #include "../engineio/server.hpp"
 #include "../log.hpp"
 #include "adapter.hpp"
@@ -539,15 +540,8 @@ class server {
   /// User code must not take an I/O thread down: an exception is logged and reported as false.
   template <class F>
   bool guarded(const char* what, std::string_view name, F&& f) {
-    try {
-      f();
-      return true;
-    } catch (const std::exception& ex) {
-      log_.error([&] { return std::string(what) + " '" + std::string(name) + "' threw: " + ex.what(); });
-    } catch (...) {
-      log_.error([&] { return std::string(what) + " '" + std::string(name) + "' threw"; });
-    }
-    return false;
+    return portico::detail::run_user_code(
+        log_, [&] { return std::string(what) + " '" + std::string(name) + "'"; }, std::forward<F>(f));
   }
 
   /// Common end of a namespace connection: `disconnecting` (rooms still visible), leave rooms,
