@@ -373,6 +373,10 @@ class socket {
     return sid_;
   }
   bool connected() const noexcept { return connected_.load(); }
+  /// The server's connection state recovery restored this socket on the last (re)connection:
+  /// same sid, rooms and session, missed events delivered first (socket.io-client's
+  /// `socket.recovered`). With recovery on, events carry their offset as the last argument.
+  bool recovered() const noexcept { return recovered_.load(); }
 
   /// The CONNECT payload, sent on every (re)connection: any JSON-encodable value.
   template <class T>
@@ -492,7 +496,13 @@ class socket {
   std::function<void(const connect_error&)> connect_error_cb_;
   std::function<void(const std::string&)> disconnect_cb_;
   std::atomic<bool> connected_{false};
+  std::atomic<bool> recovered_{false};
   std::atomic<std::uint64_t> next_ack_id_{0};
+  std::string pid_, offset_;  ///< connection state recovery: the server's pid, the last event's offset (io thread)
+  /// Events that came before the CONNECT answer (Node's server replays missed packets first),
+  /// delivered right after it, as socket.io-client's receive buffer does; at most this many.
+  static constexpr std::size_t max_early_events = 4096;
+  std::vector<socketio::packet> early_;
 
   bool active_ = false;  ///< the user wants this namespace joined (io thread)
   state state_ = state::idle;
@@ -1237,10 +1247,25 @@ inline void socket::disconnect() {
 inline void socket::io_send_connect() {
   std::string pkt = "4";
   socketio::write_header(pkt, socketio::packet_type::connect, nsp_);
+  std::string auth;
   {
     std::lock_guard<std::mutex> l(mu_);
-    pkt += auth_json_;
+    auth = auth_json_;
   }
+  // Recovery: `{pid, offset}` join the payload (the user's own members win, as Object.assign).
+  if (!pid_.empty() && (auth.empty() || (auth.front() == '{' && auth.back() == '}'))) {
+    std::string extra;
+    json::encode_context ctx;
+    extra += "\"pid\":";
+    json::encode_to(extra, pid_, ctx);
+    if (!offset_.empty()) {
+      extra += ",\"offset\":";
+      json::encode_to(extra, offset_, ctx);
+    }
+    if (auth.empty()) auth = "{" + extra + "}";
+    else auth.insert(1, auth.size() > 2 ? extra + "," : extra);
+  }
+  pkt += auth;
   state_ = state::connecting;
   engine_->io_send_text(pkt);
 }
@@ -1273,6 +1298,7 @@ inline void socket::io_fail_acks() {
 /// The transport (or this namespace) went away: `reason` for a connected socket's disconnect
 /// handler; a socket still waiting for its CONNECT answer gets a connect_error instead.
 inline void socket::io_transport_lost(const std::string& reason, bool) {
+  early_.clear();
   state prev = state_;
   state_ = state::idle;
   io_set_connected(false);
@@ -1298,13 +1324,20 @@ inline void socket::io_on_packet(socketio::packet& p) {
         engine_->io_send_text(pkt);
         return;
       }
-      std::string sid;
+      std::string sid, pid;
       if (p.data().IsObject()) {
         auto it = p.data().FindMember("sid");
         if (it != p.data().MemberEnd() && it->value.IsString()) sid = it->value.GetString();
+        auto pi = p.data().FindMember("pid");
+        if (pi != p.data().MemberEnd() && pi->value.IsString()) pid = pi->value.GetString();
       }
+      recovered_.store(!pid.empty() && pid == pid_);
+      pid_ = std::move(pid);
       state_ = state::connected;
       io_set_connected(true, std::move(sid));
+      auto early = std::move(early_);
+      early_.clear();
+      for (auto& e : early) io_on_packet(e);
       io_flush();
       if (auto cb = get(connect_cb_)) detail::guarded(cb);
       break;
@@ -1328,6 +1361,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       state_ = state::idle;
       active_ = false;
       buffer_.clear();
+      early_.clear();
       io_fail_acks();
       if (auto cb = get(connect_error_cb_)) detail::guarded(cb, err);
       engine_->io_maybe_close();
@@ -1339,6 +1373,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       state_ = state::idle;
       io_set_connected(false);
       buffer_.clear();
+      early_.clear();
       io_fail_acks();
       if (was)
         if (auto cb = get(disconnect_cb_)) detail::guarded(cb, std::string("io server disconnect"));
@@ -1347,7 +1382,16 @@ inline void socket::io_on_packet(socketio::packet& p) {
     }
     case packet_type::event:
     case packet_type::binary_event: {
+      if (state_ == state::connecting) {
+        if (early_.size() < max_early_events) early_.push_back(std::move(p));
+        else engine_->log().warn("portico.client: event before the CONNECT answer dropped (over max_early_events)");
+        return;
+      }
       if (state_ != state::connected) return;
+      if (!pid_.empty() && p.data().IsArray() && p.data().Size() > 1 && p.data()[p.data().Size() - 1].IsString()) {
+        const auto& o = p.data()[p.data().Size() - 1];
+        offset_.assign(o.GetString(), o.GetStringLength());
+      }
       ack_handle ack;
       if (p.has_id()) {
         ack.state_ = std::make_shared<ack_handle::state>();
