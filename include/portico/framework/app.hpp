@@ -43,7 +43,7 @@ struct app_options {
   /// The starting point of every path's Socket.IO server: limits (`server.engine.max_payload`,
   /// `max_buffered_bytes`, `stop_grace`, `allow_eio3`, ...), `max_attachments`,
   /// `max_packet_bytes`, `adapter_factory` (another adapter, see
-  /// docs/scaling.md). The app then sets the path, threads, connect_timeout, and what the
+  /// docs/scaling.md), `connection_state_recovery` (docs/socketio.md). The app then sets the path, threads, connect_timeout, and what the
   /// gateways declare (transports, CORS origins, ping).
   socketio::server_options server;
 };
