@@ -597,16 +597,14 @@ class server {
     }
     auto& h = *s.nsp_->handlers_;
     if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
+    std::optional<recovery_session> keep_for_recovery;
     if (recoverable && s.store_) {  // after `disconnecting`, as Node: what it changed is kept
-      recovery_session rs;
+      auto& rs = keep_for_recovery.emplace();
       rs.sid = s.sid();
       rs.pid = s.pid_;
       rs.rooms = s.rooms();
-      {
-        std::lock_guard<std::mutex> g(s.mu_);
-        if (!s.session_.IsNull()) rs.data = json::stringify(s.session_);
-      }
-      s.store_->persist(std::move(rs));
+      std::lock_guard<std::mutex> g(s.mu_);
+      if (!s.session_.IsNull()) rs.data = json::stringify(s.session_);
     }
     if (notify_client) {
       auto f = std::make_shared<engineio::frame>();
@@ -615,6 +613,8 @@ class server {
     }
     s.mark_disconnected();
     s.nsp_->remove(s.sid());
+    // Restorable only once the sid is free: a client back at once must not find it taken.
+    if (keep_for_recovery) s.store_->persist(std::move(*keep_for_recovery));
     s.fail_acks();
     if (h.disconnected) guarded("disconnect handler", reason, [&] { h.disconnected(s, reason); });
     {
