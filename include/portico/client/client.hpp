@@ -1044,8 +1044,12 @@ class engine : public std::enable_shared_from_this<engine> {
     std::uint64_t g = gen_;
     poll_post_ = io_request("POST", std::move(outbox_), opts_.open_timeout, [this, g](http_result& r) {
       poll_post_.reset();
-      if (!final_body_.empty()) return io_send_final_post();  // closing: the close packet follows
-      if (g != gen_) return;
+      // A session opened meanwhile (connect() right after disconnect()) waited for this POST.
+      if (!final_body_.empty()) {  // closing: the close packet follows
+        io_send_final_post();
+        return io_post_outbox();
+      }
+      if (g != gen_) return io_post_outbox();
       if (r.status != 200) return io_lost("transport error");
       if (!outbox_.empty()) return io_post_outbox();
       if (probe_ok_) io_try_finish_upgrade();
