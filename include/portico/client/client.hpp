@@ -686,6 +686,7 @@ class engine : public std::enable_shared_from_this<engine> {
       outbox_.clear();
       if (sid_known_) engineio::append_payload_packet(final_body_, engineio::packet_type::close, {});
       else final_body_.clear();
+      final_target_ = io_target("polling");  // this session's: a new one may have opened by the time it goes
       if (poll_get_) poll_get_->cancel();
       io_set_transport(transport_kind::none);
       if (!poll_post_) io_send_final_post();
@@ -976,11 +977,12 @@ class engine : public std::enable_shared_from_this<engine> {
   }
 
   std::shared_ptr<any_http_exchange> io_request(const char* method, std::string body, std::chrono::milliseconds timeout,
-                                                any_http_exchange::done_fn done) {
+                                                any_http_exchange::done_fn done, const std::string& target = {}) {
     tls_backend* tls = io_tls();
     std::shared_ptr<any_http_exchange> ex = tls ? tls->exchange() : std::make_shared<http_exchange>(io_);
     auto hp = io_host_port();
-    ex->start(hp.first, hp.second, method, io_target("polling"), opts_.headers, std::move(body), timeout, std::move(done));
+    ex->start(hp.first, hp.second, method, target.empty() ? io_target("polling") : target, opts_.headers, std::move(body),
+              timeout, std::move(done));
     return ex;
   }
 
@@ -1062,7 +1064,7 @@ class engine : public std::enable_shared_from_this<engine> {
     final_post_ = io_request("POST", std::move(final_body_), std::chrono::milliseconds(1000), [this](http_result&) {
       final_post_.reset();
       io_closed_politely();
-    });
+    }, final_target_);
     final_body_.clear();
   }
 
@@ -1179,6 +1181,7 @@ class engine : public std::enable_shared_from_this<engine> {
   std::uint64_t request_counter_ = 0;
   std::shared_ptr<any_http_exchange> poll_get_, poll_post_, final_post_;
   std::string outbox_, final_body_;                     ///< v4 payloads waiting for a POST
+  std::string final_target_;                            ///< where final_body_ goes (the closed session's sid)
   std::vector<std::pair<std::string, bool>> held_;      ///< writes during the switch to websocket
   ws_link_ptr probe_;
   std::string origin_;
