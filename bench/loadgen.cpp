@@ -16,6 +16,12 @@
 //   idle     connect N clients, hold them (answering pings): server RSS per connection.
 //   connrate C connectors in a loop: connect + websocket upgrade + Engine.IO open (+ Socket.IO
 //            CONNECT), then reset: completed handshakes/s.
+//   poll     N Engine.IO long-polling clients (no upgrade): handshake GET, POST "40", GET the
+//            CONNECT; then round trips: POST an acked "echo" event, GET until its ACK arrives.
+//            One request in flight per client, on a kept-alive connection unless the server
+//            answers `Connection: close` (then a TCP connection per request: counted).
+//   http     N clients, one GET --path (/hello) in flight each, keep-alive as in `poll`:
+//            requests/s, and TCP connections per request.
 // Server CPU comes from /proc/<pid>/stat (--server-pid, plus --server-pid2: the sum of both),
 // the generator's own from getrusage; --bus-pid reports a third process (redis-server) apart.
 #include <asio.hpp>
@@ -75,6 +81,7 @@ struct conn;
 /// Per-thread results (only its own thread writes them).
 struct stats {
   std::uint64_t done = 0, errors = 0, sent = 0;
+  std::uint64_t http_requests = 0, tcp_connects = 0;  ///< inside the window (http and poll)
   std::vector<std::int64_t> lat;  ///< ns, completions inside the measuring window
   void record(std::int64_t t0, std::int64_t t1) {
     if (!in_window(t1)) return;
@@ -83,9 +90,11 @@ struct stats {
   }
 };
 
+struct hconn;
 struct worker {
   asio::io_context io{1};
   std::vector<std::unique_ptr<conn>> conns;
+  std::vector<std::unique_ptr<hconn>> hconns;
   stats st;
   std::size_t rr = 0;  ///< round robin cursor of the open-loop sender
   std::vector<conn*> dirty;
@@ -450,6 +459,213 @@ struct pacer {
   }
 };
 
+/// HTTP/1.1 client of the `poll` and `http` scenarios. One request in flight; the connection is
+/// kept for the next request unless the response says `Connection: close` (or is HTTP/1.0 without
+/// keep-alive): then it is reset after the response and the next request opens a new one, so a
+/// server without keep-alive pays (and is charged for) a TCP connection per request.
+struct hconn {
+  worker& w;
+  tcp::socket sock;
+  bool polling;  ///< Engine.IO long-polling client (else plain GETs of opt.path)
+  std::string in, req;
+  std::size_t body_at = 0, body_len = 0;
+  bool connected = false, closed = false, ready = false, until_eof = false, server_closes = false;
+  std::int64_t t0 = 0;  ///< start of the current round trip (poll) or request (http)
+  enum class phase { open, connect_post, connect_get, echo_post, echo_get } ph = phase::open;
+  std::string sid;
+  bool pong_due = false, acked = false;
+  std::uint64_t next_id = 0;
+
+  hconn(worker& wk, bool p) : w(wk), sock(wk.io), polling(p) {}
+
+  void start() {
+    in.reserve(4096);
+    if (polling) return get(opt.path);
+    t0 = now_ns();
+    get(opt.path);
+  }
+  std::string host_line() const { return "Host: " + opt.host + ":" + std::to_string(opt.port) + "\r\n"; }
+  std::string sid_path() const { return opt.path + "&sid=" + sid; }
+  void get(const std::string& target) {
+    send("GET " + target + " HTTP/1.1\r\n" + host_line() + "Connection: keep-alive\r\nAccept: */*\r\n\r\n");
+  }
+  void post(const std::string& target, const std::string& body) {
+    send("POST " + target + " HTTP/1.1\r\n" + host_line() +
+         "Connection: keep-alive\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body);
+  }
+  void send(std::string r) {
+    if (closed) return;
+    req = std::move(r);
+    if (in_window(now_ns())) ++w.st.http_requests;
+    if (connected) return write();
+    if (in_window(now_ns())) ++w.st.tcp_connects;
+    tcp::endpoint ep(asio::ip::make_address(opt.host), opt.port);
+    sock.async_connect(ep, [this](const asio::error_code& ec) {
+      if (ec) return fail("connect", ec);
+      sock.set_option(tcp::no_delay(true));
+      connected = true;
+      write();
+    });
+  }
+  void write() {
+    in.clear();
+    body_at = body_len = 0;
+    until_eof = server_closes = false;
+    asio::async_write(sock, asio::buffer(req), [this](const asio::error_code& ec, std::size_t) {
+      if (ec) return fail("write", ec);
+      read();
+    });
+  }
+  void read() {
+    std::size_t have = in.size();
+    in.resize(have + 4096);
+    sock.async_read_some(asio::buffer(&in[have], 4096), [this, have](const asio::error_code& ec, std::size_t n) {
+      in.resize(have + n);
+      if (ec) {
+        if (ec == asio::error::eof && until_eof && body_at) return complete();
+        return fail(body_at ? "read (body)" : "read (response)", ec);
+      }
+      if (!body_at && !parse_head()) return;
+      if (!until_eof && in.size() >= body_at + body_len) return complete();
+      read();
+    });
+  }
+  static bool has_token(std::string_view v, std::string_view tok) {
+    auto lower = [](char c) { return char(c >= 'A' && c <= 'Z' ? c + 32 : c); };
+    for (std::size_t i = 0; i + tok.size() <= v.size(); ++i) {
+      std::size_t k = 0;
+      while (k < tok.size() && lower(v[i + k]) == tok[k]) ++k;
+      if (k == tok.size()) return true;
+    }
+    return false;
+  }
+  /// False while the head is incomplete (or on a protocol error, after fail()).
+  bool parse_head() {
+    std::string_view v(in);
+    auto e = v.find("\r\n\r\n");
+    if (e == std::string_view::npos) return false;
+    if (v.substr(0, 5) != "HTTP/") return fail("not HTTP"), false;
+    bool http10 = v.substr(0, 8) == "HTTP/1.0", keep_alive = false, have_len = false;
+    std::size_t pos = v.find("\r\n") + 2;
+    while (pos < e) {
+      std::size_t eol = v.find("\r\n", pos);
+      std::string_view line = v.substr(pos, eol - pos);
+      pos = eol + 2;
+      auto colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string_view name = line.substr(0, colon), value = line.substr(colon + 1);
+      if (name.size() == 14 && has_token(name, "content-length")) {
+        body_len = std::strtoull(std::string(value).c_str(), nullptr, 10);
+        have_len = true;
+      } else if (name.size() == 10 && has_token(name, "connection")) {
+        if (has_token(value, "close")) server_closes = true;
+        if (has_token(value, "keep-alive")) keep_alive = true;
+      } else if (name.size() == 17 && has_token(name, "transfer-encoding") && has_token(value, "chunked")) {
+        return fail("chunked responses are not supported"), false;
+      }
+    }
+    if (http10 && !keep_alive) server_closes = true;
+    if (!have_len) {
+      if (!server_closes) return fail("response without length on a kept connection"), false;
+      until_eof = true;
+    }
+    body_at = e + 4;
+    return true;
+  }
+  void complete() {
+    int status = std::atoi(in.c_str() + 9);
+    std::string_view body(in);
+    body = body.substr(body_at, until_eof ? std::string_view::npos : body_len);
+    if (server_closes) reset_socket();
+    if (status != 200) return fail(("HTTP " + std::to_string(status)).c_str());
+    if (!polling) {
+      w.st.record(t0, now_ns());
+      if (!ready) became_ready();
+      if (stopping.load(std::memory_order_relaxed)) return;
+      t0 = now_ns();
+      return get(opt.path);
+    }
+    on_poll_response(body);
+  }
+  void reset_socket() {
+    asio::error_code ec;
+    sock.set_option(asio::socket_base::linger(true, 0), ec);  // RST: no TIME_WAIT pile-up
+    sock.close(ec);
+    connected = false;
+  }
+  void became_ready() {
+    ready = true;
+    ++ready_count;
+  }
+  void fail(const char* what, const asio::error_code& ec = {}) {
+    if (closed) return;
+    if (!first_error_taken.exchange(true)) first_error = std::string(what) + (ec ? ": " + ec.message() : "");
+    ++failed_count;
+    ++w.st.errors;
+    closed = true;
+    if (ready) --ready_count;
+    ready = false;
+    reset_socket();
+  }
+
+  // --- Engine.IO long-polling ---
+  void on_poll_response(std::string_view body) {
+    switch (ph) {
+      case phase::open: {
+        auto k = body.find("\"sid\":\"");
+        if (body.empty() || body[0] != '0' || k == std::string_view::npos) return fail("engine.io open");
+        auto q = body.find('"', k + 7);
+        sid.assign(body.substr(k + 7, q - (k + 7)));
+        ph = phase::connect_post;
+        return post(sid_path(), "40");
+      }
+      case phase::connect_post:
+      case phase::echo_post:
+        if (body != "ok") return fail("POST not ok");
+        ph = ph == phase::connect_post ? phase::connect_get : phase::echo_get;
+        return get(sid_path());
+      case phase::connect_get:
+      case phase::echo_get: break;
+    }
+    // A GET's payload: packets separated by 0x1e.
+    while (!body.empty()) {
+      auto sep = body.find('\x1e');
+      std::string_view pk = body.substr(0, sep);
+      body = sep == std::string_view::npos ? std::string_view() : body.substr(sep + 1);
+      if (pk == "2") pong_due = true;
+      else if (pk.size() >= 2 && pk[0] == '4' && pk[1] == '0') {
+        if (!ready) became_ready();
+      } else if (pk.size() >= 3 && pk[0] == '4' && pk[1] == '3') {
+        std::uint64_t id = std::strtoull(std::string(pk.substr(2, 20)).c_str(), nullptr, 10);
+        if (ph == phase::echo_get && id + 1 == next_id) acked = true;
+        else ++w.st.errors;
+      } else if (pk.size() >= 1 && pk[0] == '1') return fail("engine.io close");
+      else if (pk.size() >= 2 && pk[0] == '4' && (pk[1] == '4' || pk[1] == '1')) return fail("socket.io refused");
+    }
+    if (ph == phase::connect_get && !ready) return get(sid_path());
+    if (ph == phase::echo_get && !acked) return get(sid_path());
+    if (ph == phase::echo_get) w.st.record(t0, now_ns());
+    if (stopping.load(std::memory_order_relaxed)) return;
+    send_echo();
+  }
+  void send_echo() {
+    acked = false;
+    ph = phase::echo_post;
+    t0 = now_ns();
+    char buf[80];
+    std::uint64_t id = next_id++;
+    std::snprintf(buf, sizeof buf, "%s42%" PRIu64 "[\"echo\",{\"seq\":%" PRIu64 ",\"pad\":\"",
+                  pong_due ? "3\x1e" : "", id, id);
+    pong_due = false;
+    std::string m = buf;
+    m += pad_text;
+    m += "\"}]";
+    ++w.st.sent;
+    post(sid_path(), m);
+  }
+};
+
 // --- measuring the processes ---
 double self_cpu_s() {
   rusage u;
@@ -529,11 +745,11 @@ percentiles summarize(std::vector<std::int64_t>& v) {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: loadgen --port P [--scenario echo|fanout|idle|connrate] [--mode sio|raw]\n"
+               "usage: loadgen --port P [--scenario echo|fanout|idle|connrate|poll|http] [--mode sio|raw]\n"
                "  [--clients N] [--inflight K] [--rate R] [--duration S] [--warmup S] [--threads T]\n"
                "  [--payload BYTES] [--window W] [--concurrency C] [--hold S] [--server-pid PID]\n"
                "  [--port2 P --server-pid2 PID] [--bus-pid PID]\n"
-               "  [--label NAME] [--path /socket.io/?EIO=4&transport=websocket]\n");
+               "  [--label NAME] [--path TARGET (default by scenario)]\n");
   std::exit(2);
 }
 
@@ -567,7 +783,11 @@ int main(int argc, char** argv) {
     else usage();
   }
   if (!opt.port) usage();
-  if (opt.path.empty()) opt.path = opt.mode == "raw" ? "/" : "/socket.io/?EIO=4&transport=websocket";
+  if (opt.path.empty()) {
+    if (opt.scenario == "http") opt.path = "/hello";
+    else if (opt.scenario == "poll") opt.path = "/socket.io/?EIO=4&transport=polling";
+    else opt.path = opt.mode == "raw" ? "/" : "/socket.io/?EIO=4&transport=websocket";
+  }
   // The JSON argument {"seq":N,"pad":"..."} should be about opt.payload bytes.
   pad_text.assign(std::size_t(std::max(1, opt.payload - 24)), 'x');
 
@@ -622,6 +842,8 @@ int main(int argc, char** argv) {
       all.done += w->st.done;
       all.errors += w->st.errors;
       all.sent += w->st.sent;
+      all.http_requests += w->st.http_requests;
+      all.tcp_connects += w->st.tcp_connects;
       all.lat.insert(all.lat.end(), w->st.lat.begin(), w->st.lat.end());
     }
     return all;
@@ -762,6 +984,43 @@ int main(int argc, char** argv) {
     std::printf(",\"concurrency\":%d,\"handshakes\":%" PRIu64 ",\"conn_per_s\":%.0f,\"p50_us\":%.1f,"
                 "\"p99_us\":%.1f,\"max_us\":%.1f}\n",
                 opt.concurrency, all.done, double(all.done) / (wall1 - wall0), p.p50, p.p99, p.max);
+    std::fflush(stdout);
+    report_errors();
+    std::_Exit(0);
+  } else if (sc == "poll" || sc == "http") {
+    bool polling = sc == "poll";
+    for (int i = 0; i < opt.clients; ++i) {
+      while (i - ready_count.load() - failed_count.load() >= opt.concurrency) sleep_s(0.0005);
+      worker& w = *workers[std::size_t(i) % workers.size()];
+      asio::post(w.io, [&w, polling] {
+        w.hconns.push_back(std::make_unique<hconn>(w, polling));
+        w.hconns.back()->start();
+      });
+    }
+    if (!wait_for(ready_count, opt.clients, 30)) {
+      std::fprintf(stderr, "loadgen: only %d/%d clients ready\n", ready_count.load(), opt.clients);
+      finish(1);
+    }
+    sleep_s(opt.warmup);
+    open_window();
+    sleep_s(opt.duration);
+    close_window();
+    stopping = true;
+    sleep_s(0.1);
+    for (auto& w : workers) w->io.stop();
+    for (auto& t : threads) t.join();
+    stats all = merged();
+    percentiles p = summarize(all.lat);
+    double wall = wall1 - wall0;
+    std::printf("{");
+    common(all.done);
+    std::printf(",\"ops\":%" PRIu64 ",\"ops_per_s\":%.0f,\"%s\":%.0f,\"http_requests\":%" PRIu64
+                ",\"tcp_connects\":%" PRIu64 ",\"connects_per_request\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+                "\"max_us\":%.1f,\"payload\":%d,\"proto_errors\":%" PRIu64 "}\n",
+                all.done, double(all.done) / wall, polling ? "round_trips_per_s" : "requests_per_s",
+                double(all.done) / wall, all.http_requests, all.tcp_connects,
+                all.http_requests ? double(all.tcp_connects) / double(all.http_requests) : 0.0, p.p50, p.p99, p.max,
+                opt.payload, all.errors);
     std::fflush(stdout);
     report_errors();
     std::_Exit(0);

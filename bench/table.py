@@ -7,11 +7,12 @@ from collections import defaultdict
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 for r in rows:  # issue 13's target is stated per server CPU second
-    if r.get('scenario') == 'fanout' and (r.get('server_cpu_us_per_op') or 0) > 0:
-        r['deliveries_per_cpu_s'] = 1e6 / r['server_cpu_us_per_op']
+    if r.get('scenario') in ('fanout', 'poll', 'http') and (r.get('server_cpu_us_per_op') or 0) > 0:
+        r['ops_per_cpu_s'] = r['deliveries_per_cpu_s'] = 1e6 / r['server_cpu_us_per_op']
 by = defaultdict(list)
 for r in rows:
-    by[(r['config'], r['label'])].append(r)
+    # The HTTP rows run other server programs (portico-http, node-http) in the same columns.
+    by[(r['config'], r['label'].replace('-http', ''))].append(r)
 
 
 def med(config, label, key):
@@ -19,8 +20,9 @@ def med(config, label, key):
     return statistics.median(vals) if vals else None
 
 
-SERVERS = ['portico', 'node', 'raw', 'rawtuned', 'portico2']
-HEAD = {'portico': 'portico (1 thr)', 'node': 'Node socket.io', 'raw': 'raw wspp (default cfg)',
+SERVERS = ['portico', 'node', 'uws', 'raw', 'rawtuned', 'portico2']
+HEAD = {'portico': 'portico (1 thr)', 'node': 'Node socket.io', 'uws': 'Node socket.io on uWS',
+        'raw': 'raw wspp (default cfg)',
         'rawtuned': 'raw wspp (portico cfg)', 'portico2': 'portico (2 thr)*'}
 
 METRICS = [
@@ -55,6 +57,16 @@ for n in (100, 1000):
 METRICS += [
     ('connrate', 'conn_per_s', 'connects+handshakes/s', 'higher'),
     ('connrate', 'server_cpu_us_per_op', 'server CPU µs per connection', 'lower'),
+    ('poll', 'round_trips_per_s', 'long-polling, 100 clients: round trips/s (POST event + GET ack)', 'higher'),
+    ('poll', 'server_cpu_us_per_op', 'long-polling: server CPU µs per round trip', 'lower'),
+    ('poll', 'ops_per_cpu_s', 'long-polling: round trips per server CPU second', 'higher'),
+    ('poll', 'p50_us', 'long-polling: p50 round trip µs', 'lower'),
+    ('poll', 'connects_per_request', 'long-polling: TCP connections per HTTP request', ''),
+    ('http', 'requests_per_s', 'HTTP GET route (short JSON), 100 clients: requests/s', 'higher'),
+    ('http', 'server_cpu_us_per_op', 'HTTP GET route: server CPU µs per request', 'lower'),
+    ('http', 'ops_per_cpu_s', 'HTTP GET route: requests per server CPU second', 'higher'),
+    ('http', 'p50_us', 'HTTP GET route: p50 µs', 'lower'),
+    ('http', 'connects_per_request', 'HTTP GET route: TCP connections per request', ''),
 ]
 for n in (1000, 3000, 5000, 10000):
     METRICS.append((f'idle-{n}', 'rss_per_conn_kb', f'idle RSS per connection, {n} clients: KB', 'lower'))
@@ -75,20 +87,21 @@ def ratio(a, b):
 
 
 present = [s for s in SERVERS if any(k[1] == s for k in by)]
-print('| metric | better | ' + ' | '.join(HEAD[s] for s in present) + ' | portico/Node | portico/raw |')
-print('|---|---|' + '---|' * len(present) + '---|---|')
+print('| metric | better | ' + ' | '.join(HEAD[s] for s in present) + ' | portico/Node | portico/uWS | portico/raw |')
+print('|---|---|' + '---|' * len(present) + '---|---|---|')
 for config, key, title, better in METRICS:
     vals = {s: med(config, s, key) for s in present}
     if all(v is None for v in vals.values()):
         continue
     print(f'| {title} | {better} | ' + ' | '.join(fmt(vals[s]) for s in present) +
-          f" | {ratio(vals.get('portico'), vals.get('node'))} | {ratio(vals.get('portico'), vals.get('raw'))} |")
+          f" | {ratio(vals.get('portico'), vals.get('node'))} | {ratio(vals.get('portico'), vals.get('uws'))}"
+          f" | {ratio(vals.get('portico'), vals.get('raw'))} |")
 
 for key, what in (('compile_s', 'wall'), ('compile_cpu_s', 'CPU')):
     comp = {l: med('compile', l, key) for l in ('hello', 'bare')}
     if comp['hello'] is not None:
         print(f"| compile {what} time, examples/hello vs bare websocketpp echo: s | lower | hello {fmt(comp['hello'])} | "
-              f"bare {fmt(comp['bare'])} | ratio {ratio(comp['hello'], comp['bare'])} |" + ' |' * (len(present) - 1))
+              f"bare {fmt(comp['bare'])} | ratio {ratio(comp['hello'], comp['bare'])} |" + ' |' * len(present))
 
 xc = [(l, c) for c in ('xcheck-loadgen', 'xcheck-sioclient') for l in ('portico', 'node') if (c, l) in by]
 if xc:

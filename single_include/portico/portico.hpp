@@ -1225,59 +1225,85 @@ inline bool decode_binary(const value& v, binary& out, const decode_context& ctx
   return true;
 }
 
+template <class T>
+constexpr bool decodable();
+template <class... T>
+constexpr bool all_decodable(std::tuple<T...>*) {
+  return (decodable<T>() && ...);
+}
+/// Mirrors the branches of json::decode below (keep them in step).
+template <class T>
+constexpr bool decodable() {
+  if constexpr (has_adapter<T>::value || has_fields<T>::value) return true;
+  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) return true;
+  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, binary> || std::is_same_v<T, raw> ||
+                     std::is_same_v<T, const value*>)
+    return true;
+  else if constexpr (is_optional<T>::value || is_vector<T>::value || is_std_array<T>::value)
+    return decodable<typename T::value_type>();
+  else if constexpr (is_tuple<T>::value) return all_decodable(static_cast<T*>(nullptr));
+  else if constexpr (is_string_map<T>::value)
+    return std::is_same_v<typename T::key_type, std::string> && decodable<typename T::mapped_type>();
+  else return false;
+}
+
 }  // namespace detail
+
+/// Whether `json::decode` has a mapping for T (so callers can give their own diagnostic
+/// instead of decode's static_assert).
+template <class T>
+inline constexpr bool is_decodable_v = detail::decodable<T>();
 
 /// Decodes `v` into `out`. Returns false (and appends to `errs`, located relative to the
 /// location `errs` is at) when `v` does not fit. Never throws on bad input (only std::bad_alloc).
 template <class T>
 bool decode(const value& v, T& out, decode_context& ctx, error_list& errs) {
-  using namespace detail;
-  if constexpr (has_adapter<T>::value) {
+  if constexpr (detail::has_adapter<T>::value) {
     return adapter<T>::decode(v, out, ctx, errs);
-  } else if constexpr (has_fields<T>::value) {
-    return decode_object(v, out, ctx, errs);
+  } else if constexpr (detail::has_fields<T>::value) {
+    return detail::decode_object(v, out, ctx, errs);
   } else if constexpr (std::is_same_v<T, bool>) {
-    if (!v.IsBool()) return fail(errs, "value is not a valid boolean", "bool_type");
+    if (!v.IsBool()) return detail::fail(errs, "value is not a valid boolean", "bool_type");
     out = v.GetBool();
     return true;
   } else if constexpr (std::is_integral_v<T>) {
-    return decode_integer(v, out, errs);
+    return detail::decode_integer(v, out, errs);
   } else if constexpr (std::is_enum_v<T>) {
     std::underlying_type_t<T> u{};
-    if (!decode_integer(v, u, errs)) return false;
+    if (!detail::decode_integer(v, u, errs)) return false;
     out = static_cast<T>(u);
     return true;
   } else if constexpr (std::is_floating_point_v<T>) {
-    return decode_floating(v, out, errs);
+    return detail::decode_floating(v, out, errs);
   } else if constexpr (std::is_same_v<T, std::string>) {
-    if (!v.IsString()) return fail(errs, "value is not a valid string", "string_type");
+    if (!v.IsString()) return detail::fail(errs, "value is not a valid string", "string_type");
     out.assign(v.GetString(), v.GetStringLength());
     return true;
   } else if constexpr (std::is_same_v<T, binary>) {
-    return decode_binary(v, out, ctx, errs);
+    return detail::decode_binary(v, out, ctx, errs);
   } else if constexpr (std::is_same_v<T, raw>) {
     out = raw(v);
     return true;
   } else if constexpr (std::is_same_v<T, const value*>) {
     out = &v;
     return true;
-  } else if constexpr (is_optional<T>::value) {
+  } else if constexpr (detail::is_optional<T>::value) {
     if (v.IsNull()) {
       out.reset();
       return true;
     }
     out.emplace();
     return json::decode(v, *out, ctx, errs);
-  } else if constexpr (is_vector<T>::value) {
-    return decode_list(v, out, ctx, errs);
-  } else if constexpr (is_std_array<T>::value) {
-    return decode_array(v, out, ctx, errs);
-  } else if constexpr (is_tuple<T>::value) {
-    return decode_tuple(v, out, ctx, errs, std::make_index_sequence<std::tuple_size_v<T>>{});
-  } else if constexpr (is_string_map<T>::value) {
-    return decode_map(v, out, ctx, errs);
+  } else if constexpr (detail::is_vector<T>::value) {
+    return detail::decode_list(v, out, ctx, errs);
+  } else if constexpr (detail::is_std_array<T>::value) {
+    return detail::decode_array(v, out, ctx, errs);
+  } else if constexpr (detail::is_tuple<T>::value) {
+    return detail::decode_tuple(v, out, ctx, errs, std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else if constexpr (detail::is_string_map<T>::value) {
+    return detail::decode_map(v, out, ctx, errs);
   } else {
-    static_assert(always_false<T>::value,
+    static_assert(detail::always_false<T>::value,
                   "portico::json: no JSON mapping for this type; declare PORTICO_FIELDS(Type, ...) "
                   "after it or specialise portico::json::adapter<Type>");
     return false;
@@ -1398,19 +1424,49 @@ void encode_tuple(writer& w, const T& x, encode_context& ctx, std::index_sequenc
   w.EndArray();
 }
 
+template <class T>
+constexpr bool encodable();
+template <class... T>
+constexpr bool all_encodable(std::tuple<T...>*) {
+  return (encodable<T>() && ...);
+}
+/// Mirrors the branches of json::encode below (keep them in step).
+template <class T>
+constexpr bool encodable() {
+  if constexpr (has_adapter<T>::value || has_fields<T>::value) return true;
+  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::nullptr_t>) return true;
+  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
+                     std::is_same_v<T, const char*> || std::is_same_v<T, char*> || std::is_same_v<T, binary> ||
+                     std::is_same_v<T, raw> || std::is_same_v<T, value> || std::is_same_v<T, document> ||
+                     std::is_same_v<T, const value*>)
+    return true;
+  else if constexpr (std::is_array_v<T>) return std::is_same_v<std::remove_extent_t<T>, char>;
+  else if constexpr (is_optional<T>::value || is_vector<T>::value || is_std_array<T>::value)
+    return encodable<typename T::value_type>();
+  else if constexpr (is_tuple<T>::value) return all_encodable(static_cast<T*>(nullptr));
+  else if constexpr (is_string_map<T>::value) return encodable<typename T::mapped_type>();
+  else return false;
+}
+
 }  // namespace detail
+
+/// Whether `json::encode` has a mapping for T (so callers can give their own diagnostic
+/// instead of encode's static_assert).
+template <class T>
+inline constexpr bool is_encodable_v = detail::encodable<T>();
 
 /// Writes `x` as exactly one JSON value. Placeholders for `binary` values are numbered from
 /// ctx.attachments.size(), so several arguments can share one context.
 template <class T>
 void encode(writer& w, const T& x, encode_context& ctx) {
-  using namespace detail;
-  if constexpr (has_adapter<T>::value) {
+  if constexpr (detail::has_adapter<T>::value) {
     adapter<T>::encode(w, x, ctx);
-  } else if constexpr (has_fields<T>::value) {
-    encode_object(w, x, ctx);
+  } else if constexpr (detail::has_fields<T>::value) {
+    detail::encode_object(w, x, ctx);
   } else if constexpr (std::is_same_v<T, bool>) {
     w.Bool(x);
+  } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+    w.Null();
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
     w.Int64(static_cast<std::int64_t>(x));
   } else if constexpr (std::is_integral_v<T>) {
@@ -1423,16 +1479,16 @@ void encode(writer& w, const T& x, encode_context& ctx) {
     else
       w.Null();
   } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
-    write_string(w, x);
+    detail::write_string(w, x);
   } else if constexpr (std::is_same_v<T, const char*> || std::is_same_v<T, char*>) {
     if (x)
-      write_string(w, x);
+      detail::write_string(w, x);
     else
       w.Null();
   } else if constexpr (std::is_array_v<T> && std::is_same_v<std::remove_extent_t<T>, char>) {
     std::size_t n = 0;
     while (n < std::extent_v<T> && x[n] != '\0') ++n;
-    write_string(w, std::string_view(x, n));
+    detail::write_string(w, std::string_view(x, n));
   } else if constexpr (std::is_same_v<T, binary>) {
     write_placeholder(w, ctx, x.view());
   } else if constexpr (std::is_same_v<T, raw>) {
@@ -1444,18 +1500,18 @@ void encode(writer& w, const T& x, encode_context& ctx) {
       x->Accept(w);
     else
       w.Null();
-  } else if constexpr (is_optional<T>::value) {
+  } else if constexpr (detail::is_optional<T>::value) {
     if (x)
       json::encode(w, *x, ctx);
     else
       w.Null();
-  } else if constexpr (is_vector<T>::value || is_std_array<T>::value) {
+  } else if constexpr (detail::is_vector<T>::value || detail::is_std_array<T>::value) {
     w.StartArray();
     for (const auto& e : x) json::encode(w, static_cast<const typename T::value_type&>(e), ctx);
     w.EndArray();
-  } else if constexpr (is_tuple<T>::value) {
-    encode_tuple(w, x, ctx, std::make_index_sequence<std::tuple_size_v<T>>{});
-  } else if constexpr (is_string_map<T>::value) {
+  } else if constexpr (detail::is_tuple<T>::value) {
+    detail::encode_tuple(w, x, ctx, std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else if constexpr (detail::is_string_map<T>::value) {
     w.StartObject();
     for (const auto& kv : x) {
       w.Key(kv.first.data(), static_cast<rapidjson::SizeType>(kv.first.size()));
@@ -1463,7 +1519,7 @@ void encode(writer& w, const T& x, encode_context& ctx) {
     }
     w.EndObject();
   } else {
-    static_assert(always_false<T>::value,
+    static_assert(detail::always_false<T>::value,
                   "portico::json: no JSON mapping for this type; declare PORTICO_FIELDS(Type, ...) "
                   "after it or specialise portico::json::adapter<Type>");
   }
@@ -2196,6 +2252,29 @@ inline void append_payload_packet_v3(std::string& body, packet_type t, std::stri
   }
 }
 
+/// v3 base64 binary as one text packet, `b<type><base64>`: what a v3 client that asked for `b64`
+/// sends and expects, in polling payloads and also as websocket text frames.
+inline std::string encode_base64_v3(std::string_view bytes, packet_type t = packet_type::message) {
+  std::string out;
+  out.reserve(2 + base64_encoded_size(bytes.size()));
+  out.push_back('b');
+  out.push_back(type_char(t));
+  base64_encode_to(out, bytes);
+  return out;
+}
+
+/// Decodes a `b<type><base64>` text packet into binary `out`.
+inline errc decode_base64_v3(std::string_view text, packet& out) {
+  if (text.size() < 2 || text[0] != 'b') return errc::empty_packet;
+  packet_view v;
+  if (errc e = decode(text.substr(1, 1), v); e != errc::ok) return e;
+  out.type = v.type;
+  out.binary = true;
+  out.data.clear();
+  if (!base64_decode_to(out.data, text.substr(2))) return errc::invalid_base64;
+  return errc::ok;
+}
+
 inline errc decode_payload_v3(std::string_view body, std::vector<packet>& out) {
   if (body.empty()) return errc::empty_payload;
   std::size_t pos = 0;
@@ -2764,6 +2843,8 @@ class socket : public std::enable_shared_from_this<socket> {
   void release_held();
   void complete_upgrade();
   void abort_probe(const char* why);
+  /// v3 clients without binary support (engine.io-client's forceBase64) add `b64` to the URL.
+  bool asks_b64(const con_ptr& c) const;
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
     arm_heartbeat_at(std::chrono::steady_clock::now() + d, waiting_pong);
   }
@@ -2778,6 +2859,7 @@ class socket : public std::enable_shared_from_this<socket> {
   std::string sid_;
   struct handshake hs_;
   bool poll_b64_ = false;  ///< the pending v3 GET asked for base64 binary
+  bool ws_b64_ = false;    ///< v3: the websocket's request asked for base64 binary (`b4` text frames)
 
   std::atomic<bool> writable_{false};
   std::atomic<bool> closed_flag_{false};
@@ -3401,6 +3483,7 @@ inline void socket::start(detail::transport_kind t, con_ptr ws) {
   if (t == detail::transport_kind::websocket) {
     ws_ = std::move(ws);
     ws_worker_ = home_.load();
+    ws_b64_ = asks_b64(ws_);
     writable_ = true;
     std::string json = core_->open_packet_json(sid_, false);
     ws_send(ws_, ws_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, encode(packet_type::open, json)));
@@ -3409,6 +3492,13 @@ inline void socket::start(detail::transport_kind t, con_ptr ws) {
   if (hs_.protocol == 3) arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
   else arm_heartbeat(core_->opts.ping_interval, false);
   if (core_->on_open) core_->on_open(shared_from_this());
+}
+
+inline bool socket::asks_b64(const con_ptr& c) const {
+  if (hs_.protocol != 3 || !c) return false;
+  detail::parsed_request r;
+  detail::core::parse(c->get_resource(), r);
+  return r.b64;
 }
 
 inline void socket::arm_heartbeat_at(std::chrono::steady_clock::time_point at, bool waiting_pong) {
@@ -3457,7 +3547,9 @@ inline void socket::send_packet(packet_type t, std::string data, bool binary, de
   if (transport_ == detail::transport_kind::websocket) {
     if (send_refused(ws_buffered(), data.size() + 1, full)) return;
     using op = websocketpp::frame::opcode::value;
-    if (binary) {
+    if (binary && hs_.protocol == 3 && ws_b64_) {
+      ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, encode_base64_v3(data, t)));
+    } else if (binary) {
       if (hs_.protocol == 3) data = encode_binary_v3(data, t);
       ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, std::move(data)));
     } else {
@@ -3624,6 +3716,12 @@ inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr m
     }
     return handle_packet(packet_type::message, true, std::move(raw));
   }
+  if (hs_.protocol == 3 && !raw.empty() && raw[0] == 'b') {  // v3 base64 binary in a text frame
+    packet p;
+    if (errc e = decode_base64_v3(raw, p); e != errc::ok)
+      return close_with(close_reason::parse_error, std::string("malformed base64 packet: ") + describe(e));
+    return handle_packet(p.type, true, std::move(p.data));
+  }
   packet_view v;
   if (errc e = decode(raw, v); e != errc::ok) {
     return close_with(close_reason::parse_error, std::string("malformed packet: ") + describe(e));
@@ -3696,6 +3794,7 @@ inline void socket::complete_upgrade() {
   ws_ = std::move(probe_);
   probe_.reset();
   ws_worker_ = probe_worker_;
+  ws_b64_ = asks_b64(ws_);
   upgrading_ = false;
   upgrading_flag_ = false;
   transport_ = detail::transport_kind::websocket;
@@ -4136,11 +4235,10 @@ class server {
 // ---- begin portico/socketio/args.hpp ----
 /// Event arguments in both directions.
 ///
-/// Outgoing: every argument is written once, straight into the packet string, through the
-/// overload set `detail::write_arg`. Basic types are handled here; any other T is written by
-/// `portico::json::encode(writer&, const T&, encode_context&)` (PORTICO_FIELDS types, found by
-/// ADL or in portico::json). Received arguments (`arg`, `args`) can be emitted again as they
-/// are, blobs included.
+/// Outgoing: every argument is written once, straight into the packet string, by
+/// `portico::json::encode` (the one encoding path: basic types, containers, PORTICO_FIELDS types,
+/// `json::adapter` specialisations). Received arguments (`arg`, `args`) can be emitted again as
+/// they are, blobs included.
 ///
 /// Incoming: `args` is a view over a received packet's DOM; it lives as long as the handler call.
 
@@ -4860,69 +4958,44 @@ struct as_array {
   const args& a;
 };
 
+}  // namespace portico::socketio
+
+namespace portico::json {
+
+/// A received argument written again: its placeholders renumbered into the outgoing packet and
+/// its blobs attached. As a handler parameter it is the raw argument with its attachments.
+template <>
+struct adapter<socketio::arg> {
+  static void encode(writer& w, const socketio::arg& a, encode_context& ctx) {
+    socketio::write_value(w, a.value(), a.ctx, ctx);
+  }
+  static bool decode(const value& v, socketio::arg& out, decode_context& ctx, error_list&) {
+    out = socketio::arg{&v, ctx};
+    return true;
+  }
+};
+
+/// Received arguments written as one JSON array.
+template <>
+struct adapter<socketio::as_array> {
+  static void encode(writer& w, const socketio::as_array& x, encode_context& ctx) {
+    w.StartArray();
+    for (std::size_t i = 0; i < x.a.size(); ++i) adapter<socketio::arg>::encode(w, x.a.at(i), ctx);
+    w.EndArray(static_cast<rapidjson::SizeType>(x.a.size()));
+  }
+};
+
+}  // namespace portico::json
+
+namespace portico::socketio {
+
 namespace detail {
 
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
-template <class T>
-struct is_string_map : std::false_type {};
-template <class T, class C, class A>
-struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
-
-/// Writes one emit argument. One template with a compile-time switch (rather than overloads)
-/// so that the JSON layer's catch-all `json::encode` never competes with the basic types.
+/// Writes one emit argument: the JSON layer's one encoding path (`json::encode`), which also
+/// knows `arg` and `as_array` (adapters above) and any PORTICO_FIELDS type or `json::adapter`.
 template <class T>
 void write_arg(json::writer& w, json::encode_context& c, const T& v) {
-  if constexpr (std::is_same_v<T, bool>) {
-    w.Bool(v);
-  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
-    w.Int64(static_cast<std::int64_t>(v));
-  } else if constexpr (std::is_integral_v<T>) {
-    w.Uint64(static_cast<std::uint64_t>(v));
-  } else if constexpr (std::is_floating_point_v<T>) {
-    // JSON has no NaN/Infinity; JavaScript's JSON.stringify writes null for them.
-    if (std::isfinite(static_cast<double>(v))) w.Double(static_cast<double>(v));
-    else w.Null();
-  } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
-    w.Null();
-  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-    std::string_view s(v);
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  } else if constexpr (std::is_same_v<T, json::binary>) {
-    json::write_placeholder(w, c, v.view());
-  } else if constexpr (std::is_base_of_v<json::value, T>) {
-    v.Accept(w);  // a DOM as is (placeholders in it are not renumbered: use `arg` for that)
-  } else if constexpr (std::is_same_v<T, arg>) {
-    write_value(w, v.value(), v.ctx, c);
-  } else if constexpr (std::is_same_v<T, as_array>) {
-    w.StartArray();
-    for (std::size_t i = 0; i < v.a.size(); ++i) write_arg(w, c, v.a.at(i));
-    w.EndArray(static_cast<rapidjson::SizeType>(v.a.size()));
-  } else if constexpr (is_optional<T>::value) {
-    if (v) write_arg(w, c, *v);
-    else w.Null();
-  } else if constexpr (is_vector<T>::value) {
-    w.StartArray();
-    for (const auto& e : v) write_arg(w, c, e);
-    w.EndArray(static_cast<rapidjson::SizeType>(v.size()));
-  } else if constexpr (is_string_map<T>::value) {
-    w.StartObject();
-    for (const auto& kv : v) {
-      w.Key(kv.first.data(), static_cast<rapidjson::SizeType>(kv.first.size()));
-      write_arg(w, c, kv.second);
-    }
-    w.EndObject(static_cast<rapidjson::SizeType>(v.size()));
-  } else {
-    // Everything else goes to the JSON layer's typed mapping (PORTICO_FIELDS, adapter<T>):
-    // include <portico/json/encode.hpp> for it.
-    encode(w, v, c);
-  }
+  json::encode(w, v, c);
 }
 
 /// Roughly the JSON text size of `v`, to allocate an outgoing packet once (strings counted
@@ -5101,6 +5174,29 @@ class adapter {
     (void)opts;
     done(true, {});
   }
+  /// The other servers' sockets that `opts` selects join `rooms` (socket.io's `socketsJoin`
+  /// beyond this server; `nsp::sockets_join` applies it here). Alone: nothing to do.
+  virtual void remote_join(const broadcast_options& opts, const std::vector<std::string>& rooms) {
+    (void)opts, (void)rooms;
+  }
+  /// Like `remote_join`, leaving `rooms` (socket.io's `socketsLeave`).
+  virtual void remote_leave(const broadcast_options& opts, const std::vector<std::string>& rooms) {
+    (void)opts, (void)rooms;
+  }
+  /// The other servers disconnect the sockets `opts` selects: `close` closes their connections,
+  /// otherwise they leave this namespace only (socket.io's `disconnectSockets(close)`).
+  virtual void remote_disconnect(const broadcast_options& opts, bool close) { (void)opts, (void)close; }
+  /// The rooms of the other servers, socket ids included (`complete` false when the cluster's
+  /// timeout came first). Alone: none, at once.
+  using rooms_fn = std::function<void(bool complete, std::vector<std::string> rooms)>;
+  virtual void fetch_remote_rooms(rooms_fn done) { done(true, {}); }
+  /// This server's rooms, each socket's own room (its sid) included, as socket.io's `adapter.rooms`.
+  virtual std::vector<std::string> local_rooms() const {
+    std::unordered_set<std::string> all;
+    for (const auto& sid : sids(broadcast_options{}))
+      for (auto& r : rooms_of(sid)) all.insert(std::move(r));
+    return {all.begin(), all.end()};
+  }
 };
 
 /// The default adapter: rooms in memory, one mutex per namespace (unrelated namespaces never
@@ -5158,6 +5254,14 @@ class memory_adapter : public adapter {
     return out;
   }
 
+  std::vector<std::string> local_rooms() const override {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<std::string> out;
+    out.reserve(rooms_.size());
+    for (const auto& kv : rooms_) out.push_back(kv.first);
+    return out;
+  }
+
   std::vector<std::string> sids(const broadcast_options& opts) const override {
     std::vector<std::string> out;
     std::lock_guard<std::mutex> g(mu_);
@@ -5200,6 +5304,17 @@ class memory_adapter : public adapter {
     engineio::socket_ptr engine;
     std::unordered_set<std::string> rooms;
   };
+
+  /// Closes the Engine.IO connections of the sockets `opts` selects (for a cluster adapter whose
+  /// namespace is not bound: it has the connections, not the Socket.IO sockets).
+  void close_connections(const broadcast_options& opts) {
+    std::vector<engineio::socket_ptr> to_close;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      select(opts, [&](const std::string&, const member& m) { to_close.push_back(m.engine); });
+    }
+    for (auto& e : to_close) e->close();  // thread-safe: runs on each socket's home worker
+  }
 
   /// Calls `f` once per selected member. Caller holds the mutex.
   template <class F>
@@ -5353,11 +5468,13 @@ class timers {
 /// path reads them without a lock. Dynamic namespaces (created on demand by a predicate, a regex
 /// or the catch-all) share their parent's handler table.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -5392,15 +5509,12 @@ class timers {
 #include <utility>
 #include <vector>
 
+// ---- begin portico/socketio/ack_status.hpp ----
+/// How an emit with an ack ended. One enum for the server side (socketio::socket) and the client
+/// (portico::client), so code that handles both does not convert between twins.
 
 namespace portico::socketio {
 
-class nsp;
-class server;
-class socket;
-class emitter;
-
-/// How a server-side emit with an ack callback ended.
 enum class ack_status { ok, timeout, disconnected };
 
 inline const char* to_string(ack_status s) noexcept {
@@ -5411,6 +5525,59 @@ inline const char* to_string(ack_status s) noexcept {
   }
   return "?";
 }
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/ack_status.hpp ----
+// ---- begin portico/socketio/observer.hpp ----
+/// A watcher of one Socket.IO server's sockets, rooms and events (the admin UI's
+/// instrumentation, include/portico/admin/). Unset, every hook costs one null pointer check.
+///
+/// Set it with `server::set_observer` before `start()`; it must stay alive until the server has
+/// stopped. Hooks run on the socket's home worker, except room changes and sent events, which
+/// run on the thread that made them: an observer is thread-safe and quick.
+
+#include <string>
+#include <string_view>
+
+namespace portico::socketio {
+
+class socket;
+class nsp;
+class packet;
+class server;
+
+class observer {
+ public:
+  virtual ~observer() = default;
+  /// `s` was accepted on its namespace (its CONNECT answer is on its way).
+  virtual void connected(socket& s) { (void)s; }
+  /// `s` is leaving its namespace for `reason` (before its disconnect handlers; its rooms are
+  /// still there).
+  virtual void disconnecting(socket& s, std::string_view reason) { (void)s, (void)reason; }
+  /// Socket `sid` of `n` joined or left `room` (socket::join/leave, nsp::enter_room/leave_room).
+  virtual void room_joined(nsp& n, const std::string& sid, const std::string& room) { (void)n, (void)sid, (void)room; }
+  virtual void room_left(nsp& n, const std::string& sid, const std::string& room) { (void)n, (void)sid, (void)room; }
+  /// An EVENT from the client, before its handler runs (`p.data()` is `[name, ...args]`).
+  virtual void event_received(socket& s, const packet& p) { (void)s, (void)p; }
+  /// An EVENT emitted to this one socket (`socket::emit`, `emit_with_ack`; not broadcasts):
+  /// `packet_text` is the encoded Socket.IO packet.
+  virtual void event_sent(socket& s, std::string_view packet_text) { (void)s, (void)packet_text; }
+};
+
+namespace detail {
+/// The server's observer or null (defined in server.hpp, where the server is complete).
+inline observer* observer_of(const server& srv) noexcept;
+}  // namespace detail
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/observer.hpp ----
+
+namespace portico::socketio {
+
+class nsp;
+class server;
+class socket;
+class emitter;
 
 /// Called exactly once per emit with ack: with the client's ack arguments, or with a timeout or
 /// disconnected status and empty arguments.
@@ -5499,7 +5666,9 @@ class socket : public std::enable_shared_from_this<socket> {
   /// Emits EVENT `name` to this client. Thread-safe.
   template <class... A>
   void emit(std::string_view name, const A&... a) {
-    send_frame(detail::encode_event(namespace_name(), no_ack, name, a...));
+    auto f = detail::encode_event(namespace_name(), no_ack, name, a...);
+    if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
+    send_frame(std::move(f));
   }
   /// `emit("message", a...)`, python-socketio's `send`.
   template <class... A>
@@ -5513,6 +5682,7 @@ class socket : public std::enable_shared_from_this<socket> {
     std::uint64_t id = next_ack_id();
     auto f = detail::encode_event(namespace_name(), id, name, a...);
     if (!register_ack(id, std::move(cb), timeout)) return;
+    if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
     send_frame(std::move(f));
   }
 
@@ -5769,10 +5939,8 @@ class connect_request {
   template <class T>
   void refuse(std::string message, const T& data) {
     refuse(std::move(message));
-    json::string_sink sink{&data_};
-    json::writer w(sink);
     json::encode_context ctx;
-    detail::write_arg(w, ctx, data);
+    json::encode_to(data_, data, ctx);
   }
   bool refused() const noexcept { return refused_; }
   const std::string& message() const noexcept { return message_; }
@@ -5955,6 +6123,7 @@ class nsp {
 
   // --- emitting to many (encoded once, delivered by the adapter) ---
   emitter to(std::string room);
+  emitter in(std::string room);  ///< the same as `to`
   emitter except(std::string room_or_sid);
   emitter volatile_();
   template <class... A>
@@ -5980,11 +6149,8 @@ class nsp {
         return std::nullopt;
       } else {
         std::string out;
-        json::string_sink sink{&out};
-        json::writer w(sink);
         json::encode_context ctx;
-        detail::write_arg(w, ctx, f(a));
-        sink.Flush();
+        json::encode_to(out, f(a), ctx);
         return out;
       }
     };
@@ -6016,9 +6182,32 @@ class nsp {
   /// This server's matching sockets with their handshake and session, as JSON.
   std::vector<socket_info> local_sockets(const broadcast_options& opts) const;
 
+  // --- acting on the sockets of every server (socket.io's socketsJoin/Leave, disconnectSockets, allRooms) ---
+  /// The sockets `opts` selects, on every server of the cluster, join `rooms` (Node's
+  /// `io.in(room).socketsJoin(rooms)`): here at once, on the others when the request reaches
+  /// them. With `opts.local`, or without a cluster, this server only. Thread-safe.
+  void sockets_join(const broadcast_options& opts, const std::vector<std::string>& rooms);
+  /// Like `sockets_join`, leaving `rooms` (Node's `socketsLeave`).
+  void sockets_leave(const broadcast_options& opts, const std::vector<std::string>& rooms);
+  /// Disconnects the sockets `opts` selects on every server (Node's `disconnectSockets(close)`):
+  /// `close` false sends them DISCONNECT and they leave this namespace (the connection and its
+  /// other namespaces stay); `close` true closes their whole connection. Thread-safe.
+  void disconnect_sockets(const broadcast_options& opts, bool close = false);
+  void disconnect_sockets(bool close = false) { disconnect_sockets(broadcast_options{}, close); }
+  /// Every room of the namespace on every server, socket ids' own rooms included, sorted and
+  /// unique (Node's `io.of(nsp).adapter.allRooms()`): `done(complete, rooms)` once every other
+  /// server answered (`complete` true) or at the cluster's requests timeout. Alone: at once.
+  void all_rooms(adapter::rooms_fn done);
+
   // --- rooms and sockets ---
-  void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
-  void leave_room(const std::string& sid, const std::string& room) { adapter_->leave(sid, room); }
+  void enter_room(const std::string& sid, const std::string& room) {
+    adapter_->join(sid, room);
+    if (observer* o = detail::observer_of(*server_)) o->room_joined(*this, sid, room);
+  }
+  void leave_room(const std::string& sid, const std::string& room) {
+    adapter_->leave(sid, room);
+    if (observer* o = detail::observer_of(*server_)) o->room_left(*this, sid, room);
+  }
   void close_room(const std::string& room) { adapter_->close_room(room); }
   std::vector<std::string> rooms(const std::string& sid) const { return adapter_->rooms_of(sid); }
   /// The connected socket with this sid, or null.
@@ -6129,6 +6318,12 @@ class emitter {
   }
   /// The sids this emitter would reach.
   std::vector<std::string> sids() const { return nsp_->adapter_->sids(opts_); }
+  /// The sockets this emitter would reach, on every server, join `rooms`: `nsp::sockets_join`.
+  void sockets_join(const std::vector<std::string>& rooms) { nsp_->sockets_join(opts_, rooms); }
+  /// ... leave `rooms`: `nsp::sockets_leave`.
+  void sockets_leave(const std::vector<std::string>& rooms) { nsp_->sockets_leave(opts_, rooms); }
+  /// ... are disconnected (`close`: their connections closed): `nsp::disconnect_sockets`.
+  void disconnect_sockets(bool close = false) { nsp_->disconnect_sockets(opts_, close); }
   /// The sockets of the whole cluster this emitter would reach: see `nsp::fetch_sockets`.
   void fetch_sockets(adapter::fetch_fn done) { nsp_->fetch_sockets(opts_, std::move(done)); }
   const broadcast_options& options() const noexcept { return opts_; }
@@ -6139,6 +6334,7 @@ class emitter {
 };
 
 inline emitter nsp::to(std::string room) { return emitter(*this).to(std::move(room)); }
+inline emitter nsp::in(std::string room) { return emitter(*this).to(std::move(room)); }
 inline emitter nsp::except(std::string room_or_sid) { return emitter(*this).except(std::move(room_or_sid)); }
 inline emitter nsp::volatile_() { return emitter(*this).volatile_(); }
 template <class... A>
@@ -6216,14 +6412,46 @@ inline void nsp::fetch_sockets(const broadcast_options& opts, adapter::fetch_fn 
   });
 }
 
+inline void nsp::sockets_join(const broadcast_options& opts, const std::vector<std::string>& rooms) {
+  for (const auto& sid : adapter_->sids(opts))
+    for (const auto& r : rooms) adapter_->join(sid, r);
+  if (!opts.local) adapter_->remote_join(opts, rooms);
+}
+
+inline void nsp::sockets_leave(const broadcast_options& opts, const std::vector<std::string>& rooms) {
+  for (const auto& sid : adapter_->sids(opts))
+    for (const auto& r : rooms) adapter_->leave(sid, r);
+  if (!opts.local) adapter_->remote_leave(opts, rooms);
+}
+
+inline void nsp::disconnect_sockets(const broadcast_options& opts, bool close) {
+  for (const auto& sid : adapter_->sids(opts)) {
+    socket_ptr s = get_socket(sid);
+    if (!s) continue;  // left meanwhile
+    if (close) s->close_connection();
+    else s->disconnect();
+  }
+  if (!opts.local) adapter_->remote_disconnect(opts, close);
+}
+
+inline void nsp::all_rooms(adapter::rooms_fn done) {
+  auto local = std::make_shared<std::vector<std::string>>(adapter_->local_rooms());
+  adapter_->fetch_remote_rooms([local, done = std::move(done)](bool complete, std::vector<std::string> remote) {
+    local->insert(local->end(), std::make_move_iterator(remote.begin()), std::make_move_iterator(remote.end()));
+    std::sort(local->begin(), local->end());
+    local->erase(std::unique(local->begin(), local->end()), local->end());
+    done(complete, std::move(*local));
+  });
+}
+
 inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
 inline std::uint64_t socket::next_ack_id() noexcept {
   return nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
 }
 inline emitter socket::to(std::string room) { return nsp_->to(std::move(room)).except(sid_); }
 inline emitter socket::broadcast() { return nsp_->except(sid_); }
-inline void socket::join(const std::string& room) { nsp_->adapter_->join(sid_, room); }
-inline void socket::leave(const std::string& room) { nsp_->adapter_->leave(sid_, room); }
+inline void socket::join(const std::string& room) { nsp_->enter_room(sid_, room); }
+inline void socket::leave(const std::string& room) { nsp_->leave_room(sid_, room); }
 inline std::vector<std::string> socket::rooms() const { return nsp_->adapter_->rooms_of(sid_); }
 
 }  // namespace portico::socketio
@@ -6244,6 +6472,10 @@ struct server_options {
   std::size_t max_packet_bytes = 0;
   /// Builds the adapter of each namespace; default: `memory_adapter`.
   std::function<std::unique_ptr<adapter>(const std::string& nsp, adapter::deliver_fn)> adapter_factory;
+  /// Serve socket.io-client 2.x and other Engine.IO v3 / Socket.IO protocol v4 clients, as Node's
+  /// `allowEIO3` does (sets `engine.allow_eio3`; every Engine.IO v3 session speaks protocol v4).
+  /// Off by default. What differs for those clients: docs/socketio.md, "Legacy clients".
+  bool allow_eio3 = false;
 
   static engineio::server_options default_engine() {
     engineio::server_options o;
@@ -6262,6 +6494,7 @@ struct client {
   std::vector<socket_ptr> sockets;  ///< one per connected namespace (few: linear search)
   timers::id connect_timer = 0;
   bool ever_connected = false;
+  bool v4 = false;  ///< an Engine.IO v3 session: Socket.IO protocol v4
   client(std::size_t max_attachments, std::size_t max_packet_bytes) : dec(max_attachments, max_packet_bytes) {}
   socket_ptr find(std::string_view nsp) const {
     for (const auto& s : sockets)
@@ -6299,7 +6532,7 @@ inline const char* reason_text(engineio::close_reason r) noexcept {
 class server {
  public:
   explicit server(server_options o = {})
-      : opts_(std::move(o)), engine_(opts_.engine), log_("portico.socketio") {
+      : opts_(with_eio3(std::move(o))), engine_(opts_.engine), log_("portico.socketio") {
     engine_.on_open([this](const engineio::socket_ptr& s) { on_open(s); });
     engine_.on_message([this](const engineio::socket_ptr& s, engineio::message&& m) { on_message(s, std::move(m)); });
     engine_.on_close([this](const engineio::socket_ptr& s, engineio::close_reason r) { on_close(s, r); });
@@ -6414,6 +6647,16 @@ class server {
     engine_.stop();
   }
 
+  /// Watches sockets, rooms and events (see observer.hpp); null (the default) to stop. Set
+  /// before start(); `o` outlives the server's run.
+  void set_observer(observer* o) noexcept { observer_ = o; }
+  /// Calls `f(nsp&)` for each namespace that exists now (under the namespace table's lock).
+  template <class F>
+  void for_each_namespace(F&& f) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    for (auto& kv : nsps_) f(*kv.second);
+  }
+
   engineio::server& engine() noexcept { return engine_; }
   portico::logger& log() noexcept { return log_; }
   const server_options& options() const noexcept { return opts_; }
@@ -6421,11 +6664,18 @@ class server {
  private:
   friend class socket;
   friend class detail::broadcast_acks;
+  friend observer* detail::observer_of(const server&) noexcept;
   struct parent {
     std::function<bool(std::string_view)> accept;
     std::shared_ptr<detail::handlers> handlers;
     std::unique_ptr<nsp> proto;
   };
+
+  /// `allow_eio3` on either level turns on both.
+  static server_options with_eio3(server_options o) {
+    o.allow_eio3 = o.engine.allow_eio3 = o.allow_eio3 || o.engine.allow_eio3;
+    return o;
+  }
 
   std::unique_ptr<nsp> make_nsp(const std::string& name, std::shared_ptr<detail::handlers> h) {
     adapter::deliver_fn deliver = [this](const engineio::frame_ptr& f, const std::vector<engineio::socket_ptr>& to) {
@@ -6484,7 +6734,11 @@ class server {
           }
         });
     });
-    e->user = std::move(c);
+    c->v4 = e->protocol() == 3;
+    e->user = c;
+    // Protocol v4: the client is in "/" from the handshake on, without asking (a refusal there
+    // leaves the connection open for other namespaces, as in Node).
+    if (c->v4) handle_connect(e, *c, "/", [&](socket& s) { set_auth_from_query(s, e->handshake().query, true); });
   }
 
   void on_close(const engineio::socket_ptr& e, engineio::close_reason r) {
@@ -6517,9 +6771,29 @@ class server {
   /// Like the reference server, a packet that does not fit the connection's state (anything but
   /// CONNECT for a namespace it is not in, a second CONNECT, a CONNECT_ERROR) closes the connection.
   void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
+    if (p.type == packet_type::connect && c.v4) {
+      // Protocol v4: "/chat?x=1" carries the query the client's CONNECT has instead of a payload.
+      std::string_view nsp = p.nsp(), query;
+      if (auto q = nsp.find('?'); q != std::string_view::npos) {
+        query = nsp.substr(q + 1);
+        nsp = nsp.substr(0, q);
+      }
+      if (nsp.empty()) nsp = "/";
+      if (c.find(nsp)) return invalid_state(e, p);
+      return handle_connect(e, c, nsp, [&](socket& s) {
+        set_auth_from_query(s, engineio::detail::parse_query(query), false);
+      });
+    }
     if (p.type == packet_type::connect) {
       if (c.find(p.nsp())) return invalid_state(e, p);
-      return handle_connect(e, c, p);
+      return handle_connect(e, c, p.nsp(), [&](socket& s) {
+        if (!p.has_data()) return;
+        // Deep (it outlives the packet), into a pool sized to the payload: a default document
+        // would take RapidJSON's 64 KB first chunk for every authenticated connection.
+        std::size_t chunk = std::min<std::size_t>(65536, detail::value_json_size(p.data()) * 9 + 256);
+        s.auth_pool_ = detail::make_dom_pool(chunk);
+        s.auth_ = json::copy(p.data(), *s.auth_pool_);
+      });
     }
     auto s = c.find(p.nsp());
     if (!s || p.type == packet_type::connect_error) return invalid_state(e, p);
@@ -6549,27 +6823,61 @@ class server {
     e->close();
   }
 
-  void handle_connect(const engineio::socket_ptr& e, detail::client& c, packet& p) {
-    std::string_view name = p.nsp();
+  /// Protocol v4 has no CONNECT payload: the query is the auth, an object of strings (the last
+  /// of repeated names wins). For "/" it is the handshake's, without Engine.IO's own parameters.
+  static void set_auth_from_query(socket& s, const std::vector<std::pair<std::string, std::string>>& query,
+                                  bool handshake) {
+    auto engine_param = [](const std::string& k) {
+      return k == "EIO" || k == "transport" || k == "t" || k == "sid" || k == "b64" || k == "j";
+    };
+    std::size_t bytes = 0;
+    for (const auto& kv : query) bytes += kv.first.size() + kv.second.size() + 32;
+    s.auth_pool_ = detail::make_dom_pool(std::min<std::size_t>(65536, bytes * 2 + 256));
+    auto& pool = *s.auth_pool_;
+    s.auth_.SetObject();
+    for (const auto& [k, v] : query) {
+      if (handshake && engine_param(k)) continue;
+      json::value val(v.data(), static_cast<rapidjson::SizeType>(v.size()), pool);
+      auto it = s.auth_.FindMember(json::value(rapidjson::StringRef(k.data(), k.size())));
+      if (it != s.auth_.MemberEnd()) it->value = std::move(val);
+      else s.auth_.AddMember(json::value(k.data(), static_cast<rapidjson::SizeType>(k.size()), pool), std::move(val), pool);
+    }
+  }
+
+  /// Protocol v4's CONNECT_ERROR: the message alone, as a JSON string (`44/chat,"message"`).
+  static engineio::frame_ptr v4_connect_error(std::string_view nsp, std::string_view message) {
+    packet_writer pw(packet_type::connect_error, nsp);
+    pw.writer().String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+    auto f = std::make_shared<engineio::frame>();
+    f->text = std::move(pw.finish());
+    return f;
+  }
+
+  /// `set_auth(socket&)` fills the new socket's auth from what the CONNECT carried.
+  template <class SetAuth>
+  void handle_connect(const engineio::socket_ptr& e, detail::client& c, std::string_view name, SetAuth&& set_auth) {
     nsp* n = resolve_nsp(name);
     if (!n) {
-      auto f = std::make_shared<engineio::frame>();
-      write_header(f->text, packet_type::connect_error, name);
-      f->text += R"({"message":"Invalid namespace"})";
+      engineio::frame_ptr f;
+      if (c.v4) {
+        f = v4_connect_error(name, "Invalid namespace");
+      } else {
+        auto fr = std::make_shared<engineio::frame>();
+        write_header(fr->text, packet_type::connect_error, name);
+        fr->text += R"({"message":"Invalid namespace"})";
+        f = std::move(fr);
+      }
       e->send(std::move(f));
       log_.info([&] { return "refused " + e->sid() + " on " + std::string(name) + ": invalid namespace"; });
       return;
     }
     c.ever_connected = true;
     timers_.cancel(c.connect_timer);
-    auto s = std::make_shared<socket>(*n, portico::detail::random_id(), e, *this);
-    if (p.has_data()) {
-      // Deep (it outlives the packet), into a pool sized to the payload: a default document
-      // would take RapidJSON's 64 KB first chunk for every authenticated connection.
-      std::size_t chunk = std::min<std::size_t>(65536, detail::value_json_size(p.data()) * 9 + 256);
-      s->auth_pool_ = detail::make_dom_pool(chunk);
-      s->auth_ = json::copy(p.data(), *s->auth_pool_);
-    }
+    // Protocol v4 clients compute their socket id themselves ("/chat#" + the Engine.IO sid).
+    auto s = std::make_shared<socket>(*n, c.v4 ? (n->name() == "/" ? e->sid() : n->name() + "#" + e->sid())
+                                                : portico::detail::random_id(),
+                                      e, *this);
+    set_auth(*s);
     n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
     connect_request req(*s, s->auth_);
     auto handlers = n->handlers_;
@@ -6582,6 +6890,11 @@ class server {
       s->mark_disconnected();
       n->adapter_->remove_socket(s->sid());
       s->fail_acks();
+      if (c.v4) {  // protocol v4 carries no data with a refusal
+        e->send(v4_connect_error(n->name(), req.message()));
+        log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
+        return;
+      }
       auto f = std::make_shared<engineio::frame>();
       packet_writer pw(packet_type::connect_error, n->name());
       auto& w = pw.writer();
@@ -6612,13 +6925,17 @@ class server {
     c.sockets.push_back(s);
     auto f = std::make_shared<engineio::frame>();
     write_header(f->text, packet_type::connect, n->name());
-    f->text += "{\"sid\":\"";
-    f->text += s->sid();
-    f->text += "\"}";
+    if (!c.v4) {  // protocol v4's CONNECT answer has no payload
+      f->text += "{\"sid\":\"";
+      f->text += s->sid();
+      f->text += "\"}";
+    }
     s->accept(std::move(f));
+    if (observer_) observer_->connected(*s);
   }
 
   void handle_event(socket& s, packet& p) {
+    if (observer_) observer_->event_received(s, p);
     const auto& h = *s.nsp_->handlers_;
     std::string_view name = p.event_name();
     // Reuse one key buffer per thread: no allocation for the lookup.
@@ -6659,6 +6976,7 @@ class server {
       return;
     }
     auto& h = *s.nsp_->handlers_;
+    if (observer_) observer_->disconnecting(s, reason);
     if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
     if (notify_client) {
       auto f = std::make_shared<engineio::frame>();
@@ -6683,7 +7001,10 @@ class server {
   std::unordered_map<std::string, std::unique_ptr<nsp>> nsps_;
   std::vector<parent> parents_;
   nsp* root_ = nullptr;  ///< "/", created first, never removed
+  observer* observer_ = nullptr;
 };
+
+inline observer* detail::observer_of(const server& srv) noexcept { return srv.observer_; }
 
 // --- socket members that need the server ---
 
@@ -8606,8 +8927,8 @@ inline void serve(portico::engineio::server& s, router& r) {
 }  // namespace portico::http
 // ---- end portico/http/http.hpp ----
 // ---- begin portico/framework/framework.hpp ----
-/// The framework layer in one include: DI, guards, gateways, controllers, the typed event
-/// registry, the app.
+/// The framework layer in one include: DI, guards, filters, interceptors, gateways,
+/// controllers, the typed event registry, the app.
 // ---- begin portico/framework/ack_join.hpp ----
 /// `portico::ack_join`: waits for several acks (to one client or several) and calls `done` once,
 /// when the last one is in (answered, timed out or disconnected).
@@ -8824,19 +9145,13 @@ namespace framework::detail {
 struct json_text {
   std::string_view text;
 };
-/// Found by ADL from socketio's argument writer.
-inline void encode(json::writer& w, const json_text& t, json::encode_context&) {
-  w.RawValue(t.text.data(), t.text.size(), rapidjson::kObjectType);
-}
 
 /// Encodes one value (string, number, struct, DOM...) to JSON text with the emit rules.
 template <class T>
 std::string to_json_text(const T& v) {
   std::string out;
-  json::string_sink sink{&out};
-  json::writer w(sink);
   json::encode_context ctx;
-  socketio::detail::write_arg(w, ctx, v);
+  json::encode_to(out, v, ctx);
   return out;
 }
 
@@ -8851,6 +9166,14 @@ inline std::string error_object(int code, std::string_view reason_json) {
 }
 
 }  // namespace framework::detail
+
+/// Written verbatim as one value (the text was encoded once already).
+template <>
+struct json::adapter<framework::detail::json_text> {
+  static void encode(writer& w, const framework::detail::json_text& t, encode_context&) {
+    w.RawValue(t.text.data(), t.text.size(), rapidjson::kObjectType);
+  }
+};
 
 /// An error meant for the client: becomes the `error` event (and the error ack, if one was asked).
 class ws_exception : public std::runtime_error {
@@ -9170,10 +9493,13 @@ using execution_context = gateway_context;
 ///     };
 ///
 /// `Routes` is `portico::controller_routes<...>`: get/post/put/patch/del/ws with the signatures
-/// of `http::route_group`, taking member function pointers or any callable, and optionally a
-/// `portico::guards<...>{}` value right after the handler (route guards). Guards run global ->
-/// class -> route before the handler (before the 101 for a ws route), constructed through the
-/// container as seen from the controller's module, with `portico::http_context`.
+/// of `http::route_group`, taking member function pointers or any callable, and optionally
+/// `portico::guards<...>{}`, `portico::filters<...>{}`, `portico::interceptors<...>{}` values right
+/// after the handler (route policies, any order). Guards run global -> class -> route before
+/// the handler (before the 101 for a ws route), constructed through the container as seen from
+/// the controller's module, with `portico::http_context`. Then interceptors (class, then route;
+/// plain routes only) around the handler; filters (route, then class) map what a guard, an
+/// interceptor or the handler throws to a response (docs/guards.md).
 /// Guards get no connection scope: one that injects a per_connection provider is a compile error
 /// (`portico_error_used_without_connection_depends_on_per_connection<Guard, Provider>`).
 
@@ -9183,17 +9509,139 @@ using execution_context = gateway_context;
 #include <type_traits>
 #include <utility>
 
-// ---- begin portico/framework/guards.hpp ----
-/// Guards as policy types.
+// ---- begin portico/framework/exception_host.hpp ----
+/// What an exception filter answers through (NestJS's `ArgumentsHost`).
 ///
-/// A guard is a class with `bool can_activate(Context&)` (Context is the execution context the
-/// gateway layer passes: the handshake at connect, the message for a handler guard). Guards are
-/// constructed through the DI container, so they may inject providers, including per-connection
-/// ones; they are constructed for each check and should hold only references.
+/// `ws_exception_host`: inside a gateway handler (its guards, interceptors, decoding). The filter
+/// chooses the answer: the `error` event with a payload of its own (`error(...)`), the ack when
+/// the client asked for one (`ack(...)`), a disconnect, any emit, or the built-in answer
+/// (`report(code, reason)`: `error` event `{code, reason}`, error ack, disconnect when the
+/// gateway says so). Doing nothing swallows the exception.
 ///
-/// Order: global guards (the app's), then class guards (the gateway's `using guards = ...`), then
-/// handler guards; the first refusal (false, or an exception) stops the chain. Duplicates are not
-/// removed: a guard listed twice runs twice.
+/// `http_exception_host`: inside a controller route (its guards, interceptors, handler). The
+/// filter answers with `send(response)`; one that sends nothing passes the exception on to the
+/// next filter (finally the built-in mapping: http_exception -> its status, else 500).
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+// ---- begin portico/framework/http_context.hpp ----
+/// What a guard of a controller route sees: the HTTP request (or the WebSocket handshake of a
+/// ws route, before the 101). A guard class may serve gateways and controllers alike by
+/// declaring both `can_activate(portico::gateway_context&)` and
+/// `can_activate(portico::http_context&)`.
+
+#include <string>
+#include <string_view>
+
+
+namespace portico {
+
+class http_context {
+ public:
+  http_context(const http::request& r, bool websocket) noexcept : req_(&r), websocket_(websocket) {}
+
+  /// The whole request: headers, query, path parameters, body.
+  const http::request& request() const noexcept { return *req_; }
+  const std::string& method() const noexcept { return req_->method; }
+  /// The raw (percent-encoded) path, without the query.
+  const std::string& path() const noexcept { return req_->path; }
+  /// A header (case-insensitive name), a query parameter or a `{name}` path segment; empty when
+  /// absent (use request() to tell absent from empty).
+  std::string_view header(std::string_view name) const { return or_empty(req_->header(name)); }
+  std::string_view query(std::string_view name) const { return or_empty(req_->query_param(name)); }
+  std::string_view path_param(std::string_view name) const { return or_empty(req_->path_param(name)); }
+  const std::string& remote_address() const noexcept { return req_->remote_address; }
+  /// True for the handshake of a ws route: a refusal answers the upgrade, before the 101.
+  bool is_websocket() const noexcept { return websocket_; }
+
+ private:
+  static std::string_view or_empty(const std::string* s) { return s ? std::string_view(*s) : std::string_view{}; }
+  const http::request* req_;
+  bool websocket_;
+};
+
+}  // namespace portico
+// ---- end portico/framework/http_context.hpp ----
+
+namespace portico {
+
+class ws_exception_host {
+ public:
+  ws_exception_host(gateway_context& ctx, socketio::event& e, bool disconnect_on_error) noexcept
+      : ctx_(&ctx), event_(&e), disconnect_on_error_(disconnect_on_error) {}
+
+  /// The client and the message (sid, event name, arguments, emit, rooms...).
+  gateway_context& context() const noexcept { return *ctx_; }
+  /// The client asked for an ack that was not sent yet.
+  bool wants_ack() const noexcept { return event_->wants_ack(); }
+  /// Answers the client's ack with these values (nothing if it asked for none).
+  template <class... A>
+  void ack(const A&... values) {
+    event_->ack(values...);
+  }
+  /// Sends the `error` event with `payload` (any JSON-encodable value), nothing else.
+  template <class T>
+  void error(const T& payload) {
+    ctx_->emit("error", payload);
+  }
+  /// The built-in answer: `error` event `{"code","reason"}`, the error ack `{"error":{...}}` if
+  /// one was asked, and a disconnect when the gateway's `disconnect_on_error` is set.
+  template <class Reason>
+  void report(int code, const Reason& reason) {
+    const ws_exception ex(code, reason);
+    const std::string body = ex.body();
+    ctx_->emit("error", framework::detail::json_text{body});
+    if (event_->wants_ack()) event_->ack(framework::detail::json_text{"{\"error\":" + body + "}"});
+    if (disconnect_on_error_) ctx_->disconnect();
+  }
+  template <class... A>
+  void emit(std::string_view name, const A&... a) {
+    ctx_->emit(name, a...);
+  }
+  void disconnect() { ctx_->disconnect(); }
+
+ private:
+  gateway_context* ctx_;
+  socketio::event* event_;
+  bool disconnect_on_error_;
+};
+
+class http_exception_host {
+ public:
+  explicit http_exception_host(http_context& ctx) noexcept : ctx_(&ctx) {}
+
+  /// The request (headers, query, path parameters, body).
+  http_context& context() const noexcept { return *ctx_; }
+  /// The answer (status, headers, body); the last call wins.
+  void send(http::response r) { response_ = std::move(r); }
+  bool answered() const noexcept { return response_.has_value(); }
+  std::optional<http::response>& response() noexcept { return response_; }
+
+ private:
+  http_context* ctx_;
+  std::optional<http::response> response_;
+};
+
+}  // namespace portico
+// ---- end portico/framework/exception_host.hpp ----
+// ---- begin portico/framework/filters.hpp ----
+/// Exception filters as policy types (NestJS `@UseFilters`, `@Catch`).
+///
+/// A filter is a class with `void catch_exception(const E&, Host&)`: `E` the exception type it
+/// catches, `Host` what it answers through (`portico::ws_exception_host` for a gateway handler,
+/// `portico::http_exception_host` for a controller route; see exception_host.hpp). A filter that
+/// catches several types, or serves gateways and controllers alike (one overload per host),
+/// says which types with `using catches = portico::catches<E1, E2>;`; otherwise the type is read
+/// from its single `catch_exception`. Filters are constructed through the DI container when an
+/// exception reaches them (never on the normal path), so they may inject providers.
+///
+/// Order: the handler's (route's) filters, then the class's, in list order; within a filter,
+/// its `catches` in order. The first whose type matches handles the exception; one that throws
+/// passes what it throws on to the next filters, then to the built-in mapping (the default
+/// filter: docs/guards.md, "Exception filters").
 
 #include <type_traits>
 #include <utility>
@@ -9362,6 +9810,222 @@ struct dependent_false : std::false_type {};
 }  // namespace portico::framework::detail
 // ---- end portico/framework/di/type_list.hpp ----
 
+PORTICO_DI_DIAGNOSTIC(portico_error_filter_without_catch_exception,
+                      declare_void_catch_exception_taking_const_E_ref_and_the_host_ref_or_using_catches)
+PORTICO_DI_DIAGNOSTIC(portico_error_filter_cannot_catch,
+                      declare_catch_exception_taking_this_exception_by_const_ref_and_this_host_by_ref)
+
+namespace portico {
+
+/// `using filters = portico::filters<F...>;` in a gateway or controller, or
+/// `portico::filters<F...>{}` after a handler in `subscribe(...)` / a route.
+template <class... F>
+struct filters {};
+
+/// The exception types a filter catches: `using catches = portico::catches<E1, E2>;`.
+template <class... E>
+struct catches {};
+
+namespace framework::detail {
+
+template <class... Lists>
+struct combine_filters {
+  using type = rename_t<portico::filters, concat_t<rename_t<type_list, Lists>...>>;
+};
+
+template <class T, class = void>
+struct filters_of {
+  using type = portico::filters<>;
+};
+template <class T>
+struct filters_of<T, std::void_t<typename T::filters>> {
+  using type = typename T::filters;
+};
+
+/// The first parameter of a (non-overloaded) member function, without cv and reference.
+template <class Fn>
+struct first_param {
+  using type = void;
+};
+#define PORTICO_FIRST_PARAM(qual)                                   \
+  template <class R, class C, class A0, class... A>                 \
+  struct first_param<R (C::*)(A0, A...) qual> {                     \
+    using type = std::remove_cv_t<std::remove_reference_t<A0>>;    \
+  };
+PORTICO_FIRST_PARAM()
+PORTICO_FIRST_PARAM(const)
+PORTICO_FIRST_PARAM(noexcept)
+PORTICO_FIRST_PARAM(const noexcept)
+#undef PORTICO_FIRST_PARAM
+
+template <class F, class = void>
+struct deduced_catches {
+  using type = void;
+};
+template <class F>
+struct deduced_catches<F, std::void_t<decltype(&F::catch_exception)>> {
+  using E = typename first_param<decltype(&F::catch_exception)>::type;
+  using type = std::conditional_t<std::is_void_v<E>, void, portico::catches<E>>;
+};
+
+/// `F::catches`, else the type of its single `catch_exception`, else void (a misuse).
+template <class F, class = void>
+struct catches_of {
+  using type = typename deduced_catches<F>::type;
+};
+template <class F>
+struct catches_of<F, std::void_t<typename F::catches>> {
+  using type = typename F::catches;
+};
+
+template <class F, class E, class Host, class = void>
+struct can_catch : std::false_type {};
+template <class F, class E, class Host>
+struct can_catch<F, E, Host,
+                 std::void_t<decltype(std::declval<F&>().catch_exception(std::declval<const E&>(), std::declval<Host&>()))>>
+    : std::true_type {};
+
+template <class F, class E, class Host>
+constexpr bool check_one_catch() {
+  if constexpr (can_catch<F, E, Host>::value) return true;
+  else return raise_portico_error_filter_cannot_catch<bool, F, E, Host>();
+}
+template <class F, class Host, class... E>
+constexpr bool check_catches(portico::catches<E...>*) {
+  return (check_one_catch<F, E, Host>() && ...);
+}
+
+template <class F, class Host>
+constexpr bool check_one_filter() {
+  using C = typename catches_of<F>::type;
+  if constexpr (std::is_void_v<C>) return raise_portico_error_filter_without_catch_exception<bool, F>();
+  else return check_catches<F, Host>(static_cast<C*>(nullptr));
+}
+
+template <class Host, class... F>
+constexpr bool check_filter_list(portico::filters<F...>*) {
+  return (check_one_filter<F, Host>() && ...);
+}
+
+template <class F, class Host, class... E>
+constexpr bool catches_valid(portico::catches<E...>*) {
+  return (can_catch<F, E, Host>::value && ...);
+}
+template <class F, class Host>
+constexpr bool filter_valid() {
+  using C = typename catches_of<F>::type;
+  if constexpr (std::is_void_v<C>) return false;
+  else return catches_valid<F, Host>(static_cast<C*>(nullptr));
+}
+template <class Host, class... F>
+constexpr bool filter_list_valid(portico::filters<F...>*) {
+  return (filter_valid<F, Host>() && ...);
+}
+
+/// `body()` with filter F's catch of E around it. `env.template make<F>()` constructs the
+/// filter, `env.handle(f, ex)` calls it (and may rethrow).
+template <class F, class E, class Env, class Body>
+void catch_one(Env& env, Body& body) {
+  try {
+    body();
+  } catch (const E& ex) {
+    auto f = env.template make<F>();
+    env.handle(f, ex);
+  }
+}
+
+template <class F, class Env, class Body>
+void catch_all_of(Env&, Body& body, portico::catches<>*) {
+  body();
+}
+/// The first listed type is the innermost catch: it is tried first.
+template <class F, class Env, class Body, class E, class... Rest>
+void catch_all_of(Env& env, Body& body, portico::catches<E, Rest...>*) {
+  auto inner = [&] { catch_one<F, E>(env, body); };
+  catch_all_of<F>(env, inner, static_cast<portico::catches<Rest...>*>(nullptr));
+}
+
+template <class Env, class Body>
+void filter_chain(Env&, Body& body, portico::filters<>*) {
+  body();
+}
+/// Wraps the body in the first filter, then the result in the next: the first filter is tried first.
+template <class Env, class Body, class F, class... Rest>
+void filter_chain(Env& env, Body& body, portico::filters<F, Rest...>*) {
+  auto inner = [&] { catch_all_of<F>(env, body, static_cast<typename catches_of<F>::type*>(nullptr)); };
+  filter_chain(env, inner, static_cast<portico::filters<Rest...>*>(nullptr));
+}
+
+}  // namespace framework::detail
+
+/// filters<handler..., class...>: the lists concatenated in the order given.
+template <class... Lists>
+using combine_filters_t = typename framework::detail::combine_filters<Lists...>::type;
+
+/// `T::filters` when T declares it, else filters<>.
+template <class T>
+using filters_of_t = typename framework::detail::filters_of<T>::type;
+
+/// Checks at compile time that every filter of List says what it catches and can take it with
+/// Host; a misuse is one error naming the filter (and the exception type and host).
+template <class List, class Host>
+constexpr bool check_filters() {
+  return framework::detail::check_filter_list<Host>(static_cast<List*>(nullptr));
+}
+
+/// Whether every filter of List can serve Host (no diagnostic).
+template <class List, class Host>
+constexpr bool filters_valid() {
+  return framework::detail::filter_list_valid<Host>(static_cast<List*>(nullptr));
+}
+
+/// Runs `body()` with the filters of List around it (see the header comment); no filter: a
+/// plain call.
+template <class List, class Env, class Body>
+void run_with_filters(Env& env, Body&& body) {
+  framework::detail::filter_chain(env, body, static_cast<List*>(nullptr));
+}
+
+}  // namespace portico
+// ---- end portico/framework/filters.hpp ----
+// ---- begin portico/framework/gateway.hpp ----
+/// Declaring a gateway: its options, its event table, its guards.
+///
+///     struct EventGateway : portico::gateway<EventGateway> {
+///       static constexpr auto options = portico::gateway_options{"/socket.io", "/events"};
+///       using guards = portico::guards<TokenGuard>;          // at the namespace CONNECT
+///       using filters = portico::filters<MyErrorFilter>;     // exceptions of every handler
+///       using interceptors = portico::interceptors<Timing>;  // around every handler
+///       MessageBody handle_event(const MessageBody& body);
+///       static constexpr auto events = portico::events(
+///           portico::subscribe("events", &EventGateway::handle_event));
+///     };
+///
+/// Everything here is constexpr data read by the app when it builds its servers: the event table
+/// is a tuple of (name, member function pointer, handler guards, filters, interceptors), so each handler is called
+/// directly, never through a table of type-erased callables of its own.
+
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
+// ---- begin portico/framework/guards.hpp ----
+/// Guards as policy types.
+///
+/// A guard is a class with `bool can_activate(Context&)` (Context is the execution context the
+/// gateway layer passes: the handshake at connect, the message for a handler guard). Guards are
+/// constructed through the DI container, so they may inject providers, including per-connection
+/// ones; they are constructed for each check and should hold only references.
+///
+/// Order: global guards (the app's), then class guards (the gateway's `using guards = ...`), then
+/// handler guards; the first refusal (false, or an exception) stops the chain. Duplicates are not
+/// removed: a guard listed twice runs twice.
+
+#include <type_traits>
+#include <utility>
+
+
 namespace portico {
 
 template <class... G>
@@ -9452,44 +10116,341 @@ bool run_guards(Container& c, Context& ctx, connection_scope& scope) {
 
 }  // namespace portico
 // ---- end portico/framework/guards.hpp ----
-// ---- begin portico/framework/http_context.hpp ----
-/// What a guard of a controller route sees: the HTTP request (or the WebSocket handshake of a
-/// ws route, before the 101). A guard class may serve gateways and controllers alike by
-/// declaring both `can_activate(portico::gateway_context&)` and
-/// `can_activate(portico::http_context&)`.
+// ---- begin portico/framework/interceptors.hpp ----
+/// Interceptors as policy types (NestJS `@UseInterceptors`).
+///
+/// An interceptor is a class with one or both hooks around a handler:
+///   void before(Context&)                      runs before the handler (logging, timing)
+///   bool before(Context&, Result&)             false: the handler does not run and Result (set
+///                                              here, e.g. from a cache) is the answer
+///   void after(Context&, Result&)              runs after the handler; may replace Result
+/// Context/Result: `portico::gateway_context` / `portico::handler_result` for a gateway handler,
+/// `portico::http_context` / `http::response` for a controller route. One instance lives from its
+/// `before` to its `after` (a member can hold a start time). Interceptors are constructed through
+/// the DI container for each call, so they may inject providers (a cache, a metrics sink).
+///
+/// Order: class interceptors then handler interceptors for `before`, the reverse for `after`
+/// (each wraps the next). A short-circuit by interceptor k skips the handler and the inner
+/// interceptors; the `after` of the outer ones (0..k) still runs. An exception skips every
+/// remaining hook and goes to the filters. No interceptor declared: nothing of this runs.
 
-#include <string>
-#include <string_view>
+#include <type_traits>
+#include <utility>
 
+
+PORTICO_DI_DIAGNOSTIC(portico_error_interceptor_without_before_or_after,
+                      declare_before_taking_the_context_or_after_taking_the_context_and_the_result)
+PORTICO_DI_DIAGNOSTIC(portico_error_interceptor_before_with_result_must_return_bool,
+                      return_false_from_before_to_answer_with_the_result_without_the_handler)
 
 namespace portico {
 
-class http_context {
- public:
-  http_context(const http::request& r, bool websocket) noexcept : req_(&r), websocket_(websocket) {}
+/// `using interceptors = portico::interceptors<I...>;` in a gateway or controller, or
+/// `portico::interceptors<I...>{}` after a handler in `subscribe(...)` / a route.
+template <class... I>
+struct interceptors {};
 
-  /// The whole request: headers, query, path parameters, body.
-  const http::request& request() const noexcept { return *req_; }
-  const std::string& method() const noexcept { return req_->method; }
-  /// The raw (percent-encoded) path, without the query.
-  const std::string& path() const noexcept { return req_->path; }
-  /// A header (case-insensitive name), a query parameter or a `{name}` path segment; empty when
-  /// absent (use request() to tell absent from empty).
-  std::string_view header(std::string_view name) const { return or_empty(req_->header(name)); }
-  std::string_view query(std::string_view name) const { return or_empty(req_->query_param(name)); }
-  std::string_view path_param(std::string_view name) const { return or_empty(req_->path_param(name)); }
-  const std::string& remote_address() const noexcept { return req_->remote_address; }
-  /// True for the handshake of a ws route: a refusal answers the upgrade, before the 101.
-  bool is_websocket() const noexcept { return websocket_; }
+namespace framework::detail {
 
- private:
-  static std::string_view or_empty(const std::string* s) { return s ? std::string_view(*s) : std::string_view{}; }
-  const http::request* req_;
-  bool websocket_;
+template <class... Lists>
+struct combine_interceptors {
+  using type = rename_t<portico::interceptors, concat_t<rename_t<type_list, Lists>...>>;
 };
 
+template <class T, class = void>
+struct interceptors_of {
+  using type = portico::interceptors<>;
+};
+template <class T>
+struct interceptors_of<T, std::void_t<typename T::interceptors>> {
+  using type = typename T::interceptors;
+};
+
+template <class I, class Ctx, class = void>
+struct has_before : std::false_type {};
+template <class I, class Ctx>
+struct has_before<I, Ctx, std::void_t<decltype(std::declval<I&>().before(std::declval<Ctx&>()))>> : std::true_type {};
+
+template <class I, class Ctx, class R, class = void>
+struct has_before_result : std::false_type {};
+template <class I, class Ctx, class R>
+struct has_before_result<I, Ctx, R, std::void_t<decltype(std::declval<I&>().before(std::declval<Ctx&>(), std::declval<R&>()))>>
+    : std::true_type {
+  static constexpr bool returns_bool =
+      std::is_convertible_v<decltype(std::declval<I&>().before(std::declval<Ctx&>(), std::declval<R&>())), bool>;
+};
+
+template <class I, class Ctx, class R, class = void>
+struct has_after : std::false_type {};
+template <class I, class Ctx, class R>
+struct has_after<I, Ctx, R, std::void_t<decltype(std::declval<I&>().after(std::declval<Ctx&>(), std::declval<R&>()))>>
+    : std::true_type {};
+
+template <class I, class Ctx, class R>
+constexpr bool check_one_interceptor() {
+  if constexpr (!has_before<I, Ctx>::value && !has_before_result<I, Ctx, R>::value && !has_after<I, Ctx, R>::value)
+    return raise_portico_error_interceptor_without_before_or_after<bool, I, Ctx>();
+  else if constexpr (has_before_result<I, Ctx, R>::value && !has_before_result<I, Ctx, R>::returns_bool)
+    return raise_portico_error_interceptor_before_with_result_must_return_bool<bool, I, Ctx>();
+  else
+    return true;
+}
+
+template <class I, class Ctx, class R>
+constexpr bool interceptor_valid() {
+  if constexpr (has_before_result<I, Ctx, R>::value) return has_before_result<I, Ctx, R>::returns_bool;
+  else return has_before<I, Ctx>::value || has_after<I, Ctx, R>::value;
+}
+template <class Ctx, class R, class... I>
+constexpr bool interceptor_list_valid(portico::interceptors<I...>*) {
+  return (interceptor_valid<I, Ctx, R>() && ...);
+}
+
+template <class Ctx, class R, class... I>
+constexpr bool check_interceptor_list(portico::interceptors<I...>*) {
+  return (check_one_interceptor<I, Ctx, R>() && ...);
+}
+
+template <class Env, class Ctx, class R, class Call>
+void intercept_chain(Env&, Ctx&, R& result, Call& call, portico::interceptors<>*) {
+  call(result);
+}
+/// I's before, then the rest of the chain (the handler last), then I's after.
+template <class Env, class Ctx, class R, class Call, class I, class... Rest>
+void intercept_chain(Env& env, Ctx& ctx, R& result, Call& call, portico::interceptors<I, Rest...>*) {
+  auto i = env.template make<I>();
+  bool proceed = true;
+  if constexpr (has_before_result<I, Ctx, R>::value) proceed = static_cast<bool>(i.before(ctx, result));
+  else if constexpr (has_before<I, Ctx>::value) i.before(ctx);
+  if (proceed) intercept_chain(env, ctx, result, call, static_cast<portico::interceptors<Rest...>*>(nullptr));
+  if constexpr (has_after<I, Ctx, R>::value) i.after(ctx, result);
+}
+
+}  // namespace framework::detail
+
+/// interceptors<class..., handler...>: the lists concatenated in the order given.
+template <class... Lists>
+using combine_interceptors_t = typename framework::detail::combine_interceptors<Lists...>::type;
+
+/// `T::interceptors` when T declares it, else interceptors<>.
+template <class T>
+using interceptors_of_t = typename framework::detail::interceptors_of<T>::type;
+
+/// Checks at compile time that every interceptor of List has a hook for Context/Result.
+template <class List, class Context, class Result>
+constexpr bool check_interceptors() {
+  return framework::detail::check_interceptor_list<Context, Result>(static_cast<List*>(nullptr));
+}
+
+/// Whether every interceptor of List can serve Context/Result (no diagnostic).
+template <class List, class Context, class Result>
+constexpr bool interceptors_valid() {
+  return framework::detail::interceptor_list_valid<Context, Result>(static_cast<List*>(nullptr));
+}
+
+/// Runs `call(result)` (the handler, filling `result`) inside the interceptors of List.
+/// `env.template make<I>()` constructs an interceptor.
+template <class List, class Env, class Context, class Result, class Call>
+void run_with_interceptors(Env& env, Context& ctx, Result& result, Call&& call) {
+  framework::detail::intercept_chain(env, ctx, result, call, static_cast<List*>(nullptr));
+}
+
 }  // namespace portico
-// ---- end portico/framework/http_context.hpp ----
+// ---- end portico/framework/interceptors.hpp ----
+
+namespace portico {
+
+/// Which Engine.IO transports a path accepts.
+enum class transports : unsigned { polling = 1, websocket = 2, polling_and_websocket = 3 };
+
+/// Where a gateway listens and how its server behaves. A literal type, so it can be a
+/// `static constexpr` member. Gateways on one path share one Socket.IO server: the app merges
+/// their options (see docs/gateways.md, "Several gateways").
+struct gateway_options {
+  std::string_view path = "/socket.io";   ///< HTTP path of the Socket.IO server
+  std::string_view name_space = "/";      ///< the Socket.IO namespace of this gateway
+  transports transport = transports::polling_and_websocket;
+  std::string_view cors_origins = {};     ///< comma-separated allowed origins, "*" for any; empty: no CORS
+  long ping_interval_ms = 0;              ///< 0: the server default (25000)
+  long ping_timeout_ms = 0;               ///< 0: the server default (20000)
+  bool disconnect_on_error = false;       ///< after sending an `error` event, disconnect the client
+
+  constexpr gateway_options() = default;
+  constexpr gateway_options(std::string_view p, std::string_view nsp = "/") : path(p), name_space(nsp) {}
+
+  constexpr gateway_options with_transports(transports t) const {
+    gateway_options o = *this;
+    o.transport = t;
+    return o;
+  }
+  constexpr gateway_options with_cors(std::string_view origins) const {
+    gateway_options o = *this;
+    o.cors_origins = origins;
+    return o;
+  }
+  constexpr gateway_options with_ping(long interval_ms, long timeout_ms) const {
+    gateway_options o = *this;
+    o.ping_interval_ms = interval_ms;
+    o.ping_timeout_ms = timeout_ms;
+    return o;
+  }
+  constexpr gateway_options with_disconnect_on_error(bool yes = true) const {
+    gateway_options o = *this;
+    o.disconnect_on_error = yes;
+    return o;
+  }
+};
+
+/// Optional base of a gateway (documents intent; the app accepts any class listed in
+/// `portico::gateways<...>`).
+template <class Derived>
+struct gateway {
+  /// The gateway's own type: lets `PORTICO_SUBSCRIBE(member)` omit the class name.
+  using portico_gateway_type = Derived;
+};
+
+/// One entry of a gateway's event table. `name == nullptr` is the catch-all.
+template <class Fn, class Guards, class Filters = filters<>, class Interceptors = interceptors<>>
+struct subscription {
+  const char* name;
+  Fn fn;
+  using handler_guards = Guards;
+  using handler_filters = Filters;
+  using handler_interceptors = Interceptors;
+  using function = Fn;
+};
+
+namespace framework::detail {
+
+template <class P>
+struct is_policy_list : std::false_type {};
+template <class... T>
+struct is_policy_list<guards<T...>> : std::true_type {};
+template <class... T>
+struct is_policy_list<filters<T...>> : std::true_type {};
+template <class... T>
+struct is_policy_list<interceptors<T...>> : std::true_type {};
+
+/// The guards<...>, filters<...> and interceptors<...> values given after a handler, each kind
+/// concatenated in the order given.
+template <class... P>
+struct policy_set {
+  static_assert((is_policy_list<P>::value && ...),
+                "portico: after the handler, give portico::guards<...>{}, portico::filters<...>{} or "
+                "portico::interceptors<...>{} values only");
+  template <template <class...> class Kind, class T>
+  struct keep {
+    using type = type_list<>;
+  };
+  template <template <class...> class Kind, class... T>
+  struct keep<Kind, Kind<T...>> {
+    using type = type_list<T...>;
+  };
+  using guards_type = rename_t<portico::guards, concat_t<typename keep<portico::guards, P>::type...>>;
+  using filters_type = rename_t<portico::filters, concat_t<typename keep<portico::filters, P>::type...>>;
+  using interceptors_type = rename_t<portico::interceptors, concat_t<typename keep<portico::interceptors, P>::type...>>;
+  template <class Q>
+  using plus = policy_set<P..., Q>;
+};
+
+template <class Fn, class... P>
+using subscription_for = subscription<Fn, typename policy_set<P...>::guards_type, typename policy_set<P...>::filters_type,
+                                      typename policy_set<P...>::interceptors_type>;
+
+}  // namespace framework::detail
+
+/// Subscribes member function `fn` to event `name`, with optional handler policies after it:
+/// `portico::guards<AdminGuard>{}` (checked before it on every message),
+/// `portico::filters<F...>{}` (tried before the class's filters on an exception),
+/// `portico::interceptors<I...>{}` (inside the class's interceptors), in any order.
+template <class Fn, class... P>
+constexpr framework::detail::subscription_for<Fn, P...> subscribe(const char* name, Fn fn, P...) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::subscribe(name, &Gateway::member): the handler must be a member function of the gateway");
+  return {name, fn};
+}
+
+/// The catch-all: events of the namespace that have no subscription of their own
+/// (`ctx.event()` says which).
+template <class Fn, class... P>
+constexpr framework::detail::subscription_for<Fn, P...> subscribe_any(Fn fn, P...) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::subscribe_any(&Gateway::member): the handler must be a member function of the gateway");
+  return {nullptr, fn};
+}
+
+/// The event table of a gateway: `static constexpr auto events = portico::events(...);`.
+template <class... S>
+constexpr std::tuple<S...> events(S... s) {
+  return std::tuple<S...>{s...};
+}
+
+/// One entry of a gateway's server-event table: `fn(const socketio::args&)` runs when another
+/// server of the cluster calls `server_side_emit(name, ...)` on the gateway's namespace; what it
+/// returns (if not void) is the answer to a `server_side_emit_with_ack`.
+template <class Fn>
+struct server_subscription {
+  const char* name;
+  Fn fn;
+};
+
+/// Subscribes member function `fn` to server event `name` (Node's `io.on(name, ...)` for
+/// `serverSideEmit`): `static constexpr auto server_events = portico::events(
+/// portico::on_server_event("hello", &Gateway::hello));`. It runs on the cluster adapter's thread
+/// (no gateway_context: there is no client); keep it short.
+template <class Fn>
+constexpr server_subscription<Fn> on_server_event(const char* name, Fn fn) {
+  static_assert(std::is_member_function_pointer_v<Fn>,
+                "portico::on_server_event(name, &Gateway::member): the handler must be a member function of the gateway");
+  return {name, fn};
+}
+
+/// Subscribes a member under its own name: `PORTICO_SUBSCRIBE(EventGateway, handle_event)`.
+/// Inside a class deriving from `portico::gateway<Self>`, `PORTICO_SUBSCRIBE(handle_event)` says the
+/// same (a class template names itself: its base is dependent).
+#define PORTICO_SUBSCRIBE(...) \
+  PORTICO_DETAIL_SUBSCRIBE_PICK(__VA_ARGS__, PORTICO_DETAIL_SUBSCRIBE2, PORTICO_DETAIL_SUBSCRIBE1, )(__VA_ARGS__)
+#define PORTICO_DETAIL_SUBSCRIBE_PICK(a, b, chosen, ...) chosen
+#define PORTICO_DETAIL_SUBSCRIBE2(Gateway, member) ::portico::subscribe(#member, &Gateway::member)
+#define PORTICO_DETAIL_SUBSCRIBE1(member) ::portico::subscribe(#member, &portico_gateway_type::member)
+
+namespace framework::detail {
+
+template <class G, class = void>
+struct options_of {
+  static constexpr gateway_options value{};
+};
+template <class G>
+struct options_of<G, std::void_t<decltype(G::options)>> {
+  static constexpr gateway_options value = G::options;
+};
+
+template <class G, class = void>
+struct events_of {
+  using type = std::tuple<>;
+  static constexpr type value{};
+};
+template <class G>
+struct events_of<G, std::void_t<decltype(G::events)>> {
+  using type = std::remove_cv_t<decltype(G::events)>;
+  static constexpr const type& value = G::events;
+};
+
+template <class G, class = void>
+struct server_events_of {
+  using type = std::tuple<>;
+  static constexpr type value{};
+};
+template <class G>
+struct server_events_of<G, std::void_t<decltype(G::server_events)>> {
+  using type = std::remove_cv_t<decltype(G::server_events)>;
+  static constexpr const type& value = G::server_events;
+};
+
+}  // namespace framework::detail
+
+}  // namespace portico
+// ---- end portico/framework/gateway.hpp ----
 
 namespace portico {
 
@@ -9544,6 +10505,26 @@ auto bind_handler(C* self, F f) {
   else return f;
 }
 
+/// How filters and interceptors of a route are built (no connection scope) and how a filter
+/// answers: one that sends no response passes the exception on (`throw;`).
+template <class Container, class Module>
+struct http_policy_env {
+  Container& c;
+  http_context& ctx;
+  std::optional<http::response> answer;
+  template <class T>
+  T make() {
+    return c.template make_unscoped<T, Module>();
+  }
+  template <class F, class E>
+  void handle(F& f, const E& ex) {
+    http_exception_host host(ctx);
+    f.catch_exception(ex, host);
+    if (!host.answered()) throw;
+    answer = std::move(*host.response());
+  }
+};
+
 /// One guard of an HTTP route: built without a connection scope (none exists for a request).
 template <class G, class Module, class Container>
 bool run_http_guard(Container& c, http_context& ctx) {
@@ -9571,6 +10552,9 @@ class controller_routes {
   using container_type = Container;
   using controller_type = C;
   using module = typename Container::template module_of_t<C>;
+
+  /// Which kind of route a call adds (policies differ: interceptors wrap plain routes only).
+  enum class route_kind { plain, deferred, ws };
 
   controller_routes(Container& c, C& self, http::route_group group) : container_(&c), self_(&self), group_(std::move(group)) {}
 
@@ -9605,60 +10589,133 @@ class controller_routes {
   http::route& post_deferred(std::string pattern, F f, A... args) {
     return add_deferred("POST", std::move(pattern), std::move(f), std::move(args)...);
   }
-  template <class F, class... G, class... P>
-  http::route& add_deferred(std::string method, std::string pattern, F f, guards<G...>, P... params) {
-    auto& r = group_.add_deferred(std::move(method), std::move(pattern),
-                                  framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
-    protect<guards<G...>>(r, false);
-    return r;
-  }
-  template <class F, class... P>
-  http::route& add_deferred(std::string method, std::string pattern, F f, P... params) {
-    return add_deferred(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  template <class F, class... A>
+  http::route& add_deferred(std::string method, std::string pattern, F f, A... args) {
+    return peel<route_kind::deferred, framework::detail::policy_set<>>(std::move(method), std::move(pattern),
+                                                                       std::move(f), std::move(args)...);
   }
 
   /// Plain mode: `f(const http::websocket_ptr&, params...)`; event mode: an `http::ws_events<Body, T...>`.
-  template <class F, class... G, class... P>
-  http::ws_route& ws(std::string pattern, F f, guards<G...>, P... params) {
-    auto& r = group_.ws(std::move(pattern), framework::detail::bind_handler(self_, std::move(f)), std::move(params)...);
-    protect<guards<G...>>(r, true);
-    return r;
-  }
-  template <class F, class... P>
-  http::ws_route& ws(std::string pattern, F f, P... params) {
-    return ws(std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  template <class F, class... A>
+  http::ws_route& ws(std::string pattern, F f, A... args) {
+    return peel<route_kind::ws, framework::detail::policy_set<>>(std::string(), std::move(pattern), std::move(f),
+                                                                 std::move(args)...);
   }
 
   C& controller() const noexcept { return *self_; }
   Container& container() const noexcept { return *container_; }
 
  private:
-  template <class F, class... G, class... P>
-  http::route& add(std::string method, std::string pattern, F f, guards<G...>, P... params) {
-    auto& r = group_.add(std::move(method), std::move(pattern), framework::detail::bind_handler(self_, std::move(f)),
-                         std::move(params)...);
-    protect<guards<G...>>(r, false);
-    return r;
-  }
-  template <class F, class... P>
-  http::route& add(std::string method, std::string pattern, F f, P... params) {
-    return add(std::move(method), std::move(pattern), std::move(f), guards<>{}, std::move(params)...);
+  template <class F, class... A>
+  http::route& add(std::string method, std::string pattern, F f, A... args) {
+    return peel<route_kind::plain, framework::detail::policy_set<>>(std::move(method), std::move(pattern), std::move(f),
+                                                                    std::move(args)...);
   }
 
-  /// One check per route running the whole chain; none when the chain is empty. The router
-  /// maps what escapes it: http_exception -> its status, other exceptions -> 500 + log line.
-  template <class RouteGuards, class R>
+  /// Moves the leading guards/filters/interceptors values into Set; the rest are parameters.
+  template <route_kind Kind, class Set, class F, class... A>
+  decltype(auto) peel(std::string method, std::string pattern, F f, A... args) {
+    if constexpr (sizeof...(A) > 0)
+      return peel_first<Kind, Set>(std::move(method), std::move(pattern), std::move(f), std::move(args)...);
+    else
+      return finish<Kind, Set>(std::move(method), std::move(pattern), std::move(f));
+  }
+  template <route_kind Kind, class Set, class F, class First, class... Rest>
+  decltype(auto) peel_first(std::string method, std::string pattern, F f, First first, Rest... rest) {
+    if constexpr (framework::detail::is_policy_list<First>::value)
+      return peel<Kind, typename Set::template plus<First>>(std::move(method), std::move(pattern), std::move(f),
+                                                            std::move(rest)...);
+    else
+      return finish<Kind, Set>(std::move(method), std::move(pattern), std::move(f), std::move(first), std::move(rest)...);
+  }
+
+  template <route_kind Kind, class Set, class F, class... P>
+  decltype(auto) finish(std::string method, std::string pattern, F f, P... params) {
+    auto h = framework::detail::bind_handler(self_, std::move(f));
+    if constexpr (Kind == route_kind::ws) {
+      static_assert(std::is_same_v<typename Set::interceptors_type, interceptors<>>,
+                    "portico: interceptors apply to plain HTTP routes, not to ws routes");
+      http::ws_route& r = group_.ws(std::move(pattern), std::move(h), std::move(params)...);
+      protect<Set>(r, true);
+      return r;
+    } else if constexpr (Kind == route_kind::deferred) {
+      static_assert(std::is_same_v<typename Set::interceptors_type, interceptors<>>,
+                    "portico: interceptors apply to plain HTTP routes, not to deferred routes");
+      http::route& r = group_.add_deferred(std::move(method), std::move(pattern), std::move(h), std::move(params)...);
+      protect<Set>(r, false);
+      return r;
+    } else {
+      http::route& r = group_.add(std::move(method), std::move(pattern), std::move(h), std::move(params)...);
+      protect<Set>(r, false);
+      wrap<Set>(r);
+      return r;
+    }
+  }
+
+  template <class Set>
+  using chain_guards = combine_guards_t<Global, guards_of_t<C>, typename Set::guards_type>;
+  /// The route's filters first, then the class's.
+  template <class Set>
+  using chain_filters = combine_filters_t<typename Set::filters_type, filters_of_t<C>>;
+  /// The class's interceptors first (outermost), then the route's.
+  template <class Set>
+  using chain_interceptors = combine_interceptors_t<interceptors_of_t<C>, typename Set::interceptors_type>;
+  using env_type = framework::detail::http_policy_env<Container, module>;
+
+  /// One check per route running the whole guard chain (inside the filters when there are
+  /// some: NestJS's order); none when both are empty. The router maps what escapes it:
+  /// http_exception -> its status, other exceptions -> 500 + log line.
+  template <class Set, class R>
   void protect(R& route, bool websocket) {
-    using chain = combine_guards_t<Global, guards_of_t<C>, RouteGuards>;
-    if constexpr (!std::is_same_v<chain, guards<>>) {
+    using guards_list = chain_guards<Set>;
+    using filters_list = chain_filters<Set>;
+    if constexpr (!filters_valid<filters_list, http_exception_host>()) {
+      static_cast<void>(check_filters<filters_list, http_exception_host>());
+    } else if constexpr (!std::is_same_v<filters_list, filters<>> && !std::is_same_v<guards_list, guards<>>) {
       Container* c = container_;
       route.check([c, websocket](const http::request& req) -> std::optional<http::response> {
         http_context ctx(req, websocket);
-        if (framework::detail::run_http_guards<module>(*c, ctx, static_cast<chain*>(nullptr))) return std::nullopt;
+        env_type env{*c, ctx, std::nullopt};
+        run_with_filters<filters_list>(env, [&] {
+          if (!framework::detail::run_http_guards<module>(*c, ctx, static_cast<guards_list*>(nullptr)))
+            throw http_exception(403, "Forbidden");
+        });
+        return std::move(env.answer);
+      });
+    } else if constexpr (!std::is_same_v<guards_list, guards<>>) {
+      Container* c = container_;
+      route.check([c, websocket](const http::request& req) -> std::optional<http::response> {
+        http_context ctx(req, websocket);
+        if (framework::detail::run_http_guards<module>(*c, ctx, static_cast<guards_list*>(nullptr))) return std::nullopt;
         return http::error(403, "Forbidden");
       });
     } else {
       static_cast<void>(route), static_cast<void>(websocket);
+    }
+  }
+
+  /// The handler inside the route's interceptors and filters; untouched when it has neither.
+  template <class Set>
+  void wrap(http::route& route) {
+    using filters_list = chain_filters<Set>;
+    using interceptors_list = chain_interceptors<Set>;
+    if constexpr (!interceptors_valid<interceptors_list, http_context, http::response>()) {
+      static_cast<void>(check_interceptors<interceptors_list, http_context, http::response>());
+    } else if constexpr (filters_valid<filters_list, http_exception_host>() &&
+                         !(std::is_same_v<filters_list, filters<>> && std::is_same_v<interceptors_list, interceptors<>>)) {
+      Container* c = container_;
+      route.handler = [c, inner = std::move(route.handler)](http::request& req) -> http::response {
+        http_context ctx(req, false);
+        env_type env{*c, ctx, std::nullopt};
+        http::response out;
+        run_with_filters<filters_list>(env, [&] {
+          run_with_interceptors<interceptors_list>(env, ctx, out, [&](http::response& r) { r = inner(req); });
+        });
+        if (env.answer) return std::move(*env.answer);
+        return out;
+      };
+    } else {
+      static_cast<void>(route);
     }
   }
 
@@ -10743,8 +11800,7 @@ class container {
   /// injected as seen from Module. The result is not stored anywhere.
   template <class T, class Module = Root>
   T make(connection_scope* scope = nullptr) {
-    using namespace framework::detail;
-    using entry = node<Module, T, scope_kind::transient>;
+    using entry = framework::detail::node<Module, T, framework::detail::scope_kind::transient>;
     if constexpr (!entry_ok<entry>()) {
       report<entry>();
     } else {
@@ -10756,8 +11812,7 @@ class container {
   /// reaches a per_connection provider is a compile error naming both, not a run-time failure.
   template <class T, class Module = Root>
   T make_unscoped() {
-    using namespace framework::detail;
-    using entry = node<Module, T, scope_kind::singleton>;  // checked like a root that outlives connections
+    using entry = framework::detail::node<Module, T, framework::detail::scope_kind::singleton>;  // checked like a root that outlives connections
     if constexpr (!entry_ok<entry>()) {
       report_unscoped<entry>();
     } else {
@@ -10768,16 +11823,15 @@ class container {
   /// The single instance of a gateway or controller, constructed on first use in its module.
   template <class G>
   G& component() {
-    using namespace framework::detail;
     constexpr std::size_t mi = component_module<G>();
     if constexpr (mi >= modules::size) {
-      return raise_portico_error_not_a_component<G&, G>();
+      return framework::detail::raise_portico_error_not_a_component<G&, G>();
     } else {
-      using M = typename list_at<mi, modules>::type;
-      using components = typename module_view<M, Overrides...>::components;
-      constexpr std::size_t slot = offset_of<M>() + module_view<M, Overrides...>::provider_count +
+      using M = typename framework::detail::list_at<mi, modules>::type;
+      using components = typename framework::detail::module_view<M, Overrides...>::components;
+      constexpr std::size_t slot = offset_of<M>() + framework::detail::module_view<M, Overrides...>::provider_count +
                                    index_in<G>(static_cast<components*>(nullptr));
-      using entry = node<M, G, scope_kind::singleton>;
+      using entry = framework::detail::node<M, G, framework::detail::scope_kind::singleton>;
       if constexpr (!entry_ok<entry>()) {
         report<entry>();
       } else {
@@ -10793,9 +11847,8 @@ class container {
   /// Must be called before anything resolved K; throws std::logic_error otherwise.
   template <class K>
   void replace(std::shared_ptr<K> instance) {
-    using namespace framework::detail;
     if constexpr (count_slots<K, false>(static_cast<modules*>(nullptr)) == 0) {
-      raise_portico_error_nothing_to_replace_for<void, K>();
+      framework::detail::raise_portico_error_nothing_to_replace_for<void, K>();
     } else {
       fill<K, false>(std::shared_ptr<void>(std::move(instance)), static_cast<modules*>(nullptr));
     }
@@ -10859,18 +11912,17 @@ class container {
 
   template <class Module, class Request>
   typename framework::detail::request_traits<Request>::result resolve(connection_scope* scope) {
-    using namespace framework::detail;
-    using rq = request_traits<Request>;
+    using rq = framework::detail::request_traits<Request>;
     using K = typename rq::key;
     using R = typename rq::result;
-    using found = lookup<K, Module, override_list>;
-    if constexpr (found::status == lookup_status::missing) {
-      return raise_portico_error_no_provider_for<R, K>();
-    } else if constexpr (found::status == lookup_status::not_exported) {
-      return raise_portico_error_provider_not_exported<R, K, typename found::hidden_in>();
+    using found = framework::detail::lookup<K, Module, override_list>;
+    if constexpr (found::status == framework::detail::lookup_status::missing) {
+      return framework::detail::raise_portico_error_no_provider_for<R, K>();
+    } else if constexpr (found::status == framework::detail::lookup_status::not_exported) {
+      return framework::detail::raise_portico_error_provider_not_exported<R, K, typename found::hidden_in>();
     } else {
       using Owner = typename found::owner;
-      using D = typename list_at<found::index, typename module_view<Owner, Overrides...>::providers>::type;
+      using D = typename framework::detail::list_at<found::index, typename framework::detail::module_view<Owner, Overrides...>::providers>::type;
       return deliver<Owner, found::index, D, rq::form, R>(scope);
     }
   }
@@ -10889,26 +11941,24 @@ class container {
 
   template <class Entry>
   [[noreturn]] static void report() {
-    using namespace framework::detail;
     using check = typename graph_t::template check<Entry>;
     constexpr auto v = check::result;
     if constexpr (v.cycle) {
       report_cycle<Entry>(std::make_index_sequence<v.cycle_length>{});
     } else {
       using nodes = typename graph_t::all_nodes;
-      using S = typename list_at<(v.widening_from < graph_t::size ? v.widening_from : graph_t::size),
-                                 concat_t<nodes, type_list<Entry>>>::type;
-      using P = typename list_at<v.widening_to, nodes>::type;
-      raise_portico_error_singleton_depends_on_per_connection<void, typename S::key, typename P::key>();
+      using S = typename framework::detail::list_at<(v.widening_from < graph_t::size ? v.widening_from : graph_t::size),
+                                 framework::detail::concat_t<nodes, framework::detail::type_list<Entry>>>::type;
+      using P = typename framework::detail::list_at<v.widening_to, nodes>::type;
+      framework::detail::raise_portico_error_singleton_depends_on_per_connection<void, typename S::key, typename P::key>();
     }
   }
   template <class Entry>
   [[noreturn]] static void report_unscoped() {
-    using namespace framework::detail;
     constexpr auto v = graph_t::template check<Entry>::result;
     if constexpr (!v.cycle && v.widening_from >= graph_t::size) {
-      using P = typename list_at<v.widening_to, typename graph_t::all_nodes>::type;
-      raise_portico_error_used_without_connection_depends_on_per_connection<void, typename Entry::key,
+      using P = typename framework::detail::list_at<v.widening_to, typename graph_t::all_nodes>::type;
+      framework::detail::raise_portico_error_used_without_connection_depends_on_per_connection<void, typename Entry::key,
                                                                            typename P::key>();
     } else {
       report<Entry>();  // a cycle, or a singleton below it that is wrong anywhere
@@ -10916,16 +11966,14 @@ class container {
   }
   template <class Entry, std::size_t... I>
   [[noreturn]] static void report_cycle(std::index_sequence<I...>) {
-    using namespace framework::detail;
     constexpr auto v = graph_t::template check<Entry>::result;
-    raise_portico_error_dependency_cycle<void,
-                                         typename list_at<v.cycle_path[I], typename graph_t::all_nodes>::type::key...>();
+    framework::detail::raise_portico_error_dependency_cycle<void,
+                                         typename framework::detail::list_at<v.cycle_path[I], typename graph_t::all_nodes>::type::key...>();
   }
 
   template <class Module, class Request>
   typename framework::detail::request_traits<Request>::result enter(connection_scope* scope) {
-    using namespace framework::detail;
-    using entry = typename provider_node<typename request_traits<Request>::key, Module, override_list>::type;
+    using entry = typename framework::detail::provider_node<typename framework::detail::request_traits<Request>::key, Module, override_list>::type;
     if constexpr (!entry_ok<entry>()) {
       report<entry>();
     } else {
@@ -10935,22 +11983,21 @@ class container {
 
   template <class Owner, std::size_t Index, class D, framework::detail::request_form Form, class R>
   R deliver(connection_scope* scope) {
-    using namespace framework::detail;
-    using K = typename decl_traits<D>::key;
-    constexpr bool is_transient = decl_traits<D>::scope == scope_kind::transient;
-    if constexpr (Form == request_form::ref) {
+    using K = typename framework::detail::decl_traits<D>::key;
+    constexpr bool is_transient = framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::transient;
+    if constexpr (Form == framework::detail::request_form::ref) {
       if constexpr (is_transient) {
-        return raise_portico_error_transient_injected_by_reference<R, K>();
+        return framework::detail::raise_portico_error_transient_injected_by_reference<R, K>();
       } else {
         return stored<Owner, Index, D>(scope);
       }
-    } else if constexpr (Form == request_form::value) {
+    } else if constexpr (Form == framework::detail::request_form::value) {
       if constexpr (is_transient) {
         return new_value<Owner, D>(scope);
       } else {
         return stored<Owner, Index, D>(scope);
       }
-    } else if constexpr (Form == request_form::shared) {
+    } else if constexpr (Form == framework::detail::request_form::shared) {
       if constexpr (is_transient) {
         return new_shared<Owner, D>(scope);
       } else {
@@ -10960,7 +12007,7 @@ class container {
       if constexpr (is_transient) {
         return new_unique<Owner, D>(scope);
       } else {
-        return raise_portico_error_unique_ptr_of_shared_instance<R, K>();
+        return framework::detail::raise_portico_error_unique_ptr_of_shared_instance<R, K>();
       }
     }
   }
@@ -10968,8 +12015,7 @@ class container {
   /// The table holding the instances of D: the container's, or the connection's.
   template <class D>
   framework::detail::instance_table& table_for(connection_scope* scope) {
-    using namespace framework::detail;
-    if constexpr (decl_traits<D>::scope == scope_kind::per_connection) {
+    if constexpr (framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::per_connection) {
       if (scope == nullptr)
         throw std::logic_error("portico: a per_connection provider was resolved outside a connection_scope");
       if (scope->owner_ != this) {
@@ -11011,17 +12057,16 @@ class container {
 
   template <class Owner, class D>
   std::shared_ptr<typename framework::detail::decl_traits<D>::key> new_shared(connection_scope* scope) {
-    using namespace framework::detail;
-    using T = decl_traits<D>;
+    using T = framework::detail::decl_traits<D>;
     using K = typename T::key;
     using Impl = typename T::impl;
-    if constexpr (T::kind == provider_kind::construct) {
+    if constexpr (T::kind == framework::detail::provider_kind::construct) {
       if constexpr (!std::is_base_of_v<K, Impl> && !std::is_same_v<K, Impl>) {
-        return raise_portico_error_bind_implementation_does_not_derive_from_interface<std::shared_ptr<K>, K, Impl>();
+        return framework::detail::raise_portico_error_bind_implementation_does_not_derive_from_interface<std::shared_ptr<K>, K, Impl>();
       } else {
         return build<std::shared_ptr<Impl>, Impl, Owner>(scope, shared_maker<Impl>{});
       }
-    } else if constexpr (T::kind == provider_kind::value) {
+    } else if constexpr (T::kind == framework::detail::provider_kind::value) {
       if constexpr (std::is_default_constructible_v<K>) {
         return std::make_shared<K>();
       } else {
@@ -11034,17 +12079,16 @@ class container {
 
   template <class Owner, class D>
   typename framework::detail::decl_traits<D>::key new_value(connection_scope* scope) {
-    using namespace framework::detail;
-    using T = decl_traits<D>;
+    using T = framework::detail::decl_traits<D>;
     using K = typename T::key;
     using Impl = typename T::impl;
-    if constexpr (T::kind == provider_kind::construct) {
+    if constexpr (T::kind == framework::detail::provider_kind::construct) {
       return K(build<Impl, Impl, Owner>(scope, value_maker<Impl>{}));
-    } else if constexpr (T::kind == provider_kind::value) {
+    } else if constexpr (T::kind == framework::detail::provider_kind::value) {
       return K();
     } else {
       auto made = call_factory<Owner, D>(scope);
-      if constexpr (is_smart_pointer<decltype(made)>::value) {
+      if constexpr (framework::detail::is_smart_pointer<decltype(made)>::value) {
         return K(*made);
       } else {
         return K(std::move(made));
@@ -11054,17 +12098,16 @@ class container {
 
   template <class Owner, class D>
   std::unique_ptr<typename framework::detail::decl_traits<D>::key> new_unique(connection_scope* scope) {
-    using namespace framework::detail;
-    using T = decl_traits<D>;
+    using T = framework::detail::decl_traits<D>;
     using K = typename T::key;
     using Impl = typename T::impl;
-    if constexpr (T::kind == provider_kind::construct) {
+    if constexpr (T::kind == framework::detail::provider_kind::construct) {
       if constexpr (!std::is_base_of_v<K, Impl> && !std::is_same_v<K, Impl>) {
-        return raise_portico_error_bind_implementation_does_not_derive_from_interface<std::unique_ptr<K>, K, Impl>();
+        return framework::detail::raise_portico_error_bind_implementation_does_not_derive_from_interface<std::unique_ptr<K>, K, Impl>();
       } else {
         return build<std::unique_ptr<Impl>, Impl, Owner>(scope, unique_maker<Impl>{});
       }
-    } else if constexpr (T::kind == provider_kind::value) {
+    } else if constexpr (T::kind == framework::detail::provider_kind::value) {
       return std::make_unique<K>();
     } else {
       using made_t = decltype(call_factory<Owner, D>(scope));
@@ -11073,59 +12116,55 @@ class container {
       } else if constexpr (std::is_base_of_v<K, made_t> || std::is_same_v<K, made_t>) {
         return std::make_unique<made_t>(call_factory<Owner, D>(scope));
       } else {
-        return raise_portico_error_factory_result_is_not<std::unique_ptr<K>, K, made_t>();
+        return framework::detail::raise_portico_error_factory_result_is_not<std::unique_ptr<K>, K, made_t>();
       }
     }
   }
 
   template <class K, class Made>
   static std::shared_ptr<K> to_shared(Made&& made) {
-    using namespace framework::detail;
     using V = std::remove_cv_t<std::remove_reference_t<Made>>;
-    if constexpr (is_smart_pointer<V>::value) {
+    if constexpr (framework::detail::is_smart_pointer<V>::value) {
       if constexpr (std::is_convertible_v<V&&, std::shared_ptr<K>>) {
         return std::shared_ptr<K>(std::move(made));
       } else {
-        return raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
+        return framework::detail::raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
       }
     } else if constexpr (std::is_base_of_v<K, V> || std::is_same_v<K, V>) {
       return std::make_shared<V>(std::move(made));
     } else {
-      return raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
+      return framework::detail::raise_portico_error_factory_result_is_not<std::shared_ptr<K>, K, V>();
     }
   }
 
   template <class Owner, class D>
   auto call_factory(connection_scope* scope) {
-    using namespace framework::detail;
-    constexpr auto fn = decl_traits<D>::fn;
-    using signature = factory_signature<std::remove_cv_t<decltype(fn)>>;
+    constexpr auto fn = framework::detail::decl_traits<D>::fn;
+    using signature = framework::detail::factory_signature<std::remove_cv_t<decltype(fn)>>;
     return invoke_factory<Owner, typename signature::result>(fn, scope,
                                                                      static_cast<typename signature::args*>(nullptr));
   }
 
   template <class Owner, class Result, class Fn, class... A>
   Result invoke_factory(Fn fn, connection_scope* scope, framework::detail::type_list<A...>*) {
-    using namespace framework::detail;
     static_cast<void>(scope);  // unused by a factory without parameters
-    return (*fn)(resolve<Owner, normalize_request_t<A>>(scope)...);
+    return (*fn)(resolve<Owner, framework::detail::normalize_request_t<A>>(scope)...);
   }
 
   /// Constructs Impl with its dependencies resolved from Module; `make` does the allocation.
   template <class Ret, class Impl, class Module, class Make>
   Ret build(connection_scope* scope, Make make) {
-    using namespace framework::detail;
-    if constexpr (has_inject_list<Impl>::value) {
+    if constexpr (framework::detail::has_inject_list<Impl>::value) {
       return build_listed<Ret, Impl, Module>(scope, make,
                                                     static_cast<typename Impl::inject::requests*>(nullptr));
     } else if constexpr (std::is_abstract_v<Impl>) {
-      return raise_portico_error_abstract_provider<Ret, Impl>();
+      return framework::detail::raise_portico_error_abstract_provider<Ret, Impl>();
     } else {
-      constexpr ctor_info info = constructor_of<Impl>::info;
-      if constexpr (info.status == ctor_status::ambiguous) {
-        return raise_portico_error_ambiguous_constructor_of<Ret, Impl>();
-      } else if constexpr (info.status == ctor_status::none) {
-        return raise_portico_error_cannot_deduce_constructor_of<Ret, Impl>();
+      constexpr framework::detail::ctor_info info = framework::detail::constructor_of<Impl>::info;
+      if constexpr (info.status == framework::detail::ctor_status::ambiguous) {
+        return framework::detail::raise_portico_error_ambiguous_constructor_of<Ret, Impl>();
+      } else if constexpr (info.status == framework::detail::ctor_status::none) {
+        return framework::detail::raise_portico_error_cannot_deduce_constructor_of<Ret, Impl>();
       } else {
         return build_deduced<Ret, Impl, Module>(scope, make, std::make_index_sequence<info.arity>{});
       }
@@ -11134,23 +12173,21 @@ class container {
 
   template <class Ret, class Impl, class Module, class Make, std::size_t... I>
   Ret build_deduced(connection_scope* scope, Make& make, std::index_sequence<I...>) {
-    using namespace framework::detail;
-    using arg = inject_arg<container, Module, Impl>;
-    if constexpr (!std::is_constructible_v<Impl, arg_at<arg, I>...>) {
-      return raise_portico_error_cannot_inject_constructor_of<Ret, Impl>();
+    using arg = framework::detail::inject_arg<container, Module, Impl>;
+    if constexpr (!std::is_constructible_v<Impl, framework::detail::arg_at<arg, I>...>) {
+      return framework::detail::raise_portico_error_cannot_inject_constructor_of<Ret, Impl>();
     } else {
       static_cast<void>(scope);  // unused for a default constructor
-      return make(arg_at<arg, I>{this, scope}...);
+      return make(framework::detail::arg_at<arg, I>{this, scope}...);
     }
   }
 
   template <class Ret, class Impl, class Module, class Make, class... Rq>
   Ret build_listed(connection_scope* scope, Make& make, framework::detail::type_list<Rq...>*) {
-    using namespace framework::detail;
-    if constexpr (!std::is_constructible_v<Impl, typename request_traits<normalize_request_t<Rq>>::result...>) {
-      return raise_portico_error_inject_list_does_not_match_a_constructor_of<Ret, Impl>();
+    if constexpr (!std::is_constructible_v<Impl, typename framework::detail::request_traits<framework::detail::normalize_request_t<Rq>>::result...>) {
+      return framework::detail::raise_portico_error_inject_list_does_not_match_a_constructor_of<Ret, Impl>();
     } else {
-      return make(resolve<Module, normalize_request_t<Rq>>(scope)...);
+      return make(resolve<Module, framework::detail::normalize_request_t<Rq>>(scope)...);
     }
   }
 
@@ -11159,9 +12196,8 @@ class container {
   /// Number of singleton slots keyed K (ValuesOnly: only portico::value<K> declarations).
   template <class K, bool ValuesOnly, class... D>
   static constexpr std::size_t count_in(framework::detail::type_list<D...>*) {
-    using namespace framework::detail;
-    return count_true({(std::is_same_v<key_of_t<D>, K> && decl_traits<D>::scope == scope_kind::singleton &&
-                        (!ValuesOnly || decl_traits<D>::kind == provider_kind::value))...});
+    return framework::detail::count_true({(std::is_same_v<framework::detail::key_of_t<D>, K> && framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::singleton &&
+                        (!ValuesOnly || framework::detail::decl_traits<D>::kind == framework::detail::provider_kind::value))...});
   }
   template <class K, bool ValuesOnly, class... M>
   static constexpr std::size_t count_slots(framework::detail::type_list<M...>*) {
@@ -11172,9 +12208,8 @@ class container {
 
   template <class K, bool ValuesOnly, class M, class... D, std::size_t... I>
   void fill_module(const std::shared_ptr<void>& instance, framework::detail::type_list<D...>*, std::index_sequence<I...>) {
-    using namespace framework::detail;
-    constexpr bool match[] = {(std::is_same_v<key_of_t<D>, K> && decl_traits<D>::scope == scope_kind::singleton &&
-                               (!ValuesOnly || decl_traits<D>::kind == provider_kind::value))...,
+    constexpr bool match[] = {(std::is_same_v<framework::detail::key_of_t<D>, K> && framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::singleton &&
+                               (!ValuesOnly || framework::detail::decl_traits<D>::kind == framework::detail::provider_kind::value))...,
                               false};
     constexpr std::size_t offset = offset_of<M>();
     for (std::size_t i = 0; i < sizeof...(D); ++i) {
@@ -11186,19 +12221,17 @@ class container {
   }
   template <class K, bool ValuesOnly, class... M>
   void fill(const std::shared_ptr<void>& instance, framework::detail::type_list<M...>*) {
-    using namespace framework::detail;
     (fill_module<K, ValuesOnly, M>(instance,
-                                   static_cast<typename module_view<M, Overrides...>::providers*>(nullptr),
-                                   std::make_index_sequence<module_view<M, Overrides...>::provider_count>{}),
+                                   static_cast<typename framework::detail::module_view<M, Overrides...>::providers*>(nullptr),
+                                   std::make_index_sequence<framework::detail::module_view<M, Overrides...>::provider_count>{}),
      ...);
   }
 
   template <class V>
   void supply(V&& v) {
-    using namespace framework::detail;
     using T = std::decay_t<V>;
     if constexpr (count_slots<T, true>(static_cast<modules*>(nullptr)) == 0) {
-      raise_portico_error_not_a_value_provider<void, T>();
+      framework::detail::raise_portico_error_not_a_value_provider<void, T>();
     } else {
       fill<T, true>(std::make_shared<T>(std::forward<V>(v)), static_cast<modules*>(nullptr));
     }
@@ -11215,14 +12248,12 @@ class container {
   }
   template <class K, class Impl>
   static void check_override(portico::override<K, Impl>*) {
-    using namespace framework::detail;
     if constexpr (count_declared<K>(static_cast<modules*>(nullptr)) == 0)
-      raise_portico_error_override_matches_no_provider<void, K>();
+      framework::detail::raise_portico_error_override_matches_no_provider<void, K>();
   }
   template <class K, class... M>
   static constexpr std::size_t count_declared(framework::detail::type_list<M...>*) {
-    using namespace framework::detail;
-    return (declared_count<K>(static_cast<typename module_info<M>::declared*>(nullptr)) + ... + 0);
+    return (declared_count<K>(static_cast<typename framework::detail::module_info<M>::declared*>(nullptr)) + ... + 0);
   }
   template <class K, class... D>
   static constexpr std::size_t declared_count(framework::detail::type_list<D...>*) {
@@ -11237,19 +12268,16 @@ class container {
 
   template <class... M>
   void instantiate_modules(framework::detail::type_list<M...>*) {
-    using namespace framework::detail;
-    (instantiate_providers<M>(static_cast<typename module_view<M, Overrides...>::providers*>(nullptr)), ...);
-    (instantiate_components(static_cast<typename module_view<M, Overrides...>::components*>(nullptr)), ...);
+    (instantiate_providers<M>(static_cast<typename framework::detail::module_view<M, Overrides...>::providers*>(nullptr)), ...);
+    (instantiate_components(static_cast<typename framework::detail::module_view<M, Overrides...>::components*>(nullptr)), ...);
   }
   template <class M, class... D>
   void instantiate_providers(framework::detail::type_list<D...>*) {
-    using namespace framework::detail;
     (instantiate_provider<M, D>(), ...);
   }
   template <class M, class D>
   void instantiate_provider() {
-    using namespace framework::detail;
-    if constexpr (decl_traits<D>::scope == scope_kind::singleton) (void)enter<M, key_of_t<D>&>(nullptr);
+    if constexpr (framework::detail::decl_traits<D>::scope == framework::detail::scope_kind::singleton) (void)enter<M, framework::detail::key_of_t<D>&>(nullptr);
   }
   template <class... G>
   void instantiate_components(framework::detail::type_list<G...>*) {
@@ -11318,177 +12346,6 @@ class disconnect_reason {
 
 }  // namespace portico
 // ---- end portico/framework/disconnect_reason.hpp ----
-// ---- begin portico/framework/gateway.hpp ----
-/// Declaring a gateway: its options, its event table, its guards.
-///
-///     struct EventGateway : portico::gateway<EventGateway> {
-///       static constexpr auto options = portico::gateway_options{"/socket.io", "/events"};
-///       using guards = portico::guards<TokenGuard>;          // at the namespace CONNECT
-///       MessageBody handle_event(const MessageBody& body);
-///       static constexpr auto events = portico::events(
-///           portico::subscribe("events", &EventGateway::handle_event));
-///     };
-///
-/// Everything here is constexpr data read by the app when it builds its servers: the event table
-/// is a tuple of (name, member function pointer, handler guards), so each handler is called
-/// directly, never through a table of type-erased callables of its own.
-
-#include <cstddef>
-#include <string_view>
-#include <tuple>
-#include <type_traits>
-
-
-namespace portico {
-
-/// Which Engine.IO transports a path accepts.
-enum class transports : unsigned { polling = 1, websocket = 2, polling_and_websocket = 3 };
-
-/// Where a gateway listens and how its server behaves. A literal type, so it can be a
-/// `static constexpr` member. Gateways on one path share one Socket.IO server: the app merges
-/// their options (see docs/gateways.md, "Several gateways").
-struct gateway_options {
-  std::string_view path = "/socket.io";   ///< HTTP path of the Socket.IO server
-  std::string_view name_space = "/";      ///< the Socket.IO namespace of this gateway
-  transports transport = transports::polling_and_websocket;
-  std::string_view cors_origins = {};     ///< comma-separated allowed origins, "*" for any; empty: no CORS
-  long ping_interval_ms = 0;              ///< 0: the server default (25000)
-  long ping_timeout_ms = 0;               ///< 0: the server default (20000)
-  bool disconnect_on_error = false;       ///< after sending an `error` event, disconnect the client
-
-  constexpr gateway_options() = default;
-  constexpr gateway_options(std::string_view p, std::string_view nsp = "/") : path(p), name_space(nsp) {}
-
-  constexpr gateway_options with_transports(transports t) const {
-    gateway_options o = *this;
-    o.transport = t;
-    return o;
-  }
-  constexpr gateway_options with_cors(std::string_view origins) const {
-    gateway_options o = *this;
-    o.cors_origins = origins;
-    return o;
-  }
-  constexpr gateway_options with_ping(long interval_ms, long timeout_ms) const {
-    gateway_options o = *this;
-    o.ping_interval_ms = interval_ms;
-    o.ping_timeout_ms = timeout_ms;
-    return o;
-  }
-  constexpr gateway_options with_disconnect_on_error(bool yes = true) const {
-    gateway_options o = *this;
-    o.disconnect_on_error = yes;
-    return o;
-  }
-};
-
-/// Optional base of a gateway (documents intent; the app accepts any class listed in
-/// `portico::gateways<...>`).
-template <class Derived>
-struct gateway {
-  /// The gateway's own type: lets `PORTICO_SUBSCRIBE(member)` omit the class name.
-  using portico_gateway_type = Derived;
-};
-
-/// One entry of a gateway's event table. `name == nullptr` is the catch-all.
-template <class Fn, class Guards>
-struct subscription {
-  const char* name;
-  Fn fn;
-  using handler_guards = Guards;
-  using function = Fn;
-};
-
-/// Subscribes member function `fn` to event `name`, with optional handler guards
-/// (`portico::guards<AdminGuard>{}`) checked before it on every message.
-template <class Fn, class Guards = guards<>>
-constexpr subscription<Fn, Guards> subscribe(const char* name, Fn fn, Guards = {}) {
-  static_assert(std::is_member_function_pointer_v<Fn>,
-                "portico::subscribe(name, &Gateway::member): the handler must be a member function of the gateway");
-  return {name, fn};
-}
-
-/// The catch-all: events of the namespace that have no subscription of their own
-/// (`ctx.event()` says which).
-template <class Fn, class Guards = guards<>>
-constexpr subscription<Fn, Guards> subscribe_any(Fn fn, Guards = {}) {
-  static_assert(std::is_member_function_pointer_v<Fn>,
-                "portico::subscribe_any(&Gateway::member): the handler must be a member function of the gateway");
-  return {nullptr, fn};
-}
-
-/// The event table of a gateway: `static constexpr auto events = portico::events(...);`.
-template <class... S>
-constexpr std::tuple<S...> events(S... s) {
-  return std::tuple<S...>{s...};
-}
-
-/// One entry of a gateway's server-event table: `fn(const socketio::args&)` runs when another
-/// server of the cluster calls `server_side_emit(name, ...)` on the gateway's namespace; what it
-/// returns (if not void) is the answer to a `server_side_emit_with_ack`.
-template <class Fn>
-struct server_subscription {
-  const char* name;
-  Fn fn;
-};
-
-/// Subscribes member function `fn` to server event `name` (Node's `io.on(name, ...)` for
-/// `serverSideEmit`): `static constexpr auto server_events = portico::events(
-/// portico::on_server_event("hello", &Gateway::hello));`. It runs on the cluster adapter's thread
-/// (no gateway_context: there is no client); keep it short.
-template <class Fn>
-constexpr server_subscription<Fn> on_server_event(const char* name, Fn fn) {
-  static_assert(std::is_member_function_pointer_v<Fn>,
-                "portico::on_server_event(name, &Gateway::member): the handler must be a member function of the gateway");
-  return {name, fn};
-}
-
-/// Subscribes a member under its own name: `PORTICO_SUBSCRIBE(EventGateway, handle_event)`.
-/// Inside a class deriving from `portico::gateway<Self>`, `PORTICO_SUBSCRIBE(handle_event)` says the
-/// same (a class template names itself: its base is dependent).
-#define PORTICO_SUBSCRIBE(...) \
-  PORTICO_DETAIL_SUBSCRIBE_PICK(__VA_ARGS__, PORTICO_DETAIL_SUBSCRIBE2, PORTICO_DETAIL_SUBSCRIBE1, )(__VA_ARGS__)
-#define PORTICO_DETAIL_SUBSCRIBE_PICK(a, b, chosen, ...) chosen
-#define PORTICO_DETAIL_SUBSCRIBE2(Gateway, member) ::portico::subscribe(#member, &Gateway::member)
-#define PORTICO_DETAIL_SUBSCRIBE1(member) ::portico::subscribe(#member, &portico_gateway_type::member)
-
-namespace framework::detail {
-
-template <class G, class = void>
-struct options_of {
-  static constexpr gateway_options value{};
-};
-template <class G>
-struct options_of<G, std::void_t<decltype(G::options)>> {
-  static constexpr gateway_options value = G::options;
-};
-
-template <class G, class = void>
-struct events_of {
-  using type = std::tuple<>;
-  static constexpr type value{};
-};
-template <class G>
-struct events_of<G, std::void_t<decltype(G::events)>> {
-  using type = std::remove_cv_t<decltype(G::events)>;
-  static constexpr const type& value = G::events;
-};
-
-template <class G, class = void>
-struct server_events_of {
-  using type = std::tuple<>;
-  static constexpr type value{};
-};
-template <class G>
-struct server_events_of<G, std::void_t<decltype(G::server_events)>> {
-  using type = std::remove_cv_t<decltype(G::server_events)>;
-  static constexpr const type& value = G::server_events;
-};
-
-}  // namespace framework::detail
-
-}  // namespace portico
-// ---- end portico/framework/gateway.hpp ----
 // ---- begin portico/framework/namespace_handle.hpp ----
 /// `portico::namespace_handle<Gateway>`: the namespace of a gateway, for code that has no socket
 /// in hand (a service, a timer, a queue consumer). Declare it as a provider beside the gateway
@@ -11506,6 +12363,7 @@ struct server_events_of<G, std::void_t<decltype(G::server_events)>> {
 #include <string_view>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 
 namespace portico {
@@ -11540,6 +12398,8 @@ class namespace_handle {
   }
   /// The clients in `room` (chain `.to`, `.except`, then `.emit`).
   socketio::emitter to(std::string room) const { return get().to(std::move(room)); }
+  /// The same as `to`: `in(room).sockets_join(...)`, `in(room).disconnect_sockets()` read like Node's.
+  socketio::emitter in(std::string room) const { return get().to(std::move(room)); }
   socketio::emitter except(std::string room_or_sid) const { return get().except(std::move(room_or_sid)); }
 
   // --- the other servers of a cluster (no-ops, or immediate answers, with one server) ---
@@ -11557,6 +12417,24 @@ class namespace_handle {
   /// Every socket of the namespace on every server: `done(complete, sockets)` (`nsp::fetch_sockets`).
   void fetch_sockets(socketio::adapter::fetch_fn done) const {
     if (auto* n = bound()) n->fetch_sockets(std::move(done));
+  }
+  /// Every socket of the namespace, on every server, joins `rooms` (`nsp::sockets_join`; one room:
+  /// `in(room).sockets_join(rooms)`).
+  void sockets_join(const std::vector<std::string>& rooms) const {
+    if (auto* n = bound()) n->sockets_join(socketio::broadcast_options{}, rooms);
+  }
+  /// Every socket of the namespace, on every server, leaves `rooms` (`nsp::sockets_leave`).
+  void sockets_leave(const std::vector<std::string>& rooms) const {
+    if (auto* n = bound()) n->sockets_leave(socketio::broadcast_options{}, rooms);
+  }
+  /// Every socket of the namespace on every server is disconnected (`close`: its connection
+  /// closed), `nsp::disconnect_sockets`.
+  void disconnect_sockets(bool close = false) const {
+    if (auto* n = bound()) n->disconnect_sockets(close);
+  }
+  /// The rooms of the namespace on every server: `done(complete, rooms)` (`nsp::all_rooms`).
+  void all_rooms(socketio::adapter::rooms_fn done) const {
+    if (auto* n = bound()) n->all_rooms(std::move(done));
   }
 
  private:
@@ -11612,6 +12490,68 @@ class namespace_handle {
 #include <type_traits>
 #include <utility>
 
+// ---- begin portico/framework/handler_result.hpp ----
+/// What a gateway handler answered, as the interceptors around it see it.
+///
+/// Only built when a handler has interceptors: the handler's value is encoded once into JSON
+/// text here, the interceptors read or replace it, and the last one's version is sent as the
+/// handler's value would have been (the ack if the client asked for one, else emitted back to
+/// the sender on the same event). A `void` handler leaves it empty, and empty sends nothing.
+/// A handler returning `ws_response` or `socketio::payload` answers by itself (before the
+/// `after` hooks run); they then see an empty result.
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+
+namespace portico {
+
+class handler_result {
+ public:
+  /// A value was answered (by the handler or an interceptor).
+  bool has_value() const noexcept { return has_; }
+  /// The value as JSON text; empty when there is none.
+  const std::string& json() const noexcept { return json_; }
+
+  /// Replaces the value (any JSON-encodable type; binary values are not supported here).
+  template <class T>
+  void set(const T& v) {
+    std::string out;
+    json::encode_context ctx;
+    json::encode_to(out, v, ctx);
+    if (!ctx.attachments.empty())
+      throw std::invalid_argument("portico::handler_result: binary values are not supported; emit them through the context");
+    json_ = std::move(out);
+    has_ = true;
+  }
+  /// Replaces the value with JSON text already encoded (e.g. from a cache).
+  void set_json(std::string text) {
+    json_ = std::move(text);
+    has_ = true;
+  }
+  /// The value decoded as T; throws std::invalid_argument when it does not decode.
+  template <class T>
+  T get() const {
+    T out{};
+    json::error_list errs;
+    if (!json::from_string(json_, out, errs))
+      throw std::invalid_argument("portico::handler_result: " + json::to_string(errs));
+    return out;
+  }
+  /// No value: nothing is sent.
+  void reset() noexcept {
+    json_.clear();
+    has_ = false;
+  }
+
+ private:
+  std::string json_;
+  bool has_ = false;
+};
+
+}  // namespace portico
+// ---- end portico/framework/handler_result.hpp ----
 // ---- begin portico/framework/ws_response.hpp ----
 /// `return portico::ws_response{"event", data};` from a handler: emit `event` with `data`.
 ///
@@ -11635,10 +12575,8 @@ class ws_response {
   template <class T>
   ws_response(std::string event, const T& data) : event_(std::move(event)) {
     std::string out;
-    json::string_sink sink{&out};
-    json::writer w(sink);
     json::encode_context ctx;
-    socketio::detail::write_arg(w, ctx, data);
+    json::encode_to(out, data, ctx);
     if (!ctx.attachments.empty())
       throw std::invalid_argument("portico::ws_response: binary data is not supported; emit it through the context");
     data_ = std::move(out);
@@ -11683,30 +12621,11 @@ namespace portico::framework::detail {
 template <class T>
 using remove_cvref_t = std::remove_cv_t<std::remove_reference_t<T>>;
 
-/// Whether json::decode has a mapping for T (json::decode itself static_asserts, which would
-/// bury the readable diagnostic).
-template <class T>
-constexpr bool is_decodable();
-
-template <class... T>
-constexpr bool all_decodable(std::tuple<T...>*) {
-  return (is_decodable<T>() && ...);
-}
-
+/// Whether json::decode has a mapping for T (asked first: json::decode itself static_asserts,
+/// which would bury the readable diagnostic).
 template <class T>
 constexpr bool is_decodable() {
-  if constexpr (json::detail::has_adapter<T>::value || json::detail::has_fields<T>::value) return true;
-  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) return true;
-  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, json::binary> ||
-                     std::is_same_v<T, json::raw> || std::is_same_v<T, const json::value*>)
-    return true;
-  else if constexpr (json::detail::is_optional<T>::value || json::detail::is_vector<T>::value ||
-                     json::detail::is_std_array<T>::value)
-    return is_decodable<typename T::value_type>();
-  else if constexpr (json::detail::is_tuple<T>::value) return all_decodable(static_cast<T*>(nullptr));
-  else if constexpr (json::detail::is_string_map<T>::value)
-    return std::is_same_v<typename T::key_type, std::string> && is_decodable<typename T::mapped_type>();
-  else return false;
+  return json::is_decodable_v<T>;
 }
 
 /// Whether a handler's return value can be sent (ack or emit).
@@ -11714,12 +12633,8 @@ template <class R>
 constexpr bool is_sendable() {
   using D = remove_cvref_t<R>;
   if constexpr (std::is_void_v<R> || std::is_same_v<D, ws_response> || std::is_same_v<D, socketio::payload>) return true;
-  else if constexpr (std::is_convertible_v<const D&, std::string_view> || std::is_same_v<D, std::nullptr_t>) return true;
-  else if constexpr (std::is_base_of_v<json::value, D>) return true;
-  else if constexpr (std::is_same_v<D, json::value*> || std::is_pointer_v<D>) return false;
-  else if constexpr (json::detail::is_optional<D>::value || json::detail::is_vector<D>::value)
-    return is_sendable<typename D::value_type>();
-  else return is_decodable<D>();  // the JSON mapping is symmetric
+  else if constexpr (std::is_base_of_v<json::value, D>) return true;  // a DOM, sent as is
+  else return json::is_encodable_v<D>;
 }
 
 enum class param_kind { context, socket, event, ack, raw_args, json_view, inject, payload, invalid };
@@ -11925,9 +12840,27 @@ void send_result(socketio::event& e, R&& r) {
   }
 }
 
-/// Decodes the parameters and calls `Fn` on the gateway; replies with its result.
-template <auto Fn, class B, class... A, std::size_t... K>
-void invoke_handler(B& b, socketio::event& e, gateway_context& ctx, type_list<A...>*, std::index_sequence<K...>) {
+/// A value kept for the interceptors: ws_response and payload answer at once (see handler_result.hpp).
+template <class R>
+void capture_result(socketio::event& e, handler_result& out, R&& r) {
+  using D = remove_cvref_t<R>;
+  if constexpr (std::is_same_v<D, ws_response> || std::is_same_v<D, socketio::payload>) send_result(e, std::forward<R>(r));
+  else out.set(r);
+}
+
+/// What the interceptors left, sent as the handler's own value would have been.
+inline void send_handler_result(socketio::event& e, const handler_result& r) {
+  if (!r.has_value()) return;
+  if (e.wants_ack()) e.ack(json_text{r.json()});
+  else e.socket().emit(e.name(), json_text{r.json()});
+}
+
+/// Decodes the parameters and calls `Fn` on the gateway; `reply(value)` takes its result. A
+/// payload that does not validate is reported at once, or thrown (`Throw`: the handler has
+/// filters or interceptors, which see it as NestJS's pipes' exception).
+template <auto Fn, bool Throw, class B, class Reply, class... A, std::size_t... K>
+void invoke_handler(B& b, socketio::event& e, gateway_context& ctx, Reply&& reply, type_list<A...>*,
+                    std::index_sequence<K...>) {
   using R = typename member_traits<decltype(Fn)>::result;
   std::tuple<slot_t<A>...> slots;
   if constexpr ((takes_argument<A>() || ...)) {
@@ -11942,14 +12875,16 @@ void invoke_handler(B& b, socketio::event& e, gateway_context& ctx, type_list<A.
      }()),
      ...);
     if (!ok) {
+      if constexpr (Throw) throw ws_exception(ws_code::invalid_payload, "Invalid payload", json_text{json::to_string(errs)});
       report_error(b, e.socket(), &e, ws_code::invalid_payload, json::to_string(errs));
       return;
     }
   }
   if constexpr (std::is_void_v<R>) {
     (b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...);
+    static_cast<void>(reply);
   } else {
-    send_result(e, (b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...));
+    reply((b.gateway->*Fn)(argument_for<A, argument_index<K, A...>()>(b, e, ctx, std::get<K>(slots))...));
   }
   static_cast<void>(slots);
 }
@@ -11970,31 +12905,121 @@ void with_error_mapping(B& b, socketio::socket& s, socketio::event* e, std::stri
   }
 }
 
-/// The handler of subscription I of the gateway bound by B: guards, decode, call, reply.
+/// How filters and interceptors of a gateway handler are built (through the container, with
+/// the client's scope) and how a filter is handed its host.
+template <class B>
+struct ws_policy_env {
+  B& b;
+  gateway_context& ctx;
+  socketio::event& e;
+  template <class T>
+  T make() {
+    return b.container->template make<T, typename B::module>(&ctx.scope());
+  }
+  template <class F, class E>
+  void handle(F& f, const E& ex) {
+    ws_exception_host host(ctx, e, b.options.disconnect_on_error);
+    f.catch_exception(ex, host);
+  }
+};
+
+template <class G, std::size_t I>
+using subscription_at_t = remove_cvref_t<decltype(std::get<I>(G::events))>;
+
+/// Filters of subscription S of G: the handler's first, then the class's.
+template <class G, class S>
+using handler_filters_t = combine_filters_t<typename S::handler_filters, filters_of_t<G>>;
+/// Interceptors of subscription S of G: the class's first (outermost), then the handler's.
+template <class G, class S>
+using handler_interceptors_t = combine_interceptors_t<interceptors_of_t<G>, typename S::handler_interceptors>;
+
+/// The member function of subscription I of G (a variable: lambdas use it without capturing).
+template <class G, std::size_t I>
+inline constexpr auto handler_fn = std::get<I>(G::events).fn;
+
+/// The handler guards of subscription I; a refusal by `false` is thrown as 1008 "Forbidden".
+template <class B, std::size_t I>
+void run_handler_guards(B& b, gateway_context& ctx) {
+  using handler_guards = typename subscription_at_t<typename B::gateway_type, I>::handler_guards;
+  if constexpr (!std::is_same_v<handler_guards, portico::guards<>>) {
+    if (!run_guards<handler_guards, typename B::module>(*b.container, ctx, &ctx.scope()))
+      throw ws_exception(ws_code::policy_violation, "Forbidden");
+  } else {
+    static_cast<void>(b), static_cast<void>(ctx);
+  }
+}
+
+/// Decodes and calls the handler of subscription I; `reply(value)` takes its value.
+template <class B, std::size_t I, bool Throw, class Reply>
+void call_handler(B& b, socketio::event& e, gateway_context& ctx, Reply&& reply) {
+  using G = typename B::gateway_type;
+  using params = typename member_traits<decltype(handler_fn<G, I>)>::params;
+  invoke_handler<handler_fn<G, I>, Throw>(b, e, ctx, std::forward<Reply>(reply), static_cast<params*>(nullptr),
+                                          std::make_index_sequence<params::size>{});
+}
+
+/// The handler of subscription I of the gateway bound by B, in the order of docs/guards.md:
+/// handler guards, interceptors' `before` (class, then handler), decode and call, interceptors'
+/// `after` (reverse), the reply; an exception anywhere goes to the filters (handler, then
+/// class), then to the built-in mapping. With no filter and no interceptor declared this is
+/// the plain call: nothing of them is built (the same machine code as without the feature).
 template <class B, std::size_t I>
 void dispatch(B& b, socketio::event& e) {
   using G = typename B::gateway_type;
-  using S = remove_cvref_t<decltype(std::get<I>(G::events))>;
-  constexpr auto fn = std::get<I>(G::events).fn;
-  using params = typename member_traits<decltype(fn)>::params;
+  using chain_filters = handler_filters_t<G, subscription_at_t<G, I>>;
+  using chain_interceptors = handler_interceptors_t<G, subscription_at_t<G, I>>;
   gateway_context ctx(b, e.socket(), &e);
   with_error_mapping(b, e.socket(), &e, e.name(), [&] {
-    using handler_guards = typename S::handler_guards;
-    if constexpr (!std::is_same_v<handler_guards, portico::guards<>>) {
-      if (!run_guards<handler_guards, typename B::module>(*b.container, ctx, &ctx.scope()))
-        throw ws_exception(ws_code::policy_violation, "Forbidden");
+    if constexpr (std::is_same_v<chain_filters, portico::filters<>> &&
+                  std::is_same_v<chain_interceptors, portico::interceptors<>>) {
+      run_handler_guards<B, I>(b, ctx);
+      call_handler<B, I, false>(b, e, ctx, [&e](auto&& v) { send_result(e, std::forward<decltype(v)>(v)); });
+    } else {
+      ws_policy_env<B> env{b, ctx, e};
+      run_with_filters<chain_filters>(env, [&] {
+        run_handler_guards<B, I>(b, ctx);
+        if constexpr (std::is_same_v<chain_interceptors, portico::interceptors<>>) {
+          call_handler<B, I, true>(b, e, ctx, [&e](auto&& v) { send_result(e, std::forward<decltype(v)>(v)); });
+        } else {
+          handler_result result;
+          run_with_interceptors<chain_interceptors>(env, ctx, result, [&](handler_result& r) {
+            call_handler<B, I, true>(b, e, ctx, [&](auto&& v) { capture_result(e, r, std::forward<decltype(v)>(v)); });
+          });
+          send_handler_result(e, result);
+        }
+      });
     }
-    invoke_handler<fn>(b, e, ctx, static_cast<params*>(nullptr), std::make_index_sequence<params::size>{});
   });
+}
+
+/// Whether the filters and interceptors of subscription S of G fit a gateway handler.
+template <class G, class S>
+constexpr bool policies_ok() {
+  return filters_valid<handler_filters_t<G, S>, ws_exception_host>() &&
+         interceptors_valid<handler_interceptors_t<G, S>, gateway_context, handler_result>();
+}
+/// The diagnostic for the first misused filter or interceptor of S.
+template <class G, class S>
+bool check_policies() {
+  if constexpr (!filters_valid<handler_filters_t<G, S>, ws_exception_host>())
+    return check_filters<handler_filters_t<G, S>, ws_exception_host>();
+  else if constexpr (!interceptors_valid<handler_interceptors_t<G, S>, gateway_context, handler_result>())
+    return check_interceptors<handler_interceptors_t<G, S>, gateway_context, handler_result>();
+  else
+    return true;
 }
 
 template <class G, class Providers, std::size_t... I>
 constexpr bool events_ok(std::index_sequence<I...>) {
-  return (handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() && ...);
+  return ((handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() &&
+           policies_ok<G, subscription_at_t<G, I>>()) &&
+          ...);
 }
 template <class G, class Providers, std::size_t... I>
 bool report_events(std::index_sequence<I...>) {
-  return (check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() && ...);
+  return ((check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() &&
+           check_policies<G, subscription_at_t<G, I>>()) &&
+          ...);
 }
 
 /// Whether every subscription of G can be served (Providers: `providers_of<its module, overrides>`).
@@ -12036,12 +13061,19 @@ struct app_options {
   unsigned worker_threads = 2;  ///< threads of the pool behind gateway_context::offload
   bool debug = false;           ///< 1011 errors carry the exception's message instead of "Something went wrong"
   std::chrono::milliseconds connect_timeout{45000};
+  /// Also serve socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4) on every path, as
+  /// Node's `allowEIO3`; off by default. Guards see such a client's query as its auth
+  /// (docs/socketio.md, "Legacy clients").
+  bool allow_eio3 = false;
   /// The starting point of every path's Socket.IO server: limits (`server.engine.max_payload`,
   /// `max_buffered_bytes`, `stop_grace`, `allow_eio3`, ...), `max_attachments`,
   /// `max_packet_bytes`, `adapter_factory` (another adapter, see
   /// docs/scaling.md). The app then sets the path, threads, connect_timeout, and what the
   /// gateways declare (transports, CORS origins, ping).
   socketio::server_options server;
+  /// The official Socket.IO admin UI on the first path's server: `portico::admin_ui::install(
+  /// admin_ui_options{...})` from <portico/admin/admin_ui.hpp> (link -lcrypt). Empty: none.
+  std::function<std::shared_ptr<void>(socketio::server&, http::router&)> admin_ui;
 };
 
 namespace framework::detail {
@@ -12255,6 +13287,10 @@ class app {
     for (auto& p : paths_) p.server = std::make_unique<socketio::server>(p.options);
     install(static_cast<typename container_type::gateways*>(nullptr));
     install_controllers(static_cast<typename container_type::controllers*>(nullptr));
+    if (opts_.admin_ui) {
+      if (paths_.empty()) throw std::logic_error("portico::app: the admin UI needs a gateway's Socket.IO server");
+      extensions_.push_back(opts_.admin_ui(*paths_.front().server, router()));
+    }
   }
   app(const app&) = delete;
   app& operator=(const app&) = delete;
@@ -12365,6 +13401,7 @@ class app {
       e->options.engine.path = path;
       e->options.engine.threads = opts_.io_threads;
       e->options.connect_timeout = opts_.connect_timeout;
+      if (opts_.allow_eio3) e->options.allow_eio3 = true;
     }
     for (auto& n : e->namespaces)
       if (n == nsp)
@@ -12461,6 +13498,7 @@ class app {
   std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
   std::unique_ptr<engineio::server> engine_;     ///< only without gateways
+  std::vector<std::shared_ptr<void>> extensions_;  ///< the admin UI: gone before the servers
 };
 
 /// The one-module app of a few gateways and nothing else: `portico::gateway_app<ChatGateway>`

@@ -670,3 +670,11 @@ TEST_CASE("is_decodable_v / is_encodable_v follow json::decode and json::encode"
   STATIC_REQUIRE_FALSE(json::is_encodable_v<std::map<std::string, unmapped>>);
   STATIC_REQUIRE_FALSE(json::is_decodable_v<std::vector<unmapped>>);
 }
+
+TEST_CASE("json::encoded is written as is, inside containers too", "[json][typed]") {
+  STATIC_REQUIRE(json::is_encodable_v<json::encoded>);
+  STATIC_REQUIRE_FALSE(json::is_decodable_v<json::encoded>);
+  CHECK(json::to_string(json::encoded{R"({"a":[1,2]})"}) == R"({"a":[1,2]})");
+  std::vector<json::encoded> v{{"1"}, {R"("x")"}};
+  CHECK(json::to_string(v) == R"([1,"x"])");
+}

@@ -1241,3 +1241,69 @@ TEST_CASE("allow_eio3: a connect handler on \"/\" may close the connection durin
   CHECK(io.of("/").size() == 1);
   CHECK(disconnects == 0);
 }
+
+namespace {
+/// Records every observer hook as one line.
+struct recording_observer : sio::observer {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  void add(std::string l) {
+    std::lock_guard<std::mutex> g(mu);
+    lines.push_back(std::move(l));
+  }
+  bool has(const std::string& l) {
+    std::lock_guard<std::mutex> g(mu);
+    return std::find(lines.begin(), lines.end(), l) != lines.end();
+  }
+  void connected(sio::socket& s) override { add("connected " + s.namespace_name()); }
+  void disconnecting(sio::socket& s, std::string_view reason) override {
+    auto r = s.rooms();
+    for (auto& x : r)
+      if (x == s.sid()) x = "SELF";  // before sorting: a random sid may sort after "red"
+    std::sort(r.begin(), r.end());
+    std::string rooms;
+    for (auto& x : r) rooms += x + ",";
+    add("disconnecting " + std::string(reason) + " " + rooms);
+  }
+  void room_joined(sio::nsp& n, const std::string&, const std::string& room) override { add("joined " + n.name() + " " + room); }
+  void room_left(sio::nsp& n, const std::string&, const std::string& room) override { add("left " + n.name() + " " + room); }
+  void event_received(sio::socket&, const sio::packet& p) override { add("received " + str(p.data())); }
+  void event_sent(sio::socket&, std::string_view text) override { add("sent " + std::string(text)); }
+};
+}  // namespace
+
+TEST_CASE("an observer sees connections, rooms, events in and out, and disconnects with the rooms",
+          "[socketio][server][observer]") {
+  sio::server io(test_options());
+  recording_observer obs;
+  io.set_observer(&obs);
+  io.on("join", [](sio::socket& s, const sio::args& a) {
+    s.join(std::string(a.at(0).str()));
+    s.emit("joined", a.at(0));
+    return true;
+  });
+  io.on("leave", [](sio::socket& s, const sio::args& a) {
+    s.get_namespace().leave_room(s.sid(), std::string(a.at(0).str()));
+    return true;
+  });
+  running srv(io);
+
+  client c(srv.port());
+  REQUIRE(c.wait_open());
+  REQUIRE(c.connect("/").rfind("0{", 0) == 0);
+  CHECK(eventually([&] { return obs.has("connected /"); }));
+  c.send(R"(21["join","red"])");
+  CHECK(c.next_text() == R"(2["joined","red"])");
+  CHECK(c.next_text() == "31[true]");
+  CHECK(obs.has(R"(received ["join","red"])"));
+  CHECK(obs.has("joined / red"));
+  CHECK(obs.has(R"(sent 2["joined","red"])"));
+  c.send(R"(22["join","blue"])");
+  CHECK(c.next_text() == R"(2["joined","blue"])");
+  CHECK(c.next_text() == "32[true]");
+  c.send(R"(23["leave","blue"])");
+  CHECK(c.next_text() == "33[true]");
+  CHECK(obs.has("left / blue"));
+  c.send("1");  // DISCONNECT from "/": the rooms are still visible to the hook
+  CHECK(eventually([&] { return obs.has("disconnecting client namespace disconnect SELF,red,"); }));
+}

@@ -46,6 +46,9 @@ struct app_options {
   /// docs/scaling.md), `connection_state_recovery` (docs/socketio.md). The app then sets the path, threads, connect_timeout, and what the
   /// gateways declare (transports, CORS origins, ping).
   socketio::server_options server;
+  /// The official Socket.IO admin UI on the first path's server: `portico::admin_ui::install(
+  /// admin_ui_options{...})` from <portico/admin/admin_ui.hpp> (link -lcrypt). Empty: none.
+  std::function<std::shared_ptr<void>(socketio::server&, http::router&)> admin_ui;
 };
 
 namespace framework::detail {
@@ -261,6 +264,10 @@ class app {
     for (auto& p : paths_) p.server = std::make_unique<socketio::server>(p.options);
     install(static_cast<typename container_type::gateways*>(nullptr));
     install_controllers(static_cast<typename container_type::controllers*>(nullptr));
+    if (opts_.admin_ui) {
+      if (paths_.empty()) throw std::logic_error("portico::app: the admin UI needs a gateway's Socket.IO server");
+      extensions_.push_back(opts_.admin_ui(*paths_.front().server, router()));
+    }
   }
   app(const app&) = delete;
   app& operator=(const app&) = delete;
@@ -468,6 +475,7 @@ class app {
   std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
   std::unique_ptr<engineio::server> engine_;     ///< only without gateways
+  std::vector<std::shared_ptr<void>> extensions_;  ///< the admin UI: gone before the servers
 };
 
 /// The one-module app of a few gateways and nothing else: `portico::gateway_app<ChatGateway>`

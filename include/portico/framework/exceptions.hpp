@@ -28,9 +28,7 @@ inline constexpr int internal_error = 1011;     ///< an unexpected exception
 namespace framework::detail {
 
 /// JSON text that is written verbatim as one emit argument (already encoded once).
-struct json_text {
-  std::string_view text;
-};
+using json_text = json::encoded;
 
 /// Encodes one value (string, number, struct, DOM...) to JSON text with the emit rules.
 template <class T>
@@ -52,14 +50,6 @@ inline std::string error_object(int code, std::string_view reason_json) {
 }
 
 }  // namespace framework::detail
-
-/// Written verbatim as one value (the text was encoded once already).
-template <>
-struct json::adapter<framework::detail::json_text> {
-  static void encode(writer& w, const framework::detail::json_text& t, encode_context&) {
-    w.RawValue(t.text.data(), t.text.size(), rapidjson::kObjectType);
-  }
-};
 
 /// An error meant for the client: becomes the `error` event (and the error ack, if one was asked).
 class ws_exception : public std::runtime_error {

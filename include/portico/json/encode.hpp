@@ -24,6 +24,12 @@
 
 namespace portico::json {
 
+/// JSON text that is already encoded, written as is as one value (no parse, no copy). The text
+/// must be one valid JSON value: it is not checked.
+struct encoded {
+  std::string_view text;
+};
+
 template <class T>
 void encode(writer& w, const T& x, encode_context& ctx);
 
@@ -71,7 +77,9 @@ constexpr bool all_encodable(std::tuple<T...>*) {
 template <class T>
 constexpr bool encodable() {
   if constexpr (has_adapter<T>::value || has_fields<T>::value) return true;
-  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::nullptr_t>) return true;
+  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::nullptr_t> ||
+                     std::is_same_v<T, encoded>)
+    return true;
   else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
                      std::is_same_v<T, const char*> || std::is_same_v<T, char*> || std::is_same_v<T, binary> ||
                      std::is_same_v<T, raw> || std::is_same_v<T, value> || std::is_same_v<T, document> ||
@@ -104,6 +112,8 @@ void encode(writer& w, const T& x, encode_context& ctx) {
     w.Bool(x);
   } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
     w.Null();
+  } else if constexpr (std::is_same_v<T, encoded>) {
+    w.RawValue(x.text.data(), x.text.size(), rapidjson::kObjectType);
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
     w.Int64(static_cast<std::int64_t>(x));
   } else if constexpr (std::is_integral_v<T>) {

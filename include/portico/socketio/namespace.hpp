@@ -313,8 +313,14 @@ class nsp {
   void all_rooms(adapter::rooms_fn done);
 
   // --- rooms and sockets ---
-  void enter_room(const std::string& sid, const std::string& room) { adapter_->join(sid, room); }
-  void leave_room(const std::string& sid, const std::string& room) { adapter_->leave(sid, room); }
+  void enter_room(const std::string& sid, const std::string& room) {
+    adapter_->join(sid, room);
+    if (observer* o = detail::observer_of(*server_)) o->room_joined(*this, sid, room);
+  }
+  void leave_room(const std::string& sid, const std::string& room) {
+    adapter_->leave(sid, room);
+    if (observer* o = detail::observer_of(*server_)) o->room_left(*this, sid, room);
+  }
   void close_room(const std::string& room) { adapter_->close_room(room); }
   std::vector<std::string> rooms(const std::string& sid) const { return adapter_->rooms_of(sid); }
   /// The connected socket with this sid, or null.
@@ -574,12 +580,13 @@ void socket::emit_recoverable(std::string_view name, const A&... a) {
   broadcast_options to;
   to.rooms.push_back(sid_);
   store_->store(off, to, f);
+  if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
   send_frame(std::move(f));
 }
 inline emitter socket::to(std::string room) { return nsp_->to(std::move(room)).except(sid_); }
 inline emitter socket::broadcast() { return nsp_->except(sid_); }
-inline void socket::join(const std::string& room) { nsp_->adapter_->join(sid_, room); }
-inline void socket::leave(const std::string& room) { nsp_->adapter_->leave(sid_, room); }
+inline void socket::join(const std::string& room) { nsp_->enter_room(sid_, room); }
+inline void socket::leave(const std::string& room) { nsp_->leave_room(sid_, room); }
 inline std::vector<std::string> socket::rooms() const { return nsp_->adapter_->rooms_of(sid_); }
 
 }  // namespace portico::socketio

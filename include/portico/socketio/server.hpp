@@ -39,6 +39,7 @@
 #include "codec.hpp"
 #include "detail/timers.hpp"
 #include "namespace.hpp"
+#include "observer.hpp"
 #include "recovery.hpp"
 #include "socket.hpp"
 
@@ -237,6 +238,16 @@ class server {
     engine_.stop();
   }
 
+  /// Watches sockets, rooms and events (see observer.hpp); null (the default) to stop. Set
+  /// before start(); `o` outlives the server's run.
+  void set_observer(observer* o) noexcept { observer_ = o; }
+  /// Calls `f(nsp&)` for each namespace that exists now (under the namespace table's lock).
+  template <class F>
+  void for_each_namespace(F&& f) {
+    std::lock_guard<std::mutex> g(nsp_mu_);
+    for (auto& kv : nsps_) f(*kv.second);
+  }
+
   engineio::server& engine() noexcept { return engine_; }
   portico::logger& log() noexcept { return log_; }
   const server_options& options() const noexcept { return opts_; }
@@ -244,6 +255,7 @@ class server {
  private:
   friend class socket;
   friend class detail::broadcast_acks;
+  friend observer* detail::observer_of(const server&) noexcept;
   struct parent {
     std::function<bool(std::string_view)> accept;
     std::shared_ptr<detail::handlers> handlers;
@@ -528,6 +540,7 @@ class server {
       f->text += "\"}";
     }
     s->accept(std::move(f));
+    if (observer_) observer_->connected(*s);
   }
 
   /// Recovery on: the session the CONNECT payload's `{pid, offset}` names, taken over by `s`
@@ -556,6 +569,7 @@ class server {
   }
 
   void handle_event(socket& s, packet& p) {
+    if (observer_) observer_->event_received(s, p);
     const auto& h = *s.nsp_->handlers_;
     std::string_view name = p.event_name();
     // Reuse one key buffer per thread: no allocation for the lookup.
@@ -596,6 +610,7 @@ class server {
       return;
     }
     auto& h = *s.nsp_->handlers_;
+    if (observer_) observer_->disconnecting(s, reason);
     if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
     std::optional<recovery_session> keep_for_recovery;
     if (recoverable && s.store_) {  // after `disconnecting`, as Node: what it changed is kept
@@ -631,7 +646,10 @@ class server {
   std::unordered_map<std::string, std::unique_ptr<nsp>> nsps_;
   std::vector<parent> parents_;
   nsp* root_ = nullptr;  ///< "/", created first, never removed
+  observer* observer_ = nullptr;
 };
+
+inline observer* detail::observer_of(const server& srv) noexcept { return srv.observer_; }
 
 // --- socket members that need the server ---
 

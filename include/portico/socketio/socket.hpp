@@ -30,6 +30,7 @@
 #include "../json/value.hpp"
 #include "args.hpp"
 #include "codec.hpp"
+#include "observer.hpp"
 
 namespace portico::socketio {
 
@@ -130,7 +131,9 @@ class socket : public std::enable_shared_from_this<socket> {
   template <class... A>
   void emit(std::string_view name, const A&... a) {
     if (store_) return emit_recoverable(name, a...);
-    send_frame(detail::encode_event(namespace_name(), no_ack, name, a...));
+    auto f = detail::encode_event(namespace_name(), no_ack, name, a...);
+    if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
+    send_frame(std::move(f));
   }
   /// `emit("message", a...)`, python-socketio's `send`.
   template <class... A>
@@ -144,6 +147,7 @@ class socket : public std::enable_shared_from_this<socket> {
     std::uint64_t id = next_ack_id();
     auto f = detail::encode_event(namespace_name(), id, name, a...);
     if (!register_ack(id, std::move(cb), timeout)) return;
+    if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
     send_frame(std::move(f));
   }
 
