@@ -2,10 +2,12 @@
 // (npm socket.io-client 4.8, Debian python3-socketio 5.7).
 //
 // Usage: interop_server [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS] [--allow-eio3]
+//                       [--recovery-ms MS]
 //   --port          0 (default) = ephemeral; prints "LISTENING <port>" on stdout when ready.
 //   --max-seconds   exits after this many seconds (default 120); also exits on SIGTERM/SIGINT.
 //   --allow-eio3    also serves socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4): its auth
 //                   is its query (the handshake's on "/"), a refusal carries the message only.
+//   --recovery-ms   turns connection state recovery on, sessions kept MS milliseconds.
 //
 // Behaviour contract (namespaces "/" and "/admin" behave the same; any other namespace is
 // refused with CONNECT_ERROR {"message":"Invalid namespace"}):
@@ -29,6 +31,7 @@
 //   rooms          acks with the sender's rooms, sorted.
 //   session_set (obj)  saves obj as the session, acks true.  session_get  acks the session or null.
 //   transport      acks the Engine.IO transport of the sender: "polling" or "websocket".
+//   recovered      acks whether connection state recovery restored the sender's socket.
 //   any other event E with args -> emits `unknown` with (E, [args...]).
 #include <algorithm>
 #include <atomic>
@@ -123,6 +126,7 @@ void install(sio::nsp& n) {
   });
   n.on("session_get", [](sio::socket& s, const sio::args&) { return s.get_session(); });
   n.on("transport", [](sio::socket& s, const sio::args&) { return std::string(s.engine()->transport()); });
+  n.on("recovered", [](sio::socket& s, const sio::args&) { return s.recovered(); });
   n.on_any([](sio::event& e) { e.socket().emit("unknown", e.name(), sio::as_array{e.args()}); });
 }
 
@@ -133,6 +137,7 @@ int main(int argc, char** argv) {
   long max_seconds = 120;
   long ping_interval = 25000, ping_timeout = 20000;
   bool allow_eio3 = false;
+  long recovery_ms = 0;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     auto value = [&]() -> long {
@@ -147,6 +152,7 @@ int main(int argc, char** argv) {
     else if (f == "--ping-interval") ping_interval = value();
     else if (f == "--ping-timeout") ping_timeout = value();
     else if (f == "--allow-eio3") allow_eio3 = true;
+    else if (f == "--recovery-ms") recovery_ms = value();
     else {
       std::cerr << "unknown flag " << f << "\n";
       return 2;
@@ -160,6 +166,8 @@ int main(int argc, char** argv) {
   o.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
   o.engine.cors.allowed_origins = {"*"};  // the browser test loads its page from elsewhere
   o.allow_eio3 = allow_eio3;
+  o.connection_state_recovery.enabled = recovery_ms > 0;
+  o.connection_state_recovery.max_disconnection_duration = std::chrono::milliseconds(recovery_ms);
   sio::server io(o);
   install(io.of("/"));
   install(io.of("/admin"));

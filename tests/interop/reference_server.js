@@ -4,7 +4,7 @@
 // The interop suites (node/ and python/) are validated against this server so that a
 // failure against the C++ `interop_server` points at portico, not at the tests.
 // Usage: node reference_server.js [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS]
-//        [--allow-eio3]
+//        [--allow-eio3] [--recovery-ms MS]
 // --allow-eio3 also serves socket.io-client 2.x with interop_server's contract for it: the auth is
 // the CONNECT query, on "/" the handshake's query; a refusal carries the message only.
 'use strict';
@@ -24,6 +24,7 @@ function parseArgs(argv) {
     else if (argv[i] === '--allow-eio3') opts.allowEIO3 = true;
     else if (argv[i] === '--ping-interval') opts.pingInterval = Number(next());
     else if (argv[i] === '--ping-timeout') opts.pingTimeout = Number(next());
+    else if (argv[i] === '--recovery-ms') opts.recoveryMs = Number(next());
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return opts;
@@ -35,6 +36,7 @@ const httpServer = http.createServer();
 const io = new Server(httpServer, {
   serveClient: false, cors: { origin: '*' }, allowEIO3: opts.allowEIO3,
   pingInterval: opts.pingInterval, pingTimeout: opts.pingTimeout,
+  connectionStateRecovery: opts.recoveryMs ? { maxDisconnectionDuration: opts.recoveryMs } : undefined,
 });
 
 const ENGINE_PARAMS = new Set(['EIO', 'transport', 't', 'sid', 'b64', 'j']);
@@ -47,7 +49,8 @@ function authOf(socket) {
 
 // Events with a dedicated handler; everything else goes to the catch-all.
 const KNOWN = new Set(['echo', 'ack', 'join', 'leave', 'to_room', 'broadcast', 'ask',
-  'drop_me', 'disconnect_me', 'rooms', 'session_set', 'session_get', 'transport']);
+  'drop_me', 'disconnect_me', 'rooms', 'session_set', 'session_get', 'transport',
+  'recovered']);
 
 /// Splits socket.io's trailing ack callback from the event arguments.
 function splitAck(args) {
@@ -74,7 +77,7 @@ function setup(nsp) {
     // socket.io turns a missing payload into {} anyway).
     const auth = authOf(socket);
     const reported = auth && typeof auth === 'object' && Object.keys(auth).length === 0 ? null : auth;
-    socket.data.session = null;
+    if (!socket.recovered) socket.data.session = null;  // a recovered socket has its session back
     socket.emit('welcome', { sid: socket.id, auth: reported });
 
     socket.on('echo', (...args) => {
@@ -125,6 +128,10 @@ function setup(nsp) {
     socket.on('session_get', (...args) => {
       const [, ack] = splitAck(args);
       ack(socket.data.session);
+    });
+    socket.on('recovered', (...args) => {
+      const [, ack] = splitAck(args);
+      ack(socket.recovered);
     });
     socket.on('transport', (...args) => {
       const [, ack] = splitAck(args);

@@ -1258,9 +1258,11 @@ struct recording_observer : sio::observer {
   void connected(sio::socket& s) override { add("connected " + s.namespace_name()); }
   void disconnecting(sio::socket& s, std::string_view reason) override {
     auto r = s.rooms();
+    for (auto& x : r)
+      if (x == s.sid()) x = "SELF";  // before sorting: a random sid may sort after "red"
     std::sort(r.begin(), r.end());
     std::string rooms;
-    for (auto& x : r) rooms += (x == s.sid() ? std::string("SELF") : x) + ",";
+    for (auto& x : r) rooms += x + ",";
     add("disconnecting " + std::string(reason) + " " + rooms);
   }
   void room_joined(sio::nsp& n, const std::string&, const std::string& room) override { add("joined " + n.name() + " " + room); }

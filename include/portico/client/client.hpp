@@ -371,6 +371,10 @@ class socket {
     return sid_;
   }
   bool connected() const noexcept { return connected_.load(); }
+  /// The server's connection state recovery restored this socket on the last (re)connection:
+  /// same sid, rooms and session, missed events delivered first (socket.io-client's
+  /// `socket.recovered`). With recovery on, events carry their offset as the last argument.
+  bool recovered() const noexcept { return recovered_.load(); }
 
   /// The CONNECT payload, sent on every (re)connection: any JSON-encodable value.
   template <class T>
@@ -490,7 +494,13 @@ class socket {
   std::function<void(const connect_error&)> connect_error_cb_;
   std::function<void(const std::string&)> disconnect_cb_;
   std::atomic<bool> connected_{false};
+  std::atomic<bool> recovered_{false};
   std::atomic<std::uint64_t> next_ack_id_{0};
+  std::string pid_, offset_;  ///< connection state recovery: the server's pid, the last event's offset (io thread)
+  /// Events that came before the CONNECT answer (Node's server replays missed packets first),
+  /// delivered right after it, as socket.io-client's receive buffer does; at most this many.
+  static constexpr std::size_t max_early_events = 4096;
+  std::vector<socketio::packet> early_;
 
   bool active_ = false;  ///< the user wants this namespace joined (io thread)
   state state_ = state::idle;
@@ -669,6 +679,7 @@ class engine : public std::enable_shared_from_this<engine> {
       outbox_.clear();
       if (sid_known_) engineio::append_payload_packet(final_body_, engineio::packet_type::close, {});
       else final_body_.clear();
+      final_target_ = io_target("polling");  // this session's: a new one may have opened by the time it goes
       if (poll_get_) poll_get_->cancel();
       io_set_transport(transport_kind::none);
       if (!poll_post_) io_send_final_post();
@@ -959,11 +970,12 @@ class engine : public std::enable_shared_from_this<engine> {
   }
 
   std::shared_ptr<any_http_exchange> io_request(const char* method, std::string body, std::chrono::milliseconds timeout,
-                                                any_http_exchange::done_fn done) {
+                                                any_http_exchange::done_fn done, const std::string& target = {}) {
     tls_backend* tls = io_tls();
     std::shared_ptr<any_http_exchange> ex = tls ? tls->exchange() : std::make_shared<http_exchange>(io_);
     auto hp = io_host_port();
-    ex->start(hp.first, hp.second, method, io_target("polling"), opts_.headers, std::move(body), timeout, std::move(done));
+    ex->start(hp.first, hp.second, method, target.empty() ? io_target("polling") : target, opts_.headers, std::move(body),
+              timeout, std::move(done));
     return ex;
   }
 
@@ -1027,8 +1039,12 @@ class engine : public std::enable_shared_from_this<engine> {
     std::uint64_t g = gen_;
     poll_post_ = io_request("POST", std::move(outbox_), opts_.open_timeout, [this, g](http_result& r) {
       poll_post_.reset();
-      if (!final_body_.empty()) return io_send_final_post();  // closing: the close packet follows
-      if (g != gen_) return;
+      // A session opened meanwhile (connect() right after disconnect()) waited for this POST.
+      if (!final_body_.empty()) {  // closing: the close packet follows
+        io_send_final_post();
+        return io_post_outbox();
+      }
+      if (g != gen_) return io_post_outbox();
       if (r.status != 200) return io_lost("transport error");
       if (!outbox_.empty()) return io_post_outbox();
       if (probe_ok_) io_try_finish_upgrade();
@@ -1041,7 +1057,7 @@ class engine : public std::enable_shared_from_this<engine> {
     final_post_ = io_request("POST", std::move(final_body_), std::chrono::milliseconds(1000), [this](http_result&) {
       final_post_.reset();
       io_closed_politely();
-    });
+    }, final_target_);
     final_body_.clear();
   }
 
@@ -1158,6 +1174,7 @@ class engine : public std::enable_shared_from_this<engine> {
   std::uint64_t request_counter_ = 0;
   std::shared_ptr<any_http_exchange> poll_get_, poll_post_, final_post_;
   std::string outbox_, final_body_;                     ///< v4 payloads waiting for a POST
+  std::string final_target_;                            ///< where final_body_ goes (the closed session's sid)
   std::vector<std::pair<std::string, bool>> held_;      ///< writes during the switch to websocket
   ws_link_ptr probe_;
   std::string origin_;
@@ -1230,10 +1247,25 @@ inline void socket::disconnect() {
 inline void socket::io_send_connect() {
   std::string pkt = "4";
   socketio::write_header(pkt, socketio::packet_type::connect, nsp_);
+  std::string auth;
   {
     std::lock_guard<std::mutex> l(mu_);
-    pkt += auth_json_;
+    auth = auth_json_;
   }
+  // Recovery: `{pid, offset}` join the payload (the user's own members win, as Object.assign).
+  if (!pid_.empty() && (auth.empty() || (auth.front() == '{' && auth.back() == '}'))) {
+    std::string extra;
+    json::encode_context ctx;
+    extra += "\"pid\":";
+    json::encode_to(extra, pid_, ctx);
+    if (!offset_.empty()) {
+      extra += ",\"offset\":";
+      json::encode_to(extra, offset_, ctx);
+    }
+    if (auth.empty()) auth = "{" + extra + "}";
+    else auth.insert(1, auth.size() > 2 ? extra + "," : extra);
+  }
+  pkt += auth;
   state_ = state::connecting;
   engine_->io_send_text(pkt);
 }
@@ -1266,6 +1298,7 @@ inline void socket::io_fail_acks() {
 /// The transport (or this namespace) went away: `reason` for a connected socket's disconnect
 /// handler; a socket still waiting for its CONNECT answer gets a connect_error instead.
 inline void socket::io_transport_lost(const std::string& reason, bool) {
+  early_.clear();
   state prev = state_;
   state_ = state::idle;
   io_set_connected(false);
@@ -1291,13 +1324,20 @@ inline void socket::io_on_packet(socketio::packet& p) {
         engine_->io_send_text(pkt);
         return;
       }
-      std::string sid;
+      std::string sid, pid;
       if (p.data().IsObject()) {
         auto it = p.data().FindMember("sid");
         if (it != p.data().MemberEnd() && it->value.IsString()) sid = it->value.GetString();
+        auto pi = p.data().FindMember("pid");
+        if (pi != p.data().MemberEnd() && pi->value.IsString()) pid = pi->value.GetString();
       }
+      recovered_.store(!pid.empty() && pid == pid_);
+      pid_ = std::move(pid);
       state_ = state::connected;
       io_set_connected(true, std::move(sid));
+      auto early = std::move(early_);
+      early_.clear();
+      for (auto& e : early) io_on_packet(e);
       io_flush();
       if (auto cb = get(connect_cb_)) detail::guarded(cb);
       break;
@@ -1321,6 +1361,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       state_ = state::idle;
       active_ = false;
       buffer_.clear();
+      early_.clear();
       io_fail_acks();
       if (auto cb = get(connect_error_cb_)) detail::guarded(cb, err);
       engine_->io_maybe_close();
@@ -1332,6 +1373,7 @@ inline void socket::io_on_packet(socketio::packet& p) {
       state_ = state::idle;
       io_set_connected(false);
       buffer_.clear();
+      early_.clear();
       io_fail_acks();
       if (was)
         if (auto cb = get(disconnect_cb_)) detail::guarded(cb, std::string("io server disconnect"));
@@ -1340,7 +1382,16 @@ inline void socket::io_on_packet(socketio::packet& p) {
     }
     case packet_type::event:
     case packet_type::binary_event: {
+      if (state_ == state::connecting) {
+        if (early_.size() < max_early_events) early_.push_back(std::move(p));
+        else engine_->log().warn("portico.client: event before the CONNECT answer dropped (over max_early_events)");
+        return;
+      }
       if (state_ != state::connected) return;
+      if (!pid_.empty() && p.data().IsArray() && p.data().Size() > 1 && p.data()[p.data().Size() - 1].IsString()) {
+        const auto& o = p.data()[p.data().Size() - 1];
+        offset_.assign(o.GetString(), o.GetStringLength());
+      }
       ack_handle ack;
       if (p.has_id()) {
         ack.state_ = std::make_shared<ack_handle::state>();

@@ -44,7 +44,7 @@ struct app_options {
   /// The starting point of every path's Socket.IO server: limits (`server.engine.max_payload`,
   /// `max_buffered_bytes`, `stop_grace`, `allow_eio3`, ...), `max_attachments`,
   /// `max_packet_bytes`, `adapter_factory` (another adapter, see
-  /// docs/scaling.md). The app then sets the path, threads, connect_timeout, and what the
+  /// docs/scaling.md), `connection_state_recovery` (docs/socketio.md). The app then sets the path, threads, connect_timeout, and what the
   /// gateways declare (transports, CORS origins, ping).
   socketio::server_options server;
   /// The official Socket.IO admin UI on the first path's server: `portico::admin_ui::install(
@@ -162,7 +162,9 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
   gateway_context ctx(b, s, nullptr, &r);
   try {
     using handshake_guards = combine_guards_t<typename B::global_guards, guards_of_t<G>>;
-    if (!run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+    // A recovered socket was let in before (Node's skipMiddlewares): the guards do not run again.
+    bool skip = s.recovered() && s.get_server().options().connection_state_recovery.skip_middlewares;
+    if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
       ctx.refuse(ws_code::policy_violation, "Forbidden");
     else
       call_on_connected(*b.gateway, ctx);

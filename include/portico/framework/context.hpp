@@ -90,6 +90,9 @@ class gateway_context {
   const std::string& remote_address() const { return handshake().remote_address; }
   /// The CONNECT payload (socket.io-client's `auth`), null when none was sent.
   const json::value& auth() const noexcept { return socket_->auth(); }
+  /// Connection state recovery restored this client's socket (same sid, rooms, session, missed
+  /// packets replayed): socket.io's `socket.recovered`.
+  bool recovered() const noexcept { return socket_->recovered(); }
   /// The CONNECT payload decoded as `T` (a PORTICO_FIELDS struct, a map, `std::optional<...>`
   /// when auth may be absent), validated like a typed event body. A bad payload throws
   /// `ws_exception(1007, "Invalid auth", <error list>)`: in a guard or `on_connected` the client

@@ -24,6 +24,7 @@
 
 #include "adapter.hpp"
 #include "args.hpp"
+#include "recovery.hpp"
 #include "socket.hpp"
 
 namespace portico::socketio {
@@ -109,6 +110,7 @@ connect_handler wrap_connect(F f) {
 /// Handler table of a namespace (shared by the dynamic namespaces of one parent).
 struct handlers {
   std::vector<connect_handler> middlewares;  ///< `use()` then `on_connect()`, in order
+  std::vector<bool> from_use;  ///< per middleware: added by `use()` (a recovered socket may skip it)
   std::unordered_map<std::string, event_handler> events;
   event_handler any;
   disconnect_handler disconnecting, disconnected;
@@ -201,12 +203,15 @@ class nsp {
   template <class F>
   nsp& use(F f) {
     handlers_->middlewares.push_back(detail::wrap_connect(std::move(f)));
+    handlers_->from_use.push_back(true);
     return *this;
   }
   /// The connect handler (python-socketio's `connect`): may refuse; its emits follow the CONNECT answer.
   template <class F>
   nsp& on_connect(F f) {
-    return use(std::move(f));
+    handlers_->middlewares.push_back(detail::wrap_connect(std::move(f)));
+    handlers_->from_use.push_back(false);
+    return *this;
   }
   nsp& on_disconnecting(disconnect_handler f) {
     handlers_->disconnecting = std::move(f);
@@ -365,6 +370,8 @@ class nsp {
   mutable std::mutex mu_;  ///< sockets_ only (connect/disconnect, lookups by sid)
   std::unordered_map<std::string, socket_ptr> sockets_;
   std::atomic<std::uint64_t> next_ack_id_{0};  ///< every ack id of the namespace (socket.io's `_ids`)
+  std::unique_ptr<session_store> store_;  ///< connection state recovery on: lost sessions, stored packets
+  std::mutex emit_mu_;  ///< recovery on: one recoverable emit at a time (offsets stored in delivery order)
 };
 
 /// Targets of one broadcast: `io.of("/chat").to("room").except(sid).emit("msg", x)`.
@@ -393,6 +400,15 @@ class emitter {
   void emit(std::string_view name, const A&... a) {
     outgoing_packet p;
     p.nsp = nsp_->name();
+    if (auto* st = nsp_->store_.get(); st && !opts_.volatile_) {  // recoverable: with an offset, stored
+      std::lock_guard<std::mutex> g(nsp_->emit_mu_);
+      std::string off = st->next_offset();
+      p.frame = detail::encode_event(nsp_->name(), no_ack, name, a..., std::string_view(off));
+      if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
+      st->store(off, opts_, p.frame);
+      nsp_->adapter_->broadcast(p, opts_);
+      return;
+    }
     auto f = detail::encode_event(nsp_->name(), no_ack, name, a...);
     f->droppable = opts_.volatile_;  // dropped for a recipient whose send buffer is full
     p.frame = std::move(f);
@@ -555,6 +571,17 @@ inline void nsp::all_rooms(adapter::rooms_fn done) {
 inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
 inline std::uint64_t socket::next_ack_id() noexcept {
   return nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
+}
+template <class... A>
+void socket::emit_recoverable(std::string_view name, const A&... a) {
+  std::lock_guard<std::mutex> g(nsp_->emit_mu_);
+  std::string off = store_->next_offset();
+  auto f = detail::encode_event(namespace_name(), no_ack, name, a..., std::string_view(off));
+  broadcast_options to;
+  to.rooms.push_back(sid_);
+  store_->store(off, to, f);
+  if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
+  send_frame(std::move(f));
 }
 inline emitter socket::to(std::string room) { return nsp_->to(std::move(room)).except(sid_); }
 inline emitter socket::broadcast() { return nsp_->except(sid_); }

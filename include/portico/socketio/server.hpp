@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -40,6 +41,7 @@
 #include "detail/timers.hpp"
 #include "namespace.hpp"
 #include "observer.hpp"
+#include "recovery.hpp"
 #include "socket.hpp"
 
 namespace portico::socketio {
@@ -61,6 +63,11 @@ struct server_options {
   /// `allowEIO3` does (sets `engine.allow_eio3`; every Engine.IO v3 session speaks protocol v4).
   /// Off by default. What differs for those clients: docs/socketio.md, "Legacy clients".
   bool allow_eio3 = false;
+  /// Connection state recovery (socket.io 4.6+), off by default: docs/socketio.md,
+  /// "Connection state recovery".
+  recovery_options connection_state_recovery;
+  /// Builds the session store of each namespace when recovery is on; default: `memory_session_store`.
+  std::function<std::unique_ptr<session_store>(const std::string& nsp, const recovery_options&)> session_store_factory;
 
   static engineio::server_options default_engine() {
     engineio::server_options o;
@@ -269,6 +276,9 @@ class server {
     std::unique_ptr<adapter> a = opts_.adapter_factory ? opts_.adapter_factory(name, std::move(deliver))
                                                        : std::make_unique<memory_adapter>(std::move(deliver));
     auto n = std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+    if (const auto& r = opts_.connection_state_recovery; r.enabled)
+      n->store_ = opts_.session_store_factory ? opts_.session_store_factory(name, r)
+                                              : std::make_unique<memory_session_store>(r);
     n->get_adapter().bind(*n);
     return n;
   }
@@ -333,7 +343,8 @@ class server {
     timers_.cancel(c->connect_timer);
     auto sockets = std::move(c->sockets);
     c->sockets.clear();
-    for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false);
+    // As Node, a lost connection keeps its sessions for recovery (a malformed packet does not).
+    for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false, r != engineio::close_reason::parse_error);
     e->user.reset();
   }
 
@@ -463,10 +474,20 @@ class server {
                                                 : portico::detail::random_id(),
                                       e, *this);
     set_auth(*s);
+    std::optional<recovery_session> restored;
+    if (n->store_ && !c.v4) restored = recover(*n, *s);
     n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
+    if (restored) {
+      for (const auto& r : restored->rooms) n->adapter_->join(s->sid(), r);
+      if (!restored->data.empty()) json::parse(restored->data, s->session_);
+      s->replay_ = std::move(restored->missed);
+    }
     connect_request req(*s, s->auth_);
     auto handlers = n->handlers_;
-    for (auto& h : handlers->middlewares) {
+    bool skip_use = s->recovered_ && opts_.connection_state_recovery.skip_middlewares;
+    for (std::size_t i = 0; i < handlers->middlewares.size(); ++i) {
+      if (skip_use && handlers->from_use[i]) continue;
+      auto& h = handlers->middlewares[i];
       if (!guarded("connect handler", n->name(), [&] { h(*s, req); })) req.refuse("internal error");
       if (req.refused()) break;
     }
@@ -513,10 +534,39 @@ class server {
     if (!c.v4) {  // protocol v4's CONNECT answer has no payload
       f->text += "{\"sid\":\"";
       f->text += s->sid();
+      if (!s->pid_.empty()) {
+        f->text += "\",\"pid\":\"";
+        f->text += s->pid_;
+      }
       f->text += "\"}";
     }
     s->accept(std::move(f));
     if (observer_) observer_->connected(*s);
+  }
+
+  /// Recovery on: the session the CONNECT payload's `{pid, offset}` names, taken over by `s`
+  /// (its sid); otherwise `s` gets a fresh pid.
+  std::optional<recovery_session> recover(nsp& n, socket& s) {
+    s.store_ = n.store_.get();
+    std::optional<recovery_session> out;
+    const json::value& a = s.auth_;
+    if (a.IsObject()) {
+      auto pid = a.FindMember("pid"), off = a.FindMember("offset");
+      if (pid != a.MemberEnd() && off != a.MemberEnd() && pid->value.IsString() && off->value.IsString()) {
+        std::string p(pid->value.GetString(), pid->value.GetStringLength());
+        out = n.store_->restore(p, std::string(off->value.GetString(), off->value.GetStringLength()));
+        if (out && n.get_socket(out->sid)) out.reset();  // never two sockets with one sid
+        if (!out) log_.info([&] { return "connection state of " + n.name() + " not recovered for pid " + p; });
+      }
+    }
+    if (!out) {
+      s.pid_ = portico::detail::random_id();
+      return out;
+    }
+    s.sid_ = out->sid;
+    s.pid_ = out->pid;
+    s.recovered_ = true;
+    return out;
   }
 
   void handle_event(socket& s, packet& p) {
@@ -546,7 +596,7 @@ class server {
 
   /// Common end of a namespace connection: `disconnecting` (rooms still visible), leave rooms,
   /// fail pending acks, `disconnect`.
-  void finish_disconnect(socket& s, std::string_view reason, bool notify_client) {
+  void finish_disconnect(socket& s, std::string_view reason, bool notify_client, bool recoverable = false) {
     if (s.closing_.exchange(true)) return;  // once, even if a handler disconnects again
     auto keep = s.shared_from_this();
     if (!s.accepted_.load()) {  // still inside its connect handlers: handle_connect cleans up
@@ -556,6 +606,15 @@ class server {
     auto& h = *s.nsp_->handlers_;
     if (observer_) observer_->disconnecting(s, reason);
     if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
+    std::optional<recovery_session> keep_for_recovery;
+    if (recoverable && s.store_) {  // after `disconnecting`, as Node: what it changed is kept
+      auto& rs = keep_for_recovery.emplace();
+      rs.sid = s.sid();
+      rs.pid = s.pid_;
+      rs.rooms = s.rooms();
+      std::lock_guard<std::mutex> g(s.mu_);
+      if (!s.session_.IsNull()) rs.data = json::stringify(s.session_);
+    }
     if (notify_client) {
       auto f = std::make_shared<engineio::frame>();
       write_header(f->text, packet_type::disconnect, s.namespace_name());
@@ -563,6 +622,8 @@ class server {
     }
     s.mark_disconnected();
     s.nsp_->remove(s.sid());
+    // Restorable only once the sid is free: a client back at once must not find it taken.
+    if (keep_for_recovery) s.store_->persist(std::move(*keep_for_recovery));
     s.fail_acks();
     if (h.disconnected) guarded("disconnect handler", reason, [&] { h.disconnected(s, reason); });
     {

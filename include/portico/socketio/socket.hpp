@@ -38,6 +38,7 @@ class nsp;
 class server;
 class socket;
 class emitter;
+class session_store;
 
 /// Called exactly once per emit with ack: with the client's ack arguments, or with a timeout or
 /// disconnected status and empty arguments.
@@ -122,10 +123,14 @@ class socket : public std::enable_shared_from_this<socket> {
   }
   /// The CONNECT payload (`auth`); null when the client sent none.
   const json::value& auth() const noexcept { return auth_; }
+  /// Connection state recovery gave this socket back its previous sid, rooms, session and
+  /// missed packets (socket.io's `socket.recovered`).
+  bool recovered() const noexcept { return recovered_; }
 
   /// Emits EVENT `name` to this client. Thread-safe.
   template <class... A>
   void emit(std::string_view name, const A&... a) {
+    if (store_) return emit_recoverable(name, a...);
     auto f = detail::encode_event(namespace_name(), no_ack, name, a...);
     if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
     send_frame(std::move(f));
@@ -241,6 +246,9 @@ class socket : public std::enable_shared_from_this<socket> {
   /// Ack ids come from the namespace's counter (like socket.io's `nsp._ids`), so a broadcast
   /// with ack carries one id that is free in every recipient: its frame is encoded once.
   std::uint64_t next_ack_id() noexcept;
+  /// `emit` with connection state recovery on: the event carries an offset and is stored.
+  template <class... A>
+  void emit_recoverable(std::string_view name, const A&... a);
   bool register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout);
   /// Waits for ack `id` without a timer of its own (a broadcast keeps one deadline for all);
   /// false, without calling `cb`, when already disconnected.
@@ -268,6 +276,9 @@ class socket : public std::enable_shared_from_this<socket> {
     std::lock_guard<std::mutex> g(mu_);
     accepted_.store(true, std::memory_order_release);
     engine_->send(std::move(connect_answer));
+    // Missed packets go at once, before anything emitted after the restore.
+    for (auto& f : replay_) engine_->send(std::move(f));
+    replay_.clear();
     if (pending_.empty()) {
       state_.store(state::connected, std::memory_order_release);
       return;
@@ -299,6 +310,10 @@ class socket : public std::enable_shared_from_this<socket> {
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> accepted_{false};  ///< the CONNECT answer was sent
   std::atomic<bool> closing_{false};   ///< the disconnect procedure has started (runs once)
+  session_store* store_ = nullptr;     ///< connection state recovery on: the namespace's store
+  std::string pid_;                    ///< recovery's private session id (empty when off)
+  bool recovered_ = false;
+  std::vector<engineio::frame_ptr> replay_;  ///< recovered: the missed packets, sent after CONNECT
 
   mutable std::mutex mu_;  ///< acks, session, pending frames
   struct pending_ack {
