@@ -39,6 +39,18 @@ std::string to_json_text(const T& v) {
   return out;
 }
 
+/// The JSON text of a value kept for later (a ws_response's data, an interceptor's result):
+/// binary values are refused, since nothing would keep their bytes alive; `who` names the API.
+template <class T>
+std::string to_json_text_without_binary(const T& v, const char* who) {
+  std::string out;
+  json::encode_context ctx;
+  json::encode_to(out, v, ctx);
+  if (!ctx.attachments.empty())
+    throw std::invalid_argument(std::string(who) + ": binary values are not supported; emit them through the context");
+  return out;
+}
+
 /// `{"code":code,"reason":reason}` with the reason already encoded.
 inline std::string error_object(int code, std::string_view reason_json) {
   std::string out = "{\"code\":";

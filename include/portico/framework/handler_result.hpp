@@ -16,6 +16,7 @@
 #include "../json/encode.hpp"
 #include "../json/error_format.hpp"
 #include "../socketio/args.hpp"
+#include "exceptions.hpp"
 
 namespace portico {
 
@@ -29,12 +30,7 @@ class handler_result {
   /// Replaces the value (any JSON-encodable type; binary values are not supported here).
   template <class T>
   void set(const T& v) {
-    std::string out;
-    json::encode_context ctx;
-    json::encode_to(out, v, ctx);
-    if (!ctx.attachments.empty())
-      throw std::invalid_argument("portico::handler_result: binary values are not supported; emit them through the context");
-    json_ = std::move(out);
+    json_ = framework::detail::to_json_text_without_binary(v, "portico::handler_result");
     has_ = true;
   }
   /// Replaces the value with JSON text already encoded (e.g. from a cache).

@@ -21,12 +21,7 @@ class ws_response {
   explicit ws_response(std::string event) : event_(std::move(event)) {}
   template <class T>
   ws_response(std::string event, const T& data) : event_(std::move(event)) {
-    std::string out;
-    json::encode_context ctx;
-    json::encode_to(out, data, ctx);
-    if (!ctx.attachments.empty())
-      throw std::invalid_argument("portico::ws_response: binary data is not supported; emit it through the context");
-    data_ = std::move(out);
+    data_ = framework::detail::to_json_text_without_binary(data, "portico::ws_response");
   }
 
   /// Adds a target room (a sid is a room too). Several targets: the union.

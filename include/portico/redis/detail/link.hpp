@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../../detail/random.hpp"
+#include "../../detail/user_code.hpp"
 #include "../../log.hpp"
 #include "../options.hpp"
 #include "resp.hpp"
@@ -187,11 +188,7 @@ class link : public std::enable_shared_from_this<link> {
             on_ready();
           }
         } else {
-          try {
-            handle_reply(r.get());
-          } catch (const std::exception& e) {
-            log_->error(std::string("redis handler threw: ") + e.what());
-          }
+          portico::detail::run_user_code(log_, "redis handler", [&] { handle_reply(r.get()); });
         }
         if (g != gen_) return;  // a handler closed or dropped the connection
       }

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../detail/user_code.hpp"
 #include "../../log.hpp"
 #include "../../socketio/adapter.hpp"
 #include "../../socketio/server.hpp"
@@ -261,12 +262,10 @@ inline std::optional<std::string> run_server_event(socketio::nsp* n, payload&& d
     return std::nullopt;
   }
   for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
-  try {
-    return n->server_event(pk);
-  } catch (const std::exception& e) {
-    log.warn(who + ": server-side listener threw, no answer: " + e.what());
-    return std::nullopt;
-  }
+  std::optional<std::string> answer;
+  portico::detail::run_user_code(log, [&] { return who + ": server-side listener (no answer sent)"; },
+                                 [&] { answer = n->server_event(pk); });
+  return answer;
 }
 
 }  // namespace portico::redis::detail
