@@ -1387,6 +1387,12 @@ bool from_string(std::string_view text, T& out, error_list& errs) {
 
 namespace portico::json {
 
+/// JSON text that is already encoded, written as is as one value (no parse, no copy). The text
+/// must be one valid JSON value: it is not checked.
+struct encoded {
+  std::string_view text;
+};
+
 template <class T>
 void encode(writer& w, const T& x, encode_context& ctx);
 
@@ -1434,7 +1440,9 @@ constexpr bool all_encodable(std::tuple<T...>*) {
 template <class T>
 constexpr bool encodable() {
   if constexpr (has_adapter<T>::value || has_fields<T>::value) return true;
-  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::nullptr_t>) return true;
+  else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::nullptr_t> ||
+                     std::is_same_v<T, encoded>)
+    return true;
   else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
                      std::is_same_v<T, const char*> || std::is_same_v<T, char*> || std::is_same_v<T, binary> ||
                      std::is_same_v<T, raw> || std::is_same_v<T, value> || std::is_same_v<T, document> ||
@@ -1467,6 +1475,8 @@ void encode(writer& w, const T& x, encode_context& ctx) {
     w.Bool(x);
   } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
     w.Null();
+  } else if constexpr (std::is_same_v<T, encoded>) {
+    w.RawValue(x.text.data(), x.text.size(), rapidjson::kObjectType);
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
     w.Int64(static_cast<std::int64_t>(x));
   } else if constexpr (std::is_integral_v<T>) {
@@ -1910,6 +1920,37 @@ inline std::size_t utf8_prefix_chars(std::string_view s, std::size_t max_chars) 
 
 }  // namespace portico::detail
 // ---- end portico/detail/utf8.hpp ----
+// ---- begin portico/engineio/close_reason.hpp ----
+/// Why a session closed (server::on_close), with the names the reference server uses.
+namespace portico::engineio {
+
+enum class close_reason {
+  transport_close,    ///< the client went away (socket closed)
+  transport_error,    ///< protocol misuse on the transport (e.g. a second concurrent GET)
+  ping_timeout,
+  parse_error,        ///< a malformed packet
+  server_close,       ///< socket::close()
+  client_close,       ///< the client sent a close packet
+  payload_too_large,
+  forced,             ///< server::stop()
+};
+
+inline const char* to_string(close_reason r) noexcept {
+  switch (r) {
+    case close_reason::transport_close: return "transport close";
+    case close_reason::transport_error: return "transport error";
+    case close_reason::ping_timeout: return "ping timeout";
+    case close_reason::parse_error: return "parse error";
+    case close_reason::server_close: return "server close";
+    case close_reason::client_close: return "client close";
+    case close_reason::payload_too_large: return "payload too large";
+    case close_reason::forced: return "forced close";
+  }
+  return "?";
+}
+
+}  // namespace portico::engineio
+// ---- end portico/engineio/close_reason.hpp ----
 // ---- begin portico/engineio/codec.hpp ----
 /// Engine.IO packet and payload codec (protocol v4, and v3 for old clients).
 ///
@@ -2356,6 +2397,9 @@ inline errc decode_binary_payload_v3(std::string_view body, std::vector<packet>&
 
 }  // namespace portico::engineio
 // ---- end portico/engineio/codec.hpp ----
+// ---- begin portico/engineio/cors.hpp ----
+/// CORS on the engine path: which origins may use the server, the headers that say so, and the
+/// answer to a preflight.
 // ---- begin portico/engineio/detail/ws_config.hpp ----
 /// The websocketpp configuration of one worker: lock-free (each endpoint lives on one thread),
 /// logging compiled out, a 1 KB read buffer instead of websocketpp's 16 KB default, strict request
@@ -2608,21 +2652,14 @@ inline ws_message_ptr prepared_frame(websocketpp::frame::opcode::value op, std::
 
 }  // namespace portico::engineio::detail
 // ---- end portico/engineio/detail/ws_config.hpp ----
+// ---- begin portico/engineio/options.hpp ----
+/// What an Engine.IO server is configured with: paths, transports, heartbeat, limits, CORS, threads.
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <cstdint>
+#include <cstddef>
 #include <functional>
-#include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
-#include <utility>
 #include <vector>
 
 namespace portico::engineio {
@@ -2655,6 +2692,65 @@ struct server_options {
   /// so it is a constant here: 1 KB instead of websocketpp's 16 KB default.
   static constexpr std::size_t read_buffer_size = detail::ws_config::connection_read_buffer_size;
 };
+
+}  // namespace portico::engineio
+// ---- end portico/engineio/options.hpp ----
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+namespace portico::engineio::detail {
+
+inline bool origin_allowed(const cors_options& cors, std::string_view origin) {
+  if (cors.allow) return cors.allow(origin);
+  for (auto& o : cors.allowed_origins)
+    if (o == "*" || o == origin) return true;
+  return false;
+}
+
+/// CORS headers for an allowed origin; false if the origin is refused.
+inline bool apply_cors(const cors_options& cors, const ws_connection_ptr& con) {
+  if (!cors.enabled()) return true;
+  const std::string& origin = con->get_request_header("Origin");
+  if (origin.empty()) return true;  // not a cross-origin browser request
+  if (!origin_allowed(cors, origin)) return false;
+  bool star = !cors.allow && !cors.credentials &&
+              std::find(cors.allowed_origins.begin(), cors.allowed_origins.end(), "*") != cors.allowed_origins.end();
+  con->replace_header("Access-Control-Allow-Origin", star ? "*" : origin);
+  if (!star) con->append_header("Vary", "Origin");
+  if (cors.credentials) con->replace_header("Access-Control-Allow-Credentials", "true");
+  return true;
+}
+
+/// Answers a CORS preflight (OPTIONS); false, with nothing set, if the origin is refused.
+inline bool answer_preflight(const cors_options& cors, const ws_connection_ptr& con) {
+  if (!apply_cors(cors, con)) return false;
+  con->replace_header("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
+  const std::string& rh = con->get_request_header("Access-Control-Request-Headers");
+  if (!rh.empty()) con->replace_header("Access-Control-Allow-Headers", rh);
+  con->set_status(websocketpp::http::status_code::no_content);
+  return true;
+}
+
+}  // namespace portico::engineio::detail
+// ---- end portico/engineio/cors.hpp ----
+// ---- begin portico/engineio/detail/core.hpp ----
+/// The state an Engine.IO server shares with its sessions and workers: options, handlers, the
+/// session table, and the checks and answers of requests on the engine path. What a request
+/// then does with a session is in requests.hpp.
+// ---- begin portico/engineio/handshake.hpp ----
+/// The first request of a session as handlers see it (engineio::handshake), and the parsing of
+/// every request's URL: query string, url-decoding, the Engine.IO parameters.
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace portico::engineio {
 
 /// What the first HTTP request of a session carried.
 struct handshake {
@@ -2708,6 +2804,78 @@ struct handshake {
   std::string raw_headers_;
 };
 
+namespace detail {
+
+inline std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') out.push_back(' ');
+    else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else out.push_back(s[i]);
+  }
+  return out;
+}
+
+inline std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      if (eq == std::string_view::npos) out.emplace_back(url_decode(part), std::string());
+      else out.emplace_back(url_decode(part.substr(0, eq)), url_decode(part.substr(eq + 1)));
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+/// What one request asks for, parsed once.
+struct parsed_request {
+  std::string path, query_string;
+  std::vector<std::pair<std::string, std::string>> query;
+  std::string_view eio, transport, sid;
+  bool b64 = false;
+  int protocol = 0;
+};
+
+/// Fills `r` from a request target ("/engine.io/?EIO=4&transport=polling&sid=...").
+inline void parse_request(const std::string& resource, parsed_request& r) {
+  auto q = resource.find('?');
+  r.path = resource.substr(0, q);
+  if (q != std::string::npos) r.query_string = resource.substr(q + 1);
+  r.query = parse_query(r.query_string);
+  for (auto& [k, v] : r.query) {
+    if (k == "EIO") r.eio = v;
+    else if (k == "transport") r.transport = v;
+    else if (k == "sid") r.sid = v;
+    else if (k == "b64") r.b64 = !v.empty() && v != "0" && v != "false";
+  }
+}
+
+}  // namespace detail
+}  // namespace portico::engineio
+// ---- end portico/engineio/handshake.hpp ----
+// ---- begin portico/engineio/message.hpp ----
+/// What travels through a session: a received message, and a pre-encoded frame to send.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace portico::engineio {
+
 /// A received message, moved out of the websocket frame or polling payload.
 struct message {
   bool binary = false;
@@ -2725,36 +2893,408 @@ struct frame {
 };
 using frame_ptr = std::shared_ptr<const frame>;
 
-enum class close_reason {
-  transport_close,    ///< the client went away (socket closed)
-  transport_error,    ///< protocol misuse on the transport (e.g. a second concurrent GET)
-  ping_timeout,
-  parse_error,        ///< a malformed packet
-  server_close,       ///< socket::close()
-  client_close,       ///< the client sent a close packet
-  payload_too_large,
-  forced,             ///< server::stop()
-};
+namespace detail {
 
-inline const char* to_string(close_reason r) noexcept {
-  switch (r) {
-    case close_reason::transport_close: return "transport close";
-    case close_reason::transport_error: return "transport error";
-    case close_reason::ping_timeout: return "ping timeout";
-    case close_reason::parse_error: return "parse error";
-    case close_reason::server_close: return "server close";
-    case close_reason::client_close: return "client close";
-    case close_reason::payload_too_large: return "payload too large";
-    case close_reason::forced: return "forced close";
-  }
-  return "?";
+/// `f`, or a copy whose text is repaired when it is not valid UTF-8: every text frame the engine
+/// sends passes here once (browsers close a websocket on an invalid text frame).
+inline frame_ptr valid_utf8_frame(frame_ptr f) {
+  if (!f || portico::detail::utf8_valid(f->text)) return f;
+  auto copy = std::make_shared<frame>(*f);
+  portico::detail::utf8_repair(copy->text);
+  return copy;
 }
 
+}  // namespace detail
+}  // namespace portico::engineio
+// ---- end portico/engineio/message.hpp ----
+// ---- begin portico/engineio/detail/http_error.hpp ----
+/// The refusals of a request on the engine path: the reference server's codes and JSON bodies.
+#include <string>
+
+namespace portico::engineio::detail {
+
+/// The reference server's error codes and messages (engine.io `Server.errors`).
+enum class http_error { unknown_transport = 0, unknown_sid = 1, bad_handshake_method = 2, bad_request = 3, forbidden = 4, unsupported_protocol_version = 5 };
+
+inline const char* http_error_message(http_error e) {
+  switch (e) {
+    case http_error::unknown_transport: return "Transport unknown";
+    case http_error::unknown_sid: return "Session ID unknown";
+    case http_error::bad_handshake_method: return "Bad handshake method";
+    case http_error::bad_request: return "Bad request";
+    case http_error::forbidden: return "Forbidden";
+    case http_error::unsupported_protocol_version: return "Unsupported protocol version";
+  }
+  return "Bad request";
+}
+
+inline std::string error_body(http_error e) {
+  return "{\"code\":" + std::to_string(int(e)) + ",\"message\":\"" + http_error_message(e) + "\"}";
+}
+
+}  // namespace portico::engineio::detail
+// ---- end portico/engineio/detail/http_error.hpp ----
+// ---- begin portico/engineio/detail/worker.hpp ----
+/// One worker: an io_context, the thread that runs it and the websocketpp endpoint listening on
+/// it. A session lives on one worker at a time (its home); the server starts, drains and joins
+/// the workers.
+// ---- begin portico/detail/user_code.hpp ----
+/// One policy for running user code (handlers, callbacks, tasks) on a thread portico owns: what
+/// it throws is logged once at error level and reported as `false`; it never reaches the loop
+/// that called it, so one bad handler cannot take an I/O thread (and every session on it) down.
+///
+/// Code that turns an exception into an answer for the client (the router's http_exception, the
+/// framework's exception filters) catches that first and leaves the rest to this.
+
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace portico::detail {
+
+/// The one log line of a failure; `error` is the exception's what(), null for a non-standard one.
+template <class W>
+void log_user_code_failure(const logger* log, W& what, const char* error) noexcept {
+  if (!log) return;
+  try {  // logging may throw (allocation, a user sink): never out of here
+    log->error([&] {
+      std::string line;
+      if constexpr (std::is_invocable_v<W&>) line = what();
+      else line = std::string(what);
+      return error ? line + " threw: " + error : line + " threw a non-standard exception";
+    });
+  } catch (...) {
+  }
+}
+
+/// For the `catch (...)` that ends a ladder whose first clauses map some exceptions to an answer:
+/// logs the exception in flight as run_user_code does.
+template <class W>
+void log_user_code_exception(const logger* log, W&& what) noexcept {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    log_user_code_failure(log, what, e.what());
+  } catch (...) {
+    log_user_code_failure(log, what, nullptr);
+  }
+}
+
+/// Runs `f`; false when it threw. `what` names the code in the log line ("event handler 'chat'"):
+/// a string, or a callable returning one, built only when something was thrown (nothing to pay
+/// on the hot path). `log` may be null: then the failure is swallowed silently.
+template <class W, class F>
+bool run_user_code(const logger* log, W&& what, F&& f) noexcept {
+  try {
+    std::forward<F>(f)();
+    return true;
+  } catch (...) {
+    log_user_code_exception(log, what);
+  }
+  return false;
+}
+
+template <class W, class F>
+bool run_user_code(const logger& log, W&& what, F&& f) noexcept {
+  return run_user_code(&log, std::forward<W>(what), std::forward<F>(f));
+}
+
+}  // namespace portico::detail
+// ---- end portico/detail/user_code.hpp ----
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace portico::engineio::detail {
+
+struct worker {
+  explicit worker(unsigned i) : index(i), ioc(1) {}
+  unsigned index;
+  mutable asio::io_context ioc;  // declared before `ep`: the endpoint's acceptor must die first
+  ws_endpoint ep;
+  std::thread thread;
+  bool running_here() const { return ioc.get_executor().running_in_this_thread(); }
+  /// Runs the io_context until it is stopped or out of work (the worker's thread). What a
+  /// handler throws loses that handler's work, never the worker and the sessions on it.
+  void run(const portico::logger& log) {
+    while (!portico::detail::run_user_code(log, "a handler on an Engine.IO worker", [this] { ioc.run(); })) {
+    }
+  }
+};
+
+/// Waits until every worker has run the tasks queued so far (or the deadline passes).
+inline void barrier(const std::vector<std::unique_ptr<worker>>& workers,
+                    std::chrono::steady_clock::time_point deadline) {
+  auto left = std::make_shared<std::pair<std::mutex, std::size_t>>();
+  auto cv = std::make_shared<std::condition_variable>();
+  left->second = workers.size();
+  for (auto& w : workers)
+    asio::post(w->ioc, [left, cv] {
+      std::lock_guard<std::mutex> g(left->first);
+      if (--left->second == 0) cv->notify_all();
+    });
+  std::unique_lock<std::mutex> g(left->first);
+  cv->wait_until(g, deadline, [&] { return left->second == 0; });
+}
+
+}  // namespace portico::engineio::detail
+// ---- end portico/engineio/detail/worker.hpp ----
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace portico::engineio {
+
+class socket;  // socket.hpp
+using socket_ptr = std::shared_ptr<socket>;
 using http_connection_ptr = detail::ws_connection_ptr;
 
 namespace detail {
-struct core;
-struct worker;
+
+/// State shared by all workers. Sessions keep it alive through shared_ptr.
+struct core : std::enable_shared_from_this<core> {
+  explicit core(server_options o) : opts(std::move(o)), log("portico.engineio") {}
+
+  server_options opts;
+  portico::logger log;
+  std::function<void(const socket_ptr&)> on_open;
+  std::function<void(const socket_ptr&, message&&)> on_message;
+  std::function<void(const socket_ptr&, close_reason)> on_close;
+  std::function<bool(const http_connection_ptr&)> on_http;
+  std::function<bool(const ws_connection_ptr&)> on_websocket;
+  std::function<void()> on_stop;  ///< closes what on_websocket accepted (plain ws routes)
+
+  std::vector<std::unique_ptr<worker>> workers;
+  std::mutex table_mu;
+  std::unordered_map<std::string, socket_ptr> table;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> destroyed{false};  ///< workers are gone: sockets kept by users go inert
+
+  socket_ptr find(std::string_view sid) {
+    std::lock_guard<std::mutex> g(table_mu);
+    auto it = table.find(std::string(sid));
+    return it == table.end() ? nullptr : it->second;
+  }
+  void erase(const std::string& sid) {
+    std::lock_guard<std::mutex> g(table_mu);
+    table.erase(sid);
+  }
+  std::string register_session_sid() {
+    // sids are random; the loop only guards against the astronomically unlikely collision
+    for (;;) {
+      std::string s = portico::detail::random_id();
+      std::lock_guard<std::mutex> g(table_mu);
+      if (!table.count(s)) return s;
+    }
+  }
+  void insert(const socket_ptr& s);
+
+  bool transport_enabled(std::string_view t) const {
+    return (t == "polling" && opts.polling) || (t == "websocket" && opts.websocket);
+  }
+  std::string open_packet_json(const std::string& sid, bool upgrades) const {
+    open_info oi;
+    oi.sid = sid;
+    if (upgrades) oi.upgrades.push_back("websocket");
+    oi.ping_interval = opts.ping_interval.count();
+    oi.ping_timeout = opts.ping_timeout.count();
+    oi.max_payload = static_cast<long long>(opts.max_payload);
+    return open_json(oi);
+  }
+  /// detail::parse_request (handshake.hpp).
+  static void parse(const std::string& resource, parsed_request& r) { parse_request(resource, r); }
+
+  bool path_matches(std::string_view path) const {
+    std::string_view p = opts.path;
+    if (path == p) return true;
+    if (!p.empty() && p.back() == '/' && path == p.substr(0, p.size() - 1)) return true;
+    return false;
+  }
+
+  int protocol_of(std::string_view eio) const {
+    if (eio == "4") return 4;
+    if (eio == "3" && opts.allow_eio3) return 3;
+    return 0;
+  }
+
+  static std::string remote_of(const ws_connection_ptr& con) {
+    asio::error_code ec;
+    auto ep = con->get_raw_socket().remote_endpoint(ec);
+    if (ec) return {};
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
+  }
+
+  struct handshake make_handshake(const ws_connection_ptr& con, const parsed_request& r, int protocol) const {
+    struct handshake h;
+    h.url = con->get_resource();
+    h.query_string = r.query_string;
+    h.remote_address = remote_of(con);
+    h.transport = std::string(r.transport);
+    const auto& headers = con->get_request().get_headers();
+    std::size_t size = 0;
+    for (auto& [k, v] : headers) size += k.size() + v.size() + 2;
+    h.reserve_headers(size);
+    for (auto& [k, v] : headers) h.add_header(k, v);
+    h.query = r.query;
+    h.time = std::chrono::system_clock::now();
+    h.protocol = protocol;
+    return h;
+  }
+
+  void refuse_http(const ws_connection_ptr& con, http_error e, const char* why = nullptr) {
+    auto status = e == http_error::forbidden ? websocketpp::http::status_code::forbidden
+                                             : websocketpp::http::status_code::bad_request;
+    con->set_status(status);
+    con->replace_header("Content-Type", "application/json");
+    con->set_body(error_body(e));
+    log.info([&] {
+      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " +
+             portico::detail::printable(con->get_resource()) + ": " +
+             std::to_string(int(status)) + " " + (why ? why : http_error_message(e));
+    });
+  }
+
+  /// Common checks of a request on the engine path; returns false after filling the refusal.
+  bool check_request(const ws_connection_ptr& con, parsed_request& r, bool is_websocket) {
+    if (!transport_enabled(r.transport)) {
+      refuse_http(con, http_error::unknown_transport);
+      return false;
+    }
+    if (!apply_cors(opts.cors, con)) {
+      refuse_http(con, http_error::forbidden, "origin not allowed");
+      return false;
+    }
+    r.protocol = protocol_of(r.eio);
+    if (r.protocol == 0) {
+      refuse_http(con, http_error::unsupported_protocol_version);
+      return false;
+    }
+    if (r.sid.empty()) {
+      if (con->get_request().get_method() != "GET") {
+        refuse_http(con, http_error::bad_handshake_method);
+        return false;
+      }
+      if (!is_websocket && r.transport == "websocket") {
+        refuse_http(con, http_error::bad_request, "websocket transport without an upgrade");
+        return false;
+      }
+    }
+    // An upgrade speaks only the websocket transport: a "polling" one would start a websocket
+    // session (or probe) that calls itself polling. Node accepts and closes it at once.
+    if (is_websocket && r.transport != "websocket") {
+      refuse_http(con, http_error::bad_request, "websocket upgrade for the polling transport");
+      return false;
+    }
+    return true;
+  }
+
+  /// A HEAD response has the headers of the answer to GET, never a body (RFC 9110 9.3.2); runs
+  /// after every plain HTTP handler (Engine.IO, routes, the 404).
+  static void drop_head_body(const ws_connection_ptr& con) {
+    if (con->get_request().get_method() != "HEAD") return;
+    const std::string& body = con->get_response().get_body();
+    if (body.empty()) return;  // none, or deferred (the router answers HEAD itself)
+    std::string length = std::to_string(body.size());
+    con->set_body("");
+    con->replace_header("Content-Length", length);
+  }
+
+  /// One log line for a request refused before any handler ran: by the parser (malformed, or
+  /// detail::checked_request) or by websocketpp's handshake checks (a bad upgrade). Refusals of
+  /// handlers (`rejected`) are logged where they happen; no status means no request came.
+  void log_early_refusal(const ws_connection_ptr& con) {
+    auto ec = con->get_ec();
+    auto status = con->get_response().get_status_code();
+    if (int(status) < 400 || ec == websocketpp::error::make_error_code(websocketpp::error::rejected)) return;
+    log.info([&] {
+      const auto& req = con->get_request();
+      const std::string& remote = req.peer();
+      return "refused " + (remote.empty() ? std::string("?") : remote) + " " + req.get_method() + " " +
+             portico::detail::printable(req.get_uri()) + ": " + std::to_string(int(status)) + " " +
+             portico::detail::printable(req.refusal().empty() ? ec.message() : req.refusal());
+    });
+  }
+
+  // ---------------------------------------------------------------- HTTP (requests.hpp)
+
+  void handle_http(worker& w, websocketpp::connection_hdl hdl);
+
+  /// websocketpp answers a request whose Content-Length passes max_http_body_size with 413
+  /// itself, before the HTTP handler runs: such a POST closes its polling session all the same,
+  /// like a body within that cap but over max_payload (on_post).
+  void handle_failed_http(worker& w, websocketpp::connection_hdl hdl);
+
+  /// Sends a deferred HTTP response, on the worker that owns the connection.
+  static void respond(const ws_connection_ptr& con, worker* w, websocketpp::http::status_code::value status,
+                      std::string body, const char* content_type) {
+    auto run = [con, status, body = std::move(body), content_type] {
+      con->set_status(status);
+      con->replace_header("Content-Type", content_type);
+      con->set_body(body);
+      websocketpp::lib::error_code ec;
+      con->send_http_response(ec);
+    };
+    if (w->running_here()) run();
+    else asio::post(w->ioc, std::move(run));
+  }
+
+  static void respond_error(const ws_connection_ptr& con, worker* w, http_error e) {
+    respond(con, w,
+            e == http_error::forbidden ? websocketpp::http::status_code::forbidden
+                                       : websocketpp::http::status_code::bad_request,
+            error_body(e), "application/json");
+  }
+
+  // ---------------------------------------------------------------- WebSocket (requests.hpp)
+  bool validate_ws(worker& w, websocketpp::connection_hdl hdl);
+  void attach_ws_handlers(const ws_connection_ptr& con, const std::weak_ptr<socket>& weak, const void* id);
+
+  /// The one log line of a session's close (defined with the socket).
+  void dispatch_close_log(const socket& s, close_reason r, std::string_view detail);
+};
+
+}  // namespace detail
+}  // namespace portico::engineio
+// ---- end portico/engineio/detail/core.hpp ----
+// ---- begin portico/engineio/detail/requests.hpp ----
+/// What a request on the engine path does: a handshake opens a session (polling or websocket), a
+/// polling GET or POST goes to its session's home worker, a websocket for a known sid becomes
+/// that session's upgrade probe. Requests outside the path go to the layer above (on_http,
+/// on_websocket) or get a 404.
+// ---- begin portico/engineio/socket.hpp ----
+/// engineio::socket, one Engine.IO session: its home worker, heartbeat, send buffers and their
+/// limit, the polling requests it answers, its upgrade to websocket, and its close.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace portico::engineio {
+
+namespace detail {
 enum class transport_kind : int { polling = 0, websocket = 1 };
 
 /// What a send does when the client's send buffer is over max_buffered_bytes.
@@ -2896,505 +3436,22 @@ class socket : public std::enable_shared_from_this<socket> {
   std::vector<std::function<void()>> held_;  ///< (new home) posted there directly during the move
 };
 
-using socket_ptr = std::shared_ptr<socket>;
+// socket_ptr is declared with the core (detail/core.hpp), whose handlers take it.
 
 namespace detail {
 
-struct worker {
-  explicit worker(unsigned i) : index(i), ioc(1) {}
-  unsigned index;
-  mutable asio::io_context ioc;  // declared before `ep`: the endpoint's acceptor must die first
-  ws_endpoint ep;
-  std::thread thread;
-  bool running_here() const { return ioc.get_executor().running_in_this_thread(); }
-};
-
-inline std::string url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+inline void core::dispatch_close_log(const socket& s, close_reason r, std::string_view detail) {
+  bool abnormal = r == close_reason::parse_error || r == close_reason::payload_too_large ||
+                  r == close_reason::transport_error;
+  auto text = [&] {
+    return "closed " + s.sid() + " (" + std::string(s.transport()) + ", " + s.handshake().remote_address +
+           "): " + to_string(r) + (detail.empty() ? "" : ": ") + std::string(detail);
   };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') out.push_back(' ');
-    else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else out.push_back(s[i]);
-  }
-  return out;
+  if (abnormal) log.warn(text);
+  else log.info(text);
 }
-
-inline std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
-  std::vector<std::pair<std::string, std::string>> out;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
-    if (!part.empty()) {
-      auto eq = part.find('=');
-      if (eq == std::string_view::npos) out.emplace_back(url_decode(part), std::string());
-      else out.emplace_back(url_decode(part.substr(0, eq)), url_decode(part.substr(eq + 1)));
-    }
-    if (amp == std::string_view::npos) break;
-    q.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
-/// The reference server's error codes and messages (engine.io `Server.errors`).
-enum class http_error { unknown_transport = 0, unknown_sid = 1, bad_handshake_method = 2, bad_request = 3, forbidden = 4, unsupported_protocol_version = 5 };
-
-inline const char* http_error_message(http_error e) {
-  switch (e) {
-    case http_error::unknown_transport: return "Transport unknown";
-    case http_error::unknown_sid: return "Session ID unknown";
-    case http_error::bad_handshake_method: return "Bad handshake method";
-    case http_error::bad_request: return "Bad request";
-    case http_error::forbidden: return "Forbidden";
-    case http_error::unsupported_protocol_version: return "Unsupported protocol version";
-  }
-  return "Bad request";
-}
-
-inline std::string error_body(http_error e) {
-  return "{\"code\":" + std::to_string(int(e)) + ",\"message\":\"" + http_error_message(e) + "\"}";
-}
-
-/// `f`, or a copy whose text is repaired when it is not valid UTF-8: every text frame the engine
-/// sends passes here once (browsers close a websocket on an invalid text frame).
-inline frame_ptr valid_utf8_frame(frame_ptr f) {
-  if (!f || portico::detail::utf8_valid(f->text)) return f;
-  auto copy = std::make_shared<frame>(*f);
-  portico::detail::utf8_repair(copy->text);
-  return copy;
-}
-
-/// What one request asks for, parsed once.
-struct parsed_request {
-  std::string path, query_string;
-  std::vector<std::pair<std::string, std::string>> query;
-  std::string_view eio, transport, sid;
-  bool b64 = false;
-  int protocol = 0;
-};
-
-/// State shared by all workers. Sessions keep it alive through shared_ptr.
-struct core : std::enable_shared_from_this<core> {
-  explicit core(server_options o) : opts(std::move(o)), log("portico.engineio") {}
-
-  server_options opts;
-  portico::logger log;
-  std::function<void(const socket_ptr&)> on_open;
-  std::function<void(const socket_ptr&, message&&)> on_message;
-  std::function<void(const socket_ptr&, close_reason)> on_close;
-  std::function<bool(const http_connection_ptr&)> on_http;
-  std::function<bool(const ws_connection_ptr&)> on_websocket;
-  std::function<void()> on_stop;  ///< closes what on_websocket accepted (plain ws routes)
-
-  std::vector<std::unique_ptr<worker>> workers;
-  std::mutex table_mu;
-  std::unordered_map<std::string, socket_ptr> table;
-  std::atomic<bool> stopping{false};
-  std::atomic<bool> destroyed{false};  ///< workers are gone: sockets kept by users go inert
-
-  socket_ptr find(std::string_view sid) {
-    std::lock_guard<std::mutex> g(table_mu);
-    auto it = table.find(std::string(sid));
-    return it == table.end() ? nullptr : it->second;
-  }
-  void erase(const std::string& sid) {
-    std::lock_guard<std::mutex> g(table_mu);
-    table.erase(sid);
-  }
-  std::string register_session_sid() {
-    // sids are random; the loop only guards against the astronomically unlikely collision
-    for (;;) {
-      std::string s = portico::detail::random_id();
-      std::lock_guard<std::mutex> g(table_mu);
-      if (!table.count(s)) return s;
-    }
-  }
-  void insert(const socket_ptr& s) {
-    std::lock_guard<std::mutex> g(table_mu);
-    table[s->sid()] = s;
-  }
-
-  bool transport_enabled(std::string_view t) const {
-    return (t == "polling" && opts.polling) || (t == "websocket" && opts.websocket);
-  }
-
-  bool origin_allowed(std::string_view origin) const {
-    if (opts.cors.allow) return opts.cors.allow(origin);
-    for (auto& o : opts.cors.allowed_origins)
-      if (o == "*" || o == origin) return true;
-    return false;
-  }
-
-  std::string open_packet_json(const std::string& sid, bool upgrades) const {
-    open_info oi;
-    oi.sid = sid;
-    if (upgrades) oi.upgrades.push_back("websocket");
-    oi.ping_interval = opts.ping_interval.count();
-    oi.ping_timeout = opts.ping_timeout.count();
-    oi.max_payload = static_cast<long long>(opts.max_payload);
-    return open_json(oi);
-  }
-
-  static void parse(const std::string& resource, parsed_request& r) {
-    auto q = resource.find('?');
-    r.path = resource.substr(0, q);
-    if (q != std::string::npos) r.query_string = resource.substr(q + 1);
-    r.query = parse_query(r.query_string);
-    for (auto& [k, v] : r.query) {
-      if (k == "EIO") r.eio = v;
-      else if (k == "transport") r.transport = v;
-      else if (k == "sid") r.sid = v;
-      else if (k == "b64") r.b64 = !v.empty() && v != "0" && v != "false";
-    }
-  }
-
-  bool path_matches(std::string_view path) const {
-    std::string_view p = opts.path;
-    if (path == p) return true;
-    if (!p.empty() && p.back() == '/' && path == p.substr(0, p.size() - 1)) return true;
-    return false;
-  }
-
-  int protocol_of(std::string_view eio) const {
-    if (eio == "4") return 4;
-    if (eio == "3" && opts.allow_eio3) return 3;
-    return 0;
-  }
-
-  static std::string remote_of(const ws_connection_ptr& con) {
-    asio::error_code ec;
-    auto ep = con->get_raw_socket().remote_endpoint(ec);
-    if (ec) return {};
-    auto a = ep.address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    return a.to_string();
-  }
-
-  struct handshake make_handshake(const ws_connection_ptr& con, const parsed_request& r, int protocol) const {
-    struct handshake h;
-    h.url = con->get_resource();
-    h.query_string = r.query_string;
-    h.remote_address = remote_of(con);
-    h.transport = std::string(r.transport);
-    const auto& headers = con->get_request().get_headers();
-    std::size_t size = 0;
-    for (auto& [k, v] : headers) size += k.size() + v.size() + 2;
-    h.reserve_headers(size);
-    for (auto& [k, v] : headers) h.add_header(k, v);
-    h.query = r.query;
-    h.time = std::chrono::system_clock::now();
-    h.protocol = protocol;
-    return h;
-  }
-
-  /// CORS headers for an allowed origin; false if the origin is refused.
-  bool apply_cors(const ws_connection_ptr& con) const {
-    if (!opts.cors.enabled()) return true;
-    const std::string& origin = con->get_request_header("Origin");
-    if (origin.empty()) return true;  // not a cross-origin browser request
-    if (!origin_allowed(origin)) return false;
-    bool star = !opts.cors.allow && !opts.cors.credentials &&
-                std::find(opts.cors.allowed_origins.begin(), opts.cors.allowed_origins.end(), "*") !=
-                    opts.cors.allowed_origins.end();
-    con->replace_header("Access-Control-Allow-Origin", star ? "*" : origin);
-    if (!star) con->append_header("Vary", "Origin");
-    if (opts.cors.credentials) con->replace_header("Access-Control-Allow-Credentials", "true");
-    return true;
-  }
-
-  void refuse_http(const ws_connection_ptr& con, http_error e, const char* why = nullptr) {
-    auto status = e == http_error::forbidden ? websocketpp::http::status_code::forbidden
-                                             : websocketpp::http::status_code::bad_request;
-    con->set_status(status);
-    con->replace_header("Content-Type", "application/json");
-    con->set_body(error_body(e));
-    log.info([&] {
-      return "refused " + remote_of(con) + " " + con->get_request().get_method() + " " +
-             portico::detail::printable(con->get_resource()) + ": " +
-             std::to_string(int(status)) + " " + (why ? why : http_error_message(e));
-    });
-  }
-
-  /// Common checks of a request on the engine path; returns false after filling the refusal.
-  bool check_request(const ws_connection_ptr& con, parsed_request& r, bool is_websocket) {
-    if (!transport_enabled(r.transport)) {
-      refuse_http(con, http_error::unknown_transport);
-      return false;
-    }
-    if (!apply_cors(con)) {
-      refuse_http(con, http_error::forbidden, "origin not allowed");
-      return false;
-    }
-    r.protocol = protocol_of(r.eio);
-    if (r.protocol == 0) {
-      refuse_http(con, http_error::unsupported_protocol_version);
-      return false;
-    }
-    if (r.sid.empty()) {
-      if (con->get_request().get_method() != "GET") {
-        refuse_http(con, http_error::bad_handshake_method);
-        return false;
-      }
-      if (!is_websocket && r.transport == "websocket") {
-        refuse_http(con, http_error::bad_request, "websocket transport without an upgrade");
-        return false;
-      }
-    }
-    // An upgrade speaks only the websocket transport: a "polling" one would start a websocket
-    // session (or probe) that calls itself polling. Node accepts and closes it at once.
-    if (is_websocket && r.transport != "websocket") {
-      refuse_http(con, http_error::bad_request, "websocket upgrade for the polling transport");
-      return false;
-    }
-    return true;
-  }
-
-  /// A HEAD response has the headers of the answer to GET, never a body (RFC 9110 9.3.2); runs
-  /// after every plain HTTP handler (Engine.IO, routes, the 404).
-  static void drop_head_body(const ws_connection_ptr& con) {
-    if (con->get_request().get_method() != "HEAD") return;
-    const std::string& body = con->get_response().get_body();
-    if (body.empty()) return;  // none, or deferred (the router answers HEAD itself)
-    std::string length = std::to_string(body.size());
-    con->set_body("");
-    con->replace_header("Content-Length", length);
-  }
-
-  /// One log line for a request refused before any handler ran: by the parser (malformed, or
-  /// detail::checked_request) or by websocketpp's handshake checks (a bad upgrade). Refusals of
-  /// handlers (`rejected`) are logged where they happen; no status means no request came.
-  void log_early_refusal(const ws_connection_ptr& con) {
-    auto ec = con->get_ec();
-    auto status = con->get_response().get_status_code();
-    if (int(status) < 400 || ec == websocketpp::error::make_error_code(websocketpp::error::rejected)) return;
-    log.info([&] {
-      const auto& req = con->get_request();
-      const std::string& remote = req.peer();
-      return "refused " + (remote.empty() ? std::string("?") : remote) + " " + req.get_method() + " " +
-             portico::detail::printable(req.get_uri()) + ": " + std::to_string(int(status)) + " " +
-             portico::detail::printable(req.refusal().empty() ? ec.message() : req.refusal());
-    });
-  }
-
-  // ---------------------------------------------------------------- HTTP
-
-  void handle_http(worker& w, websocketpp::connection_hdl hdl) {
-    auto con = w.ep.get_con_from_hdl(hdl);
-    // websocketpp ends every plain HTTP connection after one response: say so, so that
-    // keep-alive clients do not try to reuse it.
-    con->replace_header("Connection", "close");
-    parsed_request r;
-    parse(con->get_resource(), r);
-    if (!path_matches(r.path)) {
-      if (on_http && on_http(con)) return;
-      con->set_status(websocketpp::http::status_code::not_found);
-      con->replace_header("Content-Type", "text/plain");
-      con->set_body("Not Found");
-      return;
-    }
-    const std::string& method = con->get_request().get_method();
-    if (method == "OPTIONS") {  // CORS preflight
-      if (!apply_cors(con)) {
-        refuse_http(con, http_error::forbidden, "origin not allowed");
-        return;
-      }
-      con->replace_header("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
-      const std::string& rh = con->get_request_header("Access-Control-Request-Headers");
-      if (!rh.empty()) con->replace_header("Access-Control-Allow-Headers", rh);
-      con->set_status(websocketpp::http::status_code::no_content);
-      return;
-    }
-    if (!check_request(con, r, false)) return;
-
-    if (r.sid.empty()) {  // a new polling session
-      if (stopping) {
-        con->set_status(websocketpp::http::status_code::service_unavailable);
-        return;
-      }
-      auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
-      std::string json = open_packet_json(s->sid(), opts.websocket && opts.allow_upgrades);
-      std::string body;
-      if (r.protocol == 3) append_payload_packet_v3(body, packet_type::open, json);
-      else encode_to(body, packet_type::open, json);
-      con->set_status(websocketpp::http::status_code::ok);
-      con->replace_header("Content-Type", "text/plain; charset=UTF-8");
-      con->set_body(body);
-      insert(s);
-      log.debug([&] { return "open " + s->sid() + " (polling) from " + s->handshake().remote_address; });
-      s->start(transport_kind::polling, nullptr);
-      return;
-    }
-
-    auto s = find(r.sid);
-    if (!s) {
-      refuse_http(con, http_error::unknown_sid);
-      return;
-    }
-    if (method != "GET" && method != "POST") {
-      refuse_http(con, http_error::bad_request, "method not allowed on a session");
-      return;
-    }
-    if (r.transport != "polling" || s->transport_flag_.load() != int(transport_kind::polling)) {
-      refuse_http(con, http_error::bad_request, "transport mismatch");
-      return;
-    }
-    con->defer_http_response();
-    if (method == "GET") {
-      s->post([s, con, wp = &w, b64 = r.b64] { s->on_poll(con, wp, b64); });
-    } else {
-      bool binary = con->get_request_header("Content-Type").rfind("application/octet-stream", 0) == 0;
-      std::string body = con->get_request_body();
-      s->post([s, con, wp = &w, body = std::move(body), binary]() mutable { s->on_post(con, wp, std::move(body), binary); });
-    }
-  }
-
-  /// websocketpp answers a request whose Content-Length passes max_http_body_size with 413
-  /// itself, before the HTTP handler runs: such a POST closes its polling session all the same,
-  /// like a body within that cap but over max_payload (on_post).
-  void handle_failed_http(worker& w, websocketpp::connection_hdl hdl) {
-    websocketpp::lib::error_code ec;
-    auto con = w.ep.get_con_from_hdl(hdl, ec);
-    if (ec || !con || con->get_response_code() != websocketpp::http::status_code::request_entity_too_large) return;
-    if (con->get_request().get_method() != "POST") return;
-    parsed_request r;
-    parse(con->get_request().get_uri(), r);  // the handshake never got to set the connection's URI
-    if (!path_matches(r.path) || r.sid.empty()) return;
-    auto s = find(r.sid);
-    if (!s) return;
-    std::string length = con->get_request_header("Content-Length");
-    length.erase(std::find_if(length.begin(), length.end(), [](char c) { return c < '0' || c > '9'; }), length.end());
-    s->post([s, length = std::move(length)] {
-      if (s->closed_ || s->transport_ != transport_kind::polling) return;
-      s->close_with(close_reason::payload_too_large, "POST body of " + length + " bytes");
-    });
-  }
-
-  /// Sends a deferred HTTP response, on the worker that owns the connection.
-  static void respond(const ws_connection_ptr& con, worker* w, websocketpp::http::status_code::value status,
-                      std::string body, const char* content_type) {
-    auto run = [con, status, body = std::move(body), content_type] {
-      con->set_status(status);
-      con->replace_header("Content-Type", content_type);
-      con->set_body(body);
-      websocketpp::lib::error_code ec;
-      con->send_http_response(ec);
-    };
-    if (w->running_here()) run();
-    else asio::post(w->ioc, std::move(run));
-  }
-
-  static void respond_error(const ws_connection_ptr& con, worker* w, http_error e) {
-    respond(con, w,
-            e == http_error::forbidden ? websocketpp::http::status_code::forbidden
-                                       : websocketpp::http::status_code::bad_request,
-            error_body(e), "application/json");
-  }
-
-  // ---------------------------------------------------------------- WebSocket
-
-  bool validate_ws(worker& w, websocketpp::connection_hdl hdl) {
-    auto con = w.ep.get_con_from_hdl(hdl);
-    parsed_request r;
-    parse(con->get_resource(), r);
-    if (!path_matches(r.path)) {
-      if (on_websocket) return on_websocket(con);  // plain WebSocket routes (portico::http)
-      con->set_status(websocketpp::http::status_code::not_found);
-      return false;
-    }
-    if (!check_request(con, r, true)) return false;
-    // Prepared frames are hybi13 framing (also that of drafts 7 and 8).
-    const std::string& version = con->get_request_header("Sec-WebSocket-Version");
-    if (version != "13" && version != "8" && version != "7") {
-      refuse_http(con, http_error::bad_request, "unsupported websocket version");
-      return false;
-    }
-    const void* id = con.get();
-    core* self = this;  // connections die with the workers, which the core owns
-    if (r.sid.empty()) {
-      auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
-      std::weak_ptr<socket> weak = s;
-      con->set_open_handler([self, s, &w](websocketpp::connection_hdl h) {
-        auto c = w.ep.get_con_from_hdl(h);
-        if (self->stopping) {
-          c->close(websocketpp::close::status::going_away, "");
-          return;
-        }
-        self->insert(s);
-        self->log.debug([&] { return "open " + s->sid() + " (websocket) from " + s->handshake().remote_address; });
-        s->start(transport_kind::websocket, c);
-      });
-      attach_ws_handlers(con, weak, id);
-      return true;
-    }
-    auto s = find(r.sid);
-    if (!s) {
-      refuse_http(con, http_error::unknown_sid);
-      return false;
-    }
-    if (!opts.allow_upgrades) {
-      refuse_http(con, http_error::bad_request, "upgrades are disabled");
-      return false;
-    }
-    // Like the reference server, a websocket for a session that already upgraded (or is
-    // upgrading) is accepted and closed right away by on_probe_open.
-    std::weak_ptr<socket> weak = s;
-    con->set_open_handler([weak, &w](websocketpp::connection_hdl h) {
-      auto c = w.ep.get_con_from_hdl(h);
-      auto s2 = weak.lock();
-      if (!s2) {
-        c->close(websocketpp::close::status::normal, "");
-        return;
-      }
-      s2->post([s2, c, wp = &w] { s2->on_probe_open(c, wp); });
-    });
-    attach_ws_handlers(con, weak, id);
-    return true;
-  }
-
-  void attach_ws_handlers(const ws_connection_ptr& con, const std::weak_ptr<socket>& weak, const void* id) {
-    con->set_message_handler([weak, id](websocketpp::connection_hdl, ws_message_ptr msg) {
-      if (auto s = weak.lock()) {
-        if (s->on_home_worker()) s->handle_ws_frame(id, std::move(msg));
-        else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
-      }
-    });
-    auto closed = [weak, id](websocketpp::close::status::value local_code) {
-      if (auto s = weak.lock()) {
-        if (s->on_home_worker()) s->on_ws_closed(id, local_code);
-        else s->post([s, id, local_code] { s->on_ws_closed(id, local_code); });
-      }
-    };
-    ws_connection_ptr::weak_type wc = con;
-    con->set_close_handler([closed, wc](websocketpp::connection_hdl) {
-      auto c = wc.lock();
-      closed(c ? c->get_local_close_code() : websocketpp::close::status::blank);
-    });
-    con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(websocketpp::close::status::blank); });
-  }
-
-  void dispatch_close_log(const socket& s, close_reason r, std::string_view detail) {
-    bool abnormal = r == close_reason::parse_error || r == close_reason::payload_too_large ||
-                    r == close_reason::transport_error;
-    auto text = [&] {
-      return "closed " + s.sid() + " (" + std::string(s.transport()) + ", " + s.handshake().remote_address +
-             "): " + to_string(r) + (detail.empty() ? "" : ": ") + std::string(detail);
-    };
-    if (abnormal) log.warn(text);
-    else log.info(text);
-  }
-};
 
 }  // namespace detail
-
-// ======================================================================= socket
 
 inline bool socket::on_home_worker() const {
   // passing_on_ is read on the home's own thread only (short-circuit).
@@ -3902,8 +3959,206 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
   if (open_ && core_->on_close) core_->on_close(shared_from_this(), r);
 }
 
-// ======================================================================= server
+}  // namespace portico::engineio
+// ---- end portico/engineio/socket.hpp ----
 
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace portico::engineio::detail {
+
+inline void core::insert(const socket_ptr& s) {
+  std::lock_guard<std::mutex> g(table_mu);
+  table[s->sid()] = s;
+}
+
+// ---------------------------------------------------------------- HTTP
+
+inline void core::handle_http(worker& w, websocketpp::connection_hdl hdl) {
+  auto con = w.ep.get_con_from_hdl(hdl);
+  // websocketpp ends every plain HTTP connection after one response: say so, so that
+  // keep-alive clients do not try to reuse it.
+  con->replace_header("Connection", "close");
+  parsed_request r;
+  parse(con->get_resource(), r);
+  if (!path_matches(r.path)) {
+    if (on_http && on_http(con)) return;
+    con->set_status(websocketpp::http::status_code::not_found);
+    con->replace_header("Content-Type", "text/plain");
+    con->set_body("Not Found");
+    return;
+  }
+  const std::string& method = con->get_request().get_method();
+  if (method == "OPTIONS") {  // CORS preflight
+    if (!answer_preflight(opts.cors, con)) refuse_http(con, http_error::forbidden, "origin not allowed");
+    return;
+  }
+  if (!check_request(con, r, false)) return;
+
+  if (r.sid.empty()) {  // a new polling session
+    if (stopping) {
+      con->set_status(websocketpp::http::status_code::service_unavailable);
+      return;
+    }
+    auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
+    std::string json = open_packet_json(s->sid(), opts.websocket && opts.allow_upgrades);
+    std::string body;
+    if (r.protocol == 3) append_payload_packet_v3(body, packet_type::open, json);
+    else encode_to(body, packet_type::open, json);
+    con->set_status(websocketpp::http::status_code::ok);
+    con->replace_header("Content-Type", "text/plain; charset=UTF-8");
+    con->set_body(body);
+    insert(s);
+    log.debug([&] { return "open " + s->sid() + " (polling) from " + s->handshake().remote_address; });
+    s->start(transport_kind::polling, nullptr);
+    return;
+  }
+
+  auto s = find(r.sid);
+  if (!s) {
+    refuse_http(con, http_error::unknown_sid);
+    return;
+  }
+  if (method != "GET" && method != "POST") {
+    refuse_http(con, http_error::bad_request, "method not allowed on a session");
+    return;
+  }
+  if (r.transport != "polling" || s->transport_flag_.load() != int(transport_kind::polling)) {
+    refuse_http(con, http_error::bad_request, "transport mismatch");
+    return;
+  }
+  con->defer_http_response();
+  if (method == "GET") {
+    s->post([s, con, wp = &w, b64 = r.b64] { s->on_poll(con, wp, b64); });
+  } else {
+    bool binary = con->get_request_header("Content-Type").rfind("application/octet-stream", 0) == 0;
+    std::string body = con->get_request_body();
+    s->post([s, con, wp = &w, body = std::move(body), binary]() mutable { s->on_post(con, wp, std::move(body), binary); });
+  }
+}
+
+inline void core::handle_failed_http(worker& w, websocketpp::connection_hdl hdl) {
+  websocketpp::lib::error_code ec;
+  auto con = w.ep.get_con_from_hdl(hdl, ec);
+  if (ec || !con || con->get_response_code() != websocketpp::http::status_code::request_entity_too_large) return;
+  if (con->get_request().get_method() != "POST") return;
+  parsed_request r;
+  parse(con->get_request().get_uri(), r);  // the handshake never got to set the connection's URI
+  if (!path_matches(r.path) || r.sid.empty()) return;
+  auto s = find(r.sid);
+  if (!s) return;
+  std::string length = con->get_request_header("Content-Length");
+  length.erase(std::find_if(length.begin(), length.end(), [](char c) { return c < '0' || c > '9'; }), length.end());
+  s->post([s, length = std::move(length)] {
+    if (s->closed_ || s->transport_ != transport_kind::polling) return;
+    s->close_with(close_reason::payload_too_large, "POST body of " + length + " bytes");
+  });
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
+  auto con = w.ep.get_con_from_hdl(hdl);
+  parsed_request r;
+  parse(con->get_resource(), r);
+  if (!path_matches(r.path)) {
+    if (on_websocket) return on_websocket(con);  // plain WebSocket routes (portico::http)
+    con->set_status(websocketpp::http::status_code::not_found);
+    return false;
+  }
+  if (!check_request(con, r, true)) return false;
+  // Prepared frames are hybi13 framing (also that of drafts 7 and 8).
+  const std::string& version = con->get_request_header("Sec-WebSocket-Version");
+  if (version != "13" && version != "8" && version != "7") {
+    refuse_http(con, http_error::bad_request, "unsupported websocket version");
+    return false;
+  }
+  const void* id = con.get();
+  core* self = this;  // connections die with the workers, which the core owns
+  if (r.sid.empty()) {
+    auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
+    std::weak_ptr<socket> weak = s;
+    con->set_open_handler([self, s, &w](websocketpp::connection_hdl h) {
+      auto c = w.ep.get_con_from_hdl(h);
+      if (self->stopping) {
+        c->close(websocketpp::close::status::going_away, "");
+        return;
+      }
+      self->insert(s);
+      self->log.debug([&] { return "open " + s->sid() + " (websocket) from " + s->handshake().remote_address; });
+      s->start(transport_kind::websocket, c);
+    });
+    attach_ws_handlers(con, weak, id);
+    return true;
+  }
+  auto s = find(r.sid);
+  if (!s) {
+    refuse_http(con, http_error::unknown_sid);
+    return false;
+  }
+  if (!opts.allow_upgrades) {
+    refuse_http(con, http_error::bad_request, "upgrades are disabled");
+    return false;
+  }
+  // Like the reference server, a websocket for a session that already upgraded (or is
+  // upgrading) is accepted and closed right away by on_probe_open.
+  std::weak_ptr<socket> weak = s;
+  con->set_open_handler([weak, &w](websocketpp::connection_hdl h) {
+    auto c = w.ep.get_con_from_hdl(h);
+    auto s2 = weak.lock();
+    if (!s2) {
+      c->close(websocketpp::close::status::normal, "");
+      return;
+    }
+    s2->post([s2, c, wp = &w] { s2->on_probe_open(c, wp); });
+  });
+  attach_ws_handlers(con, weak, id);
+  return true;
+}
+
+inline void core::attach_ws_handlers(const ws_connection_ptr& con, const std::weak_ptr<socket>& weak, const void* id) {
+  con->set_message_handler([weak, id](websocketpp::connection_hdl, ws_message_ptr msg) {
+    if (auto s = weak.lock()) {
+      if (s->on_home_worker()) s->handle_ws_frame(id, std::move(msg));
+      else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
+    }
+  });
+  auto closed = [weak, id](websocketpp::close::status::value local_code) {
+    if (auto s = weak.lock()) {
+      if (s->on_home_worker()) s->on_ws_closed(id, local_code);
+      else s->post([s, id, local_code] { s->on_ws_closed(id, local_code); });
+    }
+  };
+  ws_connection_ptr::weak_type wc = con;
+  con->set_close_handler([closed, wc](websocketpp::connection_hdl) {
+    auto c = wc.lock();
+    closed(c ? c->get_local_close_code() : websocketpp::close::status::blank);
+  });
+  con->set_fail_handler([closed](websocketpp::connection_hdl) { closed(websocketpp::close::status::blank); });
+}
+
+}  // namespace portico::engineio::detail
+// ---- end portico/engineio/detail/requests.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace portico::engineio {
 class server {
  public:
   explicit server(server_options o = {}) : core_(std::make_shared<detail::core>(std::move(o))) {}
@@ -3968,14 +4223,7 @@ class server {
         ++running_;
       }
       w->thread = std::thread([this, w] {
-        for (;;) {
-          try {
-            w->ioc.run();
-            break;
-          } catch (const std::exception& e) {
-            core_->log.error(std::string("worker exception: ") + e.what());
-          }
-        }
+        w->run(core_->log);
         std::lock_guard<std::mutex> g(run_mu_);
         --running_;
         run_cv_.notify_all();
@@ -4028,8 +4276,8 @@ class server {
       // Two rounds through every worker: the first runs the closes, the second the HTTP
       // responses and close frames they posted to other workers.
       auto deadline = std::chrono::steady_clock::now() + c.opts.stop_grace;
-      barrier(deadline);
-      barrier(deadline);
+      detail::barrier(c.workers, deadline);
+      detail::barrier(c.workers, deadline);
       // Deferred HTTP connections are not asio work: the guards kept the workers alive until
       // here. Now let run() return once the remaining connections have finished closing.
       for (auto& g : guards_) g.reset();
@@ -4146,20 +4394,6 @@ class server {
     ep.set_validate_handler([core, wp](websocketpp::connection_hdl h) { return core->validate_ws(*wp, h); });
   }
 
-  /// Waits until every worker has run the tasks queued so far (or the deadline passes).
-  void barrier(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::make_shared<std::pair<std::mutex, std::size_t>>();
-    auto cv = std::make_shared<std::condition_variable>();
-    left->second = core_->workers.size();
-    for (auto& w : core_->workers)
-      asio::post(w->ioc, [left, cv] {
-        std::lock_guard<std::mutex> g(left->first);
-        if (--left->second == 0) cv->notify_all();
-      });
-    std::unique_lock<std::mutex> g(left->first);
-    cv->wait_until(g, deadline, [&] { return left->second == 0; });
-  }
-
   std::shared_ptr<detail::core> core_;
   std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards_;
   std::uint16_t port_ = 0;
@@ -4198,6 +4432,7 @@ class server {
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -5485,6 +5720,175 @@ class timers {
 #include <utility>
 #include <vector>
 
+// ---- begin portico/socketio/recovery.hpp ----
+/// Connection state recovery (socket.io 4.6+'s `connectionStateRecovery`): what a namespace keeps
+/// so that a client whose transport died gets its socket back.
+///
+/// With recovery on, the CONNECT answer carries a private session id (`pid`), and every event
+/// Node would make recoverable (broadcasts and emits to one socket, without ack, not volatile)
+/// carries an offset as its last argument and is kept in the namespace's `session_store`. When a
+/// socket's connection is lost (not a client or server namespace disconnect), its session (sid,
+/// pid, rooms, session data) is kept for `max_disconnection_duration`. A client that comes back
+/// with `{pid, offset}` in its CONNECT payload gets the same sid, rooms and data, and the packets
+/// after `offset` that its rooms selected, in order.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+
+namespace portico::socketio {
+
+struct recovery_options {
+  /// Off by default: no pid, no offsets, nothing stored (one branch per emit).
+  bool enabled = false;
+  /// How long a lost session waits for its client (Node's default: 2 minutes).
+  std::chrono::milliseconds max_disconnection_duration{120000};
+  /// A recovered socket skips the `use()` middlewares (its connect handlers still run), as
+  /// Node's `skipMiddlewares`; gateways skip their guards.
+  bool skip_middlewares = true;
+  /// Most recoverable packets a namespace keeps (besides the time window); a client whose
+  /// offset fell out of them is not recovered (it gets a fresh session; one log line).
+  std::size_t max_stored_packets = 10000;
+};
+
+/// One socket's state while its client is away.
+struct recovery_session {
+  std::string sid, pid;
+  std::vector<std::string> rooms;  ///< its own room (sid) included
+  std::string data;                ///< the session as JSON text; empty: none
+  std::vector<engineio::frame_ptr> missed;  ///< filled by `restore`: the packets to replay, in order
+};
+
+/// Where a namespace keeps lost sessions and recoverable packets. One per namespace, built by
+/// `server_options::session_store_factory`; called from any thread.
+class session_store {
+ public:
+  virtual ~session_store() = default;
+  /// The offset of the next recoverable packet. The namespace calls it, encodes the packet with
+  /// it and calls `store` under one lock, so offsets are stored in delivery order.
+  virtual std::string next_offset() = 0;
+  /// A recoverable packet (written with `offset`) and who it went to.
+  virtual void store(const std::string& offset, const broadcast_options& to, engineio::frame_ptr f) = 0;
+  /// A socket lost its connection: keep its session for the window.
+  virtual void persist(recovery_session s) = 0;
+  /// The session `pid` (forgotten here), with the packets after `offset` it missed; none when
+  /// unknown, expired, or some of its missed packets are gone.
+  virtual std::optional<recovery_session> restore(const std::string& pid, const std::string& offset) = 0;
+};
+
+/// The default store: one log of recoverable packets per namespace, bounded by time and count,
+/// replayed filtered by the session's rooms (socket.io-adapter's SessionAwareAdapter).
+class memory_session_store : public session_store {
+ public:
+  explicit memory_session_store(recovery_options o)
+      : opts_(o), prefix_(portico::detail::random_id().substr(0, 8) + "-"), log_("portico.socketio") {}
+
+  std::string next_offset() override {
+    std::lock_guard<std::mutex> g(mu_);
+    return prefix_ + std::to_string(next_seq_++);
+  }
+
+  void store(const std::string& offset, const broadcast_options& to, engineio::frame_ptr f) override {
+    auto seq = parse(offset);
+    if (!seq) return;
+    auto now = clock::now();
+    std::lock_guard<std::mutex> g(mu_);
+    packets_.push_back(entry{*seq, now, to.rooms, to.except, std::move(f)});
+    while (!packets_.empty() &&
+           (packets_.size() > opts_.max_stored_packets || packets_.front().at + opts_.max_disconnection_duration < now)) {
+      dropped_upto_ = packets_.front().seq + 1;
+      packets_.pop_front();
+    }
+  }
+
+  void persist(recovery_session s) override {
+    auto now = clock::now();
+    std::lock_guard<std::mutex> g(mu_);
+    if (now >= next_sweep_) {  // expired sessions go at most a few times per window
+      for (auto it = sessions_.begin(); it != sessions_.end();)
+        it = it->second.until < now ? sessions_.erase(it) : std::next(it);
+      next_sweep_ = now + opts_.max_disconnection_duration / 4;
+    }
+    auto pid = s.pid;
+    sessions_[std::move(pid)] = kept{now + opts_.max_disconnection_duration, std::move(s)};
+  }
+
+  std::optional<recovery_session> restore(const std::string& pid, const std::string& offset) override {
+    auto seq = parse(offset);
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = sessions_.find(pid);
+    if (it == sessions_.end()) return std::nullopt;
+    kept k = std::move(it->second);
+    sessions_.erase(it);
+    if (k.until < clock::now()) return std::nullopt;
+    // Every packet after `offset` must still be here (the one at `offset` may be gone).
+    if (!seq || *seq >= next_seq_ || *seq + 1 < dropped_upto_) {
+      log_.info([&] { return "session " + k.s.sid + " not recovered: offset " + offset + " is unknown or its missed packets exceeded max_stored_packets"; });
+      return std::nullopt;
+    }
+    for (const auto& p : packets_)
+      if (p.seq > *seq && selects(p, k.s.rooms)) k.s.missed.push_back(p.frame);
+    return std::move(k.s);
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  struct entry {
+    std::uint64_t seq;
+    clock::time_point at;
+    std::vector<std::string> rooms, except;
+    engineio::frame_ptr frame;
+  };
+  struct kept {
+    clock::time_point until;
+    recovery_session s;
+  };
+
+  std::optional<std::uint64_t> parse(std::string_view offset) const {
+    if (offset.size() <= prefix_.size() || offset.substr(0, prefix_.size()) != prefix_) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : offset.substr(prefix_.size())) {
+      if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10) return std::nullopt;
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return v;
+  }
+  /// Would a socket in `rooms` have received `p`?
+  static bool selects(const entry& p, const std::vector<std::string>& rooms) {
+    auto has = [](const std::vector<std::string>& set, const std::string& r) {
+      for (const auto& x : set)
+        if (x == r) return true;
+      return false;
+    };
+    bool in = p.rooms.empty();
+    for (const auto& r : rooms) {
+      if (has(p.except, r)) return false;
+      if (!in && has(p.rooms, r)) in = true;
+    }
+    return in;
+  }
+
+  recovery_options opts_;
+  std::string prefix_;  ///< random per store: another server's (or a previous run's) offsets never parse
+  portico::logger log_;
+  std::mutex mu_;
+  std::uint64_t next_seq_ = 0, dropped_upto_ = 0;
+  std::deque<entry> packets_;
+  std::unordered_map<std::string, kept> sessions_;
+  clock::time_point next_sweep_{};
+};
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/recovery.hpp ----
 // ---- begin portico/socketio/socket.hpp ----
 /// One client's connection to one namespace (python-socketio's `sid`, socket.io's `Socket`).
 ///
@@ -5578,6 +5982,7 @@ class nsp;
 class server;
 class socket;
 class emitter;
+class session_store;
 
 /// Called exactly once per emit with ack: with the client's ack arguments, or with a timeout or
 /// disconnected status and empty arguments.
@@ -5662,10 +6067,14 @@ class socket : public std::enable_shared_from_this<socket> {
   }
   /// The CONNECT payload (`auth`); null when the client sent none.
   const json::value& auth() const noexcept { return auth_; }
+  /// Connection state recovery gave this socket back its previous sid, rooms, session and
+  /// missed packets (socket.io's `socket.recovered`).
+  bool recovered() const noexcept { return recovered_; }
 
   /// Emits EVENT `name` to this client. Thread-safe.
   template <class... A>
   void emit(std::string_view name, const A&... a) {
+    if (store_) return emit_recoverable(name, a...);
     auto f = detail::encode_event(namespace_name(), no_ack, name, a...);
     if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
     send_frame(std::move(f));
@@ -5781,6 +6190,9 @@ class socket : public std::enable_shared_from_this<socket> {
   /// Ack ids come from the namespace's counter (like socket.io's `nsp._ids`), so a broadcast
   /// with ack carries one id that is free in every recipient: its frame is encoded once.
   std::uint64_t next_ack_id() noexcept;
+  /// `emit` with connection state recovery on: the event carries an offset and is stored.
+  template <class... A>
+  void emit_recoverable(std::string_view name, const A&... a);
   bool register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout);
   /// Waits for ack `id` without a timer of its own (a broadcast keeps one deadline for all);
   /// false, without calling `cb`, when already disconnected.
@@ -5808,6 +6220,9 @@ class socket : public std::enable_shared_from_this<socket> {
     std::lock_guard<std::mutex> g(mu_);
     accepted_.store(true, std::memory_order_release);
     engine_->send(std::move(connect_answer));
+    // Missed packets go at once, before anything emitted after the restore.
+    for (auto& f : replay_) engine_->send(std::move(f));
+    replay_.clear();
     if (pending_.empty()) {
       state_.store(state::connected, std::memory_order_release);
       return;
@@ -5839,6 +6254,10 @@ class socket : public std::enable_shared_from_this<socket> {
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> accepted_{false};  ///< the CONNECT answer was sent
   std::atomic<bool> closing_{false};   ///< the disconnect procedure has started (runs once)
+  session_store* store_ = nullptr;     ///< connection state recovery on: the namespace's store
+  std::string pid_;                    ///< recovery's private session id (empty when off)
+  bool recovered_ = false;
+  std::vector<engineio::frame_ptr> replay_;  ///< recovered: the missed packets, sent after CONNECT
 
   mutable std::mutex mu_;  ///< acks, session, pending frames
   struct pending_ack {
@@ -6001,6 +6420,7 @@ connect_handler wrap_connect(F f) {
 /// Handler table of a namespace (shared by the dynamic namespaces of one parent).
 struct handlers {
   std::vector<connect_handler> middlewares;  ///< `use()` then `on_connect()`, in order
+  std::vector<bool> from_use;  ///< per middleware: added by `use()` (a recovered socket may skip it)
   std::unordered_map<std::string, event_handler> events;
   event_handler any;
   disconnect_handler disconnecting, disconnected;
@@ -6093,12 +6513,15 @@ class nsp {
   template <class F>
   nsp& use(F f) {
     handlers_->middlewares.push_back(detail::wrap_connect(std::move(f)));
+    handlers_->from_use.push_back(true);
     return *this;
   }
   /// The connect handler (python-socketio's `connect`): may refuse; its emits follow the CONNECT answer.
   template <class F>
   nsp& on_connect(F f) {
-    return use(std::move(f));
+    handlers_->middlewares.push_back(detail::wrap_connect(std::move(f)));
+    handlers_->from_use.push_back(false);
+    return *this;
   }
   nsp& on_disconnecting(disconnect_handler f) {
     handlers_->disconnecting = std::move(f);
@@ -6257,6 +6680,8 @@ class nsp {
   mutable std::mutex mu_;  ///< sockets_ only (connect/disconnect, lookups by sid)
   std::unordered_map<std::string, socket_ptr> sockets_;
   std::atomic<std::uint64_t> next_ack_id_{0};  ///< every ack id of the namespace (socket.io's `_ids`)
+  std::unique_ptr<session_store> store_;  ///< connection state recovery on: lost sessions, stored packets
+  std::mutex emit_mu_;  ///< recovery on: one recoverable emit at a time (offsets stored in delivery order)
 };
 
 /// Targets of one broadcast: `io.of("/chat").to("room").except(sid).emit("msg", x)`.
@@ -6285,6 +6710,15 @@ class emitter {
   void emit(std::string_view name, const A&... a) {
     outgoing_packet p;
     p.nsp = nsp_->name();
+    if (auto* st = nsp_->store_.get(); st && !opts_.volatile_) {  // recoverable: with an offset, stored
+      std::lock_guard<std::mutex> g(nsp_->emit_mu_);
+      std::string off = st->next_offset();
+      p.frame = detail::encode_event(nsp_->name(), no_ack, name, a..., std::string_view(off));
+      if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
+      st->store(off, opts_, p.frame);
+      nsp_->adapter_->broadcast(p, opts_);
+      return;
+    }
     auto f = detail::encode_event(nsp_->name(), no_ack, name, a...);
     f->droppable = opts_.volatile_;  // dropped for a recipient whose send buffer is full
     p.frame = std::move(f);
@@ -6448,6 +6882,17 @@ inline const std::string& socket::namespace_name() const noexcept { return nsp_-
 inline std::uint64_t socket::next_ack_id() noexcept {
   return nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
 }
+template <class... A>
+void socket::emit_recoverable(std::string_view name, const A&... a) {
+  std::lock_guard<std::mutex> g(nsp_->emit_mu_);
+  std::string off = store_->next_offset();
+  auto f = detail::encode_event(namespace_name(), no_ack, name, a..., std::string_view(off));
+  broadcast_options to;
+  to.rooms.push_back(sid_);
+  store_->store(off, to, f);
+  if (observer* o = detail::observer_of(*server_)) o->event_sent(*this, f->text);
+  send_frame(std::move(f));
+}
 inline emitter socket::to(std::string room) { return nsp_->to(std::move(room)).except(sid_); }
 inline emitter socket::broadcast() { return nsp_->except(sid_); }
 inline void socket::join(const std::string& room) { nsp_->enter_room(sid_, room); }
@@ -6476,6 +6921,11 @@ struct server_options {
   /// `allowEIO3` does (sets `engine.allow_eio3`; every Engine.IO v3 session speaks protocol v4).
   /// Off by default. What differs for those clients: docs/socketio.md, "Legacy clients".
   bool allow_eio3 = false;
+  /// Connection state recovery (socket.io 4.6+), off by default: docs/socketio.md,
+  /// "Connection state recovery".
+  recovery_options connection_state_recovery;
+  /// Builds the session store of each namespace when recovery is on; default: `memory_session_store`.
+  std::function<std::unique_ptr<session_store>(const std::string& nsp, const recovery_options&)> session_store_factory;
 
   static engineio::server_options default_engine() {
     engineio::server_options o;
@@ -6684,6 +7134,9 @@ class server {
     std::unique_ptr<adapter> a = opts_.adapter_factory ? opts_.adapter_factory(name, std::move(deliver))
                                                        : std::make_unique<memory_adapter>(std::move(deliver));
     auto n = std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+    if (const auto& r = opts_.connection_state_recovery; r.enabled)
+      n->store_ = opts_.session_store_factory ? opts_.session_store_factory(name, r)
+                                              : std::make_unique<memory_session_store>(r);
     n->get_adapter().bind(*n);
     return n;
   }
@@ -6748,7 +7201,8 @@ class server {
     timers_.cancel(c->connect_timer);
     auto sockets = std::move(c->sockets);
     c->sockets.clear();
-    for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false);
+    // As Node, a lost connection keeps its sessions for recovery (a malformed packet does not).
+    for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false, r != engineio::close_reason::parse_error);
     e->user.reset();
   }
 
@@ -6878,10 +7332,20 @@ class server {
                                                 : portico::detail::random_id(),
                                       e, *this);
     set_auth(*s);
+    std::optional<recovery_session> restored;
+    if (n->store_ && !c.v4) restored = recover(*n, *s);
     n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
+    if (restored) {
+      for (const auto& r : restored->rooms) n->adapter_->join(s->sid(), r);
+      if (!restored->data.empty()) json::parse(restored->data, s->session_);
+      s->replay_ = std::move(restored->missed);
+    }
     connect_request req(*s, s->auth_);
     auto handlers = n->handlers_;
-    for (auto& h : handlers->middlewares) {
+    bool skip_use = s->recovered_ && opts_.connection_state_recovery.skip_middlewares;
+    for (std::size_t i = 0; i < handlers->middlewares.size(); ++i) {
+      if (skip_use && handlers->from_use[i]) continue;
+      auto& h = handlers->middlewares[i];
       if (!guarded("connect handler", n->name(), [&] { h(*s, req); })) req.refuse("internal error");
       if (req.refused()) break;
     }
@@ -6928,10 +7392,39 @@ class server {
     if (!c.v4) {  // protocol v4's CONNECT answer has no payload
       f->text += "{\"sid\":\"";
       f->text += s->sid();
+      if (!s->pid_.empty()) {
+        f->text += "\",\"pid\":\"";
+        f->text += s->pid_;
+      }
       f->text += "\"}";
     }
     s->accept(std::move(f));
     if (observer_) observer_->connected(*s);
+  }
+
+  /// Recovery on: the session the CONNECT payload's `{pid, offset}` names, taken over by `s`
+  /// (its sid); otherwise `s` gets a fresh pid.
+  std::optional<recovery_session> recover(nsp& n, socket& s) {
+    s.store_ = n.store_.get();
+    std::optional<recovery_session> out;
+    const json::value& a = s.auth_;
+    if (a.IsObject()) {
+      auto pid = a.FindMember("pid"), off = a.FindMember("offset");
+      if (pid != a.MemberEnd() && off != a.MemberEnd() && pid->value.IsString() && off->value.IsString()) {
+        std::string p(pid->value.GetString(), pid->value.GetStringLength());
+        out = n.store_->restore(p, std::string(off->value.GetString(), off->value.GetStringLength()));
+        if (out && n.get_socket(out->sid)) out.reset();  // never two sockets with one sid
+        if (!out) log_.info([&] { return "connection state of " + n.name() + " not recovered for pid " + p; });
+      }
+    }
+    if (!out) {
+      s.pid_ = portico::detail::random_id();
+      return out;
+    }
+    s.sid_ = out->sid;
+    s.pid_ = out->pid;
+    s.recovered_ = true;
+    return out;
   }
 
   void handle_event(socket& s, packet& p) {
@@ -6955,20 +7448,13 @@ class server {
   /// User code must not take an I/O thread down: an exception is logged and reported as false.
   template <class F>
   bool guarded(const char* what, std::string_view name, F&& f) {
-    try {
-      f();
-      return true;
-    } catch (const std::exception& ex) {
-      log_.error([&] { return std::string(what) + " '" + std::string(name) + "' threw: " + ex.what(); });
-    } catch (...) {
-      log_.error([&] { return std::string(what) + " '" + std::string(name) + "' threw"; });
-    }
-    return false;
+    return portico::detail::run_user_code(
+        log_, [&] { return std::string(what) + " '" + std::string(name) + "'"; }, std::forward<F>(f));
   }
 
   /// Common end of a namespace connection: `disconnecting` (rooms still visible), leave rooms,
   /// fail pending acks, `disconnect`.
-  void finish_disconnect(socket& s, std::string_view reason, bool notify_client) {
+  void finish_disconnect(socket& s, std::string_view reason, bool notify_client, bool recoverable = false) {
     if (s.closing_.exchange(true)) return;  // once, even if a handler disconnects again
     auto keep = s.shared_from_this();
     if (!s.accepted_.load()) {  // still inside its connect handlers: handle_connect cleans up
@@ -6978,6 +7464,15 @@ class server {
     auto& h = *s.nsp_->handlers_;
     if (observer_) observer_->disconnecting(s, reason);
     if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
+    std::optional<recovery_session> keep_for_recovery;
+    if (recoverable && s.store_) {  // after `disconnecting`, as Node: what it changed is kept
+      auto& rs = keep_for_recovery.emplace();
+      rs.sid = s.sid();
+      rs.pid = s.pid_;
+      rs.rooms = s.rooms();
+      std::lock_guard<std::mutex> g(s.mu_);
+      if (!s.session_.IsNull()) rs.data = json::stringify(s.session_);
+    }
     if (notify_client) {
       auto f = std::make_shared<engineio::frame>();
       write_header(f->text, packet_type::disconnect, s.namespace_name());
@@ -6985,6 +7480,8 @@ class server {
     }
     s.mark_disconnected();
     s.nsp_->remove(s.sid());
+    // Restorable only once the sid is free: a client back at once must not find it taken.
+    if (keep_for_recovery) s.store_->persist(std::move(*keep_for_recovery));
     s.fail_acks();
     if (h.disconnected) guarded("disconnect handler", reason, [&] { h.disconnected(s, reason); });
     {
@@ -7875,12 +8372,9 @@ class websocket : public std::enable_shared_from_this<websocket> {
 
   void received(ws_message&& m) {
     if (state_ != state::open || !on_message_) return;
-    try {
-      on_message_(*this, std::move(m));
-    } catch (const std::exception& e) {
-      if (log_) log_->error("ws handler on " + req_.path + " threw: " + e.what());
+    if (!portico::detail::run_user_code(log_, [&] { return "ws handler on " + req_.path; },
+                                        [&] { on_message_(*this, std::move(m)); }))
       close_here(close_code::internal_error, "");
-    }
   }
 
   void ended(int code, std::string reason) {
@@ -7896,13 +8390,9 @@ class websocket : public std::enable_shared_from_this<websocket> {
       std::lock_guard<std::mutex> g(clients_->mu);
       clients_->open.erase(this);
     }
-    if (on_close_) {
-      try {
-        on_close_(*this, code, reason);
-      } catch (const std::exception& e) {
-        if (log_) log_->error("ws close handler on " + req_.path + " threw: " + e.what());
-      }
-    }
+    if (on_close_)
+      portico::detail::run_user_code(log_, [&] { return "ws close handler on " + req_.path; },
+                                     [&] { on_close_(*this, code, reason); });
     on_message_ = nullptr;
     on_close_ = nullptr;  // may hold references back to this websocket
   }
@@ -8449,20 +8939,15 @@ class router : public route_builder<router> {
           r.deferred(req, rsp);
         } catch (const http_exception& e) {
           rsp.send(e.to_response());
-        } catch (const std::exception& e) {
-          log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
-          rsp.send(error(500, "Internal Server Error"));
         } catch (...) {
-          log_->error("handler " + r.method + " " + r.pattern + " threw a non-standard exception");
+          portico::detail::log_user_code_exception(log_.get(), [&] { return "handler " + r.method + " " + r.pattern; });
           rsp.send(error(500, "Internal Server Error"));
         }
         return std::nullopt;
       } catch (const http_exception& e) {
         return e.to_response();
-      } catch (const std::exception& e) {
-        log_->error("handler " + r.method + " " + r.pattern + " threw: " + e.what());
       } catch (...) {
-        log_->error("handler " + r.method + " " + r.pattern + " threw a non-standard exception");
+        portico::detail::log_user_code_exception(log_.get(), [&] { return "handler " + r.method + " " + r.pattern; });
       }
       return error(500, "Internal Server Error");
     }
@@ -8582,10 +9067,8 @@ class router : public route_builder<router> {
     } catch (const http_exception& e) {
       write(con, e.to_response(), false);
       return false;
-    } catch (const std::exception& e) {
-      log_->error("ws handler " + r->pattern() + " threw: " + e.what());
     } catch (...) {
-      log_->error("ws handler " + r->pattern() + " threw a non-standard exception");
+      portico::detail::log_user_code_exception(log_.get(), [&] { return "ws handler " + r->pattern(); });
     }
     write(con, error(500, "Internal Server Error"), false);
     return false;
@@ -9142,9 +9625,7 @@ inline constexpr int internal_error = 1011;     ///< an unexpected exception
 namespace framework::detail {
 
 /// JSON text that is written verbatim as one emit argument (already encoded once).
-struct json_text {
-  std::string_view text;
-};
+using json_text = json::encoded;
 
 /// Encodes one value (string, number, struct, DOM...) to JSON text with the emit rules.
 template <class T>
@@ -9152,6 +9633,18 @@ std::string to_json_text(const T& v) {
   std::string out;
   json::encode_context ctx;
   json::encode_to(out, v, ctx);
+  return out;
+}
+
+/// The JSON text of a value kept for later (a ws_response's data, an interceptor's result):
+/// binary values are refused, since nothing would keep their bytes alive; `who` names the API.
+template <class T>
+std::string to_json_text_without_binary(const T& v, const char* who) {
+  std::string out;
+  json::encode_context ctx;
+  json::encode_to(out, v, ctx);
+  if (!ctx.attachments.empty())
+    throw std::invalid_argument(std::string(who) + ": binary values are not supported; emit them through the context");
   return out;
 }
 
@@ -9166,14 +9659,6 @@ inline std::string error_object(int code, std::string_view reason_json) {
 }
 
 }  // namespace framework::detail
-
-/// Written verbatim as one value (the text was encoded once already).
-template <>
-struct json::adapter<framework::detail::json_text> {
-  static void encode(writer& w, const framework::detail::json_text& t, encode_context&) {
-    w.RawValue(t.text.data(), t.text.size(), rapidjson::kObjectType);
-  }
-};
 
 /// An error meant for the client: becomes the `error` event (and the error ack, if one was asked).
 class ws_exception : public std::runtime_error {
@@ -9213,6 +9698,7 @@ class ws_exception : public std::runtime_error {
 ///         ack(expensive(q));                                 // ack_sender is thread-safe
 ///       });
 ///     }
+
 
 #include <condition_variable>
 #include <deque>
@@ -9290,11 +9776,8 @@ class worker_pool {
         f = std::move(s.tasks.front());
         s.tasks.pop_front();
       }
-      try {
-        f();
-      } catch (...) {
-        // A task's failure is its own business (it holds the ack); the pool keeps running.
-      }
+      // A task's failure is its own business (it holds the ack): no log; the pool keeps running.
+      portico::detail::run_user_code(nullptr, "a worker pool task", f);
     }
   }
 
@@ -9379,6 +9862,9 @@ class gateway_context {
   const std::string& remote_address() const { return handshake().remote_address; }
   /// The CONNECT payload (socket.io-client's `auth`), null when none was sent.
   const json::value& auth() const noexcept { return socket_->auth(); }
+  /// Connection state recovery restored this client's socket (same sid, rooms, session, missed
+  /// packets replayed): socket.io's `socket.recovered`.
+  bool recovered() const noexcept { return socket_->recovered(); }
   /// The CONNECT payload decoded as `T` (a PORTICO_FIELDS struct, a map, `std::optional<...>`
   /// when auth may be absent), validated like a typed event body. A bad payload throws
   /// `ws_exception(1007, "Invalid auth", <error list>)`: in a guard or `on_connected` the client
@@ -12517,12 +13003,7 @@ class handler_result {
   /// Replaces the value (any JSON-encodable type; binary values are not supported here).
   template <class T>
   void set(const T& v) {
-    std::string out;
-    json::encode_context ctx;
-    json::encode_to(out, v, ctx);
-    if (!ctx.attachments.empty())
-      throw std::invalid_argument("portico::handler_result: binary values are not supported; emit them through the context");
-    json_ = std::move(out);
+    json_ = framework::detail::to_json_text_without_binary(v, "portico::handler_result");
     has_ = true;
   }
   /// Replaces the value with JSON text already encoded (e.g. from a cache).
@@ -12574,12 +13055,7 @@ class ws_response {
   explicit ws_response(std::string event) : event_(std::move(event)) {}
   template <class T>
   ws_response(std::string event, const T& data) : event_(std::move(event)) {
-    std::string out;
-    json::encode_context ctx;
-    json::encode_to(out, data, ctx);
-    if (!ctx.attachments.empty())
-      throw std::invalid_argument("portico::ws_response: binary data is not supported; emit it through the context");
-    data_ = std::move(out);
+    data_ = framework::detail::to_json_text_without_binary(data, "portico::ws_response");
   }
 
   /// Adds a target room (a sid is a room too). Several targets: the union.
@@ -13068,7 +13544,7 @@ struct app_options {
   /// The starting point of every path's Socket.IO server: limits (`server.engine.max_payload`,
   /// `max_buffered_bytes`, `stop_grace`, `allow_eio3`, ...), `max_attachments`,
   /// `max_packet_bytes`, `adapter_factory` (another adapter, see
-  /// docs/scaling.md). The app then sets the path, threads, connect_timeout, and what the
+  /// docs/scaling.md), `connection_state_recovery` (docs/socketio.md). The app then sets the path, threads, connect_timeout, and what the
   /// gateways declare (transports, CORS origins, ping).
   socketio::server_options server;
   /// The official Socket.IO admin UI on the first path's server: `portico::admin_ui::install(
@@ -13186,7 +13662,9 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
   gateway_context ctx(b, s, nullptr, &r);
   try {
     using handshake_guards = combine_guards_t<typename B::global_guards, guards_of_t<G>>;
-    if (!run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+    // A recovered socket was let in before (Node's skipMiddlewares): the guards do not run again.
+    bool skip = s.recovered() && s.get_server().options().connection_state_recovery.skip_middlewares;
+    if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
       ctx.refuse(ws_code::policy_violation, "Forbidden");
     else
       call_on_connected(*b.gateway, ctx);
@@ -13203,11 +13681,8 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
 template <class B>
 void gateway_disconnect(B& b, socketio::socket& s, std::string_view reason) {
   gateway_context ctx(b, s);
-  try {
-    call_on_disconnected(*b.gateway, ctx, disconnect_reason(reason));
-  } catch (const std::exception& ex) {
-    b.log->error([&] { return std::string("on_disconnected on ") + s.namespace_name() + " threw: " + ex.what(); });
-  }
+  portico::detail::run_user_code(b.log, [&] { return std::string("on_disconnected on ") + s.namespace_name(); },
+                                 [&] { call_on_disconnected(*b.gateway, ctx, disconnect_reason(reason)); });
   b.table.close(s.sid());  // per-connection providers die here
 }
 
