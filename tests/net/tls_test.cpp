@@ -133,10 +133,18 @@ class tls_client {
     s_->handshake(asio::ssl::stream_base::client, ec);
     return ec;
   }
-  /// GET `path`; the body of the answer ("" when the connection failed).
-  std::string get(const std::string& path) {
+  /// Reads until the server ends the connection; true when it sent close_notify first (a clean
+  /// TLS close: Asio reports eof, not stream_truncated).
+  bool closed_cleanly() {
+    char tmp[1024];
     asio::error_code ec;
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    while (!ec) s_->read_some(asio::buffer(tmp), ec);
+    return ec == asio::error::eof;
+  }
+  /// GET `path`; the body of the answer ("" when the connection failed).
+  std::string get(const std::string& path, const std::string& extra = {}) {
+    asio::error_code ec;
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n" + extra + "\r\n";
     asio::write(*s_, asio::buffer(req), ec);
     if (ec) return {};
     const std::size_t head = asio::read_until(*s_, asio::dynamic_buffer(buf_), "\r\n\r\n", ec);
@@ -324,9 +332,40 @@ TEST_CASE("TLS: plain HTTP, garbage and a silent client on the TLS port are clos
   CHECK(h.connection_count() == 1);
 }
 
+TEST_CASE("TLS: a closing connection sends close_notify after its last answer", "[net][tls][http]") {
+  cert_dir certs;
+  net::host h(test_options());
+  h.mount("/", whoami);
+  // Answered later from another thread, with the connection closing: the close begins while the
+  // connection is waiting for input.
+  h.mount("/later", [](net::request, net::response res) {
+    std::thread([r = std::move(res)]() mutable {
+      std::this_thread::sleep_for(100ms);
+      r.close_connection().send("later");
+    }).detach();
+  });
+  const auto port = h.listen_tls("127.0.0.1", 0, server_tls(certs));
+  h.start();
+  {
+    tls_client c(port, certs("ca.pem"));
+    REQUIRE_FALSE(c.handshake());
+    CHECK(c.get("/now", "Connection: close\r\n").rfind("/now ", 0) == 0);
+    CHECK(c.closed_cleanly());
+  }
+  {
+    tls_client c(port, certs("ca.pem"));
+    REQUIRE_FALSE(c.handshake());
+    CHECK(c.get("/later") == "later");
+    CHECK(c.closed_cleanly());
+  }
+  CHECK(eventually([&] { return h.connection_count() == 0; }));
+}
+
 TEST_CASE("TLS: with ca_file a client needs a certificate of that CA", "[net][tls][mtls]") {
   cert_dir certs;
   net::host h(test_options());
+  log_capture logs;
+  logs.attach(h.log());
   h.mount("/", whoami);
   auto tls = server_tls(certs);
   tls.ca_file = certs("ca.pem");
@@ -340,6 +379,7 @@ TEST_CASE("TLS: with ca_file a client needs a certificate of that CA", "[net][tl
   tls_client without(port, certs("ca.pem"));
   const bool refused = without.handshake() || without.get("/mtls").empty();
   CHECK(refused);
+  CHECK(eventually([&] { return logs.contains("net: TLS handshake with 127.0.0.1:"); }));
 }
 
 TEST_CASE("TLS: unusable options throw, naming the option", "[net][tls]") {
