@@ -94,9 +94,12 @@ net::tls_options server_tls(const cert_dir& certs) {
   return t;
 }
 
-/// Answers "<path> <client port>" (the port tells which connection carried the request).
+/// Answers "<path> <client port>" (the port tells which connection carried the request), and
+/// " <body size>" when the request has a body.
 void whoami(net::request req, net::response res) {
-  res.header("Content-Type", "text/plain").send(std::string(req.path()) + " " + std::to_string(req.remote_endpoint().port()));
+  std::string a = std::string(req.path()) + " " + std::to_string(req.remote_endpoint().port());
+  if (!req.body().empty()) a += " " + std::to_string(req.body().size());
+  res.header("Content-Type", "text/plain").send(a);
 }
 
 /// Runs `cmd`; its stdout, and its exit status in `status`.
@@ -142,9 +145,10 @@ class tls_client {
     return ec == asio::error::eof;
   }
   /// GET `path`; the body of the answer ("" when the connection failed).
-  std::string get(const std::string& path, const std::string& extra = {}) {
+  std::string get(const std::string& path, const std::string& extra = {}, const std::string& body = {}) {
     asio::error_code ec;
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n" + extra + "\r\n";
+    const std::string req = (body.empty() ? "GET " : "POST ") + path + " HTTP/1.1\r\nHost: localhost\r\n" + extra +
+                            (body.empty() ? "" : "Content-Length: " + std::to_string(body.size()) + "\r\n") + "\r\n" + body;
     asio::write(*s_, asio::buffer(req), ec);
     if (ec) return {};
     const std::size_t head = asio::read_until(*s_, asio::dynamic_buffer(buf_), "\r\n\r\n", ec);
@@ -160,9 +164,9 @@ class tls_client {
     const std::size_t len = std::stoul(cl);
     if (buf_.size() < head + len) asio::read(*s_, asio::dynamic_buffer(buf_), asio::transfer_exactly(head + len - buf_.size()), ec);
     if (ec) return {};
-    std::string body = buf_.substr(head, len);
+    std::string answer = buf_.substr(head, len);
     buf_.erase(0, head + len);
-    return body;
+    return answer;
   }
 
  private:
@@ -325,6 +329,10 @@ TEST_CASE("TLS: plain HTTP, garbage and a silent client on the TLS port are clos
     CHECK(half.closed_by_server());
     CHECK(logs.contains("not complete within handshake_timeout"));
   }
+  // A body of many TLS records (and many reads) arrives whole.
+  const std::string big(200000, 'x');
+  CHECK(good.get("/body", {}, big) ==
+        "/body " + before.substr(8) + " 200000");
   // The connection made before is untouched: the same connection answers again.
   const std::string after = good.get("/after");
   REQUIRE(after.rfind("/after ", 0) == 0);

@@ -67,6 +67,8 @@ inline std::shared_ptr<asio::ssl::context> make_server_tls_context(const tls_opt
   SSL_CTX_set_min_proto_version(native, o.min_version == tls_options::version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
   // Client-initiated renegotiation costs the server a handshake per request of the client's.
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // OpenSSL's record buffers are freed while a connection is idle (most of them are).
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   if (!o.private_key_password.empty())
     ctx->set_password_callback([pw = o.private_key_password](std::size_t, asio::ssl::context::password_purpose) { return pw; });
   auto load = [&](const char* what, const std::string& path, auto&& f) {
@@ -99,8 +101,9 @@ inline std::shared_ptr<asio::ssl::context> make_server_tls_context(const tls_opt
 class tls_stream {
  public:
   static constexpr bool drains_socket = false;
-  /// Bytes of plaintext per read (a TLS record holds at most 16 KB).
-  static constexpr std::size_t read_size = 16 * 1024;
+  /// Bytes of plaintext per read. Held by every idle connection (a read is always pending), so
+  /// small: a 16 KB record is taken in several reads from the stream's own buffers.
+  static constexpr std::size_t read_size = 4 * 1024;
 
   tls_stream(asio::ip::tcp::socket s, std::shared_ptr<asio::ssl::context> ctx, std::chrono::milliseconds handshake)
       : ctx_(std::move(ctx)), ssl_(std::move(s), *ctx_), handshake_(handshake) {}
