@@ -30,20 +30,54 @@
 
 namespace portico::net::detail {
 
-class connection final : public deadline_entry,
-                         public answer_sink,
-                         public ws_sink,
-                         public std::enable_shared_from_this<connection> {
+/// What a worker's list of live connections needs of any connection, whatever its stream.
+class connection_base {
+ public:
+  virtual ~connection_base() = default;
+  virtual void begin_stop() = 0;
+  virtual void terminate() = 0;
+  connection_base* next_connection() const noexcept { return next_; }
+
+  // The worker's intrusive list (touched on its thread only).
+  connection_base* prev_ = nullptr;
+  connection_base* next_ = nullptr;
+};
+
+/// A plain TCP stream: read by waiting for readiness and draining the non-blocking socket into
+/// the worker's shared buffer (no read buffer per connection), written with gathered writes.
+class plain_stream {
+ public:
+  /// No handshake; reads drain the socket itself (see basic_connection::read_ready).
+  static constexpr bool drains_socket = true;
+  explicit plain_stream(asio::ip::tcp::socket s) : sock_(std::move(s)) {}
+  asio::ip::tcp::socket& socket() noexcept { return sock_; }
+
+ private:
+  asio::ip::tcp::socket sock_;
+};
+
+/// `Stream` is plain_stream or (net/tls.hpp) tls_stream: a template parameter rather than a
+/// virtual byte stream, so the plain path compiles to exactly what it was before TLS existed.
+/// A stream with `drains_socket == false` provides async_handshake, async_read_some (into its
+/// own buffer), async_write (one contiguous buffer) and async_shutdown.
+template <class Stream>
+class basic_connection final : public connection_base,
+                               public deadline_entry,
+                               public answer_sink,
+                               public ws_sink,
+                               public std::enable_shared_from_this<basic_connection<Stream>> {
  public:
   using tcp = asio::ip::tcp;
+  using std::enable_shared_from_this<basic_connection<Stream>>::shared_from_this;
 
-  connection(std::shared_ptr<worker> w, tcp::socket s)
+  template <class... StreamArgs>
+  basic_connection(std::shared_ptr<worker> w, StreamArgs&&... stream_args)
       : keep_(std::move(w)),
         w_(*keep_),
-        sock_(std::move(s)),
+        stream_(std::forward<StreamArgs>(stream_args)...),
         parser_(request_limits{w_.opts.max_header_bytes, w_.opts.max_headers, w_.opts.max_body_bytes}) {}
 
-  ~connection() override {
+  ~basic_connection() override {
     if (con_ && !ws_down_) {
       dead_ = true;
       con_->eof();  // breaks websocketpp's connection <-> read handler cycle
@@ -54,21 +88,38 @@ class connection final : public deadline_entry,
   /// On the worker's thread, right after accept.
   void start() {
     asio::error_code ec;
-    remote_ = sock_.remote_endpoint(ec);
-    sock_.set_option(tcp::no_delay(true), ec);
-    sock_.non_blocking(true, ec);
+    remote_ = stream_.socket().remote_endpoint(ec);
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    stream_.socket().non_blocking(true, ec);
     next_ = w_.first;
     if (next_) next_->prev_ = this;
     w_.first = this;
     linked_ = true;
     ++w_.connections;
-    set_deadline(kind::request, w_.opts.request_timeout);
-    read_ready();
+    if constexpr (Stream::drains_socket) {
+      set_deadline(kind::request, w_.opts.request_timeout);
+      read_ready();
+    } else {
+      // TLS: the handshake under its own deadline (a client that connects and sends nothing, or
+      // a handshake byte at a time, is closed by it); HTTP starts once it is done.
+      set_deadline(kind::handshake, stream_.handshake_timeout());
+      stream_.async_handshake([self = shared_from_this()](const asio::error_code& e) {
+        if (self->dead_) return;
+        if (e) {
+          // Plain HTTP to a TLS port, garbage, a client that rejects the certificate: this
+          // connection only.
+          self->w_.log.warn([&] { return "net: TLS handshake with " + self->peer() + " failed: " + e.message(); });
+          return self->terminate();
+        }
+        self->set_deadline(kind::request, self->w_.opts.request_timeout);
+        self->arm_wait();
+      });
+    }
   }
 
   /// host::stop(): HTTP connections finish the answers they owe, then close; WebSockets get a
   /// 1001 close frame.
-  void begin_stop() {
+  void begin_stop() override {
     if (dead_) return;
     if (mode_ == mode::websocket) {
       if (ws_is_open_) ws_close(1001, "server stopping");
@@ -81,7 +132,7 @@ class connection final : public deadline_entry,
   }
 
   /// Closes the socket now (no more output); idempotent.
-  void terminate() {
+  void terminate() override {
     if (dead_) return;
     dead_ = true;
     ws_is_open_ = false;
@@ -96,7 +147,7 @@ class connection final : public deadline_entry,
     wsh_.reset();
     self_handle_ = websocket();
     asio::error_code ec;
-    sock_.close(ec);
+    stream_.socket().close(ec);
     abort_pending();
     slots_.clear();
     held_.clear();
@@ -226,7 +277,7 @@ class connection final : public deadline_entry,
 
  private:
   enum class mode : unsigned char { http, websocket };
-  enum class kind : unsigned char { none, request, idle, ws_handshake, ws_close, linger };
+  enum class kind : unsigned char { none, handshake, request, idle, ws_handshake, ws_close, linger };
 
   /// One request's place in the pipeline; answered slots leave from the front, in order.
   struct slot {
@@ -275,6 +326,9 @@ class connection final : public deadline_entry,
           return;
         }
         break;
+      case kind::handshake:
+        w_.log.warn([&] { return "net: TLS handshake with " + peer() + " not complete within handshake_timeout: closing"; });
+        break;
       case kind::idle: break;
       case kind::ws_handshake:
         w_.log.warn([&] { return "net: websocket handshake from " + peer() + " timed out"; });
@@ -297,12 +351,15 @@ class connection final : public deadline_entry,
   }
 
   void read_ready() {
+    if constexpr (!Stream::drains_socket) {
+      return arm_wait();  // the stream reads asynchronously: nothing to drain
+    }
     auto self = shared_from_this();
     in_batch_ = true;
     char* buf = w_.read_buf.get();
     while (!read_paused()) {
       asio::error_code ec;
-      const std::size_t n = sock_.read_some(asio::buffer(buf, worker::read_buffer_size), ec);
+      const std::size_t n = stream_.socket().read_some(asio::buffer(buf, worker::read_buffer_size), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
       if (ec) {
         in_batch_ = false;
@@ -322,8 +379,26 @@ class connection final : public deadline_entry,
       was_paused_ = true;
       return;
     }
+    if constexpr (!Stream::drains_socket) {
+      // One asynchronous read at a time into the stream's own buffer (decrypted bytes cannot go
+      // to the worker's shared one: a read may complete in a later turn). While lingering the
+      // stream's shutdown does the reading.
+      if (lingering_) return;
+      waiting_ = true;
+      stream_.async_read_some([self = shared_from_this()](const asio::error_code& ec, const char* p, std::size_t n) {
+        self->waiting_ = false;
+        if (self->dead_) return;
+        if (self->lingering_) return self->close_tls();  // cancelled (or input nobody reads)
+        if (ec) return self->on_eof();
+        self->in_batch_ = true;
+        self->consume(p, n);
+        self->in_batch_ = false;
+        self->after_output();
+      });
+      return;
+    }
     waiting_ = true;
-    sock_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const asio::error_code& ec) {
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const asio::error_code& ec) {
       self->waiting_ = false;
       if (ec) {
         if (ec != asio::error::operation_aborted) self->terminate();
@@ -432,7 +507,7 @@ class connection final : public deadline_entry,
     mode_ = mode::websocket;
     wsh_ = std::move(h);
     con_ = w_.ws.get_connection();
-    connection* self = this;
+    basic_connection* self = this;
     using hdl = websocketpp::connection_hdl;
     con_->set_write_handler([self](hdl, const char* p, std::size_t n) {
       self->queue_copy(p, n, nullptr, 0);
@@ -618,9 +693,25 @@ class connection final : public deadline_entry,
     }
     writing_ = true;
     inflight_.swap(out_);
+    if constexpr (!Stream::drains_socket) {
+      // TLS writes one buffer per record: gather the pieces into one buffer (a copy is cheap
+      // next to the encryption) rather than one record per piece.
+      std::string& all = stream_.write_buffer();
+      all.clear();
+      for (auto& p : inflight_) all.append(static_cast<const char*>(p.buffer().data()), p.buffer().size());
+      stream_.async_write([self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+        self->writing_ = false;
+        self->out_bytes_ -= std::min(n, self->out_bytes_);
+        self->inflight_.clear();
+        self->stream_.release_write_buffer();
+        if (ec) return self->terminate();
+        self->after_output();
+      });
+      return;
+    }
     bufs_.clear();
     for (auto& p : inflight_) bufs_.push_back(p.buffer());
-    asio::async_write(sock_, bufs_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+    asio::async_write(stream_.socket(), bufs_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
       self->writing_ = false;
       self->out_bytes_ -= std::min(n, self->out_bytes_);
       self->inflight_.clear();
@@ -634,9 +725,30 @@ class connection final : public deadline_entry,
   void begin_linger() {
     lingering_ = true;
     held_.clear();
-    asio::error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_send, ec);
     set_deadline(kind::linger, w_.opts.linger_timeout);
+    if constexpr (!Stream::drains_socket) {
+      // TLS: close_notify, then read until the peer's (the stream's shutdown does both). A read
+      // in progress is cancelled first (its handler then calls close_tls): one reader at a time.
+      if (waiting_) {
+        asio::error_code ec;
+        stream_.socket().cancel(ec);
+      } else {
+        close_tls();
+      }
+      return;
+    }
+    asio::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  /// The end of a lingering TLS connection: close_notify both ways (bounded by the linger
+  /// deadline), then close.
+  void close_tls() {
+    if constexpr (!Stream::drains_socket) {
+      if (dead_ || tls_closing_) return;
+      tls_closing_ = true;
+      stream_.async_shutdown([self = shared_from_this()](const asio::error_code&) { self->terminate(); });
+    }
   }
 
   void update_deadline() {
@@ -672,7 +784,7 @@ class connection final : public deadline_entry,
 
   std::shared_ptr<worker> keep_;
   worker& w_;
-  tcp::socket sock_;
+  Stream stream_;
   tcp::endpoint remote_;
   request_parser parser_;
   std::vector<slot> slots_;
@@ -681,8 +793,6 @@ class connection final : public deadline_entry,
   std::vector<asio::const_buffer> bufs_;
   std::size_t out_bytes_ = 0;
   std::uint64_t next_seq_ = 0, served_ = 0;
-  connection* prev_ = nullptr;
-  connection* next_ = nullptr;
 
   ws_connection_ptr con_;
   std::shared_ptr<websocket_handler> wsh_;
@@ -696,10 +806,9 @@ class connection final : public deadline_entry,
   kind deadline_ = kind::none;
   bool in_batch_ = false, waiting_ = false, writing_ = false, was_paused_ = false;
   bool stop_parsing_ = false, closing_ = false, lingering_ = false, overflow_ = false, linked_ = false;
-  bool ws_down_ = false, ws_opened_ = false, close_notified_ = false, continued_ = false;
-
- public:
-  connection* next_connection() const noexcept { return next_; }
+  bool ws_down_ = false, ws_opened_ = false, close_notified_ = false, continued_ = false, tls_closing_ = false;
 };
+
+using connection = basic_connection<plain_stream>;
 
 }  // namespace portico::net::detail

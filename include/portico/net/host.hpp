@@ -16,6 +16,7 @@
 #include <asio/ip/v6_only.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <future>
 #include <atomic>
 #include <memory>
@@ -33,6 +34,8 @@
 #include "worker.hpp"
 
 namespace portico::net {
+
+struct tls_options;  // <portico/net/tls.hpp>
 
 class host {
  public:
@@ -66,11 +69,26 @@ class host {
   /// (0 = ephemeral); returns the bound port. An IPv6 socket is IPv6-only, so "::" and "0.0.0.0"
   /// can both listen on one port. Throws std::system_error (e.g. address in use).
   std::uint16_t listen(const std::string& address, std::uint16_t port) {
+    return listen_with(address, port, [](const std::shared_ptr<worker>& w, tcp::socket s) {
+      std::make_shared<detail::connection>(w, std::move(s))->start();
+    });
+  }
+
+  /// Like listen(), but the listener speaks TLS: https:// and wss:// on it, the same mounts.
+  /// Defined in <portico/net/tls.hpp> (which declares tls_options): only programs that include it
+  /// link OpenSSL. Throws std::invalid_argument naming an option whose file cannot be used.
+  inline std::uint16_t listen_tls(const std::string& address, std::uint16_t port, const tls_options& tls);
+
+  /// Makes and starts the connection of an accepted socket, on the worker's thread.
+  using spawn_fn = std::function<void(const std::shared_ptr<worker>&, tcp::socket)>;
+
+  /// listen() with the connection type of `spawn` (plain, TLS).
+  std::uint16_t listen_with(const std::string& address, std::uint16_t port, spawn_fn spawn) {
     if (stopped_) throw std::logic_error("portico::net::host: listen() after stop()");
     const auto addr = asio::ip::make_address(address.empty() ? "0.0.0.0" : address);
     const tcp::endpoint where(addr, port);
     auto& w = *workers_[acceptors_.size() % workers_.size()];
-    auto a = std::make_unique<listener>(w.io);
+    auto a = std::make_unique<listener>(w.io, std::move(spawn));
     a->acceptor.open(where.protocol());
     if (addr.is_v6()) a->acceptor.set_option(asio::ip::v6_only(true));
     a->acceptor.set_option(tcp::acceptor::reuse_address(true));  // TIME_WAIT only: not SO_REUSEPORT
@@ -137,8 +155,8 @@ class host {
       worker* w = wp.get();
       asio::post(w->io, [w] {
         w->stopping = true;
-        for (detail::connection* c = w->first; c;) {
-          detail::connection* next = c->next_connection();
+        for (detail::connection_base* c = w->first; c;) {
+          detail::connection_base* next = c->next_connection();
           c->begin_stop();
           c = next;
         }
@@ -180,9 +198,10 @@ class host {
 
  private:
   struct listener {
-    explicit listener(asio::io_context& io) : acceptor(io), retry(io) {}
+    listener(asio::io_context& io, spawn_fn s) : acceptor(io), retry(io), spawn(std::move(s)) {}
     tcp::acceptor acceptor;
     asio::steady_timer retry;  ///< after an accept error (EMFILE): try again shortly
+    spawn_fn spawn;
   };
 
   /// Accepted sockets are spread over the threads round-robin.
@@ -198,9 +217,9 @@ class host {
         });
         return;
       }
-      asio::post(target->io, [target, sock = std::move(s)]() mutable {
+      asio::post(target->io, [target, &l, sock = std::move(s)]() mutable {
         if (target->stopping) return;
-        std::make_shared<detail::connection>(target, std::move(sock))->start();
+        l.spawn(target, std::move(sock));
       });
       accept(l);
     });

@@ -31,7 +31,7 @@ struct mount_table {
   }
 };
 
-class connection;
+class connection_base;
 }  // namespace detail
 
 struct worker {
@@ -56,7 +56,7 @@ struct worker {
   std::unique_ptr<char[]> read_buf;
   detail::ws_endpoint ws;
   /// Live connections (intrusive list, for stop()).
-  detail::connection* first = nullptr;
+  detail::connection_base* first = nullptr;
   std::size_t connections = 0;
   bool stopping = false;
   /// Set once the thread has ended: late answers from other threads are dropped.
