@@ -1,7 +1,8 @@
 // A portico server that is a member of a classic Redis-adapter cluster, driven by
 // tests/redis/node/mixed_cluster.test.js beside a Node socket.io server on the same Redis.
-// Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S] [--sharded]
+// Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S] [--sharded] [--admin ID]
 //   --sharded: sharded mode (createShardedAdapter, "dynamic" subscriptions) instead of classic.
+//   --admin ID: the admin UI's namespace "/admin" (no auth, server id ID), where built with it.
 //   prints "LISTENING <port>" when ready; exits after S seconds (default 120) or on SIGTERM.
 // Events (every one acked): join(room) -> true; to_room(room, event, arg) -> true (broadcast
 // from this server); ask_room(room, arg) -> [status, answers] of a broadcast with ack "q" to
@@ -23,10 +24,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#ifdef PORTICO_MEMBER_ADMIN
+#include <portico/admin/admin_ui.hpp>
+#endif
 #include <portico/redis/adapter.hpp>
 #include <portico/redis/sharded_adapter.hpp>
 #include <portico/socketio/server.hpp>
@@ -42,6 +47,7 @@ int main(int argc, char** argv) {
   unsigned port = 0, redis_port = 0;
   long max_seconds = 120;
   bool sharded = false;
+  std::string admin_id;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     if (f == "--sharded") {
@@ -51,6 +57,10 @@ int main(int argc, char** argv) {
     if (i + 1 >= argc) {
       std::cerr << "missing value for " << f << "\n";
       return 2;
+    }
+    if (f == "--admin") {
+      admin_id = argv[++i];
+      continue;
     }
     long v = std::strtol(argv[++i], nullptr, 10);
     if (f == "--port") port = static_cast<unsigned>(v);
@@ -158,6 +168,21 @@ int main(int argc, char** argv) {
     auto reply = e.take_ack();
     e.socket().get_namespace().get_adapter().server_count([reply](std::size_t k) mutable { reply(k); });
   });
+#ifdef PORTICO_MEMBER_ADMIN
+  std::unique_ptr<portico::admin_ui> admin;
+  if (!admin_id.empty()) {
+    portico::admin_ui_options ao;
+    ao.no_auth = true;
+    ao.server_id = admin_id;
+    ao.stats_interval = std::chrono::milliseconds(500);
+    admin = std::make_unique<portico::admin_ui>(io, ao);
+  }
+#else
+  if (!admin_id.empty()) {
+    std::cerr << "built without the admin UI\n";
+    return 2;
+  }
+#endif
   try {
     io.listen("127.0.0.1", static_cast<std::uint16_t>(port));
     io.start();
@@ -171,5 +196,8 @@ int main(int argc, char** argv) {
   while (!g_stop.load() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   io.stop();
+#ifdef PORTICO_MEMBER_ADMIN
+  admin.reset();  // after the server stopped
+#endif
   return 0;
 }

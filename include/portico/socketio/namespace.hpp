@@ -589,13 +589,13 @@ inline void nsp::fetch_sockets(const broadcast_options& opts, adapter::fetch_fn 
 
 inline void nsp::sockets_join(const broadcast_options& opts, const std::vector<std::string>& rooms) {
   for (const auto& sid : adapter_->sids(opts))
-    for (const auto& r : rooms) adapter_->join(sid, r);
+    for (const auto& r : rooms) enter_room(sid, r);  // the observer sees it, as Node's "join-room"
   if (!opts.local) adapter_->remote_join(opts, rooms);
 }
 
 inline void nsp::sockets_leave(const broadcast_options& opts, const std::vector<std::string>& rooms) {
   for (const auto& sid : adapter_->sids(opts))
-    for (const auto& r : rooms) adapter_->leave(sid, r);
+    for (const auto& r : rooms) leave_room(sid, r);
   if (!opts.local) adapter_->remote_leave(opts, rooms);
 }
 
