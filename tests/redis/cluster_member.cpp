@@ -3,13 +3,15 @@
 // Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S] [--sharded] [--admin ID]
 //   --sharded: sharded mode (createShardedAdapter, "dynamic" subscriptions) instead of classic.
 //   --admin ID: the admin UI's namespace "/admin" (no auth, server id ID), where built with it.
+//   --recovery: connection state recovery with the Redis session store (a client may recover
+//   on another member).
 //   prints "LISTENING <port>" when ready; exits after S seconds (default 120) or on SIGTERM.
 // Events (every one acked): join(room) -> true; to_room(room, event, arg) -> true (broadcast
 // from this server); ask_room(room, arg) -> [status, answers] of a broadcast with ack "q" to
 // the room (3 s); server_count() -> the adapter's count; ask_servers(arg) -> [complete, answers]
 // of server_side_emit_with_ack("ping-node", arg); tell_servers(arg) -> true after
 // server_side_emit("note", arg); last_note() -> the last "note" another server sent.
-// set_data(obj) -> true after saving obj as the socket's session; fetch_all() -> [complete,
+// set_data(obj) -> true after saving obj as the socket's session; get_data() -> it as JSON text; fetch_all() -> [complete,
 // ids] of fetch_sockets over the cluster. kick(room[, close]) -> true after
 // in(room).disconnect_sockets(close, default true) on every server. room_join(room, r) /
 // room_leave(room, r) -> true after in(room).sockets_join/leave([r]) cluster-wide. all_rooms() ->
@@ -33,6 +35,7 @@
 #include <portico/admin/admin_ui.hpp>
 #endif
 #include <portico/redis/adapter.hpp>
+#include <portico/redis/session_store.hpp>
 #include <portico/redis/sharded_adapter.hpp>
 #include <portico/socketio/server.hpp>
 
@@ -46,12 +49,16 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 int main(int argc, char** argv) {
   unsigned port = 0, redis_port = 0;
   long max_seconds = 120;
-  bool sharded = false;
+  bool sharded = false, recovery = false;
   std::string admin_id;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     if (f == "--sharded") {
       sharded = true;
+      continue;
+    }
+    if (f == "--recovery") {
+      recovery = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -85,6 +92,13 @@ int main(int argc, char** argv) {
   o.adapter_factory = sharded ? portico::redis::sharded_adapter_factory(c)
                               : portico::redis::classic_adapter_factory(c);
   o.engine.threads = 2;
+  if (recovery) {
+    o.connection_state_recovery.enabled = true;
+    portico::redis::session_store_options so;
+    so.connection.host = c.host;
+    so.connection.port = c.port;
+    o.session_store_factory = portico::redis::session_store_factory(so);
+  }
   sio::server io(o);
   auto& n = io.of("/");
   n.on("join", [](sio::socket& s, const sio::args& a) {
@@ -130,6 +144,10 @@ int main(int argc, char** argv) {
   n.on("set_data", [](sio::socket& s, const sio::args& a) {
     s.save_session(a[0]);
     return true;
+  });
+  n.on("get_data", [](sio::socket& s, const sio::args&) {  // the socket's session as JSON text
+    auto d = s.get_session();
+    return d.IsNull() ? std::string("null") : portico::json::stringify(d);
   });
   n.on("fetch_all", [](sio::event& e) {
     auto reply = e.take_ack();

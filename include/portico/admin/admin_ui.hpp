@@ -429,6 +429,10 @@ class admin_ui final : public socketio::observer {
           if (g->out.size() > 1) g->out += ',';
           g->out += serialize(*s);
         }
+    if (!admin_nsp().get_socket(to->sid())) {  // still in its connect handler: Node lists it
+      if (g->out.size() > 1) g->out += ',';
+      g->out += serialize(*to);
+    }
     g->left = nsps.size() + 1;
     auto done = [g, to]() {  // under g->mu
       if (--g->left) return;

@@ -59,6 +59,7 @@ test('an admin connected to one member sees and acts on the sockets of another',
     assert.strictEqual(mine.nsp, '/');
     assert.deepStrictEqual([...mine.rooms].sort(), ['lobby', onB.id].sort());
     assert.strictEqual(mine.handshake.address, '127.0.0.1');
+    assert.ok(list.some((s) => s.nsp === '/admin' && s.id === admin.id), 'the admin itself is listed, as by Node');
 
     // Both members' statistics reach the admin (each member emits to /admin cluster-wide).
     assert.ok(await until(() => stats.has('member-a') && stats.has('member-b')), `servers: ${[...stats.keys()]}`);
