@@ -214,11 +214,14 @@ class session_store final : public socketio::session_store {
     timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
     ctx_.reset(redisConnectWithTimeout(opts_.connection.host.c_str(), opts_.connection.port, tv));
     if (!ctx_ || ctx_->err) {
-      log_.warn("redis session store: cannot connect to " + opts_.connection.host + ":" +
-                std::to_string(opts_.connection.port));
+      if (!warned_)  // once per outage, not once per emit
+        log_.warn("redis session store: cannot connect to " + opts_.connection.host + ":" +
+                  std::to_string(opts_.connection.port) + "; nothing is recoverable until it is back");
+      warned_ = true;
       ctx_.reset();
       return false;
     }
+    warned_ = false;
     redisSetTimeout(ctx_.get(), tv);
     if (!opts_.connection.password.empty()) {
       detail::store_reply r = opts_.connection.username.empty()
@@ -268,6 +271,7 @@ class session_store final : public socketio::session_store {
   portico::logger log_;
   std::mutex mu_;  ///< one command at a time on ctx_
   std::unique_ptr<redisContext, detail::store_context_deleter> ctx_;
+  bool warned_ = false;  ///< the outage was logged
 };
 
 /// For `server_options::session_store_factory`.
