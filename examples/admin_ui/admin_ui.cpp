@@ -5,6 +5,7 @@
 //   admin_ui [--port 8000] [--host 127.0.0.1] [--admin-ui DIR]
 //            (--admin-user NAME --admin-password-hash BCRYPT | --no-auth)
 //            [--read-only] [--production] [--max-seconds N]
+//            [--session-ttl-ms N] [--max-sessions N]
 //
 // Open http://HOST:PORT/admin/, log in with the server URL http://HOST:PORT and the user's
 // password. DIR is the npm package's ui/dist (scripts/setup installs it under
@@ -50,7 +51,8 @@ struct RoomsGateway : portico::gateway<RoomsGateway> {
 [[noreturn]] static void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: admin_ui [--port N] [--host ADDR] [--admin-ui DIR] (--admin-user NAME "
-               "--admin-password-hash BCRYPT | --no-auth) [--read-only] [--production] [--max-seconds N]\n");
+               "--admin-password-hash BCRYPT | --no-auth) [--read-only] [--production] [--max-seconds N] "
+               "[--session-ttl-ms N] [--max-sessions N]\n");
   std::exit(code);
 }
 
@@ -74,6 +76,8 @@ int main(int argc, char** argv) {
     else if (a == "--read-only") admin.read_only = true;
     else if (a == "--production") admin.mode = portico::admin_ui_options::run_mode::production;
     else if (a == "--max-seconds") max_seconds = std::strtol(value().c_str(), nullptr, 10);
+    else if (a == "--session-ttl-ms") admin.session_ttl = std::chrono::milliseconds(std::strtol(value().c_str(), nullptr, 10));
+    else if (a == "--max-sessions") admin.max_sessions = std::strtoul(value().c_str(), nullptr, 10);
     else if (a == "--help" || a == "-h") usage(0);
     else usage(2);
   }

@@ -210,6 +210,61 @@ describe('admin UI namespace, read-write, development mode (basic auth)', () => 
   });
 });
 
+describe('admin UI sessions: expiry, limit, logins off the I/O thread', () => {
+  let server;
+  before(async () => {
+    // cost 11: each check takes long enough (~0.1 s) that a blocked I/O thread would show
+    server = await startServer(['--admin-user', 'admin', '--admin-password-hash', bcrypt.hashSync(PASSWORD, 11),
+      '--session-ttl-ms', '3000', '--max-sessions', '2']);
+  });
+  after(async () => { closeAll(); if (server) await server.stop(); });
+
+  async function refusedWith(auth) {
+    const a = client(`${server.url}/admin`, { auth });
+    const r = await Promise.race([once(a, 'connect').then(() => 'connected'), once(a, 'connect_error').then(([e]) => e.message)]);
+    a.disconnect();
+    return r;
+  }
+
+  it('the oldest session id is forgotten beyond max_sessions; all of them expire after session_ttl', T, async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await admin(server.url, { username: 'admin', password: PASSWORD })).got.session);
+    assert.equal(new Set(ids).size, 3);
+    assert.equal(await refusedWith({ sessionId: ids[0] }), 'invalid credentials');
+    assert.equal(await refusedWith({ sessionId: ids[2] }), 'connected');
+    // bounded wait for the TTL to pass (polling with the id itself would not renew it)
+    let expired = false;
+    for (let i = 0; i < 40 && !expired; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      expired = (await refusedWith({ sessionId: ids[2] })) === 'invalid credentials';
+    }
+    assert.ok(expired, 'the newest session expired');
+    assert.equal(await refusedWith({ sessionId: ids[1] }), 'invalid credentials');
+    // a new login works again, with a new session id
+    assert.ok(!ids.includes((await admin(server.url, { username: 'admin', password: PASSWORD })).got.session));
+    closeAll();
+  });
+
+  it('a client of the same single I/O thread is served while logins are being checked', T, async () => {
+    const c = await connected(client(server.url));
+    // ten logins at once (one right, nine wrong): one bcrypt check after the other on the
+    // verifier thread, while the example's only I/O thread answers the echoes
+    let answered = 0;
+    const logins = [];
+    for (let i = 0; i < 10; i++) {
+      logins.push(refusedWith({ username: 'admin', password: i === 0 ? PASSWORD : 'wrong' }).then((r) => { answered += 1; return r; }));
+    }
+    const echoes = [];
+    for (let i = 0; i < 5; i++) echoes.push(ack(c, 'echo', String(i)));
+    assert.deepEqual(await Promise.all(echoes), ['0', '1', '2', '3', '4']);
+    assert.ok(answered < 10, `the echoes waited for ${answered} logins`);
+    const answers = await Promise.all(logins);
+    assert.equal(answers[0], 'connected');
+    assert.deepEqual(answers.slice(1), Array(9).fill('invalid credentials'));
+    closeAll();
+  });
+});
+
 describe('admin UI namespace, read-only and production mode', () => {
   let server;
   before(async () => {

@@ -326,3 +326,90 @@ TEST_CASE("redis adapter: fetch_sockets lists both servers' sockets with handsha
   REQUIRE(got.size() == 1);
   CHECK(got[0].rooms.size() == 2);
 }
+
+// --- redis::session_store (connection state recovery across members), without servers ---
+
+#include <portico/redis/session_store.hpp>
+
+namespace {
+portico::engineio::frame_ptr frame(std::string text, std::vector<std::string> bins = {}) {
+  auto f = std::make_shared<portico::engineio::frame>();
+  f->text = std::move(text);
+  f->binaries = std::move(bins);
+  return f;
+}
+sio::broadcast_options to(std::vector<std::string> rooms, std::vector<std::string> except = {}) {
+  sio::broadcast_options o;
+  o.rooms = std::move(rooms);
+  o.except = std::move(except);
+  return o;
+}
+}  // namespace
+
+TEST_CASE("redis session_store: one member persists, another restores with the missed packets",
+          "[redis][session_store]") {
+  portico_test::redis_server redis;
+  portico::redis::session_store_options so;
+  so.connection.port = redis.port();
+  sio::recovery_options r;
+  r.enabled = true;
+  r.max_stored_packets = 3;
+  portico::redis::session_store a(so, "/", r), b(so, "/", r);
+
+  // offsets are shared: the two members count on one counter
+  CHECK(a.next_offset() == "1");
+  a.store("1", to({}), frame("2[\"all\",\"1\"]"));
+  CHECK(b.next_offset() == "2");
+  b.store("2", to({"r"}), frame("51-[\"bin\",{\"_placeholder\":true,\"num\":0},\"2\"]", {std::string("\x00\xff", 2)}));
+  CHECK(a.next_offset() == "3");
+  a.store("3", to({"other"}), frame("2[\"not-mine\",\"3\"]"));
+  CHECK(b.next_offset() == "4");
+  b.store("4", to({}, {"r"}), frame("2[\"except-r\",\"4\"]"));
+
+  sio::recovery_session s;
+  s.sid = "sid1";
+  s.pid = "pid1";
+  s.rooms = {"sid1", "r"};
+  s.data = R"({"user":"ann"})";
+  a.persist(s);
+  CHECK_FALSE(b.restore("unknown", "1"));
+  auto got = b.restore("pid1", "1");
+  REQUIRE(got);
+  CHECK(got->sid == "sid1");
+  CHECK(got->rooms == std::vector<std::string>{"sid1", "r"});
+  CHECK(got->data == R"({"user":"ann"})");
+  REQUIRE(got->missed.size() == 1);  // "r" only: not "other", not the one excepting "r"
+  CHECK(got->missed[0]->text == "51-[\"bin\",{\"_placeholder\":true,\"num\":0},\"2\"]");
+  CHECK(got->missed[0]->binaries == std::vector<std::string>{std::string("\x00\xff", 2)});
+  CHECK_FALSE(a.restore("pid1", "1"));  // taken once
+
+  // refused: a malformed offset, an offset beyond the counter, packets trimmed away
+  a.persist(s);
+  CHECK_FALSE(b.restore("pid1", "x1"));
+  a.persist(s);
+  CHECK_FALSE(b.restore("pid1", "99"));
+  for (int i = 0; i < 3; ++i) {
+    auto off = a.next_offset();
+    a.store(off, to({}), frame("2[\"more\",\"" + off + "\"]"));
+  }
+  a.persist(s);
+  CHECK_FALSE(b.restore("pid1", "1"));  // 6 packets after it, 3 kept
+  a.persist(s);
+  auto recent = b.restore("pid1", "5");
+  REQUIRE(recent);
+  CHECK(recent->missed.size() == 2);
+}
+
+TEST_CASE("redis session_store: Redis unreachable costs no crash and recovers nothing", "[redis][session_store]") {
+  portico::redis::session_store_options so;
+  so.connection.port = portico_test::redis_server::free_port();  // nobody listens
+  so.connection.connect_timeout = std::chrono::milliseconds(500);
+  sio::recovery_options r;
+  portico::redis::session_store a(so, "/", r);
+  CHECK(a.next_offset() == "0");
+  a.store("0", to({}), frame("2[\"x\",\"0\"]"));
+  sio::recovery_session s;
+  s.pid = "p";
+  a.persist(s);
+  CHECK_FALSE(a.restore("p", "0"));
+}

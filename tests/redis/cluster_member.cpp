@@ -1,14 +1,17 @@
 // A portico server that is a member of a classic Redis-adapter cluster, driven by
 // tests/redis/node/mixed_cluster.test.js beside a Node socket.io server on the same Redis.
-// Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S] [--sharded]
+// Usage: redis_cluster_member --redis PORT [--port N] [--max-seconds S] [--sharded] [--admin ID]
 //   --sharded: sharded mode (createShardedAdapter, "dynamic" subscriptions) instead of classic.
+//   --admin ID: the admin UI's namespace "/admin" (no auth, server id ID), where built with it.
+//   --recovery: connection state recovery with the Redis session store (a client may recover
+//   on another member).
 //   prints "LISTENING <port>" when ready; exits after S seconds (default 120) or on SIGTERM.
 // Events (every one acked): join(room) -> true; to_room(room, event, arg) -> true (broadcast
 // from this server); ask_room(room, arg) -> [status, answers] of a broadcast with ack "q" to
 // the room (3 s); server_count() -> the adapter's count; ask_servers(arg) -> [complete, answers]
 // of server_side_emit_with_ack("ping-node", arg); tell_servers(arg) -> true after
 // server_side_emit("note", arg); last_note() -> the last "note" another server sent.
-// set_data(obj) -> true after saving obj as the socket's session; fetch_all() -> [complete,
+// set_data(obj) -> true after saving obj as the socket's session; get_data() -> it as JSON text; fetch_all() -> [complete,
 // ids] of fetch_sockets over the cluster. kick(room[, close]) -> true after
 // in(room).disconnect_sockets(close, default true) on every server. room_join(room, r) /
 // room_leave(room, r) -> true after in(room).sockets_join/leave([r]) cluster-wide. all_rooms() ->
@@ -23,11 +26,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#ifdef PORTICO_MEMBER_ADMIN
+#include <portico/admin/admin_ui.hpp>
+#endif
 #include <portico/redis/adapter.hpp>
+#include <portico/redis/session_store.hpp>
 #include <portico/redis/sharded_adapter.hpp>
 #include <portico/socketio/server.hpp>
 
@@ -41,16 +49,25 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 int main(int argc, char** argv) {
   unsigned port = 0, redis_port = 0;
   long max_seconds = 120;
-  bool sharded = false;
+  bool sharded = false, recovery = false;
+  std::string admin_id;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     if (f == "--sharded") {
       sharded = true;
       continue;
     }
+    if (f == "--recovery") {
+      recovery = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       std::cerr << "missing value for " << f << "\n";
       return 2;
+    }
+    if (f == "--admin") {
+      admin_id = argv[++i];
+      continue;
     }
     long v = std::strtol(argv[++i], nullptr, 10);
     if (f == "--port") port = static_cast<unsigned>(v);
@@ -75,6 +92,13 @@ int main(int argc, char** argv) {
   o.adapter_factory = sharded ? portico::redis::sharded_adapter_factory(c)
                               : portico::redis::classic_adapter_factory(c);
   o.engine.threads = 2;
+  if (recovery) {
+    o.connection_state_recovery.enabled = true;
+    portico::redis::session_store_options so;
+    so.connection.host = c.host;
+    so.connection.port = c.port;
+    o.session_store_factory = portico::redis::session_store_factory(so);
+  }
   sio::server io(o);
   auto& n = io.of("/");
   n.on("join", [](sio::socket& s, const sio::args& a) {
@@ -121,6 +145,10 @@ int main(int argc, char** argv) {
     s.save_session(a[0]);
     return true;
   });
+  n.on("get_data", [](sio::socket& s, const sio::args&) {  // the socket's session as JSON text
+    auto d = s.get_session();
+    return d.IsNull() ? std::string("null") : portico::json::stringify(d);
+  });
   n.on("fetch_all", [](sio::event& e) {
     auto reply = e.take_ack();
     e.socket().get_namespace().fetch_sockets([reply](bool complete, std::vector<sio::socket_info> v) mutable {
@@ -158,6 +186,21 @@ int main(int argc, char** argv) {
     auto reply = e.take_ack();
     e.socket().get_namespace().get_adapter().server_count([reply](std::size_t k) mutable { reply(k); });
   });
+#ifdef PORTICO_MEMBER_ADMIN
+  std::unique_ptr<portico::admin_ui> admin;
+  if (!admin_id.empty()) {
+    portico::admin_ui_options ao;
+    ao.no_auth = true;
+    ao.server_id = admin_id;
+    ao.stats_interval = std::chrono::milliseconds(500);
+    admin = std::make_unique<portico::admin_ui>(io, ao);
+  }
+#else
+  if (!admin_id.empty()) {
+    std::cerr << "built without the admin UI\n";
+    return 2;
+  }
+#endif
   try {
     io.listen("127.0.0.1", static_cast<std::uint16_t>(port));
     io.start();
@@ -171,5 +214,8 @@ int main(int argc, char** argv) {
   while (!g_stop.load() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   io.stop();
+#ifdef PORTICO_MEMBER_ADMIN
+  admin.reset();  // after the server stopped
+#endif
   return 0;
 }

@@ -226,6 +226,89 @@ TEST_CASE("a connect handler or middleware refuses with a message and data", "[s
   CHECK(c.next_text() == R"(2["never-seen-if-refused"])");
 }
 
+TEST_CASE("a deferred connect is answered later from another thread; the I/O thread stays free",
+          "[socketio][server][defer]") {
+  auto o = test_options();
+  o.engine.threads = 1;  // one I/O thread: a blocking middleware would stall the "release" event
+  sio::server io(o);
+  std::mutex mu;
+  std::vector<sio::connect_deferral> waiting;
+  std::atomic<int> after_calls{0};
+  io.of("/slow").use([&](sio::socket&, sio::connect_request& r) {
+    auto d = r.defer();
+    CHECK(r.defer());  // the same deferral again
+    std::lock_guard<std::mutex> g(mu);
+    waiting.push_back(d);
+  });
+  io.of("/slow").on_connect([&](sio::socket& s, sio::connect_request&) {
+    ++after_calls;
+    s.emit("welcome");
+  });
+  io.on("release", [&](sio::socket&, const sio::args& a) {  // answers the waiting connects from a thread
+    std::vector<sio::connect_deferral> v;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      v.swap(waiting);
+    }
+    const bool ok = a[0].IsBool() && a[0].GetBool();
+    std::thread([v, ok]() mutable {
+      for (auto& d : v) {
+        if (ok) d.accept();
+        else d.refuse("no entry");
+        d.accept();  // a second answer is ignored
+      }
+    }).detach();
+    return true;
+  });
+  io.of("/dropped").use([](sio::socket&, sio::connect_request& r) { (void)r.defer(); });  // never answered
+  io.of("/both").use([](sio::socket&, sio::connect_request& r) {
+    auto d = r.defer();
+    r.refuse("at once");  // refusing in the handler wins over the deferral
+    d.accept();
+  });
+  running srv(io);
+  client slow(srv.port()), other(srv.port());
+  REQUIRE(slow.wait_open());
+  REQUIRE(other.wait_open());
+  slow.send("0/slow,");
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> g(mu);
+    return waiting.size() == 1;
+  }));
+  CHECK(slow.quiet_for(100ms));  // no answer yet
+  slow.send("0/slow,");           // a second CONNECT while the first waits: invalid state
+  CHECK(slow.wait_closed(3s));
+  client a(srv.port()), b(srv.port());
+  REQUIRE(a.wait_open());
+  REQUIRE(b.wait_open());
+  a.send("0/slow,");
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> g(mu);
+    return waiting.size() == 2;  // the closed connection's deferral is still held, answered as a no-op
+  }));
+  // the only I/O thread serves another connection while a's CONNECT waits
+  REQUIRE(other.connect("/").rfind("0{", 0) == 0);
+  other.send(R"(21["release",true])");
+  CHECK(other.next_text() == "31[true]");
+  CHECK(a.next_text().rfind("0/slow,{\"sid\":", 0) == 0);
+  CHECK(a.next_text() == R"(2/slow,["welcome"])");
+  CHECK(after_calls == 1);
+  CHECK(io.of("/slow").size() == 1);
+  b.send("0/slow,");
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> g(mu);
+    return waiting.size() == 1;
+  }));
+  other.send(R"(22["release",false])");
+  CHECK(other.next_text() == "32[true]");
+  CHECK(b.next_text() == R"(4/slow,{"message":"no entry"})");
+  CHECK(after_calls == 1);
+  CHECK(b.connect("/dropped") == R"(4/dropped,{"message":"internal error"})");
+  CHECK(b.connect("/both") == R"(4/both,{"message":"at once"})");
+  CHECK(b.quiet_for(100ms));
+  CHECK(io.of("/slow").size() == 1);
+}
+
 TEST_CASE("connect_timeout closes sessions that never connect to a namespace", "[socketio][server]") {
   auto o = test_options();
   o.connect_timeout = 300ms;

@@ -20,11 +20,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -66,13 +68,22 @@ struct admin_ui_options {
   bool no_auth = false;
   /// Only watch: no disconnect, join or leave from the UI.
   bool read_only = false;
-  /// The name the UI shows for this server; empty: the host name.
+  /// The name the UI shows for this server; empty: the host name (with a cluster adapter:
+  /// "host#pid", so members on one host stay apart).
   std::string server_id;
   enum class run_mode { development, production };
   /// development: sockets, rooms and every event sent or received are reported (Node's
   /// default); production: server stats only, and the per-message path stays untouched.
   run_mode mode = run_mode::development;
   std::chrono::milliseconds stats_interval{2000};
+  /// How long a session id given at login stays valid. Node's default store (InMemoryStore)
+  /// keeps them until the process ends; its RedisStore for 86400 s: the default here.
+  std::chrono::milliseconds session_ttl{std::chrono::hours(24)};
+  /// Most session ids kept; a login beyond it forgets the oldest (Node's store has no limit).
+  std::size_t max_sessions = 1024;
+  /// Password checks waiting for the verifier thread; beyond it a login is refused at once
+  /// ("too many login attempts"), so a flood of logins costs a bounded queue.
+  std::size_t max_pending_logins = 16;
   /// For `admin_ui::install`: the UI's files (the npm package's `ui/dist`) and the URL path they
   /// are served on (open `ui_path + "/"`). An empty `ui_dir` serves nothing.
   std::filesystem::path ui_dir;
@@ -92,10 +103,14 @@ class admin_ui final : public socketio::observer {
       if (!admin::is_bcrypt_hash(opts_.password_hash))
         throw std::invalid_argument("portico::admin_ui: password_hash is not a bcrypt hash");
     }
-    if (opts_.server_id.empty()) opts_.server_id = hostname();
+    // Each member of a cluster reports its own stats: as Node's for cluster workers, the host
+    // name alone is not enough to tell members apart.
+    if (opts_.server_id.empty())
+      opts_.server_id = io_.options().adapter_factory ? hostname() + "#" + std::to_string(::getpid()) : hostname();
     install_namespace();
     if (development()) io_.set_observer(this);
     ticker_ = std::thread([this] { tick_loop(); });
+    if (!opts_.no_auth) verifier_ = std::thread([this] { verify_loop(); });
   }
   admin_ui(const admin_ui&) = delete;
   admin_ui& operator=(const admin_ui&) = delete;
@@ -106,6 +121,12 @@ class admin_ui final : public socketio::observer {
     }
     tick_cv_.notify_all();
     if (ticker_.joinable()) ticker_.join();
+    {
+      std::lock_guard<std::mutex> g(logins_mu_);
+      logins_stopping_ = true;
+    }
+    logins_cv_.notify_all();
+    if (verifier_.joinable()) verifier_.join();  // unanswered logins are refused by their deferral
     if (development()) io_.set_observer(nullptr);
   }
 
@@ -209,34 +230,31 @@ class admin_ui final : public socketio::observer {
     admin_->on_connect([this](socketio::socket& s) {
       std::string config = "{\"supportedFeatures\":" + json_strings(features()) + "}";
       s.emit("config", raw_json{config});
-      if (development()) {
-        std::string all = all_sockets();
-        s.emit("all_sockets", raw_json{all});
-      }
+      if (development()) send_all_sockets(s.shared_from_this());
     });
     if (opts_.read_only) return;  // the actions are not even listened to, as in Node
+    // As Node's with socket.io 4: through the namespace's socketsJoin/Leave and
+    // disconnectSockets, so with a cluster adapter they reach the sockets of every server.
     admin_->on("_disconnect", [this](socketio::socket&, const socketio::args& a) {
       // (nsp, close, filter): close the whole connection, or leave the namespace
       const bool close = a[1].IsBool() && a[1].GetBool();
-      for_targets(a[0], a[2], [close](socketio::nsp&, const socketio::socket_ptr& t) {
-        if (close) t->close_connection();
-        else t->disconnect();
-      });
+      for_targets(a[0], a[2], [close](socketio::nsp& n, const socketio::broadcast_options& o) { n.disconnect_sockets(o, close); });
     });
     admin_->on("join", [this](socketio::socket&, const socketio::args& a) {  // (nsp, room, filter)
       if (!a[1].IsString()) return;
-      std::string room(a[1].GetString(), a[1].GetStringLength());
-      for_targets(a[0], a[2], [&room](socketio::nsp& n, const socketio::socket_ptr& t) { n.enter_room(t->sid(), room); });
+      std::vector<std::string> room{std::string(a[1].GetString(), a[1].GetStringLength())};
+      for_targets(a[0], a[2], [&room](socketio::nsp& n, const socketio::broadcast_options& o) { n.sockets_join(o, room); });
     });
     admin_->on("leave", [this](socketio::socket&, const socketio::args& a) {
       if (!a[1].IsString()) return;
-      std::string room(a[1].GetString(), a[1].GetStringLength());
-      for_targets(a[0], a[2], [&room](socketio::nsp& n, const socketio::socket_ptr& t) { n.leave_room(t->sid(), room); });
+      std::vector<std::string> room{std::string(a[1].GetString(), a[1].GetStringLength())};
+      for_targets(a[0], a[2], [&room](socketio::nsp& n, const socketio::broadcast_options& o) { n.sockets_leave(o, room); });
     });
   }
 
   /// Basic auth as Node's middleware: a known session id, or the user name and password
-  /// (which earns a new session id, sent as `session`).
+  /// (which earns a new session id, sent as `session`). The bcrypt check (tens of ms) runs on
+  /// the verifier thread; the CONNECT waits on a deferral and the I/O thread goes on.
   void authenticate(socketio::socket& s, socketio::connect_request& r) {
     if (opts_.no_auth) return;
     const json::value& auth = r.auth();
@@ -247,33 +265,85 @@ class admin_ui final : public socketio::observer {
       return std::string(it->value.GetString(), it->value.GetStringLength());
     };
     const std::string session = str("sessionId");
-    if (!session.empty()) {
-      std::lock_guard<std::mutex> g(sessions_mu_);
-      if (sessions_.count(session)) return;
-    }
-    if (str("username") == opts_.username && admin::bcrypt_matches(str("password"), opts_.password_hash)) {
-      std::string id = portico::detail::random_id();
-      {
-        std::lock_guard<std::mutex> g(sessions_mu_);
-        sessions_.insert(id);
+    if (!session.empty() && session_valid(session)) return;
+    if (str("username") != opts_.username) return refuse(s, r);
+    {
+      std::lock_guard<std::mutex> g(logins_mu_);
+      if (logins_.size() >= opts_.max_pending_logins) {
+        io_.log().info("admin UI: too many login attempts at once, refused " + s.handshake().remote_address);
+        return r.refuse("too many login attempts");
       }
-      s.emit("session", id);
-      return;
+      logins_.push_back(login{s.shared_from_this(), str("password"), r.defer()});
     }
+    logins_cv_.notify_one();
+  }
+
+  void refuse(socketio::socket& s, socketio::connect_request& r) {
     io_.log().info("admin UI: invalid credentials from " + s.handshake().remote_address);
     r.refuse("invalid credentials");
   }
 
-  /// The sockets of namespace `nsp_name` in room `filter` (a room or a socket id; none: all).
+  struct login {
+    socketio::socket_ptr socket;
+    std::string password;
+    socketio::connect_deferral answer;
+  };
+
+  void verify_loop() {
+    std::unique_lock<std::mutex> lk(logins_mu_);
+    for (;;) {
+      logins_cv_.wait(lk, [this] { return logins_stopping_ || !logins_.empty(); });
+      if (logins_stopping_) return;
+      login l = std::move(logins_.front());
+      logins_.pop_front();
+      lk.unlock();
+      if (admin::bcrypt_matches(l.password, opts_.password_hash)) {
+        std::string id = portico::detail::random_id();
+        add_session(id);
+        l.socket->emit("session", id);  // buffered: it follows the CONNECT answer
+        l.answer.accept();
+      } else {
+        io_.log().info("admin UI: invalid credentials from " + l.socket->handshake().remote_address);
+        l.answer.refuse("invalid credentials");
+      }
+      l = login{};
+      lk.lock();
+    }
+  }
+
+  bool session_valid(const std::string& id) {
+    std::lock_guard<std::mutex> g(sessions_mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return false;
+    if (it->second > std::chrono::steady_clock::now()) return true;
+    sessions_.erase(it);  // expired (its entry in session_order_ goes when it reaches the front)
+    return false;
+  }
+
+  /// Stores a new session id: expired ones go first, then the oldest beyond max_sessions.
+  void add_session(const std::string& id) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> g(sessions_mu_);
+    // session_order_ is in expiry order (one TTL for all); entries of erased ids are skipped.
+    while (!session_order_.empty() &&
+           (session_order_.front().first <= now || sessions_.size() >= std::max<std::size_t>(1, opts_.max_sessions) ||
+            !sessions_.count(session_order_.front().second))) {
+      sessions_.erase(session_order_.front().second);
+      session_order_.pop_front();
+    }
+    sessions_[id] = now + opts_.session_ttl;
+    session_order_.emplace_back(now + opts_.session_ttl, id);
+  }
+
+  /// Namespace `nsp_name` and the selection of room `filter` (a room or a socket id; none: all).
   template <class F>
   void for_targets(const json::value& nsp_name, const json::value& filter, F&& f) {
     if (!nsp_name.IsString()) return;
     socketio::nsp* n = io_.find(std::string_view(nsp_name.GetString(), nsp_name.GetStringLength()));
     if (!n) return;
-    socketio::emitter e(*n);
-    if (filter.IsString() && filter.GetStringLength() > 0) e.in(std::string(filter.GetString(), filter.GetStringLength()));
-    for (const auto& sid : e.sids())
-      if (auto t = n->get_socket(sid)) f(*n, t);
+    socketio::broadcast_options o;
+    if (filter.IsString() && filter.GetStringLength() > 0) o.rooms.emplace_back(filter.GetString(), filter.GetStringLength());
+    f(*n, o);
   }
 
   static std::string json_strings(const std::vector<std::string>& v) {
@@ -341,24 +411,103 @@ class admin_ui final : public socketio::observer {
     return out;
   }
 
-  /// Every socket of every namespace, as a JSON array.
-  std::string all_sockets() {
-    std::string out = "[";
-    for_each_socket([&](socketio::nsp&, const socketio::socket_ptr& s) {
-      if (out.size() > 1) out += ',';
-      out += serialize(*s);
-    });
-    out += ']';
-    return out;
-  }
-
-  template <class F>
-  void for_each_socket(F&& f) {
+  /// `all_sockets` to `to`: this server's sockets of every namespace, then those of the other
+  /// servers of a cluster (fetch_sockets, as Node's), once every namespace's request answered
+  /// or timed out. Alone: at once.
+  void send_all_sockets(socketio::socket_ptr to) {
+    struct gather {
+      std::mutex mu;
+      std::size_t left = 0;
+      std::string out = "[";
+    };
+    auto g = std::make_shared<gather>();
     std::vector<socketio::nsp*> nsps;
     io_.for_each_namespace([&nsps](socketio::nsp& n) { nsps.push_back(&n); });
     for (auto* n : nsps)
       for (const auto& sid : socketio::emitter(*n).sids())
-        if (auto s = n->get_socket(sid)) f(*n, s);
+        if (auto s = n->get_socket(sid)) {
+          if (g->out.size() > 1) g->out += ',';
+          g->out += serialize(*s);
+        }
+    if (!admin_nsp().get_socket(to->sid())) {  // still in its connect handler: Node lists it
+      if (g->out.size() > 1) g->out += ',';
+      g->out += serialize(*to);
+    }
+    g->left = nsps.size() + 1;
+    auto done = [g, to]() {  // under g->mu
+      if (--g->left) return;
+      g->out += ']';
+      to->emit("all_sockets", raw_json{g->out});
+    };
+    for (auto* n : nsps) {
+      // The callback may come on the cluster's thread, after this admin_ui is gone: no `this`.
+      n->get_adapter().fetch_remote_sockets(
+          socketio::broadcast_options{},
+          [g, done, name = n->name()](bool, std::vector<socketio::socket_info> remote) {
+            std::lock_guard<std::mutex> lk(g->mu);
+            for (const auto& r : remote) {
+              std::string one = serialize_remote(name, r);
+              if (one.empty()) continue;
+              if (g->out.size() > 1) g->out += ',';
+              g->out += one;
+            }
+            done();
+          });
+    }
+    std::lock_guard<std::mutex> lk(g->mu);
+    done();
+  }
+
+  /// A socket of another server as Node's admin serialises a RemoteSocket: its transport and
+  /// client id come from `data._admin` (where Node's instrumented servers keep them); a portico
+  /// member does not put them there, so they are left out. Empty when `i` is not valid JSON.
+  static std::string serialize_remote(const std::string& nsp, const socketio::socket_info& i) {
+    json::document hs, data;
+    if (!json::parse(i.handshake, hs) || !hs.IsObject()) return {};
+    if (!json::parse(i.data, data) || !data.IsObject()) data.SetObject();
+    std::string out;
+    json::string_sink sink{&out};
+    json::writer w(sink);
+    auto str = [&w](std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
+    w.StartObject();
+    w.Key("id"), str(i.id);
+    auto admin = data.FindMember("_admin");
+    if (admin != data.MemberEnd() && admin->value.IsObject()) {
+      for (const char* k : {"clientId", "transport"}) {
+        auto it = admin->value.FindMember(k);
+        if (it != admin->value.MemberEnd() && it->value.IsString()) w.Key(k), it->value.Accept(w);
+      }
+      data.RemoveMember(admin);
+    }
+    w.Key("nsp"), str(nsp);
+    w.Key("data"), data.Accept(w);
+    w.Key("handshake");
+    w.StartObject();
+    auto header = [&hs](const char* k) -> const json::value* {
+      auto h = hs.FindMember("headers");
+      if (h == hs.MemberEnd() || !h->value.IsObject()) return nullptr;
+      auto it = h->value.FindMember(k);
+      return it != h->value.MemberEnd() && it->value.IsString() && it->value.GetStringLength() ? &it->value : nullptr;
+    };
+    const json::value* address = header("cf-connecting-ip");
+    if (!address) address = header("x-forwarded-for");
+    if (!address) {
+      auto a = hs.FindMember("address");
+      if (a != hs.MemberEnd()) address = &a->value;
+    }
+    if (address) w.Key("address"), address->Accept(w);
+    for (const char* k : {"headers", "query", "issued", "secure", "time", "url", "xdomain"}) {
+      auto it = hs.FindMember(k);
+      if (it != hs.MemberEnd()) w.Key(k), it->value.Accept(w);
+    }
+    w.EndObject();
+    w.Key("rooms");
+    w.StartArray();
+    for (const auto& r : i.rooms) str(r);
+    w.EndArray();
+    w.EndObject();
+    sink.Flush();
+    return out;
   }
 
   void tick_loop() {
@@ -424,7 +573,13 @@ class admin_ui final : public socketio::observer {
   std::chrono::steady_clock::time_point started_;
   socketio::nsp* admin_ = nullptr;
   std::mutex sessions_mu_;
-  std::unordered_set<std::string> sessions_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> sessions_;  ///< id -> expiry
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> session_order_;
+  std::mutex logins_mu_;  ///< password checks waiting for verifier_
+  std::condition_variable logins_cv_;
+  std::deque<login> logins_;
+  bool logins_stopping_ = false;
+  std::thread verifier_;
   std::mutex known_mu_;  ///< the transport each socket was last reported with
   std::unordered_map<std::string, std::string> known_;
   std::mutex tick_mu_;

@@ -380,12 +380,8 @@ class adapter : public socketio::memory_adapter {
         // Node's requester applies its request when it returns from Redis; ours was applied
         // when issued (nsp::sockets_join), so our own is skipped.
         if (req.uid == uid_ || !req.rooms) return;
-        for (const auto& sid : sids(detail::target(req.opts)))
-          for (const auto& room : *req.rooms) {
-            if (req.type == request_type::remote_join) join(sid, room);
-            else leave(sid, room);
-          }
-        return;
+        return detail::rooms_here(bound_.load(std::memory_order_acquire), *this, detail::target(req.opts), *req.rooms,
+                                  req.type == request_type::remote_join);
       }
       case request_type::broadcast: {
         if (req.uid == uid_ || !req.request_id || !req.pkt || !req.opts) return;

@@ -306,12 +306,9 @@ class sharded_adapter : public socketio::memory_adapter {
     if (c.type == cluster_type::fetch_sockets_response)
       return fetches_->answer(*c.request_id, [&](std::vector<socketio::socket_info>& v) { detail::add_fetched(v, *c.sockets); });
     if (c.type == cluster_type::sockets_join || c.type == cluster_type::sockets_leave) {
-      for (const auto& sid : sids(detail::target(c.opts)))
-        for (const auto& room : *c.rooms) {
-          if (c.type == cluster_type::sockets_join) join(sid, room);
-          else leave(sid, room);
-        }
-      return;
+      if (!c.rooms) return;
+      return detail::rooms_here(bound_.load(std::memory_order_acquire), *this, detail::target(c.opts), *c.rooms,
+                                c.type == cluster_type::sockets_join);
     }
     if (c.type == cluster_type::disconnect_sockets) {
       return detail::disconnect_here(bound_.load(std::memory_order_acquire), detail::target(c.opts),

@@ -29,10 +29,59 @@
 
 namespace portico::socketio {
 
+namespace detail {
+/// A connect waiting on a `connect_deferral`: the socket, where its handler chain goes on, and
+/// the outcome the deferral's owner set (read on the home worker after the post that carries it).
+struct paused_connect {
+  socket_ptr s;
+  std::atomic<std::size_t> next{0};  ///< the handler after the one that deferred
+  std::atomic<bool> done{false};
+  bool refused = false;
+  std::string message;
+  paused_connect() = default;
+  paused_connect(const paused_connect&) = delete;
+  paused_connect& operator=(const paused_connect&) = delete;
+  /// Dropped without an answer: refused, so the client does not wait for its timeout.
+  ~paused_connect();
+  /// Sets the outcome and hands the rest of the connect to the socket's home worker (once).
+  static void complete(const std::shared_ptr<paused_connect>& p, bool refused, std::string message);
+};
+}  // namespace detail
+
+/// The answer to a CONNECT that a middleware or connect handler deferred
+/// (`connect_request::defer()`), given later from any thread, once: `accept()` runs the rest
+/// of the handler chain and answers CONNECT; `refuse(message)` answers CONNECT_ERROR. The
+/// I/O thread is free meanwhile (for slow checks: a password hash, a remote auth service).
+/// Copies share one answer; the first one given counts. Dropped unanswered: refused with
+/// "internal error". A connection that closes meanwhile makes the answer a no-op.
+class connect_deferral {
+ public:
+  connect_deferral() = default;
+  void accept() {
+    if (p_) detail::paused_connect::complete(p_, false, {});
+  }
+  void refuse(std::string message) {
+    if (p_) detail::paused_connect::complete(p_, true, std::move(message));
+  }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  friend class connect_request;
+  explicit connect_deferral(std::shared_ptr<detail::paused_connect> p) : p_(std::move(p)) {}
+  std::shared_ptr<detail::paused_connect> p_;
+};
+
 /// What a connect handler or middleware sees, and how it refuses.
 class connect_request {
  public:
   connect_request(socketio::socket& s, const json::value& auth) noexcept : socket_(s), auth_(auth) {}
+
+  /// Answer later: the handler returns, the I/O thread goes on with other work, and the
+  /// returned deferral (usable from any thread) accepts or refuses the CONNECT. The handlers
+  /// after this one run when it accepts, on the socket's thread. Emits on the socket meanwhile
+  /// follow the CONNECT answer, as from a handler. Calling it again returns the same deferral.
+  connect_deferral defer();
+  bool deferred() const noexcept { return paused_ != nullptr; }
   socketio::socket& socket() noexcept { return socket_; }
   /// The CONNECT payload; null when the client sent none.
   const json::value& auth() const noexcept { return auth_; }
@@ -57,10 +106,12 @@ class connect_request {
   const std::string& data_json() const noexcept { return data_; }
 
  private:
+  friend class server;
   socketio::socket& socket_;
   const json::value& auth_;
   bool refused_ = false;
   std::string message_, data_;
+  std::shared_ptr<detail::paused_connect> paused_;
 };
 
 using connect_handler = std::function<void(socket&, connect_request&)>;
@@ -538,13 +589,13 @@ inline void nsp::fetch_sockets(const broadcast_options& opts, adapter::fetch_fn 
 
 inline void nsp::sockets_join(const broadcast_options& opts, const std::vector<std::string>& rooms) {
   for (const auto& sid : adapter_->sids(opts))
-    for (const auto& r : rooms) adapter_->join(sid, r);
+    for (const auto& r : rooms) enter_room(sid, r);  // the observer sees it, as Node's "join-room"
   if (!opts.local) adapter_->remote_join(opts, rooms);
 }
 
 inline void nsp::sockets_leave(const broadcast_options& opts, const std::vector<std::string>& rooms) {
   for (const auto& sid : adapter_->sids(opts))
-    for (const auto& r : rooms) adapter_->leave(sid, r);
+    for (const auto& r : rooms) leave_room(sid, r);
   if (!opts.local) adapter_->remote_leave(opts, rooms);
 }
 

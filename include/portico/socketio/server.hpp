@@ -84,6 +84,7 @@ struct client {
   std::weak_ptr<engineio::socket> engine;
   decoder dec;
   std::vector<socket_ptr> sockets;  ///< one per connected namespace (few: linear search)
+  std::vector<socket_ptr> paused;   ///< CONNECTs waiting on a connect_deferral
   timers::id connect_timer = 0;
   bool ever_connected = false;
   bool v4 = false;  ///< an Engine.IO v3 session: Socket.IO protocol v4
@@ -92,6 +93,20 @@ struct client {
     for (const auto& s : sockets)
       if (s->namespace_name() == nsp) return s;
     return nullptr;
+  }
+  bool connecting(std::string_view nsp) const {
+    for (const auto& s : paused)
+      if (s->namespace_name() == nsp) return true;
+    return false;
+  }
+  /// Removes `s` from the paused CONNECTs; false when it is not there (the connection closed).
+  bool take_paused(const socket* s) {
+    for (auto it = paused.begin(); it != paused.end(); ++it)
+      if (it->get() == s) {
+        paused.erase(it);
+        return true;
+      }
+    return false;
   }
   void erase(const socket* s) {
     for (auto it = sockets.begin(); it != sockets.end(); ++it)
@@ -343,6 +358,8 @@ class server {
     timers_.cancel(c->connect_timer);
     auto sockets = std::move(c->sockets);
     c->sockets.clear();
+    for (auto& s : c->paused) abandon_connect(*s);  // their deferral's answer finds no client
+    c->paused.clear();
     // As Node, a lost connection keeps its sessions for recovery (a malformed packet does not).
     for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false, r != engineio::close_reason::parse_error);
     e->user.reset();
@@ -375,13 +392,13 @@ class server {
         nsp = nsp.substr(0, q);
       }
       if (nsp.empty()) nsp = "/";
-      if (c.find(nsp)) return invalid_state(e, p);
+      if (c.find(nsp) || c.connecting(nsp)) return invalid_state(e, p);
       return handle_connect(e, c, nsp, [&](socket& s) {
         set_auth_from_query(s, engineio::detail::parse_query(query), false);
       });
     }
     if (p.type == packet_type::connect) {
-      if (c.find(p.nsp())) return invalid_state(e, p);
+      if (c.find(p.nsp()) || c.connecting(p.nsp())) return invalid_state(e, p);
       return handle_connect(e, c, p.nsp(), [&](socket& s) {
         if (!p.has_data()) return;
         // Deep (it outlives the packet), into a pool sized to the payload: a default document
@@ -483,19 +500,29 @@ class server {
       s->replay_ = std::move(restored->missed);
     }
     connect_request req(*s, s->auth_);
+    run_connect_chain(e, c, s, 0, req);
+  }
+
+  /// The connect handlers of `s` from the `first`, then the answer; stops at a deferral (its
+  /// answer comes back through `resume_connect` on this connection's home worker).
+  void run_connect_chain(const engineio::socket_ptr& e, detail::client& c, const socket_ptr& s, std::size_t first,
+                         connect_request& req) {
+    nsp* n = s->nsp_;
     auto handlers = n->handlers_;
     bool skip_use = s->recovered_ && opts_.connection_state_recovery.skip_middlewares;
-    for (std::size_t i = 0; i < handlers->middlewares.size(); ++i) {
+    for (std::size_t i = first; !req.refused() && i < handlers->middlewares.size(); ++i) {
       if (skip_use && handlers->from_use[i]) continue;
       auto& h = handlers->middlewares[i];
       if (!guarded("connect handler", n->name(), [&] { h(*s, req); })) req.refuse("internal error");
-      if (req.refused()) break;
+      if (req.paused_ && !req.refused()) {
+        req.paused_->next.store(i + 1);
+        c.paused.push_back(s);
+        return;
+      }
     }
+    if (req.paused_) req.paused_->done.store(true);  // refused as well as deferred: the refusal counts
     if (req.refused()) {
-      s->closing_.store(true);
-      s->mark_disconnected();
-      n->adapter_->remove_socket(s->sid());
-      s->fail_acks();
+      abandon_connect(*s);
       if (c.v4) {  // protocol v4 carries no data with a refusal
         e->send(v4_connect_error(n->name(), req.message()));
         log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
@@ -518,10 +545,7 @@ class server {
       return;
     }
     if (s->closing_.load() || e->closed()) {  // a handler disconnected it or closed the connection
-      s->closing_.store(true);
-      s->mark_disconnected();
-      n->adapter_->remove_socket(s->sid());
-      s->fail_acks();
+      abandon_connect(*s);
       return;
     }
     {
@@ -543,6 +567,27 @@ class server {
     s->accept(std::move(f));
     if (observer_) observer_->connected(*s);
   }
+
+  /// A socket whose CONNECT was refused, or whose connection went away before the answer.
+  void abandon_connect(socket& s) {
+    s.closing_.store(true);
+    s.mark_disconnected();
+    s.nsp_->adapter_->remove_socket(s.sid());
+    s.fail_acks();
+  }
+
+  /// A deferral's answer, on the connection's home worker.
+  void resume_connect(const std::shared_ptr<detail::paused_connect>& p) {
+    const socket_ptr& s = p->s;
+    engineio::socket_ptr e = s->engine();
+    auto keep = e->user;
+    auto* c = client_of(e);
+    if (!c || !c->take_paused(s.get())) return;  // closed meanwhile: on_close abandoned it
+    connect_request req(*s, s->auth_);
+    if (p->refused) req.refuse(p->message.empty() ? std::string("internal error") : p->message);
+    run_connect_chain(e, *c, s, p->next.load(), req);
+  }
+  friend struct detail::paused_connect;
 
   /// Recovery on: the session the CONNECT payload's `{pid, offset}` names, taken over by `s`
   /// (its sid); otherwise `s` gets a fresh pid.
@@ -644,6 +689,34 @@ class server {
 };
 
 inline observer* detail::observer_of(const server& srv) noexcept { return srv.observer_; }
+
+// --- deferred connects ---
+
+inline connect_deferral connect_request::defer() {
+  if (!paused_) {
+    paused_ = std::make_shared<detail::paused_connect>();
+    paused_->s = socket_.shared_from_this();
+  }
+  return connect_deferral(paused_);
+}
+
+inline void detail::paused_connect::complete(const std::shared_ptr<paused_connect>& p, bool refused,
+                                             std::string message) {
+  if (p->done.exchange(true)) return;
+  p->refused = refused;
+  p->message = std::move(message);
+  p->s->engine()->post([p] { p->s->server_->resume_connect(p); });
+}
+
+inline detail::paused_connect::~paused_connect() {
+  if (done.load() || !s) return;
+  auto q = std::make_shared<paused_connect>();
+  q->s = s;
+  q->done.store(true);
+  q->refused = true;
+  q->message = "internal error";
+  s->engine()->post([q] { q->s->server_->resume_connect(q); });
+}
 
 // --- socket members that need the server ---
 

@@ -86,6 +86,7 @@ inline engineio::frame_ptr encode_ack_payload(std::string_view nsp, std::uint64_
 
 struct client;
 class broadcast_acks;
+struct paused_connect;
 }  // namespace detail
 
 /// Sends the ACK of one received event, now or later, from any thread; at most once.
@@ -240,6 +241,7 @@ class socket : public std::enable_shared_from_this<socket> {
   friend class server;
   friend class nsp;
   friend class ack_sender;
+  friend struct detail::paused_connect;
   friend class detail::broadcast_acks;
   enum class state { connecting, connected, disconnected };
 

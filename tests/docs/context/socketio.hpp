@@ -3,6 +3,9 @@
 
 #include <portico/socketio/server.hpp>
 
+#include <string>
+#include <thread>
+
 namespace doc_socketio {
 namespace sio = portico::socketio;
 }  // namespace doc_socketio

@@ -239,6 +239,23 @@ inline void answer_broadcast(socketio::nsp* n, packet&& pkt, const broadcast_opt
 /// Another member's request to disconnect sockets, applied here: through the namespace when
 /// bound (`close` false: they leave the namespace only), else the connections are closed
 /// (`close`) or, without the namespace to leave, nothing happens.
+/// Another server's SOCKETS_JOIN/LEAVE applied here: through the namespace when bound, so its
+/// observer (the admin UI) sees the joins as for local ones; else on the adapter alone.
+inline void rooms_here(socketio::nsp* n, socketio::adapter& a, socketio::broadcast_options t,
+                       const std::vector<std::string>& rooms, bool join) {
+  t.local = true;
+  if (n) {
+    if (join) n->sockets_join(t, rooms);
+    else n->sockets_leave(t, rooms);
+    return;
+  }
+  for (const auto& sid : a.sids(t))
+    for (const auto& room : rooms) {
+      if (join) a.join(sid, room);
+      else a.leave(sid, room);
+    }
+}
+
 inline void disconnect_here(socketio::nsp* n, socketio::broadcast_options t, bool close,
                             const std::function<void(const socketio::broadcast_options&)>& close_connections) {
   t.local = true;
