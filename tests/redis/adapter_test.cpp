@@ -30,6 +30,7 @@ sio::server_options member_options(std::uint16_t redis_port) {
   c.connection.reconnect_max = std::chrono::milliseconds(200);
   o.adapter_factory = portico::redis::classic_adapter_factory(c);
   o.engine.threads = 1;
+  o.engine.metrics = true;  // the first test checks the cluster counts
   return o;
 }
 
@@ -125,6 +126,17 @@ TEST_CASE("redis adapter: two portico servers on one Redis share broadcasts, roo
   CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
   CHECK_THROWS_AS(cb.receive(300ms), portico::client::timeout_error);
 
+  // The cluster counts (docs/metrics.md): A published its three broadcasts, B received them
+  // (and its own "end" and "blob" back, which it ignores); nothing lost, no request timed out.
+  sio::metrics_snapshot ma = a.metrics(), mb = b.metrics();
+  REQUIRE(ma.has_cluster);
+  CHECK(ma.cluster.messages_published >= 3);
+  CHECK(mb.cluster.messages_received >= 3);
+  CHECK(mb.cluster.messages_published >= 2);
+  CHECK(ma.cluster.publishes_lost == 0);
+  CHECK(ma.cluster.request_timeouts == 0);
+  CHECK(a.metrics_text().find("portico_cluster_messages_total{direction=\"published\"} ") != std::string::npos);
+
   // Redis stopped: a publish is counted as lost (and logged), local delivery goes on.
   auto& adapter_a = dynamic_cast<portico::redis::adapter&>(a.of("/").get_adapter());
   auto lost_before = adapter_a.lost_publishes();
@@ -136,6 +148,7 @@ TEST_CASE("redis adapter: two portico servers on one Redis share broadcasts, roo
     counted = adapter_a.lost_publishes() > lost_before;
   }
   CHECK(counted);
+  CHECK(a.metrics().cluster.publishes_lost >= 1);
 
   // Restarted on the same port: both members resubscribe and broadcasts cross again.
   redis.start();
