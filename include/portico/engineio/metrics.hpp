@@ -50,13 +50,17 @@ struct alignas(64) counters {
   std::int64_t get(unsigned i) const noexcept { return v[i].load(std::memory_order_relaxed); }
 };
 
-/// The blocks of one server: one per worker plus the shared one. Created before the workers
-/// start and never resized while they run.
+/// The blocks of one server: one per worker plus the shared one. Blocks are added as workers
+/// are made (listen(), before the workers run), never removed.
 class registry {
  public:
-  explicit registry(unsigned workers) {
-    blocks_.reserve(workers);
-    for (unsigned i = 0; i < workers; ++i) blocks_.push_back(std::make_unique<counters>());
+  explicit registry(unsigned workers = 0) {
+    for (unsigned i = 0; i < workers; ++i) add_worker();
+  }
+  /// A new worker's block (not while readers may be summing: before start()).
+  counters* add_worker() {
+    blocks_.push_back(std::make_unique<counters>());
+    return blocks_.back().get();
   }
   counters* worker(unsigned i) noexcept { return i < blocks_.size() ? blocks_[i].get() : nullptr; }
   counters& shared() noexcept { return shared_; }

@@ -89,8 +89,9 @@ class server {
     }
     port_ = port;
     if (c.opts.metrics) {
-      c.stats = std::make_unique<metrics::registry>(n);
-      for (auto& w : c.workers) w->stats = c.stats->worker(w->index);
+      if (!c.stats) c.stats = std::make_unique<metrics::registry>();
+      for (auto& w : c.workers)
+        if (!w->stats) w->stats = c.stats->add_worker();
     }
     for (auto& w : c.workers) w->ep.start_accept();
   }
