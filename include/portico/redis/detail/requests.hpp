@@ -74,7 +74,10 @@ class counted_requests {
       e.expected = n - 1;
       e.timer = std::make_unique<asio::steady_timer>(h->io(), h->opts().requests_timeout);
       e.timer->async_wait([self, h, id](const asio::error_code& ec) {
-        if (!ec && self->finish(id, false)) h->counts().request_timed_out();
+        if (ec) return;
+        // Counted before `done` runs: what it does next sees the count.
+        if (self->pending_.count(id)) h->counts().request_timed_out();
+        self->finish(id, false);
       });
       h->send(std::move(channel), std::move(bytes));
     });
@@ -98,15 +101,13 @@ class counted_requests {
     std::unique_ptr<asio::steady_timer> timer;
   };
 
-  /// False when `id` was done already.
-  bool finish(const std::string& id, bool complete) {
+  void finish(const std::string& id, bool complete) {
     auto it = pending_.find(id);
-    if (it == pending_.end()) return false;
+    if (it == pending_.end()) return;
     entry e = std::move(it->second);
     pending_.erase(it);
     if (e.timer) e.timer->cancel();
     e.done(complete, std::move(e.result));
-    return true;
   }
 
   std::map<std::string, entry> pending_;
