@@ -3,6 +3,8 @@
 //   join   -> joins room "bench", acks true
 //   fanout -> emits its first argument to room "bench"
 // Usage: portico_server [--port P] [--threads T]   (prints "PORT <n>" once listening)
+// PORTICO_BENCH_METRICS=1 in the environment turns the per-worker counters on (docs/metrics.md),
+// so bench/callgrind-echo and bench/callgrind-fanout can measure their cost.
 #include <portico/socketio/server.hpp>
 
 #include <cstdio>
@@ -20,6 +22,8 @@ int main(int argc, char** argv) {
   }
   sio::server_options o;
   o.engine.threads = threads;
+  const char* m = std::getenv("PORTICO_BENCH_METRICS");
+  o.engine.metrics = m && *m && *m != '0';
   sio::server io(o);
   io.on("echo", [](sio::event& e) { e.ack(e.args().at(0)); });
   io.on("join", [](sio::socket& s, const sio::args&) {

@@ -2,8 +2,10 @@
 // socket.io-client bundle are served by the server itself (same port, no CDN).
 //
 //   chat [--port 8000] [--host 127.0.0.1] [--cors ORIGIN]... [--static DIR] [--client-js FILE]
-//        [--max-seconds N] [--allow-eio3]
+//        [--max-seconds N] [--allow-eio3] [--metrics]
 //
+// --metrics counts per I/O worker and serves GET /metrics in the Prometheus text format
+// (docs/metrics.md): connections by transport, sockets and rooms per namespace, packets, bytes...
 // --allow-eio3 also serves socket.io-client 2.x apps (Engine.IO v3, Socket.IO protocol v4) next to
 // the page's 4.x bundle, in the same rooms.
 //
@@ -190,12 +192,13 @@ struct options {
   std::filesystem::path client_js = std::filesystem::path(PORTICO_CHAT_ASSETS) / "socket.io.min.js";
   long max_seconds = 0;  ///< 0: until SIGINT/SIGTERM
   bool allow_eio3 = false;  ///< also socket.io-client 2.x
+  bool metrics = false;     ///< GET /metrics
 };
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: chat [--port N] [--host ADDR] [--cors ORIGIN]... [--static DIR] [--client-js FILE]"
-               " [--max-seconds N] [--allow-eio3]\n");
+               " [--max-seconds N] [--allow-eio3] [--metrics]\n");
   std::exit(code);
 }
 
@@ -214,6 +217,7 @@ options parse(int argc, char** argv) {
     else if (a == "--client-js") o.client_js = value();
     else if (a == "--max-seconds") o.max_seconds = std::strtol(value().c_str(), nullptr, 10);
     else if (a == "--allow-eio3") o.allow_eio3 = true;
+    else if (a == "--metrics") o.metrics = true;
     else if (a == "--help" || a == "-h") usage(0);
     else usage(2);
   }
@@ -236,14 +240,18 @@ int main(int argc, char** argv) {
 
   // The router outlives the server: the workers call into it until stop() returns.
   portico::http::router pages;
-  pages.static_files("/", opt.static_dir);
-  pages.static_files("/socket.io.min.js", opt.client_js, "text/javascript; charset=utf-8");
-
   sio::server_options so;
   so.engine.cors.allowed_origins = opt.cors;
   so.engine.threads = 1;
   so.allow_eio3 = opt.allow_eio3;
+  so.engine.metrics = opt.metrics;  // counts per I/O worker, summed by metrics_text()
   sio::server io(so);
+  if (opt.metrics)
+    pages.get("/metrics", [&io] {
+      return portico::http::content(io.metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+  pages.static_files("/", opt.static_dir);
+  pages.static_files("/socket.io.min.js", opt.client_js, "text/javascript; charset=utf-8");
   register_handlers(io);
   portico::http::serve(io.engine(), pages);
 

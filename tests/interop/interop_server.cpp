@@ -2,12 +2,14 @@
 // (npm socket.io-client 4.8, Debian python3-socketio 5.7).
 //
 // Usage: interop_server [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS] [--allow-eio3]
-//                       [--recovery-ms MS]
+//                       [--recovery-ms MS] [--metrics]
 //   --port          0 (default) = ephemeral; prints "LISTENING <port>" on stdout when ready.
 //   --max-seconds   exits after this many seconds (default 120); also exits on SIGTERM/SIGINT.
 //   --allow-eio3    also serves socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4): its auth
 //                   is its query (the handshake's on "/"), a refusal carries the message only.
 //   --recovery-ms   turns connection state recovery on, sessions kept MS milliseconds.
+//   --metrics       counts (server_options::engine.metrics) and answers GET /metrics with the
+//                   Prometheus text (server::metrics_text()).
 //
 // Behaviour contract (namespaces "/" and "/admin" behave the same; any other namespace is
 // refused with CONNECT_ERROR {"message":"Invalid namespace"}):
@@ -32,6 +34,7 @@
 //   session_set (obj)  saves obj as the session, acks true.  session_get  acks the session or null.
 //   transport      acks the Engine.IO transport of the sender: "polling" or "websocket".
 //   recovered      acks whether connection state recovery restored the sender's socket.
+//   throw          the handler throws (a handler exception: logged, counted, no answer).
 //   any other event E with args -> emits `unknown` with (E, [args...]).
 #include <algorithm>
 #include <atomic>
@@ -40,6 +43,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -126,6 +130,7 @@ void install(sio::nsp& n) {
   });
   n.on("session_get", [](sio::socket& s, const sio::args&) { return s.get_session(); });
   n.on("transport", [](sio::socket& s, const sio::args&) { return std::string(s.engine()->transport()); });
+  n.on("throw", [](sio::socket&, const sio::args&) { throw std::runtime_error("thrown on purpose"); });
   n.on("recovered", [](sio::socket& s, const sio::args&) { return s.recovered(); });
   n.on_any([](sio::event& e) { e.socket().emit("unknown", e.name(), sio::as_array{e.args()}); });
 }
@@ -138,6 +143,7 @@ int main(int argc, char** argv) {
   long ping_interval = 25000, ping_timeout = 20000;
   bool allow_eio3 = false;
   long recovery_ms = 0;
+  bool metrics = false;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     auto value = [&]() -> long {
@@ -153,6 +159,7 @@ int main(int argc, char** argv) {
     else if (f == "--ping-timeout") ping_timeout = value();
     else if (f == "--allow-eio3") allow_eio3 = true;
     else if (f == "--recovery-ms") recovery_ms = value();
+    else if (f == "--metrics") metrics = true;
     else {
       std::cerr << "unknown flag " << f << "\n";
       return 2;
@@ -168,7 +175,16 @@ int main(int argc, char** argv) {
   o.allow_eio3 = allow_eio3;
   o.connection_state_recovery.enabled = recovery_ms > 0;
   o.connection_state_recovery.max_disconnection_duration = std::chrono::milliseconds(recovery_ms);
+  o.engine.metrics = metrics;
   sio::server io(o);
+  if (metrics)
+    io.engine().on_http([&io](const portico::engineio::http_connection_ptr& con) {
+      if (con->get_request().get_method() != "GET" || con->get_resource() != "/metrics") return false;
+      con->set_status(websocketpp::http::status_code::ok);
+      con->replace_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      con->set_body(io.metrics_text());
+      return true;
+    });
   install(io.of("/"));
   install(io.of("/admin"));
   try {

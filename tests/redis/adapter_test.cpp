@@ -23,13 +23,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-sio::server_options member_options(std::uint16_t redis_port) {
+sio::server_options member_options(std::uint16_t redis_port,
+                                  std::chrono::milliseconds requests_timeout = std::chrono::seconds(5)) {
   sio::server_options o;
   portico::redis::cluster_options c;
   c.port = redis_port;
+  c.requests_timeout = requests_timeout;
   c.connection.reconnect_max = std::chrono::milliseconds(200);
   o.adapter_factory = portico::redis::classic_adapter_factory(c);
   o.engine.threads = 1;
+  o.engine.metrics = true;  // the cluster counts (docs/metrics.md) are checked below
   return o;
 }
 
@@ -125,6 +128,17 @@ TEST_CASE("redis adapter: two portico servers on one Redis share broadcasts, roo
   CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
   CHECK_THROWS_AS(cb.receive(300ms), portico::client::timeout_error);
 
+  // The cluster counts (docs/metrics.md): A published its three broadcasts, B received them
+  // (and its own "end" and "blob" back, which it ignores); nothing lost, no request timed out.
+  sio::metrics_snapshot ma = a.metrics(), mb = b.metrics();
+  REQUIRE(ma.has_cluster);
+  CHECK(ma.cluster.messages_published >= 3);
+  CHECK(mb.cluster.messages_received >= 3);
+  CHECK(mb.cluster.messages_published >= 2);
+  CHECK(ma.cluster.publishes_lost == 0);
+  CHECK(ma.cluster.request_timeouts == 0);
+  CHECK(a.metrics_text().find("portico_cluster_messages_total{direction=\"published\"} ") != std::string::npos);
+
   // Redis stopped: a publish is counted as lost (and logged), local delivery goes on.
   auto& adapter_a = dynamic_cast<portico::redis::adapter&>(a.of("/").get_adapter());
   auto lost_before = adapter_a.lost_publishes();
@@ -136,6 +150,7 @@ TEST_CASE("redis adapter: two portico servers on one Redis share broadcasts, roo
     counted = adapter_a.lost_publishes() > lost_before;
   }
   CHECK(counted);
+  CHECK(a.metrics().cluster.publishes_lost >= 1);
 
   // Restarted on the same port: both members resubscribe and broadcasts cross again.
   redis.start();
@@ -188,7 +203,7 @@ TEST_CASE("redis adapter: a malformed message on a channel is ignored, the membe
 
 TEST_CASE("redis adapter: server_side_emit reaches the other server's listener, with and without ack", "[redis]") {
   portico_test::redis_server redis;
-  sio::server a(member_options(redis.port()));
+  sio::server a(member_options(redis.port(), 500ms));
   sio::server b(member_options(redis.port()));
   std::mutex mu;
   std::condition_variable cv;
@@ -240,6 +255,19 @@ TEST_CASE("redis adapter: server_side_emit reaches the other server's listener, 
   CHECK(complete);
   CHECK(answers == std::vector<std::string>{"b:two"});
   CHECK(heard_a.empty());
+
+  // B's listener throws: no answer, A's request times out (requests_timeout) and is counted.
+  CHECK(a.metrics().cluster.request_timeouts == 0);
+  done = false;
+  a.of("/").server_side_emit_with_ack("bad", [&](bool ok, const sio::args&) {
+    std::lock_guard<std::mutex> g(mu);
+    complete = ok;
+    done = true;
+    cv.notify_all();
+  }, 1);
+  REQUIRE(cv.wait_for(l, 10s, [&] { return done; }));
+  CHECK_FALSE(complete);
+  CHECK(a.metrics().cluster.request_timeouts == 1);
 }
 
 TEST_CASE("redis adapter: server_side_emit_with_ack alone completes at once with no answers", "[redis]") {

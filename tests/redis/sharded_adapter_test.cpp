@@ -30,6 +30,7 @@ sio::server_options member_options(std::uint16_t redis_port,
   c.connection.reconnect_max = std::chrono::milliseconds(200);
   o.adapter_factory = portico::redis::sharded_adapter_factory(c);
   o.engine.threads = 1;
+  o.engine.metrics = true;  // the cluster counts (docs/metrics.md) are checked below
   return o;
 }
 
@@ -165,6 +166,13 @@ TEST_CASE("sharded adapter: two portico servers share broadcasts, rooms, except 
   CHECK(m.event == "end");
   CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
   CHECK_THROWS_AS(cb.receive(300ms), portico::client::timeout_error);
+
+  // The cluster counts: A's three broadcasts published, B received them; nothing lost.
+  sio::metrics_snapshot ma = a.metrics(), mb = b.metrics();
+  REQUIRE(ma.has_cluster);
+  CHECK(ma.cluster.messages_published >= 3);
+  CHECK(mb.cluster.messages_received >= 3);
+  CHECK(ma.cluster.publishes_lost == 0);
 
   ca.disconnect();
   cb.disconnect();

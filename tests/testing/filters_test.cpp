@@ -243,7 +243,9 @@ using namespace filters_test;
 
 TEST_CASE("a class filter maps its exception to the error event with its payload", "[filters]") {
   inbox errors;
-  auto ctx = shop_test{}.run_with_server();
+  shop_test t;
+  t.options().metrics = true;  // handler exceptions are counted (docs/metrics.md)
+  auto ctx = t.run_with_server();
   ctx.socket().on("error", [&](pc::event& e) { errors.add(portico::json::stringify(e.args()[0])); });
   REQUIRE(ctx.connect());
   ctx.socket().emit("buy", "tea");
@@ -254,6 +256,8 @@ TEST_CASE("a class filter maps its exception to the error event with its payload
   CHECK(ack_json(ctx, "crash") == R"({"error":{"code":1011,"reason":"not for the client"}})");
   REQUIRE(ctx.wait_until([&] { return errors.all().size() == 2; }, 3s));
   CHECK(errors.all()[1] == R"({"code":1011,"reason":"not for the client"})");
+  // The crash reached the built-in mapping: one handler exception; the filtered one is not.
+  CHECK(ctx.app<shop_test::app_type>().server().metrics().errors.handler_exception == 1);
 }
 
 TEST_CASE("a handler filter is tried first and answers through the ack with an injected service", "[filters]") {

@@ -233,6 +233,29 @@ TEST_CASE("two clients: a broadcast from the second reaches both, my_event only 
                                               R"({"data":"all"})"});
 }
 
+TEST_CASE("app_options.metrics serves the Prometheus text on the app's port", "[testing][metrics]") {
+  test_client t;
+  t.options().metrics = true;
+  auto ctx = t.run_with_server();
+  inbox got;
+  ctx.socket().on("my_response", [&](pc::event& e) { got.add(portico::json::stringify(e.args()[0])); });
+  REQUIRE(ctx.connect("/ws/"));
+  ctx.socket().emit("my_event", MessageData{"counted"});
+  REQUIRE(ctx.wait_until([&] { return got.size() == 2; }));
+
+  auto r = ctx.http().get("/metrics");
+  REQUIRE(r.status == 200);
+  CHECK(r.header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(r.body.find("# TYPE portico_connects_total counter\nportico_connects_total 1\n") != std::string::npos);
+  CHECK(r.body.find("portico_sockets{namespace=\"/\"} 1\n") != std::string::npos);
+  auto m = ctx.app<test_client::app_type>().server().metrics();
+  CHECK(m.enabled);
+  CHECK(m.connects == 1);
+  CHECK(m.packets_in >= 2);  // the CONNECT and the event
+  CHECK(m.packets_out >= 3);  // the CONNECT answer and two my_response
+  CHECK(m.connections_polling + m.connections_websocket == 1);
+}
+
 TEST_CASE("connect returns false when the namespace does not exist", "[testing]") {
   auto ctx = test_client{}.run_with_server();
   std::atomic<bool> refused{false};

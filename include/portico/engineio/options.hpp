@@ -32,6 +32,9 @@ struct server_options {
   std::size_t max_buffered_bytes = 4 * 1024 * 1024;
   bool allow_eio3 = false;
   cors_options cors;
+  /// Count sessions, packets, bytes and errors per worker (docs/metrics.md). Off: each counting
+  /// site is one null-pointer test.
+  bool metrics = false;
   unsigned threads = 0;  ///< 0 = std::thread::hardware_concurrency()
   /// How long stop() lets close frames and pending responses drain before cutting connections.
   std::chrono::milliseconds stop_grace{1000};

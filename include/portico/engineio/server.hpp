@@ -88,6 +88,11 @@ class server {
       c.workers.push_back(std::move(w));
     }
     port_ = port;
+    if (c.opts.metrics) {
+      if (!c.stats) c.stats = std::make_unique<metrics::registry>();
+      for (auto& w : c.workers)
+        if (!w->stats) w->stats = c.stats->add_worker();
+    }
     for (auto& w : c.workers) w->ep.start_accept();
   }
 
@@ -199,6 +204,7 @@ class server {
         std::size_t size = f->text.size() + 1;  // what one recipient's send buffer grows by
         for (auto& b : f->binaries) size += b.size();
         const auto full = f->droppable ? detail::when_full::drop : detail::when_full::close;
+        std::int64_t sent = 0;  // counted once per batch, below
         for (auto& s : list) {
           if (!s->on_home_worker()) {  // moved meanwhile
             s->send(f);
@@ -217,9 +223,14 @@ class server {
             if (s->send_refused(s->ws_->get_buffered_amount(), size, full)) continue;
             s->ws_->send(text);
             for (auto& b : bins) s->ws_->send(b);
+            ++sent;
           } else {
             s->send_frame_here(f);
           }
+        }
+        if (auto* m = w->stats; m && sent) {
+          m->add(metrics::eio::packets_out, sent * std::int64_t(1 + f->binaries.size()));
+          m->add(metrics::eio::bytes_out, sent * std::int64_t(size));
         }
       };
       if (w->running_here()) job();
@@ -230,6 +241,29 @@ class server {
 
   /// The open session with this sid, or null.
   socket_ptr find(std::string_view sid) const { return core_->find(sid); }
+
+  /// Adds `n` to counter `slot` (metrics.hpp) when metrics are on, from any thread: the block of
+  /// the worker running it, else the shared one. For counts with no session at hand (rare paths).
+  void count(unsigned slot, std::int64_t n = 1) const {
+    auto* reg = core_->stats.get();
+    if (!reg) return;
+    for (auto& w : core_->workers)
+      if (w->running_here()) return w->stats->add(slot, n);
+    reg->shared().add_shared(slot, n);
+  }
+  /// The counters (opts.metrics, after listen()), or null.
+  const metrics::registry* counters() const noexcept { return core_->stats.get(); }
+  /// Open sessions by transport: {polling, websocket} (a scan of the session table).
+  std::pair<std::size_t, std::size_t> sessions_by_transport() const {
+    std::lock_guard<std::mutex> g(core_->table_mu);
+    std::size_t polling = 0, ws = 0;
+    for (auto& kv : core_->table) {
+      if (kv.second->closed()) continue;  // lingering for a polling client's last GET
+      if (kv.second->transport_flag_.load(std::memory_order_relaxed) == int(detail::transport_kind::websocket)) ++ws;
+      else ++polling;
+    }
+    return {polling, ws};
+  }
 
   /// Number of open sessions (for tests and metrics).
   std::size_t session_count() const {

@@ -71,6 +71,10 @@ class socket : public std::enable_shared_from_this<socket> {
                                                                                                       : "polling";
   }
 
+  /// Adds `n` to counter `slot` (metrics.hpp) when metrics are on; from any thread (the home
+  /// worker's block on the home worker, else the shared one). For the layers above.
+  void count(unsigned slot, std::int64_t n = 1) const;
+
   /// Sessions are created by the server.
   socket(std::shared_ptr<detail::core> c, detail::worker* home, std::string sid, struct handshake hs)
       : core_(std::move(c)), home_(home), sid_(std::move(sid)), hs_(std::move(hs)) {}
@@ -81,6 +85,8 @@ class socket : public std::enable_shared_from_this<socket> {
   using con_ptr = detail::ws_connection_ptr;
 
   // --- everything below runs on the home worker only ---
+  /// The home worker's counters, null when metrics are off: one test per counting site.
+  metrics::counters* stats() const noexcept { return home_.load(std::memory_order_relaxed)->stats; }
   void start(detail::transport_kind t, con_ptr ws);
   void send_packet(packet_type t, std::string data, bool binary, detail::when_full full = detail::when_full::close);
   /// True when `size` more bytes would pass max_buffered_bytes over `queued` ones (a first
@@ -183,6 +189,13 @@ inline void core::dispatch_close_log(const socket& s, close_reason r, std::strin
 
 }  // namespace detail
 
+inline void socket::count(unsigned slot, std::int64_t n) const {
+  auto* reg = core_->stats.get();
+  if (!reg) return;
+  if (on_home_worker()) stats()->add(slot, n);
+  else reg->shared().add_shared(slot, n);
+}
+
 inline bool socket::on_home_worker() const {
   // passing_on_ is read on the home's own thread only (short-circuit).
   return !core_->destroyed.load(std::memory_order_acquire) && home_.load(std::memory_order_acquire)->running_here() &&
@@ -276,6 +289,7 @@ inline void socket::start(detail::transport_kind t, con_ptr ws) {
     ws_send(ws_, ws_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, encode(packet_type::open, json)));
   }
   timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
+  if (auto* m = stats()) m->add(metrics::eio::sessions_opened);
   if (hs_.protocol == 3) arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
   else arm_heartbeat(core_->opts.ping_interval, false);
   if (core_->on_open) core_->on_open(shared_from_this());
@@ -325,6 +339,7 @@ inline std::size_t socket::ws_buffered() const {
 inline bool socket::send_refused(std::size_t queued, std::size_t size, detail::when_full full) {
   const std::size_t max = core_->opts.max_buffered_bytes;
   if (max == 0 || queued == 0 || queued + size <= max || full == detail::when_full::send) return false;
+  if (auto* m = stats()) m->add(metrics::eio::send_queue_overflows);
   if (full == detail::when_full::close) close_with(close_reason::transport_error, "send buffer full");
   return true;
 }
@@ -333,6 +348,10 @@ inline void socket::send_packet(packet_type t, std::string data, bool binary, de
   if (closed_) return;
   if (transport_ == detail::transport_kind::websocket) {
     if (send_refused(ws_buffered(), data.size() + 1, full)) return;
+    if (auto* m = stats()) {
+      m->add(metrics::eio::packets_out);
+      m->add(metrics::eio::bytes_out, std::int64_t(data.size() + 1));
+    }
     using op = websocketpp::frame::opcode::value;
     if (binary && hs_.protocol == 3 && ws_b64_) {
       ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, encode_base64_v3(data, t)));
@@ -346,6 +365,7 @@ inline void socket::send_packet(packet_type t, std::string data, bool binary, de
     return;
   }
   if (send_refused(buffer_bytes_, data.size(), full)) return;
+  if (auto* m = stats()) m->add(metrics::eio::packets_out);
   buffer_bytes_ += data.size();
   buffer_.push_back(detail::outgoing{t, binary, std::move(data)});
   flush_poll();
@@ -359,6 +379,10 @@ inline void socket::send_frame_here(const frame_ptr& f) {
                    f->droppable ? detail::when_full::drop : detail::when_full::close))
     return;
   if (transport_ == detail::transport_kind::websocket && hs_.protocol == 4) {
+    if (auto* m = stats()) {
+      m->add(metrics::eio::packets_out, std::int64_t(1 + f->binaries.size()));
+      m->add(metrics::eio::bytes_out, std::int64_t(size));
+    }
     using op = websocketpp::frame::opcode::value;
     std::string t;
     t.reserve(f->text.size() + 1);
@@ -401,6 +425,7 @@ inline void socket::flush_poll() {
   }
   buffer_.clear();
   buffer_bytes_ = 0;
+  if (auto* m = stats()) m->add(metrics::eio::bytes_out, std::int64_t(body.size()));
   respond_get(std::move(body), xhr2);
 }
 
@@ -453,6 +478,10 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
     close_with(close_reason::parse_error, std::string("malformed payload: ") + describe(e));
     return;
   }
+  if (auto* m = stats()) {
+    m->add(metrics::eio::packets_in, std::int64_t(packets.size()));
+    m->add(metrics::eio::bytes_in, std::int64_t(body.size()));
+  }
   if (binary_body)  // v3 XHR2 payload: its string packets are text
     for (auto& p : packets) repaired |= !p.binary && portico::detail::utf8_repair(p.data);
   if (repaired) core_->log.info("replaced invalid UTF-8 in a POST from " + sid_ + " by U+FFFD");
@@ -490,6 +519,10 @@ inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr m
   if (probe_ && con_id == probe_.get()) return handle_probe_frame(std::move(msg));
   if (!ws_ || con_id != ws_.get()) return;  // a stale connection
   std::string& raw = msg->get_raw_payload();
+  if (auto* m = stats()) {
+    m->add(metrics::eio::packets_in);
+    m->add(metrics::eio::bytes_in, std::int64_t(raw.size()));
+  }
   if (raw.size() > core_->opts.max_payload) return close_with(close_reason::payload_too_large, "websocket message");
   if (msg->get_opcode() == websocketpp::frame::opcode::binary) {
     if (hs_.protocol == 3) {
@@ -590,6 +623,7 @@ inline void socket::complete_upgrade() {
   auto pending = std::move(buffer_);
   buffer_.clear();
   buffer_bytes_ = 0;
+  if (auto* m = stats()) m->add(metrics::eio::upgrades);
   auto finish = [this, pending = std::move(pending)]() mutable {
     for (auto& o : pending) send_packet(o.type, std::move(o.data), o.binary);
     arm_heartbeat(core_->opts.ping_interval, false);
@@ -664,6 +698,15 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
     core_->erase(sid_);
   }
   core_->dispatch_close_log(*this, r, detail);
+  if (auto* m = stats()) {
+    switch (r) {
+      case close_reason::parse_error: m->add(metrics::eio::parse_errors); break;
+      case close_reason::payload_too_large: m->add(metrics::eio::oversize_payloads); break;
+      case close_reason::ping_timeout: m->add(metrics::eio::ping_timeouts); break;
+      case close_reason::transport_error: m->add(metrics::eio::transport_errors); break;
+      default: break;
+    }
+  }
 
   if (poll_get_) {
     // The client asked to close: end its pending GET quietly; otherwise tell it with a close packet.

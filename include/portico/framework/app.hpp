@@ -50,6 +50,11 @@ struct app_options {
   /// The official Socket.IO admin UI on the first path's server: `portico::admin_ui::install(
   /// admin_ui_options{...})` from <portico/admin/admin_ui.hpp> (link -lcrypt). Empty: none.
   std::function<std::shared_ptr<void>(socketio::server&, http::router&)> admin_ui;
+  /// Count per I/O worker and serve `GET metrics_path` in the Prometheus text format: the first
+  /// gateway path's server (docs/metrics.md; `app.server(path).metrics()` for the others, and
+  /// for exporting elsewhere). Off: nothing is counted, no route.
+  bool metrics = false;
+  std::string metrics_path = "/metrics";
 };
 
 namespace framework::detail {
@@ -266,6 +271,12 @@ class app {
       if (paths_.empty()) throw std::logic_error("portico::app: the admin UI needs a gateway's Socket.IO server");
       extensions_.push_back(opts_.admin_ui(*paths_.front().server, router()));
     }
+    if (opts_.metrics && !paths_.empty()) {
+      socketio::server* srv = paths_.front().server.get();
+      router().get(opts_.metrics_path, [srv] {
+        return http::content(srv->metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+      });
+    }
   }
   app(const app&) = delete;
   app& operator=(const app&) = delete;
@@ -375,6 +386,7 @@ class app {
       e->options = opts_.server;
       e->options.engine.path = path;
       e->options.engine.threads = opts_.io_threads;
+      e->options.engine.metrics = e->options.engine.metrics || opts_.metrics;
       e->options.connect_timeout = opts_.connect_timeout;
       if (opts_.allow_eio3) e->options.allow_eio3 = true;
     }

@@ -334,9 +334,11 @@ void with_error_mapping(B& b, socketio::socket& s, socketio::event* e, std::stri
   } catch (const ws_exception& ex) {
     report_error(b, s, e, ex.code(), ex.reason_json());
   } catch (const std::exception& ex) {
+    s.engine()->count(socketio::metrics_slots::handler_exceptions);  // docs/metrics.md
     b.log->error([&] { return "gateway handler '" + std::string(what) + "' threw: " + ex.what(); });
     report_error(b, s, e, ws_code::internal_error, internal_reason(b, ex.what()));
   } catch (...) {
+    s.engine()->count(socketio::metrics_slots::handler_exceptions);
     b.log->error([&] { return "gateway handler '" + std::string(what) + "' threw a non-exception"; });
     report_error(b, s, e, ws_code::internal_error, internal_reason(b, "unknown exception"));
   }

@@ -110,7 +110,7 @@ class cluster_hub {
   void publish(std::string channel, std::string payload) {
     asio::post(io_, [this, channel = std::move(channel), payload = std::move(payload)] {
       pub_->publish(channel, payload, [this](std::string_view err, reply) {
-        if (err.empty()) return;
+        if (err.empty()) return counts_.published();
         auto n = lost_.fetch_add(1, std::memory_order_relaxed) + 1;
         log_.warn("redis adapter: publish lost (" + std::string(err) + "), " + std::to_string(n) +
                   " lost so far");
@@ -134,6 +134,9 @@ class cluster_hub {
 
   /// Publishes that could not be sent (Redis down) since the start.
   std::uint64_t lost_publishes() const noexcept { return lost_.load(std::memory_order_relaxed); }
+  /// Messages published and received, request timeouts (hub thread writes, any thread reads).
+  hub_counts& counts() noexcept { return counts_; }
+  const hub_counts& counts() const noexcept { return counts_; }
 
  private:
   void dispatch(const message& m);
@@ -146,6 +149,7 @@ class cluster_hub {
   std::unique_ptr<subscriber> sub_;
   std::thread thread_;
   std::atomic<std::uint64_t> lost_{0};
+  hub_counts counts_;
   std::mutex mu_;  ///< guards adapters_; held while an adapter handles a message
   std::unordered_map<std::string, adapter*> adapters_;  ///< by namespace name
 };
@@ -181,6 +185,10 @@ class adapter : public socketio::memory_adapter {
   const std::string& prefix() const noexcept { return prefix_; }
   /// Publishes lost while Redis was down (shared by every namespace of the factory).
   std::uint64_t lost_publishes() const noexcept { return hub_->lost_publishes(); }
+  bool cluster_counts(socketio::cluster_metrics& out) const override {
+    out = hub_->counts().read(hub_->lost_publishes());
+    return true;
+  }
 
   void broadcast(const socketio::outgoing_packet& p, const socketio::broadcast_options& opts) override {
     memory_adapter::broadcast(p, opts);
@@ -510,6 +518,7 @@ inline void cluster_hub::detach(adapter* a) {
 }
 
 inline void cluster_hub::dispatch(const message& m) {
+  counts_.received();
   // Channel names: prefix#nsp#..., prefix-request#nsp#, prefix-response#nsp#[uid#].
   std::string_view ch = m.channel;
   const std::string& key = opts_.key;

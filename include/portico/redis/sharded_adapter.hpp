@@ -115,7 +115,7 @@ class sharded_hub {
   void spublish(std::string channel, std::string payload) {
     asio::post(io_, [this, channel = std::move(channel), payload = std::move(payload)] {
       pub_->spublish(channel, payload, [this](std::string_view err, reply) {
-        if (err.empty()) return;
+        if (err.empty()) return counts_.published();
         auto n = lost_.fetch_add(1, std::memory_order_relaxed) + 1;
         log_.warn("redis sharded adapter: publish lost (" + std::string(err) + "), " + std::to_string(n) +
                   " lost so far");
@@ -138,6 +138,9 @@ class sharded_hub {
   }
 
   std::uint64_t lost_publishes() const noexcept { return lost_.load(std::memory_order_relaxed); }
+  /// Messages published and received, request timeouts (hub thread writes, any thread reads).
+  hub_counts& counts() noexcept { return counts_; }
+  const hub_counts& counts() const noexcept { return counts_; }
 
  private:
   void dispatch(const message& m);
@@ -150,6 +153,7 @@ class sharded_hub {
   std::unique_ptr<subscriber> sub_;
   std::thread thread_;
   std::atomic<std::uint64_t> lost_{0};
+  hub_counts counts_;
   std::mutex mu_;  ///< guards adapters_; held while an adapter handles a message
   std::unordered_map<std::string, sharded_adapter*> adapters_;  ///< by namespace name
 };
@@ -183,6 +187,10 @@ class sharded_adapter : public socketio::memory_adapter {
   const std::string& uid() const noexcept { return uid_; }
   const std::string& nsp() const noexcept { return nsp_; }
   std::uint64_t lost_publishes() const noexcept { return hub_->lost_publishes(); }
+  bool cluster_counts(socketio::cluster_metrics& out) const override {
+    out = hub_->counts().read(hub_->lost_publishes());
+    return true;
+  }
 
   void bind(socketio::nsp& n) override { bound_.store(&n, std::memory_order_release); }
 
@@ -498,6 +506,7 @@ inline void sharded_hub::detach(sharded_adapter* a) {
 }
 
 inline void sharded_hub::dispatch(const message& m) {
+  counts_.received();
   // Every channel is prefix#nsp#[room#|uid#]; the namespace ends at one of the '#'.
   std::string_view ch = m.channel;
   const std::string& key = opts_.key;

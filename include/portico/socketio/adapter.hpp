@@ -12,6 +12,8 @@
 /// `ack_collector`; a cluster adapter adds its remote servers' counts and answers
 /// (BROADCAST_CLIENT_COUNT / BROADCAST_ACK) to the same collector.
 
+#include "metrics.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -137,6 +139,11 @@ class adapter {
   /// timeout came first). Alone: none, at once.
   using rooms_fn = std::function<void(bool complete, std::vector<std::string> rooms)>;
   virtual void fetch_remote_rooms(rooms_fn done) { done(true, {}); }
+  /// A cluster adapter's counts (metrics.hpp); false (the default): no cluster.
+  virtual bool cluster_counts(cluster_metrics& out) const {
+    (void)out;
+    return false;
+  }
   /// This server's rooms, each socket's own room (its sid) included, as socket.io's `adapter.rooms`.
   virtual std::vector<std::string> local_rooms() const {
     std::unordered_set<std::string> all;

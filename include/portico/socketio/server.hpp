@@ -40,6 +40,7 @@
 #include "codec.hpp"
 #include "detail/timers.hpp"
 #include "namespace.hpp"
+#include "metrics.hpp"
 #include "observer.hpp"
 #include "recovery.hpp"
 #include "socket.hpp"
@@ -264,6 +265,45 @@ class server {
     for (auto& kv : nsps_) f(*kv.second);
   }
 
+  /// The server's numbers now (docs/metrics.md). Counters stay 0 unless
+  /// `server_options::engine.metrics` is on; gauges are counted from the tables on each call
+  /// (locks each namespace's tables briefly: for scrapes, not per message).
+  metrics_snapshot metrics() {
+    metrics_snapshot m;
+    if (auto* reg = engine_.counters()) {
+      m.enabled = true;
+      m.take_counters(reg->sums());
+    }
+    auto [polling, ws] = engine_.sessions_by_transport();
+    m.connections_polling = polling;
+    m.connections_websocket = ws;
+    std::vector<nsp*> all;
+    for_each_namespace([&](nsp& n) { all.push_back(&n); });
+    for (nsp* n : all) {
+      metrics_snapshot::namespace_stats st;
+      st.name = n->name();
+      std::vector<socket_ptr> sockets;
+      {
+        std::lock_guard<std::mutex> g(n->mu_);
+        sockets.reserve(n->sockets_.size());
+        for (auto& kv : n->sockets_) sockets.push_back(kv.second);
+      }
+      st.sockets = sockets.size();
+      for (auto& s : sockets) {
+        std::lock_guard<std::mutex> g(s->mu_);
+        m.acks_pending += s->acks_.size();
+      }
+      st.rooms = n->adapter_->local_rooms().size();
+      if (!m.has_cluster && n->name() == "/") m.has_cluster = n->adapter_->cluster_counts(m.cluster);
+      m.namespaces.push_back(std::move(st));
+    }
+    std::sort(m.namespaces.begin(), m.namespaces.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    return m;
+  }
+  /// `metrics()` in the Prometheus text format (render_prometheus).
+  std::string metrics_text(std::string_view prefix = "portico") { return render_prometheus(metrics(), prefix); }
+
   engineio::server& engine() noexcept { return engine_; }
   portico::logger& log() noexcept { return log_; }
   const server_options& options() const noexcept { return opts_; }
@@ -373,6 +413,7 @@ class server {
     if (st == decoder::status::awaiting_attachments) return;
     if (st == decoder::status::error) {
       log_.info([&] { return "closing " + e->sid() + ": invalid packet (" + describe(c->dec.error()) + ")"; });
+      e->count(metrics_slots::invalid_packets);
       c->dec.reset();
       e->close();
       return;
@@ -433,6 +474,7 @@ class server {
       return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.nsp()) +
              " in the wrong state";
     });
+    e->count(metrics_slots::invalid_state);
     e->close();
   }
 
@@ -481,6 +523,7 @@ class server {
         f = std::move(fr);
       }
       e->send(std::move(f));
+      e->count(metrics_slots::invalid_namespace);
       log_.info([&] { return "refused " + e->sid() + " on " + std::string(name) + ": invalid namespace"; });
       return;
     }
@@ -523,6 +566,7 @@ class server {
     if (req.paused_) req.paused_->done.store(true);  // refused as well as deferred: the refusal counts
     if (req.refused()) {
       abandon_connect(*s);
+      e->count(metrics_slots::connects_refused);
       if (c.v4) {  // protocol v4 carries no data with a refusal
         e->send(v4_connect_error(n->name(), req.message()));
         log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
@@ -565,6 +609,7 @@ class server {
       f->text += "\"}";
     }
     s->accept(std::move(f));
+    e->count(metrics_slots::connects);
     if (observer_) observer_->connected(*s);
   }
 
@@ -635,8 +680,10 @@ class server {
   /// User code must not take an I/O thread down: an exception is logged and reported as false.
   template <class F>
   bool guarded(const char* what, std::string_view name, F&& f) {
-    return portico::detail::run_user_code(
+    bool ok = portico::detail::run_user_code(
         log_, [&] { return std::string(what) + " '" + std::string(name) + "'"; }, std::forward<F>(f));
+    if (!ok) engine_.count(metrics_slots::handler_exceptions);
+    return ok;
   }
 
   /// Common end of a namespace connection: `disconnecting` (rooms still visible), leave rooms,
@@ -741,6 +788,7 @@ inline bool socket::register_ack(std::uint64_t id, ack_callback cb, std::chrono:
     }
     acks_[id].cb = std::move(cb);
   }
+  engine_->count(metrics_slots::acks_requested);
   auto t = server_->timers_.after(timeout, [w, id] {
     if (auto s = w.lock()) {
       s->engine_->post([s, id] { s->complete_ack(id, ack_status::timeout, args()); });
@@ -764,6 +812,7 @@ inline void socket::complete_ack(std::uint64_t id, ack_status status, const args
     acks_.erase(it);
   }
   if (status != ack_status::timeout && timer) server_->timers_.cancel(timer);
+  if (status == ack_status::timeout) engine_->count(metrics_slots::acks_timed_out);
   if (cb) server_->guarded("ack callback", namespace_name(), [&] { cb(status, a); });
 }
 
@@ -809,6 +858,7 @@ inline void detail::broadcast_acks::start(std::chrono::milliseconds timeout) {
 inline void detail::broadcast_acks::on_timeout() {
   std::unique_lock<std::mutex> lk(mu_);
   if (done_) return;
+  nsp_->server_->engine_.count(metrics_slots::acks_timed_out);
   timer_ = 0;
   // Timer-thread callbacks stay short: the user's callback runs on a recipient's worker.
   for (const auto& w : waiting_) {

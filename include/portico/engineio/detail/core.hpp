@@ -47,6 +47,7 @@ struct core : std::enable_shared_from_this<core> {
   std::function<void()> on_stop;  ///< closes what on_websocket accepted (plain ws routes)
 
   std::vector<std::unique_ptr<worker>> workers;
+  std::unique_ptr<metrics::registry> stats;  ///< opts.metrics: one block per worker (listen())
   std::mutex table_mu;
   std::unordered_map<std::string, socket_ptr> table;
   std::atomic<bool> stopping{false};

@@ -4,6 +4,7 @@
 /// the workers.
 #include "../../detail/user_code.hpp"
 #include "../../log.hpp"
+#include "../metrics.hpp"
 #include "ws_config.hpp"
 
 #include <chrono>
@@ -23,6 +24,8 @@ struct worker {
   mutable asio::io_context ioc;  // declared before `ep`: the endpoint's acceptor must die first
   ws_endpoint ep;
   std::thread thread;
+  /// This worker's counters, written only on its thread; null when metrics are off.
+  metrics::counters* stats = nullptr;
   bool running_here() const { return ioc.get_executor().running_in_this_thread(); }
   /// Runs the io_context until it is stopped or out of work (the worker's thread). What a
   /// handler throws loses that handler's work, never the worker and the sessions on it.

@@ -6,7 +6,9 @@
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <map>
@@ -24,6 +26,29 @@
 #include "../codec.hpp"
 
 namespace portico::redis::detail {
+
+/// A hub's cluster counts (socketio::cluster_metrics, docs/metrics.md): written on the hub thread
+/// only (a relaxed load and store, no locked instruction), read from any thread.
+class hub_counts {
+ public:
+  void published() noexcept { bump(published_); }
+  void received() noexcept { bump(received_); }
+  void request_timed_out() noexcept { bump(timeouts_); }
+  socketio::cluster_metrics read(std::uint64_t lost) const noexcept {
+    socketio::cluster_metrics m;
+    m.messages_published = published_.load(std::memory_order_relaxed);
+    m.messages_received = received_.load(std::memory_order_relaxed);
+    m.publishes_lost = static_cast<std::int64_t>(lost);
+    m.request_timeouts = timeouts_.load(std::memory_order_relaxed);
+    return m;
+  }
+
+ private:
+  static void bump(std::atomic<std::int64_t>& a) noexcept {
+    a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  std::atomic<std::int64_t> published_{0}, received_{0}, timeouts_{0};
+};
 
 /// Requests this member published that complete after a counted number of answers from the other
 /// servers (fetch_sockets, server_side_emit with ack, all_rooms). Everything but `issue`'s call
@@ -48,8 +73,11 @@ class counted_requests {
       e.done = std::move(done);
       e.expected = n - 1;
       e.timer = std::make_unique<asio::steady_timer>(h->io(), h->opts().requests_timeout);
-      e.timer->async_wait([self, id](const asio::error_code& ec) {
-        if (!ec) self->finish(id, false);
+      e.timer->async_wait([self, h, id](const asio::error_code& ec) {
+        if (ec) return;
+        // Counted before `done` runs: what it does next sees the count.
+        if (self->pending_.count(id)) h->counts().request_timed_out();
+        self->finish(id, false);
       });
       h->send(std::move(channel), std::move(bytes));
     });
