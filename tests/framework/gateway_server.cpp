@@ -235,7 +235,7 @@ PORTICO_FIELDS(Credentials, user, level)
 /// Typed auth (a bad one refuses the CONNECT) and a typed session.
 struct TypedGateway {
   static constexpr auto options = portico::gateway_options{"/socket.io", "/typed"};
-  void after_init(portico::socketio::nsp& n) { initialized = n.name(); }
+  void after_init(portico::socketio::nsp& n) { initialized = n.namespace_name(); }
   void on_connected(portico::gateway_context& ctx) {
     ctx.save_session(ctx.auth_as<Credentials>());
     ctx.emit("welcome", ctx.sid());

@@ -149,11 +149,11 @@ class admin_ui final : public socketio::observer {
   }
   void room_joined(socketio::nsp& n, const std::string& sid, const std::string& room) override {
     if (!n.get_socket(sid)) return;  // still connecting: its rooms go with socket_connected
-    admin_nsp().emit("room_joined", n.name(), room, sid, now_iso());
+    admin_nsp().emit("room_joined", n.namespace_name(), room, sid, now_iso());
   }
   void room_left(socketio::nsp& n, const std::string& sid, const std::string& room) override {
     if (!n.get_socket(sid)) return;
-    admin_nsp().emit("room_left", n.name(), room, sid, now_iso());
+    admin_nsp().emit("room_left", n.namespace_name(), room, sid, now_iso());
   }
   void event_received(socketio::socket& s, const socketio::packet& p) override {
     if (s.namespace_name() == opts_.name_space) return;
@@ -393,14 +393,14 @@ class admin_ui final : public socketio::observer {
         if (t == "polling") polling.insert(s->engine().get());
         if (development()) {
           std::lock_guard<std::mutex> g(known_mu_);
-          auto it = known_.find(key(n->name(), sid));
+          auto it = known_.find(key(n->namespace_name(), sid));
           if (it != known_.end() && it->second != t) {
             it->second = std::string(t);
             upgraded.emplace_back(s, std::string(t));
           }
         }
       }
-      namespaces += "{\"name\":" + json_strings({n->name()}).substr(1);
+      namespaces += "{\"name\":" + json_strings({n->namespace_name()}).substr(1);
       namespaces.pop_back();
       namespaces += ",\"socketsCount\":" + std::to_string(count) + "}";
     }

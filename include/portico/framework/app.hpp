@@ -163,7 +163,7 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
   try {
     using handshake_guards = combine_guards_t<typename B::global_guards, guards_of_t<G>>;
     // A recovered socket was let in before (Node's skipMiddlewares): the guards do not run again.
-    bool skip = s.recovered() && s.get_server().options().connection_state_recovery.skip_middlewares;
+    bool skip = s.recovered() && s.server().options().connection_state_recovery.skip_middlewares;
     if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
       ctx.refuse(ws_code::policy_violation, "Forbidden");
     else

@@ -181,7 +181,8 @@ class sharded_adapter : public socketio::memory_adapter {
   ~sharded_adapter() override { hub_->detach(this); }
 
   const std::string& uid() const noexcept { return uid_; }
-  const std::string& nsp() const noexcept { return nsp_; }
+  const std::string& namespace_name() const noexcept { return nsp_; }
+  [[deprecated("use namespace_name()")]] const std::string& nsp() const noexcept { return nsp_; }
   std::uint64_t lost_publishes() const noexcept { return hub_->lost_publishes(); }
 
   void bind(socketio::nsp& n) override { bound_.store(&n, std::memory_order_release); }
@@ -489,14 +490,14 @@ namespace detail {
 inline void sharded_hub::attach(sharded_adapter* a) {
   {
     std::lock_guard<std::mutex> g(mu_);
-    adapters_[a->nsp()] = a;
+    adapters_[a->namespace_name()] = a;
   }
   for (auto& c : a->channels()) ssubscribe(std::move(c));
 }
 
 inline void sharded_hub::detach(sharded_adapter* a) {
   std::lock_guard<std::mutex> g(mu_);
-  auto it = adapters_.find(a->nsp());
+  auto it = adapters_.find(a->namespace_name());
   if (it != adapters_.end() && it->second == a) adapters_.erase(it);
 }
 

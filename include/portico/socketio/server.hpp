@@ -369,7 +369,7 @@ class server {
   void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
     if (p.type == packet_type::connect && c.v4) {
       // Protocol v4: "/chat?x=1" carries the query the client's CONNECT has instead of a payload.
-      std::string_view nsp = p.nsp(), query;
+      std::string_view nsp = p.namespace_name(), query;
       if (auto q = nsp.find('?'); q != std::string_view::npos) {
         query = nsp.substr(q + 1);
         nsp = nsp.substr(0, q);
@@ -381,8 +381,8 @@ class server {
       });
     }
     if (p.type == packet_type::connect) {
-      if (c.find(p.nsp())) return invalid_state(e, p);
-      return handle_connect(e, c, p.nsp(), [&](socket& s) {
+      if (c.find(p.namespace_name())) return invalid_state(e, p);
+      return handle_connect(e, c, p.namespace_name(), [&](socket& s) {
         if (!p.has_data()) return;
         // Deep (it outlives the packet), into a pool sized to the payload: a default document
         // would take RapidJSON's 64 KB first chunk for every authenticated connection.
@@ -391,7 +391,7 @@ class server {
         s.auth_ = json::copy(p.data(), *s.auth_pool_);
       });
     }
-    auto s = c.find(p.nsp());
+    auto s = c.find(p.namespace_name());
     if (!s || p.type == packet_type::connect_error) return invalid_state(e, p);
     switch (p.type) {
       case packet_type::disconnect:
@@ -413,7 +413,7 @@ class server {
 
   void invalid_state(const engineio::socket_ptr& e, const packet& p) {
     log_.info([&] {
-      return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.nsp()) +
+      return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.namespace_name()) +
              " in the wrong state";
     });
     e->close();
@@ -470,7 +470,7 @@ class server {
     c.ever_connected = true;
     timers_.cancel(c.connect_timer);
     // Protocol v4 clients compute their socket id themselves ("/chat#" + the Engine.IO sid).
-    auto s = std::make_shared<socket>(*n, c.v4 ? (n->name() == "/" ? e->sid() : n->name() + "#" + e->sid())
+    auto s = std::make_shared<socket>(*n, c.v4 ? (n->namespace_name() == "/" ? e->sid() : n->namespace_name() + "#" + e->sid())
                                                 : portico::detail::random_id(),
                                       e, *this);
     set_auth(*s);
@@ -488,7 +488,7 @@ class server {
     for (std::size_t i = 0; i < handlers->middlewares.size(); ++i) {
       if (skip_use && handlers->from_use[i]) continue;
       auto& h = handlers->middlewares[i];
-      if (!guarded("connect handler", n->name(), [&] { h(*s, req); })) req.refuse("internal error");
+      if (!guarded("connect handler", n->namespace_name(), [&] { h(*s, req); })) req.refuse("internal error");
       if (req.refused()) break;
     }
     if (req.refused()) {
@@ -497,12 +497,12 @@ class server {
       n->adapter_->remove_socket(s->sid());
       s->fail_acks();
       if (c.v4) {  // protocol v4 carries no data with a refusal
-        e->send(v4_connect_error(n->name(), req.message()));
-        log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
+        e->send(v4_connect_error(n->namespace_name(), req.message()));
+        log_.info([&] { return "refused " + e->sid() + " on " + n->namespace_name() + ": " + req.message(); });
         return;
       }
       auto f = std::make_shared<engineio::frame>();
-      packet_writer pw(packet_type::connect_error, n->name());
+      packet_writer pw(packet_type::connect_error, n->namespace_name());
       auto& w = pw.writer();
       w.StartObject();
       w.Key("message", 7);
@@ -514,7 +514,7 @@ class server {
       w.EndObject();
       f->text = std::move(pw.finish());
       e->send(std::move(f));
-      log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
+      log_.info([&] { return "refused " + e->sid() + " on " + n->namespace_name() + ": " + req.message(); });
       return;
     }
     if (s->closing_.load() || e->closed()) {  // a handler disconnected it or closed the connection
@@ -530,7 +530,7 @@ class server {
     }
     c.sockets.push_back(s);
     auto f = std::make_shared<engineio::frame>();
-    write_header(f->text, packet_type::connect, n->name());
+    write_header(f->text, packet_type::connect, n->namespace_name());
     if (!c.v4) {  // protocol v4's CONNECT answer has no payload
       f->text += "{\"sid\":\"";
       f->text += s->sid();
@@ -556,7 +556,7 @@ class server {
         std::string p(pid->value.GetString(), pid->value.GetStringLength());
         out = n.store_->restore(p, std::string(off->value.GetString(), off->value.GetStringLength()));
         if (out && n.get_socket(out->sid)) out.reset();  // never two sockets with one sid
-        if (!out) log_.info([&] { return "connection state of " + n.name() + " not recovered for pid " + p; });
+        if (!out) log_.info([&] { return "connection state of " + n.namespace_name() + " not recovered for pid " + p; });
       }
     }
     if (!out) {
@@ -773,7 +773,7 @@ inline void detail::broadcast_acks::finish(std::unique_lock<std::mutex>& lk, ack
     responses = packet();
   }
   for (auto& b : blobs) responses.attachments.emplace_back(std::move(b));
-  if (cb) srv.guarded("ack callback", nsp_->name(), [&] { cb(st, args(responses)); });
+  if (cb) srv.guarded("ack callback", nsp_->namespace_name(), [&] { cb(st, args(responses)); });
 }
 
 }  // namespace portico::socketio
