@@ -500,3 +500,109 @@ TEST_CASE("HTTP: guards, interceptors (class, route), handler, in order; a short
   CHECK(trail.take() ==
         std::vector<std::string>{"guard", "outer:before", "cache:before", "cache:after", "outer:after 304"});
 }
+
+// ---------------------------------------------------------------------------------------------
+// App-wide filters and interceptors (NestJS useGlobalFilters / useGlobalInterceptors).
+
+namespace filters_test {
+
+// [doc:global]
+/// Tried after the handler's and the class's filters, for gateways and controllers alike.
+struct Fallback {
+  using catches = portico::catches<std::runtime_error>;
+  explicit Fallback(Trail& t) : trail(t) {}
+  void catch_exception(const std::runtime_error& e, portico::ws_exception_host& host) {
+    trail.add("filter:global");
+    host.error(Problem{"fallback", e.what()});
+  }
+  void catch_exception(const std::runtime_error& e, portico::http_exception_host& host) {
+    trail.add("filter:global");
+    host.send(http::json(Problem{"fallback", e.what()}, 503));
+  }
+  Trail& trail;
+};
+
+/// Around every handler and route, outside the class's and the handler's interceptors.
+struct Metrics {
+  explicit Metrics(Trail& t) : trail(t) {}
+  void before(portico::gateway_context&) { trail.add("global:before"); }
+  void after(portico::gateway_context&, portico::handler_result& r) { trail.add("global:after " + r.json()); }
+  void before(portico::http_context&) { trail.add("global:before"); }
+  void after(portico::http_context&, http::response& r) { trail.add("global:after " + std::to_string(r.status)); }
+  Trail& trail;
+};
+
+using ShopApp = portico::app<ShopModule>::with_global_filters<Fallback>::with_global_interceptors<Metrics>;
+// [/doc]
+
+struct BrokenController {
+  explicit BrokenController(Trail& t) : trail(t) {}
+  std::string boom() {
+    trail.add("handler");
+    throw std::runtime_error("kaput");
+  }
+  template <class Routes>
+  void routes(Routes& r) {
+    r.get("/boom", &BrokenController::boom);
+  }
+  Trail& trail;
+};
+using GlobalHttpModule = portico::module<portico::providers<Trail>,
+                                         portico::controllers<PageController, BrokenController, KitchenController>>;
+
+}  // namespace filters_test
+
+TEST_CASE("global filters and interceptors: outermost around every gateway handler", "[filters][interceptors][global]") {
+  using global_shop = portico::testing::test_app<ShopModule>::with_global_filters<Fallback>::with_global_interceptors<Metrics>;
+  static_assert(std::is_same_v<global_shop::app_type, ShopApp>, "test_app spells the app's globals the same way");
+  inbox errors;
+  auto ctx = global_shop{}.run_with_server();
+  ctx.socket().on("error", [&](pc::event& e) { errors.add(portico::json::stringify(e.args()[0])); });
+  REQUIRE(ctx.connect());
+  Trail& trail = ctx.app<global_shop::app_type>().container().get<Trail&>();
+  trail.take();
+
+  CHECK(ack_json(ctx, "twice", 21) == "42");
+  CHECK(trail.take() == std::vector<std::string>{"guard", "global:before", "timing:before", "inner:before", "handler",
+                                                 "inner:after 42", "timing:after 42", "global:after 42"});
+
+  // The class filter is tried before the global one: OutOfStock stays the class's answer.
+  ctx.socket().emit("twice", -1);
+  REQUIRE(ctx.wait_until([&] { return errors.all().size() == 1; }, 3s));
+  CHECK(errors.all()[0] == R"({"kind":"out_of_stock","message":"negative"})");
+  CHECK(trail.take() ==
+        std::vector<std::string>{"guard", "global:before", "timing:before", "inner:before", "handler", "filter:class"});
+
+  // What no handler or class filter catches reaches the global one before the built-in mapping.
+  ctx.socket().emit("crash");
+  REQUIRE(ctx.wait_until([&] { return errors.all().size() == 2; }, 3s));
+  CHECK(errors.all()[1] == R"({"kind":"fallback","message":"not for the client"})");
+  CHECK(trail.take() == std::vector<std::string>{"global:before", "timing:before", "filter:global"});
+
+  // What a handler filter throws goes on to the class's, then the global filters (a
+  // ws_exception is a std::runtime_error: Fallback words it too).
+  ctx.socket().emit("convert", 1);
+  REQUIRE(ctx.wait_until([&] { return errors.all().size() == 3; }, 3s));
+  CHECK(errors.all()[2] == R"({"kind":"fallback","message":"one"})");
+}
+
+TEST_CASE("global filters and interceptors: outermost around every controller route", "[filters][interceptors][global][controller]") {
+  using global_http = portico::testing::test_app<GlobalHttpModule>::with_global_interceptors<Metrics>::with_global_filters<Fallback>;
+  auto ctx = global_http{}.run_with_server();
+  Trail& trail = ctx.app<global_http::app_type>().container().get<Trail&>();
+  auto c = ctx.http();
+
+  CHECK(c.get("/page").status == 200);
+  CHECK(trail.take() == std::vector<std::string>{"guard", "global:before", "outer:before", "cache:before", "handler",
+                                                 "cache:after", "outer:after 200", "global:after 200"});
+
+  auto boom = c.get("/boom");  // no route or class filter: the global one answers
+  CHECK(boom.status == 503);
+  CHECK(boom.body == R"({"kind":"fallback","message":"kaput"})");
+  CHECK(trail.take() == std::vector<std::string>{"global:before", "handler", "filter:global"});
+
+  auto pot = c.get("/kitchen/brew?drink=coffee");  // the class filter comes first
+  CHECK(pot.status == 418);
+  CHECK(trail.take() == std::vector<std::string>{"global:before"});
+
+}

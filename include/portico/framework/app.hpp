@@ -25,6 +25,7 @@
 #include "di/container.hpp"
 #include "disconnect_reason.hpp"
 #include "gateway.hpp"
+#include "global_policies.hpp"
 #include "guards.hpp"
 #include "namespace_handle.hpp"
 #include "registry.hpp"
@@ -60,7 +61,8 @@ struct gateway_binding : gateway_runtime {
   using container_type = Container;
   using gateway_type = G;
   using module = typename Container::template module_of_t<G>;
-  using global_guards = Global;
+  using global_policies = globals_of_t<Global>;  ///< the app's guards, filters, interceptors
+  using global_guards = typename global_policies::guards_type;
 
   Container* container = nullptr;
   G* gateway = nullptr;
@@ -233,8 +235,9 @@ inline std::vector<std::string> split_origins(std::string_view list) {
 
 }  // namespace framework::detail
 
-/// The application: a DI container over `Root`, with global guards and (for tests) provider
-/// overrides. Constructing it instantiates every singleton, gateway and controller, builds the
+/// The application: a DI container over `Root`, with global guards, filters and interceptors
+/// (`GlobalGuards`: `guards<...>` or `global_policies<...>`, see global_policies.hpp) and (for
+/// tests) provider overrides. Constructing it instantiates every singleton, gateway and controller, builds the
 /// servers and adds the controllers' routes to router().
 ///
 /// HTTP (controllers, router()) is served on the port of the first gateway path's server. An
@@ -244,13 +247,20 @@ template <class Root, class GlobalGuards = guards<>, class... Overrides>
 class app {
  public:
   using container_type = ::portico::container<Root, Overrides...>;
-  using global_guards = GlobalGuards;
+  using global_guards = typename framework::detail::globals_of_t<GlobalGuards>::guards_type;
   /// The same app with test fakes: `app<M>::with_overrides<override<AuthService, Fake>>`.
   template <class... More>
   using with_overrides = app<Root, GlobalGuards, Overrides..., More...>;
-  /// The same app with guards run first at every handshake.
+  /// The same app with guards run first at every handshake (and every controller request).
   template <class... G>
-  using with_global_guards = app<Root, guards<G...>, Overrides...>;
+  using with_global_guards = app<Root, framework::detail::add_global_t<GlobalGuards, guards<G...>>, Overrides...>;
+  /// The same app with filters tried last for every handler and route (NestJS useGlobalFilters).
+  template <class... F>
+  using with_global_filters = app<Root, framework::detail::add_global_t<GlobalGuards, filters<F...>>, Overrides...>;
+  /// The same app with interceptors around every handler and route, outermost.
+  template <class... I>
+  using with_global_interceptors =
+      app<Root, framework::detail::add_global_t<GlobalGuards, interceptors<I...>>, Overrides...>;
 
   app() : app(app_options{}) {}
   /// `values...` fill `portico::value<T>` providers (as for `container`).
@@ -412,8 +422,9 @@ class app {
   void install_one() {
     using providers = framework::detail::providers_of<typename container_type::template module_of_t<G>,
                                                       typename container_type::override_list>;
-    if constexpr (!framework::detail::gateway_ok<G, providers>()) {
-      framework::detail::report_gateway<G, providers>();
+    using globals = framework::detail::globals_of_t<GlobalGuards>;
+    if constexpr (!framework::detail::gateway_ok<G, providers, globals>()) {
+      framework::detail::report_gateway<G, providers, globals>();
     } else {
       install_checked<G>();
     }

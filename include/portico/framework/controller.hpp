@@ -35,6 +35,7 @@
 #include "exception_host.hpp"
 #include "filters.hpp"
 #include "gateway.hpp"
+#include "global_policies.hpp"
 #include "guards.hpp"
 #include "http_context.hpp"
 #include "interceptors.hpp"
@@ -239,14 +240,18 @@ class controller_routes {
     }
   }
 
+  /// The app's guards, filters and interceptors (Global: `guards<...>` or `global_policies<...>`).
+  using global_set = framework::detail::globals_of_t<Global>;
   template <class Set>
-  using chain_guards = combine_guards_t<Global, guards_of_t<C>, typename Set::guards_type>;
-  /// The route's filters first, then the class's.
+  using chain_guards = combine_guards_t<typename global_set::guards_type, guards_of_t<C>, typename Set::guards_type>;
+  /// The route's filters first, then the class's, then the app's that serve routes.
   template <class Set>
-  using chain_filters = combine_filters_t<typename Set::filters_type, filters_of_t<C>>;
-  /// The class's interceptors first (outermost), then the route's.
+  using chain_filters = combine_filters_t<typename Set::filters_type, filters_of_t<C>,
+                                          serving_t<typename global_set::filters_type, http_exception_host>>;
+  /// The app's interceptors first (outermost), then the class's, then the route's.
   template <class Set>
-  using chain_interceptors = combine_interceptors_t<interceptors_of_t<C>, typename Set::interceptors_type>;
+  using chain_interceptors =
+      combine_interceptors_t<typename global_set::interceptors_type, interceptors_of_t<C>, typename Set::interceptors_type>;
   using env_type = framework::detail::http_policy_env<Container, module>;
 
   /// One check per route running the whole guard chain (inside the filters when there are
