@@ -606,3 +606,91 @@ TEST_CASE("global filters and interceptors: outermost around every controller ro
   CHECK(trail.take() == std::vector<std::string>{"global:before"});
 
 }
+
+// ---------------------------------------------------------------------------------------------
+// Filters at CONNECT: a class guard's refusal, an exception of on_connected.
+
+namespace filters_test {
+
+struct Refused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct DoorProblem {
+  int code = 0;
+};
+PORTICO_FIELDS(DoorProblem, code)
+
+/// The class guard: auth {door: "closed"} is refused, {door: "refused"} throws.
+struct Door {
+  bool can_activate(portico::execution_context& ctx) {
+    const auto& a = ctx.auth();
+    const std::string door = a.IsObject() && a.HasMember("door") && a["door"].IsString() ? a["door"].GetString() : "";
+    if (door == "refused") throw Refused("at the door");
+    return door != "closed";
+  }
+};
+
+// [doc:connect]
+/// Handlers: the `error` event; CONNECT: the connect_error's message and data.
+struct RefusedFilter {
+  using catches = portico::catches<Refused>;
+  void catch_exception(const Refused& e, portico::ws_exception_host& host) { host.error(Problem{"refused", e.what()}); }
+  void catch_exception(const Refused& e, portico::connect_exception_host& host) {
+    host.refuse("refused", Problem{"refused", e.what()});
+  }
+};
+
+/// CONNECT only (handlers do not try it): a guard's `false` arrives as ws_exception(1008).
+struct DoorWording {
+  void catch_exception(const portico::ws_exception& e, portico::connect_exception_host& host) {
+    host.refuse("the door is closed", DoorProblem{e.code()});
+  }
+};
+
+struct DoorGateway : portico::gateway<DoorGateway> {
+  static constexpr auto options = portico::gateway_options{"/door", "/"};
+  using guards = portico::guards<Door>;
+  using filters = portico::filters<RefusedFilter, DoorWording>;
+
+  void on_connected(portico::gateway_context& ctx) {
+    if (ctx.auth().IsObject() && ctx.auth().HasMember("late")) throw Refused("in on_connected");
+  }
+  void knock() { throw Refused("nobody home"); }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(knock));
+};
+// [/doc]
+
+using DoorModule = portico::module<portico::gateways<DoorGateway>>;
+
+/// The connect_error of a client with this auth: "message data", or "connected".
+std::string connect_answer(portico::testing::run_context& ctx, const std::string& auth) {
+  auto c = ctx.new_client_context();
+  auto got = std::make_shared<std::promise<std::string>>();
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  auto answer = [got, once](std::string s) {
+    if (!once->exchange(true)) got->set_value(std::move(s));
+  };
+  c.socket().set_auth_json(auth);
+  c.socket().on_connect_error([answer](const pc::connect_error& e) { answer(e.message + " " + e.data_json); });
+  c.socket().on_connect([answer] { answer("connected"); });
+  c.client().connect(c.url());
+  auto f = got->get_future();
+  return f.wait_for(4s) == std::future_status::ready ? f.get() : "no answer";
+}
+
+}  // namespace filters_test
+
+TEST_CASE("filters word the connect_error of a class guard refusal and of on_connected", "[filters][connect]") {
+  auto ctx = portico::testing::test_app<DoorModule>{}.run_with_server();
+  CHECK(connect_answer(ctx, R"({"door":"closed"})") == R"(the door is closed {"code":1008})");
+  CHECK(connect_answer(ctx, R"({"door":"refused"})") == R"(refused {"kind":"refused","message":"at the door"})");
+  CHECK(connect_answer(ctx, R"({"late":true})") == R"(refused {"kind":"refused","message":"in on_connected"})");
+  CHECK(connect_answer(ctx, R"({"door":"open"})") == "connected");
+  // Handlers keep their own answer: the CONNECT-only filter is not tried there.
+  inbox errors;
+  ctx.socket().on("error", [&](pc::event& e) { errors.add(portico::json::stringify(e.args()[0])); });
+  REQUIRE(ctx.connect());
+  ctx.socket().emit("knock");
+  REQUIRE(ctx.wait_until([&] { return errors.all().size() == 1; }, 3s));
+  CHECK(errors.all()[0] == R"({"kind":"refused","message":"nobody home"})");
+}

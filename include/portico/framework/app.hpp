@@ -155,7 +155,8 @@ void call_on_disconnected(G& g, gateway_context& ctx, disconnect_reason reason) 
 
 /// CONNECT of a client to the gateway's namespace: open its scope, run the global and class
 /// guards, then `on_connected`. Any refusal is a connect_error `{message, data:{code, reason}}`
-/// and the client never reaches a handler of this gateway (the socketio server does not add a
+/// (or as the class's and app's filters that serve CONNECT word it) and the client never
+/// reaches a handler of this gateway (the socketio server does not add a
 /// refused socket to the namespace).
 template <class B>
 void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
@@ -164,12 +165,22 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
   gateway_context ctx(b, s, nullptr, &r);
   try {
     using handshake_guards = combine_guards_t<typename B::global_guards, guards_of_t<G>>;
+    using filters_list = connect_filters_t<G, typename B::global_policies>;
     // A recovered socket was let in before (Node's skipMiddlewares): the guards do not run again.
     bool skip = s.recovered() && s.server().options().connection_state_recovery.skip_middlewares;
-    if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
-      ctx.refuse(ws_code::policy_violation, "Forbidden");
-    else
-      call_on_connected(*b.gateway, ctx);
+    if constexpr (std::is_same_v<filters_list, filters<>>) {
+      if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+        ctx.refuse(ws_code::policy_violation, "Forbidden");
+      else
+        call_on_connected(*b.gateway, ctx);
+    } else {  // the filters word what the guards and on_connected throw (a refusal: 1008 "Forbidden")
+      connect_policy_env<B> env{b, ctx, r, &scope};
+      run_with_filters<filters_list>(env, [&] {
+        if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+          throw ws_exception(ws_code::policy_violation, "Forbidden");
+        call_on_connected(*b.gateway, ctx);
+      });
+    }
   } catch (const ws_exception& ex) {
     r.refuse(ex.what(), json_text{ex.body()});
   } catch (const std::exception& ex) {
