@@ -14,6 +14,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "portico/framework/framework.hpp"
@@ -547,8 +548,28 @@ struct BrokenController {
   }
   Trail& trail;
 };
+/// A deferred route: the answer comes from another thread; the `after` hooks run then.
+struct LaterController {
+  using interceptors = portico::interceptors<HttpOuter>;
+  explicit LaterController(Trail& t) : trail(t) {}
+  ~LaterController() {
+    for (auto& t : threads) t.join();
+  }
+  void later(http::responder rsp) {
+    trail.add("handler");
+    std::lock_guard<std::mutex> g(mu);
+    threads.emplace_back([rsp] { rsp.send(http::text("later")); });
+  }
+  template <class Routes>
+  void routes(Routes& r) {
+    r.get_deferred("/later", &LaterController::later, portico::interceptors<NotModified>{});
+  }
+  Trail& trail;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+};
 using GlobalHttpModule = portico::module<portico::providers<Trail>,
-                                         portico::controllers<PageController, BrokenController, KitchenController>>;
+                                         portico::controllers<PageController, BrokenController, KitchenController, LaterController>>;
 
 }  // namespace filters_test
 
@@ -605,6 +626,17 @@ TEST_CASE("global filters and interceptors: outermost around every controller ro
   CHECK(pot.status == 418);
   CHECK(trail.take() == std::vector<std::string>{"global:before"});
 
+  // A deferred route: the same order, the `after` hooks when the answer comes.
+  auto later = c.get("/later");
+  CHECK(later.status == 200);
+  CHECK(later.body == "later");
+  CHECK(later.header("etag") == "v1");
+  CHECK(trail.take() == std::vector<std::string>{"global:before", "outer:before", "cache:before", "handler",
+                                                 "cache:after", "outer:after 200", "global:after 200"});
+  auto cached = c.get("/later", {{"If-None-Match", "v1"}});  // short-circuit: no handler
+  CHECK(cached.status == 304);
+  CHECK(trail.take() == std::vector<std::string>{"global:before", "outer:before", "cache:before", "cache:after",
+                                                 "outer:after 304", "global:after 304"});
 }
 
 // ---------------------------------------------------------------------------------------------
