@@ -235,7 +235,7 @@ PORTICO_FIELDS(Credentials, user, level)
 /// Typed auth (a bad one refuses the CONNECT) and a typed session.
 struct TypedGateway {
   static constexpr auto options = portico::gateway_options{"/socket.io", "/typed"};
-  void after_init(portico::socketio::nsp& n) { initialized = n.name(); }
+  void after_init(portico::socketio::nsp& n) { initialized = n.namespace_name(); }
   void on_connected(portico::gateway_context& ctx) {
     ctx.save_session(ctx.auth_as<Credentials>());
     ctx.emit("welcome", ctx.sid());
@@ -313,10 +313,33 @@ struct StrictGateway {
 struct Refused : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-/// Class level: Refused -> the `error` event {"data": "refused: <what>"}.
+/// Class level: Refused -> the `error` event {"data": "refused: <what>"} in a handler; at the
+/// CONNECT, the connect_error "refused" with the data {"data": "<what>"} (one overload per host).
 struct RefusedToErrorEvent {
+  using catches = portico::catches<Refused>;
   void catch_exception(const Refused& e, portico::ws_exception_host& host) {
     host.error(MessageBody{std::string("refused: ") + e.what()});
+  }
+  void catch_exception(const Refused& e, portico::connect_exception_host& host) {
+    host.refuse("refused", MessageBody{e.what()});
+  }
+};
+struct DoorProblem {
+  int code = 0;
+};
+PORTICO_FIELDS(DoorProblem, code)
+/// Class level, CONNECT only (handlers keep the built-in mapping): the guards' refusals worded.
+struct DoorWording {
+  void catch_exception(const portico::ws_exception& e, portico::connect_exception_host& host) {
+    host.refuse("the door is closed", DoorProblem{e.code()});
+  }
+};
+/// The class guard of PolicyGateway: auth {door: "closed"} is refused, {door: "refused"} throws.
+struct PolicyDoor {
+  bool can_activate(portico::execution_context& ctx) {
+    const std::string door(auth_string(ctx, "door"));
+    if (door == "refused") throw Refused("at the door");
+    return door != "closed";
   }
 };
 /// Handler level, tried first: Refused -> the ack {"data": "<what>"}.
@@ -334,8 +357,14 @@ struct Shout {
 };
 struct PolicyGateway {
   static constexpr auto options = portico::gateway_options{"/socket.io", "/policies"};
-  using filters = portico::filters<RefusedToErrorEvent>;
-  void on_connected(portico::gateway_context& ctx) { ctx.emit("welcome", ctx.sid()); }
+  using guards = portico::guards<PolicyDoor>;
+  using filters = portico::filters<RefusedToErrorEvent, DoorWording>;
+  void on_connected(portico::gateway_context& ctx) {
+    const std::string door(auth_string(ctx, "door"));
+    if (door == "late") throw Refused("in on_connected");
+    if (door == "broken") throw std::runtime_error("not for the client");
+    ctx.emit("welcome", ctx.sid());
+  }
   void refuse(const MessageBody& m) { throw Refused(m.data); }
   MessageBody refuse_ack(const MessageBody& m) { throw Refused(m.data); }
   MessageBody shout(const MessageBody& m) { return m; }

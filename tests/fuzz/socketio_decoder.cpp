@@ -22,7 +22,7 @@ void check_round_trip(const sio::packet& p) {
   if (e.binaries.size() != p.attachments.size()) __builtin_trap();
   sio::packet q;
   if (sio::decode(e.text, q) != sio::errc::ok) __builtin_trap();
-  if (q.type != p.type || q.id != p.id || q.nsp() != p.nsp() || q.has_data() != p.has_data() ||
+  if (q.type != p.type || q.id != p.id || q.namespace_name() != p.namespace_name() || q.has_data() != p.has_data() ||
       q.attachments_expected != p.attachments_expected || q.data().GetType() != p.data().GetType())
     __builtin_trap();
   if (p.is_event() && q.event_name() != p.event_name()) __builtin_trap();

@@ -49,14 +49,14 @@ TEST_CASE("README examples decode to the documented fields", "[socketio][codec]"
   SECTION("CONNECT to the main namespace") {
     auto p = decode_ok("0");
     CHECK(p.type == packet_type::connect);
-    CHECK(p.nsp() == "/");
+    CHECK(p.namespace_name() == "/");
     CHECK_FALSE(p.has_data());
     CHECK_FALSE(p.has_id());
   }
   SECTION("CONNECT answer of a custom namespace") {
     auto p = decode_ok(R"(0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"})");
     CHECK(p.type == packet_type::connect);
-    CHECK(p.nsp() == "/admin");
+    CHECK(p.namespace_name() == "/admin");
     REQUIRE(p.data().IsObject());
     CHECK(std::string(p.data()["sid"].GetString()) == "oSO0OpakMV_3jnilAAAA");
   }
@@ -73,7 +73,7 @@ TEST_CASE("README examples decode to the documented fields", "[socketio][codec]"
   }
   SECTION("EVENT custom namespace") {
     auto p = decode_ok(R"(2/admin,["bar"])");
-    CHECK(p.nsp() == "/admin");
+    CHECK(p.namespace_name() == "/admin");
     CHECK(p.event_name() == "bar");
   }
   SECTION("BINARY_EVENT with one attachment") {
@@ -86,7 +86,7 @@ TEST_CASE("README examples decode to the documented fields", "[socketio][codec]"
   SECTION("BINARY_EVENT with two attachments in a namespace") {
     auto p = decode_ok(R"(52-/admin,["baz",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
     CHECK(p.attachments_expected == 2);
-    CHECK(p.nsp() == "/admin");
+    CHECK(p.namespace_name() == "/admin");
     CHECK(p.arg_count() == 2);
   }
   SECTION("EVENT with ack id") {
@@ -97,7 +97,7 @@ TEST_CASE("README examples decode to the documented fields", "[socketio][codec]"
   SECTION("ACK in a namespace") {
     auto p = decode_ok(R"(3/admin,13["bar"])");
     CHECK(p.type == packet_type::ack);
-    CHECK(p.nsp() == "/admin");
+    CHECK(p.namespace_name() == "/admin");
     CHECK(p.id == 13);
     CHECK(p.arg_count() == 1);
     CHECK(std::string(p.arg(0).GetString()) == "bar");
@@ -111,23 +111,23 @@ TEST_CASE("README examples decode to the documented fields", "[socketio][codec]"
   }
   SECTION("BINARY_ACK from the sample session") {
     auto p = decode_ok(R"(61-/admin,1[{"_placeholder":true,"num":0}])");
-    CHECK(p.nsp() == "/admin");
+    CHECK(p.namespace_name() == "/admin");
     CHECK(p.id == 1);
   }
   SECTION("DISCONNECT main and custom namespace") {
     CHECK(decode_ok("1").type == packet_type::disconnect);
     auto p = decode_ok("1/admin,");
     CHECK(p.type == packet_type::disconnect);
-    CHECK(p.nsp() == "/admin");
+    CHECK(p.namespace_name() == "/admin");
   }
   SECTION("namespace without trailing comma (as the test-suite sends it)") {
     auto p = decode_ok("0/random");
-    CHECK(p.nsp() == "/random");
+    CHECK(p.namespace_name() == "/random");
     CHECK_FALSE(p.has_data());
   }
   SECTION("CONNECT with auth") {
     auto p = decode_ok(R"(0/custom,{"token":"abc"})");
-    CHECK(p.nsp() == "/custom");
+    CHECK(p.namespace_name() == "/custom");
     CHECK(std::string(p.data()["token"].GetString()) == "abc");
   }
   SECTION("CONNECT_ERROR with a string payload (v4 servers)") {
@@ -225,7 +225,7 @@ TEST_CASE("decoder collects the attachments that follow a binary header", "[sock
   REQUIRE(d.add_binary(std::string("\x01\x02", 2)) == decoder::status::awaiting_attachments);
   REQUIRE(d.add_binary(std::string("\x03\x04", 2)) == decoder::status::ready);
   packet p = d.take();
-  CHECK(p.nsp() == "/admin");
+  CHECK(p.namespace_name() == "/admin");
   CHECK(p.id == 3);
   args a(p);
   REQUIRE(a.size() == 2);

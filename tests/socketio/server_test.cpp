@@ -1348,8 +1348,8 @@ struct recording_observer : sio::observer {
     for (auto& x : r) rooms += x + ",";
     add("disconnecting " + std::string(reason) + " " + rooms);
   }
-  void room_joined(sio::nsp& n, const std::string&, const std::string& room) override { add("joined " + n.name() + " " + room); }
-  void room_left(sio::nsp& n, const std::string&, const std::string& room) override { add("left " + n.name() + " " + room); }
+  void room_joined(sio::nsp& n, const std::string&, const std::string& room) override { add("joined " + n.namespace_name() + " " + room); }
+  void room_left(sio::nsp& n, const std::string&, const std::string& room) override { add("left " + n.namespace_name() + " " + room); }
   void event_received(sio::socket&, const sio::packet& p) override { add("received " + str(p.data())); }
   void event_sent(sio::socket&, std::string_view text) override { add("sent " + std::string(text)); }
 };

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "portico/framework/framework.hpp"
@@ -503,4 +504,229 @@ TEST_CASE("HTTP: guards, interceptors (class, route), handler, in order; a short
   CHECK(cached.header("etag") == "v1");
   CHECK(trail.take() ==
         std::vector<std::string>{"guard", "outer:before", "cache:before", "cache:after", "outer:after 304"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// App-wide filters and interceptors (NestJS useGlobalFilters / useGlobalInterceptors).
+
+namespace filters_test {
+
+// [doc:global]
+/// Tried after the handler's and the class's filters, for gateways and controllers alike.
+struct Fallback {
+  using catches = portico::catches<std::runtime_error>;
+  explicit Fallback(Trail& t) : trail(t) {}
+  void catch_exception(const std::runtime_error& e, portico::ws_exception_host& host) {
+    trail.add("filter:global");
+    host.error(Problem{"fallback", e.what()});
+  }
+  void catch_exception(const std::runtime_error& e, portico::http_exception_host& host) {
+    trail.add("filter:global");
+    host.send(http::json(Problem{"fallback", e.what()}, 503));
+  }
+  Trail& trail;
+};
+
+/// Around every handler and route, outside the class's and the handler's interceptors.
+struct Metrics {
+  explicit Metrics(Trail& t) : trail(t) {}
+  void before(portico::gateway_context&) { trail.add("global:before"); }
+  void after(portico::gateway_context&, portico::handler_result& r) { trail.add("global:after " + r.json()); }
+  void before(portico::http_context&) { trail.add("global:before"); }
+  void after(portico::http_context&, http::response& r) { trail.add("global:after " + std::to_string(r.status)); }
+  Trail& trail;
+};
+
+using ShopApp = portico::app<ShopModule>::with_global_filters<Fallback>::with_global_interceptors<Metrics>;
+// [/doc]
+
+struct BrokenController {
+  explicit BrokenController(Trail& t) : trail(t) {}
+  std::string boom() {
+    trail.add("handler");
+    throw std::runtime_error("kaput");
+  }
+  template <class Routes>
+  void routes(Routes& r) {
+    r.get("/boom", &BrokenController::boom);
+  }
+  Trail& trail;
+};
+/// A deferred route: the answer comes from another thread; the `after` hooks run then.
+struct LaterController {
+  using interceptors = portico::interceptors<HttpOuter>;
+  explicit LaterController(Trail& t) : trail(t) {}
+  ~LaterController() {
+    for (auto& t : threads) t.join();
+  }
+  void later(http::responder rsp) {
+    trail.add("handler");
+    std::lock_guard<std::mutex> g(mu);
+    threads.emplace_back([rsp] { rsp.send(http::text("later")); });
+  }
+  template <class Routes>
+  void routes(Routes& r) {
+    r.get_deferred("/later", &LaterController::later, portico::interceptors<NotModified>{});
+  }
+  Trail& trail;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+};
+using GlobalHttpModule = portico::module<portico::providers<Trail>,
+                                         portico::controllers<PageController, BrokenController, KitchenController, LaterController>>;
+
+}  // namespace filters_test
+
+TEST_CASE("global filters and interceptors: outermost around every gateway handler", "[filters][interceptors][global]") {
+  using global_shop = portico::testing::test_app<ShopModule>::with_global_filters<Fallback>::with_global_interceptors<Metrics>;
+  static_assert(std::is_same_v<global_shop::app_type, ShopApp>, "test_app spells the app's globals the same way");
+  inbox errors;
+  auto ctx = global_shop{}.run_with_server();
+  ctx.socket().on("error", [&](pc::event& e) { errors.add(portico::json::stringify(e.args()[0])); });
+  REQUIRE(ctx.connect());
+  Trail& trail = ctx.app<global_shop::app_type>().container().get<Trail&>();
+  trail.take();
+
+  CHECK(ack_json(ctx, "twice", 21) == "42");
+  CHECK(trail.take() == std::vector<std::string>{"guard", "global:before", "timing:before", "inner:before", "handler",
+                                                 "inner:after 42", "timing:after 42", "global:after 42"});
+
+  // The class filter is tried before the global one: OutOfStock stays the class's answer.
+  ctx.socket().emit("twice", -1);
+  REQUIRE(ctx.wait_until([&] { return errors.all().size() == 1; }, 3s));
+  CHECK(errors.all()[0] == R"({"kind":"out_of_stock","message":"negative"})");
+  CHECK(trail.take() ==
+        std::vector<std::string>{"guard", "global:before", "timing:before", "inner:before", "handler", "filter:class"});
+
+  // What no handler or class filter catches reaches the global one before the built-in mapping.
+  ctx.socket().emit("crash");
+  REQUIRE(ctx.wait_until([&] { return errors.all().size() == 2; }, 3s));
+  CHECK(errors.all()[1] == R"({"kind":"fallback","message":"not for the client"})");
+  CHECK(trail.take() == std::vector<std::string>{"global:before", "timing:before", "filter:global"});
+
+  // What a handler filter throws goes on to the class's, then the global filters (a
+  // ws_exception is a std::runtime_error: Fallback words it too).
+  ctx.socket().emit("convert", 1);
+  REQUIRE(ctx.wait_until([&] { return errors.all().size() == 3; }, 3s));
+  CHECK(errors.all()[2] == R"({"kind":"fallback","message":"one"})");
+}
+
+TEST_CASE("global filters and interceptors: outermost around every controller route", "[filters][interceptors][global][controller]") {
+  using global_http = portico::testing::test_app<GlobalHttpModule>::with_global_interceptors<Metrics>::with_global_filters<Fallback>;
+  auto ctx = global_http{}.run_with_server();
+  Trail& trail = ctx.app<global_http::app_type>().container().get<Trail&>();
+  auto c = ctx.http();
+
+  CHECK(c.get("/page").status == 200);
+  CHECK(trail.take() == std::vector<std::string>{"guard", "global:before", "outer:before", "cache:before", "handler",
+                                                 "cache:after", "outer:after 200", "global:after 200"});
+
+  auto boom = c.get("/boom");  // no route or class filter: the global one answers
+  CHECK(boom.status == 503);
+  CHECK(boom.body == R"({"kind":"fallback","message":"kaput"})");
+  CHECK(trail.take() == std::vector<std::string>{"global:before", "handler", "filter:global"});
+
+  auto pot = c.get("/kitchen/brew?drink=coffee");  // the class filter comes first
+  CHECK(pot.status == 418);
+  CHECK(trail.take() == std::vector<std::string>{"global:before"});
+
+  // A deferred route: the same order, the `after` hooks when the answer comes.
+  auto later = c.get("/later");
+  CHECK(later.status == 200);
+  CHECK(later.body == "later");
+  CHECK(later.header("etag") == "v1");
+  CHECK(trail.take() == std::vector<std::string>{"global:before", "outer:before", "cache:before", "handler",
+                                                 "cache:after", "outer:after 200", "global:after 200"});
+  auto cached = c.get("/later", {{"If-None-Match", "v1"}});  // short-circuit: no handler
+  CHECK(cached.status == 304);
+  CHECK(trail.take() == std::vector<std::string>{"global:before", "outer:before", "cache:before", "cache:after",
+                                                 "outer:after 304", "global:after 304"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filters at CONNECT: a class guard's refusal, an exception of on_connected.
+
+namespace filters_test {
+
+struct Refused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct DoorProblem {
+  int code = 0;
+};
+PORTICO_FIELDS(DoorProblem, code)
+
+/// The class guard: auth {door: "closed"} is refused, {door: "refused"} throws.
+struct Door {
+  bool can_activate(portico::execution_context& ctx) {
+    const auto& a = ctx.auth();
+    const std::string door = a.IsObject() && a.HasMember("door") && a["door"].IsString() ? a["door"].GetString() : "";
+    if (door == "refused") throw Refused("at the door");
+    return door != "closed";
+  }
+};
+
+// [doc:connect]
+/// Handlers: the `error` event; CONNECT: the connect_error's message and data.
+struct RefusedFilter {
+  using catches = portico::catches<Refused>;
+  void catch_exception(const Refused& e, portico::ws_exception_host& host) { host.error(Problem{"refused", e.what()}); }
+  void catch_exception(const Refused& e, portico::connect_exception_host& host) {
+    host.refuse("refused", Problem{"refused", e.what()});
+  }
+};
+
+/// CONNECT only (handlers do not try it): a guard's `false` arrives as ws_exception(1008).
+struct DoorWording {
+  void catch_exception(const portico::ws_exception& e, portico::connect_exception_host& host) {
+    host.refuse("the door is closed", DoorProblem{e.code()});
+  }
+};
+
+struct DoorGateway : portico::gateway<DoorGateway> {
+  static constexpr auto options = portico::gateway_options{"/door", "/"};
+  using guards = portico::guards<Door>;
+  using filters = portico::filters<RefusedFilter, DoorWording>;
+
+  void on_connected(portico::gateway_context& ctx) {
+    if (ctx.auth().IsObject() && ctx.auth().HasMember("late")) throw Refused("in on_connected");
+  }
+  void knock() { throw Refused("nobody home"); }
+  static constexpr auto events = portico::events(PORTICO_SUBSCRIBE(knock));
+};
+// [/doc]
+
+using DoorModule = portico::module<portico::gateways<DoorGateway>>;
+
+/// The connect_error of a client with this auth: "message data", or "connected".
+std::string connect_answer(portico::testing::run_context& ctx, const std::string& auth) {
+  auto c = ctx.new_client_context();
+  auto got = std::make_shared<std::promise<std::string>>();
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  auto answer = [got, once](std::string s) {
+    if (!once->exchange(true)) got->set_value(std::move(s));
+  };
+  c.socket().set_auth_json(auth);
+  c.socket().on_connect_error([answer](const pc::connect_error& e) { answer(e.message + " " + e.data_json); });
+  c.socket().on_connect([answer] { answer("connected"); });
+  c.client().connect(c.url());
+  auto f = got->get_future();
+  return f.wait_for(4s) == std::future_status::ready ? f.get() : "no answer";
+}
+
+}  // namespace filters_test
+
+TEST_CASE("filters word the connect_error of a class guard refusal and of on_connected", "[filters][connect]") {
+  auto ctx = portico::testing::test_app<DoorModule>{}.run_with_server();
+  CHECK(connect_answer(ctx, R"({"door":"closed"})") == R"(the door is closed {"code":1008})");
+  CHECK(connect_answer(ctx, R"({"door":"refused"})") == R"(refused {"kind":"refused","message":"at the door"})");
+  CHECK(connect_answer(ctx, R"({"late":true})") == R"(refused {"kind":"refused","message":"in on_connected"})");
+  CHECK(connect_answer(ctx, R"({"door":"open"})") == "connected");
+  // Handlers keep their own answer: the CONNECT-only filter is not tried there.
+  inbox errors;
+  ctx.socket().on("error", [&](pc::event& e) { errors.add(portico::json::stringify(e.args()[0])); });
+  REQUIRE(ctx.connect());
+  ctx.socket().emit("knock");
+  REQUIRE(ctx.wait_until([&] { return errors.all().size() == 1; }, 3s));
+  CHECK(errors.all()[0] == R"({"kind":"refused","message":"nobody home"})");
 }

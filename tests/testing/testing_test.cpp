@@ -483,7 +483,7 @@ TEST_CASE("no auth at all is refused too", "[testing][typed]") {
 namespace {
 struct NewsGateway : portico::gateway<NewsGateway> {
   static constexpr auto options = portico::gateway_options{"/news", "/"};
-  void after_init(portico::socketio::nsp& n) { init_namespace = n.name(); }
+  void after_init(portico::socketio::nsp& n) { init_namespace = n.namespace_name(); }
   static constexpr auto events = portico::events();
   std::string init_namespace;  ///< set by after_init
 };

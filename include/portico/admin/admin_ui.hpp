@@ -170,11 +170,11 @@ class admin_ui final : public socketio::observer {
   }
   void room_joined(socketio::nsp& n, const std::string& sid, const std::string& room) override {
     if (!n.get_socket(sid)) return;  // still connecting: its rooms go with socket_connected
-    admin_nsp().emit("room_joined", n.name(), room, sid, now_iso());
+    admin_nsp().emit("room_joined", n.namespace_name(), room, sid, now_iso());
   }
   void room_left(socketio::nsp& n, const std::string& sid, const std::string& room) override {
     if (!n.get_socket(sid)) return;
-    admin_nsp().emit("room_left", n.name(), room, sid, now_iso());
+    admin_nsp().emit("room_left", n.namespace_name(), room, sid, now_iso());
   }
   void event_received(socketio::socket& s, const socketio::packet& p) override {
     if (s.namespace_name() == opts_.name_space) return;
@@ -443,7 +443,7 @@ class admin_ui final : public socketio::observer {
       // The callback may come on the cluster's thread, after this admin_ui is gone: no `this`.
       n->get_adapter().fetch_remote_sockets(
           socketio::broadcast_options{},
-          [g, done, name = n->name()](bool, std::vector<socketio::socket_info> remote) {
+          [g, done, name = n->namespace_name()](bool, std::vector<socketio::socket_info> remote) {
             std::lock_guard<std::mutex> lk(g->mu);
             for (const auto& r : remote) {
               std::string one = serialize_remote(name, r);
@@ -542,14 +542,14 @@ class admin_ui final : public socketio::observer {
         if (t == "polling") polling.insert(s->engine().get());
         if (development()) {
           std::lock_guard<std::mutex> g(known_mu_);
-          auto it = known_.find(key(n->name(), sid));
+          auto it = known_.find(key(n->namespace_name(), sid));
           if (it != known_.end() && it->second != t) {
             it->second = std::string(t);
             upgraded.emplace_back(s, std::string(t));
           }
         }
       }
-      namespaces += "{\"name\":" + json_strings({n->name()}).substr(1);
+      namespaces += "{\"name\":" + json_strings({n->namespace_name()}).substr(1);
       namespaces.pop_back();
       namespaces += ",\"socketsCount\":" + std::to_string(count) + "}";
     }

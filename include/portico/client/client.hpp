@@ -364,7 +364,8 @@ using event_handler = std::function<void(event&)>;
 /// A Socket.IO socket: one namespace on the client's connection. Owned by its client.
 class socket {
  public:
-  const std::string& nsp() const noexcept { return nsp_; }
+  const std::string& namespace_name() const noexcept { return nsp_; }
+  [[deprecated("use namespace_name()")]] const std::string& nsp() const noexcept { return nsp_; }
   /// The Socket.IO session id of the current connection ("" when not connected).
   std::string sid() const {
     std::lock_guard<std::mutex> l(mu_);
@@ -1148,7 +1149,7 @@ class engine : public std::enable_shared_from_this<engine> {
     if (st == socketio::decoder::status::awaiting_attachments) return;
     if (st == socketio::decoder::status::error) return io_lost("parse error");
     socketio::packet p = decoder_.take();
-    if (portico::client::socket* s = find_socket(p.nsp())) s->io_on_packet(p);
+    if (portico::client::socket* s = find_socket(p.namespace_name())) s->io_on_packet(p);
   }
 
   asio::io_context io_;  // first member: destroyed last, after everything bound to it

@@ -25,6 +25,7 @@
 #include "di/container.hpp"
 #include "disconnect_reason.hpp"
 #include "gateway.hpp"
+#include "global_policies.hpp"
 #include "guards.hpp"
 #include "namespace_handle.hpp"
 #include "registry.hpp"
@@ -65,7 +66,8 @@ struct gateway_binding : gateway_runtime {
   using container_type = Container;
   using gateway_type = G;
   using module = typename Container::template module_of_t<G>;
-  using global_guards = Global;
+  using global_policies = globals_of_t<Global>;  ///< the app's guards, filters, interceptors
+  using global_guards = typename global_policies::guards_type;
 
   Container* container = nullptr;
   G* gateway = nullptr;
@@ -158,7 +160,8 @@ void call_on_disconnected(G& g, gateway_context& ctx, disconnect_reason reason) 
 
 /// CONNECT of a client to the gateway's namespace: open its scope, run the global and class
 /// guards, then `on_connected`. Any refusal is a connect_error `{message, data:{code, reason}}`
-/// and the client never reaches a handler of this gateway (the socketio server does not add a
+/// (or as the class's and app's filters that serve CONNECT word it) and the client never
+/// reaches a handler of this gateway (the socketio server does not add a
 /// refused socket to the namespace).
 template <class B>
 void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
@@ -167,12 +170,22 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
   gateway_context ctx(b, s, nullptr, &r);
   try {
     using handshake_guards = combine_guards_t<typename B::global_guards, guards_of_t<G>>;
+    using filters_list = connect_filters_t<G, typename B::global_policies>;
     // A recovered socket was let in before (Node's skipMiddlewares): the guards do not run again.
-    bool skip = s.recovered() && s.get_server().options().connection_state_recovery.skip_middlewares;
-    if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
-      ctx.refuse(ws_code::policy_violation, "Forbidden");
-    else
-      call_on_connected(*b.gateway, ctx);
+    bool skip = s.recovered() && s.server().options().connection_state_recovery.skip_middlewares;
+    if constexpr (std::is_same_v<filters_list, filters<>>) {
+      if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+        ctx.refuse(ws_code::policy_violation, "Forbidden");
+      else
+        call_on_connected(*b.gateway, ctx);
+    } else {  // the filters word what the guards and on_connected throw (a refusal: 1008 "Forbidden")
+      connect_policy_env<B> env{b, ctx, r, &scope};
+      run_with_filters<filters_list>(env, [&] {
+        if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+          throw ws_exception(ws_code::policy_violation, "Forbidden");
+        call_on_connected(*b.gateway, ctx);
+      });
+    }
   } catch (const ws_exception& ex) {
     r.refuse(ex.what(), json_text{ex.body()});
   } catch (const std::exception& ex) {
@@ -238,8 +251,9 @@ inline std::vector<std::string> split_origins(std::string_view list) {
 
 }  // namespace framework::detail
 
-/// The application: a DI container over `Root`, with global guards and (for tests) provider
-/// overrides. Constructing it instantiates every singleton, gateway and controller, builds the
+/// The application: a DI container over `Root`, with global guards, filters and interceptors
+/// (`GlobalGuards`: `guards<...>` or `global_policies<...>`, see global_policies.hpp) and (for
+/// tests) provider overrides. Constructing it instantiates every singleton, gateway and controller, builds the
 /// servers and adds the controllers' routes to router().
 ///
 /// HTTP (controllers, router()) is served on the port of the first gateway path's server. An
@@ -249,13 +263,20 @@ template <class Root, class GlobalGuards = guards<>, class... Overrides>
 class app {
  public:
   using container_type = ::portico::container<Root, Overrides...>;
-  using global_guards = GlobalGuards;
+  using global_guards = typename framework::detail::globals_of_t<GlobalGuards>::guards_type;
   /// The same app with test fakes: `app<M>::with_overrides<override<AuthService, Fake>>`.
   template <class... More>
   using with_overrides = app<Root, GlobalGuards, Overrides..., More...>;
-  /// The same app with guards run first at every handshake.
+  /// The same app with guards run first at every handshake (and every controller request).
   template <class... G>
-  using with_global_guards = app<Root, guards<G...>, Overrides...>;
+  using with_global_guards = app<Root, framework::detail::add_global_t<GlobalGuards, guards<G...>>, Overrides...>;
+  /// The same app with filters tried last for every handler and route (NestJS useGlobalFilters).
+  template <class... F>
+  using with_global_filters = app<Root, framework::detail::add_global_t<GlobalGuards, filters<F...>>, Overrides...>;
+  /// The same app with interceptors around every handler and route, outermost.
+  template <class... I>
+  using with_global_interceptors =
+      app<Root, framework::detail::add_global_t<GlobalGuards, interceptors<I...>>, Overrides...>;
 
   app() : app(app_options{}) {}
   /// `values...` fill `portico::value<T>` providers (as for `container`).
@@ -424,8 +445,9 @@ class app {
   void install_one() {
     using providers = framework::detail::providers_of<typename container_type::template module_of_t<G>,
                                                       typename container_type::override_list>;
-    if constexpr (!framework::detail::gateway_ok<G, providers>()) {
-      framework::detail::report_gateway<G, providers>();
+    using globals = framework::detail::globals_of_t<GlobalGuards>;
+    if constexpr (!framework::detail::gateway_ok<G, providers, globals>()) {
+      framework::detail::report_gateway<G, providers, globals>();
     } else {
       install_checked<G>();
     }

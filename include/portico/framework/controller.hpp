@@ -18,12 +18,14 @@
 /// `portico::guards<...>{}`, `portico::filters<...>{}`, `portico::interceptors<...>{}` values right
 /// after the handler (route policies, any order). Guards run global -> class -> route before
 /// the handler (before the 101 for a ws route), constructed through the container as seen from
-/// the controller's module, with `portico::http_context`. Then interceptors (class, then route;
-/// plain routes only) around the handler; filters (route, then class) map what a guard, an
-/// interceptor or the handler throws to a response (docs/guards.md).
+/// the controller's module, with `portico::http_context`. Then interceptors (global, class, then
+/// route; plain and deferred routes) around the handler; filters (route, class, then global) map
+/// what a guard, an interceptor or the handler throws to a response (docs/guards.md).
 /// Guards get no connection scope: one that injects a per_connection provider is a compile error
 /// (`portico_error_used_without_connection_depends_on_per_connection<Guard, Provider>`).
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +37,7 @@
 #include "exception_host.hpp"
 #include "filters.hpp"
 #include "gateway.hpp"
+#include "global_policies.hpp"
 #include "guards.hpp"
 #include "http_context.hpp"
 #include "interceptors.hpp"
@@ -140,7 +143,7 @@ class controller_routes {
   using controller_type = C;
   using module = typename Container::template module_of_t<C>;
 
-  /// Which kind of route a call adds (policies differ: interceptors wrap plain routes only).
+  /// Which kind of route a call adds (policies differ: interceptors wrap plain and deferred routes).
   enum class route_kind { plain, deferred, ws };
 
   controller_routes(Container& c, C& self, http::route_group group) : container_(&c), self_(&self), group_(std::move(group)) {}
@@ -226,10 +229,9 @@ class controller_routes {
       protect<Set>(r, true);
       return r;
     } else if constexpr (Kind == route_kind::deferred) {
-      static_assert(std::is_same_v<typename Set::interceptors_type, interceptors<>>,
-                    "portico: interceptors apply to plain HTTP routes, not to deferred routes");
       http::route& r = group_.add_deferred(std::move(method), std::move(pattern), std::move(h), std::move(params)...);
       protect<Set>(r, false);
+      wrap_deferred<Set>(r);
       return r;
     } else {
       http::route& r = group_.add(std::move(method), std::move(pattern), std::move(h), std::move(params)...);
@@ -239,14 +241,18 @@ class controller_routes {
     }
   }
 
+  /// The app's guards, filters and interceptors (Global: `guards<...>` or `global_policies<...>`).
+  using global_set = framework::detail::globals_of_t<Global>;
   template <class Set>
-  using chain_guards = combine_guards_t<Global, guards_of_t<C>, typename Set::guards_type>;
-  /// The route's filters first, then the class's.
+  using chain_guards = combine_guards_t<typename global_set::guards_type, guards_of_t<C>, typename Set::guards_type>;
+  /// The route's filters first, then the class's, then the app's that serve routes.
   template <class Set>
-  using chain_filters = combine_filters_t<typename Set::filters_type, filters_of_t<C>>;
-  /// The class's interceptors first (outermost), then the route's.
+  using chain_filters = combine_filters_t<typename Set::filters_type, filters_of_t<C>,
+                                          serving_t<typename global_set::filters_type, http_exception_host>>;
+  /// The app's interceptors first (outermost), then the class's, then the route's.
   template <class Set>
-  using chain_interceptors = combine_interceptors_t<interceptors_of_t<C>, typename Set::interceptors_type>;
+  using chain_interceptors =
+      combine_interceptors_t<typename global_set::interceptors_type, interceptors_of_t<C>, typename Set::interceptors_type>;
   using env_type = framework::detail::http_policy_env<Container, module>;
 
   /// One check per route running the whole guard chain (inside the filters when there are
@@ -300,6 +306,72 @@ class controller_routes {
         });
         if (env.answer) return std::move(*env.answer);
         return out;
+      };
+    } else {
+      static_cast<void>(route);
+    }
+  }
+
+  /// A deferred route inside its interceptors (the `after`s run when the responder answers,
+  /// on that thread) and filters (what `before` or the handler throws at once; what an `after`
+  /// throws is mapped as the router maps it: http_exception -> its status, else 500).
+  template <class Set>
+  void wrap_deferred(http::route& route) {
+    using filters_list = chain_filters<Set>;
+    using interceptors_list = chain_interceptors<Set>;
+    if constexpr (!interceptors_valid<interceptors_list, http_context, http::response>()) {
+      static_cast<void>(check_interceptors<interceptors_list, http_context, http::response>());
+    } else if constexpr (filters_valid<filters_list, http_exception_host>() &&
+                         !std::is_same_v<interceptors_list, interceptors<>>) {
+      struct call {  // one request: outlives the handler's return until the answer
+        explicit call(const http::request& r) : req(r), ctx(req, false) {}
+        http::request req;  // a copy: the router's is gone when a late answer comes
+        http_context ctx;
+        http::response result;
+        deferred_interceptors<interceptors_list, http_context, http::response> chain;
+        std::atomic<bool> failed{false};  // an exception answered: no `after` runs
+      };
+      Container* c = container_;
+      route.deferred = [c, inner = std::move(route.deferred)](http::request& req, http::responder rsp) {
+        auto st = std::make_shared<call>(req);
+        auto finish = [st, rsp] {
+          try {
+            st->chain.after(st->ctx, st->result);
+          } catch (const http_exception& e) {
+            st->result = e.to_response();
+          } catch (...) {
+            st->result = http::error(500, "Internal Server Error");
+          }
+          rsp.send(std::move(st->result));
+        };
+        env_type env{*c, st->ctx, std::nullopt};
+        bool proceed = false;
+        try {
+          run_with_filters<filters_list>(env, [&] {
+            proceed = st->chain.before(env, st->ctx, st->result);
+            if (!proceed) return;
+            http::responder later([st, finish](http::response r) {
+              if (st->failed.load()) return;
+              st->result = std::move(r);
+              finish();
+            });
+            try {
+              inner(req, later);
+            } catch (...) {
+              st->failed = true;  // `later` dies unanswered below: its 500 must not run the `after`s
+              throw;
+            }
+          });
+        } catch (...) {
+          st->failed = true;
+          throw;
+        }
+        if (env.answer) {
+          st->failed = true;
+          rsp.send(std::move(*env.answer));
+        } else if (!proceed) {
+          finish();
+        }
       };
     } else {
       static_cast<void>(route);

@@ -7,6 +7,9 @@
 /// (`report(code, reason)`: `error` event `{code, reason}`, error ack, disconnect when the
 /// gateway says so). Doing nothing swallows the exception.
 ///
+/// `connect_exception_host`: at a gateway's CONNECT (class and app-wide guards, `on_connected`):
+/// the filter words the refusal (`connect_error` message and data); the client is refused anyway.
+///
 /// `http_exception_host`: inside a controller route (its guards, interceptors, handler). The
 /// filter answers with `send(response)`; one that sends nothing passes the exception on to the
 /// next filter (finally the built-in mapping: http_exception -> its status, else 500).
@@ -62,6 +65,41 @@ class ws_exception_host {
   gateway_context* ctx_;
   socketio::event* event_;
   bool disconnect_on_error_;
+};
+
+/// At a gateway's CONNECT (a class or app-wide guard's refusal, an exception of `on_connected`):
+/// the filter words the `connect_error` the client sees (`err.message`, `err.data` in
+/// socket.io-client). The client is refused whatever the filter does; one that refuses nothing
+/// passes the exception on (finally the built-in answer: `{message, data: {code, reason}}`).
+class connect_exception_host {
+ public:
+  connect_exception_host(gateway_context& ctx, socketio::connect_request& r) noexcept : ctx_(&ctx), request_(&r) {}
+
+  /// The client (auth, handshake, sid, namespace).
+  gateway_context& context() const noexcept { return *ctx_; }
+  /// connect_error `{"message": message}`.
+  void refuse(std::string message) {
+    request_->refuse(std::move(message));
+    answered_ = true;
+  }
+  /// connect_error `{"message": message, "data": data}` (data: any JSON-encodable value).
+  template <class T>
+  void refuse(std::string message, const T& data) {
+    request_->refuse(std::move(message), data);
+    answered_ = true;
+  }
+  /// The built-in answer: `{"message": reason text, "data": {"code", "reason"}}`.
+  template <class Reason>
+  void report(int code, const Reason& reason) {
+    const ws_exception ex(code, reason);
+    refuse(ex.what(), framework::detail::json_text{ex.body()});
+  }
+  bool answered() const noexcept { return answered_; }
+
+ private:
+  gateway_context* ctx_;
+  socketio::connect_request* request_;
+  bool answered_ = false;
 };
 
 class http_exception_host {

@@ -132,6 +132,28 @@ constexpr bool filter_list_valid(portico::filters<F...>*) {
   return (filter_valid<F, Host>() && ...);
 }
 
+/// The filters of a list that can serve Host, in order.
+template <class Host, class List>
+struct serving;
+template <class Host, class... F>
+struct serving<Host, portico::filters<F...>> {
+  using type = rename_t<portico::filters,
+                        concat_t<type_list<>, std::conditional_t<filter_valid<F, Host>(), type_list<F>, type_list<>>...>>;
+};
+
+template <class F, class... Hosts>
+constexpr bool serves_any() {
+  return (filter_valid<F, Hosts>() || ...);
+}
+/// The filters of a list that serve none of Hosts (a misuse: they would never run).
+template <class List, class... Hosts>
+struct serving_none;
+template <class... F, class... Hosts>
+struct serving_none<portico::filters<F...>, Hosts...> {
+  using type = rename_t<portico::filters,
+                        concat_t<type_list<>, std::conditional_t<serves_any<F, Hosts...>(), type_list<>, type_list<F>>...>>;
+};
+
 /// `body()` with filter F's catch of E around it. `env.template make<F>()` constructs the
 /// filter, `env.handle(f, ex)` calls it (and may rethrow).
 template <class F, class E, class Env, class Body>
@@ -175,6 +197,15 @@ using combine_filters_t = typename framework::detail::combine_filters<Lists...>:
 /// `T::filters` when T declares it, else filters<>.
 template <class T>
 using filters_of_t = typename framework::detail::filters_of<T>::type;
+
+/// The filters of List that can serve Host (class and app-wide lists hold filters for handlers,
+/// CONNECT and routes; each place uses those that fit it).
+template <class List, class Host>
+using serving_t = typename framework::detail::serving<Host, List>::type;
+
+/// The filters of List that serve none of Hosts.
+template <class List, class... Hosts>
+using serving_none_t = typename framework::detail::serving_none<List, Hosts...>::type;
 
 /// Checks at compile time that every filter of List says what it catches and can take it with
 /// Host; a misuse is one error naming the filter (and the exception type and host).

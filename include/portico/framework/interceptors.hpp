@@ -16,6 +16,9 @@
 /// interceptors; the `after` of the outer ones (0..k) still runs. An exception skips every
 /// remaining hook and goes to the filters. No interceptor declared: nothing of this runs.
 
+#include <cstddef>
+#include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -111,6 +114,58 @@ void intercept_chain(Env& env, Ctx& ctx, R& result, Call& call, portico::interce
 }
 
 }  // namespace framework::detail
+
+/// Interceptors around a handler that answers later (a deferred route): `before` constructs
+/// each interceptor through `env` and runs its hook, in order, at once; `after` runs the
+/// `after` hooks of those entered, in reverse, when the answer comes (from any thread). Same
+/// order and short-circuit as run_with_interceptors; an interceptor must be move-constructible
+/// here (it is kept until the answer).
+template <class List, class Context, class Result>
+class deferred_interceptors;
+template <class Context, class Result, class... I>
+class deferred_interceptors<interceptors<I...>, Context, Result> {
+ public:
+  /// false: an interceptor answered (`result`); the handler must not run.
+  template <class Env>
+  bool before(Env& env, Context& ctx, Result& result) {
+    return before_from<0>(env, ctx, result);
+  }
+  void after(Context& ctx, Result& result) { after_down<sizeof...(I)>(ctx, result); }
+
+ private:
+  template <std::size_t K, class Env>
+  bool before_from(Env& env, Context& ctx, Result& result) {
+    if constexpr (K == sizeof...(I)) {
+      static_cast<void>(env), static_cast<void>(ctx), static_cast<void>(result);
+      return true;
+    } else {
+      using T = framework::detail::type_at_t<K, I...>;
+      auto& slot = std::get<K>(instances_);
+      slot.emplace(env.template make<T>());
+      entered_ = K + 1;  // its `after` runs from here on, even if it answers itself
+      bool proceed = true;
+      if constexpr (framework::detail::has_before_result<T, Context, Result>::value)
+        proceed = static_cast<bool>(slot->before(ctx, result));
+      else if constexpr (framework::detail::has_before<T, Context>::value)
+        slot->before(ctx);
+      return proceed && before_from<K + 1>(env, ctx, result);
+    }
+  }
+  template <std::size_t K>
+  void after_down(Context& ctx, Result& result) {
+    if constexpr (K > 0) {
+      using T = framework::detail::type_at_t<K - 1, I...>;
+      if constexpr (framework::detail::has_after<T, Context, Result>::value)
+        if (K <= entered_) std::get<K - 1>(instances_)->after(ctx, result);
+      after_down<K - 1>(ctx, result);
+    } else {
+      static_cast<void>(ctx), static_cast<void>(result);
+    }
+  }
+
+  std::tuple<std::optional<I>...> instances_;
+  std::size_t entered_ = 0;
+};
 
 /// interceptors<class..., handler...>: the lists concatenated in the order given.
 template <class... Lists>

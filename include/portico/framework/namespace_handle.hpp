@@ -36,7 +36,8 @@ class namespace_handle {
     if (!n) throw std::logic_error("portico::namespace_handle used before the app built the gateway's namespace");
     return *n;
   }
-  const std::string& name() const { return get().name(); }
+  const std::string& namespace_name() const { return get().namespace_name(); }
+  [[deprecated("use namespace_name()")]] const std::string& name() const { return namespace_name(); }
 
   /// Every client of the namespace.
   template <class... A>

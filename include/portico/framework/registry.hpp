@@ -41,6 +41,7 @@
 #include "exceptions.hpp"
 #include "filters.hpp"
 #include "gateway.hpp"
+#include "global_policies.hpp"
 #include "guards.hpp"
 #include "handler_result.hpp"
 #include "interceptors.hpp"
@@ -362,15 +363,52 @@ struct ws_policy_env {
   }
 };
 
+/// How filters at a gateway's CONNECT are built (with the client's new scope) and answer: one
+/// that refuses nothing passes the exception on.
+template <class B>
+struct connect_policy_env {
+  B& b;
+  gateway_context& ctx;
+  socketio::connect_request& r;
+  connection_scope* scope;
+  template <class T>
+  T make() {
+    return b.container->template make<T, typename B::module>(scope);
+  }
+  template <class F, class E>
+  void handle(F& f, const E& ex) {
+    connect_exception_host host(ctx, r);
+    f.catch_exception(ex, host);
+    if (!host.answered()) throw;
+  }
+};
+
 template <class G, std::size_t I>
 using subscription_at_t = remove_cvref_t<decltype(std::get<I>(G::events))>;
 
-/// Filters of subscription S of G: the handler's first, then the class's.
-template <class G, class S>
-using handler_filters_t = combine_filters_t<typename S::handler_filters, filters_of_t<G>>;
-/// Interceptors of subscription S of G: the class's first (outermost), then the handler's.
-template <class G, class S>
-using handler_interceptors_t = combine_interceptors_t<interceptors_of_t<G>, typename S::handler_interceptors>;
+/// The class's filters, then the app's (`Global`: a policy_set, see global_policies.hpp). Each
+/// serves handlers (`ws_exception_host`), CONNECT (`connect_exception_host`), or both; the
+/// app's may also serve only routes (`http_exception_host`).
+template <class G, class Global>
+using outer_filters_t = combine_filters_t<filters_of_t<G>, typename Global::filters_type>;
+/// Filters of subscription S of G: the handler's first, then the class's and the app's that
+/// serve handlers.
+template <class G, class S, class Global = policy_set<>>
+using handler_filters_t =
+    combine_filters_t<typename S::handler_filters, serving_t<outer_filters_t<G, Global>, ws_exception_host>>;
+/// Filters at G's CONNECT: the class's and the app's that serve it.
+template <class G, class Global>
+using connect_filters_t = serving_t<outer_filters_t<G, Global>, connect_exception_host>;
+/// Class filters that serve neither handlers nor CONNECT, and app-wide ones that serve nothing.
+template <class G, class Global>
+using useless_filters_t =
+    combine_filters_t<serving_none_t<filters_of_t<G>, ws_exception_host, connect_exception_host>,
+                      serving_none_t<typename Global::filters_type, ws_exception_host, connect_exception_host,
+                                     http_exception_host>>;
+/// Interceptors of subscription S of G: the app's first (outermost), then the class's, then the handler's.
+template <class G, class S, class Global = policy_set<>>
+using handler_interceptors_t =
+    combine_interceptors_t<typename Global::interceptors_type, interceptors_of_t<G>, typename S::handler_interceptors>;
 
 /// The member function of subscription I of G (a variable: lambdas use it without capturing).
 template <class G, std::size_t I>
@@ -405,8 +443,8 @@ void call_handler(B& b, socketio::event& e, gateway_context& ctx, Reply&& reply)
 template <class B, std::size_t I>
 void dispatch(B& b, socketio::event& e) {
   using G = typename B::gateway_type;
-  using chain_filters = handler_filters_t<G, subscription_at_t<G, I>>;
-  using chain_interceptors = handler_interceptors_t<G, subscription_at_t<G, I>>;
+  using chain_filters = handler_filters_t<G, subscription_at_t<G, I>, typename B::global_policies>;
+  using chain_interceptors = handler_interceptors_t<G, subscription_at_t<G, I>, typename B::global_policies>;
   gateway_context ctx(b, e.socket(), &e);
   with_error_mapping(b, e.socket(), &e, e.name(), [&] {
     if constexpr (std::is_same_v<chain_filters, portico::filters<>> &&
@@ -431,48 +469,53 @@ void dispatch(B& b, socketio::event& e) {
   });
 }
 
-/// Whether the filters and interceptors of subscription S of G fit a gateway handler.
-template <class G, class S>
+/// Whether the filters and interceptors of subscription S of G (with the app's) fit a gateway handler.
+template <class G, class S, class Global>
 constexpr bool policies_ok() {
-  return filters_valid<handler_filters_t<G, S>, ws_exception_host>() &&
-         interceptors_valid<handler_interceptors_t<G, S>, gateway_context, handler_result>();
+  return filters_valid<handler_filters_t<G, S, Global>, ws_exception_host>() &&
+         interceptors_valid<handler_interceptors_t<G, S, Global>, gateway_context, handler_result>();
 }
 /// The diagnostic for the first misused filter or interceptor of S.
-template <class G, class S>
+template <class G, class S, class Global>
 bool check_policies() {
-  if constexpr (!filters_valid<handler_filters_t<G, S>, ws_exception_host>())
-    return check_filters<handler_filters_t<G, S>, ws_exception_host>();
-  else if constexpr (!interceptors_valid<handler_interceptors_t<G, S>, gateway_context, handler_result>())
-    return check_interceptors<handler_interceptors_t<G, S>, gateway_context, handler_result>();
+  if constexpr (!filters_valid<handler_filters_t<G, S, Global>, ws_exception_host>())
+    return check_filters<handler_filters_t<G, S, Global>, ws_exception_host>();
+  else if constexpr (!interceptors_valid<handler_interceptors_t<G, S, Global>, gateway_context, handler_result>())
+    return check_interceptors<handler_interceptors_t<G, S, Global>, gateway_context, handler_result>();
   else
     return true;
 }
 
-template <class G, class Providers, std::size_t... I>
+template <class G, class Providers, class Global, std::size_t... I>
 constexpr bool events_ok(std::index_sequence<I...>) {
-  return ((handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() &&
-           policies_ok<G, subscription_at_t<G, I>>()) &&
+  return std::is_same_v<useless_filters_t<G, Global>, portico::filters<>> &&
+         ((handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() &&
+           policies_ok<G, subscription_at_t<G, I>, Global>()) &&
           ...);
 }
-template <class G, class Providers, std::size_t... I>
+template <class G, class Providers, class Global, std::size_t... I>
 bool report_events(std::index_sequence<I...>) {
-  return ((check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() &&
-           check_policies<G, subscription_at_t<G, I>>()) &&
-          ...);
+  if constexpr (!std::is_same_v<useless_filters_t<G, Global>, portico::filters<>>)
+    return check_filters<useless_filters_t<G, Global>, ws_exception_host>();  // names the filter
+  else
+    return ((check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() &&
+             check_policies<G, subscription_at_t<G, I>, Global>()) &&
+            ...);
 }
 
-/// Whether every subscription of G can be served (Providers: `providers_of<its module, overrides>`).
-template <class G, class Providers = no_providers>
+/// Whether every subscription of G can be served (Providers: `providers_of<its module,
+/// overrides>`; Global: the app's policy_set).
+template <class G, class Providers = no_providers, class Global = policy_set<>>
 constexpr bool gateway_ok() {
   using E = typename events_of<G>::type;
-  return events_ok<G, Providers>(std::make_index_sequence<std::tuple_size_v<E>>{});
+  return events_ok<G, Providers, Global>(std::make_index_sequence<std::tuple_size_v<E>>{});
 }
 /// The diagnostic for the first subscription of G that cannot be served (one error; the
 /// dispatch code of a bad gateway is never instantiated, so nothing cascades).
-template <class G, class Providers = no_providers>
+template <class G, class Providers = no_providers, class Global = policy_set<>>
 void report_gateway() {
   using E = typename events_of<G>::type;
-  static_cast<void>(report_events<G, Providers>(std::make_index_sequence<std::tuple_size_v<E>>{}));
+  static_cast<void>(report_events<G, Providers, Global>(std::make_index_sequence<std::tuple_size_v<E>>{}));
 }
 
 /// Installs subscriptions I... of the gateway bound by `b` on namespace `n`.

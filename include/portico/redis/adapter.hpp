@@ -181,7 +181,8 @@ class adapter : public socketio::memory_adapter {
   ~adapter() override { hub_->detach(this); }
 
   const std::string& uid() const noexcept { return uid_; }
-  const std::string& nsp() const noexcept { return nsp_; }
+  const std::string& namespace_name() const noexcept { return nsp_; }
+  [[deprecated("use namespace_name()")]] const std::string& nsp() const noexcept { return nsp_; }
   const std::string& prefix() const noexcept { return prefix_; }
   /// Publishes lost while Redis was down (shared by every namespace of the factory).
   std::uint64_t lost_publishes() const noexcept { return hub_->lost_publishes(); }
@@ -500,10 +501,10 @@ namespace detail {
 inline void cluster_hub::attach(adapter* a) {
   {
     std::lock_guard<std::mutex> g(mu_);
-    adapters_[a->nsp()] = a;
+    adapters_[a->namespace_name()] = a;
   }
   std::vector<std::string> ch = a->channels();
-  std::string pattern = classic_channels::pattern(a->prefix(), a->nsp());
+  std::string pattern = classic_channels::pattern(a->prefix(), a->namespace_name());
   asio::post(io_, [this, ch = std::move(ch), pattern = std::move(pattern)] {
     if (!sub_) return;
     sub_->psubscribe(pattern);
@@ -513,7 +514,7 @@ inline void cluster_hub::attach(adapter* a) {
 
 inline void cluster_hub::detach(adapter* a) {
   std::lock_guard<std::mutex> g(mu_);
-  auto it = adapters_.find(a->nsp());
+  auto it = adapters_.find(a->namespace_name());
   if (it != adapters_.end() && it->second == a) adapters_.erase(it);
 }
 
@@ -534,7 +535,7 @@ inline void cluster_hub::dispatch(const message& m) {
     auto it = adapters_.find(std::string(rest.substr(0, pos)));
     if (it == adapters_.end()) continue;
     adapter* a = it->second;
-    if (m.kind == subscription::pattern && m.pattern != classic_channels::pattern(key, a->nsp())) continue;
+    if (m.kind == subscription::pattern && m.pattern != classic_channels::pattern(key, a->namespace_name())) continue;
     a->on_message(m);
     return;
   }

@@ -82,7 +82,8 @@ class emit_target {
     opts_.flags.compress = on;
     return *this;
   }
-  const std::string& nsp() const noexcept { return nsp_; }
+  const std::string& namespace_name() const noexcept { return nsp_; }
+  [[deprecated("use namespace_name()")]] const std::string& nsp() const noexcept { return nsp_; }
 
   /// Names Socket.IO reserves; `emit` refuses them as the Node emitter does.
   static bool reserved(std::string_view name) {

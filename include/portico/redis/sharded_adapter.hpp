@@ -185,7 +185,8 @@ class sharded_adapter : public socketio::memory_adapter {
   ~sharded_adapter() override { hub_->detach(this); }
 
   const std::string& uid() const noexcept { return uid_; }
-  const std::string& nsp() const noexcept { return nsp_; }
+  const std::string& namespace_name() const noexcept { return nsp_; }
+  [[deprecated("use namespace_name()")]] const std::string& nsp() const noexcept { return nsp_; }
   std::uint64_t lost_publishes() const noexcept { return hub_->lost_publishes(); }
   bool cluster_counts(socketio::cluster_metrics& out) const override {
     out = hub_->counts().read(hub_->lost_publishes());
@@ -494,14 +495,14 @@ namespace detail {
 inline void sharded_hub::attach(sharded_adapter* a) {
   {
     std::lock_guard<std::mutex> g(mu_);
-    adapters_[a->nsp()] = a;
+    adapters_[a->namespace_name()] = a;
   }
   for (auto& c : a->channels()) ssubscribe(std::move(c));
 }
 
 inline void sharded_hub::detach(sharded_adapter* a) {
   std::lock_guard<std::mutex> g(mu_);
-  auto it = adapters_.find(a->nsp());
+  auto it = adapters_.find(a->namespace_name());
   if (it != adapters_.end() && it->second == a) adapters_.erase(it);
 }
 

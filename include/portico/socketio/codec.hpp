@@ -139,10 +139,11 @@ class packet {
 
   bool has_id() const noexcept { return id != no_ack; }
   /// "/" when the packet named no namespace.
-  std::string_view nsp() const noexcept {
+  std::string_view namespace_name() const noexcept {
     if (nsp_len_ == 0) return std::string_view("/", 1);
     return std::string_view(text_.data() + nsp_pos_, nsp_len_);
   }
+  [[deprecated("use namespace_name()")]] std::string_view nsp() const noexcept { return namespace_name(); }
   bool has_data() const noexcept { return has_data_; }
   /// The payload; a Null value when absent.
   const json::value& data() const noexcept { return root_; }
@@ -445,7 +446,7 @@ inline std::string encode(packet_type t, std::string_view nsp, const json::value
 /// Re-encodes a received packet (round trip): same header, same payload, same attachments.
 inline encoded encode(const packet& p) {
   encoded e;
-  e.text = encode(p.type, p.nsp(), p.has_data() ? &p.data() : nullptr, p.id, p.attachments_expected);
+  e.text = encode(p.type, p.namespace_name(), p.has_data() ? &p.data() : nullptr, p.id, p.attachments_expected);
   for (const auto& b : p.attachments) e.binaries.push_back(b.bytes);
   return e;
 }

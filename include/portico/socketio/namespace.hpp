@@ -243,12 +243,13 @@ class broadcast_acks final : public ack_collector, public std::enable_shared_fro
 
 class nsp {
  public:
-  nsp(server& srv, std::string name, std::shared_ptr<detail::handlers> h, std::unique_ptr<adapter> a)
+  nsp(class server& srv, std::string name, std::shared_ptr<detail::handlers> h, std::unique_ptr<adapter> a)
       : server_(&srv), name_(std::move(name)), handlers_(std::move(h)), adapter_(std::move(a)) {}
   nsp(const nsp&) = delete;
   nsp& operator=(const nsp&) = delete;
 
-  const std::string& name() const noexcept { return name_; }
+  const std::string& namespace_name() const noexcept { return name_; }
+  [[deprecated("use namespace_name()")]] const std::string& name() const noexcept { return name_; }
 
   /// Middleware: runs before the connect handler, may refuse.
   template <class F>
@@ -385,7 +386,8 @@ class nsp {
     return sockets_.size();
   }
   socketio::adapter& get_adapter() noexcept { return *adapter_; }
-  class server& get_server() noexcept { return *server_; }
+  class server& server() noexcept { return *server_; }
+  [[deprecated("use server()")]] class server& get_server() noexcept { return *server_; }
 
  private:
   friend class server;
@@ -414,7 +416,7 @@ class nsp {
     sockets_.erase(sid);
   }
 
-  server* server_;
+  class server* server_;
   std::string name_;
   std::shared_ptr<detail::handlers> handlers_;
   std::unique_ptr<adapter> adapter_;
@@ -450,17 +452,17 @@ class emitter {
   template <class... A>
   void emit(std::string_view name, const A&... a) {
     outgoing_packet p;
-    p.nsp = nsp_->name();
+    p.nsp = nsp_->namespace_name();
     if (auto* st = nsp_->store_.get(); st && !opts_.volatile_) {  // recoverable: with an offset, stored
       std::lock_guard<std::mutex> g(nsp_->emit_mu_);
       std::string off = st->next_offset();
-      p.frame = detail::encode_event(nsp_->name(), no_ack, name, a..., std::string_view(off));
+      p.frame = detail::encode_event(nsp_->namespace_name(), no_ack, name, a..., std::string_view(off));
       if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
       st->store(off, opts_, p.frame);
       nsp_->adapter_->broadcast(p, opts_);
       return;
     }
-    auto f = detail::encode_event(nsp_->name(), no_ack, name, a...);
+    auto f = detail::encode_event(nsp_->namespace_name(), no_ack, name, a...);
     f->droppable = opts_.volatile_;  // dropped for a recipient whose send buffer is full
     p.frame = std::move(f);
     if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
@@ -479,9 +481,9 @@ class emitter {
   template <class... A>
   void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
     outgoing_packet p;
-    p.nsp = nsp_->name();
+    p.nsp = nsp_->namespace_name();
     p.id = nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
-    auto f = detail::encode_event(nsp_->name(), p.id, name, a...);
+    auto f = detail::encode_event(nsp_->namespace_name(), p.id, name, a...);
     f->droppable = opts_.volatile_;
     p.frame = std::move(f);
     if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
@@ -619,7 +621,7 @@ inline void nsp::all_rooms(adapter::rooms_fn done) {
   });
 }
 
-inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
+inline const std::string& socket::namespace_name() const noexcept { return nsp_->namespace_name(); }
 inline std::uint64_t socket::next_ack_id() noexcept {
   return nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
 }

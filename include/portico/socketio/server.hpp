@@ -281,7 +281,7 @@ class server {
     for_each_namespace([&](nsp& n) { all.push_back(&n); });
     for (nsp* n : all) {
       metrics_snapshot::namespace_stats st;
-      st.name = n->name();
+      st.name = n->namespace_name();
       std::vector<socket_ptr> sockets;
       {
         std::lock_guard<std::mutex> g(n->mu_);
@@ -294,7 +294,7 @@ class server {
         m.acks_pending += s->acks_.size();
       }
       st.rooms = n->adapter_->local_rooms().size();
-      if (!m.has_cluster && n->name() == "/") m.has_cluster = n->adapter_->cluster_counts(m.cluster);
+      if (!m.has_cluster && n->namespace_name() == "/") m.has_cluster = n->adapter_->cluster_counts(m.cluster);
       m.namespaces.push_back(std::move(st));
     }
     std::sort(m.namespaces.begin(), m.namespaces.end(),
@@ -427,7 +427,7 @@ class server {
   void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
     if (p.type == packet_type::connect && c.v4) {
       // Protocol v4: "/chat?x=1" carries the query the client's CONNECT has instead of a payload.
-      std::string_view nsp = p.nsp(), query;
+      std::string_view nsp = p.namespace_name(), query;
       if (auto q = nsp.find('?'); q != std::string_view::npos) {
         query = nsp.substr(q + 1);
         nsp = nsp.substr(0, q);
@@ -439,8 +439,8 @@ class server {
       });
     }
     if (p.type == packet_type::connect) {
-      if (c.find(p.nsp()) || c.connecting(p.nsp())) return invalid_state(e, p);
-      return handle_connect(e, c, p.nsp(), [&](socket& s) {
+      if (c.find(p.namespace_name()) || c.connecting(p.namespace_name())) return invalid_state(e, p);
+      return handle_connect(e, c, p.namespace_name(), [&](socket& s) {
         if (!p.has_data()) return;
         // Deep (it outlives the packet), into a pool sized to the payload: a default document
         // would take RapidJSON's 64 KB first chunk for every authenticated connection.
@@ -449,7 +449,7 @@ class server {
         s.auth_ = json::copy(p.data(), *s.auth_pool_);
       });
     }
-    auto s = c.find(p.nsp());
+    auto s = c.find(p.namespace_name());
     if (!s || p.type == packet_type::connect_error) return invalid_state(e, p);
     switch (p.type) {
       case packet_type::disconnect:
@@ -471,7 +471,7 @@ class server {
 
   void invalid_state(const engineio::socket_ptr& e, const packet& p) {
     log_.info([&] {
-      return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.nsp()) +
+      return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.namespace_name()) +
              " in the wrong state";
     });
     e->count(metrics_slots::invalid_state);
@@ -530,7 +530,7 @@ class server {
     c.ever_connected = true;
     timers_.cancel(c.connect_timer);
     // Protocol v4 clients compute their socket id themselves ("/chat#" + the Engine.IO sid).
-    auto s = std::make_shared<socket>(*n, c.v4 ? (n->name() == "/" ? e->sid() : n->name() + "#" + e->sid())
+    auto s = std::make_shared<socket>(*n, c.v4 ? (n->namespace_name() == "/" ? e->sid() : n->namespace_name() + "#" + e->sid())
                                                 : portico::detail::random_id(),
                                       e, *this);
     set_auth(*s);
@@ -556,7 +556,7 @@ class server {
     for (std::size_t i = first; !req.refused() && i < handlers->middlewares.size(); ++i) {
       if (skip_use && handlers->from_use[i]) continue;
       auto& h = handlers->middlewares[i];
-      if (!guarded("connect handler", n->name(), [&] { h(*s, req); })) req.refuse("internal error");
+      if (!guarded("connect handler", n->namespace_name(), [&] { h(*s, req); })) req.refuse("internal error");
       if (req.paused_ && !req.refused()) {
         req.paused_->next.store(i + 1);
         c.paused.push_back(s);
@@ -568,12 +568,12 @@ class server {
       abandon_connect(*s);
       e->count(metrics_slots::connects_refused);
       if (c.v4) {  // protocol v4 carries no data with a refusal
-        e->send(v4_connect_error(n->name(), req.message()));
-        log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
+        e->send(v4_connect_error(n->namespace_name(), req.message()));
+        log_.info([&] { return "refused " + e->sid() + " on " + n->namespace_name() + ": " + req.message(); });
         return;
       }
       auto f = std::make_shared<engineio::frame>();
-      packet_writer pw(packet_type::connect_error, n->name());
+      packet_writer pw(packet_type::connect_error, n->namespace_name());
       auto& w = pw.writer();
       w.StartObject();
       w.Key("message", 7);
@@ -585,7 +585,7 @@ class server {
       w.EndObject();
       f->text = std::move(pw.finish());
       e->send(std::move(f));
-      log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
+      log_.info([&] { return "refused " + e->sid() + " on " + n->namespace_name() + ": " + req.message(); });
       return;
     }
     if (s->closing_.load() || e->closed()) {  // a handler disconnected it or closed the connection
@@ -598,7 +598,7 @@ class server {
     }
     c.sockets.push_back(s);
     auto f = std::make_shared<engineio::frame>();
-    write_header(f->text, packet_type::connect, n->name());
+    write_header(f->text, packet_type::connect, n->namespace_name());
     if (!c.v4) {  // protocol v4's CONNECT answer has no payload
       f->text += "{\"sid\":\"";
       f->text += s->sid();
@@ -646,7 +646,7 @@ class server {
         std::string p(pid->value.GetString(), pid->value.GetStringLength());
         out = n.store_->restore(p, std::string(off->value.GetString(), off->value.GetStringLength()));
         if (out && n.get_socket(out->sid)) out.reset();  // never two sockets with one sid
-        if (!out) log_.info([&] { return "connection state of " + n.name() + " not recovered for pid " + p; });
+        if (!out) log_.info([&] { return "connection state of " + n.namespace_name() + " not recovered for pid " + p; });
       }
     }
     if (!out) {
@@ -896,7 +896,7 @@ inline void detail::broadcast_acks::finish(std::unique_lock<std::mutex>& lk, ack
     responses = packet();
   }
   for (auto& b : blobs) responses.attachments.emplace_back(std::move(b));
-  if (cb) srv.guarded("ack callback", nsp_->name(), [&] { cb(st, args(responses)); });
+  if (cb) srv.guarded("ack callback", nsp_->namespace_name(), [&] { cb(st, args(responses)); });
 }
 
 }  // namespace portico::socketio

@@ -106,7 +106,7 @@ class ack_sender {
 
 class socket : public std::enable_shared_from_this<socket> {
  public:
-  socket(nsp& n, std::string sid, engineio::socket_ptr engine, server& srv)
+  socket(nsp& n, std::string sid, engineio::socket_ptr engine, class server& srv)
       : nsp_(&n), server_(&srv), sid_(std::move(sid)), engine_(std::move(engine)) {}
   socket(const socket&) = delete;
   socket& operator=(const socket&) = delete;
@@ -115,7 +115,8 @@ class socket : public std::enable_shared_from_this<socket> {
   const std::string& sid() const noexcept { return sid_; }
   const std::string& namespace_name() const noexcept;
   class nsp& get_namespace() noexcept { return *nsp_; }
-  class server& get_server() noexcept { return *server_; }
+  class server& server() noexcept { return *server_; }
+  [[deprecated("use server()")]] class server& get_server() noexcept { return *server_; }
   const engineio::handshake& handshake() const { return engine_->handshake(); }
   /// The Engine.IO session under this socket (shared by every namespace of the client).
   const engineio::socket_ptr& engine() const noexcept { return engine_; }
@@ -304,7 +305,7 @@ class socket : public std::enable_shared_from_this<socket> {
   }
 
   nsp* nsp_;
-  server* server_;
+  class server* server_;
   std::string sid_;
   engineio::socket_ptr engine_;
   detail::dom_pool_ptr auth_pool_;  ///< before auth_: outlives it

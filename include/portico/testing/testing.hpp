@@ -87,6 +87,23 @@ inline std::string namespace_of(const gateway_options& g) {
   return std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
 }
 
+/// The app of a test_app: `global_policies<...>` entries of its list appended to the app's
+/// global parameter as `app<M>::with_global_...` would (the same type), the rest passed on as
+/// overrides.
+template <class Root, class Global, class Overrides, class... Rest>
+struct app_of;
+template <class Root, class Global, class... O>
+struct app_of<Root, Global, framework::detail::type_list<O...>> {
+  using type = portico::app<Root, Global, O...>;
+};
+template <class Root, class Global, class... O, class... Q, class... Rest>
+struct app_of<Root, Global, framework::detail::type_list<O...>, global_policies<Q...>, Rest...>
+    : app_of<Root, typename framework::detail::add_globals<Global, Q...>::type, framework::detail::type_list<O...>,
+             Rest...> {};
+template <class Root, class Global, class... O, class X, class... Rest>
+struct app_of<Root, Global, framework::detail::type_list<O...>, X, Rest...>
+    : app_of<Root, Global, framework::detail::type_list<O..., X>, Rest...> {};
+
 }  // namespace detail
 
 namespace detail {
@@ -390,10 +407,19 @@ class run_context {
 template <class Root, class... Overrides>
 class test_app {
  public:
-  using app_type = portico::app<Root, guards<>, Overrides...>;
+  using app_type =
+      typename detail::app_of<Root, guards<>, framework::detail::type_list<>, Overrides...>::type;
   /// The same test app with fakes: `test_app<M>::with_overrides<override<Auth, FakeAuth>>`.
   template <class... More>
   using with_overrides = test_app<Root, Overrides..., More...>;
+  /// The same test app with app-wide policies, as `portico::app<M>::with_global_guards<...>`
+  /// (and `_filters`, `_interceptors`) declare them.
+  template <class... G>
+  using with_global_guards = test_app<Root, Overrides..., global_policies<guards<G...>>>;
+  template <class... F>
+  using with_global_filters = test_app<Root, Overrides..., global_policies<filters<F...>>>;
+  template <class... I>
+  using with_global_interceptors = test_app<Root, Overrides..., global_policies<interceptors<I...>>>;
 
   /// `values...` fill `portico::value<T>` providers (config), copied into every started app.
   template <class... V, class = std::enable_if_t<!(sizeof...(V) == 1 && (std::is_same_v<std::decay_t<V>, test_app> && ...))>>

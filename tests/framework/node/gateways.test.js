@@ -445,3 +445,31 @@ test('exception filters: class filter -> error event; handler filter -> ack; int
   assert.deepEqual(loud, { data: 'HELLO' });
   assert.equal(errors.length, 0);
 });
+
+test('CONNECT filters word the connect_error of a class guard refusal and of on_connected', async () => {
+  const c = fresh();
+  // The guard returns false: 1008, worded by the CONNECT-only class filter.
+  const e1 = await connectError(c.make('/policies', { auth: { door: 'closed' } }));
+  assert.equal(e1.message, 'the door is closed');
+  assert.deepEqual(e1.data, { code: 1008 });
+  // The guard throws: the class filter's CONNECT overload answers.
+  const e2 = await connectError(c.make('/policies', { auth: { door: 'refused' } }));
+  assert.equal(e2.message, 'refused');
+  assert.deepEqual(e2.data, { data: 'at the door' });
+  // on_connected throws: the same filter.
+  const e3 = await connectError(c.make('/policies', { auth: { door: 'late' } }));
+  assert.equal(e3.message, 'refused');
+  assert.deepEqual(e3.data, { data: 'in on_connected' });
+  // What no filter catches keeps the built-in answer.
+  const e4 = await connectError(c.make('/policies', { auth: { door: 'broken' } }));
+  assert.equal(e4.message, 'Something went wrong');
+  assert.deepEqual(e4.data, { code: 1011, reason: 'Something went wrong' });
+  // The app's global guard refuses first; its ws_exception is worded by the gateway's filter too.
+  const e5 = await connectError(c.make('/policies', { auth: { banned: 'yes' } }));
+  assert.equal(e5.message, 'the door is closed');
+  assert.deepEqual(e5.data, { code: 4030 });
+  // An open door: connected, and handlers keep their own filters.
+  const s = await c.connect('/policies', { auth: { door: 'open' } });
+  const [ack] = await emitAck(s, 'refuse_ack', { data: 'coffee' });
+  assert.deepEqual(ack, { data: 'coffee' });
+});

@@ -245,7 +245,7 @@ inline void answer_broadcast(socketio::nsp* n, packet&& pkt, const broadcast_opt
                              const std::function<void(std::size_t)>& count, std::function<void(payload)> ack) {
   socketio::packet pk;
   if (n) {
-    socketio::encoded enc = to_socketio(std::move(pkt), n->name());
+    socketio::encoded enc = to_socketio(std::move(pkt), n->namespace_name());
     if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event()) n = nullptr;
     for (auto& b : enc.binaries) pk.attachments.emplace_back(std::move(b));
   }
@@ -300,7 +300,7 @@ inline std::optional<std::string> run_server_event(socketio::nsp* n, payload&& d
   packet pkt;
   pkt.type = 2;
   pkt.data = std::move(data);
-  socketio::encoded enc = to_socketio(std::move(pkt), n->name());
+  socketio::encoded enc = to_socketio(std::move(pkt), n->namespace_name());
   socketio::packet pk;
   if (socketio::decode(enc.text, pk) != socketio::errc::ok || !pk.is_event()) {
     log.warn(who + ": unreadable SERVER_SIDE_EMIT ignored");
