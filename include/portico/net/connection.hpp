@@ -388,6 +388,7 @@ class connection final : public deadline_entry,
   void dispatch(request r) {
     ++served_;
     r.set_remote_endpoint(remote_);
+    r.set_io_context(&w_.io);
     handler* h = w_.mounts.find(r.path());
     slot s;
     s.seq = next_seq_++;
