@@ -160,6 +160,10 @@ class host {
     }
   }
 
+  /// Connections accepted since the host was made (for tests and metrics: keep-alive shows as
+  /// fewer connections than requests).
+  std::size_t accepted_count() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+
   /// Live connections (HTTP and WebSocket), summed over threads; for tests and metrics (waits
   /// for each I/O thread: not from one of them).
   std::size_t connection_count() {
@@ -198,6 +202,7 @@ class host {
         });
         return;
       }
+      accepted_.fetch_add(1, std::memory_order_relaxed);
       asio::post(target->io, [target, sock = std::move(s)]() mutable {
         if (target->stopping) return;
         std::make_shared<detail::connection>(target, std::move(sock))->start();
@@ -228,6 +233,7 @@ class host {
   std::vector<std::shared_ptr<worker>> workers_;
   std::vector<std::unique_ptr<listener>> acceptors_;
   std::atomic<std::size_t> next_worker_{0};
+  std::atomic<std::size_t> accepted_{0};
   bool started_ = false, stopped_ = false;
 };
 
