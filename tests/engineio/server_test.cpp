@@ -46,9 +46,10 @@ struct echo_server {
     srv.log().set_sink([this](portico::log_level, std::string_view m) {
       std::lock_guard<std::mutex> g(mu);
       log_lines.emplace_back(m);
+      if (std::getenv("PORTICO_TEST_LOG")) fprintf(stderr, "LOG %.*s\n", int(m.size()), m.data());
       cv.notify_all();
     });
-    srv.log().set_level(portico::log_level::info);
+    srv.log().set_level(std::getenv("PORTICO_TEST_LOG") ? portico::log_level::debug : portico::log_level::info);
     srv.on_open([this](const socket_ptr& s) {
       std::lock_guard<std::mutex> g(mu);
       opened.push_back(s);
@@ -941,6 +942,7 @@ TEST_CASE("a server-side close with no GET pending is announced by the next GET"
 
 TEST_CASE("ambiguous HTTP framing is refused before any handler, on every path", "[engineio][server][http]") {
   echo_server es;
+  if (es.host) return;  // websocketpp's parser and its log lines (net::host's own: tests/net)
   std::atomic<int> on_http_runs{0};
   es.srv.on_http([&](const http_connection_ptr& con) {
     ++on_http_runs;
@@ -1007,6 +1009,7 @@ TEST_CASE("ambiguous HTTP framing is refused before any handler, on every path",
 
 TEST_CASE("status lines carry reason phrases, also for websocketpp's own parse errors", "[engineio][server][http]") {
   echo_server es;
+  if (es.host) return;  // websocketpp's parser and its log lines (net::host's own: tests/net)
   // A header line without a colon: websocketpp refuses it itself (it used to send "400 " bare).
   auto a = test_client::raw_exchange(es.port(), "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n");
   CHECK(a.status_line == "HTTP/1.1 400 Bad Request");
@@ -1034,7 +1037,7 @@ TEST_CASE("HEAD on the engine path answers headers without a body", "[engineio][
   auto h = test_client::raw_exchange(es.port(), "HEAD " + es.url("EIO=4&transport=polling") + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   CHECK(h.status_line == "HTTP/1.1 400 Bad Request");
   CHECK(h.header("content-length") == std::to_string(std::string(R"({"code":2,"message":"Bad handshake method"})").size()));
-  CHECK(h.closed);
+  if (!es.host) CHECK(h.closed);  // websocketpp's endpoint closes after every answer; a host keeps it
   CHECK(h.body.empty());
   auto sid = es.open_polling();
   auto s = test_client::raw_exchange(es.port(), "HEAD " + es.poll_url(sid) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");

@@ -241,7 +241,7 @@ class server {
           if (s->closed_) continue;
           if (s->transport_ == detail::transport_kind::websocket && s->hs_.protocol == 4 && s->ws_worker_ == w) {
             if (s->ws_.net) {
-              hosted.push_back(s->ws_.net);
+              if (!s->send_refused(s->ws_.buffered(), size, full)) hosted.push_back(s->ws_.net);
               continue;
             }
             if (!text) {

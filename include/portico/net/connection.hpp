@@ -218,6 +218,7 @@ class connection final : public deadline_entry,
     if (!in_batch_) after_output();
   }
   bool ws_open() const noexcept override { return ws_is_open_; }
+  std::size_t ws_buffered() const noexcept override { return out_bytes_; }
   const void* ws_home() const noexcept override { return &w_; }
   bool ws_on_home() const noexcept override { return on_thread(); }
   void ws_post(std::function<void()> f) override {

@@ -100,6 +100,9 @@ class host_ws final : public net::websocket_handler {
     }
     auto s = weak_.lock();
     if (!s) return ws.close(1000);
+    // Directly when at home: the probe's first frame may be read in this same turn, and it runs
+    // directly too.
+    if (s->on_home_worker()) return s->on_probe_open(std::move(link));
     s->post([s, link = std::move(link)]() mutable { s->on_probe_open(std::move(link)); });
   }
   void on_message(const net::websocket& ws, std::string& payload, bool binary) override {

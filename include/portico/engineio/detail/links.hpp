@@ -108,10 +108,12 @@ struct ws_link {
     if (w->running_here()) run();
     else asio::post(w->ioc, run);
   }
-  /// Bytes queued and not yet written, on the link's own thread (websocketpp only: a host
-  /// connection is bounded by the host's max_output_bytes instead).
+  /// Bytes queued and not yet written, on the link's own thread (0 elsewhere, where it cannot be
+  /// read).
   std::size_t buffered() const {
-    return con && w->running_here() ? con->get_buffered_amount() : 0;
+    if (!w || !w->running_here()) return 0;
+    if (net) return net.buffered_amount();
+    return con ? con->get_buffered_amount() : 0;
   }
 };
 
