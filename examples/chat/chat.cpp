@@ -270,5 +270,7 @@ int main(int argc, char** argv) {
   log_line("chat: stopping");
   io.stop();
   host.stop();
+  // Keep-alive made visible: long-polling clients reuse connections (tests count them).
+  log_line("chat: " + std::to_string(host.accepted_count()) + " connections accepted");
   return 0;
 }
