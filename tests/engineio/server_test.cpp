@@ -74,6 +74,7 @@ struct echo_server {
       ho.threads = srv.options().threads;
       ho.tick = 100ms;
       ho.stop_timeout = 500ms;
+      ho.linger_timeout = std::chrono::milliseconds(200);  // clients here rarely half-close
       host = std::make_unique<portico::net::host>(ho);
       srv.mount(*host);
       host_port = host->listen("127.0.0.1", 0);

@@ -36,6 +36,7 @@ class raw_endpoint {
       ho.threads = 1;  // run() below is then a barrier for every connection
       ho.tick = std::chrono::milliseconds(100);
       ho.stop_timeout = std::chrono::milliseconds(1000);
+      ho.linger_timeout = std::chrono::milliseconds(200);  // clients here rarely half-close
       host_ = std::make_unique<portico::net::host>(ho);
       host_->mount("/", http::router::handler(r));
       host_->mount("/__fixture_run", [this](portico::net::request, portico::net::response res) {

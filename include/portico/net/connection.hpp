@@ -72,7 +72,9 @@ class connection final : public deadline_entry,
     if (dead_) return;
     if (mode_ == mode::websocket) {
       if (ws_is_open_) ws_close(1001, "server stopping");
-      else terminate();
+      // A close already under way (a handler's, just before stop) finishes under its deadline
+      // and the stop grace: terminating here would drop its close frame unsent.
+      else if (!ws_opened_) terminate();
       return;
     }
     stop_parsing_ = true;
