@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #ifndef PORTICO_CHAT_STATIC
@@ -253,16 +254,31 @@ int main(int argc, char** argv) {
   pages.static_files("/", opt.static_dir);
   pages.static_files("/socket.io.min.js", opt.client_js, "text/javascript; charset=utf-8");
   register_handlers(io);
-  portico::http::serve(io.engine(), pages);
 
-  io.listen(opt.host, static_cast<std::uint16_t>(opt.port));
-  unsigned port = io.engine().port();
+  // One host serves the page, the bundle and Socket.IO on one port, with HTTP/1.1 keep-alive.
+  portico::net::host_options ho;
+  ho.threads = 1;
+  portico::net::host host(ho);
+  auto routes = portico::http::router::handler(pages);
+  host.mount("/", routes);
+  io.engine().mount(host, routes);
+  unsigned port;
+  try {
+    port = host.listen(opt.host, static_cast<std::uint16_t>(opt.port));
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "chat: %s\n", e.what());
+    return 1;
+  }
   io.start();
+  host.start();
   std::printf("chat: open http://%s:%u/ (Ctrl-C stops it)\nLISTENING %u\n", opt.host.c_str(), port, port);
   std::fflush(stdout);
 
   signals.wait(std::chrono::seconds(opt.max_seconds));  // SIGINT/SIGTERM, or --max-seconds
   log_line("chat: stopping");
   io.stop();
+  host.stop();
+  // Keep-alive made visible: long-polling clients reuse connections (tests count them).
+  log_line("chat: " + std::to_string(host.accepted_count()) + " connections accepted");
   return 0;
 }

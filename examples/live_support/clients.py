@@ -3,6 +3,7 @@ python3-websocket (websocket-client) for both live-support routes.
 
 Usage: clients.py <live_support executable>
 """
+import http.client
 import json
 import subprocess
 import sys
@@ -72,9 +73,21 @@ def page_checks(base):
     check(r.status_code == 404 and r.json() == {'detail': 'Not Found'}, (r.status_code, r.text))
     r = requests.post(base + '/car/ws-index', timeout=TIMEOUT)
     check(r.status_code == 405 and 'GET' in r.headers['Allow'], (r.status_code, r.headers))
-    # Engine.IO answers on its own path, same port.
+    # No gateway, no Engine.IO: the router answers every path.
     r = requests.get(base + '/engine.io/', params={'EIO': '4', 'transport': 'polling'}, timeout=TIMEOUT)
-    check(r.status_code == 200 and r.text.startswith('0{'), r.text)
+    check(r.status_code == 404 and r.json() == {'detail': 'Not Found'}, (r.status_code, r.text))
+    # HTTP/1.1 keep-alive: two requests on one connection, both answered.
+    hostname, port = base[len('http://'):].rsplit(':', 1)
+    conn = http.client.HTTPConnection(hostname, int(port), timeout=TIMEOUT)
+    for _ in range(2):
+        conn.request('GET', '/car/last-close')
+        resp = conn.getresponse()
+        body = resp.read()
+        check(resp.status == 200 and resp.getheader('Connection') != 'close', (resp.status, resp.headers))
+        check(body.startswith(b'{'), body)
+    sock = conn.sock
+    check(sock is not None, 'the connection stayed open')
+    conn.close()
     print('ok: page')
 
 

@@ -162,3 +162,55 @@ describe('examples/chat runs the Flask-SocketIO tutorial client code', () => {
     await until(() => /new-user to \S+: message was received/.test(server.log()), 'the ack callback\'s log line');
   });
 });
+
+describe('examples/chat keeps HTTP connections alive for long-polling', () => {
+  it('curl: two requests on one connection, both answered; a second chat on the port fails', T, async () => {
+    const { spawnSync } = require('child_process');
+    const server = await startChat();
+    try {
+      const r = spawnSync('curl', ['-sv', '--max-time', '10', `${server.url}/`, `${server.url}/socket.io.min.js`,
+        '-o', '/dev/null', '-o', '/dev/null'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /Re-using existing connection/);
+      assert.equal((r.stderr.match(/< HTTP\/1\.1 200 OK/g) || []).length, 2, r.stderr);
+      assert.doesNotMatch(r.stderr, /< Connection: close/i);
+      const port = new URL(server.url).port;
+      const second = spawnSync(SERVER, ['--port', port, '--max-seconds', '5'], { encoding: 'utf8', timeout: 10000 });
+      assert.equal(second.status, 1, `a second chat on port ${port} started: ${second.stdout}${second.stderr}`);
+      assert.match(second.stderr, /Address already in use/);
+    } finally {
+      await stopChat(server.child);
+    }
+  });
+
+  it('several polling round trips take fewer TCP connections than requests', T, async () => {
+    const server = await startChat();
+    // Node's socket.io-client makes its polling requests with `agent: false` (a connection per
+    // request) unless given an agent: this one keeps connections alive, as browsers do.
+    const agent = new (require('http').Agent)({ keepAlive: true, maxSockets: 2 });
+    const s = io(server.url, { forceNew: true, transports: ['polling'], reconnection: false, agent });
+    try {
+      await new Promise((resolve, reject) => { s.once('connect', resolve); s.once('connect_error', reject); });
+      const rounds = 8;
+      for (let i = 0; i < rounds; ++i) {
+        // An acked emit is a POST, and the ack comes back on a GET: two requests per round.
+        const back = await s.timeout(5000).emitWithAck('echo', `round ${i}`);
+        assert.equal(back, `round ${i}`);
+      }
+      s.close();
+      const code = await stopChat(server.child);
+      assert.equal(code, 0, server.stderr());
+      await until(() => /connections accepted/.test(server.log()), 'the count of connections');  // stdout drains after exit
+      const m = /chat: (\d+) connections accepted/.exec(server.log());
+      assert.ok(m, `no count in the log: ${server.log()}`);
+      // The handshake, the CONNECT and 8 acked emits take over 18 requests; with keep-alive
+      // they share the client's few pooled connections.
+      assert.ok(Number(m[1]) < rounds, `${m[1]} connections for ${2 * rounds}+ requests`);
+      console.log(`# keep-alive: ${m[1]} TCP connections for ${rounds} acked emits over polling`);
+    } finally {
+      s.close();
+      agent.destroy();
+      await stopChat(server.child);
+    }
+  });
+});

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <map>
@@ -32,15 +33,23 @@ server_options defaults() {
   return o;
 }
 
+/// PORTICO_ENGINE_HOSTED=1 runs every echo_server mounted on a net::host (the engine as a
+/// net::handler) instead of websocketpp's own endpoint.
+bool hosted_mode() {
+  const char* v = std::getenv("PORTICO_ENGINE_HOSTED");
+  return v && *v == '1';
+}
+
 /// An echo server that records what happened, with waits bounded in time.
 struct echo_server {
-  explicit echo_server(server_options o = defaults()) : srv(std::move(o)) {
+  explicit echo_server(server_options o = defaults(), bool hosted = hosted_mode()) : srv(std::move(o)) {
     srv.log().set_sink([this](portico::log_level, std::string_view m) {
       std::lock_guard<std::mutex> g(mu);
       log_lines.emplace_back(m);
+      if (std::getenv("PORTICO_TEST_LOG")) fprintf(stderr, "LOG %.*s\n", int(m.size()), m.data());
       cv.notify_all();
     });
-    srv.log().set_level(portico::log_level::info);
+    srv.log().set_level(std::getenv("PORTICO_TEST_LOG") ? portico::log_level::debug : portico::log_level::info);
     srv.on_open([this](const socket_ptr& s) {
       std::lock_guard<std::mutex> g(mu);
       opened.push_back(s);
@@ -60,14 +69,29 @@ struct echo_server {
       closes.emplace_back(s->sid(), r);
       cv.notify_all();
     });
+    if (hosted) {
+      portico::net::host_options ho;
+      ho.threads = srv.options().threads;
+      ho.tick = 100ms;
+      ho.stop_timeout = 500ms;
+      ho.linger_timeout = std::chrono::milliseconds(200);  // clients here rarely half-close
+      host = std::make_unique<portico::net::host>(ho);
+      srv.mount(*host);
+      host_port = host->listen("127.0.0.1", 0);
+      host->start();
+      return;
+    }
     srv.listen("127.0.0.1", 0);
     srv.start();
   }
 
   // Stop before the recording members below are destroyed: handlers may still run until then.
-  ~echo_server() { srv.stop(); }
+  ~echo_server() {
+    srv.stop();
+    if (host) host->stop();
+  }
 
-  std::uint16_t port() const { return srv.port(); }
+  std::uint16_t port() const { return host ? host_port : srv.port(); }
   std::string url(const std::string& q) const { return srv.options().path + "?" + q; }
 
   std::string open_polling(const std::string& eio = "4") {
@@ -123,6 +147,8 @@ struct echo_server {
   }
 
   server srv;
+  std::unique_ptr<portico::net::host> host;
+  std::uint16_t host_port = 0;
   std::mutex mu;
   std::condition_variable cv;
   std::vector<socket_ptr> opened;
@@ -917,6 +943,7 @@ TEST_CASE("a server-side close with no GET pending is announced by the next GET"
 
 TEST_CASE("ambiguous HTTP framing is refused before any handler, on every path", "[engineio][server][http]") {
   echo_server es;
+  if (es.host) return;  // websocketpp's parser and its log lines (net::host's own: tests/net)
   std::atomic<int> on_http_runs{0};
   es.srv.on_http([&](const http_connection_ptr& con) {
     ++on_http_runs;
@@ -983,6 +1010,7 @@ TEST_CASE("ambiguous HTTP framing is refused before any handler, on every path",
 
 TEST_CASE("status lines carry reason phrases, also for websocketpp's own parse errors", "[engineio][server][http]") {
   echo_server es;
+  if (es.host) return;  // websocketpp's parser and its log lines (net::host's own: tests/net)
   // A header line without a colon: websocketpp refuses it itself (it used to send "400 " bare).
   auto a = test_client::raw_exchange(es.port(), "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n");
   CHECK(a.status_line == "HTTP/1.1 400 Bad Request");
@@ -1010,7 +1038,7 @@ TEST_CASE("HEAD on the engine path answers headers without a body", "[engineio][
   auto h = test_client::raw_exchange(es.port(), "HEAD " + es.url("EIO=4&transport=polling") + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   CHECK(h.status_line == "HTTP/1.1 400 Bad Request");
   CHECK(h.header("content-length") == std::to_string(std::string(R"({"code":2,"message":"Bad handshake method"})").size()));
-  CHECK(h.closed);
+  if (!es.host) CHECK(h.closed);  // websocketpp's endpoint closes after every answer; a host keeps it
   CHECK(h.body.empty());
   auto sid = es.open_polling();
   auto s = test_client::raw_exchange(es.port(), "HEAD " + es.poll_url(sid) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
@@ -1236,4 +1264,80 @@ TEST_CASE("a handler that throws loses its own work, never the worker", "[engine
   REQUIRE(errors.size() == 2);
   CHECK(errors[0] == "a handler on an Engine.IO worker threw: bad input");
   CHECK(errors[1] == "a handler on an Engine.IO worker threw a non-standard exception");
+}
+
+namespace {
+/// One request on an open connection `fd` (kept open: HTTP/1.1 keep-alive).
+test_client::http_response keep_alive_request(int fd, const std::string& method, const std::string& target,
+                                              const std::string& body = {}) {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  if (method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  test_client::write_all(fd, req);
+  test_client::http_response res;
+  std::string raw;
+  for (int i = 0; i < 100; ++i) {
+    if (test_client::read_some(fd, raw, 5000) <= 0) break;
+    res.headers.clear();
+    auto at = test_client::parse_head(raw, res.status, res.headers);
+    if (at == std::string::npos) continue;
+    auto length = static_cast<std::size_t>(std::atoll(res.header("content-length").c_str()));
+    if (raw.size() - at >= length) {
+      res.body = raw.substr(at, length);
+      return res;
+    }
+  }
+  res.status = 0;
+  return res;
+}
+}  // namespace
+
+TEST_CASE("mounted on a net::host: polling round trips share one keep-alive connection", "[engineio][server][host]") {
+  echo_server es(defaults(), true);
+  int fd = test_client::connect_loopback(es.port());
+  REQUIRE(fd >= 0);
+  auto open = keep_alive_request(fd, "GET", es.url("EIO=4&transport=polling"));
+  REQUIRE(open.status == 200);
+  CHECK(open.header("connection") != "close");
+  auto sid = test_client::sid_of(open.body);
+  REQUIRE(!sid.empty());
+  for (int i = 0; i < 3; ++i) {
+    auto post = keep_alive_request(fd, "POST", es.poll_url(sid), "4round " + std::to_string(i));
+    CHECK(post.status == 200);
+    CHECK(post.body == "ok");
+    CHECK(post.header("connection") != "close");
+    auto get = keep_alive_request(fd, "GET", es.poll_url(sid));
+    CHECK(get.status == 200);
+    CHECK(get.body == "4round " + std::to_string(i));
+  }
+  ::close(fd);
+  CHECK(es.host->accepted_count() == 1);  // seven requests, one connection
+
+  // Other paths on the same port: the fallback, else 404.
+  auto other = http(es.port(), "GET", "/elsewhere");
+  CHECK(other.status == 404);
+
+  // A websocket session and an upgrade on the host's connections.
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket")) == 101);
+  REQUIRE(c.recv());
+  c.send_text("4over ws");
+  CHECK(c.recv_text() == "4over ws");
+  auto sid2 = es.open_polling();
+  ws_client u;
+  REQUIRE(u.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid2)) == 101);
+  u.send_text("2probe");
+  CHECK(u.recv_text() == "3probe");
+  u.send_text("5");
+  u.send_text("4upgraded");
+  CHECK(u.recv_text() == "4upgraded");
+  // A broadcast reaches both websockets (framed once).
+  std::vector<socket_ptr> all;
+  {
+    std::lock_guard<std::mutex> g(es.mu);
+    all = es.opened;
+  }
+  es.srv.send_many(std::make_shared<frame>(frame{"all", {}, false}), all);
+  CHECK(c.recv_text() == "4all");
+  CHECK(u.recv_text() == "4all");
 }

@@ -529,7 +529,12 @@ TEST_CASE("ws_route plain mode: Ellar's live support", "[http][ws]") {
     REQUIRE(gone.connect(srv.port(), "/car/live-support") == 101);
     gone.recv_text();
   }
-  CHECK(eventually([&] { return app.codes().size() == 4 && app.codes()[3] == 1006; }));
+  // (On a net::host the 1003 is reported once that client's TCP connection ends or lingers out,
+  // which may be after the vanished one.)
+  CHECK(eventually([&] {
+    auto c = app.codes();
+    return c.size() == 4 && std::count(c.begin(), c.end(), 1006) == 1 && std::count(c.begin(), c.end(), 1003) == 1;
+  }));
 
   ws_client nowhere;
   CHECK(nowhere.connect(srv.port(), "/car/live-elsewhere") == 404);

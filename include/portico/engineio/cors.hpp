@@ -17,18 +17,27 @@ inline bool origin_allowed(const cors_options& cors, std::string_view origin) {
   return false;
 }
 
-/// CORS headers for an allowed origin; false if the origin is refused.
-inline bool apply_cors(const cors_options& cors, const ws_connection_ptr& con) {
+/// The CORS header fields for a request from `origin`, through `set(name, value)`; false if the
+/// origin is refused.
+template <class Set>
+bool cors_fields(const cors_options& cors, std::string_view origin, Set&& set) {
   if (!cors.enabled()) return true;
-  const std::string& origin = con->get_request_header("Origin");
   if (origin.empty()) return true;  // not a cross-origin browser request
   if (!origin_allowed(cors, origin)) return false;
   bool star = !cors.allow && !cors.credentials &&
               std::find(cors.allowed_origins.begin(), cors.allowed_origins.end(), "*") != cors.allowed_origins.end();
-  con->replace_header("Access-Control-Allow-Origin", star ? "*" : origin);
-  if (!star) con->append_header("Vary", "Origin");
-  if (cors.credentials) con->replace_header("Access-Control-Allow-Credentials", "true");
+  set("Access-Control-Allow-Origin", star ? std::string_view("*") : origin);
+  if (!star) set("Vary", "Origin");
+  if (cors.credentials) set("Access-Control-Allow-Credentials", "true");
   return true;
+}
+
+/// CORS headers for an allowed origin; false if the origin is refused.
+inline bool apply_cors(const cors_options& cors, const ws_connection_ptr& con) {
+  return cors_fields(cors, con->get_request_header("Origin"), [&](std::string_view n, std::string_view v) {
+    if (n == "Vary") con->append_header(std::string(n), std::string(v));
+    else con->replace_header(std::string(n), std::string(v));
+  });
 }
 
 /// Answers a CORS preflight (OPTIONS); false, with nothing set, if the origin is refused.

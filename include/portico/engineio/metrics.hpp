@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace portico::engineio::metrics {
@@ -51,24 +52,32 @@ struct alignas(64) counters {
 };
 
 /// The blocks of one server: one per worker plus the shared one. Blocks are added as workers
-/// are made (listen(), before the workers run), never removed.
+/// are made, never removed: by listen() before the workers run, and, mounted on a net::host, by
+/// the first request a host thread brings. A fixed table with a published count lets a reader
+/// sum while a block is added. Past `max_workers` threads a worker's counts are not kept.
 class registry {
  public:
+  static constexpr unsigned max_workers = 256;
   explicit registry(unsigned workers = 0) {
     for (unsigned i = 0; i < workers; ++i) add_worker();
   }
-  /// A new worker's block (not while readers may be summing: before start()).
+  /// A new worker's block (null past max_workers: that worker counts nothing).
   counters* add_worker() {
-    blocks_.push_back(std::make_unique<counters>());
-    return blocks_.back().get();
+    std::lock_guard<std::mutex> g(add_mu_);
+    unsigned n = count_.load(std::memory_order_relaxed);
+    if (n == max_workers) return nullptr;
+    blocks_[n] = std::make_unique<counters>();
+    count_.store(n + 1, std::memory_order_release);
+    return blocks_[n].get();
   }
-  counters* worker(unsigned i) noexcept { return i < blocks_.size() ? blocks_[i].get() : nullptr; }
+  counters* worker(unsigned i) noexcept { return i < workers() ? blocks_[i].get() : nullptr; }
   counters& shared() noexcept { return shared_; }
-  std::size_t workers() const noexcept { return blocks_.size(); }
+  std::size_t workers() const noexcept { return count_.load(std::memory_order_acquire); }
   /// The sum over the workers and the shared block.
   std::int64_t sum(unsigned i) const noexcept {
     std::int64_t s = shared_.get(i);
-    for (auto& b : blocks_) s += b->get(i);
+    const std::size_t n = workers();
+    for (std::size_t k = 0; k < n; ++k) s += blocks_[k]->get(i);
     return s;
   }
   std::array<std::int64_t, slot_count> sums() const noexcept {
@@ -78,7 +87,9 @@ class registry {
   }
 
  private:
-  std::vector<std::unique_ptr<counters>> blocks_;
+  std::array<std::unique_ptr<counters>, max_workers> blocks_;
+  std::atomic<unsigned> count_{0};
+  std::mutex add_mu_;
   counters shared_;
 };
 

@@ -14,7 +14,9 @@
 #include "close_reason.hpp"
 #include "codec.hpp"
 #include "cors.hpp"
+#include "../net/host.hpp"
 #include "detail/core.hpp"
+#include "detail/host_handler.hpp"
 #include "detail/requests.hpp"
 #include "detail/worker.hpp"
 #include "detail/ws_config.hpp"
@@ -67,6 +69,24 @@ class server {
   /// Runs once at the start of stop(), before the sessions close: the owner of the connections
   /// on_websocket accepted closes them here (they are not Engine.IO sessions).
   void on_stop(std::function<void()> f) { core_->on_stop = std::move(f); }
+
+  /// The engine as a handler to mount on a `net::host` at options().path (and the same path
+  /// without its trailing slash): polling with HTTP/1.1 keep-alive, WebSockets on the host's
+  /// connections, other paths on one port with the engine. Requests outside the engine path go to
+  /// `fallback` (404 without one). Either this or listen(), not both. The host must be stopped
+  /// before the server is destroyed.
+  std::shared_ptr<net::handler> handler(std::shared_ptr<net::handler> fallback = nullptr) {
+    // The host's threads become workers on their first request; each gets its block then.
+    if (core_->opts.metrics && !core_->stats) core_->stats = std::make_unique<metrics::registry>();
+    return std::make_shared<detail::host_handler>(core_, std::move(fallback));
+  }
+  /// Mounts handler() on `h` at the engine path (both spellings of it).
+  void mount(net::host& h, std::shared_ptr<net::handler> fallback = nullptr) {
+    auto hd = handler(std::move(fallback));
+    std::string p = core_->opts.path;
+    if (p.size() > 1 && p.back() == '/') h.mount(p.substr(0, p.size() - 1), hd);
+    h.mount(p, hd);
+  }
 
   const server_options& options() const { return core_->opts; }
   portico::logger& log() { return core_->log; }
@@ -184,23 +204,39 @@ class server {
     run_cv_.notify_all();
   }
 
-  /// Sends one frame to many sockets: one post per foreign worker, one prepared websocketpp
-  /// message per worker shared by all its websocket recipients.
+  /// Sends one frame to many sockets: one post per foreign worker; the websocket frames are
+  /// made once per broadcast (a host connection queues the same bytes by reference) or, on
+  /// websocketpp's endpoint, once per worker as prepared messages.
   void send_many(frame_ptr f, const std::vector<socket_ptr>& to) {
     if (!f || to.empty()) return;
     f = detail::valid_utf8_frame(std::move(f));  // once per broadcast, not per recipient
     std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
     std::vector<std::pair<socket*, unsigned>> registered;  // until the jobs are queued (home moves)
     registered.reserve(to.size());
+    bool hosted_ws = false;
     for (auto& s : to)
       if (s && !s->closed()) {
         registered.emplace_back(s.get(), s->register_post());
-        groups[s->home_.load()].push_back(s);
+        auto* home = s->home_.load();
+        hosted_ws = hosted_ws || home->hosted;
+        groups[home].push_back(s);
       }
+    // Framed once for every host connection of this broadcast, whatever its thread.
+    std::shared_ptr<std::vector<net::shared_frame>> framed;
+    if (hosted_ws) {
+      framed = std::make_shared<std::vector<net::shared_frame>>();
+      std::string t;
+      t.reserve(f->text.size() + 1);
+      t.push_back('4');
+      t += f->text;
+      framed->push_back(net::make_frame(t, false));
+      for (auto& b : f->binaries) framed->push_back(net::make_frame(b, true));
+    }
     for (auto& [w, list] : groups) {
-      auto job = [f, list = std::move(list), w = w]() {
+      auto job = [f, framed, list = std::move(list), w = w]() {
         detail::ws_message_ptr text;
         std::vector<detail::ws_message_ptr> bins;
+        std::vector<net::websocket> hosted;
         std::size_t size = f->text.size() + 1;  // what one recipient's send buffer grows by
         for (auto& b : f->binaries) size += b.size();
         const auto full = f->droppable ? detail::when_full::drop : detail::when_full::close;
@@ -212,6 +248,13 @@ class server {
           }
           if (s->closed_) continue;
           if (s->transport_ == detail::transport_kind::websocket && s->hs_.protocol == 4 && s->ws_worker_ == w) {
+            if (s->ws_.net) {
+              if (!s->send_refused(s->ws_.buffered(), size, full)) {
+                hosted.push_back(s->ws_.net);
+                ++sent;
+              }
+              continue;
+            }
             if (!text) {
               std::string t;
               t.reserve(f->text.size() + 1);
@@ -220,14 +263,16 @@ class server {
               text = detail::prepared_frame(websocketpp::frame::opcode::text, std::move(t));
               for (auto& b : f->binaries) bins.push_back(detail::prepared_frame(websocketpp::frame::opcode::binary, b));
             }
-            if (s->send_refused(s->ws_->get_buffered_amount(), size, full)) continue;
-            s->ws_->send(text);
-            for (auto& b : bins) s->ws_->send(b);
+            if (s->send_refused(s->ws_.buffered(), size, full)) continue;
+            s->ws_.send_prepared(text);
+            for (auto& b : bins) s->ws_.send_prepared(b);
             ++sent;
           } else {
             s->send_frame_here(f);
           }
         }
+        if (framed)
+          for (auto& fr : *framed) net::send_all(hosted, fr);
         if (auto* m = w->stats; m && sent) {
           m->add(metrics::eio::packets_out, sent * std::int64_t(1 + f->binaries.size()));
           m->add(metrics::eio::bytes_out, sent * std::int64_t(size));
@@ -248,10 +293,15 @@ class server {
     auto* reg = core_->stats.get();
     if (!reg) return;
     for (auto& w : core_->workers)
-      if (w->running_here()) return w->stats->add(slot, n);
+      if (w->running_here() && w->stats) return w->stats->add(slot, n);
+    {
+      std::lock_guard<std::mutex> g(core_->hosted_mu);
+      for (auto& w : core_->hosted)
+        if (w->running_here() && w->stats) return w->stats->add(slot, n);
+    }
     reg->shared().add_shared(slot, n);
   }
-  /// The counters (opts.metrics, after listen()), or null.
+  /// The counters (opts.metrics, after listen() or handler()), or null.
   const metrics::registry* counters() const noexcept { return core_->stats.get(); }
   /// Open sessions by transport: {polling, websocket} (a scan of the session table).
   std::pair<std::size_t, std::size_t> sessions_by_transport() const {

@@ -6,6 +6,7 @@
 #include "close_reason.hpp"
 #include "codec.hpp"
 #include "detail/core.hpp"
+#include "detail/links.hpp"
 #include "detail/worker.hpp"
 #include "detail/ws_config.hpp"
 #include "handshake.hpp"
@@ -25,6 +26,8 @@
 namespace portico::engineio {
 
 namespace detail {
+class host_handler;
+class host_ws;
 enum class transport_kind : int { polling = 0, websocket = 1 };
 
 /// What a send does when the client's send buffer is over max_buffered_bytes.
@@ -81,31 +84,32 @@ class socket : public std::enable_shared_from_this<socket> {
 
  private:
   friend struct detail::core;
+  friend class detail::host_handler;
+  friend class detail::host_ws;
   friend class server;
   using con_ptr = detail::ws_connection_ptr;
 
   // --- everything below runs on the home worker only ---
   /// The home worker's counters, null when metrics are off: one test per counting site.
   metrics::counters* stats() const noexcept { return home_.load(std::memory_order_relaxed)->stats; }
-  void start(detail::transport_kind t, con_ptr ws);
+  void start(detail::transport_kind t, detail::ws_link ws);
   void send_packet(packet_type t, std::string data, bool binary, detail::when_full full = detail::when_full::close);
   /// True when `size` more bytes would pass max_buffered_bytes over `queued` ones (a first
   /// message always fits): then the session closes, unless the packet may be dropped.
   bool send_refused(std::size_t queued, std::size_t size, detail::when_full full);
   /// What websocketpp has queued for the websocket (0 off its worker, where it cannot be read).
-  std::size_t ws_buffered() const;
+  std::size_t ws_buffered() const { return ws_.buffered(); }
   void send_frame_here(const frame_ptr& f);
-  void ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m);
   void flush_poll();
   void respond_get(std::string body, bool binary_body);
   void handle_packet(packet_type t, bool binary, std::string data);
-  void handle_ws_frame(const void* con_id, detail::ws_message_ptr msg);
-  void handle_probe_frame(detail::ws_message_ptr msg);
-  void on_poll(con_ptr con, detail::worker* w, bool b64);
-  void on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body);
-  void on_probe_open(con_ptr con, detail::worker* w);
+  void handle_ws_frame(const void* con_id, bool binary, std::string raw);
+  void handle_probe_frame(bool binary, const std::string& raw);
+  void on_poll(detail::poll_reply reply, bool b64);
+  void on_post(detail::poll_reply reply, std::string body, bool binary_body);
+  void on_probe_open(detail::ws_link link);
   /// `local_code`: the close code we sent (websocketpp sends 1009 / 1007 on its own).
-  void on_ws_closed(const void* con_id, websocketpp::close::status::value local_code);
+  void on_ws_closed(const void* con_id, std::uint16_t local_code);
   void post_to_home(std::function<void()> f, bool passed_on);
   void release_after_old_queue(detail::worker* old_home, detail::worker* new_home, bool last);
   /// Posts from other threads register while they pick the home and queue on it, so a home move
@@ -119,8 +123,6 @@ class socket : public std::enable_shared_from_this<socket> {
   void release_held();
   void complete_upgrade();
   void abort_probe(const char* why);
-  /// v3 clients without binary support (engine.io-client's forceBase64) add `b64` to the URL.
-  bool asks_b64(const con_ptr& c) const;
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
     arm_heartbeat_at(std::chrono::steady_clock::now() + d, waiting_pong);
   }
@@ -151,12 +153,10 @@ class socket : public std::enable_shared_from_this<socket> {
   bool upgrading_ = false;
   std::vector<detail::outgoing> buffer_;
   std::size_t buffer_bytes_ = 0;  ///< the data bytes in buffer_ (kept as packets come and go)
-  con_ptr poll_get_;
-  detail::worker* poll_get_worker_ = nullptr;
-  con_ptr ws_;
-  detail::worker* ws_worker_ = nullptr;
-  con_ptr probe_;
-  detail::worker* probe_worker_ = nullptr;
+  detail::poll_reply poll_get_;
+  detail::ws_link ws_;
+  detail::worker* ws_worker_ = nullptr;  ///< ws_.w, kept while ws_ is reset (the home move compares it)
+  detail::ws_link probe_;
   std::unique_ptr<asio::steady_timer> timer_;
   std::uint64_t timer_gen_ = 0;
   std::unique_ptr<asio::steady_timer> probe_timer_;  ///< aborts an upgrade that never completes
@@ -276,30 +276,23 @@ inline void socket::close() {
   post([self] { self->close_with(close_reason::server_close); });
 }
 
-inline void socket::start(detail::transport_kind t, con_ptr ws) {
+inline void socket::start(detail::transport_kind t, detail::ws_link ws) {
   transport_ = t;
   transport_flag_ = int(t);
   open_ = true;
   if (t == detail::transport_kind::websocket) {
     ws_ = std::move(ws);
     ws_worker_ = home_.load();
-    ws_b64_ = asks_b64(ws_);
+    ws_b64_ = hs_.protocol == 3 && ws_.b64;
     writable_ = true;
     std::string json = core_->open_packet_json(sid_, false);
-    ws_send(ws_, ws_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, encode(packet_type::open, json)));
+    ws_.send(false, encode(packet_type::open, json));
   }
   timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
   if (auto* m = stats()) m->add(metrics::eio::sessions_opened);
   if (hs_.protocol == 3) arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
   else arm_heartbeat(core_->opts.ping_interval, false);
   if (core_->on_open) core_->on_open(shared_from_this());
-}
-
-inline bool socket::asks_b64(const con_ptr& c) const {
-  if (hs_.protocol != 3 || !c) return false;
-  detail::parsed_request r;
-  detail::core::parse(c->get_resource(), r);
-  return r.b64;
 }
 
 inline void socket::arm_heartbeat_at(std::chrono::steady_clock::time_point at, bool waiting_pong) {
@@ -323,19 +316,6 @@ inline void socket::arm_heartbeat_at(std::chrono::steady_clock::time_point at, b
   });
 }
 
-inline void socket::ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m) {
-  if (!c) return;
-  if (w->running_here()) {
-    c->send(m);
-  } else {
-    asio::post(w->ioc, [c, m = std::move(m)] { c->send(m); });
-  }
-}
-
-inline std::size_t socket::ws_buffered() const {
-  return ws_ && ws_worker_->running_here() ? ws_->get_buffered_amount() : 0;
-}
-
 inline bool socket::send_refused(std::size_t queued, std::size_t size, detail::when_full full) {
   const std::size_t max = core_->opts.max_buffered_bytes;
   if (max == 0 || queued == 0 || queued + size <= max || full == detail::when_full::send) return false;
@@ -352,15 +332,14 @@ inline void socket::send_packet(packet_type t, std::string data, bool binary, de
       m->add(metrics::eio::packets_out);
       m->add(metrics::eio::bytes_out, std::int64_t(data.size() + 1));
     }
-    using op = websocketpp::frame::opcode::value;
     if (binary && hs_.protocol == 3 && ws_b64_) {
-      ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, encode_base64_v3(data, t)));
+      ws_.send(false, encode_base64_v3(data, t));
     } else if (binary) {
       if (hs_.protocol == 3) data = encode_binary_v3(data, t);
-      ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, std::move(data)));
+      ws_.send(true, std::move(data));
     } else {
       data.insert(data.begin(), type_char(t));
-      ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, std::move(data)));
+      ws_.send(false, std::move(data));
     }
     return;
   }
@@ -383,13 +362,12 @@ inline void socket::send_frame_here(const frame_ptr& f) {
       m->add(metrics::eio::packets_out, std::int64_t(1 + f->binaries.size()));
       m->add(metrics::eio::bytes_out, std::int64_t(size));
     }
-    using op = websocketpp::frame::opcode::value;
     std::string t;
     t.reserve(f->text.size() + 1);
     t.push_back('4');
     t += f->text;
-    ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, std::move(t)));
-    for (auto& b : f->binaries) ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, b));
+    ws_.send(false, std::move(t));
+    for (auto& b : f->binaries) ws_.send(true, b);
     return;
   }
   // Checked as a whole above: the parts of one packet are never split by the limit.
@@ -405,11 +383,10 @@ inline std::string socket::single_packet_payload(packet_type t) const {
 }
 
 inline void socket::respond_get(std::string body, bool binary_body) {
-  auto con = std::move(poll_get_);
-  poll_get_.reset();
+  auto reply = std::move(poll_get_);
+  poll_get_ = detail::poll_reply();
   writable_ = false;
-  detail::core::respond(con, poll_get_worker_, websocketpp::http::status_code::ok, std::move(body),
-                        binary_body ? "application/octet-stream" : "text/plain; charset=UTF-8");
+  reply.send(200, std::move(body), binary_body ? "application/octet-stream" : "text/plain; charset=UTF-8");
 }
 
 inline void socket::flush_poll() {
@@ -429,40 +406,37 @@ inline void socket::flush_poll() {
   respond_get(std::move(body), xhr2);
 }
 
-inline void socket::on_poll(con_ptr con, detail::worker* w, bool b64) {
+inline void socket::on_poll(detail::poll_reply reply, bool b64) {
   if (!closed_ && pong_overdue()) close_with(close_reason::ping_timeout);  // timer not run yet
   if (closed_ && linger_) {
     linger_ = false;
     core_->erase(sid_);
-    return detail::core::respond(con, w, websocketpp::http::status_code::ok, single_packet_payload(linger_packet_),
-                                 "text/plain; charset=UTF-8");
+    return reply.send(200, single_packet_payload(linger_packet_), "text/plain; charset=UTF-8");
   }
   if (closed_ || transport_ != detail::transport_kind::polling) {
     core_->log.info("refused GET on " + sid_ + ": " + (closed_ ? "session closed" : "session upgraded"));
-    return detail::core::respond_error(con, w, closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
+    return reply.send_error(closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
   }
   if (poll_get_) {
-    detail::core::respond_error(con, w, detail::http_error::bad_request);
+    reply.send_error(detail::http_error::bad_request);
     close_with(close_reason::transport_error, "second concurrent GET");
     return;
   }
-  poll_get_ = std::move(con);
-  poll_get_worker_ = w;
+  poll_get_ = std::move(reply);
   poll_b64_ = b64;
   writable_ = !upgrading_;
   if (!buffer_.empty()) flush_poll();
   else if (upgrading_) respond_get(single_packet_payload(packet_type::noop), false);
 }
 
-inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body) {
-  using sc = websocketpp::http::status_code::value;
+inline void socket::on_post(detail::poll_reply reply, std::string body, bool binary_body) {
   if (!closed_ && pong_overdue()) close_with(close_reason::ping_timeout);  // timer not run yet
   if (closed_ || transport_ != detail::transport_kind::polling) {
     core_->log.info("refused POST on " + sid_ + ": " + (closed_ ? "session closed" : "session upgraded"));
-    return detail::core::respond_error(con, w, closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
+    return reply.send_error(closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
   }
   if (body.size() > core_->opts.max_payload) {
-    detail::core::respond(con, w, sc::request_entity_too_large, "", "text/plain");
+    reply.send(413, "", "text/plain");
     close_with(close_reason::payload_too_large, "POST body of " + std::to_string(body.size()) + " bytes");
     return;
   }
@@ -474,7 +448,7 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
            : binary_body     ? decode_binary_payload_v3(body, packets)
                              : decode_payload_v3(body, packets);
   if (e != errc::ok) {
-    detail::core::respond_error(con, w, detail::http_error::bad_request);
+    reply.send_error(detail::http_error::bad_request);
     close_with(close_reason::parse_error, std::string("malformed payload: ") + describe(e));
     return;
   }
@@ -485,7 +459,7 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
   if (binary_body)  // v3 XHR2 payload: its string packets are text
     for (auto& p : packets) repaired |= !p.binary && portico::detail::utf8_repair(p.data);
   if (repaired) core_->log.info("replaced invalid UTF-8 in a POST from " + sid_ + " by U+FFFD");
-  detail::core::respond(con, w, sc::ok, "ok", "text/html");
+  reply.send(200, "ok", "text/html");
   for (auto& p : packets) {
     if (closed_) break;
     handle_packet(p.type, p.binary, std::move(p.data));
@@ -514,17 +488,16 @@ inline void socket::handle_packet(packet_type t, bool binary, std::string data) 
   }
 }
 
-inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr msg) {
+inline void socket::handle_ws_frame(const void* con_id, bool binary, std::string raw) {
   if (closed_) return;
-  if (probe_ && con_id == probe_.get()) return handle_probe_frame(std::move(msg));
-  if (!ws_ || con_id != ws_.get()) return;  // a stale connection
-  std::string& raw = msg->get_raw_payload();
+  if (probe_ && con_id == probe_.id()) return handle_probe_frame(binary, raw);
+  if (!ws_ || con_id != ws_.id()) return;  // a stale connection
   if (auto* m = stats()) {
     m->add(metrics::eio::packets_in);
     m->add(metrics::eio::bytes_in, std::int64_t(raw.size()));
   }
   if (raw.size() > core_->opts.max_payload) return close_with(close_reason::payload_too_large, "websocket message");
-  if (msg->get_opcode() == websocketpp::frame::opcode::binary) {
+  if (binary) {
     if (hs_.protocol == 3) {
       packet_view v;
       if (errc e = decode_binary_v3(raw, v); e != errc::ok)
@@ -552,28 +525,19 @@ inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr m
   handle_packet(type, false, std::move(data));
 }
 
-inline void socket::on_probe_open(con_ptr con, detail::worker* w) {
-  if (closed_ || transport_ != detail::transport_kind::polling || upgrading_) {
-    auto run = [con] {
-      websocketpp::lib::error_code ec;
-      con->close(websocketpp::close::status::normal, "", ec);
-    };
-    if (w->running_here()) run();
-    else asio::post(w->ioc, run);
-    return;
-  }
-  probe_ = std::move(con);
-  probe_worker_ = w;
+inline void socket::on_probe_open(detail::ws_link link) {
+  if (closed_ || transport_ != detail::transport_kind::polling || upgrading_) return link.close();
+  probe_ = std::move(link);
   upgrading_ = true;
   upgrading_flag_ = true;
   // Like the reference server's upgradeTimeout: a probe that never completes is dropped.
   probe_timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
   probe_timer_->expires_after(std::chrono::seconds(10));
   std::weak_ptr<socket> weak = shared_from_this();
-  const void* id = probe_.get();
+  const void* id = probe_.id();
   probe_timer_->async_wait([weak, id](const asio::error_code& ec) {
     auto s = weak.lock();
-    if (ec || !s || s->closed_ || !s->probe_ || s->probe_.get() != id) return;
+    if (ec || !s || s->closed_ || !s->probe_ || s->probe_.id() != id) return;
     s->abort_probe("upgrade timeout");
   });
 }
@@ -586,19 +550,14 @@ inline void socket::abort_probe(const char* why) {
   upgrading_flag_ = false;
   if (probe_timer_) probe_timer_->cancel();
   if (poll_get_) writable_ = true;
-  auto w = probe_worker_;
-  asio::post(w->ioc, [c] {
-    websocketpp::lib::error_code ec;
-    c->close(websocketpp::close::status::normal, "", ec);
-  });
+  c.close();
 }
 
-inline void socket::handle_probe_frame(detail::ws_message_ptr msg) {
+inline void socket::handle_probe_frame(bool binary, const std::string& raw) {
   packet_view v;
-  const std::string& raw = msg->get_payload();
-  bool text = msg->get_opcode() == websocketpp::frame::opcode::text;
+  bool text = !binary;
   if (text && decode(raw, v) == errc::ok && v.type == packet_type::ping && v.data == "probe") {
-    ws_send(probe_, probe_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, "3probe"));
+    probe_.send(false, "3probe");
     if (poll_get_ && buffer_.empty()) respond_get(single_packet_payload(packet_type::noop), false);
     return;
   }
@@ -613,8 +572,8 @@ inline void socket::complete_upgrade() {
   if (poll_get_) respond_get(single_packet_payload(packet_type::noop), false);
   ws_ = std::move(probe_);
   probe_.reset();
-  ws_worker_ = probe_worker_;
-  ws_b64_ = asks_b64(ws_);
+  ws_worker_ = ws_.w;
+  ws_b64_ = hs_.protocol == 3 && ws_.b64;
   upgrading_ = false;
   upgrading_flag_ = false;
   transport_ = detail::transport_kind::websocket;
@@ -652,9 +611,9 @@ inline void socket::complete_upgrade() {
   release_after_old_queue(old_home, new_home, false);
 }
 
-inline void socket::on_ws_closed(const void* con_id, websocketpp::close::status::value local_code) {
+inline void socket::on_ws_closed(const void* con_id, std::uint16_t local_code) {
   if (closed_) return;
-  if (probe_ && con_id == probe_.get()) {
+  if (probe_ && con_id == probe_.id()) {
     probe_.reset();
     if (probe_timer_) probe_timer_->cancel();
     upgrading_ = false;
@@ -662,7 +621,7 @@ inline void socket::on_ws_closed(const void* con_id, websocketpp::close::status:
     if (poll_get_) writable_ = true;
     return;
   }
-  if (ws_ && con_id == ws_.get()) {
+  if (ws_ && con_id == ws_.id()) {
     ws_.reset();  // already closed: nothing to send
     if (local_code == websocketpp::close::status::message_too_big) close_with(close_reason::payload_too_large);
     else if (local_code == websocketpp::close::status::invalid_payload)
@@ -716,17 +675,8 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
   buffer_bytes_ = 0;
   // Over websocket the close frame alone says it (as the reference server does): a `1` packet
   // first would make python-engineio treat the drop as final and never reconnect.
-  auto close_con = [](con_ptr c, detail::worker* w) {
-    if (!c) return;
-    auto run = [c] {
-      websocketpp::lib::error_code ec;
-      c->close(websocketpp::close::status::normal, "", ec);
-    };
-    if (w->running_here()) run();
-    else asio::post(w->ioc, run);
-  };
-  close_con(std::move(ws_), ws_worker_);
-  close_con(std::move(probe_), probe_worker_);
+  ws_.close();
+  probe_.close();
   ws_.reset();
   probe_.reset();
   if (open_ && core_->on_close) core_->on_close(shared_from_this(), r);

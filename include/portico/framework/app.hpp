@@ -1,11 +1,14 @@
 #pragma once
 /// `portico::app<Module>`: the container, one Socket.IO server per gateway path, the gateways
-/// installed as namespaces of those servers, and the controllers' routes on one HTTP router
-/// served on the first path's port.
+/// installed as namespaces of those servers, and the controllers' routes on one HTTP router,
+/// all served by one net::host on one port (HTTP/1.1 keep-alive).
 ///
 ///     int main() { portico::app<AppModule> app; app.listen("127.0.0.1", 8000); app.run(); }
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,6 +21,7 @@
 
 #include "../detail/user_code.hpp"
 #include "../http/http.hpp"
+#include "../net/host.hpp"
 #include "../log.hpp"
 #include "../socketio/server.hpp"
 #include "context.hpp"
@@ -256,9 +260,8 @@ inline std::vector<std::string> split_origins(std::string_view list) {
 /// tests) provider overrides. Constructing it instantiates every singleton, gateway and controller, builds the
 /// servers and adds the controllers' routes to router().
 ///
-/// HTTP (controllers, router()) is served on the port of the first gateway path's server. An
-/// app without gateways runs a bare Engine.IO server instead (its own path, /engine.io/, has
-/// no handler behind it): the port serves the router, and `engine()` is that server.
+/// One net::host serves every gateway path, the controllers and the ws routes (router()) on the
+/// port of listen(); an app without gateways serves only the router.
 template <class Root, class GlobalGuards = guards<>, class... Overrides>
 class app {
  public:
@@ -311,16 +314,13 @@ class app {
   socketio::server& server(std::string_view path = {}) { return *find(path).server; }
   portico::logger& log() noexcept { return log_; }
   /// The HTTP router the controllers' routes are on; add hand-written routes before listen().
-  /// Served on engine()'s port from its first use on.
+  /// Served on the app's port, under every path no gateway has.
   http::router& router() {
-    if (!router_) {
-      router_ = std::make_unique<http::router>();
-      http::serve(engine(), *router_);  // engine().stop() also closes the router's WebSockets
-    }
+    if (!router_) router_ = std::make_unique<http::router>();
     return *router_;
   }
-  /// The Engine.IO server listening on the app's port: the first gateway path's, or the app's
-  /// own when the module declares no gateway.
+  /// The first gateway path's Engine.IO server. Without gateways, a bare one that nothing
+  /// serves (kept for code written when it carried the router).
   engineio::server& engine() {
     if (!paths_.empty()) return paths_.front().server->engine();
     if (!engine_) {
@@ -339,34 +339,55 @@ class app {
     return out;
   }
 
-  /// Binds the first path's server to host:port and starts every server (further paths get an
-  /// ephemeral port each: `port(path)`). Returns at once; `run()` blocks.
-  void listen(const std::string& host, std::uint16_t port) {
-    for (std::size_t i = 0; i < paths_.size(); ++i) paths_[i].server->listen(host, i == 0 ? port : 0);
-    if (paths_.empty()) engine().listen(host, port);
+  /// Serves every gateway path, the controllers and ws routes on address:port (0: ephemeral,
+  /// see port()) and starts. May be called again for more addresses ("::1" next to
+  /// "127.0.0.1"). Binding a port in use throws std::system_error (no silent sharing with
+  /// another process). Returns at once; `run()` blocks.
+  void listen(const std::string& address, std::uint16_t port) {
+    auto& h = host();
+    const std::uint16_t bound = h.listen(address, port);
+    if (!port_) port_ = bound;
     start();
   }
+  /// The port of the first listen() (every path is served there; `path`, when given, must be a
+  /// gateway path).
   std::uint16_t port(std::string_view path = {}) {
-    if (path.empty() && paths_.empty()) return engine().port();
-    return find(path).server->port();
+    if (!path.empty()) find(path);
+    return port_;
   }
   void start() {
     for (auto& p : paths_) p.server->start();
-    if (engine_) engine_->start();
+    host().start();
   }
   /// Blocks until stop() (from a handler or another thread).
   void run() {
     start();
-    if (!paths_.empty()) paths_.front().server->run();
-    else if (engine_) engine_->run();
+    {
+      std::unique_lock<std::mutex> g(run_mu_);
+      run_cv_.wait(g, [&] { return stop_requested_; });
+    }
     stop();
   }
   /// Stops every server (disconnect handlers run, scopes close, ws route clients get 1001),
-  /// then the worker pool. Idempotent.
+  /// then the host and the worker pool. Idempotent. From a handler it only begins: run() (or
+  /// the destructor) finishes.
   void stop() {
+    {
+      std::lock_guard<std::mutex> g(run_mu_);
+      stop_requested_ = true;
+    }
+    run_cv_.notify_all();
+    if (router_) router_->close_websockets();
     for (auto& p : paths_)
       if (p.server) p.server->stop();
     if (engine_) engine_->stop();
+    if (host_) {
+      try {
+        host_->stop();
+      } catch (const std::logic_error&) {
+        return;  // on one of the host's threads: run() or the destructor stops it
+      }
+    }
     pool_.stop();
   }
 
@@ -378,6 +399,27 @@ class app {
     bool ping_set = false;
     std::unique_ptr<socketio::server> server;
   };
+
+  /// The host, with every path mounted (made on first use: routes and gateways are known by then).
+  net::host& host() {
+    if (host_) return *host_;
+    net::host_options ho;
+    ho.threads = opts_.io_threads;
+    const auto& eo = paths_.empty() ? opts_.server.engine : paths_.front().options.engine;
+    // As websocketpp's endpoint allowed: a polling POST carries up to twice max_payload.
+    ho.max_body_bytes = std::max<std::size_t>(ho.max_body_bytes, eo.max_payload * 2 + 1024);
+    ho.max_message_bytes = eo.max_payload;
+    ho.stop_timeout = eo.stop_grace;
+    host_ = std::make_unique<net::host>(ho);
+    std::shared_ptr<net::handler> routes;
+    if (router_) {
+      router_->set_max_buffered_bytes(eo.max_buffered_bytes);
+      routes = http::router::handler(*router_);
+      host_->mount("/", routes);
+    }
+    for (auto& p : paths_) p.server->engine().mount(*host_, routes);
+    return *host_;
+  }
 
   path_entry& find(std::string_view path) {
     if (paths_.empty()) throw std::logic_error("portico::app: the module declares no gateway");
@@ -502,12 +544,19 @@ class app {
   container_type container_;
   portico::logger log_;
   worker_pool pool_;
+  /// Calls into everything below; stopped (threads joined) by the destructor's stop(), gone
+  /// last: the sessions' timers live on its io_contexts.
+  std::unique_ptr<net::host> host_;
   std::vector<std::shared_ptr<void>> bindings_;  ///< outlive the servers that call them
   std::vector<std::function<void()>> releases_;  ///< unbind the namespace handles
   std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
   std::unique_ptr<engineio::server> engine_;     ///< only without gateways
   std::vector<std::shared_ptr<void>> extensions_;  ///< the admin UI: gone before the servers
+  std::uint16_t port_ = 0;
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  bool stop_requested_ = false;
 };
 
 /// The one-module app of a few gateways and nothing else: `portico::gateway_app<ChatGateway>`

@@ -14,6 +14,7 @@
 /// message is logged, never sent).
 #include "../detail/user_code.hpp"
 #include "../log.hpp"
+#include "../net/handler.hpp"
 #include "exception.hpp"
 #include "params.hpp"
 #include "request.hpp"
@@ -565,6 +566,73 @@ class router : public route_builder<router> {
     return false;
   }
 
+  // ---- net::host glue (runs on the connection's I/O thread) ----
+
+  /// Answers a plain HTTP request of a net::host (always: unknown paths get 404). HEAD bodies,
+  /// Content-Length and keep-alive are the host's.
+  void handle_request(net::request&& nr, net::response res) {
+    request req = request_of(nr);
+    auto out = std::make_shared<net::response>(std::move(res));  // responder's function is copyable
+    auto now = dispatch(req, [out] { return responder([out](response r) { write(*out, r); }); });
+    if (now) write(*out, *now);
+  }
+
+  /// Decides a WebSocket upgrade of a net::host: a handler for the connection, or the refusal.
+  net::upgrade handle_upgrade(const net::request& nr) {
+    request req = request_of(nr);
+    ws_route* r = find_ws(req.path, &req.path_params);  // first match
+    auto refuse = [](const response& res) { return net::upgrade::refuse(res.status, res.body); };
+    if (!r) return refuse(error(404, "Not Found"));
+    try {
+      for (auto& c : r->checks_)
+        if (auto refused = c(req)) return refuse(*refused);
+      auto ws = std::make_shared<websocket>(*nr.io_context(), req, r->c_, log_.get(), max_buffered_bytes_);
+      if (auto refused = r->handler_(req, ws)) {
+        log_->info("ws " + req.path + " refused: invalid handshake parameters");
+        return refuse(*refused);
+      }
+      if (!ws->accepted() || ws->refused()) return refuse(error(403, "Forbidden"));
+      return net::upgrade::to(std::make_shared<host_ws>(std::move(ws), log_));
+    } catch (const http_exception& e) {
+      return refuse(e.to_response());
+    } catch (...) {
+      portico::detail::log_user_code_exception(log_.get(), [&] { return "ws handler " + r->pattern(); });
+    }
+    return refuse(error(500, "Internal Server Error"));
+  }
+
+  /// The router as a handler to mount on a net::host (usually at "/"). `r` outlives the host's run.
+  static std::shared_ptr<net::handler> handler(router& r) {
+    return std::make_shared<net::function_handler>(
+        [&r](net::request req, net::response res) { r.handle_request(std::move(req), std::move(res)); },
+        [&r](const net::request& req) { return r.handle_upgrade(req); });
+  }
+
+  static request request_of(const net::request& nr) {
+    request req;
+    req.method = std::string(nr.method());
+    req.set_target(std::string(nr.target()));
+    req.headers.reserve(nr.header_count());
+    for (std::size_t i = 0; i < nr.header_count(); ++i) {
+      auto [k, v] = nr.header_at(i);
+      std::string name(k);
+      for (auto& c : name) c = detail::lower_ascii(c);
+      req.headers.emplace_back(std::move(name), std::string(v));
+    }
+    req.body = nr.body();
+    asio::error_code ec;
+    const auto& ep = nr.remote_endpoint();
+    req.remote_address = ep.address().to_string(ec) + ":" + std::to_string(ep.port());
+    return req;
+  }
+
+  static void write(net::response& res, const response& r) {
+    res.status(r.status);
+    for (auto& [k, v] : r.headers)
+      if (!detail::iequals(k, "content-length") && !detail::iequals(k, "connection")) res.header(k, v);
+    res.send(r.body);
+  }
+
   static request request_of(const detail::connection_ptr& con) {
     request req;
     const auto& hr = con->get_request();
@@ -608,6 +676,28 @@ class router : public route_builder<router> {
     ws_routes_.push_back(std::make_unique<ws_route>(std::move(pattern), std::move(h)));
     return *ws_routes_.back();
   }
+
+  /// A ws route's connection on a net::host: the host's events drive the http::websocket.
+  class host_ws final : public net::websocket_handler {
+   public:
+    host_ws(websocket_ptr ws, std::shared_ptr<portico::logger> log) : ws_(std::move(ws)), log_(std::move(log)) {}
+    void on_open(const net::websocket& h) override {
+      ws_->attach(h);
+      ws_->opened();
+    }
+    void on_message(const net::websocket&, std::string& payload, bool binary) override {
+      ws_->received(ws_message{binary, std::move(payload)});
+    }
+    void on_close(std::uint16_t code, std::string_view reason) override {
+      if (!ws_->closing() && code == close_code::invalid_payload)
+        log_->warn("ws " + ws_->request().path + ": text frame is not UTF-8, closed with 1007");
+      ws_->ended(code == 1005 ? close_code::normal : code, std::string(reason));
+    }
+
+   private:
+    websocket_ptr ws_;
+    std::shared_ptr<portico::logger> log_;
+  };
 
   std::string prefix_;
   std::shared_ptr<portico::logger> log_;

@@ -6,6 +6,7 @@
 /// Threading: the connection lives on one worker thread. Handlers run there; send() and
 /// close() may be called from any thread (they post to that worker when needed).
 #include "../engineio/detail/ws_config.hpp"
+#include "../net/websocket.hpp"
 #include "../detail/user_code.hpp"
 #include "../detail/utf8.hpp"
 #include "../log.hpp"
@@ -75,6 +76,17 @@ class websocket : public std::enable_shared_from_this<websocket> {
         log_(log),
         max_buffered_(max_buffered_bytes) {}
 
+  /// On a net::host connection: `io` is the connection's I/O thread (the caller's); the handle
+  /// arrives with attach() once the upgrade is done.
+  websocket(asio::io_context& io, http::request req, std::shared_ptr<detail::ws_clients> clients, portico::logger* log,
+            std::size_t max_buffered_bytes = 0)
+      : executor_(io.get_executor()),
+        home_(std::this_thread::get_id()),
+        req_(std::move(req)),
+        clients_(std::move(clients)),
+        log_(log),
+        max_buffered_(max_buffered_bytes) {}
+
   ~websocket() {
     std::lock_guard<std::mutex> g(clients_->mu);
     clients_->open.erase(this);
@@ -128,6 +140,9 @@ class websocket : public std::enable_shared_from_this<websocket> {
 
   // ---- driven by the router (on the connection's thread) ----
 
+  /// net::host: the connection's handle, before opened().
+  void attach(const net::websocket& ws) { net_ = ws; }
+
   /// After the 101: registers the connection for broadcasts and flushes queued frames.
   void opened() {
     state_ = state::open;
@@ -166,6 +181,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
                                      [&] { on_close_(*this, code, reason); });
     on_message_ = nullptr;
     on_close_ = nullptr;  // may hold references back to this websocket
+    net_ = net::websocket();
   }
 
   /// True once this side started the closing handshake.
@@ -192,6 +208,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
       return;
     }
     if (state_ != state::open) return;
+    if (net_) return send_net(op, std::move(s));
     auto con = con_.lock();
     if (!con) return;
     if (max_buffered_) {  // a first message always fits
@@ -214,6 +231,23 @@ class websocket : public std::enable_shared_from_this<websocket> {
     // any other error means the connection is already closing
   }
 
+  void send_net(websocketpp::frame::opcode::value op, std::string s) {
+    if (max_buffered_) {  // a first message always fits
+      std::size_t queued = net_.buffered_amount();
+      if (queued && queued + s.size() > max_buffered_) {
+        if (log_)
+          log_->warn("ws " + req_.path + " from " + req_.remote_address + ": send buffer full (over " +
+                     std::to_string(max_buffered_) + " bytes queued), closing with 1008");
+        return close_here(close_code::policy_violation, "send buffer full");
+      }
+    }
+    const bool binary = op == websocketpp::frame::opcode::binary;
+    // Browsers close on invalid UTF-8 in a text frame: repair it (the host frames as given).
+    if (!binary && portico::detail::utf8_repair(s) && log_)
+      log_->warn("ws " + req_.path + ": sent text was not UTF-8, invalid bytes replaced by U+FFFD");
+    net_.send(s, binary);
+  }
+
   void close_here(int code, std::string reason) {
     if (state_ == state::handshake) {
       if (!accepted_) refused_ = true;
@@ -222,6 +256,10 @@ class websocket : public std::enable_shared_from_this<websocket> {
     }
     if (state_ != state::open) return;
     state_ = state::closing;
+    if (net_) {
+      local_close_.emplace(code, reason);
+      return net_.close(static_cast<std::uint16_t>(code), reason);
+    }
     auto con = con_.lock();
     if (!con) return;
     local_close_.emplace(code, reason);
@@ -230,6 +268,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
   }
 
   std::weak_ptr<detail::connection_ptr::element_type> con_;  ///< weak: the connection owns us
+  net::websocket net_;  ///< or a net::host connection (reset when it ends: it holds the connection)
   asio::ip::tcp::socket::executor_type executor_;
   std::thread::id home_;
   http::request req_;

@@ -123,7 +123,9 @@ class basic_connection final : public connection_base,
     if (dead_) return;
     if (mode_ == mode::websocket) {
       if (ws_is_open_) ws_close(1001, "server stopping");
-      else terminate();
+      // A close already under way (a handler's, just before stop) finishes under its deadline
+      // and the stop grace: terminating here would drop its close frame unsent.
+      else if (!ws_opened_) terminate();
       return;
     }
     stop_parsing_ = true;
@@ -269,6 +271,7 @@ class basic_connection final : public connection_base,
     if (!in_batch_) after_output();
   }
   bool ws_open() const noexcept override { return ws_is_open_; }
+  std::size_t ws_buffered() const noexcept override { return out_bytes_; }
   const void* ws_home() const noexcept override { return &w_; }
   bool ws_on_home() const noexcept override { return on_thread(); }
   void ws_post(std::function<void()> f) override {
@@ -463,6 +466,7 @@ class basic_connection final : public connection_base,
   void dispatch(request r) {
     ++served_;
     r.set_remote_endpoint(remote_);
+    r.set_io_context(&w_.io);
     handler* h = w_.mounts.find(r.path());
     slot s;
     s.seq = next_seq_++;

@@ -178,6 +178,10 @@ class host {
     }
   }
 
+  /// Connections accepted since the host was made (for tests and metrics: keep-alive shows as
+  /// fewer connections than requests).
+  std::size_t accepted_count() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+
   /// Live connections (HTTP and WebSocket), summed over threads; for tests and metrics (waits
   /// for each I/O thread: not from one of them).
   std::size_t connection_count() {
@@ -217,6 +221,7 @@ class host {
         });
         return;
       }
+      accepted_.fetch_add(1, std::memory_order_relaxed);
       asio::post(target->io, [target, &l, sock = std::move(s)]() mutable {
         if (target->stopping) return;
         l.spawn(target, std::move(sock));
@@ -247,6 +252,7 @@ class host {
   std::vector<std::shared_ptr<worker>> workers_;
   std::vector<std::unique_ptr<listener>> acceptors_;
   std::atomic<std::size_t> next_worker_{0};
+  std::atomic<std::size_t> accepted_{0};
   bool started_ = false, stopped_ = false;
 };
 

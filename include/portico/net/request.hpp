@@ -85,6 +85,10 @@ class request {
 
   const asio::ip::tcp::endpoint& remote_endpoint() const noexcept { return remote_; }
   void set_remote_endpoint(const asio::ip::tcp::endpoint& e) { remote_ = e; }
+  /// The I/O thread's io_context the request arrived on (its connection lives there): a mounted
+  /// handler that keeps per-thread state (timers, sessions) finds its thread by it.
+  asio::io_context* io_context() const noexcept { return io_; }
+  void set_io_context(asio::io_context* io) noexcept { io_ = io; }
 
  private:
   friend class request_parser;
@@ -100,6 +104,7 @@ class request {
   int minor_ = 1;
   bool keep_alive_ = true;
   asio::ip::tcp::endpoint remote_;
+  asio::io_context* io_ = nullptr;
 };
 
 }  // namespace portico::net

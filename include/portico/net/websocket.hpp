@@ -43,6 +43,8 @@ class ws_sink {
   virtual void ws_send(shared_frame frame) = 0;
   virtual void ws_close(std::uint16_t code, std::string_view reason) = 0;
   virtual bool ws_open() const noexcept = 0;
+  /// Bytes queued and not yet taken by the kernel (on the connection's thread).
+  virtual std::size_t ws_buffered() const noexcept = 0;
   /// The I/O thread the connection lives on (an identity for grouping), whether the caller runs
   /// on it, and a way to run `f` there.
   virtual const void* ws_home() const noexcept = 0;
@@ -76,6 +78,11 @@ class websocket {
   /// Open: the handshake is done and no close has begun.
   bool is_open() const noexcept { return sink_ && sink_->ws_open(); }
   explicit operator bool() const noexcept { return sink_ != nullptr; }
+
+  /// Bytes queued for this connection and not yet taken by the kernel: read it on the
+  /// connection's I/O thread (a handler's events), elsewhere it is only a hint. A sender that
+  /// bounds its client's backlog below max_output_bytes (drop or close first) reads it.
+  std::size_t buffered_amount() const noexcept { return sink_ ? sink_->ws_buffered() : 0; }
 
   /// Identity, for keeping handles in sets.
   const void* id() const noexcept { return sink_.get(); }

@@ -139,35 +139,48 @@ struct core : std::enable_shared_from_this<core> {
     });
   }
 
+  /// What the checks of a request need of it, on websocketpp's endpoint.
+  struct asio_exchange {
+    core& c;
+    const ws_connection_ptr& con;
+    const std::string& method() const { return con->get_request().get_method(); }
+    bool cors() const { return apply_cors(c.opts.cors, con); }
+    void refuse(http_error e, const char* why) const { c.refuse_http(con, e, why); }
+  };
+
   /// Common checks of a request on the engine path; returns false after filling the refusal.
   bool check_request(const ws_connection_ptr& con, parsed_request& r, bool is_websocket) {
+    return check(asio_exchange{*this, con}, r, is_websocket);
+  }
+  template <class X>
+  bool check(const X& x, parsed_request& r, bool is_websocket) {
     if (!transport_enabled(r.transport)) {
-      refuse_http(con, http_error::unknown_transport);
+      x.refuse(http_error::unknown_transport, nullptr);
       return false;
     }
-    if (!apply_cors(opts.cors, con)) {
-      refuse_http(con, http_error::forbidden, "origin not allowed");
+    if (!x.cors()) {
+      x.refuse(http_error::forbidden, "origin not allowed");
       return false;
     }
     r.protocol = protocol_of(r.eio);
     if (r.protocol == 0) {
-      refuse_http(con, http_error::unsupported_protocol_version);
+      x.refuse(http_error::unsupported_protocol_version, nullptr);
       return false;
     }
     if (r.sid.empty()) {
-      if (con->get_request().get_method() != "GET") {
-        refuse_http(con, http_error::bad_handshake_method);
+      if (x.method() != "GET") {
+        x.refuse(http_error::bad_handshake_method, nullptr);
         return false;
       }
       if (!is_websocket && r.transport == "websocket") {
-        refuse_http(con, http_error::bad_request, "websocket transport without an upgrade");
+        x.refuse(http_error::bad_request, "websocket transport without an upgrade");
         return false;
       }
     }
     // An upgrade speaks only the websocket transport: a "polling" one would start a websocket
     // session (or probe) that calls itself polling. Node accepts and closes it at once.
     if (is_websocket && r.transport != "websocket") {
-      refuse_http(con, http_error::bad_request, "websocket upgrade for the polling transport");
+      x.refuse(http_error::bad_request, "websocket upgrade for the polling transport");
       return false;
     }
     return true;
@@ -229,6 +242,19 @@ struct core : std::enable_shared_from_this<core> {
                                        : websocketpp::http::status_code::bad_request,
             error_body(e), "application/json");
   }
+
+  // ---------------------------------------------------------------- net::host (host_handler.hpp)
+  /// The engine's worker for a thread of the host it is mounted on (made on first use).
+  worker* hosted_worker(asio::io_context& io) {
+    std::lock_guard<std::mutex> g(hosted_mu);
+    for (auto& w : hosted)
+      if (&w->ioc == &io) return w.get();
+    hosted.push_back(std::make_unique<worker>(static_cast<unsigned>(hosted.size()), io));
+    if (stats) hosted.back()->stats = stats->add_worker();
+    return hosted.back().get();
+  }
+  std::mutex hosted_mu;
+  std::vector<std::unique_ptr<worker>> hosted;  ///< never shrinks while sessions may point here
 
   // ---------------------------------------------------------------- WebSocket (requests.hpp)
   bool validate_ws(worker& w, websocketpp::connection_hdl hdl);

@@ -5,6 +5,7 @@
 /// on_websocket) or get a 404.
 #include "../socket.hpp"
 #include "core.hpp"
+#include "links.hpp"
 #include "worker.hpp"
 #include "ws_config.hpp"
 
@@ -58,7 +59,7 @@ inline void core::handle_http(worker& w, websocketpp::connection_hdl hdl) {
     con->set_body(body);
     insert(s);
     log.debug([&] { return "open " + s->sid() + " (polling) from " + s->handshake().remote_address; });
-    s->start(transport_kind::polling, nullptr);
+    s->start(transport_kind::polling, ws_link());
     return;
   }
 
@@ -77,11 +78,13 @@ inline void core::handle_http(worker& w, websocketpp::connection_hdl hdl) {
   }
   con->defer_http_response();
   if (method == "GET") {
-    s->post([s, con, wp = &w, b64 = r.b64] { s->on_poll(con, wp, b64); });
+    s->post([s, con, wp = &w, b64 = r.b64] { s->on_poll(poll_reply(con, wp), b64); });
   } else {
     bool binary = con->get_request_header("Content-Type").rfind("application/octet-stream", 0) == 0;
     std::string body = con->get_request_body();
-    s->post([s, con, wp = &w, body = std::move(body), binary]() mutable { s->on_post(con, wp, std::move(body), binary); });
+    s->post([s, con, wp = &w, body = std::move(body), binary]() mutable {
+      s->on_post(poll_reply(con, wp), std::move(body), binary);
+    });
   }
 }
 
@@ -126,7 +129,7 @@ inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
   if (r.sid.empty()) {
     auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
     std::weak_ptr<socket> weak = s;
-    con->set_open_handler([self, s, &w](websocketpp::connection_hdl h) {
+    con->set_open_handler([self, s, &w, b64 = r.b64](websocketpp::connection_hdl h) {
       auto c = w.ep.get_con_from_hdl(h);
       if (self->stopping) {
         c->close(websocketpp::close::status::going_away, "");
@@ -134,7 +137,9 @@ inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
       }
       self->insert(s);
       self->log.debug([&] { return "open " + s->sid() + " (websocket) from " + s->handshake().remote_address; });
-      s->start(transport_kind::websocket, c);
+      ws_link link(c, &w);
+      link.b64 = b64;
+      s->start(transport_kind::websocket, std::move(link));
     });
     attach_ws_handlers(con, weak, id);
     return true;
@@ -151,14 +156,16 @@ inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
   // Like the reference server, a websocket for a session that already upgraded (or is
   // upgrading) is accepted and closed right away by on_probe_open.
   std::weak_ptr<socket> weak = s;
-  con->set_open_handler([weak, &w](websocketpp::connection_hdl h) {
+  con->set_open_handler([weak, &w, b64 = r.b64](websocketpp::connection_hdl h) {
     auto c = w.ep.get_con_from_hdl(h);
     auto s2 = weak.lock();
     if (!s2) {
       c->close(websocketpp::close::status::normal, "");
       return;
     }
-    s2->post([s2, c, wp = &w] { s2->on_probe_open(c, wp); });
+    ws_link link(c, &w);
+    link.b64 = b64;
+    s2->post([s2, link = std::move(link)]() mutable { s2->on_probe_open(std::move(link)); });
   });
   attach_ws_handlers(con, weak, id);
   return true;
@@ -167,8 +174,12 @@ inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
 inline void core::attach_ws_handlers(const ws_connection_ptr& con, const std::weak_ptr<socket>& weak, const void* id) {
   con->set_message_handler([weak, id](websocketpp::connection_hdl, ws_message_ptr msg) {
     if (auto s = weak.lock()) {
-      if (s->on_home_worker()) s->handle_ws_frame(id, std::move(msg));
-      else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
+      const bool binary = msg->get_opcode() == websocketpp::frame::opcode::binary;
+      if (s->on_home_worker()) s->handle_ws_frame(id, binary, std::move(msg->get_raw_payload()));
+      else
+        s->post([s, id, binary, msg = std::move(msg)]() mutable {
+          s->handle_ws_frame(id, binary, std::move(msg->get_raw_payload()));
+        });
     }
   });
   auto closed = [weak, id](websocketpp::close::status::value local_code) {

@@ -19,9 +19,13 @@
 namespace portico::engineio::detail {
 
 struct worker {
-  explicit worker(unsigned i) : index(i), ioc(1) {}
+  explicit worker(unsigned i) : index(i), own_ioc(1), ioc(own_ioc) {}
+  /// A thread of a net::host the engine is mounted on: the host runs `io`; no endpoint listens.
+  worker(unsigned i, asio::io_context& io) : index(i), own_ioc(1), ioc(io), hosted(true) {}
   unsigned index;
-  mutable asio::io_context ioc;  // declared before `ep`: the endpoint's acceptor must die first
+  mutable asio::io_context own_ioc;  // declared before `ep`: the endpoint's acceptor must die first
+  asio::io_context& ioc;             ///< own_ioc, or the host thread's
+  bool hosted = false;
   ws_endpoint ep;
   std::thread thread;
   /// This worker's counters, written only on its thread; null when metrics are off.
