@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 using namespace portico::engineio;
@@ -1340,4 +1341,29 @@ TEST_CASE("mounted on a net::host: polling round trips share one keep-alive conn
   es.srv.send_many(std::make_shared<frame>(frame{"all", {}, false}), all);
   CHECK(c.recv_text() == "4all");
   CHECK(u.recv_text() == "4all");
+}
+
+TEST_CASE("use_host: listen() serves through an owned net::host; a second server on the port throws", "[engineio][server][host]") {
+  server_options o = defaults();
+  o.use_host = true;
+  server srv(o);
+  srv.log().set_level(portico::log_level::off);
+  srv.on_message([](const socket_ptr& s, message&& m) { s->send(std::move(m.data)); });
+  srv.listen("127.0.0.1", 0);
+  srv.start();
+  int fd = test_client::connect_loopback(srv.port());
+  REQUIRE(fd >= 0);
+  auto open = keep_alive_request(fd, "GET", o.path + "?EIO=4&transport=polling");
+  REQUIRE(open.status == 200);
+  auto sid = test_client::sid_of(open.body);
+  const std::string poll = o.path + "?EIO=4&transport=polling&sid=" + sid;
+  CHECK(keep_alive_request(fd, "POST", poll, "4same connection").body == "ok");
+  CHECK(keep_alive_request(fd, "GET", poll).body == "4same connection");
+  ::close(fd);
+
+  server other(o);
+  other.log().set_level(portico::log_level::off);
+  CHECK_THROWS_AS(other.listen("127.0.0.1", srv.port()), std::system_error);
+  srv.stop();
+  CHECK(srv.session_count() == 0);
 }

@@ -38,6 +38,11 @@ struct server_options {
   unsigned threads = 0;  ///< 0 = std::thread::hardware_concurrency()
   /// How long stop() lets close frames and pending responses drain before cutting connections.
   std::chrono::milliseconds stop_grace{1000};
+  /// listen() serves through a net::host the server owns (HTTP/1.1 keep-alive, no SO_REUSEPORT:
+  /// a port in use throws) instead of websocketpp's own endpoint. The on_http / on_websocket hooks
+  /// (websocketpp connections) are not called then: mount handler() on your own host with a
+  /// fallback handler instead. Off by default while the endpoint path is retired.
+  bool use_host = false;
   /// Per-connection read buffer. websocketpp fixes it at compile time (detail::ws_config),
   /// so it is a constant here: 1 KB instead of websocketpp's 16 KB default.
   static constexpr std::size_t read_buffer_size = detail::ws_config::connection_read_buffer_size;

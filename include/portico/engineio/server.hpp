@@ -94,6 +94,21 @@ class server {
   /// Binds every worker to host:port (port 0 = ephemeral, shared by all workers).
   void listen(const std::string& host, std::uint16_t port) {
     auto& c = *core_;
+    if (c.opts.use_host) {
+      if (!host_) {
+        net::host_options ho;
+        ho.threads = c.opts.threads;
+        // As websocketpp's endpoint allowed: a polling POST carries up to twice max_payload.
+        ho.max_body_bytes = std::max<std::size_t>(ho.max_body_bytes, c.opts.max_payload * 2 + 1024);
+        ho.max_message_bytes = c.opts.max_payload;
+        ho.stop_timeout = c.opts.stop_grace;
+        host_ = std::make_unique<net::host>(ho);
+        mount(*host_);
+      }
+      const std::uint16_t bound = host_->listen(host, port);
+      if (!port_) port_ = bound;
+      return;
+    }
     unsigned n = c.opts.threads ? c.opts.threads : std::max(1u, std::thread::hardware_concurrency());
     asio::ip::address addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host);
     for (unsigned i = 0; i < n; ++i) {
@@ -120,6 +135,7 @@ class server {
 
   /// Runs the workers on background threads.
   void start() {
+    if (host_) host_->start();
     if (started_.exchange(true)) return;
     for (auto& wp : core_->workers) guards_.emplace_back(wp->ioc.get_executor());
     for (auto& wp : core_->workers) {
@@ -193,6 +209,13 @@ class server {
     for (auto& w : c.workers) w->ioc.stop();
     for (auto& w : c.workers)
       if (w->thread.joinable()) w->thread.join();
+    if (host_) {
+      try {
+        host_->stop();  // answers the closed sessions' last requests, sends their close frames
+      } catch (const std::logic_error&) {
+        return;  // on one of its threads (a handler): the destructor or run() stops it
+      }
+    }
     {
       std::lock_guard<std::mutex> g(c.table_mu);
       c.table.clear();  // breaks session <-> core cycles of sessions that never closed
@@ -360,6 +383,7 @@ class server {
   }
 
   std::shared_ptr<detail::core> core_;
+  std::unique_ptr<net::host> host_;  ///< options().use_host
   std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards_;
   std::uint16_t port_ = 0;
   std::atomic<bool> started_{false};
