@@ -22,6 +22,7 @@
 #include "../socketio/server.hpp"
 #include "context.hpp"
 #include "controller.hpp"
+#include "detail/bare_engine.hpp"
 #include "di/container.hpp"
 #include "disconnect_reason.hpp"
 #include "gateway.hpp"
@@ -283,7 +284,7 @@ class app {
   http::router& router() {
     if (!router_) {
       router_ = std::make_unique<http::router>();
-      http::serve(engine(), *router_);  // engine().stop() also closes the router's WebSockets
+      framework::detail::serve_router(engine(), *router_);  // engine().stop() also closes the router's WebSockets
     }
     return *router_;
   }
@@ -295,7 +296,7 @@ class app {
       engineio::server_options o = opts_.server.engine;  // limits, CORS...
       o.path = engineio::server_options{}.path;            // /engine.io/: no Socket.IO here
       o.threads = opts_.io_threads;
-      engine_ = std::make_unique<engineio::server>(o);
+      engine_ = framework::detail::make_engine(o);
     }
     return *engine_;
   }
@@ -311,22 +312,22 @@ class app {
   /// ephemeral port each: `port(path)`). Returns at once; `run()` blocks.
   void listen(const std::string& host, std::uint16_t port) {
     for (std::size_t i = 0; i < paths_.size(); ++i) paths_[i].server->listen(host, i == 0 ? port : 0);
-    if (paths_.empty()) engine().listen(host, port);
+    if (paths_.empty()) framework::detail::engine_listen(engine(), host, port);
     start();
   }
   std::uint16_t port(std::string_view path = {}) {
-    if (path.empty() && paths_.empty()) return engine().port();
+    if (path.empty() && paths_.empty()) return framework::detail::engine_port(engine());
     return find(path).server->port();
   }
   void start() {
     for (auto& p : paths_) p.server->start();
-    if (engine_) engine_->start();
+    if (engine_) framework::detail::engine_start(*engine_);
   }
   /// Blocks until stop() (from a handler or another thread).
   void run() {
     start();
     if (!paths_.empty()) paths_.front().server->run();
-    else if (engine_) engine_->run();
+    else if (engine_) framework::detail::engine_run(*engine_);
     stop();
   }
   /// Stops every server (disconnect handlers run, scopes close, ws route clients get 1001),
@@ -334,7 +335,7 @@ class app {
   void stop() {
     for (auto& p : paths_)
       if (p.server) p.server->stop();
-    if (engine_) engine_->stop();
+    if (engine_) framework::detail::engine_stop(*engine_);
     pool_.stop();
   }
 
@@ -472,7 +473,7 @@ class app {
   std::vector<std::function<void()>> releases_;  ///< unbind the namespace handles
   std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
-  std::unique_ptr<engineio::server> engine_;     ///< only without gateways
+  framework::detail::engine_ptr engine_;         ///< only without gateways
   std::vector<std::shared_ptr<void>> extensions_;  ///< the admin UI: gone before the servers
 };
 
