@@ -11,13 +11,13 @@
 #if !defined(PORTICO_SEPARATE_COMPILATION)
 #error "<portico/impl/src.hpp> is for the separately compiled mode: define PORTICO_SEPARATE_COMPILATION for every TU (or do not compile this file: header-only is the default)"
 #endif
+#if defined(PORTICO_CONFIG_INCLUDED)
+#error "<portico/impl/src.hpp> must be the first portico include of its TU"
+#endif
 #define PORTICO_SOURCE 1
 
+// Every header includes its own impl/*.ipp, which compiles here (PORTICO_COMPILE_IMPL).
 #include "../portico.hpp"
-
-// Each layer's out-of-line definitions (header-only: each header includes its own).
-#include "../socketio/impl/server.ipp"
-#include "../framework/impl/bare_engine.ipp"
 
 // websocketpp's endpoint, connection and processors for the Engine.IO transport config
 // (declared extern template by engineio/detail/ws_instances.hpp).

@@ -305,6 +305,5 @@ inline observer* detail::observer_of(const server& srv) noexcept { return srv.ob
 
 }  // namespace portico::socketio
 
-#if PORTICO_HEADER_ONLY
+// The out-of-line members (compiled here header-only; by <portico/impl/src.hpp> otherwise).
 #include "impl/server.ipp"
-#endif

@@ -35,6 +35,4 @@ PORTICO_DECL void serve_router(engineio::server& e, http::router& r);
 
 }  // namespace portico::framework::detail
 
-#if PORTICO_HEADER_ONLY
 #include "../impl/bare_engine.ipp"
-#endif

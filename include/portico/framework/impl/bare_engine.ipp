@@ -1,10 +1,11 @@
 #pragma once
-/// Definitions of framework/detail/bare_engine.hpp (header-only: included by it; separately
-/// compiled: by <portico/impl/src.hpp>).
+/// Definitions of framework/detail/bare_engine.hpp, which includes this file: compiled in every
+/// TU header-only, only in the TU of <portico/impl/src.hpp> separately (config.hpp).
 #include "../../engineio/server.hpp"
 #include "../../http/http.hpp"
 #include "../detail/bare_engine.hpp"
 
+#if PORTICO_COMPILE_IMPL
 namespace portico::framework::detail {
 
 PORTICO_DECL void engine_deleter::operator()(engineio::server* s) const noexcept { delete s; }
@@ -17,3 +18,5 @@ PORTICO_DECL void engine_stop(engineio::server& e) { e.stop(); }
 PORTICO_DECL void serve_router(engineio::server& e, http::router& r) { http::serve(e, r); }
 
 }  // namespace portico::framework::detail
+
+#endif  // PORTICO_COMPILE_IMPL

@@ -1,10 +1,11 @@
 #pragma once
 /// The out-of-line part of `portico::socketio::server` (and of the socket and broadcast-ack
-/// members that need the server): included by <portico/socketio/server.hpp> in the header-only
-/// mode (`PORTICO_DECL` is `inline`), compiled once by <portico/impl/src.hpp> in the separately
-/// compiled mode (docs/compile-time.md). Nothing here is a template a user instantiates.
+/// members that need the server). <portico/socketio/server.hpp> includes it; the definitions
+/// compile in every TU in the header-only mode (`PORTICO_DECL` is `inline`) and only in the TU of
+/// <portico/impl/src.hpp> in the separately compiled mode (docs/compile-time.md).
 #include "../server.hpp"
 
+#if PORTICO_COMPILE_IMPL
 namespace portico::socketio {
 
 PORTICO_DECL server::server(server_options o)
@@ -546,3 +547,5 @@ PORTICO_DECL void detail::broadcast_acks::finish(std::unique_lock<std::mutex>& l
 }
 
 }  // namespace portico::socketio
+
+#endif  // PORTICO_COMPILE_IMPL
