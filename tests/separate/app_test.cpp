@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <string>
-#include <thread>
 
 namespace {
 
@@ -41,9 +40,8 @@ std::string http(std::uint16_t port, const std::string& method, const std::strin
 
 TEST_CASE("an app built in the separately compiled mode serves a Socket.IO client", "[separate]") {
   portico::app<portico::module<portico::gateways<HelloGateway>>> app;
-  app.listen("127.0.0.1", 0);
+  app.listen("127.0.0.1", 0);  // binds and starts the servers' threads; no run() needed
   const auto port = app.port();
-  std::thread runner([&] { app.run(); });
 
   const std::string open = http(port, "GET", "/socket.io/?EIO=4&transport=polling");
   REQUIRE(open.rfind("0{\"sid\":\"", 0) == 0);
@@ -56,5 +54,4 @@ TEST_CASE("an app built in the separately compiled mode serves a Socket.IO clien
   CHECK(http(port, "GET", q) == "431[\"hello, world\"]");
 
   app.stop();
-  runner.join();
 }
