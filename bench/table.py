@@ -102,6 +102,11 @@ for key, what in (('compile_s', 'wall'), ('compile_cpu_s', 'CPU')):
     if comp['hello'] is not None:
         print(f"| compile {what} time, examples/hello vs bare websocketpp echo: s | lower | hello {fmt(comp['hello'])} | "
               f"bare {fmt(comp['bare'])} | ratio {ratio(comp['hello'], comp['bare'])} |" + ' |' * len(present))
+    sep = {l: med('compile', l, key) for l in ('hello-sep', 'src-once')}
+    if sep['hello-sep'] is not None:
+        print(f"| compile {what} time, hello's TU separately compiled vs bare echo: s | lower | hello {fmt(sep['hello-sep'])} | "
+              f"bare {fmt(comp['bare'])} | ratio {ratio(sep['hello-sep'], comp['bare'])} | src once {fmt(sep['src-once'])} |"
+              + ' |' * max(0, len(present) - 1))
 
 xc = [(l, c) for c in ('xcheck-loadgen', 'xcheck-sioclient') for l in ('portico', 'node') if (c, l) in by]
 if xc:

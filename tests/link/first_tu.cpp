@@ -1,4 +1,6 @@
 // First of the two translation units: includes the umbrella header and defines first_tu_*.
+// The forward declarations come first: they must agree with the definitions.
+#include <portico/fwd.hpp>
 #include <portico/portico.hpp>
 #include <portico/engineio/codec.hpp>
 #include <portico/socketio/codec.hpp>

@@ -26,6 +26,7 @@
 #include "../socketio/server.hpp"
 #include "context.hpp"
 #include "controller.hpp"
+#include "detail/bare_engine.hpp"
 #include "di/container.hpp"
 #include "disconnect_reason.hpp"
 #include "gateway.hpp"
@@ -327,7 +328,7 @@ class app {
       engineio::server_options o = opts_.server.engine;  // limits, CORS...
       o.path = engineio::server_options{}.path;            // /engine.io/: no Socket.IO here
       o.threads = opts_.io_threads;
-      engine_ = std::make_unique<engineio::server>(o);
+      engine_ = framework::detail::make_engine(o);
     }
     return *engine_;
   }
@@ -380,7 +381,7 @@ class app {
     if (router_) router_->close_websockets();
     for (auto& p : paths_)
       if (p.server) p.server->stop();
-    if (engine_) engine_->stop();
+    if (engine_) framework::detail::engine_stop(*engine_);
     if (host_) {
       try {
         host_->stop();
@@ -551,7 +552,7 @@ class app {
   std::vector<std::function<void()>> releases_;  ///< unbind the namespace handles
   std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
-  std::unique_ptr<engineio::server> engine_;     ///< only without gateways
+  framework::detail::engine_ptr engine_;         ///< only without gateways
   std::vector<std::shared_ptr<void>> extensions_;  ///< the admin UI: gone before the servers
   std::uint16_t port_ = 0;
   std::mutex run_mu_;

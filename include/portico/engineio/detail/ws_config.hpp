@@ -64,3 +64,6 @@ inline ws_message_ptr prepared_frame(websocketpp::frame::opcode::value op, std::
 }
 
 }  // namespace portico::engineio::detail
+
+// The separately compiled mode declares websocketpp's instantiations for ws_config extern.
+#include "ws_instances.hpp"
