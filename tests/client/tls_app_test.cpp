@@ -46,11 +46,14 @@ TEST_CASE("TLS: portico::client reaches a portico::app served by app.listen_tls"
   const std::string transports = GENERATE(as<std::string>{}, "websocket", "polling", "polling,websocket");
   INFO("transports " << transports);
   cert_dir certs;
-  tls_hello_app app;
-  portico::net::tls_options tls;
-  tls.cert_chain_file = certs("server.pem");
-  tls.private_key_file = certs("server.key");
-  app.listen_tls("127.0.0.1", 0, tls);
+  const std::string cert_pem = certs("server.pem"), key_pem = certs("server.key");
+  // [doc:tls-app]
+  tls_hello_app app;               // portico::app<portico::module<portico::gateways<...>>>
+  portico::net::tls_options tls;  // <portico/net/tls.hpp>: link portico_tls_dep
+  tls.cert_chain_file = cert_pem;
+  tls.private_key_file = key_pem;
+  app.listen_tls("127.0.0.1", 0, tls);  // https:// and wss://: every gateway path, the routes
+  // [/doc]
   REQUIRE(app.port() != 0);
   const std::string url = "https://localhost:" + std::to_string(app.port());
 
