@@ -2,8 +2,11 @@
 // socket.io-client bundle are served by the server itself (same port, no CDN).
 //
 //   chat [--port 8000] [--host 127.0.0.1] [--cors ORIGIN]... [--static DIR] [--client-js FILE]
-//        [--max-seconds N] [--allow-eio3] [--metrics]
+//        [--max-seconds N] [--allow-eio3] [--metrics] [--tls-cert FILE --tls-key FILE]
 //
+// --tls-cert / --tls-key (PEM: the certificate then its intermediates / its private key) serve the
+// page, the bundle and Socket.IO over https:// and wss:// on --port instead of plain HTTP (built
+// with OpenSSL: meson's portico_tls_dep). Plain or TLS, connections are kept alive (HTTP/1.1).
 // --metrics counts per I/O worker and serves GET /metrics in the Prometheus text format
 // (docs/metrics.md): connections by transport, sockets and rooms per namespace, packets, bytes...
 // --allow-eio3 also serves socket.io-client 2.x apps (Engine.IO v3, Socket.IO protocol v4) next to
@@ -15,6 +18,9 @@
 // chat app: `message` -> `new-message` to everyone; and the page's rooms: `join`, `leave`, `text`
 // -> `chat` to the room, `whoami`, connect/disconnect announcements).
 #include <portico/portico.hpp>  // the umbrella: the examples also build against the single header
+#if PORTICO_CHAT_TLS
+#include <portico/net/tls.hpp>  // https/wss: the one header that needs OpenSSL
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +30,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <exception>
 #include <system_error>
 #include <vector>
 
@@ -194,12 +201,13 @@ struct options {
   long max_seconds = 0;  ///< 0: until SIGINT/SIGTERM
   bool allow_eio3 = false;  ///< also socket.io-client 2.x
   bool metrics = false;     ///< GET /metrics
+  std::string tls_cert, tls_key;  ///< both or neither: https/wss
 };
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: chat [--port N] [--host ADDR] [--cors ORIGIN]... [--static DIR] [--client-js FILE]"
-               " [--max-seconds N] [--allow-eio3] [--metrics]\n");
+               " [--max-seconds N] [--allow-eio3] [--metrics] [--tls-cert FILE --tls-key FILE]\n");
   std::exit(code);
 }
 
@@ -219,10 +227,18 @@ options parse(int argc, char** argv) {
     else if (a == "--max-seconds") o.max_seconds = std::strtol(value().c_str(), nullptr, 10);
     else if (a == "--allow-eio3") o.allow_eio3 = true;
     else if (a == "--metrics") o.metrics = true;
+    else if (a == "--tls-cert") o.tls_cert = value();
+    else if (a == "--tls-key") o.tls_key = value();
     else if (a == "--help" || a == "-h") usage(0);
     else usage(2);
   }
-  if (o.port > 65535) usage(2);
+  if (o.port > 65535 || o.tls_cert.empty() != o.tls_key.empty()) usage(2);
+#if !PORTICO_CHAT_TLS
+  if (!o.tls_cert.empty()) {
+    std::fprintf(stderr, "chat: built without TLS (OpenSSL was not found)\n");
+    std::exit(2);
+  }
+#endif
   if (o.cors.empty()) o.cors.push_back("*");  // the tutorial's cors_allowed_origins='*'
   return o;
 }
@@ -263,15 +279,25 @@ int main(int argc, char** argv) {
   host.mount("/", routes);
   io.engine().mount(host, routes);
   unsigned port;
+  const bool tls = !opt.tls_cert.empty();
   try {
-    port = host.listen(opt.host, static_cast<std::uint16_t>(opt.port));
-  } catch (const std::system_error& e) {
+#if PORTICO_CHAT_TLS
+    if (tls) {
+      portico::net::tls_options to;
+      to.cert_chain_file = opt.tls_cert;
+      to.private_key_file = opt.tls_key;
+      port = host.listen_tls(opt.host, static_cast<std::uint16_t>(opt.port), to);
+    } else
+#endif
+      port = host.listen(opt.host, static_cast<std::uint16_t>(opt.port));
+  } catch (const std::exception& e) {  // port in use (system_error), unusable certificate or key
     std::fprintf(stderr, "chat: %s\n", e.what());
     return 1;
   }
   io.start();
   host.start();
-  std::printf("chat: open http://%s:%u/ (Ctrl-C stops it)\nLISTENING %u\n", opt.host.c_str(), port, port);
+  std::printf("chat: open %s://%s:%u/ (Ctrl-C stops it)\nLISTENING %u\n", tls ? "https" : "http", opt.host.c_str(),
+              port, port);
   std::fflush(stdout);
 
   signals.wait(std::chrono::seconds(opt.max_seconds));  // SIGINT/SIGTERM, or --max-seconds

@@ -11,10 +11,11 @@ const { io } = require('socket.io-client');
 const SERVER = process.env.PORTICO_CHAT_SERVER || process.argv.slice(2).find((a) => !a.startsWith('-'));
 const T = { timeout: 30000 };
 
-/// Spawns the chat server on an ephemeral port; resolves once it printed `LISTENING <port>`.
-function startChat() {
+/// Spawns the chat server on an ephemeral port (with `extra` flags; `scheme` https for
+/// --tls-cert); resolves once it printed `LISTENING <port>`.
+function startChat(extra = [], scheme = 'http') {
   if (!SERVER) throw new Error('set PORTICO_CHAT_SERVER to the examples/chat executable');
-  const child = spawn(SERVER, ['--port', '0', '--max-seconds', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(SERVER, ['--port', '0', '--max-seconds', '60', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => { err += d; });
@@ -27,7 +28,7 @@ function startChat() {
       if (m) {
         clearTimeout(timer);
         child.removeAllListeners('exit');
-        resolve({ child, url: `http://127.0.0.1:${m[1]}`, log: () => out, stderr: () => err });
+        resolve({ child, url: `${scheme}://127.0.0.1:${m[1]}`, log: () => out, stderr: () => err });
       }
     });
   });
@@ -212,5 +213,93 @@ describe('examples/chat keeps HTTP connections alive for long-polling', () => {
       agent.destroy();
       await stopChat(server.child);
     }
+  });
+});
+
+describe('examples/chat over TLS (--tls-cert/--tls-key): https and wss on --port', () => {
+  const fs = require('fs');
+  const os = require('os');
+  const path = require('path');
+  const { spawnSync } = require('child_process');
+  let dir;
+  let server;
+  const sockets = [];
+
+  before(async () => {
+    // Throwaway certificates, made now (tests/support/make_certs.sh): ca.pem signs server.pem
+    // (SAN localhost, 127.0.0.1, ::1); other-ca.pem is unrelated.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portico-chat-tls-'));
+    const made = spawnSync('sh', [path.join(__dirname, '..', 'support', 'make_certs.sh'), dir], { encoding: 'utf8' });
+    assert.equal(made.status, 0, `make_certs.sh: ${made.stderr}`);
+    server = await startChat(['--tls-cert', path.join(dir, 'server.pem'), '--tls-key', path.join(dir, 'server.key')], 'https');
+  });
+
+  after(async () => {
+    for (const s of sockets) s.close();
+    try {
+      if (server) {
+        const code = await stopChat(server.child);
+        assert.equal(code, 0, `chat did not exit cleanly on SIGTERM: ${server.stderr()}`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  function connect(nsp, opts) {
+    const s = io(server.url + nsp, { forceNew: true, reconnection: false, ...opts });
+    sockets.push(s);
+    return s;
+  }
+  const connected = (s) => new Promise((resolve, reject) => { s.once('connect', resolve); s.once('connect_error', reject); });
+
+  it('curl --cacert: the page and the bundle over one TLS connection, both answered', T, async () => {
+    const r = spawnSync('curl', ['-sv', '--max-time', '10', '--cacert', path.join(dir, 'ca.pem'),
+      `${server.url}/`, `${server.url}/socket.io.min.js`, '-o', '/dev/null', '-o', '/dev/null'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /SSL connection using/);
+    assert.match(r.stderr, /Re-using existing connection/);
+    assert.equal((r.stderr.match(/< HTTP\/1\.1 200 OK/g) || []).length, 2, r.stderr);
+    assert.doesNotMatch(r.stderr, /< Connection: close/i);
+    // Plain HTTP to the TLS port is not served.
+    const plain = spawnSync('curl', ['-s', '--max-time', '10', server.url.replace('https:', 'http:') + '/'], { encoding: 'utf8' });
+    assert.notEqual(plain.status, 0, `plain HTTP answered on the TLS port: ${plain.stdout}`);
+  });
+
+  it('socket.io-client with `ca`: a chat message between wss and https polling on "/chat"', T, async () => {
+    const ca = fs.readFileSync(path.join(dir, 'ca.pem'));
+    const alice = connect('/chat', { ca, transports: ['websocket'] });
+    const bob = connect('/chat', { ca, transports: ['polling'] });
+    await Promise.all([connected(alice), connected(bob)]);
+    assert.equal(alice.io.engine.transport.name, 'websocket');
+    assert.equal(bob.io.engine.transport.name, 'polling');
+    const got = { alice: [], bob: [] };
+    alice.on('new-message', (m) => got.alice.push(m));
+    bob.on('new-message', (m) => got.bob.push(m));
+    alice.emit('message', 'hi bob, over wss');
+    await until(() => got.bob.length === 1 && got.alice.length === 1, 'the first message on both');
+    bob.emit('message', 'hi alice, over https');
+    await until(() => got.bob.length === 2 && got.alice.length === 2, 'the second message on both');
+    assert.deepEqual(got.bob, ['hi bob, over wss', 'hi alice, over https']);
+    assert.deepEqual(got.alice, got.bob);
+    // The default (polling, then the upgrade) ends on websocket over TLS too.
+    const cid = connect('/', { ca });
+    await connected(cid);
+    assert.equal(await cid.timeout(5000).emitWithAck('echo', 'over tls'), 'over tls');
+    await until(() => cid.io.engine.transport.name === 'websocket', 'the upgrade to wss');
+  });
+
+  it('a client trusting another CA is refused; the chat goes on', T, async () => {
+    const stranger = connect('/chat', { ca: fs.readFileSync(path.join(dir, 'other-ca.pem')), transports: ['websocket'] });
+    await assert.rejects(connected(stranger));
+    const ok = connect('/chat', { ca: fs.readFileSync(path.join(dir, 'ca.pem')), transports: ['websocket'] });
+    await connected(ok);
+  });
+
+  it('a certificate file that cannot be read: chat exits 1 naming it', T, async () => {
+    const r = spawnSync(SERVER, ['--port', '0', '--max-seconds', '5', '--tls-cert', path.join(dir, 'missing.pem'),
+      '--tls-key', path.join(dir, 'server.key')], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 1, `${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /cert_chain_file/);
   });
 });

@@ -17,34 +17,13 @@
 #include <vector>
 
 #include "portico/client/tls.hpp"
+#include "cert_dir.hpp"
 #include "peer_process.hpp"
 
 namespace pc = portico::client;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A fresh temp dir of throwaway certificates (see make_certs.sh), removed with the object.
-class cert_dir {
- public:
-  cert_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "portico-tls-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-    INFO("PORTICO_MAKE_CERTS=" << env("PORTICO_MAKE_CERTS"));
-    REQUIRE_FALSE(env("PORTICO_MAKE_CERTS").empty());
-    const std::string cmd = "'" + env("PORTICO_MAKE_CERTS") + "' '" + dir_ + "'";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-  }
-  ~cert_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  std::string operator()(const std::string& name) const { return dir_ + "/" + name; }
-
- private:
-  std::string dir_;
-};
 
 /// tls_server.js serving certificate `name` (server, other, wrong-host) plus `extra` arguments.
 std::unique_ptr<peer_process> start_tls_server(const cert_dir& certs, const std::string& name,

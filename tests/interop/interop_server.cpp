@@ -2,7 +2,7 @@
 // (npm socket.io-client 4.8, Debian python3-socketio 5.7).
 //
 // Usage: interop_server [--port N] [--max-seconds S] [--ping-interval MS] [--ping-timeout MS] [--allow-eio3]
-//                       [--recovery-ms MS] [--metrics]
+//                       [--recovery-ms MS] [--metrics] [--hosted] [--tls-cert FILE --tls-key FILE]
 //   --port          0 (default) = ephemeral; prints "LISTENING <port>" on stdout when ready.
 //   --max-seconds   exits after this many seconds (default 120); also exits on SIGTERM/SIGINT.
 //   --allow-eio3    also serves socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4): its auth
@@ -10,6 +10,10 @@
 //   --recovery-ms   turns connection state recovery on, sessions kept MS milliseconds.
 //   --metrics       counts (server_options::engine.metrics) and answers GET /metrics with the
 //                   Prometheus text (server::metrics_text()).
+//   --hosted        the engine mounted on a net::host (keep-alive) instead of its own listen().
+//   --tls-cert/--tls-key  (PEM files) hosted, over https:// and wss:// (host.listen_tls): how a
+//                   bare socketio::server serves TLS. Only when built with OpenSSL
+//                   (PORTICO_INTEROP_TLS, meson's portico_tls_dep).
 //
 // Behaviour contract (namespaces "/" and "/admin" behave the same; any other namespace is
 // refused with CONNECT_ERROR {"message":"Invalid namespace"}):
@@ -45,10 +49,15 @@
 #include <cstring>
 #include <stdexcept>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 
+#include "portico/net/host.hpp"
 #include "portico/socketio/server.hpp"
+#if PORTICO_INTEROP_TLS
+#include "portico/net/tls.hpp"
+#endif
 
 namespace sio = portico::socketio;
 namespace json = portico::json;
@@ -144,6 +153,8 @@ int main(int argc, char** argv) {
   bool allow_eio3 = false;
   long recovery_ms = 0;
   bool metrics = false;
+  bool hosted = false;
+  std::string tls_cert, tls_key;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     auto value = [&]() -> long {
@@ -160,11 +171,25 @@ int main(int argc, char** argv) {
     else if (f == "--allow-eio3") allow_eio3 = true;
     else if (f == "--recovery-ms") recovery_ms = value();
     else if (f == "--metrics") metrics = true;
+    else if (f == "--hosted") hosted = true;
+    else if (f == "--tls-cert" && i + 1 < argc) tls_cert = argv[++i];
+    else if (f == "--tls-key" && i + 1 < argc) tls_key = argv[++i];
     else {
       std::cerr << "unknown flag " << f << "\n";
       return 2;
     }
   }
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "--tls-cert and --tls-key go together\n";
+    return 2;
+  }
+#if !PORTICO_INTEROP_TLS
+  if (!tls_cert.empty()) {
+    std::cerr << "built without TLS (OpenSSL not found)\n";
+    return 2;
+  }
+#endif
+  hosted = hosted || !tls_cert.empty();
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
 
@@ -177,7 +202,7 @@ int main(int argc, char** argv) {
   o.connection_state_recovery.max_disconnection_duration = std::chrono::milliseconds(recovery_ms);
   o.engine.metrics = metrics;
   sio::server io(o);
-  if (metrics)
+  if (metrics && !hosted)
     io.engine().on_http([&io](const portico::engineio::http_connection_ptr& con) {
       if (con->get_request().get_method() != "GET" || con->get_resource() != "/metrics") return false;
       con->set_status(websocketpp::http::status_code::ok);
@@ -187,19 +212,52 @@ int main(int argc, char** argv) {
     });
   install(io.of("/"));
   install(io.of("/admin"));
+
+  // Hosted: a net::host owns the port and the engine is mounted on it (as portico::app does);
+  // requests outside /socket.io/ go to `rest` (/metrics, else 404).
+  std::unique_ptr<portico::net::host> host;
+  if (hosted) {
+    portico::net::host_options ho;
+    ho.max_body_bytes = std::max<std::size_t>(ho.max_body_bytes, o.engine.max_payload * 2 + 1024);
+    ho.max_message_bytes = o.engine.max_payload;
+    ho.stop_timeout = o.engine.stop_grace;
+    host = std::make_unique<portico::net::host>(ho);
+    auto rest = std::make_shared<portico::net::function_handler>([&io, metrics](portico::net::request req, portico::net::response res) {
+      if (metrics && req.method() == "GET" && req.path() == "/metrics")
+        res.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8").send(io.metrics_text());
+      else res.status(404).send("Not Found");
+    });
+    host->mount("/", rest);
+    io.engine().mount(*host, rest);
+  }
+  unsigned bound = 0;
   try {
-    io.listen("127.0.0.1", static_cast<std::uint16_t>(port));
+    if (!host) {
+      io.listen("127.0.0.1", static_cast<std::uint16_t>(port));
+      bound = io.port();
+    } else if (tls_cert.empty()) {
+      bound = host->listen("127.0.0.1", static_cast<std::uint16_t>(port));
+    } else {
+#if PORTICO_INTEROP_TLS
+      portico::net::tls_options tls;
+      tls.cert_chain_file = tls_cert;
+      tls.private_key_file = tls_key;
+      bound = host->listen_tls("127.0.0.1", static_cast<std::uint16_t>(port), tls);
+#endif
+    }
     io.start();
+    if (host) host->start();
   } catch (const std::exception& e) {
     std::cerr << "cannot listen: " << e.what() << "\n";
     return 1;
   }
-  std::printf("LISTENING %u\n", static_cast<unsigned>(io.port()));
+  std::printf("LISTENING %u\n", bound);
   std::fflush(stdout);
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(max_seconds);
   while (!g_stop.load() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   io.stop();
+  if (host) host->stop();
   return 0;
 }

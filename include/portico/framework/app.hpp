@@ -350,6 +350,17 @@ class app {
     if (!port_) port_ = bound;
     start();
   }
+  /// listen() over TLS: https:// and wss:// for every gateway path, the controllers and ws routes
+  /// on address:port. `tls` comes from <portico/net/tls.hpp>, the one header of the app's that
+  /// needs OpenSSL (link meson `portico_tls_dep`, pkg-config `portico-tls`); an app that never
+  /// calls this builds without it. Plain and TLS listeners can sit side by side (port 80 and
+  /// 443); port() is the first one's. Unusable `tls` options throw std::invalid_argument.
+  void listen_tls(const std::string& address, std::uint16_t port, const net::tls_options& tls) {
+    auto& h = host();
+    const std::uint16_t bound = h.listen_tls(address, port, tls);
+    if (!port_) port_ = bound;
+    start();
+  }
   /// The port of the first listen() (every path is served there; `path`, when given, must be a
   /// gateway path).
   std::uint16_t port(std::string_view path = {}) {

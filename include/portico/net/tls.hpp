@@ -9,6 +9,9 @@
 ///     tls.private_key_file = "/etc/ssl/example.key";
 ///     h.listen_tls("0.0.0.0", 443, tls);
 ///
+/// `portico::app` has the same as `app.listen_tls(address, port, tls)`; a bare Engine.IO /
+/// Socket.IO server gets TLS by being mounted on a host (`io.engine().mount(h)`).
+///
 /// A failed handshake (plain HTTP to this port, garbage, a client that rejects the certificate)
 /// or one not done within `handshake_timeout` closes that connection only, with a log line.
 
