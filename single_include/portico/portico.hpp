@@ -2651,6 +2651,69 @@ inline ws_message_ptr prepared_frame(websocketpp::frame::opcode::value op, std::
 }
 
 }  // namespace portico::engineio::detail
+
+// The separately compiled mode declares websocketpp's instantiations for ws_config extern.
+// ---- begin portico/engineio/detail/ws_instances.hpp ----
+/// websocketpp's class templates for the Engine.IO transport config (ws_config.hpp), declared
+/// `extern template` in the separately compiled mode: a TU then parses them but generates none of
+/// their (out-of-line, non-inline) member functions; <portico/impl/src.hpp> instantiates them once
+/// (PORTICO_WS_INSTANCES(template) there). Header-only (the default): nothing here.
+// ---- begin portico/config.hpp ----
+/// Build-mode switches shared by every layer.
+///
+/// portico is header-only by default. Defining `PORTICO_SEPARATE_COMPILATION` project-wide (for
+/// every TU that includes portico) switches to the separately compiled mode, in the spirit of
+/// Asio's `ASIO_SEPARATE_COMPILATION`: the heavy fixed parts (websocketpp's endpoint, connection
+/// and processors for portico's transport config, and the non-template Socket.IO server code)
+/// are then compiled once, in the one TU of the program that includes <portico/impl/src.hpp>,
+/// instead of in every TU (docs/compile-time.md).
+///
+/// `PORTICO_DECL` marks a function whose definition lives in an `impl/*.ipp` file: `inline` in
+/// the header-only mode (the .ipp is included by its header), nothing in the separate mode (the
+/// .ipp is compiled once by <portico/impl/src.hpp>).
+#define PORTICO_CONFIG_INCLUDED 1
+
+#if defined(PORTICO_SEPARATE_COMPILATION) && defined(PORTICO_SINGLE_HEADER)
+#error "PORTICO_SEPARATE_COMPILATION needs include/ (<portico/impl/src.hpp>), not the single header"
+#endif
+
+#if defined(PORTICO_SEPARATE_COMPILATION)
+#define PORTICO_HEADER_ONLY 0
+#define PORTICO_DECL
+#else
+#define PORTICO_HEADER_ONLY 1
+#define PORTICO_DECL inline
+#endif
+
+/// Whether this TU compiles the `impl/*.ipp` definitions: every TU in the header-only mode, only
+/// the one that includes <portico/impl/src.hpp> (which defines PORTICO_SOURCE first) otherwise.
+/// Each header includes its .ipp unconditionally and the .ipp tests this, so that the single
+/// header (scripts/amalgamate) can paste it.
+#if PORTICO_HEADER_ONLY || defined(PORTICO_SOURCE)
+#define PORTICO_COMPILE_IMPL 1
+#else
+#define PORTICO_COMPILE_IMPL 0
+#endif
+// ---- end portico/config.hpp ----
+
+/// One list for both sides: `extern template` (declaration) and `template` (definition).
+#define PORTICO_WS_INSTANCES(kw)                                                                  \
+  kw class websocketpp::transport::asio::endpoint<portico::engineio::detail::ws_config::transport_config>;   \
+  kw class websocketpp::transport::asio::connection<portico::engineio::detail::ws_config::transport_config>; \
+  kw class websocketpp::endpoint<websocketpp::connection<portico::engineio::detail::ws_config>,             \
+                                 portico::engineio::detail::ws_config>;                                     \
+  kw class websocketpp::server<portico::engineio::detail::ws_config>;                                       \
+  kw class websocketpp::connection<portico::engineio::detail::ws_config>;                                   \
+  kw class websocketpp::processor::processor<portico::engineio::detail::ws_config>;                         \
+  kw class websocketpp::processor::hybi00<portico::engineio::detail::ws_config>;                            \
+  kw class websocketpp::processor::hybi13<portico::engineio::detail::ws_config>;                            \
+  kw class websocketpp::processor::hybi08<portico::engineio::detail::ws_config>;                            \
+  kw class websocketpp::processor::hybi07<portico::engineio::detail::ws_config>;
+
+#if !PORTICO_HEADER_ONLY && !defined(PORTICO_SOURCE)
+PORTICO_WS_INSTANCES(extern template)
+#endif
+// ---- end portico/engineio/detail/ws_instances.hpp ----
 // ---- end portico/engineio/detail/ws_config.hpp ----
 // ---- begin portico/engineio/options.hpp ----
 /// What an Engine.IO server is configured with: paths, transports, heartbeat, limits, CORS, threads.
@@ -2685,9 +2748,17 @@ struct server_options {
   std::size_t max_buffered_bytes = 4 * 1024 * 1024;
   bool allow_eio3 = false;
   cors_options cors;
+  /// Count sessions, packets, bytes and errors per worker (docs/metrics.md). Off: each counting
+  /// site is one null-pointer test.
+  bool metrics = false;
   unsigned threads = 0;  ///< 0 = std::thread::hardware_concurrency()
   /// How long stop() lets close frames and pending responses drain before cutting connections.
   std::chrono::milliseconds stop_grace{1000};
+  /// listen() serves through a net::host the server owns (HTTP/1.1 keep-alive, no SO_REUSEPORT:
+  /// a port in use throws) instead of websocketpp's own endpoint. The on_http / on_websocket hooks
+  /// (websocketpp connections) are not called then: mount handler() on your own host with a
+  /// fallback handler instead. Off by default while the endpoint path is retired.
+  bool use_host = false;
   /// Per-connection read buffer. websocketpp fixes it at compile time (detail::ws_config),
   /// so it is a constant here: 1 KB instead of websocketpp's 16 KB default.
   static constexpr std::size_t read_buffer_size = detail::ws_config::connection_read_buffer_size;
@@ -2709,18 +2780,27 @@ inline bool origin_allowed(const cors_options& cors, std::string_view origin) {
   return false;
 }
 
-/// CORS headers for an allowed origin; false if the origin is refused.
-inline bool apply_cors(const cors_options& cors, const ws_connection_ptr& con) {
+/// The CORS header fields for a request from `origin`, through `set(name, value)`; false if the
+/// origin is refused.
+template <class Set>
+bool cors_fields(const cors_options& cors, std::string_view origin, Set&& set) {
   if (!cors.enabled()) return true;
-  const std::string& origin = con->get_request_header("Origin");
   if (origin.empty()) return true;  // not a cross-origin browser request
   if (!origin_allowed(cors, origin)) return false;
   bool star = !cors.allow && !cors.credentials &&
               std::find(cors.allowed_origins.begin(), cors.allowed_origins.end(), "*") != cors.allowed_origins.end();
-  con->replace_header("Access-Control-Allow-Origin", star ? "*" : origin);
-  if (!star) con->append_header("Vary", "Origin");
-  if (cors.credentials) con->replace_header("Access-Control-Allow-Credentials", "true");
+  set("Access-Control-Allow-Origin", star ? std::string_view("*") : origin);
+  if (!star) set("Vary", "Origin");
+  if (cors.credentials) set("Access-Control-Allow-Credentials", "true");
   return true;
+}
+
+/// CORS headers for an allowed origin; false if the origin is refused.
+inline bool apply_cors(const cors_options& cors, const ws_connection_ptr& con) {
+  return cors_fields(cors, con->get_request_header("Origin"), [&](std::string_view n, std::string_view v) {
+    if (n == "Vary") con->append_header(std::string(n), std::string(v));
+    else con->replace_header(std::string(n), std::string(v));
+  });
 }
 
 /// Answers a CORS preflight (OPTIONS); false, with nothing set, if the origin is refused.
@@ -2735,6 +2815,1960 @@ inline bool answer_preflight(const cors_options& cors, const ws_connection_ptr& 
 
 }  // namespace portico::engineio::detail
 // ---- end portico/engineio/cors.hpp ----
+// ---- begin portico/net/host.hpp ----
+/// The host: owns the I/O threads (one io_context each), the listening sockets (IPv4 and IPv6,
+/// several at once) and the accepted connections, and serves mounted handlers by path prefix on
+/// every one of them. Binding an address in use is an error (SO_REUSEADDR for TIME_WAIT only,
+/// never SO_REUSEPORT: a second process cannot silently share the port).
+///
+///     net::host h;
+///     h.mount("/socket.io/", engine);           // longest prefix wins; nothing matches -> 404
+///     auto port = h.listen("127.0.0.1", 0);
+///     h.listen("::1", port);
+///     h.start();
+///     ...
+///     h.stop();                                   // graceful, bounded by stop_timeout
+
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <future>
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+// ---- begin portico/net/connection.hpp ----
+/// One accepted TCP connection: HTTP/1.1 (keep-alive, ordered pipelining, limits, deadlines) and,
+/// after an upgrade, a WebSocket whose protocol websocketpp runs (iostream transport) while the
+/// host keeps the socket. Lives on one I/O thread; answers and sends from other threads are posted
+/// to it.
+///
+/// Reading: wait for readiness, then drain the socket into the worker's shared buffer until
+/// EAGAIN (Asio's epoll is edge-triggered: waiting before draining would lose the edge). Writing:
+/// everything produced in one read batch (answers, frames) is queued and written with one gathered
+/// async_write; further output queues behind it (one write in flight, appends coalesced).
+
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+// ---- begin portico/net/deadline_wheel.hpp ----
+/// A coarse timing wheel: one per I/O thread, one Asio timer for all of that thread's
+/// connections. A connection is an intrusive entry (two pointers and a tick count, no
+/// allocation to arm or disarm), so an idle connection costs no timer object of its own.
+/// Not thread-safe: every entry belongs to the wheel's thread.
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+namespace portico::net {
+
+namespace detail {
+/// A node of a circular doubly linked list; a lone node has null links.
+struct wheel_link {
+  wheel_link* prev = nullptr;
+  wheel_link* next = nullptr;
+  void unlink() noexcept {
+    if (!next) return;
+    prev->next = next;
+    next->prev = prev;
+    prev = next = nullptr;
+  }
+  void link_before(wheel_link& head) noexcept {
+    next = &head;
+    prev = head.prev;
+    head.prev->next = this;
+    head.prev = this;
+  }
+};
+}  // namespace detail
+
+/// Something with at most one deadline. Destroying an armed entry disarms it.
+class deadline_entry : private detail::wheel_link {
+ public:
+  deadline_entry() = default;
+  deadline_entry(const deadline_entry&) = delete;
+  deadline_entry& operator=(const deadline_entry&) = delete;
+  virtual ~deadline_entry() { unlink(); }
+
+  bool armed() const noexcept { return next != nullptr; }
+
+ protected:
+  /// Called on the wheel's thread once the deadline has passed (the entry is disarmed first).
+  virtual void on_deadline() = 0;
+
+ private:
+  friend class deadline_wheel;
+  std::uint64_t due_ = 0;
+};
+
+class deadline_wheel {
+ public:
+  /// `tick`: the resolution; `slots`: buckets (a deadline further out than slots * tick goes
+  /// round the wheel again).
+  explicit deadline_wheel(std::chrono::milliseconds tick, std::size_t slots = 64)
+      : tick_(tick.count() > 0 ? tick : std::chrono::milliseconds(1)), heads_(slots ? slots : 1) {
+    for (auto& h : heads_) h.next = h.prev = &h;
+  }
+  deadline_wheel(const deadline_wheel&) = delete;
+  deadline_wheel& operator=(const deadline_wheel&) = delete;
+  ~deadline_wheel() {
+    for (auto& h : heads_)
+      while (h.next != &h) h.next->unlink();
+  }
+
+  std::chrono::milliseconds resolution() const noexcept { return tick_; }
+
+  /// (Re)arms `e` to fire `after` from now, rounded up to whole ticks (at least one).
+  void arm(deadline_entry& e, std::chrono::milliseconds after) noexcept {
+    e.unlink();
+    auto ticks = static_cast<std::uint64_t>((after.count() + tick_.count() - 1) / tick_.count());
+    e.due_ = now_ + (ticks ? ticks : 1);
+    e.link_before(heads_[e.due_ % heads_.size()]);
+  }
+  void disarm(deadline_entry& e) noexcept { e.unlink(); }
+
+  /// Advances one tick and fires what is due. The owner calls this every `resolution()`.
+  void advance() {
+    ++now_;
+    detail::wheel_link& head = heads_[now_ % heads_.size()];
+    if (head.next == &head) return;
+    // Detach the bucket first: callbacks may arm or destroy entries (also ones in this bucket).
+    detail::wheel_link due;
+    due.next = head.next;
+    due.prev = head.prev;
+    due.next->prev = &due;
+    due.prev->next = &due;
+    head.next = head.prev = &head;
+    while (due.next != &due) {
+      auto* e = static_cast<deadline_entry*>(due.next);
+      e->unlink();
+      if (e->due_ > now_) {
+        e->link_before(heads_[e->due_ % heads_.size()]);
+        continue;
+      }
+      e->on_deadline();
+    }
+  }
+
+ private:
+  std::chrono::milliseconds tick_;
+  std::vector<detail::wheel_link> heads_;
+  std::uint64_t now_ = 0;
+};
+
+}  // namespace portico::net
+// ---- end portico/net/deadline_wheel.hpp ----
+// ---- begin portico/net/request_parser.hpp ----
+/// An incremental HTTP/1.x request parser: feed it whatever the socket gave, it says how much it
+/// took and whether a request is complete. Bodies need Content-Length: a chunked request body is
+/// refused with 411 (Length Required), any other Transfer-Encoding with 501; Engine.IO clients
+/// and browsers' fetch/XHR always send a length.
+
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+
+// ---- begin portico/net/request.hpp ----
+/// One HTTP/1.x request as the host hands it to a mounted handler: the raw head is kept in one
+/// string (one allocation) and the method, target and header fields are views into it; the body
+/// is its own string (movable out).
+
+#include <asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+namespace portico::net {
+
+class request_parser;
+
+class request {
+ public:
+  std::string_view method() const noexcept { return view(method_); }
+  /// The request target as sent ("/socket.io/?EIO=4&transport=polling").
+  std::string_view target() const noexcept { return view(target_); }
+  /// The target up to '?'.
+  std::string_view path() const noexcept {
+    auto t = target();
+    return t.substr(0, t.find('?'));
+  }
+  /// The target after '?' ("" when there is none).
+  std::string_view query() const noexcept {
+    auto t = target();
+    auto q = t.find('?');
+    return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+  }
+  /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+  int minor_version() const noexcept { return minor_; }
+
+  /// The first field named `name` (any case), "" when absent.
+  std::string_view header(std::string_view name) const noexcept {
+    for (auto& f : fields_)
+      if (portico::detail::iequals(view(f.first), name)) return view(f.second);
+    return {};
+  }
+  bool has_header(std::string_view name) const noexcept {
+    for (auto& f : fields_)
+      if (portico::detail::iequals(view(f.first), name)) return true;
+    return false;
+  }
+  /// Does the comma-separated field `name` list `token` (any case)? ("Connection: keep-alive, Upgrade")
+  bool header_has_token(std::string_view name, std::string_view token) const noexcept {
+    for (auto& f : fields_) {
+      if (!portico::detail::iequals(view(f.first), name)) continue;
+      std::string_view v = view(f.second);
+      while (!v.empty()) {
+        auto c = v.find(',');
+        std::string_view t = v.substr(0, c);
+        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+        if (portico::detail::iequals(t, token)) return true;
+        if (c == std::string_view::npos) break;
+        v.remove_prefix(c + 1);
+      }
+    }
+    return false;
+  }
+  std::size_t header_count() const noexcept { return fields_.size(); }
+  std::pair<std::string_view, std::string_view> header_at(std::size_t i) const noexcept {
+    return {view(fields_[i].first), view(fields_[i].second)};
+  }
+
+  const std::string& body() const noexcept { return body_; }
+  std::string& body() noexcept { return body_; }
+
+  /// Whether the connection stays open after the answer (HTTP/1.1 unless `Connection: close`;
+  /// HTTP/1.0 only with `Connection: keep-alive`).
+  bool keep_alive() const noexcept { return keep_alive_; }
+  /// `Upgrade: websocket` with `Connection: upgrade`.
+  bool is_websocket_upgrade() const noexcept {
+    return header_has_token("upgrade", "websocket") && header_has_token("connection", "upgrade");
+  }
+
+  /// The request head exactly as received, up to and including the blank line.
+  const std::string& raw_head() const noexcept { return head_; }
+
+  const asio::ip::tcp::endpoint& remote_endpoint() const noexcept { return remote_; }
+  void set_remote_endpoint(const asio::ip::tcp::endpoint& e) { remote_ = e; }
+  /// The I/O thread's io_context the request arrived on (its connection lives there): a mounted
+  /// handler that keeps per-thread state (timers, sessions) finds its thread by it.
+  asio::io_context* io_context() const noexcept { return io_; }
+  void set_io_context(asio::io_context* io) noexcept { io_ = io; }
+
+ private:
+  friend class request_parser;
+  struct span {
+    std::uint32_t pos = 0, len = 0;
+  };
+  std::string_view view(span s) const noexcept { return std::string_view(head_).substr(s.pos, s.len); }
+
+  std::string head_;
+  span method_, target_;
+  std::vector<std::pair<span, span>> fields_;
+  std::string body_;
+  int minor_ = 1;
+  bool keep_alive_ = true;
+  asio::ip::tcp::endpoint remote_;
+  asio::io_context* io_ = nullptr;
+};
+
+}  // namespace portico::net
+// ---- end portico/net/request.hpp ----
+
+namespace portico::net {
+
+struct request_limits {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_headers = 100;
+  std::size_t max_body_bytes = 1000000;
+};
+
+class request_parser {
+ public:
+  enum class state { idle, head, body, done, failed };
+
+  explicit request_parser(request_limits l = {}) : limits_(l) {}
+
+  state current() const noexcept { return state_; }
+  /// A request has begun (some of it arrived) and is not complete yet.
+  bool in_progress() const noexcept { return state_ == state::head || state_ == state::body; }
+  /// After `failed`: the status to answer (400, 411, 413, 431, 501, 505) and why (for the log).
+  int error_status() const noexcept { return status_; }
+  const char* error_reason() const noexcept { return reason_; }
+
+  /// The request being read (its head is complete once the state is `body`).
+  const request& partial() const noexcept { return req_; }
+
+  /// Takes bytes of [p, p+n) up to the end of one request; returns how many. Stops early at
+  /// `done` or `failed` (the rest belongs to the next request, or to nobody).
+  std::size_t feed(const char* p, std::size_t n) {
+    std::size_t used = 0;
+    if (state_ == state::idle) {
+      // RFC 9112 2.2: empty lines before a request line are ignored.
+      while (used < n && (p[used] == '\r' || p[used] == '\n')) ++used;
+      if (used == n) return used;
+      state_ = state::head;
+    }
+    if (state_ == state::head) {
+      std::string& h = req_.head_;
+      const std::size_t before = h.size();
+      const std::size_t cap = limits_.max_header_bytes + 4;  // the head plus its blank line
+      const std::size_t take = std::min(n - used, cap - before);
+      h.append(p + used, take);
+      std::size_t end = h.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
+      if (end == std::string::npos) {
+        used += take;
+        if (h.size() >= cap) fail(431, "request head larger than max_header_bytes");
+        return used;
+      }
+      if (end > limits_.max_header_bytes) return fail(431, "request head larger than max_header_bytes"), used + take;
+      end += 4;
+      used += take - (h.size() - end);
+      h.resize(end);
+      if (!parse_head()) return used;
+      if (body_left_ == 0) {
+        state_ = state::done;
+        return used;
+      }
+      state_ = state::body;
+      req_.body_.reserve(body_left_);
+    }
+    if (state_ == state::body) {
+      const std::size_t k = std::min(n - used, body_left_);
+      req_.body_.append(p + used, k);
+      used += k;
+      body_left_ -= k;
+      if (body_left_ == 0) state_ = state::done;
+    }
+    return used;
+  }
+
+  /// The complete request (state `done`); the parser is then ready for the next one.
+  request take() {
+    request r = std::move(req_);
+    reset();
+    return r;
+  }
+  void reset() {
+    req_ = request();
+    state_ = state::idle;
+    body_left_ = 0;
+    status_ = 0;
+    reason_ = "";
+  }
+
+ private:
+  static bool tchar(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  }
+  void fail(int status, const char* why) noexcept {
+    state_ = state::failed;
+    status_ = status;
+    reason_ = why;
+  }
+
+  bool parse_head() {
+    const std::string& h = req_.head_;
+    using span = request::span;
+    auto sp = [](std::size_t a, std::size_t b) { return span{static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b - a)}; };
+    // Request line: method SP target SP HTTP/1.x CRLF
+    std::size_t i = 0;
+    while (i < h.size() && tchar(h[i])) ++i;
+    if (i == 0 || i >= h.size() || h[i] != ' ') return fail(400, "malformed request line"), false;
+    req_.method_ = sp(0, i);
+    const std::size_t t0 = ++i;
+    while (i < h.size() && static_cast<unsigned char>(h[i]) > ' ' && h[i] != 0x7f) ++i;
+    if (i == t0 || i >= h.size() || h[i] != ' ') return fail(400, "malformed request target"), false;
+    req_.target_ = sp(t0, i);
+    ++i;
+    const std::size_t eol = h.find("\r\n", i);
+    std::string_view version(h.data() + i, eol - i);
+    if (version == "HTTP/1.1") req_.minor_ = 1;
+    else if (version == "HTTP/1.0") req_.minor_ = 0;
+    else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[6] == '.') return fail(505, "unsupported HTTP version"), false;
+    else return fail(400, "malformed HTTP version"), false;
+    // Header fields: name ":" OWS value OWS CRLF, until the empty line.
+    i = eol + 2;
+    while (i + 2 <= h.size() && !(h[i] == '\r' && h[i + 1] == '\n')) {
+      const std::size_t le = h.find("\r\n", i);
+      if (req_.fields_.size() == limits_.max_headers) return fail(431, "more header fields than max_headers"), false;
+      std::size_t c = i;
+      while (c < le && tchar(h[c])) ++c;
+      if (c == i || c == le || h[c] != ':') return fail(400, "malformed header field"), false;  // also obs-fold
+      std::size_t v0 = c + 1, v1 = le;
+      while (v0 < v1 && (h[v0] == ' ' || h[v0] == '\t')) ++v0;
+      while (v1 > v0 && (h[v1 - 1] == ' ' || h[v1 - 1] == '\t')) --v1;
+      for (std::size_t k = v0; k < v1; ++k) {
+        const unsigned char ch = static_cast<unsigned char>(h[k]);
+        if ((ch < ' ' && ch != '\t') || ch == 0x7f) return fail(400, "control character in header value"), false;
+      }
+      req_.fields_.push_back({sp(i, c), sp(v0, v1)});
+      i = le + 2;
+    }
+    if (req_.minor_ == 1 && !req_.has_header("host")) return fail(400, "HTTP/1.1 request without Host"), false;
+    // Framing (RFC 9112 6): no Transfer-Encoding with Content-Length (smuggling), lengths agree.
+    const bool te = req_.has_header("transfer-encoding");
+    bool have_len = false;
+    std::size_t len = 0;
+    for (std::size_t k = 0; k < req_.header_count(); ++k) {
+      auto f = req_.header_at(k);
+      if (!portico::detail::iequals(f.first, "content-length")) continue;
+      std::size_t v = 0;
+      if (f.second.empty()) return fail(400, "malformed Content-Length"), false;
+      for (char ch : f.second) {
+        if (ch < '0' || ch > '9' || v > (std::size_t(-1) - 9) / 10) return fail(400, "malformed Content-Length"), false;
+        v = v * 10 + static_cast<std::size_t>(ch - '0');
+      }
+      if (have_len && v != len) return fail(400, "conflicting Content-Length"), false;
+      have_len = true;
+      len = v;
+    }
+    if (te) {
+      if (have_len) return fail(400, "Transfer-Encoding with Content-Length"), false;
+      if (req_.header_has_token("transfer-encoding", "chunked"))
+        return fail(411, "chunked request body (send Content-Length)"), false;
+      return fail(501, "unsupported Transfer-Encoding"), false;
+    }
+    if (len > limits_.max_body_bytes) return fail(413, "request body larger than max_body_bytes"), false;
+    body_left_ = len;
+    req_.keep_alive_ = req_.minor_ == 1 ? !req_.header_has_token("connection", "close")
+                                        : req_.header_has_token("connection", "keep-alive");
+    return true;
+  }
+
+  request_limits limits_;
+  request req_;
+  state state_ = state::idle;
+  std::size_t body_left_ = 0;
+  int status_ = 0;
+  const char* reason_ = "";
+};
+
+}  // namespace portico::net
+// ---- end portico/net/request_parser.hpp ----
+// ---- begin portico/net/response.hpp ----
+/// The answer to one HTTP request: a one-shot handle a mounted handler may send at once or keep
+/// and send later from any thread (a long-poll). Answers go out in request order even when
+/// pipelined requests are answered out of order. A handle dropped without `send` answers 500,
+/// so a forgotten request cannot stall the connection's pipeline.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace portico::net {
+
+namespace detail {
+/// Where an answer goes: the connection that read the request (callable from any thread).
+class answer_sink {
+ public:
+  virtual ~answer_sink() = default;
+  virtual void answer(std::uint64_t seq, int status, std::string fields, std::string body,
+                      std::shared_ptr<const std::string> shared_body, bool close) = 0;
+  /// Whether the connection can still take the answer (false once it closed).
+  virtual bool open() const noexcept = 0;
+  /// Runs `f` on the connection's thread if it closes before answer `seq` is sent.
+  virtual void on_abort(std::uint64_t seq, std::function<void()> f) = 0;
+};
+}  // namespace detail
+
+class response {
+ public:
+  response() = default;
+  response(std::shared_ptr<detail::answer_sink> sink, std::uint64_t seq) : sink_(std::move(sink)), seq_(seq) {}
+  response(response&& o) noexcept { *this = std::move(o); }
+  response& operator=(response&& o) noexcept {
+    if (this != &o) {
+      abandon();
+      sink_ = std::move(o.sink_);
+      seq_ = o.seq_;
+      status_ = o.status_;
+      fields_ = std::move(o.fields_);
+      close_ = o.close_;
+    }
+    return *this;
+  }
+  response(const response&) = delete;
+  response& operator=(const response&) = delete;
+  ~response() { abandon(); }
+
+  response& status(int s) noexcept {
+    status_ = s;
+    return *this;
+  }
+  int status() const noexcept { return status_; }
+
+  /// Adds a header field. Content-Length and Connection are the host's: do not set them.
+  /// CR and LF are dropped from name and value (no response splitting).
+  response& header(std::string_view name, std::string_view value) {
+    append_clean(name);
+    fields_ += ": ";
+    append_clean(value);
+    fields_ += "\r\n";
+    return *this;
+  }
+  /// Closes the connection once this answer is written.
+  response& close_connection() noexcept {
+    close_ = true;
+    return *this;
+  }
+
+  /// Sends the answer (once; later calls do nothing). Callable from any thread.
+  void send(std::string body = {}) { finish(std::move(body), nullptr); }
+  /// Sends a shared immutable body (a cached page): no copy per response.
+  void send(std::shared_ptr<const std::string> body) { finish({}, std::move(body)); }
+
+  /// `f` runs (on the connection's I/O thread) if the client goes away before this answer is
+  /// sent: a long-poll learns that its request is gone. Set it before `send`; callable from any
+  /// thread.
+  response& on_abort(std::function<void()> f) {
+    if (sink_) sink_->on_abort(seq_, std::move(f));
+    return *this;
+  }
+
+  /// Not yet sent.
+  bool pending() const noexcept { return sink_ != nullptr; }
+  /// The client is still connected (a long-poll can stop waiting when it is not).
+  bool connection_open() const noexcept { return sink_ && sink_->open(); }
+
+ private:
+  void append_clean(std::string_view s) {
+    for (char c : s)
+      if (c != '\r' && c != '\n') fields_ += c;
+  }
+  void finish(std::string body, std::shared_ptr<const std::string> shared) {
+    if (!sink_) return;
+    auto sink = std::move(sink_);
+    sink_ = nullptr;
+    sink->answer(seq_, status_, std::move(fields_), std::move(body), std::move(shared), close_);
+  }
+  void abandon() noexcept {
+    if (!sink_) return;
+    try {
+      status_ = 500;
+      fields_.clear();
+      finish({}, nullptr);
+    } catch (...) {
+      sink_ = nullptr;
+    }
+  }
+
+  std::shared_ptr<detail::answer_sink> sink_;
+  std::uint64_t seq_ = 0;
+  int status_ = 200;
+  std::string fields_;
+  bool close_ = false;
+};
+
+}  // namespace portico::net
+// ---- end portico/net/response.hpp ----
+// ---- begin portico/net/websocket.hpp ----
+/// What a mounted handler sees of an accepted WebSocket: a `websocket` handle to send, close and
+/// share pre-framed messages, and a `websocket_handler` the host calls with the connection's
+/// events. All events run on the connection's I/O thread; the handle may be used from any thread
+/// (off that thread a send is posted to it, with a copy of the payload).
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <websocketpp/frame.hpp>
+
+namespace portico::net {
+
+/// A server-to-client frame (unmasked) encoded once and shared: sending it to N connections
+/// queues the same bytes N times by reference, with no framing or copy per recipient.
+using shared_frame = std::shared_ptr<const std::string>;
+
+/// Frames `payload` once (text or binary), for `websocket::send(shared_frame)`.
+inline shared_frame make_frame(std::string_view payload, bool binary = false) {
+  namespace fr = websocketpp::frame;
+  const auto op = binary ? fr::opcode::binary : fr::opcode::text;
+  fr::basic_header h(op, payload.size(), true, false);
+  fr::extended_header e(payload.size());
+  std::string header = fr::prepare_header(h, e);
+  auto s = std::make_shared<std::string>();
+  s->reserve(header.size() + payload.size());
+  s->append(header);
+  s->append(payload.data(), payload.size());
+  return s;
+}
+
+namespace detail {
+/// The connection behind a `websocket` handle (callable from any thread).
+class ws_sink {
+ public:
+  virtual ~ws_sink() = default;
+  virtual void ws_send(std::string_view payload, bool binary) = 0;
+  virtual void ws_send(shared_frame frame) = 0;
+  virtual void ws_close(std::uint16_t code, std::string_view reason) = 0;
+  virtual bool ws_open() const noexcept = 0;
+  /// Bytes queued and not yet taken by the kernel (on the connection's thread).
+  virtual std::size_t ws_buffered() const noexcept = 0;
+  /// The I/O thread the connection lives on (an identity for grouping), whether the caller runs
+  /// on it, and a way to run `f` there.
+  virtual const void* ws_home() const noexcept = 0;
+  virtual bool ws_on_home() const noexcept = 0;
+  virtual void ws_post(std::function<void()> f) = 0;
+};
+}  // namespace detail
+
+/// A handle on one WebSocket connection; copies refer to the same connection. Sends after the
+/// connection closed are dropped.
+class websocket {
+ public:
+  websocket() = default;
+  explicit websocket(std::shared_ptr<detail::ws_sink> s) : sink_(std::move(s)) {}
+
+  /// Text goes out as given: the caller sends valid UTF-8 (the layers above repair at their
+  /// boundary; a browser drops a connection on one invalid text frame).
+  void send_text(std::string_view payload) const { send(payload, false); }
+  void send_binary(std::string_view payload) const { send(payload, true); }
+  void send(std::string_view payload, bool binary) const {
+    if (sink_) sink_->ws_send(payload, binary);
+  }
+  /// Queues a frame made once by `make_frame` (a broadcast).
+  void send(const shared_frame& frame) const {
+    if (sink_ && frame) sink_->ws_send(frame);
+  }
+  /// Starts the close handshake (1000 = normal closure); a reason beyond 123 bytes is cut.
+  void close(std::uint16_t code = 1000, std::string_view reason = {}) const {
+    if (sink_) sink_->ws_close(code, reason);
+  }
+  /// Open: the handshake is done and no close has begun.
+  bool is_open() const noexcept { return sink_ && sink_->ws_open(); }
+  explicit operator bool() const noexcept { return sink_ != nullptr; }
+
+  /// Bytes queued for this connection and not yet taken by the kernel: read it on the
+  /// connection's I/O thread (a handler's events), elsewhere it is only a hint. A sender that
+  /// bounds its client's backlog below max_output_bytes (drop or close first) reads it.
+  std::size_t buffered_amount() const noexcept { return sink_ ? sink_->ws_buffered() : 0; }
+
+  /// Identity, for keeping handles in sets.
+  const void* id() const noexcept { return sink_.get(); }
+
+ private:
+  template <class Range>
+  friend void send_all(const Range& sockets, const shared_frame& frame);
+  std::shared_ptr<detail::ws_sink> sink_;
+};
+
+/// Queues one shared frame on many connections (a broadcast): recipients on the caller's I/O
+/// thread directly, the others with one posted job per I/O thread rather than one per recipient.
+template <class Range>
+void send_all(const Range& sockets, const shared_frame& frame) {
+  if (!frame) return;
+  std::vector<std::pair<const void*, std::vector<websocket>>> away;  // per I/O thread
+  for (const websocket& ws : sockets) {
+    if (!ws.sink_) continue;
+    if (ws.sink_->ws_on_home()) {
+      ws.sink_->ws_send(frame);
+      continue;
+    }
+    const void* home = ws.sink_->ws_home();
+    auto it = away.begin();
+    while (it != away.end() && it->first != home) ++it;
+    if (it == away.end()) it = away.insert(away.end(), {home, {}});
+    it->second.push_back(ws);
+  }
+  for (auto& group : away) {
+    auto first = group.second.front().sink_;
+    first->ws_post([list = std::move(group.second), frame] {
+      for (auto& ws : list) ws.send(frame);
+    });
+  }
+}
+
+/// The events of one WebSocket connection, on its I/O thread.
+class websocket_handler {
+ public:
+  virtual ~websocket_handler() = default;
+  /// The handshake is done; `ws` may be kept to send later.
+  virtual void on_open(const websocket& ws) { (void)ws; }
+  /// One complete message; `payload` may be moved from.
+  virtual void on_message(const websocket& ws, std::string& payload, bool binary) = 0;
+  /// Exactly once per opened connection: the close code received (or sent on a protocol
+  /// error; 1006 when the TCP connection just ended).
+  virtual void on_close(std::uint16_t code, std::string_view reason) {
+    (void)code;
+    (void)reason;
+  }
+};
+
+}  // namespace portico::net
+// ---- end portico/net/websocket.hpp ----
+// ---- begin portico/net/worker.hpp ----
+/// One I/O thread of a host: its io_context, deadline wheel, shared read buffer, websocketpp
+/// endpoint and the list of its connections. Everything here is touched only on that thread
+/// (except `io`, which any thread may post to, and `stopped`).
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+// ---- begin portico/net/detail/ws_config.hpp ----
+/// websocketpp as a protocol engine only: the iostream transport (the host owns the socket and
+/// feeds bytes in; websocketpp hands framed bytes back synchronously), lock-free (each endpoint
+/// lives on one I/O thread), logging compiled out.
+#if defined(ASIO_NO_DEPRECATED)
+#error "websocketpp 0.8.2 uses asio::io_service: build portico without ASIO_NO_DEPRECATED"
+#endif
+
+#include <websocketpp/concurrency/none.hpp>
+#include <websocketpp/config/core.hpp>
+#include <websocketpp/logger/stub.hpp>
+#include <websocketpp/server.hpp>
+
+namespace portico::net::detail {
+
+struct ws_config : websocketpp::config::core {
+  using type = ws_config;
+  using base = websocketpp::config::core;
+  using concurrency_type = websocketpp::concurrency::none;
+  using request_type = base::request_type;
+  using response_type = base::response_type;
+  using message_type = base::message_type;
+  using con_msg_manager_type = base::con_msg_manager_type;
+  using endpoint_msg_manager_type = base::endpoint_msg_manager_type;
+  using alog_type = websocketpp::log::stub;
+  using elog_type = websocketpp::log::stub;
+  using rng_type = base::rng_type;
+  struct transport_config : base::transport_config {
+    using concurrency_type = type::concurrency_type;
+    using alog_type = type::alog_type;
+    using elog_type = type::elog_type;
+    using request_type = type::request_type;
+    using response_type = type::response_type;
+  };
+  using transport_type = websocketpp::transport::iostream::endpoint<transport_config>;
+  /// Still an array inside every connection object; with this transport it only bounds how much
+  /// one read_some() consumes (the host loops). Measured (bench/host_echo, 100-byte echo): 128
+  /// saves 0.37 KB per connection but costs ~0.3 µs per message (a websocketpp read cycle per
+  /// call); 512 takes a typical read batch in one call.
+  static const std::size_t connection_read_buffer_size = 512;
+};
+
+using ws_endpoint = websocketpp::server<ws_config>;
+using ws_connection_ptr = ws_endpoint::connection_ptr;
+
+}  // namespace portico::net::detail
+// ---- end portico/net/detail/ws_config.hpp ----
+// ---- begin portico/net/handler.hpp ----
+/// A mounted handler: what `host::mount(prefix, ...)` serves under a path prefix. Requests
+/// arrive on the I/O thread of their connection; the handler answers through `response`, then
+/// or later.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+
+namespace portico::net {
+
+/// A mount's answer to an upgrade request: a handler for the WebSocket, or a refusal.
+struct upgrade {
+  std::shared_ptr<websocket_handler> accept;  ///< set: the connection becomes this WebSocket
+  int status = 404;                            ///< otherwise: the refusal's HTTP status and body
+  std::string body;
+
+  static upgrade to(std::shared_ptr<websocket_handler> h) {
+    upgrade u;
+    u.accept = std::move(h);
+    return u;
+  }
+  static upgrade refuse(int status, std::string body = {}) {
+    upgrade u;
+    u.status = status;
+    u.body = std::move(body);
+    return u;
+  }
+};
+
+class handler {
+ public:
+  virtual ~handler() = default;
+  /// A complete request (not an upgrade). An exception answers 500 (if `res` was not sent).
+  virtual void on_request(request req, response res) = 0;
+  /// A request with `Upgrade: websocket`. The default refuses with 404.
+  virtual upgrade on_upgrade(const request& req) {
+    (void)req;
+    return {};
+  }
+};
+
+/// A handler made of functions (either may be empty: no requests -> 404, no upgrades -> 404).
+class function_handler final : public handler {
+ public:
+  using request_fn = std::function<void(request, response)>;
+  using upgrade_fn = std::function<upgrade(const request&)>;
+  explicit function_handler(request_fn on_request, upgrade_fn on_upgrade = {})
+      : request_(std::move(on_request)), upgrade_(std::move(on_upgrade)) {}
+
+  void on_request(request req, response res) override {
+    if (request_) request_(std::move(req), std::move(res));
+    else res.status(404).send("Not Found");
+  }
+  upgrade on_upgrade(const request& req) override { return upgrade_ ? upgrade_(req) : upgrade{}; }
+
+ private:
+  request_fn request_;
+  upgrade_fn upgrade_;
+};
+
+}  // namespace portico::net
+// ---- end portico/net/handler.hpp ----
+// ---- begin portico/net/options.hpp ----
+/// Options of a `net::host`: threads, HTTP limits, deadlines and WebSocket limits. Every option has
+/// a default a public server can run with; tests shorten the deadlines.
+
+#include <chrono>
+#include <cstddef>
+
+namespace portico::net {
+
+struct host_options {
+  /// I/O threads, each with its own io_context; accepted connections are spread round-robin.
+  /// 0 = std::thread::hardware_concurrency().
+  unsigned threads = 0;
+
+  /// Request line + headers of one request, in bytes; more -> 431 and close.
+  std::size_t max_header_bytes = 16 * 1024;
+  /// Header lines of one request; more -> 431 and close.
+  std::size_t max_headers = 100;
+  /// Content-Length of one request body; more -> 413 and close (checked before the body is read).
+  std::size_t max_body_bytes = 1000000;
+  /// Requests of one connection received but not yet answered (pipelining); beyond it the host
+  /// stops reading that connection until answers go out.
+  std::size_t max_pipelined = 16;
+
+  /// Granularity of every deadline below: one coarse timer per thread ticks at this rate, so a
+  /// deadline fires up to one tick late.
+  std::chrono::milliseconds tick{1000};
+  /// From the first byte of a request (or the accept) to its complete head and body
+  /// (slowloris guard); on expiry the connection is closed (408 when nothing was answered yet).
+  std::chrono::milliseconds request_timeout{10000};
+  /// A keep-alive connection with no request in progress is closed after this.
+  std::chrono::milliseconds idle_timeout{30000};
+  /// From the upgrade request to the open WebSocket.
+  std::chrono::milliseconds websocket_handshake_timeout{10000};
+  /// From a close frame sent (or a protocol error) to the TCP close.
+  std::chrono::milliseconds websocket_close_timeout{5000};
+  /// After the last answer on a closing connection (or a finished WebSocket close), how long to
+  /// wait for the client's FIN before closing: closing with unread input would reset the
+  /// connection and could destroy that answer before the client reads it.
+  std::chrono::milliseconds linger_timeout{2000};
+  /// How long `host::stop()` waits for connections to finish before closing them.
+  std::chrono::milliseconds stop_timeout{2000};
+
+  /// Largest WebSocket message accepted (websocketpp closes with 1009 beyond it).
+  std::size_t max_message_bytes = 1000000;
+  /// Bytes queued for one connection (not yet taken by the kernel); beyond it the client is
+  /// too slow and its connection is closed, with a log line.
+  std::size_t max_output_bytes = 4 * 1024 * 1024;
+};
+
+}  // namespace portico::net
+// ---- end portico/net/options.hpp ----
+
+namespace portico::net {
+
+namespace detail {
+/// The mounts of a host, longest prefix first (fixed once the host runs).
+struct mount_table {
+  std::vector<std::pair<std::string, std::shared_ptr<handler>>> mounts;
+  handler* find(std::string_view path) const noexcept {
+    for (auto& m : mounts)
+      if (path.substr(0, m.first.size()) == m.first) return m.second.get();
+    return nullptr;
+  }
+};
+
+class connection_base;
+}  // namespace detail
+
+struct worker {
+  /// Reads drain the socket into this one buffer; a connection keeps bytes of its own only
+  /// while a request is incomplete, so an idle connection holds no read buffer.
+  static constexpr std::size_t read_buffer_size = 64 * 1024;
+
+  worker(const host_options& o, const detail::mount_table& m, portico::logger& l)
+      : io(1), opts(o), mounts(m), log(l), wheel(o.tick), ticker(io), grace(io), read_buf(new char[read_buffer_size]) {
+    ws.clear_access_channels(websocketpp::log::alevel::all);
+    ws.clear_error_channels(websocketpp::log::elevel::all);
+    ws.set_max_message_size(o.max_message_bytes);
+  }
+
+  asio::io_context io;
+  const host_options& opts;
+  const detail::mount_table& mounts;
+  portico::logger& log;
+  deadline_wheel wheel;
+  asio::steady_timer ticker;  ///< advances the wheel every opts.tick
+  asio::steady_timer grace;   ///< stop(): closes what is still open after opts.stop_timeout
+  std::unique_ptr<char[]> read_buf;
+  detail::ws_endpoint ws;
+  /// Live connections (intrusive list, for stop()).
+  detail::connection_base* first = nullptr;
+  std::size_t connections = 0;
+  bool stopping = false;
+  /// Set once the thread has ended: late answers from other threads are dropped.
+  std::atomic<bool> stopped{false};
+  std::thread thread;
+};
+
+}  // namespace portico::net
+// ---- end portico/net/worker.hpp ----
+
+namespace portico::net::detail {
+
+/// What a worker's list of live connections needs of any connection, whatever its stream.
+class connection_base {
+ public:
+  virtual ~connection_base() = default;
+  virtual void begin_stop() = 0;
+  virtual void terminate() = 0;
+  connection_base* next_connection() const noexcept { return next_; }
+
+  // The worker's intrusive list (touched on its thread only).
+  connection_base* prev_ = nullptr;
+  connection_base* next_ = nullptr;
+};
+
+/// A plain TCP stream: read by waiting for readiness and draining the non-blocking socket into
+/// the worker's shared buffer (no read buffer per connection), written with gathered writes.
+class plain_stream {
+ public:
+  /// No handshake; reads drain the socket itself (see basic_connection::read_ready).
+  static constexpr bool drains_socket = true;
+  explicit plain_stream(asio::ip::tcp::socket s) : sock_(std::move(s)) {}
+  asio::ip::tcp::socket& socket() noexcept { return sock_; }
+
+ private:
+  asio::ip::tcp::socket sock_;
+};
+
+/// `Stream` is plain_stream or (net/tls.hpp) tls_stream: a template parameter rather than a
+/// virtual byte stream, so the plain path compiles to exactly what it was before TLS existed.
+/// A stream with `drains_socket == false` provides async_handshake, async_read_some (into its
+/// own buffer), async_write (one contiguous buffer) and async_shutdown.
+template <class Stream>
+class basic_connection final : public connection_base,
+                               public deadline_entry,
+                               public answer_sink,
+                               public ws_sink,
+                               public std::enable_shared_from_this<basic_connection<Stream>> {
+ public:
+  using tcp = asio::ip::tcp;
+  using std::enable_shared_from_this<basic_connection<Stream>>::shared_from_this;
+
+  template <class... StreamArgs>
+  basic_connection(std::shared_ptr<worker> w, StreamArgs&&... stream_args)
+      : keep_(std::move(w)),
+        w_(*keep_),
+        stream_(std::forward<StreamArgs>(stream_args)...),
+        parser_(request_limits{w_.opts.max_header_bytes, w_.opts.max_headers, w_.opts.max_body_bytes}) {}
+
+  ~basic_connection() override {
+    if (con_ && !ws_down_) {
+      dead_ = true;
+      con_->eof();  // breaks websocketpp's connection <-> read handler cycle
+    }
+    unregister();
+  }
+
+  /// On the worker's thread, right after accept.
+  void start() {
+    asio::error_code ec;
+    remote_ = stream_.socket().remote_endpoint(ec);
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    stream_.socket().non_blocking(true, ec);
+    next_ = w_.first;
+    if (next_) next_->prev_ = this;
+    w_.first = this;
+    linked_ = true;
+    ++w_.connections;
+    if constexpr (Stream::drains_socket) {
+      set_deadline(kind::request, w_.opts.request_timeout);
+      read_ready();
+    } else {
+      // TLS: the handshake under its own deadline (a client that connects and sends nothing, or
+      // a handshake byte at a time, is closed by it); HTTP starts once it is done.
+      set_deadline(kind::handshake, stream_.handshake_timeout());
+      stream_.async_handshake([self = shared_from_this()](const asio::error_code& e) {
+        if (self->dead_) return;
+        if (e) {
+          // Plain HTTP to a TLS port, garbage, a client that rejects the certificate: this
+          // connection only.
+          self->w_.log.warn([&] { return "net: TLS handshake with " + self->peer() + " failed: " + e.message(); });
+          return self->terminate();
+        }
+        self->set_deadline(kind::request, self->w_.opts.request_timeout);
+        self->arm_wait();
+      });
+    }
+  }
+
+  /// host::stop(): HTTP connections finish the answers they owe, then close; WebSockets get a
+  /// 1001 close frame.
+  void begin_stop() override {
+    if (dead_) return;
+    if (mode_ == mode::websocket) {
+      if (ws_is_open_) ws_close(1001, "server stopping");
+      // A close already under way (a handler's, just before stop) finishes under its deadline
+      // and the stop grace: terminating here would drop its close frame unsent.
+      else if (!ws_opened_) terminate();
+      return;
+    }
+    stop_parsing_ = true;
+    held_.clear();
+    if (slots_.empty() && !writing_ && out_.empty()) terminate();
+  }
+
+  /// Closes the socket now (no more output); idempotent.
+  void terminate() override {
+    if (dead_) return;
+    dead_ = true;
+    ws_is_open_ = false;
+    w_.wheel.disarm(*this);
+    if (con_ && !ws_down_) {
+      in_batch_ = true;
+      con_->eof();  // websocketpp ends the connection (its callbacks see dead_)
+      in_batch_ = false;
+    }
+    notify_ws_close();
+    // on_close was the handler's last event: let it go (it may hold handles to this connection).
+    wsh_.reset();
+    self_handle_ = websocket();
+    asio::error_code ec;
+    stream_.socket().close(ec);
+    abort_pending();
+    slots_.clear();
+    held_.clear();
+    out_.clear();
+    unregister();
+  }
+
+  bool open() const noexcept override { return !dead_; }
+
+  void on_abort(std::uint64_t seq, std::function<void()> f) override {
+    if (w_.stopped) return;
+    if (!on_thread()) {
+      asio::post(w_.io, [self = shared_from_this(), seq, f = std::move(f)]() mutable { self->on_abort(seq, std::move(f)); });
+      return;
+    }
+    for (auto& x : slots_)
+      if (x.seq == seq && !x.ready) {
+        x.abort = std::move(f);
+        return;
+      }
+    if (dead_ && f) f();  // already gone
+  }
+
+  // --- answers (any thread) ---
+  void answer(std::uint64_t seq, int status, std::string fields, std::string body,
+              std::shared_ptr<const std::string> shared, bool close) override {
+    if (w_.stopped) return;
+    if (!on_thread()) {
+      asio::post(w_.io, [self = shared_from_this(), seq, status, f = std::move(fields), b = std::move(body),
+                         s = std::move(shared), close]() mutable {
+        self->answer(seq, status, std::move(f), std::move(b), std::move(s), close);
+      });
+      return;
+    }
+    if (dead_ || mode_ != mode::http) return;
+    slot* s = nullptr;
+    for (auto& x : slots_)
+      if (x.seq == seq) s = &x;
+    if (!s || s->ready) return;
+    s->ready = true;
+    s->abort = nullptr;
+    if (close || w_.stopping) s->close = true;
+    std::string& h = s->head;
+    h.reserve(64 + fields.size());
+    h += s->minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    h += std::to_string(status);
+    h += ' ';
+    h += portico::detail::reason_phrase(status);
+    h += "\r\n";
+    h += fields;
+    const bool bodiless = status < 200 || status == 204 || status == 304;
+    if (!bodiless) {
+      h += "Content-Length: ";
+      h += std::to_string(shared ? shared->size() : body.size());
+      h += "\r\n";
+    }
+    if (s->close) h += "Connection: close\r\n";
+    else if (s->minor == 0) h += "Connection: keep-alive\r\n";
+    h += "\r\n";
+    if (!s->head_only && !bodiless) {
+      s->body = std::move(body);
+      s->shared = std::move(shared);
+    }
+    release_ready();
+    if (!in_batch_) after_output();
+  }
+
+  // --- WebSocket handle (any thread) ---
+  void ws_send(std::string_view payload, bool binary) override {
+    if (!on_thread()) {
+      if (w_.stopped) return;
+      asio::post(w_.io, [self = shared_from_this(), p = std::string(payload), binary] { self->ws_send(p, binary); });
+      return;
+    }
+    if (!ws_is_open_ || overflow_ || con_->get_state() != websocketpp::session::state::open) return;
+    // Server frames are unmasked and websocketpp keeps no state about outgoing data frames, so
+    // the host frames them itself straight into the output queue (one copy, no message object).
+    namespace fr = websocketpp::frame;
+    const auto op = binary ? fr::opcode::binary : fr::opcode::text;
+    fr::basic_header bh(op, payload.size(), true, false);
+    fr::extended_header eh(payload.size());
+    const std::size_t hl = fr::get_header_len(bh);
+    char head[fr::BASIC_HEADER_LENGTH + fr::MAX_EXTENDED_HEADER_LENGTH];
+    head[0] = static_cast<char>(bh.b0);
+    head[1] = static_cast<char>(bh.b1);
+    std::memcpy(head + fr::BASIC_HEADER_LENGTH, eh.bytes, hl - fr::BASIC_HEADER_LENGTH);
+    queue_copy(head, hl, payload.data(), payload.size());
+  }
+  void ws_send(shared_frame frame) override {
+    if (!on_thread()) {
+      if (w_.stopped) return;
+      asio::post(w_.io, [self = shared_from_this(), f = std::move(frame)]() mutable { self->ws_send(std::move(f)); });
+      return;
+    }
+    if (!ws_is_open_ || overflow_ || con_->get_state() != websocketpp::session::state::open) return;
+    out_bytes_ += frame->size();
+    out_.push_back(piece{std::string(), std::move(frame)});
+    after_queue();
+  }
+  void ws_close(std::uint16_t code, std::string_view reason) override {
+    if (!on_thread()) {
+      if (w_.stopped) return;
+      asio::post(w_.io, [self = shared_from_this(), code, r = std::string(reason)] { self->ws_close(code, r); });
+      return;
+    }
+    if (!ws_is_open_ || !con_) return;
+    ws_is_open_ = false;
+    // A close reason is at most 123 bytes (RFC 6455 5.5); cut at a UTF-8 character boundary.
+    if (reason.size() > websocketpp::frame::limits::close_reason_size) {
+      reason = reason.substr(0, websocketpp::frame::limits::close_reason_size);
+      std::size_t end = reason.size();
+      while (end > 0 && (static_cast<unsigned char>(reason[end - 1]) & 0xC0) == 0x80) --end;
+      if (end > 0 && static_cast<unsigned char>(reason[end - 1]) >= 0xC0) --end;  // its lead byte
+      reason = reason.substr(0, end);
+    }
+    websocketpp::lib::error_code ec;
+    con_->close(code, std::string(reason), ec);
+    if (!dead_ && !ws_down_) set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);
+    if (!in_batch_) after_output();
+  }
+  bool ws_open() const noexcept override { return ws_is_open_; }
+  std::size_t ws_buffered() const noexcept override { return out_bytes_; }
+  const void* ws_home() const noexcept override { return &w_; }
+  bool ws_on_home() const noexcept override { return on_thread(); }
+  void ws_post(std::function<void()> f) override {
+    if (!w_.stopped) asio::post(w_.io, std::move(f));
+  }
+
+ private:
+  enum class mode : unsigned char { http, websocket };
+  enum class kind : unsigned char { none, handshake, request, idle, ws_handshake, ws_close, linger };
+
+  /// One request's place in the pipeline; answered slots leave from the front, in order.
+  struct slot {
+    std::uint64_t seq = 0;
+    int minor = 1;
+    bool ready = false, close = false, head_only = false;
+    std::string head, body;
+    std::shared_ptr<const std::string> shared;
+    std::function<void()> abort;  ///< response::on_abort
+  };
+  /// A piece of output: owned bytes (coalesced appends) or a shared frame/body.
+  struct piece {
+    std::string own;
+    std::shared_ptr<const std::string> shared;
+    asio::const_buffer buffer() const noexcept {
+      return shared ? asio::buffer(*shared) : asio::buffer(own);
+    }
+  };
+
+  void push_slot() {
+    slot s;
+    s.seq = next_seq_++;
+    slots_.push_back(std::move(s));
+  }
+
+  bool on_thread() const noexcept { return w_.io.get_executor().running_in_this_thread(); }
+
+  void set_deadline(kind k, std::chrono::milliseconds after) {
+    deadline_ = k;
+    if (k == kind::none) w_.wheel.disarm(*this);
+    else w_.wheel.arm(*this, after);
+  }
+
+  void on_deadline() override {
+    auto self = shared_from_this();
+    const kind k = deadline_;
+    deadline_ = kind::none;
+    switch (k) {
+      case kind::request:
+        w_.log.warn([&] { return "net: request from " + peer() + " not complete within request_timeout: closing"; });
+        if (mode_ == mode::http && slots_.empty() && !writing_ && out_.empty()) {
+          parser_.reset();
+          stop_parsing_ = true;
+          push_slot();
+          answer(slots_.back().seq, 408, "Content-Type: text/plain\r\n", "Request Timeout", nullptr, true);
+          return;
+        }
+        break;
+      case kind::handshake:
+        w_.log.warn([&] { return "net: TLS handshake with " + peer() + " not complete within handshake_timeout: closing"; });
+        break;
+      case kind::idle: break;
+      case kind::ws_handshake:
+        w_.log.warn([&] { return "net: websocket handshake from " + peer() + " timed out"; });
+        break;
+      case kind::ws_close:
+        w_.log.info([&] { return "net: websocket close handshake with " + peer() + " timed out"; });
+        break;
+      case kind::linger:
+      case kind::none: break;
+    }
+    terminate();
+  }
+
+  // --- reading ---
+  bool read_paused() const noexcept {
+    if (dead_) return true;
+    if (lingering_) return false;
+    if (mode_ == mode::websocket) return ws_down_;
+    return stop_parsing_ || !held_.empty() || slots_.size() >= w_.opts.max_pipelined;
+  }
+
+  void read_ready() {
+    if constexpr (!Stream::drains_socket) {
+      return arm_wait();  // the stream reads asynchronously: nothing to drain
+    }
+    auto self = shared_from_this();
+    in_batch_ = true;
+    char* buf = w_.read_buf.get();
+    while (!read_paused()) {
+      asio::error_code ec;
+      const std::size_t n = stream_.socket().read_some(asio::buffer(buf, worker::read_buffer_size), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) {
+        in_batch_ = false;
+        on_eof();
+        return;
+      }
+      if (!lingering_) consume(buf, n);
+      if (n < worker::read_buffer_size) break;
+    }
+    in_batch_ = false;
+    after_output();
+  }
+
+  void arm_wait() {
+    if (dead_ || waiting_) return;
+    if (read_paused()) {
+      was_paused_ = true;
+      return;
+    }
+    if constexpr (!Stream::drains_socket) {
+      // One asynchronous read at a time into the stream's own buffer (decrypted bytes cannot go
+      // to the worker's shared one: a read may complete in a later turn). While lingering the
+      // stream's shutdown does the reading.
+      if (lingering_) return;
+      waiting_ = true;
+      stream_.async_read_some([self = shared_from_this()](const asio::error_code& ec, const char* p, std::size_t n) {
+        self->waiting_ = false;
+        if (self->dead_) return;
+        if (self->lingering_) return self->close_tls();  // cancelled (or input nobody reads)
+        if (ec) return self->on_eof();
+        self->in_batch_ = true;
+        self->consume(p, n);
+        self->in_batch_ = false;
+        self->after_output();
+      });
+      return;
+    }
+    waiting_ = true;
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const asio::error_code& ec) {
+      self->waiting_ = false;
+      if (ec) {
+        if (ec != asio::error::operation_aborted) self->terminate();
+        return;
+      }
+      self->read_ready();
+    });
+  }
+
+  void on_eof() {
+    if (mode_ == mode::websocket && con_ && !ws_down_ && !dead_) {
+      in_batch_ = true;
+      con_->eof();
+      in_batch_ = false;
+    }
+    terminate();
+  }
+
+  void consume(const char* p, std::size_t n) {
+    while (n > 0 && !dead_) {
+      if (mode_ == mode::websocket) return feed_ws(p, n);
+      if (stop_parsing_) return;  // bytes after a closing request or an error are nobody's
+      if (!held_.empty() || slots_.size() >= w_.opts.max_pipelined) {
+        held_.append(p, n);  // resumed once answers go out
+        return;
+      }
+      const std::size_t k = parser_.feed(p, n);
+      p += k;
+      n -= k;
+      if (parser_.current() == request_parser::state::failed) return reject();
+      if (parser_.current() == request_parser::state::body && !continued_) expect_continue();
+      if (parser_.current() == request_parser::state::done) {
+        continued_ = false;
+        dispatch(parser_.take());
+      }
+    }
+  }
+
+  /// `Expect: 100-continue` (curl for bodies over 1 KB): say go ahead, unless earlier answers are
+  /// still owed (an interim answer must not overtake them; the client then sends after its own
+  /// short wait).
+  void expect_continue() {
+    continued_ = true;
+    if (!slots_.empty() || parser_.partial().minor_version() == 0 ||
+        !portico::detail::iequals(parser_.partial().header("expect"), "100-continue"))
+      return;
+    static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    out_.push_back(piece{std::string(interim, sizeof interim - 1), nullptr});
+    out_bytes_ += sizeof interim - 1;
+  }
+
+  void reject() {
+    const int status = parser_.error_status();
+    w_.log.warn([&] { return "net: " + std::to_string(status) + " to " + peer() + ": " + parser_.error_reason(); });
+    parser_.reset();
+    stop_parsing_ = true;
+    held_.clear();
+    push_slot();
+    answer(slots_.back().seq, status, "Content-Type: text/plain\r\n", portico::detail::reason_phrase(status), nullptr, true);
+  }
+
+  void dispatch(request r) {
+    ++served_;
+    r.set_remote_endpoint(remote_);
+    r.set_io_context(&w_.io);
+    handler* h = w_.mounts.find(r.path());
+    slot s;
+    s.seq = next_seq_++;
+    s.minor = r.minor_version();
+    s.close = !r.keep_alive() || w_.stopping;
+    s.head_only = r.method() == "HEAD";
+    if (s.close) stop_parsing_ = true;
+    if (r.is_websocket_upgrade()) {
+      upgrade u;
+      if (!slots_.empty()) {
+        u.status = 400;
+        u.body = "upgrade behind unanswered requests";
+      } else if (h) {
+        try {
+          u = h->on_upgrade(r);
+        } catch (const std::exception& e) {
+          w_.log.error(std::string("net: upgrade handler threw: ") + e.what());
+          u = upgrade{nullptr, 500, {}};
+        } catch (...) {
+          u = upgrade{nullptr, 500, {}};
+        }
+      }
+      if (u.accept) return start_websocket(std::move(r), std::move(u.accept));
+      slots_.push_back(std::move(s));
+      return answer(slots_.back().seq, u.status, "Content-Type: text/plain\r\n", std::move(u.body), nullptr, false);
+    }
+    const std::uint64_t seq = s.seq;
+    slots_.push_back(std::move(s));
+    if (!h) return answer(seq, 404, "Content-Type: text/plain\r\n", "Not Found", nullptr, false);
+    try {
+      h->on_request(std::move(r), response(shared_from_this(), seq));
+    } catch (const std::exception& e) {
+      // The response was a parameter: destroyed by now, it answered 500 if unsent.
+      w_.log.error(std::string("net: request handler threw: ") + e.what());
+    } catch (...) {
+      w_.log.error("net: request handler threw");
+    }
+  }
+
+  // --- WebSocket ---
+  void start_websocket(request r, std::shared_ptr<websocket_handler> h) {
+    mode_ = mode::websocket;
+    wsh_ = std::move(h);
+    con_ = w_.ws.get_connection();
+    basic_connection* self = this;
+    using hdl = websocketpp::connection_hdl;
+    con_->set_write_handler([self](hdl, const char* p, std::size_t n) {
+      self->queue_copy(p, n, nullptr, 0);
+      return websocketpp::lib::error_code();
+    });
+    con_->set_vector_write_handler([self](hdl, const std::vector<websocketpp::transport::buffer>& bufs) {
+      for (auto& b : bufs) self->queue_copy(b.buf, b.len, nullptr, 0);
+      return websocketpp::lib::error_code();
+    });
+    // The close handshake is over (or the protocol failed): write what is queued, then close.
+    con_->set_shutdown_handler([self](hdl) {
+      self->ws_down_ = true;
+      self->ws_is_open_ = false;
+      self->closing_ = true;
+      if (!self->dead_ && !self->in_batch_)
+        asio::post(self->w_.io, [s = self->shared_from_this()] { s->after_output(); });
+      return websocketpp::lib::error_code();
+    });
+    con_->set_open_handler([self](hdl) {
+      self->ws_opened_ = self->ws_is_open_ = true;
+      self->set_deadline(kind::none, {});
+      self->self_handle_ = websocket(self->shared_from_this());
+      self->guarded([&] { self->wsh_->on_open(self->self_handle_); });
+    });
+    con_->set_message_handler([self](hdl, detail::ws_endpoint::message_ptr m) {
+      if (self->dead_) return;
+      const bool binary = m->get_opcode() == websocketpp::frame::opcode::binary;
+      self->guarded([&] { self->wsh_->on_message(self->self_handle_, m->get_raw_payload(), binary); });
+    });
+    // The code the peer sent; when it sent none (websocketpp failed the connection: 1002, 1007,
+    // 1009 are terminal there, the TCP connection is dropped after the close frame) the one sent.
+    con_->set_close_handler([self](hdl) {
+      namespace cs = websocketpp::close::status;
+      const auto remote = self->con_->get_remote_close_code();
+      const bool got = remote != cs::no_status && remote != cs::abnormal_close && remote != cs::blank;
+      self->close_code_ = got ? remote : self->con_->get_local_close_code();
+      self->close_reason_ = got ? self->con_->get_remote_close_reason() : self->con_->get_local_close_reason();
+    });
+    con_->set_fail_handler([self](hdl) {
+      self->close_code_ = self->con_->get_local_close_code();
+      self->close_reason_ = self->con_->get_local_close_reason();
+    });
+    set_deadline(kind::ws_handshake, w_.opts.websocket_handshake_timeout);
+    con_->start();
+    feed_ws(r.raw_head().data(), r.raw_head().size());
+    if (!r.body().empty()) feed_ws(r.body().data(), r.body().size());
+  }
+
+  /// The client left: tell the handlers still holding unanswered requests (once each).
+  void abort_pending() {
+    for (auto& x : slots_) {
+      if (x.ready || !x.abort) continue;
+      auto f = std::move(x.abort);
+      x.abort = nullptr;
+      try {
+        f();
+      } catch (const std::exception& e) {
+        w_.log.error(std::string("net: on_abort threw: ") + e.what());
+      } catch (...) {
+        w_.log.error("net: on_abort threw");
+      }
+    }
+  }
+
+  /// Runs user code; an exception closes the WebSocket with 1011 and is logged once.
+  template <class F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      w_.log.error(std::string("net: websocket handler threw: ") + e.what());
+      ws_close(1011, "internal error");
+    } catch (...) {
+      w_.log.error("net: websocket handler threw");
+      ws_close(1011, "internal error");
+    }
+  }
+
+  /// websocketpp takes at most connection_read_buffer_size per call, and 0 once it stops reading.
+  void feed_ws(const char* p, std::size_t n) {
+    while (n && !dead_ && !ws_down_) {
+      const std::size_t k = con_->read_some(p, n);
+      if (k == 0) {
+        // After failing a connection (invalid UTF-8 -> 1007, bad frame -> 1002) websocketpp has
+        // sent its close frame and reads no more: the host finishes the close (flush, half-close,
+        // wait for the peer's FIN under the linger deadline).
+        if (con_->get_state() == websocketpp::session::state::closing) {
+          close_code_ = con_->get_local_close_code();
+          close_reason_ = con_->get_local_close_reason();
+          ws_down_ = closing_ = true;
+          ws_is_open_ = false;
+        }
+        break;
+      }
+      p += k;
+      n -= k;
+    }
+    if (!dead_ && !ws_down_ && con_->get_state() == websocketpp::session::state::closing &&
+        deadline_ != kind::ws_close)
+      set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);
+  }
+
+  void notify_ws_close() {
+    if (!ws_opened_ || close_notified_) return;
+    close_notified_ = true;
+    std::uint16_t code = close_code_;
+    if (code == websocketpp::close::status::no_status || code == websocketpp::close::status::blank) code = 1006;
+    guarded([&] { wsh_->on_close(code, close_reason_); });
+  }
+
+  // --- writing ---
+  /// Appends [a, a+an) + [b, b+bn) to the output, into the last owned piece when it has room.
+  void queue_copy(const char* a, std::size_t an, const char* b, std::size_t bn) {
+    if (dead_ || overflow_) return;
+    if (out_.empty() || out_.back().shared || out_.back().own.size() >= 64 * 1024) out_.emplace_back();
+    std::string& s = out_.back().own;
+    s.append(a, an);
+    if (bn) s.append(b, bn);
+    out_bytes_ += an + bn;
+    after_queue();
+  }
+
+  void after_queue() {
+    if (out_bytes_ > w_.opts.max_output_bytes && !overflow_) {
+      overflow_ = true;
+      w_.log.warn([&] {
+        return "net: " + peer() + " does not read: " + std::to_string(out_bytes_) +
+               " bytes queued (max_output_bytes); closing";
+      });
+      // Possibly inside a websocketpp callback: close from a fresh stack.
+      asio::post(w_.io, [self = shared_from_this()] { self->terminate(); });
+      return;
+    }
+    if (!in_batch_) flush();
+  }
+
+  /// Answered slots at the front go to the output, in request order.
+  void release_ready() {
+    while (!slots_.empty() && slots_.front().ready) {
+      slot s = std::move(slots_.front());
+      slots_.erase(slots_.begin());
+      out_bytes_ += s.head.size() + s.body.size() + (s.shared ? s.shared->size() : 0);
+      out_.push_back(piece{std::move(s.head), nullptr});
+      if (!s.body.empty()) out_.push_back(piece{std::move(s.body), nullptr});
+      if (s.shared && !s.shared->empty()) out_.push_back(piece{std::string(), std::move(s.shared)});
+      if (s.close) {
+        closing_ = stop_parsing_ = true;
+        slots_.clear();
+        held_.clear();
+        break;
+      }
+    }
+  }
+
+  /// After a read batch, a write or an answer from outside one: write, re-arm the deadline,
+  /// resume a paused pipeline, wait for input.
+  void after_output() {
+    if (dead_) return;
+    flush();
+    if (dead_) return;
+    update_deadline();
+    if (mode_ == mode::http && !stop_parsing_ && !held_.empty() && slots_.size() < w_.opts.max_pipelined) {
+      std::string bytes = std::move(held_);
+      held_.clear();
+      in_batch_ = true;
+      consume(bytes.data(), bytes.size());
+      in_batch_ = false;
+      return after_output();
+    }
+    if (was_paused_ && !waiting_ && !read_paused()) {
+      // Bytes that arrived while paused had their edge reported already: drain before waiting.
+      was_paused_ = false;
+      return read_ready();
+    }
+    arm_wait();
+  }
+
+  void flush() {
+    if (writing_ || dead_) return;
+    if (out_.empty()) {
+      if (closing_ && !lingering_) begin_linger();
+      return;
+    }
+    writing_ = true;
+    inflight_.swap(out_);
+    if constexpr (!Stream::drains_socket) {
+      // TLS writes one buffer per record: gather the pieces into one buffer (a copy is cheap
+      // next to the encryption) rather than one record per piece.
+      std::string& all = stream_.write_buffer();
+      all.clear();
+      for (auto& p : inflight_) all.append(static_cast<const char*>(p.buffer().data()), p.buffer().size());
+      stream_.async_write([self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+        self->writing_ = false;
+        self->out_bytes_ -= std::min(n, self->out_bytes_);
+        self->inflight_.clear();
+        self->stream_.release_write_buffer();
+        if (ec) return self->terminate();
+        self->after_output();
+      });
+      return;
+    }
+    bufs_.clear();
+    for (auto& p : inflight_) bufs_.push_back(p.buffer());
+    asio::async_write(stream_.socket(), bufs_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+      self->writing_ = false;
+      self->out_bytes_ -= std::min(n, self->out_bytes_);
+      self->inflight_.clear();
+      if (ec) return self->terminate();
+      self->after_output();
+    });
+  }
+
+  /// Half-close and read until the peer closes (bounded): closing with unread input would reset
+  /// the connection and could destroy the last answer before the client reads it.
+  void begin_linger() {
+    lingering_ = true;
+    held_.clear();
+    set_deadline(kind::linger, w_.opts.linger_timeout);
+    if constexpr (!Stream::drains_socket) {
+      // TLS: close_notify, then read until the peer's (the stream's shutdown does both). A read
+      // in progress is cancelled first (its handler then calls close_tls): one reader at a time.
+      if (waiting_) {
+        asio::error_code ec;
+        stream_.socket().cancel(ec);
+      } else {
+        close_tls();
+      }
+      return;
+    }
+    asio::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  /// The end of a lingering TLS connection: close_notify both ways (bounded by the linger
+  /// deadline), then close.
+  void close_tls() {
+    if constexpr (!Stream::drains_socket) {
+      if (dead_ || tls_closing_) return;
+      tls_closing_ = true;
+      stream_.async_shutdown([self = shared_from_this()](const asio::error_code&) { self->terminate(); });
+    }
+  }
+
+  void update_deadline() {
+    if (dead_ || lingering_ || mode_ == mode::websocket) return;
+    if (parser_.in_progress()) {
+      if (deadline_ != kind::request) set_deadline(kind::request, w_.opts.request_timeout);
+    } else if (slots_.empty() && !writing_ && out_.empty()) {
+      // Before the first request the accept's request deadline stands.
+      if (deadline_ != kind::idle && served_ > 0) set_deadline(kind::idle, w_.opts.idle_timeout);
+    } else if (deadline_ != kind::none) {
+      set_deadline(kind::none, {});  // the handler has the request (it may be a long-poll)
+    }
+  }
+
+  void unregister() noexcept {
+    if (!linked_) return;
+    linked_ = false;
+    if (prev_) prev_->next_ = next_;
+    else w_.first = next_;
+    if (next_) next_->prev_ = prev_;
+    prev_ = next_ = nullptr;
+    --w_.connections;
+    if (w_.stopping && w_.connections == 0) {  // host::stop() waits for this
+      w_.ticker.cancel();
+      w_.grace.cancel();
+    }
+  }
+
+  std::string peer() const {
+    asio::error_code ec;
+    return remote_.address().to_string(ec) + ":" + std::to_string(remote_.port());
+  }
+
+  std::shared_ptr<worker> keep_;
+  worker& w_;
+  Stream stream_;
+  tcp::endpoint remote_;
+  request_parser parser_;
+  std::vector<slot> slots_;
+  std::string held_;  ///< input behind a full pipeline
+  std::vector<piece> out_, inflight_;
+  std::vector<asio::const_buffer> bufs_;
+  std::size_t out_bytes_ = 0;
+  std::uint64_t next_seq_ = 0, served_ = 0;
+
+  ws_connection_ptr con_;
+  std::shared_ptr<websocket_handler> wsh_;
+  websocket self_handle_;  ///< reset on terminate (it keeps this connection alive)
+  std::string close_reason_;
+  std::uint16_t close_code_ = 1006;
+
+  std::atomic<bool> dead_{false};
+  std::atomic<bool> ws_is_open_{false};
+  mode mode_ = mode::http;
+  kind deadline_ = kind::none;
+  bool in_batch_ = false, waiting_ = false, writing_ = false, was_paused_ = false;
+  bool stop_parsing_ = false, closing_ = false, lingering_ = false, overflow_ = false, linked_ = false;
+  bool ws_down_ = false, ws_opened_ = false, close_notified_ = false, continued_ = false, tls_closing_ = false;
+};
+
+using connection = basic_connection<plain_stream>;
+
+}  // namespace portico::net::detail
+// ---- end portico/net/connection.hpp ----
+
+namespace portico::net {
+
+struct tls_options;  // <portico/net/tls.hpp>
+
+class host {
+ public:
+  using tcp = asio::ip::tcp;
+
+  explicit host(host_options o = {}) : opts_(std::move(o)), log_("portico.net") {
+    unsigned n = opts_.threads ? opts_.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_shared<worker>(opts_, mounts_, log_));
+  }
+  host(const host&) = delete;
+  host& operator=(const host&) = delete;
+  ~host() { stop(); }
+
+  const host_options& options() const noexcept { return opts_; }
+  portico::logger& log() noexcept { return log_; }
+
+  /// Serves `h` for every request whose path starts with `prefix` ("/" = everything). The longest
+  /// matching prefix wins. Mount before start().
+  void mount(std::string prefix, std::shared_ptr<handler> h) {
+    if (started_) throw std::logic_error("portico::net::host: mount() after start()");
+    auto& m = mounts_.mounts;
+    m.erase(std::remove_if(m.begin(), m.end(), [&](auto& e) { return e.first == prefix; }), m.end());
+    m.emplace_back(std::move(prefix), std::move(h));
+    std::stable_sort(m.begin(), m.end(), [](auto& a, auto& b) { return a.first.size() > b.first.size(); });
+  }
+  void mount(std::string prefix, function_handler::request_fn on_request, function_handler::upgrade_fn on_upgrade = {}) {
+    mount(std::move(prefix), std::make_shared<function_handler>(std::move(on_request), std::move(on_upgrade)));
+  }
+
+  /// Listens on `address` ("127.0.0.1", "::1", "0.0.0.0", "::"; "" = "0.0.0.0") and `port`
+  /// (0 = ephemeral); returns the bound port. An IPv6 socket is IPv6-only, so "::" and "0.0.0.0"
+  /// can both listen on one port. Throws std::system_error (e.g. address in use).
+  std::uint16_t listen(const std::string& address, std::uint16_t port) {
+    return listen_with(address, port, [](const std::shared_ptr<worker>& w, tcp::socket s) {
+      std::make_shared<detail::connection>(w, std::move(s))->start();
+    });
+  }
+
+  /// Like listen(), but the listener speaks TLS: https:// and wss:// on it, the same mounts.
+  /// Defined in <portico/net/tls.hpp> (which declares tls_options): only programs that include it
+  /// link OpenSSL. Throws std::invalid_argument naming an option whose file cannot be used.
+  inline std::uint16_t listen_tls(const std::string& address, std::uint16_t port, const tls_options& tls);
+
+  /// Makes and starts the connection of an accepted socket, on the worker's thread.
+  using spawn_fn = std::function<void(const std::shared_ptr<worker>&, tcp::socket)>;
+
+  /// listen() with the connection type of `spawn` (plain, TLS).
+  std::uint16_t listen_with(const std::string& address, std::uint16_t port, spawn_fn spawn) {
+    if (stopped_) throw std::logic_error("portico::net::host: listen() after stop()");
+    const auto addr = asio::ip::make_address(address.empty() ? "0.0.0.0" : address);
+    const tcp::endpoint where(addr, port);
+    auto& w = *workers_[acceptors_.size() % workers_.size()];
+    auto a = std::make_unique<listener>(w.io, std::move(spawn));
+    a->acceptor.open(where.protocol());
+    if (addr.is_v6()) a->acceptor.set_option(asio::ip::v6_only(true));
+    a->acceptor.set_option(tcp::acceptor::reuse_address(true));  // TIME_WAIT only: not SO_REUSEPORT
+    asio::error_code ec;
+    a->acceptor.bind(where, ec);
+    if (ec) {
+      log_.error("net: cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
+      throw std::system_error(ec, "portico::net::host::listen " + address + ":" + std::to_string(port));
+    }
+    a->acceptor.listen(asio::socket_base::max_listen_connections);
+    const std::uint16_t bound = a->acceptor.local_endpoint().port();
+    acceptors_.push_back(std::move(a));
+    if (started_) {
+      listener* l = acceptors_.back().get();
+      asio::post(l->acceptor.get_executor(), [this, l] { accept(*l); });
+    }
+    return bound;
+  }
+
+  /// Where the host listens (in listen() order).
+  std::vector<tcp::endpoint> local_endpoints() const {
+    std::vector<tcp::endpoint> r;
+    for (auto& a : acceptors_) {
+      asio::error_code ec;
+      r.push_back(a->acceptor.local_endpoint(ec));
+    }
+    return r;
+  }
+
+  /// Starts the I/O threads.
+  void start() {
+    if (started_ || stopped_) return;
+    started_ = true;
+    for (auto& a : acceptors_) {
+      listener* l = a.get();
+      asio::post(l->acceptor.get_executor(), [this, l] { accept(*l); });
+    }
+    for (auto& wp : workers_) {
+      worker* w = wp.get();
+      tick(*w);
+      w->thread = std::thread([w] { w->io.run(); });
+    }
+  }
+
+  /// Stops accepting, lets HTTP connections finish the answers they owe and sends WebSockets a
+  /// 1001 close, then closes whatever is left after opts.stop_timeout and joins the threads.
+  /// Idempotent; not from an I/O thread of this host.
+  void stop() {
+    if (stopped_) return;
+    for (auto& w : workers_)
+      if (w->thread.get_id() == std::this_thread::get_id())
+        throw std::logic_error("portico::net::host::stop() called from one of its I/O threads");
+    stopped_ = true;
+    if (!started_) return;
+    for (auto& a : acceptors_) {
+      listener* l = a.get();
+      asio::post(l->acceptor.get_executor(), [l] {
+        asio::error_code ec;
+        l->acceptor.close(ec);
+        l->retry.cancel();
+      });
+    }
+    for (auto& wp : workers_) {
+      worker* w = wp.get();
+      asio::post(w->io, [w] {
+        w->stopping = true;
+        for (detail::connection_base* c = w->first; c;) {
+          detail::connection_base* next = c->next_connection();
+          c->begin_stop();
+          c = next;
+        }
+        w->grace.expires_after(w->opts.stop_timeout);
+        w->grace.async_wait([w](const asio::error_code& ec) {
+          if (ec) return;
+          while (w->first) w->first->terminate();
+        });
+        drained(*w);
+      });
+    }
+    for (auto& w : workers_) {
+      if (w->thread.joinable()) w->thread.join();
+      w->stopped = true;
+      // Answers posted while the thread was ending hold their connection (which holds the
+      // worker): run them out now; they see `stopped` and drop what they carry.
+      w->io.restart();
+      w->io.poll();
+    }
+  }
+
+  /// Connections accepted since the host was made (for tests and metrics: keep-alive shows as
+  /// fewer connections than requests).
+  std::size_t accepted_count() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+
+  /// Live connections (HTTP and WebSocket), summed over threads; for tests and metrics (waits
+  /// for each I/O thread: not from one of them).
+  std::size_t connection_count() {
+    std::size_t n = 0;
+    for (auto& wp : workers_) {
+      worker* w = wp.get();
+      if (!started_ || stopped_) {
+        n += w->connections;
+        continue;
+      }
+      std::promise<std::size_t> p;
+      auto f = p.get_future();
+      asio::post(w->io, [w, &p] { p.set_value(w->connections); });
+      n += f.get();
+    }
+    return n;
+  }
+
+ private:
+  struct listener {
+    listener(asio::io_context& io, spawn_fn s) : acceptor(io), retry(io), spawn(std::move(s)) {}
+    tcp::acceptor acceptor;
+    asio::steady_timer retry;  ///< after an accept error (EMFILE): try again shortly
+    spawn_fn spawn;
+  };
+
+  /// Accepted sockets are spread over the threads round-robin.
+  void accept(listener& l) {
+    auto& target = workers_[next_worker_++ % workers_.size()];
+    l.acceptor.async_accept(target->io, [this, &l, target](const asio::error_code& ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !l.acceptor.is_open()) return;
+      if (ec) {
+        log_.warn("net: accept failed: " + ec.message());
+        l.retry.expires_after(std::chrono::milliseconds(100));
+        l.retry.async_wait([this, &l](const asio::error_code& e) {
+          if (!e && l.acceptor.is_open()) accept(l);
+        });
+        return;
+      }
+      accepted_.fetch_add(1, std::memory_order_relaxed);
+      asio::post(target->io, [target, &l, sock = std::move(s)]() mutable {
+        if (target->stopping) return;
+        l.spawn(target, std::move(sock));
+      });
+      accept(l);
+    });
+  }
+
+  /// The wheel's timer; once stopping and without connections, it stops and the thread ends.
+  void tick(worker& w) {
+    w.ticker.expires_after(w.wheel.resolution());
+    w.ticker.async_wait([this, &w](const asio::error_code& ec) {
+      if (ec) return;
+      w.wheel.advance();
+      if (!drained(w)) tick(w);
+    });
+  }
+  static bool drained(worker& w) {
+    if (!w.stopping || w.connections) return false;
+    w.ticker.cancel();
+    w.grace.cancel();
+    return true;
+  }
+
+  host_options opts_;
+  portico::logger log_;
+  detail::mount_table mounts_;
+  std::vector<std::shared_ptr<worker>> workers_;
+  std::vector<std::unique_ptr<listener>> acceptors_;
+  std::atomic<std::size_t> next_worker_{0};
+  std::atomic<std::size_t> accepted_{0};
+  bool started_ = false, stopped_ = false;
+};
+
+}  // namespace portico::net
+// ---- end portico/net/host.hpp ----
 // ---- begin portico/engineio/detail/core.hpp ----
 /// The state an Engine.IO server shares with its sessions and workers: options, handlers, the
 /// session table, and the checks and answers of requests on the engine path. What a request
@@ -3002,6 +5036,103 @@ bool run_user_code(const logger& log, W&& what, F&& f) noexcept {
 
 }  // namespace portico::detail
 // ---- end portico/detail/user_code.hpp ----
+// ---- begin portico/engineio/metrics.hpp ----
+/// Per-worker counters (docs/metrics.md): each I/O worker owns one block of counters that only
+/// its own thread writes, with a relaxed load and store (a plain `add` on x86 and ARM: no lock
+/// prefix, no shared cache line between workers); a reader on any thread sums the blocks with
+/// relaxed loads. A count may lag by the writes still in flight on another core, which a scrape
+/// cannot tell from having come a microsecond earlier. Counts made on a thread that is not a
+/// worker (a user's thread, a timer thread) go to one shared block with `fetch_add`: those are
+/// never on the per-message path.
+///
+/// The block is a fixed array of slots; this layer uses `eio::*`, the layers above number theirs
+/// from `first_upper_slot` (socketio/metrics.hpp), so engineio stays ignorant of them.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace portico::engineio::metrics {
+
+constexpr unsigned slot_count = 32;
+constexpr unsigned first_upper_slot = 12;
+
+/// Engine.IO's slots.
+namespace eio {
+enum : unsigned {
+  sessions_opened = 0,  ///< handshakes accepted (any transport)
+  upgrades,             ///< polling sessions upgraded to websocket
+  packets_in,           ///< Engine.IO packets received (message, ping, pong, close, ...)
+  packets_out,          ///< Engine.IO packets queued for a client (broadcast: one per recipient)
+  bytes_in,             ///< payload bytes received: websocket frames, POST bodies
+  bytes_out,            ///< bytes queued for clients: websocket frames, GET bodies
+  send_queue_overflows, ///< sends refused by max_buffered_bytes (dropped or closed)
+  parse_errors,         ///< sessions closed for a malformed Engine.IO payload
+  oversize_payloads,    ///< sessions closed for a message or POST over max_payload
+  ping_timeouts,        ///< sessions closed because the client stopped answering pings
+  transport_errors,     ///< sessions closed for a transport error (send buffer full, ...)
+};
+static_assert(transport_errors < first_upper_slot, "engineio slots overlap the upper layers'");
+}  // namespace eio
+
+/// One worker's counters. Cache-line aligned so that two workers never write the same line.
+struct alignas(64) counters {
+  std::array<std::atomic<std::int64_t>, slot_count> v{};
+  /// Only on the thread that owns the block.
+  void add(unsigned i, std::int64_t n = 1) noexcept {
+    v[i].store(v[i].load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  /// From any thread (the shared block).
+  void add_shared(unsigned i, std::int64_t n = 1) noexcept { v[i].fetch_add(n, std::memory_order_relaxed); }
+  std::int64_t get(unsigned i) const noexcept { return v[i].load(std::memory_order_relaxed); }
+};
+
+/// The blocks of one server: one per worker plus the shared one. Blocks are added as workers
+/// are made, never removed: by listen() before the workers run, and, mounted on a net::host, by
+/// the first request a host thread brings. A fixed table with a published count lets a reader
+/// sum while a block is added. Past `max_workers` threads a worker's counts are not kept.
+class registry {
+ public:
+  static constexpr unsigned max_workers = 256;
+  explicit registry(unsigned workers = 0) {
+    for (unsigned i = 0; i < workers; ++i) add_worker();
+  }
+  /// A new worker's block (null past max_workers: that worker counts nothing).
+  counters* add_worker() {
+    std::lock_guard<std::mutex> g(add_mu_);
+    unsigned n = count_.load(std::memory_order_relaxed);
+    if (n == max_workers) return nullptr;
+    blocks_[n] = std::make_unique<counters>();
+    count_.store(n + 1, std::memory_order_release);
+    return blocks_[n].get();
+  }
+  counters* worker(unsigned i) noexcept { return i < workers() ? blocks_[i].get() : nullptr; }
+  counters& shared() noexcept { return shared_; }
+  std::size_t workers() const noexcept { return count_.load(std::memory_order_acquire); }
+  /// The sum over the workers and the shared block.
+  std::int64_t sum(unsigned i) const noexcept {
+    std::int64_t s = shared_.get(i);
+    const std::size_t n = workers();
+    for (std::size_t k = 0; k < n; ++k) s += blocks_[k]->get(i);
+    return s;
+  }
+  std::array<std::int64_t, slot_count> sums() const noexcept {
+    std::array<std::int64_t, slot_count> out{};
+    for (unsigned i = 0; i < slot_count; ++i) out[i] = sum(i);
+    return out;
+  }
+
+ private:
+  std::array<std::unique_ptr<counters>, max_workers> blocks_;
+  std::atomic<unsigned> count_{0};
+  std::mutex add_mu_;
+  counters shared_;
+};
+
+}  // namespace portico::engineio::metrics
+// ---- end portico/engineio/metrics.hpp ----
 
 #include <chrono>
 #include <condition_variable>
@@ -3015,11 +5146,17 @@ bool run_user_code(const logger& log, W&& what, F&& f) noexcept {
 namespace portico::engineio::detail {
 
 struct worker {
-  explicit worker(unsigned i) : index(i), ioc(1) {}
+  explicit worker(unsigned i) : index(i), own_ioc(1), ioc(own_ioc) {}
+  /// A thread of a net::host the engine is mounted on: the host runs `io`; no endpoint listens.
+  worker(unsigned i, asio::io_context& io) : index(i), own_ioc(1), ioc(io), hosted(true) {}
   unsigned index;
-  mutable asio::io_context ioc;  // declared before `ep`: the endpoint's acceptor must die first
+  mutable asio::io_context own_ioc;  // declared before `ep`: the endpoint's acceptor must die first
+  asio::io_context& ioc;             ///< own_ioc, or the host thread's
+  bool hosted = false;
   ws_endpoint ep;
   std::thread thread;
+  /// This worker's counters, written only on its thread; null when metrics are off.
+  metrics::counters* stats = nullptr;
   bool running_here() const { return ioc.get_executor().running_in_this_thread(); }
   /// Runs the io_context until it is stopped or out of work (the worker's thread). What a
   /// handler throws loses that handler's work, never the worker and the sessions on it.
@@ -3079,6 +5216,7 @@ struct core : std::enable_shared_from_this<core> {
   std::function<void()> on_stop;  ///< closes what on_websocket accepted (plain ws routes)
 
   std::vector<std::unique_ptr<worker>> workers;
+  std::unique_ptr<metrics::registry> stats;  ///< opts.metrics: one block per worker (listen())
   std::mutex table_mu;
   std::unordered_map<std::string, socket_ptr> table;
   std::atomic<bool> stopping{false};
@@ -3170,35 +5308,48 @@ struct core : std::enable_shared_from_this<core> {
     });
   }
 
+  /// What the checks of a request need of it, on websocketpp's endpoint.
+  struct asio_exchange {
+    core& c;
+    const ws_connection_ptr& con;
+    const std::string& method() const { return con->get_request().get_method(); }
+    bool cors() const { return apply_cors(c.opts.cors, con); }
+    void refuse(http_error e, const char* why) const { c.refuse_http(con, e, why); }
+  };
+
   /// Common checks of a request on the engine path; returns false after filling the refusal.
   bool check_request(const ws_connection_ptr& con, parsed_request& r, bool is_websocket) {
+    return check(asio_exchange{*this, con}, r, is_websocket);
+  }
+  template <class X>
+  bool check(const X& x, parsed_request& r, bool is_websocket) {
     if (!transport_enabled(r.transport)) {
-      refuse_http(con, http_error::unknown_transport);
+      x.refuse(http_error::unknown_transport, nullptr);
       return false;
     }
-    if (!apply_cors(opts.cors, con)) {
-      refuse_http(con, http_error::forbidden, "origin not allowed");
+    if (!x.cors()) {
+      x.refuse(http_error::forbidden, "origin not allowed");
       return false;
     }
     r.protocol = protocol_of(r.eio);
     if (r.protocol == 0) {
-      refuse_http(con, http_error::unsupported_protocol_version);
+      x.refuse(http_error::unsupported_protocol_version, nullptr);
       return false;
     }
     if (r.sid.empty()) {
-      if (con->get_request().get_method() != "GET") {
-        refuse_http(con, http_error::bad_handshake_method);
+      if (x.method() != "GET") {
+        x.refuse(http_error::bad_handshake_method, nullptr);
         return false;
       }
       if (!is_websocket && r.transport == "websocket") {
-        refuse_http(con, http_error::bad_request, "websocket transport without an upgrade");
+        x.refuse(http_error::bad_request, "websocket transport without an upgrade");
         return false;
       }
     }
     // An upgrade speaks only the websocket transport: a "polling" one would start a websocket
     // session (or probe) that calls itself polling. Node accepts and closes it at once.
     if (is_websocket && r.transport != "websocket") {
-      refuse_http(con, http_error::bad_request, "websocket upgrade for the polling transport");
+      x.refuse(http_error::bad_request, "websocket upgrade for the polling transport");
       return false;
     }
     return true;
@@ -3261,6 +5412,19 @@ struct core : std::enable_shared_from_this<core> {
             error_body(e), "application/json");
   }
 
+  // ---------------------------------------------------------------- net::host (host_handler.hpp)
+  /// The engine's worker for a thread of the host it is mounted on (made on first use).
+  worker* hosted_worker(asio::io_context& io) {
+    std::lock_guard<std::mutex> g(hosted_mu);
+    for (auto& w : hosted)
+      if (&w->ioc == &io) return w.get();
+    hosted.push_back(std::make_unique<worker>(static_cast<unsigned>(hosted.size()), io));
+    if (stats) hosted.back()->stats = stats->add_worker();
+    return hosted.back().get();
+  }
+  std::mutex hosted_mu;
+  std::vector<std::unique_ptr<worker>> hosted;  ///< never shrinks while sessions may point here
+
   // ---------------------------------------------------------------- WebSocket (requests.hpp)
   bool validate_ws(worker& w, websocketpp::connection_hdl hdl);
   void attach_ws_handlers(const ws_connection_ptr& con, const std::weak_ptr<socket>& weak, const void* id);
@@ -3272,14 +5436,131 @@ struct core : std::enable_shared_from_this<core> {
 }  // namespace detail
 }  // namespace portico::engineio
 // ---- end portico/engineio/detail/core.hpp ----
-// ---- begin portico/engineio/detail/requests.hpp ----
-/// What a request on the engine path does: a handshake opens a session (polling or websocket), a
-/// polling GET or POST goes to its session's home worker, a websocket for a known sid becomes
-/// that session's upgrade probe. Requests outside the path go to the layer above (on_http,
-/// on_websocket) or get a 404.
+// ---- begin portico/engineio/detail/host_handler.hpp ----
+/// The engine as a handler mounted on a `net::host`: polling requests are answered through
+/// `net::response` (the host keeps the connection alive between them), upgrades become a
+/// `net::websocket_handler` whose frames websocketpp's protocol processor decodes on the host's
+/// socket. Sessions live on the host's I/O threads (one engine worker per host thread).
+/// Requests outside the engine path go to the fallback handler (the HTTP router), or get a 404.
 // ---- begin portico/engineio/socket.hpp ----
 /// engineio::socket, one Engine.IO session: its home worker, heartbeat, send buffers and their
 /// limit, the polling requests it answers, its upgrade to websocket, and its close.
+// ---- begin portico/engineio/detail/links.hpp ----
+/// The two ends a session talks through, whichever transport carries them: a pending polling
+/// answer (`poll_reply`) and a WebSocket (`ws_link`). Each is either a connection of websocketpp's
+/// own Asio endpoint (the server listening by itself) or a connection of a `net::host` the engine
+/// is mounted on (one port shared with other handlers, HTTP/1.1 keep-alive).
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace portico::engineio::detail {
+
+/// A polling GET or POST waiting for its answer (one-shot).
+struct poll_reply {
+  ws_connection_ptr con;  ///< websocketpp: a deferred HTTP response, sent on `w`
+  worker* w = nullptr;
+  net::response res;      ///< net::host: sent from any thread
+  std::string cors;       ///< net::host: the CORS header fields of the request (already checked)
+
+  poll_reply() = default;
+  poll_reply(ws_connection_ptr c, worker* wk) : con(std::move(c)), w(wk) {}
+  poll_reply(net::response r, std::string cors_fields) : res(std::move(r)), cors(std::move(cors_fields)) {}
+
+  explicit operator bool() const noexcept { return con || res.pending(); }
+
+  void send(int status, std::string body, const char* content_type) {
+    if (con) {
+      auto c = std::move(con);
+      con.reset();
+      auto run = [c, status, body = std::move(body), content_type] {
+        c->set_status(static_cast<websocketpp::http::status_code::value>(status));
+        c->replace_header("Content-Type", content_type);
+        c->set_body(body);
+        websocketpp::lib::error_code ec;
+        c->send_http_response(ec);
+      };
+      if (w->running_here()) run();
+      else asio::post(w->ioc, std::move(run));
+      return;
+    }
+    if (!res.pending()) return;
+    res.status(status).header("Content-Type", content_type);
+    append_fields(cors);
+    res.send(std::move(body));
+  }
+  void send_error(http_error e) {
+    send(e == http_error::forbidden ? 403 : 400, error_body(e), "application/json");
+  }
+
+ private:
+  /// "Name: value\r\n" lines kept from the request's checks.
+  void append_fields(const std::string& f) {
+    std::size_t at = 0;
+    while (at < f.size()) {
+      auto end = f.find("\r\n", at);
+      if (end == std::string::npos) end = f.size();
+      auto colon = f.find(':', at);
+      if (colon != std::string::npos && colon < end)
+        res.header(std::string_view(f).substr(at, colon - at), std::string_view(f).substr(colon + 2, end - colon - 2));
+      at = end + 2;
+    }
+  }
+};
+
+/// A session's WebSocket (or upgrade probe). Used on its own worker (`w`).
+struct ws_link {
+  ws_connection_ptr con;  ///< websocketpp's Asio endpoint
+  net::websocket net;     ///< a net::host connection
+  worker* w = nullptr;    ///< the thread the connection lives on
+  bool b64 = false;       ///< v3: the request asked for base64 binary (`b4` text frames)
+
+  ws_link() = default;
+  ws_link(ws_connection_ptr c, worker* wk) : con(std::move(c)), w(wk) {}
+  ws_link(net::websocket n, worker* wk) : net(std::move(n)), w(wk) {}
+
+  explicit operator bool() const noexcept { return con || net; }
+  const void* id() const noexcept { return con ? static_cast<const void*>(con.get()) : net.id(); }
+  void reset() { *this = ws_link(); }
+
+  /// Sends one message (framed here, or by websocketpp).
+  void send(bool binary, std::string payload) const {
+    if (net) return net.send(payload, binary);
+    if (con) send_prepared(prepared_frame(binary ? websocketpp::frame::opcode::binary : websocketpp::frame::opcode::text,
+                                          std::move(payload)));
+  }
+  /// websocketpp only: a message prepared once for many recipients.
+  void send_prepared(ws_message_ptr m) const {
+    if (!con) return;
+    if (w->running_here()) {
+      con->send(m);
+    } else {
+      asio::post(w->ioc, [c = con, m = std::move(m)] { c->send(m); });
+    }
+  }
+  void close(std::uint16_t code = 1000) const {
+    if (net) return net.close(code);
+    if (!con) return;
+    auto run = [c = con, code] {
+      websocketpp::lib::error_code ec;
+      c->close(static_cast<websocketpp::close::status::value>(code), "", ec);
+    };
+    if (w->running_here()) run();
+    else asio::post(w->ioc, run);
+  }
+  /// Bytes queued and not yet written, on the link's own thread (0 elsewhere, where it cannot be
+  /// read).
+  std::size_t buffered() const {
+    if (!w || !w->running_here()) return 0;
+    if (net) return net.buffered_amount();
+    return con ? con->get_buffered_amount() : 0;
+  }
+};
+
+}  // namespace portico::engineio::detail
+// ---- end portico/engineio/detail/links.hpp ----
 
 #include <algorithm>
 #include <atomic>
@@ -3295,6 +5576,8 @@ struct core : std::enable_shared_from_this<core> {
 namespace portico::engineio {
 
 namespace detail {
+class host_handler;
+class host_ws;
 enum class transport_kind : int { polling = 0, websocket = 1 };
 
 /// What a send does when the client's send buffer is over max_buffered_bytes.
@@ -3341,35 +5624,42 @@ class socket : public std::enable_shared_from_this<socket> {
                                                                                                       : "polling";
   }
 
+  /// Adds `n` to counter `slot` (metrics.hpp) when metrics are on; from any thread (the home
+  /// worker's block on the home worker, else the shared one). For the layers above.
+  void count(unsigned slot, std::int64_t n = 1) const;
+
   /// Sessions are created by the server.
   socket(std::shared_ptr<detail::core> c, detail::worker* home, std::string sid, struct handshake hs)
       : core_(std::move(c)), home_(home), sid_(std::move(sid)), hs_(std::move(hs)) {}
 
  private:
   friend struct detail::core;
+  friend class detail::host_handler;
+  friend class detail::host_ws;
   friend class server;
   using con_ptr = detail::ws_connection_ptr;
 
   // --- everything below runs on the home worker only ---
-  void start(detail::transport_kind t, con_ptr ws);
+  /// The home worker's counters, null when metrics are off: one test per counting site.
+  metrics::counters* stats() const noexcept { return home_.load(std::memory_order_relaxed)->stats; }
+  void start(detail::transport_kind t, detail::ws_link ws);
   void send_packet(packet_type t, std::string data, bool binary, detail::when_full full = detail::when_full::close);
   /// True when `size` more bytes would pass max_buffered_bytes over `queued` ones (a first
   /// message always fits): then the session closes, unless the packet may be dropped.
   bool send_refused(std::size_t queued, std::size_t size, detail::when_full full);
   /// What websocketpp has queued for the websocket (0 off its worker, where it cannot be read).
-  std::size_t ws_buffered() const;
+  std::size_t ws_buffered() const { return ws_.buffered(); }
   void send_frame_here(const frame_ptr& f);
-  void ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m);
   void flush_poll();
   void respond_get(std::string body, bool binary_body);
   void handle_packet(packet_type t, bool binary, std::string data);
-  void handle_ws_frame(const void* con_id, detail::ws_message_ptr msg);
-  void handle_probe_frame(detail::ws_message_ptr msg);
-  void on_poll(con_ptr con, detail::worker* w, bool b64);
-  void on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body);
-  void on_probe_open(con_ptr con, detail::worker* w);
+  void handle_ws_frame(const void* con_id, bool binary, std::string raw);
+  void handle_probe_frame(bool binary, const std::string& raw);
+  void on_poll(detail::poll_reply reply, bool b64);
+  void on_post(detail::poll_reply reply, std::string body, bool binary_body);
+  void on_probe_open(detail::ws_link link);
   /// `local_code`: the close code we sent (websocketpp sends 1009 / 1007 on its own).
-  void on_ws_closed(const void* con_id, websocketpp::close::status::value local_code);
+  void on_ws_closed(const void* con_id, std::uint16_t local_code);
   void post_to_home(std::function<void()> f, bool passed_on);
   void release_after_old_queue(detail::worker* old_home, detail::worker* new_home, bool last);
   /// Posts from other threads register while they pick the home and queue on it, so a home move
@@ -3383,8 +5673,6 @@ class socket : public std::enable_shared_from_this<socket> {
   void release_held();
   void complete_upgrade();
   void abort_probe(const char* why);
-  /// v3 clients without binary support (engine.io-client's forceBase64) add `b64` to the URL.
-  bool asks_b64(const con_ptr& c) const;
   void arm_heartbeat(std::chrono::milliseconds d, bool waiting_pong) {
     arm_heartbeat_at(std::chrono::steady_clock::now() + d, waiting_pong);
   }
@@ -3415,12 +5703,10 @@ class socket : public std::enable_shared_from_this<socket> {
   bool upgrading_ = false;
   std::vector<detail::outgoing> buffer_;
   std::size_t buffer_bytes_ = 0;  ///< the data bytes in buffer_ (kept as packets come and go)
-  con_ptr poll_get_;
-  detail::worker* poll_get_worker_ = nullptr;
-  con_ptr ws_;
-  detail::worker* ws_worker_ = nullptr;
-  con_ptr probe_;
-  detail::worker* probe_worker_ = nullptr;
+  detail::poll_reply poll_get_;
+  detail::ws_link ws_;
+  detail::worker* ws_worker_ = nullptr;  ///< ws_.w, kept while ws_ is reset (the home move compares it)
+  detail::ws_link probe_;
   std::unique_ptr<asio::steady_timer> timer_;
   std::uint64_t timer_gen_ = 0;
   std::unique_ptr<asio::steady_timer> probe_timer_;  ///< aborts an upgrade that never completes
@@ -3452,6 +5738,13 @@ inline void core::dispatch_close_log(const socket& s, close_reason r, std::strin
 }
 
 }  // namespace detail
+
+inline void socket::count(unsigned slot, std::int64_t n) const {
+  auto* reg = core_->stats.get();
+  if (!reg) return;
+  if (on_home_worker()) stats()->add(slot, n);
+  else reg->shared().add_shared(slot, n);
+}
 
 inline bool socket::on_home_worker() const {
   // passing_on_ is read on the home's own thread only (short-circuit).
@@ -3533,29 +5826,23 @@ inline void socket::close() {
   post([self] { self->close_with(close_reason::server_close); });
 }
 
-inline void socket::start(detail::transport_kind t, con_ptr ws) {
+inline void socket::start(detail::transport_kind t, detail::ws_link ws) {
   transport_ = t;
   transport_flag_ = int(t);
   open_ = true;
   if (t == detail::transport_kind::websocket) {
     ws_ = std::move(ws);
     ws_worker_ = home_.load();
-    ws_b64_ = asks_b64(ws_);
+    ws_b64_ = hs_.protocol == 3 && ws_.b64;
     writable_ = true;
     std::string json = core_->open_packet_json(sid_, false);
-    ws_send(ws_, ws_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, encode(packet_type::open, json)));
+    ws_.send(false, encode(packet_type::open, json));
   }
   timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
+  if (auto* m = stats()) m->add(metrics::eio::sessions_opened);
   if (hs_.protocol == 3) arm_heartbeat(core_->opts.ping_interval + core_->opts.ping_timeout, true);
   else arm_heartbeat(core_->opts.ping_interval, false);
   if (core_->on_open) core_->on_open(shared_from_this());
-}
-
-inline bool socket::asks_b64(const con_ptr& c) const {
-  if (hs_.protocol != 3 || !c) return false;
-  detail::parsed_request r;
-  detail::core::parse(c->get_resource(), r);
-  return r.b64;
 }
 
 inline void socket::arm_heartbeat_at(std::chrono::steady_clock::time_point at, bool waiting_pong) {
@@ -3579,22 +5866,10 @@ inline void socket::arm_heartbeat_at(std::chrono::steady_clock::time_point at, b
   });
 }
 
-inline void socket::ws_send(const con_ptr& c, detail::worker* w, detail::ws_message_ptr m) {
-  if (!c) return;
-  if (w->running_here()) {
-    c->send(m);
-  } else {
-    asio::post(w->ioc, [c, m = std::move(m)] { c->send(m); });
-  }
-}
-
-inline std::size_t socket::ws_buffered() const {
-  return ws_ && ws_worker_->running_here() ? ws_->get_buffered_amount() : 0;
-}
-
 inline bool socket::send_refused(std::size_t queued, std::size_t size, detail::when_full full) {
   const std::size_t max = core_->opts.max_buffered_bytes;
   if (max == 0 || queued == 0 || queued + size <= max || full == detail::when_full::send) return false;
+  if (auto* m = stats()) m->add(metrics::eio::send_queue_overflows);
   if (full == detail::when_full::close) close_with(close_reason::transport_error, "send buffer full");
   return true;
 }
@@ -3603,19 +5878,23 @@ inline void socket::send_packet(packet_type t, std::string data, bool binary, de
   if (closed_) return;
   if (transport_ == detail::transport_kind::websocket) {
     if (send_refused(ws_buffered(), data.size() + 1, full)) return;
-    using op = websocketpp::frame::opcode::value;
+    if (auto* m = stats()) {
+      m->add(metrics::eio::packets_out);
+      m->add(metrics::eio::bytes_out, std::int64_t(data.size() + 1));
+    }
     if (binary && hs_.protocol == 3 && ws_b64_) {
-      ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, encode_base64_v3(data, t)));
+      ws_.send(false, encode_base64_v3(data, t));
     } else if (binary) {
       if (hs_.protocol == 3) data = encode_binary_v3(data, t);
-      ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, std::move(data)));
+      ws_.send(true, std::move(data));
     } else {
       data.insert(data.begin(), type_char(t));
-      ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, std::move(data)));
+      ws_.send(false, std::move(data));
     }
     return;
   }
   if (send_refused(buffer_bytes_, data.size(), full)) return;
+  if (auto* m = stats()) m->add(metrics::eio::packets_out);
   buffer_bytes_ += data.size();
   buffer_.push_back(detail::outgoing{t, binary, std::move(data)});
   flush_poll();
@@ -3629,13 +5908,16 @@ inline void socket::send_frame_here(const frame_ptr& f) {
                    f->droppable ? detail::when_full::drop : detail::when_full::close))
     return;
   if (transport_ == detail::transport_kind::websocket && hs_.protocol == 4) {
-    using op = websocketpp::frame::opcode::value;
+    if (auto* m = stats()) {
+      m->add(metrics::eio::packets_out, std::int64_t(1 + f->binaries.size()));
+      m->add(metrics::eio::bytes_out, std::int64_t(size));
+    }
     std::string t;
     t.reserve(f->text.size() + 1);
     t.push_back('4');
     t += f->text;
-    ws_send(ws_, ws_worker_, detail::prepared_frame(op::text, std::move(t)));
-    for (auto& b : f->binaries) ws_send(ws_, ws_worker_, detail::prepared_frame(op::binary, b));
+    ws_.send(false, std::move(t));
+    for (auto& b : f->binaries) ws_.send(true, b);
     return;
   }
   // Checked as a whole above: the parts of one packet are never split by the limit.
@@ -3651,11 +5933,10 @@ inline std::string socket::single_packet_payload(packet_type t) const {
 }
 
 inline void socket::respond_get(std::string body, bool binary_body) {
-  auto con = std::move(poll_get_);
-  poll_get_.reset();
+  auto reply = std::move(poll_get_);
+  poll_get_ = detail::poll_reply();
   writable_ = false;
-  detail::core::respond(con, poll_get_worker_, websocketpp::http::status_code::ok, std::move(body),
-                        binary_body ? "application/octet-stream" : "text/plain; charset=UTF-8");
+  reply.send(200, std::move(body), binary_body ? "application/octet-stream" : "text/plain; charset=UTF-8");
 }
 
 inline void socket::flush_poll() {
@@ -3671,43 +5952,41 @@ inline void socket::flush_poll() {
   }
   buffer_.clear();
   buffer_bytes_ = 0;
+  if (auto* m = stats()) m->add(metrics::eio::bytes_out, std::int64_t(body.size()));
   respond_get(std::move(body), xhr2);
 }
 
-inline void socket::on_poll(con_ptr con, detail::worker* w, bool b64) {
+inline void socket::on_poll(detail::poll_reply reply, bool b64) {
   if (!closed_ && pong_overdue()) close_with(close_reason::ping_timeout);  // timer not run yet
   if (closed_ && linger_) {
     linger_ = false;
     core_->erase(sid_);
-    return detail::core::respond(con, w, websocketpp::http::status_code::ok, single_packet_payload(linger_packet_),
-                                 "text/plain; charset=UTF-8");
+    return reply.send(200, single_packet_payload(linger_packet_), "text/plain; charset=UTF-8");
   }
   if (closed_ || transport_ != detail::transport_kind::polling) {
     core_->log.info("refused GET on " + sid_ + ": " + (closed_ ? "session closed" : "session upgraded"));
-    return detail::core::respond_error(con, w, closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
+    return reply.send_error(closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
   }
   if (poll_get_) {
-    detail::core::respond_error(con, w, detail::http_error::bad_request);
+    reply.send_error(detail::http_error::bad_request);
     close_with(close_reason::transport_error, "second concurrent GET");
     return;
   }
-  poll_get_ = std::move(con);
-  poll_get_worker_ = w;
+  poll_get_ = std::move(reply);
   poll_b64_ = b64;
   writable_ = !upgrading_;
   if (!buffer_.empty()) flush_poll();
   else if (upgrading_) respond_get(single_packet_payload(packet_type::noop), false);
 }
 
-inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bool binary_body) {
-  using sc = websocketpp::http::status_code::value;
+inline void socket::on_post(detail::poll_reply reply, std::string body, bool binary_body) {
   if (!closed_ && pong_overdue()) close_with(close_reason::ping_timeout);  // timer not run yet
   if (closed_ || transport_ != detail::transport_kind::polling) {
     core_->log.info("refused POST on " + sid_ + ": " + (closed_ ? "session closed" : "session upgraded"));
-    return detail::core::respond_error(con, w, closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
+    return reply.send_error(closed_ ? detail::http_error::unknown_sid : detail::http_error::bad_request);
   }
   if (body.size() > core_->opts.max_payload) {
-    detail::core::respond(con, w, sc::request_entity_too_large, "", "text/plain");
+    reply.send(413, "", "text/plain");
     close_with(close_reason::payload_too_large, "POST body of " + std::to_string(body.size()) + " bytes");
     return;
   }
@@ -3719,14 +5998,18 @@ inline void socket::on_post(con_ptr con, detail::worker* w, std::string body, bo
            : binary_body     ? decode_binary_payload_v3(body, packets)
                              : decode_payload_v3(body, packets);
   if (e != errc::ok) {
-    detail::core::respond_error(con, w, detail::http_error::bad_request);
+    reply.send_error(detail::http_error::bad_request);
     close_with(close_reason::parse_error, std::string("malformed payload: ") + describe(e));
     return;
+  }
+  if (auto* m = stats()) {
+    m->add(metrics::eio::packets_in, std::int64_t(packets.size()));
+    m->add(metrics::eio::bytes_in, std::int64_t(body.size()));
   }
   if (binary_body)  // v3 XHR2 payload: its string packets are text
     for (auto& p : packets) repaired |= !p.binary && portico::detail::utf8_repair(p.data);
   if (repaired) core_->log.info("replaced invalid UTF-8 in a POST from " + sid_ + " by U+FFFD");
-  detail::core::respond(con, w, sc::ok, "ok", "text/html");
+  reply.send(200, "ok", "text/html");
   for (auto& p : packets) {
     if (closed_) break;
     handle_packet(p.type, p.binary, std::move(p.data));
@@ -3755,13 +6038,16 @@ inline void socket::handle_packet(packet_type t, bool binary, std::string data) 
   }
 }
 
-inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr msg) {
+inline void socket::handle_ws_frame(const void* con_id, bool binary, std::string raw) {
   if (closed_) return;
-  if (probe_ && con_id == probe_.get()) return handle_probe_frame(std::move(msg));
-  if (!ws_ || con_id != ws_.get()) return;  // a stale connection
-  std::string& raw = msg->get_raw_payload();
+  if (probe_ && con_id == probe_.id()) return handle_probe_frame(binary, raw);
+  if (!ws_ || con_id != ws_.id()) return;  // a stale connection
+  if (auto* m = stats()) {
+    m->add(metrics::eio::packets_in);
+    m->add(metrics::eio::bytes_in, std::int64_t(raw.size()));
+  }
   if (raw.size() > core_->opts.max_payload) return close_with(close_reason::payload_too_large, "websocket message");
-  if (msg->get_opcode() == websocketpp::frame::opcode::binary) {
+  if (binary) {
     if (hs_.protocol == 3) {
       packet_view v;
       if (errc e = decode_binary_v3(raw, v); e != errc::ok)
@@ -3789,28 +6075,19 @@ inline void socket::handle_ws_frame(const void* con_id, detail::ws_message_ptr m
   handle_packet(type, false, std::move(data));
 }
 
-inline void socket::on_probe_open(con_ptr con, detail::worker* w) {
-  if (closed_ || transport_ != detail::transport_kind::polling || upgrading_) {
-    auto run = [con] {
-      websocketpp::lib::error_code ec;
-      con->close(websocketpp::close::status::normal, "", ec);
-    };
-    if (w->running_here()) run();
-    else asio::post(w->ioc, run);
-    return;
-  }
-  probe_ = std::move(con);
-  probe_worker_ = w;
+inline void socket::on_probe_open(detail::ws_link link) {
+  if (closed_ || transport_ != detail::transport_kind::polling || upgrading_) return link.close();
+  probe_ = std::move(link);
   upgrading_ = true;
   upgrading_flag_ = true;
   // Like the reference server's upgradeTimeout: a probe that never completes is dropped.
   probe_timer_ = std::make_unique<asio::steady_timer>(home_.load()->ioc);
   probe_timer_->expires_after(std::chrono::seconds(10));
   std::weak_ptr<socket> weak = shared_from_this();
-  const void* id = probe_.get();
+  const void* id = probe_.id();
   probe_timer_->async_wait([weak, id](const asio::error_code& ec) {
     auto s = weak.lock();
-    if (ec || !s || s->closed_ || !s->probe_ || s->probe_.get() != id) return;
+    if (ec || !s || s->closed_ || !s->probe_ || s->probe_.id() != id) return;
     s->abort_probe("upgrade timeout");
   });
 }
@@ -3823,19 +6100,14 @@ inline void socket::abort_probe(const char* why) {
   upgrading_flag_ = false;
   if (probe_timer_) probe_timer_->cancel();
   if (poll_get_) writable_ = true;
-  auto w = probe_worker_;
-  asio::post(w->ioc, [c] {
-    websocketpp::lib::error_code ec;
-    c->close(websocketpp::close::status::normal, "", ec);
-  });
+  c.close();
 }
 
-inline void socket::handle_probe_frame(detail::ws_message_ptr msg) {
+inline void socket::handle_probe_frame(bool binary, const std::string& raw) {
   packet_view v;
-  const std::string& raw = msg->get_payload();
-  bool text = msg->get_opcode() == websocketpp::frame::opcode::text;
+  bool text = !binary;
   if (text && decode(raw, v) == errc::ok && v.type == packet_type::ping && v.data == "probe") {
-    ws_send(probe_, probe_worker_, detail::prepared_frame(websocketpp::frame::opcode::text, "3probe"));
+    probe_.send(false, "3probe");
     if (poll_get_ && buffer_.empty()) respond_get(single_packet_payload(packet_type::noop), false);
     return;
   }
@@ -3850,8 +6122,8 @@ inline void socket::complete_upgrade() {
   if (poll_get_) respond_get(single_packet_payload(packet_type::noop), false);
   ws_ = std::move(probe_);
   probe_.reset();
-  ws_worker_ = probe_worker_;
-  ws_b64_ = asks_b64(ws_);
+  ws_worker_ = ws_.w;
+  ws_b64_ = hs_.protocol == 3 && ws_.b64;
   upgrading_ = false;
   upgrading_flag_ = false;
   transport_ = detail::transport_kind::websocket;
@@ -3860,6 +6132,7 @@ inline void socket::complete_upgrade() {
   auto pending = std::move(buffer_);
   buffer_.clear();
   buffer_bytes_ = 0;
+  if (auto* m = stats()) m->add(metrics::eio::upgrades);
   auto finish = [this, pending = std::move(pending)]() mutable {
     for (auto& o : pending) send_packet(o.type, std::move(o.data), o.binary);
     arm_heartbeat(core_->opts.ping_interval, false);
@@ -3888,9 +6161,9 @@ inline void socket::complete_upgrade() {
   release_after_old_queue(old_home, new_home, false);
 }
 
-inline void socket::on_ws_closed(const void* con_id, websocketpp::close::status::value local_code) {
+inline void socket::on_ws_closed(const void* con_id, std::uint16_t local_code) {
   if (closed_) return;
-  if (probe_ && con_id == probe_.get()) {
+  if (probe_ && con_id == probe_.id()) {
     probe_.reset();
     if (probe_timer_) probe_timer_->cancel();
     upgrading_ = false;
@@ -3898,7 +6171,7 @@ inline void socket::on_ws_closed(const void* con_id, websocketpp::close::status:
     if (poll_get_) writable_ = true;
     return;
   }
-  if (ws_ && con_id == ws_.get()) {
+  if (ws_ && con_id == ws_.id()) {
     ws_.reset();  // already closed: nothing to send
     if (local_code == websocketpp::close::status::message_too_big) close_with(close_reason::payload_too_large);
     else if (local_code == websocketpp::close::status::invalid_payload)
@@ -3934,6 +6207,15 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
     core_->erase(sid_);
   }
   core_->dispatch_close_log(*this, r, detail);
+  if (auto* m = stats()) {
+    switch (r) {
+      case close_reason::parse_error: m->add(metrics::eio::parse_errors); break;
+      case close_reason::payload_too_large: m->add(metrics::eio::oversize_payloads); break;
+      case close_reason::ping_timeout: m->add(metrics::eio::ping_timeouts); break;
+      case close_reason::transport_error: m->add(metrics::eio::transport_errors); break;
+      default: break;
+    }
+  }
 
   if (poll_get_) {
     // The client asked to close: end its pending GET quietly; otherwise tell it with a close packet.
@@ -3943,17 +6225,8 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
   buffer_bytes_ = 0;
   // Over websocket the close frame alone says it (as the reference server does): a `1` packet
   // first would make python-engineio treat the drop as final and never reconnect.
-  auto close_con = [](con_ptr c, detail::worker* w) {
-    if (!c) return;
-    auto run = [c] {
-      websocketpp::lib::error_code ec;
-      c->close(websocketpp::close::status::normal, "", ec);
-    };
-    if (w->running_here()) run();
-    else asio::post(w->ioc, run);
-  };
-  close_con(std::move(ws_), ws_worker_);
-  close_con(std::move(probe_), probe_worker_);
+  ws_.close();
+  probe_.close();
   ws_.reset();
   probe_.reset();
   if (open_ && core_->on_close) core_->on_close(shared_from_this(), r);
@@ -3961,6 +6234,242 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
 
 }  // namespace portico::engineio
 // ---- end portico/engineio/socket.hpp ----
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace portico::engineio::detail {
+
+/// What the checks of a request need of it, on a host.
+struct host_exchange {
+  core& c;
+  const net::request& req;
+  std::string& fields;  ///< CORS header fields ("Name: value\r\n")
+  int& status;          ///< the refusal, when refused
+  std::string& body;
+  std::string_view method() const { return req.method(); }
+  bool cors() const {
+    return cors_fields(c.opts.cors, req.header("origin"), [&](std::string_view n, std::string_view v) {
+      fields.append(n.data(), n.size());
+      fields += ": ";
+      fields.append(v.data(), v.size());
+      fields += "\r\n";
+    });
+  }
+  void refuse(http_error e, const char* why) const {
+    status = e == http_error::forbidden ? 403 : 400;
+    body = error_body(e);
+    c.log.info([&] {
+      return "refused " + remote_of(req) + " " + std::string(req.method()) + " " +
+             portico::detail::printable(std::string(req.target())) + ": " + std::to_string(status) + " " +
+             (why ? why : http_error_message(e));
+    });
+  }
+
+  static std::string remote_of(const net::request& req) {
+    asio::error_code ec;
+    auto a = req.remote_endpoint().address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string(ec);
+  }
+};
+
+/// Answers `res` with the header fields of `fields` ("Name: value\r\n" lines).
+inline void send_with_fields(net::response& res, int status, const std::string& fields, std::string body,
+                             const char* content_type) {
+  poll_reply reply(std::move(res), fields);
+  reply.send(status, std::move(body), content_type);
+}
+
+inline struct handshake host_handshake(const net::request& req, const parsed_request& r, int protocol) {
+  struct handshake h;
+  h.url = std::string(req.target());
+  h.query_string = r.query_string;
+  h.remote_address = host_exchange::remote_of(req);
+  h.transport = std::string(r.transport);
+  std::size_t size = 0;
+  for (std::size_t i = 0; i < req.header_count(); ++i) {
+    auto [k, v] = req.header_at(i);
+    size += k.size() + v.size() + 2;
+  }
+  h.reserve_headers(size);
+  for (std::size_t i = 0; i < req.header_count(); ++i) {
+    auto [k, v] = req.header_at(i);
+    h.add_header(k, v);
+  }
+  h.query = r.query;
+  h.time = std::chrono::system_clock::now();
+  h.protocol = protocol;
+  return h;
+}
+
+/// A session's WebSocket (or its upgrade probe) on a host connection.
+class host_ws final : public net::websocket_handler {
+ public:
+  /// `fresh`: a new websocket session (`s` opens on open); otherwise a probe of `s`.
+  host_ws(std::shared_ptr<core> c, socket_ptr s, worker* w, bool fresh, bool b64)
+      : core_(std::move(c)), pending_(fresh ? s : nullptr), weak_(s), w_(w), b64_(b64) {}
+
+  void on_open(const net::websocket& ws) override {
+    id_ = ws.id();
+    ws_link link(ws, w_);
+    link.b64 = b64_;
+    if (auto s = std::move(pending_)) {
+      pending_.reset();
+      if (core_->stopping) return ws.close(1001);
+      core_->insert(s);
+      core_->log.debug([&] { return "open " + s->sid() + " (websocket) from " + s->handshake().remote_address; });
+      s->start(transport_kind::websocket, std::move(link));
+      return;
+    }
+    auto s = weak_.lock();
+    if (!s) return ws.close(1000);
+    // Directly when at home: the probe's first frame may be read in this same turn, and it runs
+    // directly too.
+    if (s->on_home_worker()) return s->on_probe_open(std::move(link));
+    s->post([s, link = std::move(link)]() mutable { s->on_probe_open(std::move(link)); });
+  }
+  void on_message(const net::websocket& ws, std::string& payload, bool binary) override {
+    auto s = weak_.lock();
+    if (!s) return;
+    const void* id = ws.id();
+    if (s->on_home_worker()) s->handle_ws_frame(id, binary, std::move(payload));
+    else s->post([s, id, binary, p = std::move(payload)]() mutable { s->handle_ws_frame(id, binary, std::move(p)); });
+  }
+  void on_close(std::uint16_t code, std::string_view) override {
+    pending_.reset();
+    auto s = weak_.lock();
+    if (!s) return;
+    const void* id = id_;
+    if (s->on_home_worker()) s->on_ws_closed(id, code);
+    else s->post([s, id, code] { s->on_ws_closed(id, code); });
+  }
+
+ private:
+  std::shared_ptr<core> core_;
+  socket_ptr pending_;  ///< a fresh session until it opens
+  std::weak_ptr<socket> weak_;
+  worker* w_;
+  bool b64_;
+  const void* id_ = nullptr;
+};
+
+class host_handler final : public net::handler {
+ public:
+  host_handler(std::shared_ptr<core> c, std::shared_ptr<net::handler> fallback)
+      : core_(std::move(c)), fallback_(std::move(fallback)) {}
+
+  void on_request(net::request req, net::response res) override {
+    core& c = *core_;
+    parsed_request r;
+    core::parse(std::string(req.target()), r);
+    if (!c.path_matches(r.path)) {
+      if (fallback_) return fallback_->on_request(std::move(req), std::move(res));
+      return res.status(404).header("Content-Type", "text/plain").send("Not Found");
+    }
+    std::string fields, body;
+    int status = 0;
+    host_exchange x{c, req, fields, status, body};
+    const std::string_view method = req.method();
+    if (method == "OPTIONS") {  // CORS preflight
+      if (!x.cors()) {
+        x.refuse(http_error::forbidden, "origin not allowed");
+        return send_with_fields(res, status, {}, std::move(body), "application/json");
+      }
+      fields += "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n";
+      auto rh = req.header("access-control-request-headers");
+      if (!rh.empty()) fields += "Access-Control-Allow-Headers: " + std::string(rh) + "\r\n";
+      return send_with_fields(res, 204, fields, {}, "text/plain");
+    }
+    if (!c.check(x, r, false)) return send_with_fields(res, status, fields, std::move(body), "application/json");
+    worker* w = c.hosted_worker(*req.io_context());
+    if (r.sid.empty()) {  // a new polling session
+      if (c.stopping) return res.status(503).send();
+      auto s = std::make_shared<socket>(core_, w, c.register_session_sid(), host_handshake(req, r, r.protocol));
+      std::string json = c.open_packet_json(s->sid(), c.opts.websocket && c.opts.allow_upgrades);
+      std::string open;
+      if (r.protocol == 3) append_payload_packet_v3(open, packet_type::open, json);
+      else encode_to(open, packet_type::open, json);
+      send_with_fields(res, 200, fields, std::move(open), "text/plain; charset=UTF-8");
+      c.insert(s);
+      c.log.debug([&] { return "open " + s->sid() + " (polling) from " + s->handshake().remote_address; });
+      s->start(transport_kind::polling, ws_link());
+      return;
+    }
+    auto s = c.find(r.sid);
+    if (!s) {
+      x.refuse(http_error::unknown_sid, nullptr);
+      return send_with_fields(res, status, fields, std::move(body), "application/json");
+    }
+    if (method != "GET" && method != "POST") {
+      x.refuse(http_error::bad_request, "method not allowed on a session");
+      return send_with_fields(res, status, fields, std::move(body), "application/json");
+    }
+    if (r.transport != "polling" || s->transport_flag_.load() != int(transport_kind::polling)) {
+      x.refuse(http_error::bad_request, "transport mismatch");
+      return send_with_fields(res, status, fields, std::move(body), "application/json");
+    }
+    // socket::post takes a std::function (copyable): the one-shot answer rides in a shared_ptr.
+    auto reply = std::make_shared<poll_reply>(std::move(res), std::move(fields));
+    if (method == "GET") {
+      s->post([s, reply, b64 = r.b64] { s->on_poll(std::move(*reply), b64); });
+    } else {
+      const bool binary = req.header("content-type").substr(0, 24) == "application/octet-stream";
+      s->post([s, reply, binary, b = std::move(req.body())]() mutable { s->on_post(std::move(*reply), std::move(b), binary); });
+    }
+  }
+
+  net::upgrade on_upgrade(const net::request& req) override {
+    core& c = *core_;
+    parsed_request r;
+    core::parse(std::string(req.target()), r);
+    if (!c.path_matches(r.path)) {
+      if (fallback_) return fallback_->on_upgrade(req);
+      return net::upgrade::refuse(404, "Not Found");
+    }
+    std::string fields, body;
+    int status = 0;
+    host_exchange x{c, req, fields, status, body};
+    if (!c.check(x, r, true)) return net::upgrade::refuse(status, std::move(body));
+    const std::string_view version = req.header("sec-websocket-version");
+    if (version != "13" && version != "8" && version != "7") {
+      x.refuse(http_error::bad_request, "unsupported websocket version");
+      return net::upgrade::refuse(status, std::move(body));
+    }
+    worker* w = c.hosted_worker(*req.io_context());
+    if (r.sid.empty()) {
+      if (c.stopping) return net::upgrade::refuse(503);
+      auto s = std::make_shared<socket>(core_, w, c.register_session_sid(), host_handshake(req, r, r.protocol));
+      return net::upgrade::to(std::make_shared<host_ws>(core_, std::move(s), w, true, r.b64));
+    }
+    auto s = c.find(r.sid);
+    if (!s) {
+      x.refuse(http_error::unknown_sid, nullptr);
+      return net::upgrade::refuse(status, std::move(body));
+    }
+    if (!c.opts.allow_upgrades) {
+      x.refuse(http_error::bad_request, "upgrades are disabled");
+      return net::upgrade::refuse(status, std::move(body));
+    }
+    // Like the reference server, a websocket for a session that already upgraded (or is
+    // upgrading) is accepted and closed right away by on_probe_open.
+    return net::upgrade::to(std::make_shared<host_ws>(core_, std::move(s), w, false, r.b64));
+  }
+
+ private:
+  std::shared_ptr<core> core_;
+  std::shared_ptr<net::handler> fallback_;
+};
+
+}  // namespace portico::engineio::detail
+// ---- end portico/engineio/detail/host_handler.hpp ----
+// ---- begin portico/engineio/detail/requests.hpp ----
+/// What a request on the engine path does: a handshake opens a session (polling or websocket), a
+/// polling GET or POST goes to its session's home worker, a websocket for a known sid becomes
+/// that session's upgrade probe. Requests outside the path go to the layer above (on_http,
+/// on_websocket) or get a 404.
 
 #include <algorithm>
 #include <memory>
@@ -4012,7 +6521,7 @@ inline void core::handle_http(worker& w, websocketpp::connection_hdl hdl) {
     con->set_body(body);
     insert(s);
     log.debug([&] { return "open " + s->sid() + " (polling) from " + s->handshake().remote_address; });
-    s->start(transport_kind::polling, nullptr);
+    s->start(transport_kind::polling, ws_link());
     return;
   }
 
@@ -4031,11 +6540,13 @@ inline void core::handle_http(worker& w, websocketpp::connection_hdl hdl) {
   }
   con->defer_http_response();
   if (method == "GET") {
-    s->post([s, con, wp = &w, b64 = r.b64] { s->on_poll(con, wp, b64); });
+    s->post([s, con, wp = &w, b64 = r.b64] { s->on_poll(poll_reply(con, wp), b64); });
   } else {
     bool binary = con->get_request_header("Content-Type").rfind("application/octet-stream", 0) == 0;
     std::string body = con->get_request_body();
-    s->post([s, con, wp = &w, body = std::move(body), binary]() mutable { s->on_post(con, wp, std::move(body), binary); });
+    s->post([s, con, wp = &w, body = std::move(body), binary]() mutable {
+      s->on_post(poll_reply(con, wp), std::move(body), binary);
+    });
   }
 }
 
@@ -4080,7 +6591,7 @@ inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
   if (r.sid.empty()) {
     auto s = std::make_shared<socket>(shared_from_this(), &w, register_session_sid(), make_handshake(con, r, r.protocol));
     std::weak_ptr<socket> weak = s;
-    con->set_open_handler([self, s, &w](websocketpp::connection_hdl h) {
+    con->set_open_handler([self, s, &w, b64 = r.b64](websocketpp::connection_hdl h) {
       auto c = w.ep.get_con_from_hdl(h);
       if (self->stopping) {
         c->close(websocketpp::close::status::going_away, "");
@@ -4088,7 +6599,9 @@ inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
       }
       self->insert(s);
       self->log.debug([&] { return "open " + s->sid() + " (websocket) from " + s->handshake().remote_address; });
-      s->start(transport_kind::websocket, c);
+      ws_link link(c, &w);
+      link.b64 = b64;
+      s->start(transport_kind::websocket, std::move(link));
     });
     attach_ws_handlers(con, weak, id);
     return true;
@@ -4105,14 +6618,16 @@ inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
   // Like the reference server, a websocket for a session that already upgraded (or is
   // upgrading) is accepted and closed right away by on_probe_open.
   std::weak_ptr<socket> weak = s;
-  con->set_open_handler([weak, &w](websocketpp::connection_hdl h) {
+  con->set_open_handler([weak, &w, b64 = r.b64](websocketpp::connection_hdl h) {
     auto c = w.ep.get_con_from_hdl(h);
     auto s2 = weak.lock();
     if (!s2) {
       c->close(websocketpp::close::status::normal, "");
       return;
     }
-    s2->post([s2, c, wp = &w] { s2->on_probe_open(c, wp); });
+    ws_link link(c, &w);
+    link.b64 = b64;
+    s2->post([s2, link = std::move(link)]() mutable { s2->on_probe_open(std::move(link)); });
   });
   attach_ws_handlers(con, weak, id);
   return true;
@@ -4121,8 +6636,12 @@ inline bool core::validate_ws(worker& w, websocketpp::connection_hdl hdl) {
 inline void core::attach_ws_handlers(const ws_connection_ptr& con, const std::weak_ptr<socket>& weak, const void* id) {
   con->set_message_handler([weak, id](websocketpp::connection_hdl, ws_message_ptr msg) {
     if (auto s = weak.lock()) {
-      if (s->on_home_worker()) s->handle_ws_frame(id, std::move(msg));
-      else s->post([s, id, msg = std::move(msg)]() mutable { s->handle_ws_frame(id, std::move(msg)); });
+      const bool binary = msg->get_opcode() == websocketpp::frame::opcode::binary;
+      if (s->on_home_worker()) s->handle_ws_frame(id, binary, std::move(msg->get_raw_payload()));
+      else
+        s->post([s, id, binary, msg = std::move(msg)]() mutable {
+          s->handle_ws_frame(id, binary, std::move(msg->get_raw_payload()));
+        });
     }
   });
   auto closed = [weak, id](websocketpp::close::status::value local_code) {
@@ -4187,12 +6706,45 @@ class server {
   /// on_websocket accepted closes them here (they are not Engine.IO sessions).
   void on_stop(std::function<void()> f) { core_->on_stop = std::move(f); }
 
+  /// The engine as a handler to mount on a `net::host` at options().path (and the same path
+  /// without its trailing slash): polling with HTTP/1.1 keep-alive, WebSockets on the host's
+  /// connections, other paths on one port with the engine. Requests outside the engine path go to
+  /// `fallback` (404 without one). Either this or listen(), not both. The host must be stopped
+  /// before the server is destroyed.
+  std::shared_ptr<net::handler> handler(std::shared_ptr<net::handler> fallback = nullptr) {
+    // The host's threads become workers on their first request; each gets its block then.
+    if (core_->opts.metrics && !core_->stats) core_->stats = std::make_unique<metrics::registry>();
+    return std::make_shared<detail::host_handler>(core_, std::move(fallback));
+  }
+  /// Mounts handler() on `h` at the engine path (both spellings of it).
+  void mount(net::host& h, std::shared_ptr<net::handler> fallback = nullptr) {
+    auto hd = handler(std::move(fallback));
+    std::string p = core_->opts.path;
+    if (p.size() > 1 && p.back() == '/') h.mount(p.substr(0, p.size() - 1), hd);
+    h.mount(p, hd);
+  }
+
   const server_options& options() const { return core_->opts; }
   portico::logger& log() { return core_->log; }
 
   /// Binds every worker to host:port (port 0 = ephemeral, shared by all workers).
   void listen(const std::string& host, std::uint16_t port) {
     auto& c = *core_;
+    if (c.opts.use_host) {
+      if (!host_) {
+        net::host_options ho;
+        ho.threads = c.opts.threads;
+        // As websocketpp's endpoint allowed: a polling POST carries up to twice max_payload.
+        ho.max_body_bytes = std::max<std::size_t>(ho.max_body_bytes, c.opts.max_payload * 2 + 1024);
+        ho.max_message_bytes = c.opts.max_payload;
+        ho.stop_timeout = c.opts.stop_grace;
+        host_ = std::make_unique<net::host>(ho);
+        mount(*host_);
+      }
+      const std::uint16_t bound = host_->listen(host, port);
+      if (!port_) port_ = bound;
+      return;
+    }
     unsigned n = c.opts.threads ? c.opts.threads : std::max(1u, std::thread::hardware_concurrency());
     asio::ip::address addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host);
     for (unsigned i = 0; i < n; ++i) {
@@ -4207,6 +6759,11 @@ class server {
       c.workers.push_back(std::move(w));
     }
     port_ = port;
+    if (c.opts.metrics) {
+      if (!c.stats) c.stats = std::make_unique<metrics::registry>();
+      for (auto& w : c.workers)
+        if (!w->stats) w->stats = c.stats->add_worker();
+    }
     for (auto& w : c.workers) w->ep.start_accept();
   }
 
@@ -4214,6 +6771,7 @@ class server {
 
   /// Runs the workers on background threads.
   void start() {
+    if (host_) host_->start();
     if (started_.exchange(true)) return;
     for (auto& wp : core_->workers) guards_.emplace_back(wp->ioc.get_executor());
     for (auto& wp : core_->workers) {
@@ -4287,6 +6845,13 @@ class server {
     for (auto& w : c.workers) w->ioc.stop();
     for (auto& w : c.workers)
       if (w->thread.joinable()) w->thread.join();
+    if (host_) {
+      try {
+        host_->stop();  // answers the closed sessions' last requests, sends their close frames
+      } catch (const std::logic_error&) {
+        return;  // on one of its threads (a handler): the destructor or run() stops it
+      }
+    }
     {
       std::lock_guard<std::mutex> g(c.table_mu);
       c.table.clear();  // breaks session <-> core cycles of sessions that never closed
@@ -4298,26 +6863,43 @@ class server {
     run_cv_.notify_all();
   }
 
-  /// Sends one frame to many sockets: one post per foreign worker, one prepared websocketpp
-  /// message per worker shared by all its websocket recipients.
+  /// Sends one frame to many sockets: one post per foreign worker; the websocket frames are
+  /// made once per broadcast (a host connection queues the same bytes by reference) or, on
+  /// websocketpp's endpoint, once per worker as prepared messages.
   void send_many(frame_ptr f, const std::vector<socket_ptr>& to) {
     if (!f || to.empty()) return;
     f = detail::valid_utf8_frame(std::move(f));  // once per broadcast, not per recipient
     std::unordered_map<detail::worker*, std::vector<socket_ptr>> groups;
     std::vector<std::pair<socket*, unsigned>> registered;  // until the jobs are queued (home moves)
     registered.reserve(to.size());
+    bool hosted_ws = false;
     for (auto& s : to)
       if (s && !s->closed()) {
         registered.emplace_back(s.get(), s->register_post());
-        groups[s->home_.load()].push_back(s);
+        auto* home = s->home_.load();
+        hosted_ws = hosted_ws || home->hosted;
+        groups[home].push_back(s);
       }
+    // Framed once for every host connection of this broadcast, whatever its thread.
+    std::shared_ptr<std::vector<net::shared_frame>> framed;
+    if (hosted_ws) {
+      framed = std::make_shared<std::vector<net::shared_frame>>();
+      std::string t;
+      t.reserve(f->text.size() + 1);
+      t.push_back('4');
+      t += f->text;
+      framed->push_back(net::make_frame(t, false));
+      for (auto& b : f->binaries) framed->push_back(net::make_frame(b, true));
+    }
     for (auto& [w, list] : groups) {
-      auto job = [f, list = std::move(list), w = w]() {
+      auto job = [f, framed, list = std::move(list), w = w]() {
         detail::ws_message_ptr text;
         std::vector<detail::ws_message_ptr> bins;
+        std::vector<net::websocket> hosted;
         std::size_t size = f->text.size() + 1;  // what one recipient's send buffer grows by
         for (auto& b : f->binaries) size += b.size();
         const auto full = f->droppable ? detail::when_full::drop : detail::when_full::close;
+        std::int64_t sent = 0;  // counted once per batch, below
         for (auto& s : list) {
           if (!s->on_home_worker()) {  // moved meanwhile
             s->send(f);
@@ -4325,6 +6907,13 @@ class server {
           }
           if (s->closed_) continue;
           if (s->transport_ == detail::transport_kind::websocket && s->hs_.protocol == 4 && s->ws_worker_ == w) {
+            if (s->ws_.net) {
+              if (!s->send_refused(s->ws_.buffered(), size, full)) {
+                hosted.push_back(s->ws_.net);
+                ++sent;
+              }
+              continue;
+            }
             if (!text) {
               std::string t;
               t.reserve(f->text.size() + 1);
@@ -4333,12 +6922,19 @@ class server {
               text = detail::prepared_frame(websocketpp::frame::opcode::text, std::move(t));
               for (auto& b : f->binaries) bins.push_back(detail::prepared_frame(websocketpp::frame::opcode::binary, b));
             }
-            if (s->send_refused(s->ws_->get_buffered_amount(), size, full)) continue;
-            s->ws_->send(text);
-            for (auto& b : bins) s->ws_->send(b);
+            if (s->send_refused(s->ws_.buffered(), size, full)) continue;
+            s->ws_.send_prepared(text);
+            for (auto& b : bins) s->ws_.send_prepared(b);
+            ++sent;
           } else {
             s->send_frame_here(f);
           }
+        }
+        if (framed)
+          for (auto& fr : *framed) net::send_all(hosted, fr);
+        if (auto* m = w->stats; m && sent) {
+          m->add(metrics::eio::packets_out, sent * std::int64_t(1 + f->binaries.size()));
+          m->add(metrics::eio::bytes_out, sent * std::int64_t(size));
         }
       };
       if (w->running_here()) job();
@@ -4349,6 +6945,34 @@ class server {
 
   /// The open session with this sid, or null.
   socket_ptr find(std::string_view sid) const { return core_->find(sid); }
+
+  /// Adds `n` to counter `slot` (metrics.hpp) when metrics are on, from any thread: the block of
+  /// the worker running it, else the shared one. For counts with no session at hand (rare paths).
+  void count(unsigned slot, std::int64_t n = 1) const {
+    auto* reg = core_->stats.get();
+    if (!reg) return;
+    for (auto& w : core_->workers)
+      if (w->running_here() && w->stats) return w->stats->add(slot, n);
+    {
+      std::lock_guard<std::mutex> g(core_->hosted_mu);
+      for (auto& w : core_->hosted)
+        if (w->running_here() && w->stats) return w->stats->add(slot, n);
+    }
+    reg->shared().add_shared(slot, n);
+  }
+  /// The counters (opts.metrics, after listen() or handler()), or null.
+  const metrics::registry* counters() const noexcept { return core_->stats.get(); }
+  /// Open sessions by transport: {polling, websocket} (a scan of the session table).
+  std::pair<std::size_t, std::size_t> sessions_by_transport() const {
+    std::lock_guard<std::mutex> g(core_->table_mu);
+    std::size_t polling = 0, ws = 0;
+    for (auto& kv : core_->table) {
+      if (kv.second->closed()) continue;  // lingering for a polling client's last GET
+      if (kv.second->transport_flag_.load(std::memory_order_relaxed) == int(detail::transport_kind::websocket)) ++ws;
+      else ++polling;
+    }
+    return {polling, ws};
+  }
 
   /// Number of open sessions (for tests and metrics).
   std::size_t session_count() const {
@@ -4395,6 +7019,7 @@ class server {
   }
 
   std::shared_ptr<detail::core> core_;
+  std::unique_ptr<net::host> host_;  ///< options().use_host
   std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards_;
   std::uint16_t port_ = 0;
   std::atomic<bool> started_{false};
@@ -4433,9 +7058,9 @@ class server {
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -4453,6 +7078,234 @@ class server {
 /// every server reports how many clients it sent to, and every client's answer goes to one
 /// `ack_collector`; a cluster adapter adds its remote servers' counts and answers
 /// (BROADCAST_CLIENT_COUNT / BROADCAST_ACK) to the same collector.
+
+// ---- begin portico/socketio/metrics.hpp ----
+/// The numbers of one Socket.IO server (docs/metrics.md): `metrics_snapshot`, what
+/// `server::metrics()` returns for users who export elsewhere, and `render_prometheus`, its
+/// Prometheus text exposition (format 0.0.4) that the framework serves on `/metrics`.
+///
+/// Counters are per I/O worker and summed on read (engineio/metrics.hpp); gauges (connections,
+/// namespaces, sockets, rooms, pending acks) are counted from the server's tables on read, so
+/// they cost nothing between scrapes.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <initializer_list>
+#include <utility>
+#include <vector>
+
+namespace portico::socketio {
+
+namespace metrics_slots {
+using engineio::metrics::first_upper_slot;
+/// Socket.IO's slots in the per-worker blocks.
+enum : unsigned {
+  connects = first_upper_slot,  ///< namespace connections accepted
+  connects_refused,              ///< refused by a middleware / guard (CONNECT_ERROR)
+  invalid_namespace,             ///< CONNECT to a namespace that does not exist
+  invalid_packets,               ///< connections closed for a malformed Socket.IO packet
+  invalid_state,                 ///< connections closed for a packet out of place
+  handler_exceptions,            ///< user code (handlers, middlewares, ack callbacks) that threw
+  acks_requested,                ///< emits with an ack callback (per socket)
+  acks_timed_out,                ///< ack callbacks that got `timeout`
+  end
+};
+static_assert(end <= engineio::metrics::slot_count, "too many slots");
+}  // namespace metrics_slots
+
+/// What a Redis (or other cluster) adapter counted; present only when the adapter has a cluster.
+struct cluster_metrics {
+  std::int64_t messages_published = 0;  ///< messages published to the bus (confirmed by it)
+  std::int64_t messages_received = 0;   ///< messages received from the bus
+  std::int64_t publishes_lost = 0;      ///< publishes the bus refused (down)
+  std::int64_t request_timeouts = 0;    ///< cluster requests (acks, fetch_sockets, ...) that timed out
+};
+
+struct metrics_snapshot {
+  struct namespace_stats {
+    std::string name;
+    std::size_t sockets = 0;
+    std::size_t rooms = 0;  ///< rooms with a member on this server (a socket's own room included)
+  };
+  bool enabled = false;  ///< false: server_options::metrics is off, counters are all 0
+
+  // Engine.IO
+  std::size_t connections_polling = 0, connections_websocket = 0;  ///< open sessions now
+  std::int64_t handshakes = 0, upgrades = 0;
+  std::int64_t packets_in = 0, packets_out = 0, bytes_in = 0, bytes_out = 0;
+  std::int64_t send_queue_overflows = 0;
+
+  // Socket.IO
+  std::vector<namespace_stats> namespaces;
+  std::int64_t connects = 0, connects_refused = 0;
+  std::size_t acks_pending = 0;
+  std::int64_t acks_requested = 0, acks_timed_out = 0;
+
+  /// Errors by kind (Prometheus label `kind`).
+  struct errors_t {
+    std::int64_t parse_error = 0;        ///< malformed Engine.IO payload
+    std::int64_t payload_too_large = 0;  ///< message / POST over max_payload
+    std::int64_t ping_timeout = 0;
+    std::int64_t transport_error = 0;    ///< send buffer full, second GET, ...
+    std::int64_t invalid_packet = 0;     ///< malformed Socket.IO packet
+    std::int64_t invalid_state = 0;      ///< packet out of place
+    std::int64_t invalid_namespace = 0;
+    std::int64_t handler_exception = 0;
+  } errors;
+
+  bool has_cluster = false;
+  cluster_metrics cluster;
+
+  /// Fills the counters from summed per-worker slots.
+  void take_counters(const std::array<std::int64_t, engineio::metrics::slot_count>& s) {
+    namespace e = engineio::metrics::eio;
+    namespace m = metrics_slots;
+    handshakes = s[e::sessions_opened];
+    upgrades = s[e::upgrades];
+    packets_in = s[e::packets_in];
+    packets_out = s[e::packets_out];
+    bytes_in = s[e::bytes_in];
+    bytes_out = s[e::bytes_out];
+    send_queue_overflows = s[e::send_queue_overflows];
+    errors.parse_error = s[e::parse_errors];
+    errors.payload_too_large = s[e::oversize_payloads];
+    errors.ping_timeout = s[e::ping_timeouts];
+    errors.transport_error = s[e::transport_errors];
+    connects = s[m::connects];
+    connects_refused = s[m::connects_refused];
+    errors.invalid_namespace = s[m::invalid_namespace];
+    errors.invalid_packet = s[m::invalid_packets];
+    errors.invalid_state = s[m::invalid_state];
+    errors.handler_exception = s[m::handler_exceptions];
+    acks_requested = s[m::acks_requested];
+    acks_timed_out = s[m::acks_timed_out];
+  }
+};
+
+namespace detail {
+/// A label value escaped as the exposition format asks (backslash, double quote, newline).
+inline void append_label_value(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+}
+
+class prom_writer {
+ public:
+  explicit prom_writer(std::string& out, std::string_view prefix) : out_(out), prefix_(prefix) {}
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    name_ = name;
+    out_ += "# HELP ";
+    put_name();
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    put_name();
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+  /// One sample of the current family; `labels` as {name, value} pairs.
+  void sample(std::int64_t v, std::initializer_list<std::pair<std::string_view, std::string_view>> labels = {}) {
+    put_name();
+    if (labels.size()) {
+      out_ += '{';
+      bool first = true;
+      for (auto& [k, val] : labels) {
+        if (!first) out_ += ',';
+        first = false;
+        out_ += k;
+        out_ += "=\"";
+        append_label_value(out_, val);
+        out_ += '"';
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += std::to_string(v);
+    out_ += '\n';
+  }
+
+ private:
+  void put_name() {
+    out_ += prefix_;
+    out_ += '_';
+    out_ += name_;
+  }
+  std::string& out_;
+  std::string_view prefix_, name_;
+};
+}  // namespace detail
+
+/// The Prometheus text exposition (format 0.0.4, `Content-Type: text/plain; version=0.0.4`) of
+/// `m`; every family name starts with `prefix` + "_".
+inline std::string render_prometheus(const metrics_snapshot& m, std::string_view prefix = "portico") {
+  std::string out;
+  out.reserve(4096);
+  detail::prom_writer w(out, prefix);
+  using i64 = std::int64_t;
+  w.family("connections", "gauge", "Open Engine.IO connections by transport.");
+  w.sample(i64(m.connections_polling), {{"transport", "polling"}});
+  w.sample(i64(m.connections_websocket), {{"transport", "websocket"}});
+  w.family("handshakes_total", "counter", "Engine.IO handshakes accepted.");
+  w.sample(m.handshakes);
+  w.family("upgrades_total", "counter", "Connections upgraded from polling to websocket.");
+  w.sample(m.upgrades);
+  w.family("packets_total", "counter", "Engine.IO packets received (in) and queued for clients (out).");
+  w.sample(m.packets_in, {{"direction", "in"}});
+  w.sample(m.packets_out, {{"direction", "out"}});
+  w.family("bytes_total", "counter", "Engine.IO payload bytes received (in) and queued for clients (out).");
+  w.sample(m.bytes_in, {{"direction", "in"}});
+  w.sample(m.bytes_out, {{"direction", "out"}});
+  w.family("send_queue_overflows_total", "counter",
+           "Sends refused because the client's send buffer was over max_buffered_bytes.");
+  w.sample(m.send_queue_overflows);
+  w.family("namespaces", "gauge", "Socket.IO namespaces.");
+  w.sample(i64(m.namespaces.size()));
+  w.family("sockets", "gauge", "Connected Socket.IO sockets by namespace.");
+  for (auto& n : m.namespaces) w.sample(i64(n.sockets), {{"namespace", n.name}});
+  w.family("rooms", "gauge", "Rooms with a member on this server by namespace (each socket's own room included).");
+  for (auto& n : m.namespaces) w.sample(i64(n.rooms), {{"namespace", n.name}});
+  w.family("connects_total", "counter", "Namespace connections accepted.");
+  w.sample(m.connects);
+  w.family("connects_refused_total", "counter", "Namespace connections refused by a middleware or guard.");
+  w.sample(m.connects_refused);
+  w.family("acks_pending", "gauge", "Ack callbacks waiting for their client.");
+  w.sample(i64(m.acks_pending));
+  w.family("acks_requested_total", "counter", "Emits to one socket with an ack callback.");
+  w.sample(m.acks_requested);
+  w.family("acks_timed_out_total", "counter", "Ack callbacks that timed out.");
+  w.sample(m.acks_timed_out);
+  w.family("errors_total", "counter", "Errors by kind.");
+  const auto& e = m.errors;
+  w.sample(e.parse_error, {{"kind", "parse_error"}});
+  w.sample(e.payload_too_large, {{"kind", "payload_too_large"}});
+  w.sample(e.ping_timeout, {{"kind", "ping_timeout"}});
+  w.sample(e.transport_error, {{"kind", "transport_error"}});
+  w.sample(e.invalid_packet, {{"kind", "invalid_packet"}});
+  w.sample(e.invalid_state, {{"kind", "invalid_state"}});
+  w.sample(e.invalid_namespace, {{"kind", "invalid_namespace"}});
+  w.sample(e.handler_exception, {{"kind", "handler_exception"}});
+  if (m.has_cluster) {
+    w.family("cluster_messages_total", "counter", "Messages published to and received from the cluster bus.");
+    w.sample(m.cluster.messages_published, {{"direction", "published"}});
+    w.sample(m.cluster.messages_received, {{"direction", "received"}});
+    w.family("cluster_publishes_lost_total", "counter", "Publishes the cluster bus refused.");
+    w.sample(m.cluster.publishes_lost);
+    w.family("cluster_request_timeouts_total", "counter", "Cluster requests that timed out.");
+    w.sample(m.cluster.request_timeouts);
+  }
+  return out;
+}
+
+}  // namespace portico::socketio
+// ---- end portico/socketio/metrics.hpp ----
 
 #include <algorithm>
 #include <chrono>
@@ -4642,10 +7495,11 @@ class packet {
 
   bool has_id() const noexcept { return id != no_ack; }
   /// "/" when the packet named no namespace.
-  std::string_view nsp() const noexcept {
+  std::string_view namespace_name() const noexcept {
     if (nsp_len_ == 0) return std::string_view("/", 1);
     return std::string_view(text_.data() + nsp_pos_, nsp_len_);
   }
+  [[deprecated("use namespace_name()")]] std::string_view nsp() const noexcept { return namespace_name(); }
   bool has_data() const noexcept { return has_data_; }
   /// The payload; a Null value when absent.
   const json::value& data() const noexcept { return root_; }
@@ -4948,7 +7802,7 @@ inline std::string encode(packet_type t, std::string_view nsp, const json::value
 /// Re-encodes a received packet (round trip): same header, same payload, same attachments.
 inline encoded encode(const packet& p) {
   encoded e;
-  e.text = encode(p.type, p.nsp(), p.has_data() ? &p.data() : nullptr, p.id, p.attachments_expected);
+  e.text = encode(p.type, p.namespace_name(), p.has_data() ? &p.data() : nullptr, p.id, p.attachments_expected);
   for (const auto& b : p.attachments) e.binaries.push_back(b.bytes);
   return e;
 }
@@ -5425,6 +8279,11 @@ class adapter {
   /// timeout came first). Alone: none, at once.
   using rooms_fn = std::function<void(bool complete, std::vector<std::string> rooms)>;
   virtual void fetch_remote_rooms(rooms_fn done) { done(true, {}); }
+  /// A cluster adapter's counts (metrics.hpp); false (the default): no cluster.
+  virtual bool cluster_counts(cluster_metrics& out) const {
+    (void)out;
+    return false;
+  }
   /// This server's rooms, each socket's own room (its sid) included, as socket.io's `adapter.rooms`.
   virtual std::vector<std::string> local_rooms() const {
     std::unordered_set<std::string> all;
@@ -6030,6 +8889,7 @@ inline engineio::frame_ptr encode_ack_payload(std::string_view nsp, std::uint64_
 
 struct client;
 class broadcast_acks;
+struct paused_connect;
 }  // namespace detail
 
 /// Sends the ACK of one received event, now or later, from any thread; at most once.
@@ -6049,7 +8909,7 @@ class ack_sender {
 
 class socket : public std::enable_shared_from_this<socket> {
  public:
-  socket(nsp& n, std::string sid, engineio::socket_ptr engine, server& srv)
+  socket(nsp& n, std::string sid, engineio::socket_ptr engine, class server& srv)
       : nsp_(&n), server_(&srv), sid_(std::move(sid)), engine_(std::move(engine)) {}
   socket(const socket&) = delete;
   socket& operator=(const socket&) = delete;
@@ -6058,7 +8918,8 @@ class socket : public std::enable_shared_from_this<socket> {
   const std::string& sid() const noexcept { return sid_; }
   const std::string& namespace_name() const noexcept;
   class nsp& get_namespace() noexcept { return *nsp_; }
-  class server& get_server() noexcept { return *server_; }
+  class server& server() noexcept { return *server_; }
+  [[deprecated("use server()")]] class server& get_server() noexcept { return *server_; }
   const engineio::handshake& handshake() const { return engine_->handshake(); }
   /// The Engine.IO session under this socket (shared by every namespace of the client).
   const engineio::socket_ptr& engine() const noexcept { return engine_; }
@@ -6184,6 +9045,7 @@ class socket : public std::enable_shared_from_this<socket> {
   friend class server;
   friend class nsp;
   friend class ack_sender;
+  friend struct detail::paused_connect;
   friend class detail::broadcast_acks;
   enum class state { connecting, connected, disconnected };
 
@@ -6246,7 +9108,7 @@ class socket : public std::enable_shared_from_this<socket> {
   }
 
   nsp* nsp_;
-  server* server_;
+  class server* server_;
   std::string sid_;
   engineio::socket_ptr engine_;
   detail::dom_pool_ptr auth_pool_;  ///< before auth_: outlives it
@@ -6339,10 +9201,59 @@ class event {
 
 namespace portico::socketio {
 
+namespace detail {
+/// A connect waiting on a `connect_deferral`: the socket, where its handler chain goes on, and
+/// the outcome the deferral's owner set (read on the home worker after the post that carries it).
+struct paused_connect {
+  socket_ptr s;
+  std::atomic<std::size_t> next{0};  ///< the handler after the one that deferred
+  std::atomic<bool> done{false};
+  bool refused = false;
+  std::string message;
+  paused_connect() = default;
+  paused_connect(const paused_connect&) = delete;
+  paused_connect& operator=(const paused_connect&) = delete;
+  /// Dropped without an answer: refused, so the client does not wait for its timeout.
+  ~paused_connect();
+  /// Sets the outcome and hands the rest of the connect to the socket's home worker (once).
+  static void complete(const std::shared_ptr<paused_connect>& p, bool refused, std::string message);
+};
+}  // namespace detail
+
+/// The answer to a CONNECT that a middleware or connect handler deferred
+/// (`connect_request::defer()`), given later from any thread, once: `accept()` runs the rest
+/// of the handler chain and answers CONNECT; `refuse(message)` answers CONNECT_ERROR. The
+/// I/O thread is free meanwhile (for slow checks: a password hash, a remote auth service).
+/// Copies share one answer; the first one given counts. Dropped unanswered: refused with
+/// "internal error". A connection that closes meanwhile makes the answer a no-op.
+class connect_deferral {
+ public:
+  connect_deferral() = default;
+  void accept() {
+    if (p_) detail::paused_connect::complete(p_, false, {});
+  }
+  void refuse(std::string message) {
+    if (p_) detail::paused_connect::complete(p_, true, std::move(message));
+  }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  friend class connect_request;
+  explicit connect_deferral(std::shared_ptr<detail::paused_connect> p) : p_(std::move(p)) {}
+  std::shared_ptr<detail::paused_connect> p_;
+};
+
 /// What a connect handler or middleware sees, and how it refuses.
 class connect_request {
  public:
   connect_request(socketio::socket& s, const json::value& auth) noexcept : socket_(s), auth_(auth) {}
+
+  /// Answer later: the handler returns, the I/O thread goes on with other work, and the
+  /// returned deferral (usable from any thread) accepts or refuses the CONNECT. The handlers
+  /// after this one run when it accepts, on the socket's thread. Emits on the socket meanwhile
+  /// follow the CONNECT answer, as from a handler. Calling it again returns the same deferral.
+  connect_deferral defer();
+  bool deferred() const noexcept { return paused_ != nullptr; }
   socketio::socket& socket() noexcept { return socket_; }
   /// The CONNECT payload; null when the client sent none.
   const json::value& auth() const noexcept { return auth_; }
@@ -6367,10 +9278,12 @@ class connect_request {
   const std::string& data_json() const noexcept { return data_; }
 
  private:
+  friend class server;
   socketio::socket& socket_;
   const json::value& auth_;
   bool refused_ = false;
   std::string message_, data_;
+  std::shared_ptr<detail::paused_connect> paused_;
 };
 
 using connect_handler = std::function<void(socket&, connect_request&)>;
@@ -6502,12 +9415,13 @@ class broadcast_acks final : public ack_collector, public std::enable_shared_fro
 
 class nsp {
  public:
-  nsp(server& srv, std::string name, std::shared_ptr<detail::handlers> h, std::unique_ptr<adapter> a)
+  nsp(class server& srv, std::string name, std::shared_ptr<detail::handlers> h, std::unique_ptr<adapter> a)
       : server_(&srv), name_(std::move(name)), handlers_(std::move(h)), adapter_(std::move(a)) {}
   nsp(const nsp&) = delete;
   nsp& operator=(const nsp&) = delete;
 
-  const std::string& name() const noexcept { return name_; }
+  const std::string& namespace_name() const noexcept { return name_; }
+  [[deprecated("use namespace_name()")]] const std::string& name() const noexcept { return name_; }
 
   /// Middleware: runs before the connect handler, may refuse.
   template <class F>
@@ -6644,7 +9558,8 @@ class nsp {
     return sockets_.size();
   }
   socketio::adapter& get_adapter() noexcept { return *adapter_; }
-  class server& get_server() noexcept { return *server_; }
+  class server& server() noexcept { return *server_; }
+  [[deprecated("use server()")]] class server& get_server() noexcept { return *server_; }
 
  private:
   friend class server;
@@ -6673,7 +9588,7 @@ class nsp {
     sockets_.erase(sid);
   }
 
-  server* server_;
+  class server* server_;
   std::string name_;
   std::shared_ptr<detail::handlers> handlers_;
   std::unique_ptr<adapter> adapter_;
@@ -6709,17 +9624,17 @@ class emitter {
   template <class... A>
   void emit(std::string_view name, const A&... a) {
     outgoing_packet p;
-    p.nsp = nsp_->name();
+    p.nsp = nsp_->namespace_name();
     if (auto* st = nsp_->store_.get(); st && !opts_.volatile_) {  // recoverable: with an offset, stored
       std::lock_guard<std::mutex> g(nsp_->emit_mu_);
       std::string off = st->next_offset();
-      p.frame = detail::encode_event(nsp_->name(), no_ack, name, a..., std::string_view(off));
+      p.frame = detail::encode_event(nsp_->namespace_name(), no_ack, name, a..., std::string_view(off));
       if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
       st->store(off, opts_, p.frame);
       nsp_->adapter_->broadcast(p, opts_);
       return;
     }
-    auto f = detail::encode_event(nsp_->name(), no_ack, name, a...);
+    auto f = detail::encode_event(nsp_->namespace_name(), no_ack, name, a...);
     f->droppable = opts_.volatile_;  // dropped for a recipient whose send buffer is full
     p.frame = std::move(f);
     if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
@@ -6738,9 +9653,9 @@ class emitter {
   template <class... A>
   void emit_with_ack(std::string_view name, ack_callback cb, std::chrono::milliseconds timeout, const A&... a) {
     outgoing_packet p;
-    p.nsp = nsp_->name();
+    p.nsp = nsp_->namespace_name();
     p.id = nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
-    auto f = detail::encode_event(nsp_->name(), p.id, name, a...);
+    auto f = detail::encode_event(nsp_->namespace_name(), p.id, name, a...);
     f->droppable = opts_.volatile_;
     p.frame = std::move(f);
     if (!p.frame->binaries.empty()) p.type = packet_type::binary_event;
@@ -6848,13 +9763,13 @@ inline void nsp::fetch_sockets(const broadcast_options& opts, adapter::fetch_fn 
 
 inline void nsp::sockets_join(const broadcast_options& opts, const std::vector<std::string>& rooms) {
   for (const auto& sid : adapter_->sids(opts))
-    for (const auto& r : rooms) adapter_->join(sid, r);
+    for (const auto& r : rooms) enter_room(sid, r);  // the observer sees it, as Node's "join-room"
   if (!opts.local) adapter_->remote_join(opts, rooms);
 }
 
 inline void nsp::sockets_leave(const broadcast_options& opts, const std::vector<std::string>& rooms) {
   for (const auto& sid : adapter_->sids(opts))
-    for (const auto& r : rooms) adapter_->leave(sid, r);
+    for (const auto& r : rooms) leave_room(sid, r);
   if (!opts.local) adapter_->remote_leave(opts, rooms);
 }
 
@@ -6878,7 +9793,7 @@ inline void nsp::all_rooms(adapter::rooms_fn done) {
   });
 }
 
-inline const std::string& socket::namespace_name() const noexcept { return nsp_->name(); }
+inline const std::string& socket::namespace_name() const noexcept { return nsp_->namespace_name(); }
 inline std::uint64_t socket::next_ack_id() noexcept {
   return nsp_->next_ack_id_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -6942,6 +9857,7 @@ struct client {
   std::weak_ptr<engineio::socket> engine;
   decoder dec;
   std::vector<socket_ptr> sockets;  ///< one per connected namespace (few: linear search)
+  std::vector<socket_ptr> paused;   ///< CONNECTs waiting on a connect_deferral
   timers::id connect_timer = 0;
   bool ever_connected = false;
   bool v4 = false;  ///< an Engine.IO v3 session: Socket.IO protocol v4
@@ -6950,6 +9866,20 @@ struct client {
     for (const auto& s : sockets)
       if (s->namespace_name() == nsp) return s;
     return nullptr;
+  }
+  bool connecting(std::string_view nsp) const {
+    for (const auto& s : paused)
+      if (s->namespace_name() == nsp) return true;
+    return false;
+  }
+  /// Removes `s` from the paused CONNECTs; false when it is not there (the connection closed).
+  bool take_paused(const socket* s) {
+    for (auto it = paused.begin(); it != paused.end(); ++it)
+      if (it->get() == s) {
+        paused.erase(it);
+        return true;
+      }
+    return false;
   }
   void erase(const socket* s) {
     for (auto it = sockets.begin(); it != sockets.end(); ++it)
@@ -6981,47 +9911,32 @@ inline const char* reason_text(engineio::close_reason r) noexcept {
 
 class server {
  public:
-  explicit server(server_options o = {})
-      : opts_(with_eio3(std::move(o))), engine_(opts_.engine), log_("portico.socketio") {
-    engine_.on_open([this](const engineio::socket_ptr& s) { on_open(s); });
-    engine_.on_message([this](const engineio::socket_ptr& s, engineio::message&& m) { on_message(s, std::move(m)); });
-    engine_.on_close([this](const engineio::socket_ptr& s, engineio::close_reason r) { on_close(s, r); });
-    std::lock_guard<std::mutex> g(nsp_mu_);
-    root_ = &static_nsp_locked("/");
-  }
+  explicit server(server_options o = {});
   server(const server&) = delete;
   server& operator=(const server&) = delete;
-  ~server() { stop(); }
+  ~server();
 
   // --- namespaces ---
   /// The static namespace `name` (created on first use). "/" is always there.
-  nsp& of(const std::string& name) {
-    if (name == "/") return *root_;  // the common case takes no lock
-    std::lock_guard<std::mutex> g(nsp_mu_);
-    return static_nsp_locked(name);
-  }
+  nsp& of(const std::string& name);
   /// A dynamic namespace family: any name `accept` returns true for is created on demand and
   /// shares the returned namespace's handlers (register them on it).
-  nsp& of(std::function<bool(std::string_view)> accept) {
-    std::lock_guard<std::mutex> g(nsp_mu_);
-    auto h = std::make_shared<detail::handlers>();
-    parents_.push_back(parent{std::move(accept), h, make_nsp("(dynamic)", h)});
-    return *parents_.back().proto;
-  }
-  nsp& of(const std::regex& re) {
-    return of([re](std::string_view n) { return std::regex_match(n.begin(), n.end(), re); });
+  nsp& of(std::function<bool(std::string_view)> accept);
+  /// A dynamic namespace family by pattern: `of(std::regex("^/room-\\d+$"))` (include <regex>).
+  /// A template, so that the TUs that never pass a regex do not compile <regex>.
+  template <class Regex, std::enable_if_t<!std::is_convertible_v<const Regex&, std::string> &&
+                                              !std::is_invocable_v<const Regex&, std::string_view>,
+                                          int> = 0>
+  nsp& of(const Regex& re) {
+    // Unqualified: std::regex_match is found through the regex's namespace (ADL).
+    return of([re](std::string_view n) { return regex_match(n.begin(), n.end(), re); });
   }
   /// Catch-all (python-socketio's `namespaces='*'`): every namespace not matched otherwise.
   nsp& of_any() {
     return of([](std::string_view) { return true; });
   }
   /// The namespace `name` if it exists now (static or already created dynamically).
-  nsp* find(std::string_view name) {
-    if (name == "/") return root_;
-    std::lock_guard<std::mutex> g(nsp_mu_);
-    auto it = nsps_.find(std::string(name));
-    return it == nsps_.end() ? nullptr : it->second.get();
-  }
+  nsp* find(std::string_view name);
 
   // --- shortcuts on "/" ---
   template <class F>
@@ -7065,37 +9980,20 @@ class server {
   emitter except(std::string room) { return of("/").except(std::move(room)); }
 
   // --- sockets by sid (any thread) ---
-  socket_ptr get_socket(const std::string& sid, const std::string& nsp_name = "/") {
-    nsp* n = find(nsp_name);
-    return n ? n->get_socket(sid) : nullptr;
-  }
+  socket_ptr get_socket(const std::string& sid, const std::string& nsp_name = "/");
   /// Server-initiated disconnect of one socket from its namespace.
-  bool disconnect(const std::string& sid, const std::string& nsp_name = "/") {
-    auto s = get_socket(sid, nsp_name);
-    if (s) s->disconnect();
-    return s != nullptr;
-  }
-  json::document get_session(const std::string& sid, const std::string& nsp_name = "/") {
-    auto s = get_socket(sid, nsp_name);
-    return s ? s->get_session() : json::document();
-  }
-  bool save_session(const std::string& sid, const json::value& v, const std::string& nsp_name = "/") {
-    auto s = get_socket(sid, nsp_name);
-    if (s) s->save_session(v);
-    return s != nullptr;
-  }
+  bool disconnect(const std::string& sid, const std::string& nsp_name = "/");
+  json::document get_session(const std::string& sid, const std::string& nsp_name = "/");
+  bool save_session(const std::string& sid, const json::value& v, const std::string& nsp_name = "/");
 
   // --- lifecycle ---
-  void listen(const std::string& host, std::uint16_t port) { engine_.listen(host, port); }
-  std::uint16_t port() const { return engine_.port(); }
-  void start() { engine_.start(); }
-  void run() { engine_.run(); }
+  void listen(const std::string& host, std::uint16_t port);
+  std::uint16_t port() const;
+  void start();
+  void run();
   /// Stops accepting, closes every session (disconnect handlers run with "server shutting
   /// down", pending acks fail with `disconnected`), joins the threads. Idempotent.
-  void stop() {
-    timers_.stop();
-    engine_.stop();
-  }
+  void stop();
 
   /// Watches sockets, rooms and events (see observer.hpp); null (the default) to stop. Set
   /// before start(); `o` outlives the server's run.
@@ -7106,6 +10004,45 @@ class server {
     std::lock_guard<std::mutex> g(nsp_mu_);
     for (auto& kv : nsps_) f(*kv.second);
   }
+
+  /// The server's numbers now (docs/metrics.md). Counters stay 0 unless
+  /// `server_options::engine.metrics` is on; gauges are counted from the tables on each call
+  /// (locks each namespace's tables briefly: for scrapes, not per message).
+  metrics_snapshot metrics() {
+    metrics_snapshot m;
+    if (auto* reg = engine_.counters()) {
+      m.enabled = true;
+      m.take_counters(reg->sums());
+    }
+    auto [polling, ws] = engine_.sessions_by_transport();
+    m.connections_polling = polling;
+    m.connections_websocket = ws;
+    std::vector<nsp*> all;
+    for_each_namespace([&](nsp& n) { all.push_back(&n); });
+    for (nsp* n : all) {
+      metrics_snapshot::namespace_stats st;
+      st.name = n->namespace_name();
+      std::vector<socket_ptr> sockets;
+      {
+        std::lock_guard<std::mutex> g(n->mu_);
+        sockets.reserve(n->sockets_.size());
+        for (auto& kv : n->sockets_) sockets.push_back(kv.second);
+      }
+      st.sockets = sockets.size();
+      for (auto& s : sockets) {
+        std::lock_guard<std::mutex> g(s->mu_);
+        m.acks_pending += s->acks_.size();
+      }
+      st.rooms = n->adapter_->local_rooms().size();
+      if (!m.has_cluster && n->namespace_name() == "/") m.has_cluster = n->adapter_->cluster_counts(m.cluster);
+      m.namespaces.push_back(std::move(st));
+    }
+    std::sort(m.namespaces.begin(), m.namespaces.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    return m;
+  }
+  /// `metrics()` in the Prometheus text format (render_prometheus).
+  std::string metrics_text(std::string_view prefix = "portico") { return render_prometheus(metrics(), prefix); }
 
   engineio::server& engine() noexcept { return engine_; }
   portico::logger& log() noexcept { return log_; }
@@ -7127,368 +10064,68 @@ class server {
     return o;
   }
 
-  std::unique_ptr<nsp> make_nsp(const std::string& name, std::shared_ptr<detail::handlers> h) {
-    adapter::deliver_fn deliver = [this](const engineio::frame_ptr& f, const std::vector<engineio::socket_ptr>& to) {
-      engine_.send_many(f, to);
-    };
-    std::unique_ptr<adapter> a = opts_.adapter_factory ? opts_.adapter_factory(name, std::move(deliver))
-                                                       : std::make_unique<memory_adapter>(std::move(deliver));
-    auto n = std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
-    if (const auto& r = opts_.connection_state_recovery; r.enabled)
-      n->store_ = opts_.session_store_factory ? opts_.session_store_factory(name, r)
-                                              : std::make_unique<memory_session_store>(r);
-    n->get_adapter().bind(*n);
-    return n;
-  }
+  std::unique_ptr<nsp> make_nsp(const std::string& name, std::shared_ptr<detail::handlers> h);
 
-  nsp& static_nsp_locked(const std::string& name) {
-    auto it = nsps_.find(name);
-    if (it != nsps_.end()) return *it->second;
-    auto n = make_nsp(name, std::make_shared<detail::handlers>());
-    auto& ref = *n;
-    nsps_.emplace(name, std::move(n));
-    return ref;
-  }
+  nsp& static_nsp_locked(const std::string& name);
 
   /// The namespace a CONNECT names: static, else created for a matching dynamic parent.
-  nsp* resolve_nsp(std::string_view name) {
-    std::lock_guard<std::mutex> g(nsp_mu_);
-    std::string key(name);
-    auto it = nsps_.find(key);
-    if (it != nsps_.end()) return it->second.get();
-    if (name == "/") return &static_nsp_locked(key);
-    for (auto& p : parents_) {
-      if (p.accept(name)) {
-        auto n = make_nsp(key, p.handlers);
-        auto* raw = n.get();
-        nsps_.emplace(std::move(key), std::move(n));
-        return raw;
-      }
-    }
-    return nullptr;
-  }
+  nsp* resolve_nsp(std::string_view name);
 
   static detail::client* client_of(const engineio::socket_ptr& e) {
     return static_cast<detail::client*>(e->user.get());
   }
 
-  void on_open(const engineio::socket_ptr& e) {
-    auto c = std::make_shared<detail::client>(
-        opts_.max_attachments, opts_.max_packet_bytes ? opts_.max_packet_bytes : opts_.engine.max_payload);
-    c->engine = e;
-    std::weak_ptr<engineio::socket> w = e;
-    c->connect_timer = timers_.after(opts_.connect_timeout, [w, this] {
-      if (auto es = w.lock())
-        es->post([es, this] {
-          auto* cl = client_of(es);
-          if (cl && !cl->ever_connected) {
-            log_.info([&] { return "closing " + es->sid() + ": no namespace connected in time"; });
-            es->close();
-          }
-        });
-    });
-    c->v4 = e->protocol() == 3;
-    e->user = c;
-    // Protocol v4: the client is in "/" from the handshake on, without asking (a refusal there
-    // leaves the connection open for other namespaces, as in Node).
-    if (c->v4) handle_connect(e, *c, "/", [&](socket& s) { set_auth_from_query(s, e->handshake().query, true); });
-  }
+  void on_open(const engineio::socket_ptr& e);
 
-  void on_close(const engineio::socket_ptr& e, engineio::close_reason r) {
-    auto keep = e->user;  // the client outlives this call even if a handler resets `user`
-    auto* c = client_of(e);
-    if (!c) return;
-    timers_.cancel(c->connect_timer);
-    auto sockets = std::move(c->sockets);
-    c->sockets.clear();
-    // As Node, a lost connection keeps its sessions for recovery (a malformed packet does not).
-    for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false, r != engineio::close_reason::parse_error);
-    e->user.reset();
-  }
+  void on_close(const engineio::socket_ptr& e, engineio::close_reason r);
 
-  void on_message(const engineio::socket_ptr& e, engineio::message&& m) {
-    auto keep = e->user;  // a handler may close the connection (on_close resets `user`)
-    auto* c = client_of(e);
-    if (!c) return;
-    auto st = m.binary ? c->dec.add_binary(std::move(m.data)) : c->dec.add_text(std::move(m.data));
-    if (st == decoder::status::awaiting_attachments) return;
-    if (st == decoder::status::error) {
-      log_.info([&] { return "closing " + e->sid() + ": invalid packet (" + describe(c->dec.error()) + ")"; });
-      c->dec.reset();
-      e->close();
-      return;
-    }
-    packet p = c->dec.take();
-    dispatch(e, *c, p);
-  }
+  void on_message(const engineio::socket_ptr& e, engineio::message&& m);
 
   /// Like the reference server, a packet that does not fit the connection's state (anything but
   /// CONNECT for a namespace it is not in, a second CONNECT, a CONNECT_ERROR) closes the connection.
-  void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
-    if (p.type == packet_type::connect && c.v4) {
-      // Protocol v4: "/chat?x=1" carries the query the client's CONNECT has instead of a payload.
-      std::string_view nsp = p.nsp(), query;
-      if (auto q = nsp.find('?'); q != std::string_view::npos) {
-        query = nsp.substr(q + 1);
-        nsp = nsp.substr(0, q);
-      }
-      if (nsp.empty()) nsp = "/";
-      if (c.find(nsp)) return invalid_state(e, p);
-      return handle_connect(e, c, nsp, [&](socket& s) {
-        set_auth_from_query(s, engineio::detail::parse_query(query), false);
-      });
-    }
-    if (p.type == packet_type::connect) {
-      if (c.find(p.nsp())) return invalid_state(e, p);
-      return handle_connect(e, c, p.nsp(), [&](socket& s) {
-        if (!p.has_data()) return;
-        // Deep (it outlives the packet), into a pool sized to the payload: a default document
-        // would take RapidJSON's 64 KB first chunk for every authenticated connection.
-        std::size_t chunk = std::min<std::size_t>(65536, detail::value_json_size(p.data()) * 9 + 256);
-        s.auth_pool_ = detail::make_dom_pool(chunk);
-        s.auth_ = json::copy(p.data(), *s.auth_pool_);
-      });
-    }
-    auto s = c.find(p.nsp());
-    if (!s || p.type == packet_type::connect_error) return invalid_state(e, p);
-    switch (p.type) {
-      case packet_type::disconnect:
-        c.erase(s.get());
-        finish_disconnect(*s, "client namespace disconnect", false);
-        return;
-      case packet_type::event:
-      case packet_type::binary_event:
-        handle_event(*s, p);
-        return;
-      case packet_type::ack:
-      case packet_type::binary_ack:
-        s->complete_ack(p.id, ack_status::ok, args(p));
-        return;
-      default:
-        return;
-    }
-  }
+  void dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p);
 
-  void invalid_state(const engineio::socket_ptr& e, const packet& p) {
-    log_.info([&] {
-      return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.nsp()) +
-             " in the wrong state";
-    });
-    e->close();
-  }
+  void invalid_state(const engineio::socket_ptr& e, const packet& p);
 
   /// Protocol v4 has no CONNECT payload: the query is the auth, an object of strings (the last
   /// of repeated names wins). For "/" it is the handshake's, without Engine.IO's own parameters.
   static void set_auth_from_query(socket& s, const std::vector<std::pair<std::string, std::string>>& query,
-                                  bool handshake) {
-    auto engine_param = [](const std::string& k) {
-      return k == "EIO" || k == "transport" || k == "t" || k == "sid" || k == "b64" || k == "j";
-    };
-    std::size_t bytes = 0;
-    for (const auto& kv : query) bytes += kv.first.size() + kv.second.size() + 32;
-    s.auth_pool_ = detail::make_dom_pool(std::min<std::size_t>(65536, bytes * 2 + 256));
-    auto& pool = *s.auth_pool_;
-    s.auth_.SetObject();
-    for (const auto& [k, v] : query) {
-      if (handshake && engine_param(k)) continue;
-      json::value val(v.data(), static_cast<rapidjson::SizeType>(v.size()), pool);
-      auto it = s.auth_.FindMember(json::value(rapidjson::StringRef(k.data(), k.size())));
-      if (it != s.auth_.MemberEnd()) it->value = std::move(val);
-      else s.auth_.AddMember(json::value(k.data(), static_cast<rapidjson::SizeType>(k.size()), pool), std::move(val), pool);
-    }
-  }
+                                  bool handshake);
 
   /// Protocol v4's CONNECT_ERROR: the message alone, as a JSON string (`44/chat,"message"`).
-  static engineio::frame_ptr v4_connect_error(std::string_view nsp, std::string_view message) {
-    packet_writer pw(packet_type::connect_error, nsp);
-    pw.writer().String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
-    auto f = std::make_shared<engineio::frame>();
-    f->text = std::move(pw.finish());
-    return f;
-  }
+  static engineio::frame_ptr v4_connect_error(std::string_view nsp, std::string_view message);
 
   /// `set_auth(socket&)` fills the new socket's auth from what the CONNECT carried.
   template <class SetAuth>
-  void handle_connect(const engineio::socket_ptr& e, detail::client& c, std::string_view name, SetAuth&& set_auth) {
-    nsp* n = resolve_nsp(name);
-    if (!n) {
-      engineio::frame_ptr f;
-      if (c.v4) {
-        f = v4_connect_error(name, "Invalid namespace");
-      } else {
-        auto fr = std::make_shared<engineio::frame>();
-        write_header(fr->text, packet_type::connect_error, name);
-        fr->text += R"({"message":"Invalid namespace"})";
-        f = std::move(fr);
-      }
-      e->send(std::move(f));
-      log_.info([&] { return "refused " + e->sid() + " on " + std::string(name) + ": invalid namespace"; });
-      return;
-    }
-    c.ever_connected = true;
-    timers_.cancel(c.connect_timer);
-    // Protocol v4 clients compute their socket id themselves ("/chat#" + the Engine.IO sid).
-    auto s = std::make_shared<socket>(*n, c.v4 ? (n->name() == "/" ? e->sid() : n->name() + "#" + e->sid())
-                                                : portico::detail::random_id(),
-                                      e, *this);
-    set_auth(*s);
-    std::optional<recovery_session> restored;
-    if (n->store_ && !c.v4) restored = recover(*n, *s);
-    n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
-    if (restored) {
-      for (const auto& r : restored->rooms) n->adapter_->join(s->sid(), r);
-      if (!restored->data.empty()) json::parse(restored->data, s->session_);
-      s->replay_ = std::move(restored->missed);
-    }
-    connect_request req(*s, s->auth_);
-    auto handlers = n->handlers_;
-    bool skip_use = s->recovered_ && opts_.connection_state_recovery.skip_middlewares;
-    for (std::size_t i = 0; i < handlers->middlewares.size(); ++i) {
-      if (skip_use && handlers->from_use[i]) continue;
-      auto& h = handlers->middlewares[i];
-      if (!guarded("connect handler", n->name(), [&] { h(*s, req); })) req.refuse("internal error");
-      if (req.refused()) break;
-    }
-    if (req.refused()) {
-      s->closing_.store(true);
-      s->mark_disconnected();
-      n->adapter_->remove_socket(s->sid());
-      s->fail_acks();
-      if (c.v4) {  // protocol v4 carries no data with a refusal
-        e->send(v4_connect_error(n->name(), req.message()));
-        log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
-        return;
-      }
-      auto f = std::make_shared<engineio::frame>();
-      packet_writer pw(packet_type::connect_error, n->name());
-      auto& w = pw.writer();
-      w.StartObject();
-      w.Key("message", 7);
-      w.String(req.message().data(), static_cast<rapidjson::SizeType>(req.message().size()));
-      if (!req.data_json().empty()) {
-        w.Key("data", 4);
-        w.RawValue(req.data_json().data(), req.data_json().size(), rapidjson::kObjectType);
-      }
-      w.EndObject();
-      f->text = std::move(pw.finish());
-      e->send(std::move(f));
-      log_.info([&] { return "refused " + e->sid() + " on " + n->name() + ": " + req.message(); });
-      return;
-    }
-    if (s->closing_.load() || e->closed()) {  // a handler disconnected it or closed the connection
-      s->closing_.store(true);
-      s->mark_disconnected();
-      n->adapter_->remove_socket(s->sid());
-      s->fail_acks();
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> g(n->mu_);
-      n->sockets_[s->sid()] = s;
-    }
-    c.sockets.push_back(s);
-    auto f = std::make_shared<engineio::frame>();
-    write_header(f->text, packet_type::connect, n->name());
-    if (!c.v4) {  // protocol v4's CONNECT answer has no payload
-      f->text += "{\"sid\":\"";
-      f->text += s->sid();
-      if (!s->pid_.empty()) {
-        f->text += "\",\"pid\":\"";
-        f->text += s->pid_;
-      }
-      f->text += "\"}";
-    }
-    s->accept(std::move(f));
-    if (observer_) observer_->connected(*s);
-  }
+  void handle_connect(const engineio::socket_ptr& e, detail::client& c, std::string_view name, SetAuth&& set_auth);
+  /// The connect handlers of `s` from the `first`, then the answer; stops at a deferral (its
+  /// answer comes back through `resume_connect` on this connection's home worker).
+  void run_connect_chain(const engineio::socket_ptr& e, detail::client& c, const socket_ptr& s, std::size_t first,
+                         connect_request& req);
+  /// A socket whose CONNECT was refused, or whose connection went away before the answer.
+  void abandon_connect(socket& s);
+  /// A deferral's answer, on the connection's home worker.
+  void resume_connect(const std::shared_ptr<detail::paused_connect>& p);
+  friend struct detail::paused_connect;
 
   /// Recovery on: the session the CONNECT payload's `{pid, offset}` names, taken over by `s`
   /// (its sid); otherwise `s` gets a fresh pid.
-  std::optional<recovery_session> recover(nsp& n, socket& s) {
-    s.store_ = n.store_.get();
-    std::optional<recovery_session> out;
-    const json::value& a = s.auth_;
-    if (a.IsObject()) {
-      auto pid = a.FindMember("pid"), off = a.FindMember("offset");
-      if (pid != a.MemberEnd() && off != a.MemberEnd() && pid->value.IsString() && off->value.IsString()) {
-        std::string p(pid->value.GetString(), pid->value.GetStringLength());
-        out = n.store_->restore(p, std::string(off->value.GetString(), off->value.GetStringLength()));
-        if (out && n.get_socket(out->sid)) out.reset();  // never two sockets with one sid
-        if (!out) log_.info([&] { return "connection state of " + n.name() + " not recovered for pid " + p; });
-      }
-    }
-    if (!out) {
-      s.pid_ = portico::detail::random_id();
-      return out;
-    }
-    s.sid_ = out->sid;
-    s.pid_ = out->pid;
-    s.recovered_ = true;
-    return out;
-  }
+  std::optional<recovery_session> recover(nsp& n, socket& s);
 
-  void handle_event(socket& s, packet& p) {
-    if (observer_) observer_->event_received(s, p);
-    const auto& h = *s.nsp_->handlers_;
-    std::string_view name = p.event_name();
-    // Reuse one key buffer per thread: no allocation for the lookup.
-    thread_local std::string key;
-    key.assign(name.data(), name.size());
-    auto it = h.events.find(key);
-    const event_handler* f = it != h.events.end() ? &it->second : (h.any ? &h.any : nullptr);
-    if (!f) {
-      log_.debug([&] { return "no handler for event '" + key + "' on " + s.namespace_name(); });
-      return;
-    }
-    args a(p);
-    event ev(s, name, a, p.id);
-    guarded("event handler", name, [&] { (*f)(ev); });
-  }
+  void handle_event(socket& s, packet& p);
 
   /// User code must not take an I/O thread down: an exception is logged and reported as false.
   template <class F>
   bool guarded(const char* what, std::string_view name, F&& f) {
-    return portico::detail::run_user_code(
+    bool ok = portico::detail::run_user_code(
         log_, [&] { return std::string(what) + " '" + std::string(name) + "'"; }, std::forward<F>(f));
+    if (!ok) engine_.count(metrics_slots::handler_exceptions);
+    return ok;
   }
 
   /// Common end of a namespace connection: `disconnecting` (rooms still visible), leave rooms,
   /// fail pending acks, `disconnect`.
-  void finish_disconnect(socket& s, std::string_view reason, bool notify_client, bool recoverable = false) {
-    if (s.closing_.exchange(true)) return;  // once, even if a handler disconnects again
-    auto keep = s.shared_from_this();
-    if (!s.accepted_.load()) {  // still inside its connect handlers: handle_connect cleans up
-      s.mark_disconnected();
-      return;
-    }
-    auto& h = *s.nsp_->handlers_;
-    if (observer_) observer_->disconnecting(s, reason);
-    if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
-    std::optional<recovery_session> keep_for_recovery;
-    if (recoverable && s.store_) {  // after `disconnecting`, as Node: what it changed is kept
-      auto& rs = keep_for_recovery.emplace();
-      rs.sid = s.sid();
-      rs.pid = s.pid_;
-      rs.rooms = s.rooms();
-      std::lock_guard<std::mutex> g(s.mu_);
-      if (!s.session_.IsNull()) rs.data = json::stringify(s.session_);
-    }
-    if (notify_client) {
-      auto f = std::make_shared<engineio::frame>();
-      write_header(f->text, packet_type::disconnect, s.namespace_name());
-      s.engine_->send(std::move(f));
-    }
-    s.mark_disconnected();
-    s.nsp_->remove(s.sid());
-    // Restorable only once the sid is free: a client back at once must not find it taken.
-    if (keep_for_recovery) s.store_->persist(std::move(*keep_for_recovery));
-    s.fail_acks();
-    if (h.disconnected) guarded("disconnect handler", reason, [&] { h.disconnected(s, reason); });
-    {
-      std::lock_guard<std::mutex> g(s.mu_);
-      s.session_.SetNull();
-    }
-  }
+  void finish_disconnect(socket& s, std::string_view reason, bool notify_client, bool recoverable = false);
 
   server_options opts_;
   engineio::server engine_;
@@ -7503,9 +10140,486 @@ class server {
 
 inline observer* detail::observer_of(const server& srv) noexcept { return srv.observer_; }
 
+}  // namespace portico::socketio
+
+// The out-of-line members (compiled here header-only; by <portico/impl/src.hpp> otherwise).
+// ---- begin portico/socketio/impl/server.ipp ----
+/// The out-of-line part of `portico::socketio::server` (and of the socket and broadcast-ack
+/// members that need the server). <portico/socketio/server.hpp> includes it; the definitions
+/// compile in every TU in the header-only mode (`PORTICO_DECL` is `inline`) and only in the TU of
+/// <portico/impl/src.hpp> in the separately compiled mode (docs/compile-time.md).
+
+#if PORTICO_COMPILE_IMPL
+namespace portico::socketio {
+
+PORTICO_DECL server::server(server_options o)
+    : opts_(with_eio3(std::move(o))), engine_(opts_.engine), log_("portico.socketio") {
+  engine_.on_open([this](const engineio::socket_ptr& s) { on_open(s); });
+  engine_.on_message([this](const engineio::socket_ptr& s, engineio::message&& m) { on_message(s, std::move(m)); });
+  engine_.on_close([this](const engineio::socket_ptr& s, engineio::close_reason r) { on_close(s, r); });
+  std::lock_guard<std::mutex> g(nsp_mu_);
+  root_ = &static_nsp_locked("/");
+}
+
+PORTICO_DECL server::~server() { stop(); }
+
+PORTICO_DECL nsp& server::of(const std::string& name) {
+  if (name == "/") return *root_;  // the common case takes no lock
+  std::lock_guard<std::mutex> g(nsp_mu_);
+  return static_nsp_locked(name);
+}
+
+PORTICO_DECL nsp& server::of(std::function<bool(std::string_view)> accept) {
+  std::lock_guard<std::mutex> g(nsp_mu_);
+  auto h = std::make_shared<detail::handlers>();
+  parents_.push_back(parent{std::move(accept), h, make_nsp("(dynamic)", h)});
+  return *parents_.back().proto;
+}
+
+PORTICO_DECL nsp* server::find(std::string_view name) {
+  if (name == "/") return root_;
+  std::lock_guard<std::mutex> g(nsp_mu_);
+  auto it = nsps_.find(std::string(name));
+  return it == nsps_.end() ? nullptr : it->second.get();
+}
+
+PORTICO_DECL socket_ptr server::get_socket(const std::string& sid, const std::string& nsp_name) {
+  nsp* n = find(nsp_name);
+  return n ? n->get_socket(sid) : nullptr;
+}
+
+PORTICO_DECL bool server::disconnect(const std::string& sid, const std::string& nsp_name) {
+  auto s = get_socket(sid, nsp_name);
+  if (s) s->disconnect();
+  return s != nullptr;
+}
+
+PORTICO_DECL json::document server::get_session(const std::string& sid, const std::string& nsp_name) {
+  auto s = get_socket(sid, nsp_name);
+  return s ? s->get_session() : json::document();
+}
+
+PORTICO_DECL bool server::save_session(const std::string& sid, const json::value& v, const std::string& nsp_name) {
+  auto s = get_socket(sid, nsp_name);
+  if (s) s->save_session(v);
+  return s != nullptr;
+}
+
+PORTICO_DECL void server::listen(const std::string& host, std::uint16_t port) { engine_.listen(host, port); }
+
+PORTICO_DECL std::uint16_t server::port() const { return engine_.port(); }
+
+PORTICO_DECL void server::start() { engine_.start(); }
+
+PORTICO_DECL void server::run() { engine_.run(); }
+
+PORTICO_DECL void server::stop() {
+  timers_.stop();
+  engine_.stop();
+}
+
+PORTICO_DECL std::unique_ptr<nsp> server::make_nsp(const std::string& name, std::shared_ptr<detail::handlers> h) {
+  adapter::deliver_fn deliver = [this](const engineio::frame_ptr& f, const std::vector<engineio::socket_ptr>& to) {
+    engine_.send_many(f, to);
+  };
+  std::unique_ptr<adapter> a = opts_.adapter_factory ? opts_.adapter_factory(name, std::move(deliver))
+                                                     : std::make_unique<memory_adapter>(std::move(deliver));
+  auto n = std::make_unique<nsp>(*this, name, std::move(h), std::move(a));
+  if (const auto& r = opts_.connection_state_recovery; r.enabled)
+    n->store_ = opts_.session_store_factory ? opts_.session_store_factory(name, r)
+                                            : std::make_unique<memory_session_store>(r);
+  n->get_adapter().bind(*n);
+  return n;
+}
+
+PORTICO_DECL nsp& server::static_nsp_locked(const std::string& name) {
+  auto it = nsps_.find(name);
+  if (it != nsps_.end()) return *it->second;
+  auto n = make_nsp(name, std::make_shared<detail::handlers>());
+  auto& ref = *n;
+  nsps_.emplace(name, std::move(n));
+  return ref;
+}
+
+PORTICO_DECL nsp* server::resolve_nsp(std::string_view name) {
+  std::lock_guard<std::mutex> g(nsp_mu_);
+  std::string key(name);
+  auto it = nsps_.find(key);
+  if (it != nsps_.end()) return it->second.get();
+  if (name == "/") return &static_nsp_locked(key);
+  for (auto& p : parents_) {
+    if (p.accept(name)) {
+      auto n = make_nsp(key, p.handlers);
+      auto* raw = n.get();
+      nsps_.emplace(std::move(key), std::move(n));
+      return raw;
+    }
+  }
+  return nullptr;
+}
+
+PORTICO_DECL void server::on_open(const engineio::socket_ptr& e) {
+  auto c = std::make_shared<detail::client>(
+      opts_.max_attachments, opts_.max_packet_bytes ? opts_.max_packet_bytes : opts_.engine.max_payload);
+  c->engine = e;
+  std::weak_ptr<engineio::socket> w = e;
+  c->connect_timer = timers_.after(opts_.connect_timeout, [w, this] {
+    if (auto es = w.lock())
+      es->post([es, this] {
+        auto* cl = client_of(es);
+        if (cl && !cl->ever_connected) {
+          log_.info([&] { return "closing " + es->sid() + ": no namespace connected in time"; });
+          es->close();
+        }
+      });
+  });
+  c->v4 = e->protocol() == 3;
+  e->user = c;
+  // Protocol v4: the client is in "/" from the handshake on, without asking (a refusal there
+  // leaves the connection open for other namespaces, as in Node).
+  if (c->v4) handle_connect(e, *c, "/", [&](socket& s) { set_auth_from_query(s, e->handshake().query, true); });
+}
+
+PORTICO_DECL void server::on_close(const engineio::socket_ptr& e, engineio::close_reason r) {
+  auto keep = e->user;  // the client outlives this call even if a handler resets `user`
+  auto* c = client_of(e);
+  if (!c) return;
+  timers_.cancel(c->connect_timer);
+  auto sockets = std::move(c->sockets);
+  c->sockets.clear();
+  for (auto& s : c->paused) abandon_connect(*s);  // their deferral's answer finds no client
+  c->paused.clear();
+  // As Node, a lost connection keeps its sessions for recovery (a malformed packet does not).
+  for (auto& s : sockets) finish_disconnect(*s, detail::reason_text(r), false, r != engineio::close_reason::parse_error);
+  e->user.reset();
+}
+
+PORTICO_DECL void server::on_message(const engineio::socket_ptr& e, engineio::message&& m) {
+  auto keep = e->user;  // a handler may close the connection (on_close resets `user`)
+  auto* c = client_of(e);
+  if (!c) return;
+  auto st = m.binary ? c->dec.add_binary(std::move(m.data)) : c->dec.add_text(std::move(m.data));
+  if (st == decoder::status::awaiting_attachments) return;
+  if (st == decoder::status::error) {
+    log_.info([&] { return "closing " + e->sid() + ": invalid packet (" + describe(c->dec.error()) + ")"; });
+    e->count(metrics_slots::invalid_packets);
+    c->dec.reset();
+    e->close();
+    return;
+  }
+  packet p = c->dec.take();
+  dispatch(e, *c, p);
+}
+
+PORTICO_DECL void server::dispatch(const engineio::socket_ptr& e, detail::client& c, packet& p) {
+  if (p.type == packet_type::connect && c.v4) {
+    // Protocol v4: "/chat?x=1" carries the query the client's CONNECT has instead of a payload.
+    std::string_view nsp = p.namespace_name(), query;
+    if (auto q = nsp.find('?'); q != std::string_view::npos) {
+      query = nsp.substr(q + 1);
+      nsp = nsp.substr(0, q);
+    }
+    if (nsp.empty()) nsp = "/";
+    if (c.find(nsp) || c.connecting(nsp)) return invalid_state(e, p);
+    return handle_connect(e, c, nsp, [&](socket& s) {
+      set_auth_from_query(s, engineio::detail::parse_query(query), false);
+    });
+  }
+  if (p.type == packet_type::connect) {
+    if (c.find(p.namespace_name()) || c.connecting(p.namespace_name())) return invalid_state(e, p);
+    return handle_connect(e, c, p.namespace_name(), [&](socket& s) {
+      if (!p.has_data()) return;
+      // Deep (it outlives the packet), into a pool sized to the payload: a default document
+      // would take RapidJSON's 64 KB first chunk for every authenticated connection.
+      std::size_t chunk = std::min<std::size_t>(65536, detail::value_json_size(p.data()) * 9 + 256);
+      s.auth_pool_ = detail::make_dom_pool(chunk);
+      s.auth_ = json::copy(p.data(), *s.auth_pool_);
+    });
+  }
+  auto s = c.find(p.namespace_name());
+  if (!s || p.type == packet_type::connect_error) return invalid_state(e, p);
+  switch (p.type) {
+    case packet_type::disconnect:
+      c.erase(s.get());
+      finish_disconnect(*s, "client namespace disconnect", false);
+      return;
+    case packet_type::event:
+    case packet_type::binary_event:
+      handle_event(*s, p);
+      return;
+    case packet_type::ack:
+    case packet_type::binary_ack:
+      s->complete_ack(p.id, ack_status::ok, args(p));
+      return;
+    default:
+      return;
+  }
+}
+
+PORTICO_DECL void server::invalid_state(const engineio::socket_ptr& e, const packet& p) {
+  log_.info([&] {
+    return "closing " + e->sid() + ": " + to_string(p.type) + " for namespace " + std::string(p.namespace_name()) +
+           " in the wrong state";
+  });
+  e->count(metrics_slots::invalid_state);
+  e->close();
+}
+
+PORTICO_DECL void server::set_auth_from_query(socket& s, const std::vector<std::pair<std::string, std::string>>& query,
+                                  bool handshake) {
+  auto engine_param = [](const std::string& k) {
+    return k == "EIO" || k == "transport" || k == "t" || k == "sid" || k == "b64" || k == "j";
+  };
+  std::size_t bytes = 0;
+  for (const auto& kv : query) bytes += kv.first.size() + kv.second.size() + 32;
+  s.auth_pool_ = detail::make_dom_pool(std::min<std::size_t>(65536, bytes * 2 + 256));
+  auto& pool = *s.auth_pool_;
+  s.auth_.SetObject();
+  for (const auto& [k, v] : query) {
+    if (handshake && engine_param(k)) continue;
+    json::value val(v.data(), static_cast<rapidjson::SizeType>(v.size()), pool);
+    auto it = s.auth_.FindMember(json::value(rapidjson::StringRef(k.data(), k.size())));
+    if (it != s.auth_.MemberEnd()) it->value = std::move(val);
+    else s.auth_.AddMember(json::value(k.data(), static_cast<rapidjson::SizeType>(k.size()), pool), std::move(val), pool);
+  }
+}
+
+PORTICO_DECL engineio::frame_ptr server::v4_connect_error(std::string_view nsp, std::string_view message) {
+  packet_writer pw(packet_type::connect_error, nsp);
+  pw.writer().String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+  auto f = std::make_shared<engineio::frame>();
+  f->text = std::move(pw.finish());
+  return f;
+}
+
+template <class SetAuth>
+void server::handle_connect(const engineio::socket_ptr& e, detail::client& c, std::string_view name, SetAuth&& set_auth) {
+  nsp* n = resolve_nsp(name);
+  if (!n) {
+    engineio::frame_ptr f;
+    if (c.v4) {
+      f = v4_connect_error(name, "Invalid namespace");
+    } else {
+      auto fr = std::make_shared<engineio::frame>();
+      write_header(fr->text, packet_type::connect_error, name);
+      fr->text += R"({"message":"Invalid namespace"})";
+      f = std::move(fr);
+    }
+    e->send(std::move(f));
+    e->count(metrics_slots::invalid_namespace);
+    log_.info([&] { return "refused " + e->sid() + " on " + std::string(name) + ": invalid namespace"; });
+    return;
+  }
+  c.ever_connected = true;
+  timers_.cancel(c.connect_timer);
+  // Protocol v4 clients compute their socket id themselves ("/chat#" + the Engine.IO sid).
+  auto s = std::make_shared<socket>(*n, c.v4 ? (n->namespace_name() == "/" ? e->sid() : n->namespace_name() + "#" + e->sid())
+                                              : portico::detail::random_id(),
+                                    e, *this);
+  set_auth(*s);
+  std::optional<recovery_session> restored;
+  if (n->store_ && !c.v4) restored = recover(*n, *s);
+  n->adapter_->add_socket(s->sid(), e);  // rooms are usable from the connect handlers
+  if (restored) {
+    for (const auto& r : restored->rooms) n->adapter_->join(s->sid(), r);
+    if (!restored->data.empty()) json::parse(restored->data, s->session_);
+    s->replay_ = std::move(restored->missed);
+  }
+  connect_request req(*s, s->auth_);
+  run_connect_chain(e, c, s, 0, req);
+}
+
+PORTICO_DECL void server::run_connect_chain(const engineio::socket_ptr& e, detail::client& c, const socket_ptr& s,
+                                            std::size_t first, connect_request& req) {
+  nsp* n = s->nsp_;
+  auto handlers = n->handlers_;
+  bool skip_use = s->recovered_ && opts_.connection_state_recovery.skip_middlewares;
+  for (std::size_t i = first; !req.refused() && i < handlers->middlewares.size(); ++i) {
+    if (skip_use && handlers->from_use[i]) continue;
+    auto& h = handlers->middlewares[i];
+    if (!guarded("connect handler", n->namespace_name(), [&] { h(*s, req); })) req.refuse("internal error");
+    if (req.paused_ && !req.refused()) {
+      req.paused_->next.store(i + 1);
+      c.paused.push_back(s);
+      return;
+    }
+  }
+  if (req.paused_) req.paused_->done.store(true);  // refused as well as deferred: the refusal counts
+  if (req.refused()) {
+    abandon_connect(*s);
+    e->count(metrics_slots::connects_refused);
+    if (c.v4) {  // protocol v4 carries no data with a refusal
+      e->send(v4_connect_error(n->namespace_name(), req.message()));
+      log_.info([&] { return "refused " + e->sid() + " on " + n->namespace_name() + ": " + req.message(); });
+      return;
+    }
+    auto f = std::make_shared<engineio::frame>();
+    packet_writer pw(packet_type::connect_error, n->namespace_name());
+    auto& w = pw.writer();
+    w.StartObject();
+    w.Key("message", 7);
+    w.String(req.message().data(), static_cast<rapidjson::SizeType>(req.message().size()));
+    if (!req.data_json().empty()) {
+      w.Key("data", 4);
+      w.RawValue(req.data_json().data(), req.data_json().size(), rapidjson::kObjectType);
+    }
+    w.EndObject();
+    f->text = std::move(pw.finish());
+    e->send(std::move(f));
+    log_.info([&] { return "refused " + e->sid() + " on " + n->namespace_name() + ": " + req.message(); });
+    return;
+  }
+  if (s->closing_.load() || e->closed()) {  // a handler disconnected it or closed the connection
+    abandon_connect(*s);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> g(n->mu_);
+    n->sockets_[s->sid()] = s;
+  }
+  c.sockets.push_back(s);
+  auto f = std::make_shared<engineio::frame>();
+  write_header(f->text, packet_type::connect, n->namespace_name());
+  if (!c.v4) {  // protocol v4's CONNECT answer has no payload
+    f->text += "{\"sid\":\"";
+    f->text += s->sid();
+    if (!s->pid_.empty()) {
+      f->text += "\",\"pid\":\"";
+      f->text += s->pid_;
+    }
+    f->text += "\"}";
+  }
+  s->accept(std::move(f));
+  e->count(metrics_slots::connects);
+  if (observer_) observer_->connected(*s);
+}
+
+PORTICO_DECL void server::abandon_connect(socket& s) {
+  s.closing_.store(true);
+  s.mark_disconnected();
+  s.nsp_->adapter_->remove_socket(s.sid());
+  s.fail_acks();
+}
+
+PORTICO_DECL void server::resume_connect(const std::shared_ptr<detail::paused_connect>& p) {
+  const socket_ptr& s = p->s;
+  engineio::socket_ptr e = s->engine();
+  auto keep = e->user;
+  auto* c = client_of(e);
+  if (!c || !c->take_paused(s.get())) return;  // closed meanwhile: on_close abandoned it
+  connect_request req(*s, s->auth_);
+  if (p->refused) req.refuse(p->message.empty() ? std::string("internal error") : p->message);
+  run_connect_chain(e, *c, s, p->next.load(), req);
+}
+
+PORTICO_DECL std::optional<recovery_session> server::recover(nsp& n, socket& s) {
+  s.store_ = n.store_.get();
+  std::optional<recovery_session> out;
+  const json::value& a = s.auth_;
+  if (a.IsObject()) {
+    auto pid = a.FindMember("pid"), off = a.FindMember("offset");
+    if (pid != a.MemberEnd() && off != a.MemberEnd() && pid->value.IsString() && off->value.IsString()) {
+      std::string p(pid->value.GetString(), pid->value.GetStringLength());
+      out = n.store_->restore(p, std::string(off->value.GetString(), off->value.GetStringLength()));
+      if (out && n.get_socket(out->sid)) out.reset();  // never two sockets with one sid
+      if (!out) log_.info([&] { return "connection state of " + n.namespace_name() + " not recovered for pid " + p; });
+    }
+  }
+  if (!out) {
+    s.pid_ = portico::detail::random_id();
+    return out;
+  }
+  s.sid_ = out->sid;
+  s.pid_ = out->pid;
+  s.recovered_ = true;
+  return out;
+}
+
+PORTICO_DECL void server::handle_event(socket& s, packet& p) {
+  if (observer_) observer_->event_received(s, p);
+  const auto& h = *s.nsp_->handlers_;
+  std::string_view name = p.event_name();
+  // Reuse one key buffer per thread: no allocation for the lookup.
+  thread_local std::string key;
+  key.assign(name.data(), name.size());
+  auto it = h.events.find(key);
+  const event_handler* f = it != h.events.end() ? &it->second : (h.any ? &h.any : nullptr);
+  if (!f) {
+    log_.debug([&] { return "no handler for event '" + key + "' on " + s.namespace_name(); });
+    return;
+  }
+  args a(p);
+  event ev(s, name, a, p.id);
+  guarded("event handler", name, [&] { (*f)(ev); });
+}
+
+PORTICO_DECL void server::finish_disconnect(socket& s, std::string_view reason, bool notify_client, bool recoverable) {
+  if (s.closing_.exchange(true)) return;  // once, even if a handler disconnects again
+  auto keep = s.shared_from_this();
+  if (!s.accepted_.load()) {  // still inside its connect handlers: handle_connect cleans up
+    s.mark_disconnected();
+    return;
+  }
+  auto& h = *s.nsp_->handlers_;
+  if (observer_) observer_->disconnecting(s, reason);
+  if (h.disconnecting) guarded("disconnecting handler", reason, [&] { h.disconnecting(s, reason); });
+  std::optional<recovery_session> keep_for_recovery;
+  if (recoverable && s.store_) {  // after `disconnecting`, as Node: what it changed is kept
+    auto& rs = keep_for_recovery.emplace();
+    rs.sid = s.sid();
+    rs.pid = s.pid_;
+    rs.rooms = s.rooms();
+    std::lock_guard<std::mutex> g(s.mu_);
+    if (!s.session_.IsNull()) rs.data = json::stringify(s.session_);
+  }
+  if (notify_client) {
+    auto f = std::make_shared<engineio::frame>();
+    write_header(f->text, packet_type::disconnect, s.namespace_name());
+    s.engine_->send(std::move(f));
+  }
+  s.mark_disconnected();
+  s.nsp_->remove(s.sid());
+  // Restorable only once the sid is free: a client back at once must not find it taken.
+  if (keep_for_recovery) s.store_->persist(std::move(*keep_for_recovery));
+  s.fail_acks();
+  if (h.disconnected) guarded("disconnect handler", reason, [&] { h.disconnected(s, reason); });
+  {
+    std::lock_guard<std::mutex> g(s.mu_);
+    s.session_.SetNull();
+  }
+}
+
+// --- deferred connects ---
+
+PORTICO_DECL connect_deferral connect_request::defer() {
+  if (!paused_) {
+    paused_ = std::make_shared<detail::paused_connect>();
+    paused_->s = socket_.shared_from_this();
+  }
+  return connect_deferral(paused_);
+}
+
+PORTICO_DECL void detail::paused_connect::complete(const std::shared_ptr<paused_connect>& p, bool refused,
+                                                 std::string message) {
+  if (p->done.exchange(true)) return;
+  p->refused = refused;
+  p->message = std::move(message);
+  p->s->engine()->post([p] { p->s->server_->resume_connect(p); });
+}
+
+PORTICO_DECL detail::paused_connect::~paused_connect() {
+  if (done.load() || !s) return;
+  auto q = std::make_shared<paused_connect>();
+  q->s = s;
+  q->done.store(true);
+  q->refused = true;
+  q->message = "internal error";
+  s->engine()->post([q] { q->s->server_->resume_connect(q); });
+}
+
 // --- socket members that need the server ---
 
-inline void socket::disconnect() {
+PORTICO_DECL void socket::disconnect() {
   auto self = shared_from_this();
   auto run = [self] {
     if (auto* c = static_cast<detail::client*>(self->engine_->user.get())) c->erase(self.get());
@@ -7515,7 +10629,7 @@ inline void socket::disconnect() {
   else engine_->post(run);
 }
 
-inline bool socket::register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout) {
+PORTICO_DECL bool socket::register_ack(std::uint64_t id, ack_callback cb, std::chrono::milliseconds timeout) {
   std::weak_ptr<socket> w = weak_from_this();
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -7526,6 +10640,7 @@ inline bool socket::register_ack(std::uint64_t id, ack_callback cb, std::chrono:
     }
     acks_[id].cb = std::move(cb);
   }
+  engine_->count(metrics_slots::acks_requested);
   auto t = server_->timers_.after(timeout, [w, id] {
     if (auto s = w.lock()) {
       s->engine_->post([s, id] { s->complete_ack(id, ack_status::timeout, args()); });
@@ -7537,7 +10652,7 @@ inline bool socket::register_ack(std::uint64_t id, ack_callback cb, std::chrono:
   return true;
 }
 
-inline void socket::complete_ack(std::uint64_t id, ack_status status, const args& a) {
+PORTICO_DECL void socket::complete_ack(std::uint64_t id, ack_status status, const args& a) {
   ack_callback cb;
   std::uint64_t timer = 0;
   {
@@ -7549,10 +10664,11 @@ inline void socket::complete_ack(std::uint64_t id, ack_status status, const args
     acks_.erase(it);
   }
   if (status != ack_status::timeout && timer) server_->timers_.cancel(timer);
+  if (status == ack_status::timeout) engine_->count(metrics_slots::acks_timed_out);
   if (cb) server_->guarded("ack callback", namespace_name(), [&] { cb(status, a); });
 }
 
-inline void socket::fail_acks() {
+PORTICO_DECL void socket::fail_acks() {
   std::unordered_map<std::uint64_t, pending_ack> acks;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -7567,7 +10683,7 @@ inline void socket::fail_acks() {
 
 // --- broadcast with ack ---
 
-inline bool detail::broadcast_acks::expect(const std::string& sid) {
+PORTICO_DECL bool detail::broadcast_acks::expect(const std::string& sid) {
   socket_ptr s = nsp_->get_socket(sid);
   if (!s) return false;
   // The socket holds the collector until it answers or leaves (no cycle: the collector holds
@@ -7583,7 +10699,7 @@ inline bool detail::broadcast_acks::expect(const std::string& sid) {
   return true;
 }
 
-inline void detail::broadcast_acks::start(std::chrono::milliseconds timeout) {
+PORTICO_DECL void detail::broadcast_acks::start(std::chrono::milliseconds timeout) {
   // The timer holds the collector until the deadline (the sockets only hold weak references).
   auto self = shared_from_this();
   auto t = nsp_->server_->timers_.after(timeout, [self] { self->on_timeout(); });
@@ -7591,9 +10707,10 @@ inline void detail::broadcast_acks::start(std::chrono::milliseconds timeout) {
   timer_ = t;
 }
 
-inline void detail::broadcast_acks::on_timeout() {
+PORTICO_DECL void detail::broadcast_acks::on_timeout() {
   std::unique_lock<std::mutex> lk(mu_);
   if (done_) return;
+  nsp_->server_->engine_.count(metrics_slots::acks_timed_out);
   timer_ = 0;
   // Timer-thread callbacks stay short: the user's callback runs on a recipient's worker.
   for (const auto& w : waiting_) {
@@ -7610,7 +10727,7 @@ inline void detail::broadcast_acks::on_timeout() {
   finish(lk, ack_status::timeout);
 }
 
-inline void detail::broadcast_acks::finish(std::unique_lock<std::mutex>& lk, ack_status st) {
+PORTICO_DECL void detail::broadcast_acks::finish(std::unique_lock<std::mutex>& lk, ack_status st) {
   done_ = true;
   auto cb = std::move(cb_);
   auto waiting = std::move(waiting_);
@@ -7631,10 +10748,13 @@ inline void detail::broadcast_acks::finish(std::unique_lock<std::mutex>& lk, ack
     responses = packet();
   }
   for (auto& b : blobs) responses.attachments.emplace_back(std::move(b));
-  if (cb) srv.guarded("ack callback", nsp_->name(), [&] { cb(st, args(responses)); });
+  if (cb) srv.guarded("ack callback", nsp_->namespace_name(), [&] { cb(st, args(responses)); });
 }
 
 }  // namespace portico::socketio
+
+#endif  // PORTICO_COMPILE_IMPL
+// ---- end portico/socketio/impl/server.ipp ----
 // ---- end portico/socketio/server.hpp ----
 // ---- begin portico/http/http.hpp ----
 /// portico::http: plain HTTP routes, templates, static files and plain WebSocket routes served
@@ -8304,6 +11424,17 @@ class websocket : public std::enable_shared_from_this<websocket> {
         log_(log),
         max_buffered_(max_buffered_bytes) {}
 
+  /// On a net::host connection: `io` is the connection's I/O thread (the caller's); the handle
+  /// arrives with attach() once the upgrade is done.
+  websocket(asio::io_context& io, http::request req, std::shared_ptr<detail::ws_clients> clients, portico::logger* log,
+            std::size_t max_buffered_bytes = 0)
+      : executor_(io.get_executor()),
+        home_(std::this_thread::get_id()),
+        req_(std::move(req)),
+        clients_(std::move(clients)),
+        log_(log),
+        max_buffered_(max_buffered_bytes) {}
+
   ~websocket() {
     std::lock_guard<std::mutex> g(clients_->mu);
     clients_->open.erase(this);
@@ -8357,6 +11488,9 @@ class websocket : public std::enable_shared_from_this<websocket> {
 
   // ---- driven by the router (on the connection's thread) ----
 
+  /// net::host: the connection's handle, before opened().
+  void attach(const net::websocket& ws) { net_ = ws; }
+
   /// After the 101: registers the connection for broadcasts and flushes queued frames.
   void opened() {
     state_ = state::open;
@@ -8395,6 +11529,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
                                      [&] { on_close_(*this, code, reason); });
     on_message_ = nullptr;
     on_close_ = nullptr;  // may hold references back to this websocket
+    net_ = net::websocket();
   }
 
   /// True once this side started the closing handshake.
@@ -8421,6 +11556,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
       return;
     }
     if (state_ != state::open) return;
+    if (net_) return send_net(op, std::move(s));
     auto con = con_.lock();
     if (!con) return;
     if (max_buffered_) {  // a first message always fits
@@ -8443,6 +11579,23 @@ class websocket : public std::enable_shared_from_this<websocket> {
     // any other error means the connection is already closing
   }
 
+  void send_net(websocketpp::frame::opcode::value op, std::string s) {
+    if (max_buffered_) {  // a first message always fits
+      std::size_t queued = net_.buffered_amount();
+      if (queued && queued + s.size() > max_buffered_) {
+        if (log_)
+          log_->warn("ws " + req_.path + " from " + req_.remote_address + ": send buffer full (over " +
+                     std::to_string(max_buffered_) + " bytes queued), closing with 1008");
+        return close_here(close_code::policy_violation, "send buffer full");
+      }
+    }
+    const bool binary = op == websocketpp::frame::opcode::binary;
+    // Browsers close on invalid UTF-8 in a text frame: repair it (the host frames as given).
+    if (!binary && portico::detail::utf8_repair(s) && log_)
+      log_->warn("ws " + req_.path + ": sent text was not UTF-8, invalid bytes replaced by U+FFFD");
+    net_.send(s, binary);
+  }
+
   void close_here(int code, std::string reason) {
     if (state_ == state::handshake) {
       if (!accepted_) refused_ = true;
@@ -8451,6 +11604,10 @@ class websocket : public std::enable_shared_from_this<websocket> {
     }
     if (state_ != state::open) return;
     state_ = state::closing;
+    if (net_) {
+      local_close_.emplace(code, reason);
+      return net_.close(static_cast<std::uint16_t>(code), reason);
+    }
     auto con = con_.lock();
     if (!con) return;
     local_close_.emplace(code, reason);
@@ -8459,6 +11616,7 @@ class websocket : public std::enable_shared_from_this<websocket> {
   }
 
   std::weak_ptr<detail::connection_ptr::element_type> con_;  ///< weak: the connection owns us
+  net::websocket net_;  ///< or a net::host connection (reset when it ends: it holds the connection)
   asio::ip::tcp::socket::executor_type executor_;
   std::thread::id home_;
   http::request req_;
@@ -9074,6 +12232,73 @@ class router : public route_builder<router> {
     return false;
   }
 
+  // ---- net::host glue (runs on the connection's I/O thread) ----
+
+  /// Answers a plain HTTP request of a net::host (always: unknown paths get 404). HEAD bodies,
+  /// Content-Length and keep-alive are the host's.
+  void handle_request(net::request&& nr, net::response res) {
+    request req = request_of(nr);
+    auto out = std::make_shared<net::response>(std::move(res));  // responder's function is copyable
+    auto now = dispatch(req, [out] { return responder([out](response r) { write(*out, r); }); });
+    if (now) write(*out, *now);
+  }
+
+  /// Decides a WebSocket upgrade of a net::host: a handler for the connection, or the refusal.
+  net::upgrade handle_upgrade(const net::request& nr) {
+    request req = request_of(nr);
+    ws_route* r = find_ws(req.path, &req.path_params);  // first match
+    auto refuse = [](const response& res) { return net::upgrade::refuse(res.status, res.body); };
+    if (!r) return refuse(error(404, "Not Found"));
+    try {
+      for (auto& c : r->checks_)
+        if (auto refused = c(req)) return refuse(*refused);
+      auto ws = std::make_shared<websocket>(*nr.io_context(), req, r->c_, log_.get(), max_buffered_bytes_);
+      if (auto refused = r->handler_(req, ws)) {
+        log_->info("ws " + req.path + " refused: invalid handshake parameters");
+        return refuse(*refused);
+      }
+      if (!ws->accepted() || ws->refused()) return refuse(error(403, "Forbidden"));
+      return net::upgrade::to(std::make_shared<host_ws>(std::move(ws), log_));
+    } catch (const http_exception& e) {
+      return refuse(e.to_response());
+    } catch (...) {
+      portico::detail::log_user_code_exception(log_.get(), [&] { return "ws handler " + r->pattern(); });
+    }
+    return refuse(error(500, "Internal Server Error"));
+  }
+
+  /// The router as a handler to mount on a net::host (usually at "/"). `r` outlives the host's run.
+  static std::shared_ptr<net::handler> handler(router& r) {
+    return std::make_shared<net::function_handler>(
+        [&r](net::request req, net::response res) { r.handle_request(std::move(req), std::move(res)); },
+        [&r](const net::request& req) { return r.handle_upgrade(req); });
+  }
+
+  static request request_of(const net::request& nr) {
+    request req;
+    req.method = std::string(nr.method());
+    req.set_target(std::string(nr.target()));
+    req.headers.reserve(nr.header_count());
+    for (std::size_t i = 0; i < nr.header_count(); ++i) {
+      auto [k, v] = nr.header_at(i);
+      std::string name(k);
+      for (auto& c : name) c = detail::lower_ascii(c);
+      req.headers.emplace_back(std::move(name), std::string(v));
+    }
+    req.body = nr.body();
+    asio::error_code ec;
+    const auto& ep = nr.remote_endpoint();
+    req.remote_address = ep.address().to_string(ec) + ":" + std::to_string(ep.port());
+    return req;
+  }
+
+  static void write(net::response& res, const response& r) {
+    res.status(r.status);
+    for (auto& [k, v] : r.headers)
+      if (!detail::iequals(k, "content-length") && !detail::iequals(k, "connection")) res.header(k, v);
+    res.send(r.body);
+  }
+
   static request request_of(const detail::connection_ptr& con) {
     request req;
     const auto& hr = con->get_request();
@@ -9117,6 +12342,28 @@ class router : public route_builder<router> {
     ws_routes_.push_back(std::make_unique<ws_route>(std::move(pattern), std::move(h)));
     return *ws_routes_.back();
   }
+
+  /// A ws route's connection on a net::host: the host's events drive the http::websocket.
+  class host_ws final : public net::websocket_handler {
+   public:
+    host_ws(websocket_ptr ws, std::shared_ptr<portico::logger> log) : ws_(std::move(ws)), log_(std::move(log)) {}
+    void on_open(const net::websocket& h) override {
+      ws_->attach(h);
+      ws_->opened();
+    }
+    void on_message(const net::websocket&, std::string& payload, bool binary) override {
+      ws_->received(ws_message{binary, std::move(payload)});
+    }
+    void on_close(std::uint16_t code, std::string_view reason) override {
+      if (!ws_->closing() && code == close_code::invalid_payload)
+        log_->warn("ws " + ws_->request().path + ": text frame is not UTF-8, closed with 1007");
+      ws_->ended(code == 1005 ? close_code::normal : code, std::string(reason));
+    }
+
+   private:
+    websocket_ptr ws_;
+    std::shared_ptr<portico::logger> log_;
+  };
 
   std::string prefix_;
   std::shared_ptr<portico::logger> log_;
@@ -9485,12 +12732,15 @@ class ack_join {
 // ---- end portico/framework/ack_join.hpp ----
 // ---- begin portico/framework/app.hpp ----
 /// `portico::app<Module>`: the container, one Socket.IO server per gateway path, the gateways
-/// installed as namespaces of those servers, and the controllers' routes on one HTTP router
-/// served on the first path's port.
+/// installed as namespaces of those servers, and the controllers' routes on one HTTP router,
+/// all served by one net::host on one port (HTTP/1.1 keep-alive).
 ///
 ///     int main() { portico::app<AppModule> app; app.listen("127.0.0.1", 8000); app.run(); }
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9983,12 +13233,14 @@ using execution_context = gateway_context;
 /// `portico::guards<...>{}`, `portico::filters<...>{}`, `portico::interceptors<...>{}` values right
 /// after the handler (route policies, any order). Guards run global -> class -> route before
 /// the handler (before the 101 for a ws route), constructed through the container as seen from
-/// the controller's module, with `portico::http_context`. Then interceptors (class, then route;
-/// plain routes only) around the handler; filters (route, then class) map what a guard, an
-/// interceptor or the handler throws to a response (docs/guards.md).
+/// the controller's module, with `portico::http_context`. Then interceptors (global, class, then
+/// route; plain and deferred routes) around the handler; filters (route, class, then global) map
+/// what a guard, an interceptor or the handler throws to a response (docs/guards.md).
 /// Guards get no connection scope: one that injects a per_connection provider is a compile error
 /// (`portico_error_used_without_connection_depends_on_per_connection<Guard, Provider>`).
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10003,6 +13255,9 @@ using execution_context = gateway_context;
 /// the client asked for one (`ack(...)`), a disconnect, any emit, or the built-in answer
 /// (`report(code, reason)`: `error` event `{code, reason}`, error ack, disconnect when the
 /// gateway says so). Doing nothing swallows the exception.
+///
+/// `connect_exception_host`: at a gateway's CONNECT (class and app-wide guards, `on_connected`):
+/// the filter words the refusal (`connect_error` message and data); the client is refused anyway.
 ///
 /// `http_exception_host`: inside a controller route (its guards, interceptors, handler). The
 /// filter answers with `send(response)`; one that sends nothing passes the exception on to the
@@ -10093,6 +13348,41 @@ class ws_exception_host {
   gateway_context* ctx_;
   socketio::event* event_;
   bool disconnect_on_error_;
+};
+
+/// At a gateway's CONNECT (a class or app-wide guard's refusal, an exception of `on_connected`):
+/// the filter words the `connect_error` the client sees (`err.message`, `err.data` in
+/// socket.io-client). The client is refused whatever the filter does; one that refuses nothing
+/// passes the exception on (finally the built-in answer: `{message, data: {code, reason}}`).
+class connect_exception_host {
+ public:
+  connect_exception_host(gateway_context& ctx, socketio::connect_request& r) noexcept : ctx_(&ctx), request_(&r) {}
+
+  /// The client (auth, handshake, sid, namespace).
+  gateway_context& context() const noexcept { return *ctx_; }
+  /// connect_error `{"message": message}`.
+  void refuse(std::string message) {
+    request_->refuse(std::move(message));
+    answered_ = true;
+  }
+  /// connect_error `{"message": message, "data": data}` (data: any JSON-encodable value).
+  template <class T>
+  void refuse(std::string message, const T& data) {
+    request_->refuse(std::move(message), data);
+    answered_ = true;
+  }
+  /// The built-in answer: `{"message": reason text, "data": {"code", "reason"}}`.
+  template <class Reason>
+  void report(int code, const Reason& reason) {
+    const ws_exception ex(code, reason);
+    refuse(ex.what(), framework::detail::json_text{ex.body()});
+  }
+  bool answered() const noexcept { return answered_; }
+
+ private:
+  gateway_context* ctx_;
+  socketio::connect_request* request_;
+  bool answered_ = false;
 };
 
 class http_exception_host {
@@ -10408,6 +13698,28 @@ constexpr bool filter_list_valid(portico::filters<F...>*) {
   return (filter_valid<F, Host>() && ...);
 }
 
+/// The filters of a list that can serve Host, in order.
+template <class Host, class List>
+struct serving;
+template <class Host, class... F>
+struct serving<Host, portico::filters<F...>> {
+  using type = rename_t<portico::filters,
+                        concat_t<type_list<>, std::conditional_t<filter_valid<F, Host>(), type_list<F>, type_list<>>...>>;
+};
+
+template <class F, class... Hosts>
+constexpr bool serves_any() {
+  return (filter_valid<F, Hosts>() || ...);
+}
+/// The filters of a list that serve none of Hosts (a misuse: they would never run).
+template <class List, class... Hosts>
+struct serving_none;
+template <class... F, class... Hosts>
+struct serving_none<portico::filters<F...>, Hosts...> {
+  using type = rename_t<portico::filters,
+                        concat_t<type_list<>, std::conditional_t<serves_any<F, Hosts...>(), type_list<>, type_list<F>>...>>;
+};
+
 /// `body()` with filter F's catch of E around it. `env.template make<F>()` constructs the
 /// filter, `env.handle(f, ex)` calls it (and may rethrow).
 template <class F, class E, class Env, class Body>
@@ -10451,6 +13763,15 @@ using combine_filters_t = typename framework::detail::combine_filters<Lists...>:
 /// `T::filters` when T declares it, else filters<>.
 template <class T>
 using filters_of_t = typename framework::detail::filters_of<T>::type;
+
+/// The filters of List that can serve Host (class and app-wide lists hold filters for handlers,
+/// CONNECT and routes; each place uses those that fit it).
+template <class List, class Host>
+using serving_t = typename framework::detail::serving<Host, List>::type;
+
+/// The filters of List that serve none of Hosts.
+template <class List, class... Hosts>
+using serving_none_t = typename framework::detail::serving_none<List, Hosts...>::type;
 
 /// Checks at compile time that every filter of List says what it catches and can take it with
 /// Host; a misuse is one error naming the filter (and the exception type and host).
@@ -10620,6 +13941,9 @@ bool run_guards(Container& c, Context& ctx, connection_scope& scope) {
 /// interceptors; the `after` of the outer ones (0..k) still runs. An exception skips every
 /// remaining hook and goes to the filters. No interceptor declared: nothing of this runs.
 
+#include <cstddef>
+#include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -10713,6 +14037,58 @@ void intercept_chain(Env& env, Ctx& ctx, R& result, Call& call, portico::interce
 }
 
 }  // namespace framework::detail
+
+/// Interceptors around a handler that answers later (a deferred route): `before` constructs
+/// each interceptor through `env` and runs its hook, in order, at once; `after` runs the
+/// `after` hooks of those entered, in reverse, when the answer comes (from any thread). Same
+/// order and short-circuit as run_with_interceptors; an interceptor must be move-constructible
+/// here (it is kept until the answer).
+template <class List, class Context, class Result>
+class deferred_interceptors;
+template <class Context, class Result, class... I>
+class deferred_interceptors<interceptors<I...>, Context, Result> {
+ public:
+  /// false: an interceptor answered (`result`); the handler must not run.
+  template <class Env>
+  bool before(Env& env, Context& ctx, Result& result) {
+    return before_from<0>(env, ctx, result);
+  }
+  void after(Context& ctx, Result& result) { after_down<sizeof...(I)>(ctx, result); }
+
+ private:
+  template <std::size_t K, class Env>
+  bool before_from(Env& env, Context& ctx, Result& result) {
+    if constexpr (K == sizeof...(I)) {
+      static_cast<void>(env), static_cast<void>(ctx), static_cast<void>(result);
+      return true;
+    } else {
+      using T = framework::detail::type_at_t<K, I...>;
+      auto& slot = std::get<K>(instances_);
+      slot.emplace(env.template make<T>());
+      entered_ = K + 1;  // its `after` runs from here on, even if it answers itself
+      bool proceed = true;
+      if constexpr (framework::detail::has_before_result<T, Context, Result>::value)
+        proceed = static_cast<bool>(slot->before(ctx, result));
+      else if constexpr (framework::detail::has_before<T, Context>::value)
+        slot->before(ctx);
+      return proceed && before_from<K + 1>(env, ctx, result);
+    }
+  }
+  template <std::size_t K>
+  void after_down(Context& ctx, Result& result) {
+    if constexpr (K > 0) {
+      using T = framework::detail::type_at_t<K - 1, I...>;
+      if constexpr (framework::detail::has_after<T, Context, Result>::value)
+        if (K <= entered_) std::get<K - 1>(instances_)->after(ctx, result);
+      after_down<K - 1>(ctx, result);
+    } else {
+      static_cast<void>(ctx), static_cast<void>(result);
+    }
+  }
+
+  std::tuple<std::optional<I>...> instances_;
+  std::size_t entered_ = 0;
+};
 
 /// interceptors<class..., handler...>: the lists concatenated in the order given.
 template <class... Lists>
@@ -10937,6 +14313,92 @@ struct server_events_of<G, std::void_t<decltype(G::server_events)>> {
 
 }  // namespace portico
 // ---- end portico/framework/gateway.hpp ----
+// ---- begin portico/framework/global_policies.hpp ----
+/// App-wide guards, filters and interceptors (NestJS `app.useGlobalGuards`,
+/// `useGlobalFilters`, `useGlobalInterceptors`), declared as types on the app:
+///
+///     using App = portico::app<AppModule>::with_global_filters<ErrorsToProblem>
+///                                         ::with_global_interceptors<Metrics>;
+///
+/// or in one list: `portico::app<AppModule, portico::global_policies<guards<G>, filters<F>,
+/// interceptors<I>>>` (`app<M, guards<G...>>` still means global guards only). They apply to
+/// every gateway handler and every controller route (and, for guards and the filters that serve
+/// it, every gateway CONNECT), outermost: global guards run first, global interceptors wrap the
+/// class's, global filters are tried last (after the handler's and the class's, before the
+/// built-in mapping). Like global guards, they are constructed through the container as seen
+/// from the module of the gateway or controller they serve (docs/guards.md, "Order").
+
+#include <type_traits>
+
+
+namespace portico {
+
+/// A bundle of app-wide policy lists: `guards<...>`, `filters<...>`, `interceptors<...>`, in any
+/// order, each kind concatenated in the order given.
+template <class... P>
+struct global_policies {};
+
+namespace framework::detail {
+
+/// The app's global parameter (`guards<...>` or `global_policies<...>`) as a policy_set.
+template <class X>
+struct globals_of {
+  static_assert(sizeof(X) == 0,
+                "portico::app<Root, Global>: Global is portico::guards<...> or portico::global_policies<...>");
+  using type = policy_set<>;
+};
+template <class... G>
+struct globals_of<portico::guards<G...>> {
+  using type = policy_set<portico::guards<G...>>;
+};
+template <class... P>
+struct globals_of<portico::global_policies<P...>> {
+  static constexpr bool valid = (is_policy_list<P>::value && ...);
+  static_assert(valid, "portico::global_policies<...>: give portico::guards<...>, portico::filters<...> or "
+                       "portico::interceptors<...> lists only");
+  using type = std::conditional_t<valid, policy_set<P...>, policy_set<>>;  // one error, not two
+};
+template <class X>
+using globals_of_t = typename globals_of<X>::type;
+
+/// Global plus one more list, appended.
+template <class X, class Add>
+struct add_global;
+template <class... G, class Add>
+struct add_global<portico::guards<G...>, Add> {
+  using type = portico::global_policies<portico::guards<G...>, Add>;
+};
+template <class... G, class... H>
+struct add_global<portico::guards<G...>, portico::guards<H...>> {
+  using type = portico::guards<G..., H...>;  // guards only: the short spelling stays
+};
+template <class Add>
+struct add_global<portico::guards<>, Add> {  // nothing yet: one spelling whatever the order
+  using type = portico::global_policies<Add>;
+};
+template <class... H>
+struct add_global<portico::guards<>, portico::guards<H...>> {
+  using type = portico::guards<H...>;
+};
+template <class... P, class Add>
+struct add_global<portico::global_policies<P...>, Add> {
+  using type = portico::global_policies<P..., Add>;
+};
+template <class X, class Add>
+using add_global_t = typename add_global<X, Add>::type;
+
+/// Global plus several lists, appended in order.
+template <class X, class... Add>
+struct add_globals {
+  using type = X;
+};
+template <class X, class A, class... Rest>
+struct add_globals<X, A, Rest...> : add_globals<add_global_t<X, A>, Rest...> {};
+
+}  // namespace framework::detail
+
+}  // namespace portico
+// ---- end portico/framework/global_policies.hpp ----
 
 namespace portico {
 
@@ -11039,7 +14501,7 @@ class controller_routes {
   using controller_type = C;
   using module = typename Container::template module_of_t<C>;
 
-  /// Which kind of route a call adds (policies differ: interceptors wrap plain routes only).
+  /// Which kind of route a call adds (policies differ: interceptors wrap plain and deferred routes).
   enum class route_kind { plain, deferred, ws };
 
   controller_routes(Container& c, C& self, http::route_group group) : container_(&c), self_(&self), group_(std::move(group)) {}
@@ -11125,10 +14587,9 @@ class controller_routes {
       protect<Set>(r, true);
       return r;
     } else if constexpr (Kind == route_kind::deferred) {
-      static_assert(std::is_same_v<typename Set::interceptors_type, interceptors<>>,
-                    "portico: interceptors apply to plain HTTP routes, not to deferred routes");
       http::route& r = group_.add_deferred(std::move(method), std::move(pattern), std::move(h), std::move(params)...);
       protect<Set>(r, false);
+      wrap_deferred<Set>(r);
       return r;
     } else {
       http::route& r = group_.add(std::move(method), std::move(pattern), std::move(h), std::move(params)...);
@@ -11138,14 +14599,18 @@ class controller_routes {
     }
   }
 
+  /// The app's guards, filters and interceptors (Global: `guards<...>` or `global_policies<...>`).
+  using global_set = framework::detail::globals_of_t<Global>;
   template <class Set>
-  using chain_guards = combine_guards_t<Global, guards_of_t<C>, typename Set::guards_type>;
-  /// The route's filters first, then the class's.
+  using chain_guards = combine_guards_t<typename global_set::guards_type, guards_of_t<C>, typename Set::guards_type>;
+  /// The route's filters first, then the class's, then the app's that serve routes.
   template <class Set>
-  using chain_filters = combine_filters_t<typename Set::filters_type, filters_of_t<C>>;
-  /// The class's interceptors first (outermost), then the route's.
+  using chain_filters = combine_filters_t<typename Set::filters_type, filters_of_t<C>,
+                                          serving_t<typename global_set::filters_type, http_exception_host>>;
+  /// The app's interceptors first (outermost), then the class's, then the route's.
   template <class Set>
-  using chain_interceptors = combine_interceptors_t<interceptors_of_t<C>, typename Set::interceptors_type>;
+  using chain_interceptors =
+      combine_interceptors_t<typename global_set::interceptors_type, interceptors_of_t<C>, typename Set::interceptors_type>;
   using env_type = framework::detail::http_policy_env<Container, module>;
 
   /// One check per route running the whole guard chain (inside the filters when there are
@@ -11205,6 +14670,72 @@ class controller_routes {
     }
   }
 
+  /// A deferred route inside its interceptors (the `after`s run when the responder answers,
+  /// on that thread) and filters (what `before` or the handler throws at once; what an `after`
+  /// throws is mapped as the router maps it: http_exception -> its status, else 500).
+  template <class Set>
+  void wrap_deferred(http::route& route) {
+    using filters_list = chain_filters<Set>;
+    using interceptors_list = chain_interceptors<Set>;
+    if constexpr (!interceptors_valid<interceptors_list, http_context, http::response>()) {
+      static_cast<void>(check_interceptors<interceptors_list, http_context, http::response>());
+    } else if constexpr (filters_valid<filters_list, http_exception_host>() &&
+                         !std::is_same_v<interceptors_list, interceptors<>>) {
+      struct call {  // one request: outlives the handler's return until the answer
+        explicit call(const http::request& r) : req(r), ctx(req, false) {}
+        http::request req;  // a copy: the router's is gone when a late answer comes
+        http_context ctx;
+        http::response result;
+        deferred_interceptors<interceptors_list, http_context, http::response> chain;
+        std::atomic<bool> failed{false};  // an exception answered: no `after` runs
+      };
+      Container* c = container_;
+      route.deferred = [c, inner = std::move(route.deferred)](http::request& req, http::responder rsp) {
+        auto st = std::make_shared<call>(req);
+        auto finish = [st, rsp] {
+          try {
+            st->chain.after(st->ctx, st->result);
+          } catch (const http_exception& e) {
+            st->result = e.to_response();
+          } catch (...) {
+            st->result = http::error(500, "Internal Server Error");
+          }
+          rsp.send(std::move(st->result));
+        };
+        env_type env{*c, st->ctx, std::nullopt};
+        bool proceed = false;
+        try {
+          run_with_filters<filters_list>(env, [&] {
+            proceed = st->chain.before(env, st->ctx, st->result);
+            if (!proceed) return;
+            http::responder later([st, finish](http::response r) {
+              if (st->failed.load()) return;
+              st->result = std::move(r);
+              finish();
+            });
+            try {
+              inner(req, later);
+            } catch (...) {
+              st->failed = true;  // `later` dies unanswered below: its 500 must not run the `after`s
+              throw;
+            }
+          });
+        } catch (...) {
+          st->failed = true;
+          throw;
+        }
+        if (env.answer) {
+          st->failed = true;
+          rsp.send(std::move(*env.answer));
+        } else if (!proceed) {
+          finish();
+        }
+      };
+    } else {
+      static_cast<void>(route);
+    }
+  }
+
   Container* container_;
   C* self_;
   http::route_group group_;
@@ -11227,6 +14758,62 @@ void install_controller(Container& c, http::router& r) {
 
 }  // namespace portico
 // ---- end portico/framework/controller.hpp ----
+// ---- begin portico/framework/detail/bare_engine.hpp ----
+/// The app's calls into an Engine.IO server it holds itself (an app without gateways serves its
+/// router on a bare one). Out of line in the separately compiled mode (PORTICO_DECL): `app<M>`
+/// is a template every user TU instantiates, and calling engineio::server's inline members from
+/// it would compile the whole Engine.IO server into each of them.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace portico::engineio {
+class server;
+}
+namespace portico::http {
+class router;
+}
+
+namespace portico::framework::detail {
+
+struct engine_deleter {
+  PORTICO_DECL void operator()(engineio::server* s) const noexcept;
+};
+using engine_ptr = std::unique_ptr<engineio::server, engine_deleter>;
+
+PORTICO_DECL engine_ptr make_engine(const engineio::server_options& o);
+PORTICO_DECL void engine_listen(engineio::server& e, const std::string& host, std::uint16_t port);
+PORTICO_DECL std::uint16_t engine_port(const engineio::server& e);
+PORTICO_DECL void engine_start(engineio::server& e);
+PORTICO_DECL void engine_run(engineio::server& e);
+PORTICO_DECL void engine_stop(engineio::server& e);
+/// http::serve(e, r): the router answers e's plain HTTP requests and WebSocket routes.
+PORTICO_DECL void serve_router(engineio::server& e, http::router& r);
+
+}  // namespace portico::framework::detail
+
+// ---- begin portico/framework/impl/bare_engine.ipp ----
+/// Definitions of framework/detail/bare_engine.hpp, which includes this file: compiled in every
+/// TU header-only, only in the TU of <portico/impl/src.hpp> separately (config.hpp).
+
+#if PORTICO_COMPILE_IMPL
+namespace portico::framework::detail {
+
+PORTICO_DECL void engine_deleter::operator()(engineio::server* s) const noexcept { delete s; }
+PORTICO_DECL engine_ptr make_engine(const engineio::server_options& o) { return engine_ptr(new engineio::server(o)); }
+PORTICO_DECL void engine_listen(engineio::server& e, const std::string& host, std::uint16_t port) { e.listen(host, port); }
+PORTICO_DECL std::uint16_t engine_port(const engineio::server& e) { return e.port(); }
+PORTICO_DECL void engine_start(engineio::server& e) { e.start(); }
+PORTICO_DECL void engine_run(engineio::server& e) { e.run(); }
+PORTICO_DECL void engine_stop(engineio::server& e) { e.stop(); }
+PORTICO_DECL void serve_router(engineio::server& e, http::router& r) { http::serve(e, r); }
+
+}  // namespace portico::framework::detail
+
+#endif  // PORTICO_COMPILE_IMPL
+// ---- end portico/framework/impl/bare_engine.ipp ----
+// ---- end portico/framework/detail/bare_engine.hpp ----
 // ---- begin portico/framework/di/container.hpp ----
 /// The compile-time DI container of one application module graph.
 ///
@@ -12869,7 +16456,8 @@ class namespace_handle {
     if (!n) throw std::logic_error("portico::namespace_handle used before the app built the gateway's namespace");
     return *n;
   }
-  const std::string& name() const { return get().name(); }
+  const std::string& namespace_name() const { return get().namespace_name(); }
+  [[deprecated("use namespace_name()")]] const std::string& name() const { return namespace_name(); }
 
   /// Every client of the namespace.
   template <class... A>
@@ -13373,9 +16961,11 @@ void with_error_mapping(B& b, socketio::socket& s, socketio::event* e, std::stri
   } catch (const ws_exception& ex) {
     report_error(b, s, e, ex.code(), ex.reason_json());
   } catch (const std::exception& ex) {
+    s.engine()->count(socketio::metrics_slots::handler_exceptions);  // docs/metrics.md
     b.log->error([&] { return "gateway handler '" + std::string(what) + "' threw: " + ex.what(); });
     report_error(b, s, e, ws_code::internal_error, internal_reason(b, ex.what()));
   } catch (...) {
+    s.engine()->count(socketio::metrics_slots::handler_exceptions);
     b.log->error([&] { return "gateway handler '" + std::string(what) + "' threw a non-exception"; });
     report_error(b, s, e, ws_code::internal_error, internal_reason(b, "unknown exception"));
   }
@@ -13399,15 +16989,52 @@ struct ws_policy_env {
   }
 };
 
+/// How filters at a gateway's CONNECT are built (with the client's new scope) and answer: one
+/// that refuses nothing passes the exception on.
+template <class B>
+struct connect_policy_env {
+  B& b;
+  gateway_context& ctx;
+  socketio::connect_request& r;
+  connection_scope* scope;
+  template <class T>
+  T make() {
+    return b.container->template make<T, typename B::module>(scope);
+  }
+  template <class F, class E>
+  void handle(F& f, const E& ex) {
+    connect_exception_host host(ctx, r);
+    f.catch_exception(ex, host);
+    if (!host.answered()) throw;
+  }
+};
+
 template <class G, std::size_t I>
 using subscription_at_t = remove_cvref_t<decltype(std::get<I>(G::events))>;
 
-/// Filters of subscription S of G: the handler's first, then the class's.
-template <class G, class S>
-using handler_filters_t = combine_filters_t<typename S::handler_filters, filters_of_t<G>>;
-/// Interceptors of subscription S of G: the class's first (outermost), then the handler's.
-template <class G, class S>
-using handler_interceptors_t = combine_interceptors_t<interceptors_of_t<G>, typename S::handler_interceptors>;
+/// The class's filters, then the app's (`Global`: a policy_set, see global_policies.hpp). Each
+/// serves handlers (`ws_exception_host`), CONNECT (`connect_exception_host`), or both; the
+/// app's may also serve only routes (`http_exception_host`).
+template <class G, class Global>
+using outer_filters_t = combine_filters_t<filters_of_t<G>, typename Global::filters_type>;
+/// Filters of subscription S of G: the handler's first, then the class's and the app's that
+/// serve handlers.
+template <class G, class S, class Global = policy_set<>>
+using handler_filters_t =
+    combine_filters_t<typename S::handler_filters, serving_t<outer_filters_t<G, Global>, ws_exception_host>>;
+/// Filters at G's CONNECT: the class's and the app's that serve it.
+template <class G, class Global>
+using connect_filters_t = serving_t<outer_filters_t<G, Global>, connect_exception_host>;
+/// Class filters that serve neither handlers nor CONNECT, and app-wide ones that serve nothing.
+template <class G, class Global>
+using useless_filters_t =
+    combine_filters_t<serving_none_t<filters_of_t<G>, ws_exception_host, connect_exception_host>,
+                      serving_none_t<typename Global::filters_type, ws_exception_host, connect_exception_host,
+                                     http_exception_host>>;
+/// Interceptors of subscription S of G: the app's first (outermost), then the class's, then the handler's.
+template <class G, class S, class Global = policy_set<>>
+using handler_interceptors_t =
+    combine_interceptors_t<typename Global::interceptors_type, interceptors_of_t<G>, typename S::handler_interceptors>;
 
 /// The member function of subscription I of G (a variable: lambdas use it without capturing).
 template <class G, std::size_t I>
@@ -13442,8 +17069,8 @@ void call_handler(B& b, socketio::event& e, gateway_context& ctx, Reply&& reply)
 template <class B, std::size_t I>
 void dispatch(B& b, socketio::event& e) {
   using G = typename B::gateway_type;
-  using chain_filters = handler_filters_t<G, subscription_at_t<G, I>>;
-  using chain_interceptors = handler_interceptors_t<G, subscription_at_t<G, I>>;
+  using chain_filters = handler_filters_t<G, subscription_at_t<G, I>, typename B::global_policies>;
+  using chain_interceptors = handler_interceptors_t<G, subscription_at_t<G, I>, typename B::global_policies>;
   gateway_context ctx(b, e.socket(), &e);
   with_error_mapping(b, e.socket(), &e, e.name(), [&] {
     if constexpr (std::is_same_v<chain_filters, portico::filters<>> &&
@@ -13468,48 +17095,53 @@ void dispatch(B& b, socketio::event& e) {
   });
 }
 
-/// Whether the filters and interceptors of subscription S of G fit a gateway handler.
-template <class G, class S>
+/// Whether the filters and interceptors of subscription S of G (with the app's) fit a gateway handler.
+template <class G, class S, class Global>
 constexpr bool policies_ok() {
-  return filters_valid<handler_filters_t<G, S>, ws_exception_host>() &&
-         interceptors_valid<handler_interceptors_t<G, S>, gateway_context, handler_result>();
+  return filters_valid<handler_filters_t<G, S, Global>, ws_exception_host>() &&
+         interceptors_valid<handler_interceptors_t<G, S, Global>, gateway_context, handler_result>();
 }
 /// The diagnostic for the first misused filter or interceptor of S.
-template <class G, class S>
+template <class G, class S, class Global>
 bool check_policies() {
-  if constexpr (!filters_valid<handler_filters_t<G, S>, ws_exception_host>())
-    return check_filters<handler_filters_t<G, S>, ws_exception_host>();
-  else if constexpr (!interceptors_valid<handler_interceptors_t<G, S>, gateway_context, handler_result>())
-    return check_interceptors<handler_interceptors_t<G, S>, gateway_context, handler_result>();
+  if constexpr (!filters_valid<handler_filters_t<G, S, Global>, ws_exception_host>())
+    return check_filters<handler_filters_t<G, S, Global>, ws_exception_host>();
+  else if constexpr (!interceptors_valid<handler_interceptors_t<G, S, Global>, gateway_context, handler_result>())
+    return check_interceptors<handler_interceptors_t<G, S, Global>, gateway_context, handler_result>();
   else
     return true;
 }
 
-template <class G, class Providers, std::size_t... I>
+template <class G, class Providers, class Global, std::size_t... I>
 constexpr bool events_ok(std::index_sequence<I...>) {
-  return ((handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() &&
-           policies_ok<G, subscription_at_t<G, I>>()) &&
+  return std::is_same_v<useless_filters_t<G, Global>, portico::filters<>> &&
+         ((handler_ok<G, decltype(std::get<I>(G::events).fn), Providers>() &&
+           policies_ok<G, subscription_at_t<G, I>, Global>()) &&
           ...);
 }
-template <class G, class Providers, std::size_t... I>
+template <class G, class Providers, class Global, std::size_t... I>
 bool report_events(std::index_sequence<I...>) {
-  return ((check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() &&
-           check_policies<G, subscription_at_t<G, I>>()) &&
-          ...);
+  if constexpr (!std::is_same_v<useless_filters_t<G, Global>, portico::filters<>>)
+    return check_filters<useless_filters_t<G, Global>, ws_exception_host>();  // names the filter
+  else
+    return ((check_handler<G, decltype(std::get<I>(G::events).fn), Providers>() &&
+             check_policies<G, subscription_at_t<G, I>, Global>()) &&
+            ...);
 }
 
-/// Whether every subscription of G can be served (Providers: `providers_of<its module, overrides>`).
-template <class G, class Providers = no_providers>
+/// Whether every subscription of G can be served (Providers: `providers_of<its module,
+/// overrides>`; Global: the app's policy_set).
+template <class G, class Providers = no_providers, class Global = policy_set<>>
 constexpr bool gateway_ok() {
   using E = typename events_of<G>::type;
-  return events_ok<G, Providers>(std::make_index_sequence<std::tuple_size_v<E>>{});
+  return events_ok<G, Providers, Global>(std::make_index_sequence<std::tuple_size_v<E>>{});
 }
 /// The diagnostic for the first subscription of G that cannot be served (one error; the
 /// dispatch code of a bad gateway is never instantiated, so nothing cascades).
-template <class G, class Providers = no_providers>
+template <class G, class Providers = no_providers, class Global = policy_set<>>
 void report_gateway() {
   using E = typename events_of<G>::type;
-  static_cast<void>(report_events<G, Providers>(std::make_index_sequence<std::tuple_size_v<E>>{}));
+  static_cast<void>(report_events<G, Providers, Global>(std::make_index_sequence<std::tuple_size_v<E>>{}));
 }
 
 /// Installs subscriptions I... of the gateway bound by `b` on namespace `n`.
@@ -13550,6 +17182,11 @@ struct app_options {
   /// The official Socket.IO admin UI on the first path's server: `portico::admin_ui::install(
   /// admin_ui_options{...})` from <portico/admin/admin_ui.hpp> (link -lcrypt). Empty: none.
   std::function<std::shared_ptr<void>(socketio::server&, http::router&)> admin_ui;
+  /// Count per I/O worker and serve `GET metrics_path` in the Prometheus text format: the first
+  /// gateway path's server (docs/metrics.md; `app.server(path).metrics()` for the others, and
+  /// for exporting elsewhere). Off: nothing is counted, no route.
+  bool metrics = false;
+  std::string metrics_path = "/metrics";
 };
 
 namespace framework::detail {
@@ -13560,7 +17197,8 @@ struct gateway_binding : gateway_runtime {
   using container_type = Container;
   using gateway_type = G;
   using module = typename Container::template module_of_t<G>;
-  using global_guards = Global;
+  using global_policies = globals_of_t<Global>;  ///< the app's guards, filters, interceptors
+  using global_guards = typename global_policies::guards_type;
 
   Container* container = nullptr;
   G* gateway = nullptr;
@@ -13653,7 +17291,8 @@ void call_on_disconnected(G& g, gateway_context& ctx, disconnect_reason reason) 
 
 /// CONNECT of a client to the gateway's namespace: open its scope, run the global and class
 /// guards, then `on_connected`. Any refusal is a connect_error `{message, data:{code, reason}}`
-/// and the client never reaches a handler of this gateway (the socketio server does not add a
+/// (or as the class's and app's filters that serve CONNECT word it) and the client never
+/// reaches a handler of this gateway (the socketio server does not add a
 /// refused socket to the namespace).
 template <class B>
 void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
@@ -13662,12 +17301,22 @@ void gateway_connect(B& b, socketio::socket& s, socketio::connect_request& r) {
   gateway_context ctx(b, s, nullptr, &r);
   try {
     using handshake_guards = combine_guards_t<typename B::global_guards, guards_of_t<G>>;
+    using filters_list = connect_filters_t<G, typename B::global_policies>;
     // A recovered socket was let in before (Node's skipMiddlewares): the guards do not run again.
-    bool skip = s.recovered() && s.get_server().options().connection_state_recovery.skip_middlewares;
-    if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
-      ctx.refuse(ws_code::policy_violation, "Forbidden");
-    else
-      call_on_connected(*b.gateway, ctx);
+    bool skip = s.recovered() && s.server().options().connection_state_recovery.skip_middlewares;
+    if constexpr (std::is_same_v<filters_list, filters<>>) {
+      if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+        ctx.refuse(ws_code::policy_violation, "Forbidden");
+      else
+        call_on_connected(*b.gateway, ctx);
+    } else {  // the filters word what the guards and on_connected throw (a refusal: 1008 "Forbidden")
+      connect_policy_env<B> env{b, ctx, r, &scope};
+      run_with_filters<filters_list>(env, [&] {
+        if (!skip && !run_guards<handshake_guards, typename B::module>(*b.container, ctx, &scope))
+          throw ws_exception(ws_code::policy_violation, "Forbidden");
+        call_on_connected(*b.gateway, ctx);
+      });
+    }
   } catch (const ws_exception& ex) {
     r.refuse(ex.what(), json_text{ex.body()});
   } catch (const std::exception& ex) {
@@ -13733,24 +17382,31 @@ inline std::vector<std::string> split_origins(std::string_view list) {
 
 }  // namespace framework::detail
 
-/// The application: a DI container over `Root`, with global guards and (for tests) provider
-/// overrides. Constructing it instantiates every singleton, gateway and controller, builds the
+/// The application: a DI container over `Root`, with global guards, filters and interceptors
+/// (`GlobalGuards`: `guards<...>` or `global_policies<...>`, see global_policies.hpp) and (for
+/// tests) provider overrides. Constructing it instantiates every singleton, gateway and controller, builds the
 /// servers and adds the controllers' routes to router().
 ///
-/// HTTP (controllers, router()) is served on the port of the first gateway path's server. An
-/// app without gateways runs a bare Engine.IO server instead (its own path, /engine.io/, has
-/// no handler behind it): the port serves the router, and `engine()` is that server.
+/// One net::host serves every gateway path, the controllers and the ws routes (router()) on the
+/// port of listen(); an app without gateways serves only the router.
 template <class Root, class GlobalGuards = guards<>, class... Overrides>
 class app {
  public:
   using container_type = ::portico::container<Root, Overrides...>;
-  using global_guards = GlobalGuards;
+  using global_guards = typename framework::detail::globals_of_t<GlobalGuards>::guards_type;
   /// The same app with test fakes: `app<M>::with_overrides<override<AuthService, Fake>>`.
   template <class... More>
   using with_overrides = app<Root, GlobalGuards, Overrides..., More...>;
-  /// The same app with guards run first at every handshake.
+  /// The same app with guards run first at every handshake (and every controller request).
   template <class... G>
-  using with_global_guards = app<Root, guards<G...>, Overrides...>;
+  using with_global_guards = app<Root, framework::detail::add_global_t<GlobalGuards, guards<G...>>, Overrides...>;
+  /// The same app with filters tried last for every handler and route (NestJS useGlobalFilters).
+  template <class... F>
+  using with_global_filters = app<Root, framework::detail::add_global_t<GlobalGuards, filters<F...>>, Overrides...>;
+  /// The same app with interceptors around every handler and route, outermost.
+  template <class... I>
+  using with_global_interceptors =
+      app<Root, framework::detail::add_global_t<GlobalGuards, interceptors<I...>>, Overrides...>;
 
   app() : app(app_options{}) {}
   /// `values...` fill `portico::value<T>` providers (as for `container`).
@@ -13766,6 +17422,12 @@ class app {
       if (paths_.empty()) throw std::logic_error("portico::app: the admin UI needs a gateway's Socket.IO server");
       extensions_.push_back(opts_.admin_ui(*paths_.front().server, router()));
     }
+    if (opts_.metrics && !paths_.empty()) {
+      socketio::server* srv = paths_.front().server.get();
+      router().get(opts_.metrics_path, [srv] {
+        return http::content(srv->metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+      });
+    }
   }
   app(const app&) = delete;
   app& operator=(const app&) = delete;
@@ -13779,23 +17441,20 @@ class app {
   socketio::server& server(std::string_view path = {}) { return *find(path).server; }
   portico::logger& log() noexcept { return log_; }
   /// The HTTP router the controllers' routes are on; add hand-written routes before listen().
-  /// Served on engine()'s port from its first use on.
+  /// Served on the app's port, under every path no gateway has.
   http::router& router() {
-    if (!router_) {
-      router_ = std::make_unique<http::router>();
-      http::serve(engine(), *router_);  // engine().stop() also closes the router's WebSockets
-    }
+    if (!router_) router_ = std::make_unique<http::router>();
     return *router_;
   }
-  /// The Engine.IO server listening on the app's port: the first gateway path's, or the app's
-  /// own when the module declares no gateway.
+  /// The first gateway path's Engine.IO server. Without gateways, a bare one that nothing
+  /// serves (kept for code written when it carried the router).
   engineio::server& engine() {
     if (!paths_.empty()) return paths_.front().server->engine();
     if (!engine_) {
       engineio::server_options o = opts_.server.engine;  // limits, CORS...
       o.path = engineio::server_options{}.path;            // /engine.io/: no Socket.IO here
       o.threads = opts_.io_threads;
-      engine_ = std::make_unique<engineio::server>(o);
+      engine_ = framework::detail::make_engine(o);
     }
     return *engine_;
   }
@@ -13807,34 +17466,66 @@ class app {
     return out;
   }
 
-  /// Binds the first path's server to host:port and starts every server (further paths get an
-  /// ephemeral port each: `port(path)`). Returns at once; `run()` blocks.
-  void listen(const std::string& host, std::uint16_t port) {
-    for (std::size_t i = 0; i < paths_.size(); ++i) paths_[i].server->listen(host, i == 0 ? port : 0);
-    if (paths_.empty()) engine().listen(host, port);
+  /// Serves every gateway path, the controllers and ws routes on address:port (0: ephemeral,
+  /// see port()) and starts. May be called again for more addresses ("::1" next to
+  /// "127.0.0.1"). Binding a port in use throws std::system_error (no silent sharing with
+  /// another process). Returns at once; `run()` blocks.
+  void listen(const std::string& address, std::uint16_t port) {
+    auto& h = host();
+    const std::uint16_t bound = h.listen(address, port);
+    if (!port_) port_ = bound;
     start();
   }
+  /// listen() over TLS: https:// and wss:// for every gateway path, the controllers and ws routes
+  /// on address:port. `tls` comes from <portico/net/tls.hpp>, the one header of the app's that
+  /// needs OpenSSL (link meson `portico_tls_dep`, pkg-config `portico-tls`); an app that never
+  /// calls this builds without it. Plain and TLS listeners can sit side by side (port 80 and
+  /// 443); port() is the first one's. Unusable `tls` options throw std::invalid_argument.
+  void listen_tls(const std::string& address, std::uint16_t port, const net::tls_options& tls) {
+    auto& h = host();
+    const std::uint16_t bound = h.listen_tls(address, port, tls);
+    if (!port_) port_ = bound;
+    start();
+  }
+  /// The port of the first listen() (every path is served there; `path`, when given, must be a
+  /// gateway path).
   std::uint16_t port(std::string_view path = {}) {
-    if (path.empty() && paths_.empty()) return engine().port();
-    return find(path).server->port();
+    if (!path.empty()) find(path);
+    return port_;
   }
   void start() {
     for (auto& p : paths_) p.server->start();
-    if (engine_) engine_->start();
+    host().start();
   }
   /// Blocks until stop() (from a handler or another thread).
   void run() {
     start();
-    if (!paths_.empty()) paths_.front().server->run();
-    else if (engine_) engine_->run();
+    {
+      std::unique_lock<std::mutex> g(run_mu_);
+      run_cv_.wait(g, [&] { return stop_requested_; });
+    }
     stop();
   }
   /// Stops every server (disconnect handlers run, scopes close, ws route clients get 1001),
-  /// then the worker pool. Idempotent.
+  /// then the host and the worker pool. Idempotent. From a handler it only begins: run() (or
+  /// the destructor) finishes.
   void stop() {
+    {
+      std::lock_guard<std::mutex> g(run_mu_);
+      stop_requested_ = true;
+    }
+    run_cv_.notify_all();
+    if (router_) router_->close_websockets();
     for (auto& p : paths_)
       if (p.server) p.server->stop();
-    if (engine_) engine_->stop();
+    if (engine_) framework::detail::engine_stop(*engine_);
+    if (host_) {
+      try {
+        host_->stop();
+      } catch (const std::logic_error&) {
+        return;  // on one of the host's threads: run() or the destructor stops it
+      }
+    }
     pool_.stop();
   }
 
@@ -13846,6 +17537,27 @@ class app {
     bool ping_set = false;
     std::unique_ptr<socketio::server> server;
   };
+
+  /// The host, with every path mounted (made on first use: routes and gateways are known by then).
+  net::host& host() {
+    if (host_) return *host_;
+    net::host_options ho;
+    ho.threads = opts_.io_threads;
+    const auto& eo = paths_.empty() ? opts_.server.engine : paths_.front().options.engine;
+    // As websocketpp's endpoint allowed: a polling POST carries up to twice max_payload.
+    ho.max_body_bytes = std::max<std::size_t>(ho.max_body_bytes, eo.max_payload * 2 + 1024);
+    ho.max_message_bytes = eo.max_payload;
+    ho.stop_timeout = eo.stop_grace;
+    host_ = std::make_unique<net::host>(ho);
+    std::shared_ptr<net::handler> routes;
+    if (router_) {
+      router_->set_max_buffered_bytes(eo.max_buffered_bytes);
+      routes = http::router::handler(*router_);
+      host_->mount("/", routes);
+    }
+    for (auto& p : paths_) p.server->engine().mount(*host_, routes);
+    return *host_;
+  }
 
   path_entry& find(std::string_view path) {
     if (paths_.empty()) throw std::logic_error("portico::app: the module declares no gateway");
@@ -13875,6 +17587,7 @@ class app {
       e->options = opts_.server;
       e->options.engine.path = path;
       e->options.engine.threads = opts_.io_threads;
+      e->options.engine.metrics = e->options.engine.metrics || opts_.metrics;
       e->options.connect_timeout = opts_.connect_timeout;
       if (opts_.allow_eio3) e->options.allow_eio3 = true;
     }
@@ -13912,8 +17625,9 @@ class app {
   void install_one() {
     using providers = framework::detail::providers_of<typename container_type::template module_of_t<G>,
                                                       typename container_type::override_list>;
-    if constexpr (!framework::detail::gateway_ok<G, providers>()) {
-      framework::detail::report_gateway<G, providers>();
+    using globals = framework::detail::globals_of_t<GlobalGuards>;
+    if constexpr (!framework::detail::gateway_ok<G, providers, globals>()) {
+      framework::detail::report_gateway<G, providers, globals>();
     } else {
       install_checked<G>();
     }
@@ -13968,12 +17682,19 @@ class app {
   container_type container_;
   portico::logger log_;
   worker_pool pool_;
+  /// Calls into everything below; stopped (threads joined) by the destructor's stop(), gone
+  /// last: the sessions' timers live on its io_contexts.
+  std::unique_ptr<net::host> host_;
   std::vector<std::shared_ptr<void>> bindings_;  ///< outlive the servers that call them
   std::vector<std::function<void()>> releases_;  ///< unbind the namespace handles
   std::unique_ptr<http::router> router_;         ///< likewise
   std::vector<path_entry> paths_;
-  std::unique_ptr<engineio::server> engine_;     ///< only without gateways
+  framework::detail::engine_ptr engine_;         ///< only without gateways
   std::vector<std::shared_ptr<void>> extensions_;  ///< the admin UI: gone before the servers
+  std::uint16_t port_ = 0;
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  bool stop_requested_ = false;
 };
 
 /// The one-module app of a few gateways and nothing else: `portico::gateway_app<ChatGateway>`
