@@ -9,8 +9,8 @@ config_opts() {
   # The test configurations compile at -O0: the websocketpp-heavy test TUs compile 2.4x faster
   # than at -O2 (36 s against 88 s for tests/socketio/server_test.cpp), and optimised code is
   # measured by bench/ instead. -g1 keeps file:line in sanitizer reports at a fraction of -g's
-  # cost. compile_fail runs g++ and clang++ itself: gcc covers both compilers in C++17, clang
-  # clang++ in C++20 (websocketpp 0.8.2 is not C++20 with g++ 12); asan would only repeat them.
+  # cost. compile_fail: gcc checks the snippets with g++ in C++17, clang with clang++ in C++20
+  # (websocketpp 0.8.2 is not C++20 with g++ 12); asan would only repeat them.
   # Two language modes, one clang build: `clang` compiles the test suite in C++20 and the examples
   # in C++17 against the generated single header (examples/meson.build), as a single-header user
   # would; gcc compiles everything in C++17 against include/. (Until December 2026 clang built

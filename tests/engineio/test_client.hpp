@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -154,13 +155,18 @@ struct raw_answer {
 };
 
 /// Sends `request` exactly as given (malformed on purpose) and reads until the server closes.
-inline raw_answer raw_exchange(std::uint16_t port, std::string_view request, int timeout_ms = 5000) {
+/// Once a whole response (head + Content-Length body) is in, it waits `close_grace_ms` more for
+/// the close: a server that keeps the connection alive (net::host) is not waited on for the
+/// whole timeout, and one that closes after an error does so with its last bytes.
+inline raw_answer raw_exchange(std::uint16_t port, std::string_view request, int timeout_ms = 5000,
+                               int close_grace_ms = 1000) {
   raw_answer a;
   int fd = connect_loopback(port);
   if (fd < 0) return a;
   write_all(fd, request);
   std::string raw;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool complete = false;
   for (;;) {
     int left = static_cast<int>(
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
@@ -171,6 +177,18 @@ inline raw_answer raw_exchange(std::uint16_t port, std::string_view request, int
       break;
     }
     if (n == -2) break;
+    if (!complete) {
+      int status = 0;
+      headers_t h;
+      auto body_at = parse_head(raw, status, h);
+      if (body_at == std::string::npos) continue;
+      long long length = 0;
+      for (auto& [k, v] : h)
+        if (k == "content-length") length = std::atoll(v.c_str());
+      if (raw.size() - body_at < static_cast<std::size_t>(length)) continue;
+      complete = true;
+      deadline = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(close_grace_ms));
+    }
   }
   ::close(fd);
   auto body_at = parse_head(raw, a.status, a.headers);

@@ -13,6 +13,16 @@ import socketio
 port, room = sys.argv[1], sys.argv[2]
 got = set()
 bye = threading.Event()
+out_lock = threading.Lock()
+
+
+def say(line):
+    # Handlers run on python-socketio's threads: print() writes the text and the newline
+    # separately, so two events at once could come out as one line.
+    with out_lock:
+        sys.stdout.write(line + '\n')
+        sys.stdout.flush()
+
 
 sio = socketio.Client(reconnection=False)
 
@@ -20,7 +30,7 @@ sio = socketio.Client(reconnection=False)
 def record(name):
     def handler(arg):
         got.add(name)
-        print('EVENT %s %s' % (name, arg), flush=True)
+        say('EVENT %s %s' % (name, arg))
     sio.on(name, handler)
 
 
@@ -30,7 +40,7 @@ for name in ('everyone', 'to-room', 'other-room'):
 
 @sio.on('q')
 def on_q(arg):
-    print('ANSWER %s' % arg, flush=True)
+    say('ANSWER %s' % arg)
     return 'python-%s' % arg
 
 
@@ -41,10 +51,10 @@ def on_bye(*_):
 
 sio.connect('http://127.0.0.1:%s' % port, transports=['websocket'], wait_timeout=10)
 if sio.call('join', room, timeout=10) is not True:
-    print('JOIN REFUSED', flush=True)
+    say('JOIN REFUSED')
     sio.disconnect()
     sys.exit(1)
-print('READY', flush=True)
+say('READY')
 ok = bye.wait(30) and {'everyone', 'to-room'} <= got
 sio.disconnect()
 sys.exit(0 if ok else 1)
