@@ -14,6 +14,7 @@
 //   --tls-cert/--tls-key  (PEM files) hosted, over https:// and wss:// (host.listen_tls): how a
 //                   bare socketio::server serves TLS. Only when built with OpenSSL
 //                   (PORTICO_INTEROP_TLS, meson's portico_tls_dep).
+//   INTEROP_DEBUG=1 in the environment: the engine and the host log at trace level (stderr).
 //
 // Behaviour contract (namespaces "/" and "/admin" behave the same; any other namespace is
 // refused with CONNECT_ERROR {"message":"Invalid namespace"}):
@@ -202,6 +203,7 @@ int main(int argc, char** argv) {
   o.connection_state_recovery.max_disconnection_duration = std::chrono::milliseconds(recovery_ms);
   o.engine.metrics = metrics;
   sio::server io(o);
+  if (std::getenv("INTEROP_DEBUG")) io.engine().log().set_level(portico::log_level::trace);
   if (metrics && !hosted)
     io.engine().on_http([&io](const portico::engineio::http_connection_ptr& con) {
       if (con->get_request().get_method() != "GET" || con->get_resource() != "/metrics") return false;
@@ -222,6 +224,7 @@ int main(int argc, char** argv) {
     ho.max_message_bytes = o.engine.max_payload;
     ho.stop_timeout = o.engine.stop_grace;
     host = std::make_unique<portico::net::host>(ho);
+    if (std::getenv("INTEROP_DEBUG")) host->log().set_level(portico::log_level::trace);
     auto rest = std::make_shared<portico::net::function_handler>([&io, metrics](portico::net::request req, portico::net::response res) {
       if (metrics && req.method() == "GET" && req.path() == "/metrics")
         res.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8").send(io.metrics_text());

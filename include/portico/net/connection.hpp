@@ -392,7 +392,10 @@ class basic_connection final : public connection_base,
         self->waiting_ = false;
         if (self->dead_) return;
         if (self->lingering_) return self->close_tls();  // cancelled (or input nobody reads)
-        if (ec) return self->on_eof();
+        if (ec) {
+          self->w_.log.debug([&] { return "net: TLS read from " + self->peer() + " ended: " + ec.message(); });
+          return self->on_eof();
+        }
         self->in_batch_ = true;
         self->consume(p, n);
         self->in_batch_ = false;
@@ -708,7 +711,10 @@ class basic_connection final : public connection_base,
         self->out_bytes_ -= std::min(n, self->out_bytes_);
         self->inflight_.clear();
         self->stream_.release_write_buffer();
-        if (ec) return self->terminate();
+        if (ec) {
+          self->w_.log.debug([&] { return "net: TLS write to " + self->peer() + " failed: " + ec.message(); });
+          return self->terminate();
+        }
         self->after_output();
       });
       return;
