@@ -17,6 +17,8 @@ config_opts() {
   # the whole suite twice, C++17 and C++20: a quarter of the CI time for no failure ever seen in
   # only one of the two.) clang also builds the libFuzzer targets of tests/fuzz and runs suite
   # `fuzz` (each corpus once plus a short fuzz run per target, tests 2 at a time).
+  # asan builds the tests of the layers that parse what peers send and the framework's dispatch
+  # only (-Dtests_scope=input, tests/meson.build): the sanitizer build was a third of the CI time.
   # `demo` is scripts/demo's optimised build of the main example, not a test configuration.
   # `tsan` (ThreadSanitizer, scripts/tsan) is not in scripts/test's default list: -O1 (TSan at -O0
   # is several times slower to run), test suite only; docs/design.md "Running the sanitizers".
@@ -25,7 +27,7 @@ config_opts() {
   case "$1" in
     gcc) echo "-Dcpp_std=c++17 $fast -Db_sanitize=none -Dinterop=true -Dexamples=true -Dcompile_fail=true" ;;
     clang) echo "-Dcpp_std=c++20 $fast -Db_sanitize=none -Dinterop=false -Dexamples=true -Dcompile_fail=true -Dsingle_header=true -Dfuzz=true" ;;
-    asan) echo "-Dcpp_std=c++17 $fast -Dcpp_args=-g1 -Db_sanitize=address,undefined -Db_lundef=false" \
+    asan) echo "-Dcpp_std=c++17 $fast -Dcpp_args=-g1 -Db_sanitize=address,undefined -Db_lundef=false -Dtests_scope=input" \
                "-Dinterop=false -Dexamples=false -Dcompile_fail=false" ;;
     tsan) echo "-Dcpp_std=c++17 -Doptimization=1 -Ddebug=false -Dcpp_args=-g1 -Db_sanitize=thread -Db_lundef=false" \
                "-Dinterop=false -Dexamples=false -Dcompile_fail=false" ;;
