@@ -7,6 +7,7 @@
 #include <future>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "portico/framework/worker_pool.hpp"
 
@@ -46,4 +47,26 @@ TEST_CASE("worker_pool: destroyed from one of its own tasks", "[worker_pool]") {
   });
   REQUIRE(done.get_future().wait_for(5s) == std::future_status::ready);
   std::this_thread::sleep_for(20ms);  // the detached thread leaves work() on the shared state
+}
+
+TEST_CASE("worker_pool: stop() from several threads at once", "[worker_pool]") {
+  // app::stop() from a signal thread while app::run() stops on its way out: each pool thread is
+  // joined once, and every caller from outside returns after the queued tasks ran.
+  for (int round = 0; round < 20; ++round) {
+    portico::worker_pool pool(3);
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 12; ++i) pool.post([&] { std::this_thread::sleep_for(1ms), ++ran; });
+    std::atomic<int> after{0};
+    std::vector<std::thread> stoppers;
+    for (int k = 0; k < 4; ++k)
+      stoppers.emplace_back([&] {
+        pool.stop();
+        if (ran.load() == 12) ++after;
+      });
+    // One more stop() from inside a task of the pool, racing the others.
+    pool.post([&] { pool.stop(); });
+    for (auto& t : stoppers) t.join();
+    CHECK(after.load() == 4);
+    CHECK(ran.load() == 12);
+  }
 }

@@ -58,7 +58,7 @@ using raw_json = json::encoded;
 
 struct admin_ui_options {
   /// The admin namespace the UI connects to.
-  std::string name_space = "/admin";
+  std::string namespace_name = "/admin";
   /// Basic authentication: the user name and a bcrypt hash of the password (`$2a$`/`$2b$`/`$2y$`,
   /// e.g. from `htpasswd -nbBC 10 "" PASSWORD` or bcryptjs). Both empty: refused unless
   /// `no_auth`.
@@ -96,7 +96,7 @@ class admin_ui final : public socketio::observer {
  public:
   admin_ui(socketio::server& io, admin_ui_options o)
       : io_(io), opts_(std::move(o)), started_(std::chrono::steady_clock::now()) {
-    if (opts_.name_space.empty() || opts_.name_space.front() != '/') opts_.name_space.insert(0, "/");
+    if (opts_.namespace_name.empty() || opts_.namespace_name.front() != '/') opts_.namespace_name.insert(0, "/");
     if (!opts_.no_auth) {
       if (opts_.username.empty() || opts_.password_hash.empty())
         throw std::invalid_argument("portico::admin_ui: set username and password_hash, or no_auth");
@@ -177,11 +177,11 @@ class admin_ui final : public socketio::observer {
     admin_nsp().emit("room_left", n.namespace_name(), room, sid, now_iso());
   }
   void event_received(socketio::socket& s, const socketio::packet& p) override {
-    if (s.namespace_name() == opts_.name_space) return;
+    if (s.namespace_name() == opts_.namespace_name) return;
     admin_nsp().emit("event_received", s.namespace_name(), s.sid(), p.data(), now_iso());
   }
   void event_sent(socketio::socket& s, std::string_view text) override {
-    if (s.namespace_name() == opts_.name_space) return;
+    if (s.namespace_name() == opts_.namespace_name) return;
     // The JSON part of "2[/nsp,][id][...]" (binary events: "5N-...").
     std::size_t i = text.find('[');
     if (i == std::string_view::npos) return;
@@ -225,7 +225,7 @@ class admin_ui final : public socketio::observer {
   }
 
   void install_namespace() {
-    admin_ = &io_.of(opts_.name_space);
+    admin_ = &io_.of(opts_.namespace_name);
     admin_->use([this](socketio::socket& s, socketio::connect_request& r) { authenticate(s, r); });
     admin_->on_connect([this](socketio::socket& s) {
       std::string config = "{\"supportedFeatures\":" + json_strings(features()) + "}";

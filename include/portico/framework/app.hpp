@@ -449,7 +449,7 @@ class app {
   }
   void plan_one(const gateway_options& g) {
     const std::string path = framework::detail::normalize_path(g.path);
-    const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+    const std::string nsp = g.normalized_namespace();
     path_entry* e = nullptr;
     for (auto& p : paths_)
       if (p.path == path) e = &p;
@@ -520,7 +520,7 @@ class app {
     b->options = g;
     b->log = &log_;
     b->debug = opts_.debug;
-    const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+    const std::string nsp = g.normalized_namespace();
     socketio::nsp& n = e.server->of(nsp);
     framework::detail::install_gateway(*b, n);
     bindings_.push_back(std::move(b));

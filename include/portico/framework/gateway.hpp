@@ -16,6 +16,7 @@
 /// directly, never through a table of type-erased callables of its own.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -34,7 +35,7 @@ enum class transports : unsigned { polling = 1, websocket = 2, polling_and_webso
 /// their options (see docs/gateways.md, "Several gateways").
 struct gateway_options {
   std::string_view path = "/socket.io";   ///< HTTP path of the Socket.IO server
-  std::string_view name_space = "/";      ///< the Socket.IO namespace of this gateway
+  std::string_view namespace_name = "/";  ///< the Socket.IO namespace of this gateway ("chat" = "/chat")
   transports transport = transports::polling_and_websocket;
   std::string_view cors_origins = {};     ///< comma-separated allowed origins, "*" for any; empty: no CORS
   long ping_interval_ms = 0;              ///< 0: the server default (25000)
@@ -42,7 +43,7 @@ struct gateway_options {
   bool disconnect_on_error = false;       ///< after sending an `error` event, disconnect the client
 
   constexpr gateway_options() = default;
-  constexpr gateway_options(std::string_view p, std::string_view nsp = "/") : path(p), name_space(nsp) {}
+  constexpr gateway_options(std::string_view p, std::string_view nsp = "/") : path(p), namespace_name(nsp) {}
 
   constexpr gateway_options with_transports(transports t) const {
     gateway_options o = *this;
@@ -64,6 +65,11 @@ struct gateway_options {
     gateway_options o = *this;
     o.disconnect_on_error = yes;
     return o;
+  }
+  /// `namespace_name` as the server names it: empty is "/", a missing leading '/' is added.
+  std::string normalized_namespace() const {
+    if (namespace_name.empty()) return "/";
+    return std::string(namespace_name.front() == '/' ? "" : "/") + std::string(namespace_name);
   }
 };
 

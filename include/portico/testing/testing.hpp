@@ -82,10 +82,7 @@ struct first_gateway<framework::detail::type_list<>> {
   }
 };
 
-inline std::string namespace_of(const gateway_options& g) {
-  if (g.name_space.empty()) return "/";
-  return std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
-}
+inline std::string namespace_of(const gateway_options& g) { return g.normalized_namespace(); }
 
 /// The app of a test_app: `global_policies<...>` entries of its list appended to the app's
 /// global parameter as `app<M>::with_global_...` would (the same type), the rest passed on as
