@@ -2,7 +2,10 @@
 //   echo   -> acks its first argument
 //   join   -> joins room "bench", acks true
 //   fanout -> emits its first argument to room "bench"
-// Usage: portico_server [--port P] [--threads T]   (prints "PORT <n>" once listening)
+// Usage: portico_server [--port P] [--threads T] [--hosted]   (prints "PORT <n>" once listening)
+//   --hosted  served by a net::host (server_options::engine.use_host: sockets portico owns, HTTP/1.1
+//             keep-alive for long-polling), as portico::app serves gateways, instead of
+//             websocketpp's own endpoint.
 // PORTICO_BENCH_METRICS=1 in the environment turns the per-worker counters on (docs/metrics.md),
 // so bench/callgrind-echo and bench/callgrind-fanout can measure their cost.
 #include <portico/socketio/server.hpp>
@@ -16,12 +19,15 @@ namespace sio = portico::socketio;
 
 int main(int argc, char** argv) {
   unsigned port = 0, threads = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--port")) port = static_cast<unsigned>(std::atoi(argv[i + 1]));
-    else if (!std::strcmp(argv[i], "--threads")) threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
+  bool hosted = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--port") && i + 1 < argc) port = static_cast<unsigned>(std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = static_cast<unsigned>(std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--hosted")) hosted = true;
   }
   sio::server_options o;
   o.engine.threads = threads;
+  o.engine.use_host = hosted;
   const char* m = std::getenv("PORTICO_BENCH_METRICS");
   o.engine.metrics = m && *m && *m != '0';
   sio::server io(o);

@@ -20,8 +20,9 @@ def med(config, label, key):
     return statistics.median(vals) if vals else None
 
 
-SERVERS = ['portico', 'node', 'uws', 'raw', 'rawtuned', 'portico2']
-HEAD = {'portico': 'portico (1 thr)', 'node': 'Node socket.io', 'uws': 'Node socket.io on uWS',
+SERVERS = ['portico', 'phost', 'node', 'uws', 'raw', 'rawtuned', 'portico2']
+HEAD = {'portico': 'portico (1 thr)', 'phost': 'portico on net::host (1 thr)',
+        'node': 'Node socket.io', 'uws': 'Node socket.io on uWS',
         'raw': 'raw wspp (default cfg)',
         'rawtuned': 'raw wspp (portico cfg)', 'portico2': 'portico (2 thr)*'}
 
@@ -87,15 +88,18 @@ def ratio(a, b):
 
 
 present = [s for s in SERVERS if any(k[1] == s for k in by)]
-print('| metric | better | ' + ' | '.join(HEAD[s] for s in present) + ' | portico/Node | portico/uWS | portico/raw |')
-print('|---|---|' + '---|' * len(present) + '---|---|---|')
+host = 'phost' in present
+print('| metric | better | ' + ' | '.join(HEAD[s] for s in present) + ' | portico/Node | portico/uWS | portico/raw |'
+      + (' host/Node | host/uWS |' if host else ''))
+print('|---|---|' + '---|' * len(present) + '---|---|---|' + ('---|---|' if host else ''))
 for config, key, title, better in METRICS:
     vals = {s: med(config, s, key) for s in present}
     if all(v is None for v in vals.values()):
         continue
     print(f'| {title} | {better} | ' + ' | '.join(fmt(vals[s]) for s in present) +
           f" | {ratio(vals.get('portico'), vals.get('node'))} | {ratio(vals.get('portico'), vals.get('uws'))}"
-          f" | {ratio(vals.get('portico'), vals.get('raw'))} |")
+          f" | {ratio(vals.get('portico'), vals.get('raw'))} |"
+          + (f" {ratio(vals.get('phost'), vals.get('node'))} | {ratio(vals.get('phost'), vals.get('uws'))} |" if host else ''))
 
 for key, what in (('compile_s', 'wall'), ('compile_cpu_s', 'CPU')):
     comp = {l: med('compile', l, key) for l in ('hello', 'bare')}
