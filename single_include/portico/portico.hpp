@@ -4118,7 +4118,10 @@ class basic_connection final : public connection_base,
         self->waiting_ = false;
         if (self->dead_) return;
         if (self->lingering_) return self->close_tls();  // cancelled (or input nobody reads)
-        if (ec) return self->on_eof();
+        if (ec) {
+          self->w_.log.debug([&] { return "net: TLS read from " + self->peer() + " ended: " + ec.message(); });
+          return self->on_eof();
+        }
         self->in_batch_ = true;
         self->consume(p, n);
         self->in_batch_ = false;
@@ -4434,7 +4437,10 @@ class basic_connection final : public connection_base,
         self->out_bytes_ -= std::min(n, self->out_bytes_);
         self->inflight_.clear();
         self->stream_.release_write_buffer();
-        if (ec) return self->terminate();
+        if (ec) {
+          self->w_.log.debug([&] { return "net: TLS write to " + self->peer() + " failed: " + ec.message(); });
+          return self->terminate();
+        }
         self->after_output();
       });
       return;
@@ -12965,7 +12971,10 @@ class worker_pool {
  public:
   explicit worker_pool(unsigned threads = 2) : s_(std::make_shared<state>()) {
     if (threads == 0) threads = 1;
-    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([s = s_] { work(*s); });
+    for (unsigned i = 0; i < threads; ++i) {
+      threads_.emplace_back([s = s_] { work(*s); });
+      ids_.push_back(threads_.back().get_id());
+    }
   }
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
@@ -12973,6 +12982,7 @@ class worker_pool {
   /// that task's own thread is detached instead: it only touches the shared state afterwards.
   ~worker_pool() {
     stop();
+    std::lock_guard<std::mutex> g(join_mu_);
     for (auto& t : threads_)
       if (t.joinable()) t.detach();
   }
@@ -12992,19 +13002,41 @@ class worker_pool {
 
   /// Finishes the queued tasks and joins the threads (idempotent). Called from a pool task, it
   /// joins the other threads and leaves the caller's own to a later stop() or the destructor.
+  /// Safe to call from several threads at once (app::stop() from a signal thread while app::run()
+  /// stops on its way out): each thread is joined by one caller, and a caller from outside the
+  /// pool returns once every join is done.
   void stop() {
     {
       std::lock_guard<std::mutex> g(s_->mu);
       s_->stopping = true;
     }
     s_->cv.notify_all();
-    std::vector<std::thread> own;
-    for (auto& t : threads_) {
-      if (!t.joinable()) continue;
-      if (t.get_id() == std::this_thread::get_id()) own.push_back(std::move(t));
-      else t.join();
+    const bool from_pool = is_pool_thread();
+    std::unique_lock<std::mutex> g(join_mu_);
+    for (;;) {
+      std::vector<std::thread> mine;
+      mine.swap(threads_);
+      if (mine.empty()) {
+        // Another caller is joining: wait for it, unless this is a pool thread (it may be the
+        // very thread that caller is joining).
+        if (joining_ == 0 || from_pool) return;
+        joined_.wait(g);
+        continue;
+      }
+      ++joining_;
+      g.unlock();
+      std::vector<std::thread> own;
+      for (auto& t : mine) {
+        if (!t.joinable()) continue;
+        if (t.get_id() == std::this_thread::get_id()) own.push_back(std::move(t));
+        else t.join();
+      }
+      g.lock();
+      --joining_;
+      for (auto& t : own) threads_.push_back(std::move(t));
+      joined_.notify_all();
+      if (!own.empty()) return;  // a pool thread: its own thread is left to a later stop()
     }
-    threads_ = std::move(own);
   }
 
  private:
@@ -13031,8 +13063,18 @@ class worker_pool {
     }
   }
 
+  bool is_pool_thread() const {
+    for (auto& id : ids_)
+      if (id == std::this_thread::get_id()) return true;
+    return false;
+  }
+
   std::shared_ptr<state> s_;
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_;  ///< not yet joined (guarded by join_mu_ once running)
+  std::vector<std::thread::id> ids_;  ///< every pool thread, fixed at construction
+  std::mutex join_mu_;
+  std::condition_variable joined_;
+  unsigned joining_ = 0;  ///< callers of stop() joining right now
 };
 
 }  // namespace portico
@@ -13813,6 +13855,7 @@ void run_with_filters(Env& env, Body&& body) {
 /// directly, never through a table of type-erased callables of its own.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -14130,7 +14173,7 @@ enum class transports : unsigned { polling = 1, websocket = 2, polling_and_webso
 /// their options (see docs/gateways.md, "Several gateways").
 struct gateway_options {
   std::string_view path = "/socket.io";   ///< HTTP path of the Socket.IO server
-  std::string_view name_space = "/";      ///< the Socket.IO namespace of this gateway
+  std::string_view namespace_name = "/";  ///< the Socket.IO namespace of this gateway ("chat" = "/chat")
   transports transport = transports::polling_and_websocket;
   std::string_view cors_origins = {};     ///< comma-separated allowed origins, "*" for any; empty: no CORS
   long ping_interval_ms = 0;              ///< 0: the server default (25000)
@@ -14138,7 +14181,7 @@ struct gateway_options {
   bool disconnect_on_error = false;       ///< after sending an `error` event, disconnect the client
 
   constexpr gateway_options() = default;
-  constexpr gateway_options(std::string_view p, std::string_view nsp = "/") : path(p), name_space(nsp) {}
+  constexpr gateway_options(std::string_view p, std::string_view nsp = "/") : path(p), namespace_name(nsp) {}
 
   constexpr gateway_options with_transports(transports t) const {
     gateway_options o = *this;
@@ -14160,6 +14203,11 @@ struct gateway_options {
     gateway_options o = *this;
     o.disconnect_on_error = yes;
     return o;
+  }
+  /// `namespace_name` as the server names it: empty is "/", a missing leading '/' is added.
+  std::string normalized_namespace() const {
+    if (namespace_name.empty()) return "/";
+    return std::string(namespace_name.front() == '/' ? "" : "/") + std::string(namespace_name);
   }
 };
 
@@ -17575,7 +17623,7 @@ class app {
   }
   void plan_one(const gateway_options& g) {
     const std::string path = framework::detail::normalize_path(g.path);
-    const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+    const std::string nsp = g.normalized_namespace();
     path_entry* e = nullptr;
     for (auto& p : paths_)
       if (p.path == path) e = &p;
@@ -17646,7 +17694,7 @@ class app {
     b->options = g;
     b->log = &log_;
     b->debug = opts_.debug;
-    const std::string nsp = g.name_space.empty() ? "/" : std::string(g.name_space.front() == '/' ? "" : "/") + std::string(g.name_space);
+    const std::string nsp = g.normalized_namespace();
     socketio::nsp& n = e.server->of(nsp);
     framework::detail::install_gateway(*b, n);
     bindings_.push_back(std::move(b));

@@ -81,7 +81,12 @@ class subscriber_link final : public link {
 
   void on_ready() override {
     expected_ = 0;
-    for (auto k : {subscription::channel, subscription::pattern, subscription::shard})
+    // Patterns first, as the adapters subscribe (and as Node's adapter does): the broadcast
+    // pattern is active before the request channel is, so a peer that sees this member on the
+    // request channel (PUBSUB NUMSUB: server_count) can broadcast to it. Channels first, the
+    // request channel went out in a write of its own and the pattern in the next one: an emit
+    // published in between was lost (redis_emitter, seen under CI load).
+    for (auto k : {subscription::pattern, subscription::channel, subscription::shard})
       for (const auto& n : set(k)) {
         issue(k, true, n);
         ++expected_;
