@@ -1,11 +1,11 @@
 // portico::redis::adapter: two portico servers in this process, each with its own Redis
 // connections, on one private redis-server. Broadcasts cross exactly once, rooms/except are kept,
 // binary crosses, server_count sees both, a Redis outage is counted and survived.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <portico/client/simple_client.hpp>
 #include <portico/redis/adapter.hpp>
+#include <portico/redis/session_store.hpp>
 #include <portico/socketio/server.hpp>
 
 #include <chrono>
@@ -21,7 +21,9 @@
 namespace sio = portico::socketio;
 using namespace std::chrono_literals;
 
-namespace {
+// A named namespace, not an anonymous one: tests/redis/cluster_tests.cpp compiles this file in
+// one TU with the other cluster tests.
+namespace redis_adapter_test {
 
 sio::server_options member_options(std::uint16_t redis_port,
                                   std::chrono::milliseconds requests_timeout = std::chrono::seconds(5)) {
@@ -66,7 +68,6 @@ std::string text_arg(const portico::client::message& m) {
   return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : std::string();
 }
 
-}  // namespace
 
 TEST_CASE("redis adapter: two portico servers on one Redis share broadcasts, rooms and except", "[redis]") {
   portico_test::redis_server redis;
@@ -357,8 +358,6 @@ TEST_CASE("redis adapter: fetch_sockets lists both servers' sockets with handsha
 
 // --- redis::session_store (connection state recovery across members), without servers ---
 
-#include <portico/redis/session_store.hpp>
-
 namespace {
 portico::engineio::frame_ptr frame(std::string text, std::vector<std::string> bins = {}) {
   auto f = std::make_shared<portico::engineio::frame>();
@@ -441,3 +440,5 @@ TEST_CASE("redis session_store: Redis unreachable costs no crash and recovers no
   a.persist(s);
   CHECK_FALSE(a.restore("p", "0"));
 }
+
+}  // namespace redis_adapter_test

@@ -17,6 +17,9 @@
 
 #include "redis_server.hpp"
 
+// Named: tests/redis/cluster_tests.cpp compiles this file in one TU with the other cluster tests.
+namespace redis_docs_test {
+
 // [doc:cluster-gateway]
 struct RoomGateway : portico::gateway<RoomGateway> {
   explicit RoomGateway(portico::namespace_handle<RoomGateway>& self) : self(self) {}
@@ -158,3 +161,5 @@ TEST_CASE("docs/scaling.md: two classic members and the emitter on one Redis", "
 TEST_CASE("docs/scaling.md: two sharded members on one Redis", "[redis][docs]") {
   two_members(&sharded_member_options, false);
 }
+
+}  // namespace redis_docs_test

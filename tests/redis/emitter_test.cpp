@@ -2,7 +2,6 @@
 // specs/redis-adapter.md), and a portico server with the classic adapter delivers what an emitter
 // with no server publishes: rooms, except, binary, sockets_join, disconnect_sockets; a publish
 // while Redis is down is reported, not dropped silently.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <portico/client/simple_client.hpp>
@@ -22,7 +21,9 @@ namespace sio = portico::socketio;
 namespace rd = portico::redis;
 using namespace std::chrono_literals;
 
-namespace {
+// A named namespace, not an anonymous one: tests/redis/cluster_tests.cpp compiles this file in
+// one TU with the other cluster tests.
+namespace redis_emitter_test {
 
 std::string hex(const std::string& s) {
   static const char* d = "0123456789abcdef";
@@ -36,7 +37,6 @@ std::string text_arg(const portico::client::message& m) {
   return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : std::string();
 }
 
-}  // namespace
 
 TEST_CASE("redis emitter: the bytes and channels of @socket.io/redis-emitter 5.1", "[redis]") {
   auto p = rd::emit_target().emit_message("em", 1);
@@ -197,3 +197,5 @@ TEST_CASE("redis emitter: a portico server with the classic adapter delivers wha
   CHECK(em.lost_publishes() >= 1);
   c2.disconnect();
 }
+
+}  // namespace redis_emitter_test

@@ -3,7 +3,6 @@
 // two portico::app members on one private redis-server (classic, then sharded). What the
 // Newsroom of app A does reaches the client connected to app B: emit, to(room), sockets_join,
 // fetch_sockets, server_side_emit_with_ack, all_rooms, disconnect_sockets.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <portico/client/simple_client.hpp>
@@ -24,7 +23,9 @@
 namespace sio = portico::socketio;
 using namespace std::chrono_literals;
 
-namespace {
+// A named namespace, not an anonymous one: tests/redis/cluster_tests.cpp compiles this file in
+// one TU with the other cluster tests.
+namespace redis_provider_test {
 
 struct NewsGateway;
 
@@ -151,7 +152,6 @@ void run_cluster(bool sharded) {
   CHECK(on_b.disconnect_reason() == "io server disconnect");
 }
 
-}  // namespace
 
 TEST_CASE("cluster provider: a service injected into a gateway reaches the other member (classic)", "[redis]") {
   run_cluster(false);
@@ -189,3 +189,5 @@ TEST_CASE("cluster provider: without a cluster the same calls act on this server
   CHECK_FALSE(c.connected());
   CHECK(c.disconnect_reason() == "transport close");
 }
+
+}  // namespace redis_provider_test

@@ -1,7 +1,6 @@
 // portico::redis::sharded_adapter: two portico servers in this process in sharded mode
 // (SPUBLISH/SSUBSCRIBE) on one private redis-server. Broadcasts cross exactly once, rooms/except are
 // kept, binary crosses, server_count is SHARDNUMSUB, room channels follow the local rooms.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <portico/client/simple_client.hpp>
@@ -19,7 +18,9 @@
 namespace sio = portico::socketio;
 using namespace std::chrono_literals;
 
-namespace {
+// A named namespace, not an anonymous one: tests/redis/cluster_tests.cpp compiles this file in
+// one TU with the other cluster tests.
+namespace redis_sharded_adapter_test {
 
 sio::server_options member_options(std::uint16_t redis_port,
                                    portico::redis::subscription_mode mode = portico::redis::subscription_mode::dynamic) {
@@ -95,7 +96,6 @@ struct shard_probe {
   }
 };
 
-}  // namespace
 
 TEST_CASE("sharded adapter: two portico servers share broadcasts, rooms, except and binary", "[redis]") {
   portico_test::redis_server redis;
@@ -311,3 +311,5 @@ TEST_CASE("sharded adapter: malformed messages are ignored, the member keeps wor
   CHECK_THROWS_AS(ca.receive(300ms), portico::client::timeout_error);
   ca.disconnect();
 }
+
+}  // namespace redis_sharded_adapter_test
