@@ -100,6 +100,12 @@ inline std::size_t parse_head(const std::string& raw, int& status, headers_t& he
   return end + 4;
 }
 
+/// HEAD answers and 1xx/204/304 have no body whatever their Content-Length says (RFC 9112 6.3):
+/// such a response is complete at its head (a keep-alive server, net::host, does not close after it).
+inline bool bodiless(std::string_view method, int status) {
+  return method == "HEAD" || status < 200 || status == 204 || status == 304;
+}
+
 /// One request on a fresh connection, read until the body is complete (Content-Length) or EOF.
 inline http_response http(std::uint16_t port, const std::string& method, const std::string& target,
                           const std::string& body = {}, const headers_t& extra = {}, int timeout_ms = 5000) {
@@ -128,10 +134,7 @@ inline http_response http(std::uint16_t port, const std::string& method, const s
         if (!cl.empty()) length = std::atoll(cl.c_str());
       }
     }
-    // HEAD answers and 1xx/204/304 have no body whatever their Content-Length says (RFC 9112
-    // 6.3): complete at the head. A keep-alive server (net::host) does not close after them.
-    if (body_at != std::string::npos &&
-        (method == "HEAD" || res.status < 200 || res.status == 204 || res.status == 304)) {
+    if (body_at != std::string::npos && bodiless(method, res.status)) {
       length = 0;
       break;
     }
@@ -192,8 +195,7 @@ inline raw_answer raw_exchange(std::uint16_t port, std::string_view request, int
       long long length = 0;
       for (auto& [k, v] : h)
         if (k == "content-length") length = std::atoll(v.c_str());
-      // No body follows a HEAD answer or a 1xx/204/304, whatever Content-Length says.
-      if (request.substr(0, 5) == "HEAD " || status < 200 || status == 204 || status == 304) length = 0;
+      if (bodiless(request.substr(0, request.find(' ')), status)) length = 0;
       if (raw.size() - body_at < static_cast<std::size_t>(length)) continue;
       complete = true;
       deadline = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(close_grace_ms));

@@ -831,7 +831,7 @@ class basic_connection final : public connection_base,
   bool in_batch_ = false, waiting_ = false, writing_ = false, was_paused_ = false;
   bool stop_parsing_ = false, closing_ = false, lingering_ = false, overflow_ = false, linked_ = false;
   bool ws_down_ = false, ws_opened_ = false, close_notified_ = false, continued_ = false, tls_closing_ = false;
-  bool flush_posted_ = false;  ///< a flush at the end of this turn is queued (after_queue)
+  bool flush_posted_ = false;  ///< a flush at the end of this turn is queued (after_broadcast_queue)
 };
 
 using connection = basic_connection<plain_stream>;

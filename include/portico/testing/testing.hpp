@@ -82,8 +82,6 @@ struct first_gateway<framework::detail::type_list<>> {
   }
 };
 
-inline std::string namespace_of(const gateway_options& g) { return g.normalized_namespace(); }
-
 /// The app of a test_app: `global_policies<...>` entries of its list appended to the app's
 /// global parameter as `app<M>::with_global_...` would (the same type), the rest passed on as
 /// overrides.
@@ -450,7 +448,7 @@ class test_app {
     st->port = raw->port();
     const gateway_options& g = detail::first_gateway<typename app_type::container_type::gateways>::options();
     st->path = framework::detail::normalize_path(g.path);
-    st->nsp = detail::namespace_of(g);
+    st->nsp = g.normalized_namespace();
     return run_context(std::move(st), true);
   }
 
