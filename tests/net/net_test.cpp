@@ -634,6 +634,39 @@ TEST_CASE("a connection beyond max_output_bytes is closed with a log line", "[ne
   CHECK(logs.contains("max_output_bytes"));
 }
 
+TEST_CASE("a close to a client that does not read ends within websocket_close_timeout", "[net][websocket]") {
+  // The close frame sits behind megabytes the client never takes: the write cannot complete, so
+  // only the close deadline ends the connection (it once waited forever: websocketpp is done
+  // inside close() already, and the deadline was armed only while it was not).
+  auto o = test_options();
+  o.max_output_bytes = 64 * 1024 * 1024;
+  o.websocket_close_timeout = std::chrono::milliseconds(300);
+  net::host h(o);
+  log_capture logs;
+  logs.attach(h.log());
+  struct hoarder final : net::websocket_handler {
+    std::atomic<int> closed{0};
+    void on_open(const net::websocket& ws) override {
+      const std::string chunk(64 * 1024, 'h');
+      for (int i = 0; i < 256; ++i) ws.send_text(chunk);  // 16 MB: more than any socket buffer
+    }
+    void on_message(const net::websocket& ws, std::string&, bool) override { ws.close(1008, "send buffer full"); }
+    void on_close(std::uint16_t code, std::string_view) override { closed = code; }
+  };
+  auto handler = std::make_shared<hoarder>();
+  h.mount("/", nullptr, [&](const net::request&) { return net::upgrade::to(handler); });
+  auto port = h.listen("127.0.0.1", 0);
+  h.start();
+  client c(port);
+  REQUIRE(c.ws_handshake("/") == 101);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the server's write is under way
+  c.ws_send(0x1, "close me");
+  CHECK(eventually([&] { return handler->closed != 0; }));
+  CHECK(handler->closed == 1008);
+  CHECK(eventually([&] { return h.connection_count() == 0; }));
+  CHECK(logs.contains("the peer does not read"));
+}
+
 TEST_CASE("stop closes websockets with 1001 and idle HTTP connections, then returns", "[net][stop]") {
   net::host h(test_options());
   auto handler = std::make_shared<echo_ws>();

@@ -267,7 +267,7 @@ class basic_connection final : public connection_base,
     }
     websocketpp::lib::error_code ec;
     con_->close(code, std::string(reason), ec);
-    if (!dead_ && !ws_down_) set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);
+    arm_close_deadline();
     if (!in_batch_) after_output();
   }
   bool ws_open() const noexcept override { return ws_is_open_; }
@@ -337,7 +337,13 @@ class basic_connection final : public connection_base,
         w_.log.warn([&] { return "net: websocket handshake from " + peer() + " timed out"; });
         break;
       case kind::ws_close:
-        w_.log.info([&] { return "net: websocket close handshake with " + peer() + " timed out"; });
+        if (ws_down_)  // not a slow goodbye: megabytes the peer never took
+          w_.log.warn([&] {
+            return "net: websocket close with " + peer() +
+                   ": last frames not taken within websocket_close_timeout (the peer does not read)";
+          });
+        else
+          w_.log.info([&] { return "net: websocket close handshake with " + peer() + " timed out"; });
         break;
       case kind::linger:
       case kind::none: break;
@@ -529,6 +535,7 @@ class basic_connection final : public connection_base,
       self->ws_down_ = true;
       self->ws_is_open_ = false;
       self->closing_ = true;
+      self->arm_close_deadline();
       if (!self->dead_ && !self->in_batch_)
         asio::post(self->w_.io, [s = self->shared_from_this()] { s->after_output(); });
       return websocketpp::lib::error_code();
@@ -612,9 +619,16 @@ class basic_connection final : public connection_base,
       p += k;
       n -= k;
     }
-    if (!dead_ && !ws_down_ && con_->get_state() == websocketpp::session::state::closing &&
-        deadline_ != kind::ws_close)
-      set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);
+    if (!dead_ && (ws_down_ || con_->get_state() == websocketpp::session::state::closing)) arm_close_deadline();
+  }
+
+  /// A closing WebSocket has websocket_close_timeout for the closing handshake and its last
+  /// frames. Also once websocketpp is done (ws_down_, sometimes already inside con_->close()):
+  /// the close frame may sit behind output a peer that does not read never takes, and the
+  /// write would wait forever (seen as a 1008 "send buffer full" that never ended).
+  void arm_close_deadline() {
+    if (dead_ || lingering_ || deadline_ == kind::ws_close) return;
+    set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);
   }
 
   void notify_ws_close() {
