@@ -316,6 +316,42 @@ TEST_CASE("a GET during the upgrade is answered with noop", "[engineio][server]"
   CHECK(c.recv_text() == "4hi");
 }
 
+TEST_CASE("a session closed by the server mid-upgrade: the client finishes the upgrade, then its websocket closes",
+          "[engineio][server]") {
+  // After the probe's pong the client pauses polling and sends "5" on the websocket once its GET is
+  // answered. Closing the probe in between left socket.io-client paused for good (it drops a failed
+  // probe and never resumes polling): it never learnt of the close and never reconnected.
+  echo_server es;
+  auto sid = es.open_polling();
+  auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
+  std::this_thread::sleep_for(100ms);
+  ws_client c;
+  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid)) == 101);
+  c.send_text("2probe");
+  CHECK(c.recv_text() == "3probe");
+  CHECK(pending.get().body == "6");  // the client's GET is answered: it is paused now
+  auto s = es.wait_open();
+  REQUIRE(s);
+  s->close();
+  auto early = c.recv(300);
+  CHECK_FALSE(early.has_value());  // the probe stays open for the client's "5"...
+  c.send_text("5");
+  auto f = c.recv();
+  REQUIRE(f.has_value());
+  CHECK(f->opcode == 8);  // ...and then closes: the client's transport reports "transport close"
+
+  // A client that never sends "5": the probe is closed 2 s after the session.
+  auto sid2 = es.open_polling();
+  ws_client c2;
+  REQUIRE(c2.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid2)) == 101);
+  c2.send_text("2probe");
+  CHECK(c2.recv_text() == "3probe");
+  auto s2 = es.wait_open(2);
+  REQUIRE(s2);
+  s2->close();
+  CHECK(c2.wait_closed(5000));
+}
+
 TEST_CASE("an upgrade that lands on another worker moves the session there, in order", "[engineio][server]") {
   // With two workers the kernel puts the websocket on the other worker about every second time:
   // sessions are upgraded until one moved (32 misses in a row: odds of 2^-32). Sends and

@@ -105,6 +105,8 @@ class socket : public std::enable_shared_from_this<socket> {
   void handle_packet(packet_type t, bool binary, std::string data);
   void handle_ws_frame(const void* con_id, bool binary, std::string raw);
   void handle_probe_frame(bool binary, const std::string& raw);
+  /// close_with during an upgrade: the probe stays until the client's next frame on it, 2 s at most.
+  void close_probe_later();
   void on_poll(detail::poll_reply reply, bool b64);
   void on_post(detail::poll_reply reply, std::string body, bool binary_body);
   void on_probe_open(detail::ws_link link);
@@ -489,7 +491,15 @@ inline void socket::handle_packet(packet_type t, bool binary, std::string data) 
 }
 
 inline void socket::handle_ws_frame(const void* con_id, bool binary, std::string raw) {
-  if (closed_) return;
+  if (closed_) {
+    // A probe kept open by close_with: its client switched to it (the frame is its "5"): the
+    // close frame now reaches the client's transport, which reports "transport close".
+    if (probe_ && con_id == probe_.id()) {
+      probe_.close();
+      probe_.reset();
+    }
+    return;
+  }
   if (probe_ && con_id == probe_.id()) return handle_probe_frame(binary, raw);
   if (!ws_ || con_id != ws_.id()) return;  // a stale connection
   if (auto* m = stats()) {
@@ -612,10 +622,10 @@ inline void socket::complete_upgrade() {
 }
 
 inline void socket::on_ws_closed(const void* con_id, std::uint16_t local_code) {
-  if (closed_) return;
   if (probe_ && con_id == probe_.id()) {
     probe_.reset();
     if (probe_timer_) probe_timer_->cancel();
+    if (closed_) return;
     upgrading_ = false;
     upgrading_flag_ = false;
     if (poll_get_) writable_ = true;
@@ -642,6 +652,11 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
   // that GET is answered (noop after the client's own close, a close packet after ours) rather
   // than with "Session ID unknown", which clients report as a transport error.
   const bool polite = r == close_reason::client_close || r == close_reason::server_close;
+  // Mid-upgrade with no GET to answer, the client may have paused its polling after the probe's
+  // pong: closing the probe now would leave it paused for good (engine.io-client drops a failed
+  // probe and never resumes polling; seen as a client that never reconnects). Like the reference
+  // server, the upgrade may finish and the new transport is closed then (or in 2 s).
+  const bool finish_upgrade = upgrading_ && probe_ && !poll_get_ && probe_timer_ && !core_->stopping;
   if (polite && transport_ == detail::transport_kind::polling && !poll_get_ && timer_ && !core_->stopping) {
     linger_ = true;
     linger_packet_ = r == close_reason::client_close ? packet_type::noop : packet_type::close;
@@ -676,10 +691,24 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
   // Over websocket the close frame alone says it (as the reference server does): a `1` packet
   // first would make python-engineio treat the drop as final and never reconnect.
   ws_.close();
-  probe_.close();
   ws_.reset();
-  probe_.reset();
+  if (finish_upgrade) {
+    close_probe_later();
+  } else {
+    probe_.close();
+    probe_.reset();
+  }
   if (open_ && core_->on_close) core_->on_close(shared_from_this(), r);
+}
+
+inline void socket::close_probe_later() {
+  probe_timer_->expires_after(std::chrono::seconds(2));
+  const void* id = probe_.id();
+  probe_timer_->async_wait([self = shared_from_this(), id](const asio::error_code& ec) {
+    if (ec || !self->probe_ || self->probe_.id() != id) return;
+    self->probe_.close();
+    self->probe_.reset();
+  });
 }
 
 }  // namespace portico::engineio
