@@ -3993,7 +3993,7 @@ class basic_connection final : public connection_base,
     }
     websocketpp::lib::error_code ec;
     con_->close(code, std::string(reason), ec);
-    if (!dead_ && !ws_down_) set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);
+    arm_close_deadline();
     if (!in_batch_) after_output();
   }
   bool ws_open() const noexcept override { return ws_is_open_; }
@@ -4063,7 +4063,13 @@ class basic_connection final : public connection_base,
         w_.log.warn([&] { return "net: websocket handshake from " + peer() + " timed out"; });
         break;
       case kind::ws_close:
-        w_.log.info([&] { return "net: websocket close handshake with " + peer() + " timed out"; });
+        if (ws_down_)  // not a slow goodbye: megabytes the peer never took
+          w_.log.warn([&] {
+            return "net: websocket close with " + peer() +
+                   ": last frames not taken within websocket_close_timeout (the peer does not read)";
+          });
+        else
+          w_.log.info([&] { return "net: websocket close handshake with " + peer() + " timed out"; });
         break;
       case kind::linger:
       case kind::none: break;
@@ -4255,6 +4261,7 @@ class basic_connection final : public connection_base,
       self->ws_down_ = true;
       self->ws_is_open_ = false;
       self->closing_ = true;
+      self->arm_close_deadline();
       if (!self->dead_ && !self->in_batch_)
         asio::post(self->w_.io, [s = self->shared_from_this()] { s->after_output(); });
       return websocketpp::lib::error_code();
@@ -4262,6 +4269,7 @@ class basic_connection final : public connection_base,
     con_->set_open_handler([self](hdl) {
       self->ws_opened_ = self->ws_is_open_ = true;
       self->set_deadline(kind::none, {});
+      release_handshake(*self->con_);
       self->self_handle_ = websocket(self->shared_from_this());
       self->guarded([&] { self->wsh_->on_open(self->self_handle_); });
     });
@@ -4287,6 +4295,19 @@ class basic_connection final : public connection_base,
     con_->start();
     feed_ws(r.raw_head().data(), r.raw_head().size());
     if (!r.body().empty()) feed_ws(r.body().data(), r.body().size());
+  }
+
+  /// websocketpp keeps the handshake's parsed request and response (header maps, body, raw
+  /// text) for the connection's whole life, though after the open only its failure log reads
+  /// them (bench/README.md, idle memory: ~0.9 KB per connection with a bare client's headers,
+  /// several KB with a browser's). The handler has the host's own request. The objects are not
+  /// const, only the accessors are: resetting them through the reference is well defined.
+  template <class Con>
+  static void release_handshake(Con& c) {
+    using request_type = typename Con::request_type;
+    using response_type = typename Con::response_type;
+    const_cast<request_type&>(c.get_request()) = request_type();
+    const_cast<response_type&>(c.get_response()) = response_type();
   }
 
   /// The client left: tell the handlers still holding unanswered requests (once each).
@@ -4338,9 +4359,16 @@ class basic_connection final : public connection_base,
       p += k;
       n -= k;
     }
-    if (!dead_ && !ws_down_ && con_->get_state() == websocketpp::session::state::closing &&
-        deadline_ != kind::ws_close)
-      set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);
+    if (!dead_ && (ws_down_ || con_->get_state() == websocketpp::session::state::closing)) arm_close_deadline();
+  }
+
+  /// A closing WebSocket has websocket_close_timeout for the closing handshake and its last
+  /// frames. Also once websocketpp is done (ws_down_, sometimes already inside con_->close()):
+  /// the close frame may sit behind output a peer that does not read never takes, and the
+  /// write would wait forever (seen as a 1008 "send buffer full" that never ended).
+  void arm_close_deadline() {
+    if (dead_ || lingering_ || deadline_ == kind::ws_close) return;
+    set_deadline(kind::ws_close, w_.opts.websocket_close_timeout);
   }
 
   void notify_ws_close() {
@@ -5676,6 +5704,8 @@ class socket : public std::enable_shared_from_this<socket> {
   void handle_packet(packet_type t, bool binary, std::string data);
   void handle_ws_frame(const void* con_id, bool binary, std::string raw);
   void handle_probe_frame(bool binary, const std::string& raw);
+  /// close_with during an upgrade: the probe stays until the client's next frame on it, 2 s at most.
+  void close_probe_later();
   void on_poll(detail::poll_reply reply, bool b64);
   void on_post(detail::poll_reply reply, std::string body, bool binary_body);
   void on_probe_open(detail::ws_link link);
@@ -6060,7 +6090,15 @@ inline void socket::handle_packet(packet_type t, bool binary, std::string data) 
 }
 
 inline void socket::handle_ws_frame(const void* con_id, bool binary, std::string raw) {
-  if (closed_) return;
+  if (closed_) {
+    // A probe kept open by close_with: its client switched to it (the frame is its "5"): the
+    // close frame now reaches the client's transport, which reports "transport close".
+    if (probe_ && con_id == probe_.id()) {
+      probe_.close();
+      probe_.reset();
+    }
+    return;
+  }
   if (probe_ && con_id == probe_.id()) return handle_probe_frame(binary, raw);
   if (!ws_ || con_id != ws_.id()) return;  // a stale connection
   if (auto* m = stats()) {
@@ -6183,10 +6221,10 @@ inline void socket::complete_upgrade() {
 }
 
 inline void socket::on_ws_closed(const void* con_id, std::uint16_t local_code) {
-  if (closed_) return;
   if (probe_ && con_id == probe_.id()) {
     probe_.reset();
     if (probe_timer_) probe_timer_->cancel();
+    if (closed_) return;
     upgrading_ = false;
     upgrading_flag_ = false;
     if (poll_get_) writable_ = true;
@@ -6213,6 +6251,11 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
   // that GET is answered (noop after the client's own close, a close packet after ours) rather
   // than with "Session ID unknown", which clients report as a transport error.
   const bool polite = r == close_reason::client_close || r == close_reason::server_close;
+  // Mid-upgrade with no GET to answer, the client may have paused its polling after the probe's
+  // pong: closing the probe now would leave it paused for good (engine.io-client drops a failed
+  // probe and never resumes polling; seen as a client that never reconnects). Like the reference
+  // server, the upgrade may finish and the new transport is closed then (or in 2 s).
+  const bool finish_upgrade = upgrading_ && probe_ && !poll_get_ && probe_timer_ && !core_->stopping;
   if (polite && transport_ == detail::transport_kind::polling && !poll_get_ && timer_ && !core_->stopping) {
     linger_ = true;
     linger_packet_ = r == close_reason::client_close ? packet_type::noop : packet_type::close;
@@ -6247,10 +6290,24 @@ inline void socket::close_with(close_reason r, std::string_view detail) {
   // Over websocket the close frame alone says it (as the reference server does): a `1` packet
   // first would make python-engineio treat the drop as final and never reconnect.
   ws_.close();
-  probe_.close();
   ws_.reset();
-  probe_.reset();
+  if (finish_upgrade) {
+    close_probe_later();
+  } else {
+    probe_.close();
+    probe_.reset();
+  }
   if (open_ && core_->on_close) core_->on_close(shared_from_this(), r);
+}
+
+inline void socket::close_probe_later() {
+  probe_timer_->expires_after(std::chrono::seconds(2));
+  const void* id = probe_.id();
+  probe_timer_->async_wait([self = shared_from_this(), id](const asio::error_code& ec) {
+    if (ec || !self->probe_ || self->probe_.id() != id) return;
+    self->probe_.close();
+    self->probe_.reset();
+  });
 }
 
 }  // namespace portico::engineio
