@@ -3749,6 +3749,9 @@ struct worker {
   /// Set once the thread has ended: late answers from other threads are dropped.
   std::atomic<bool> stopped{false};
   std::thread thread;
+  /// Connections with broadcast frames to write at the end of this turn, drained by one posted
+  /// job (connection.hpp, after_broadcast_queue). Last: destroyed before what connections use.
+  std::vector<std::shared_ptr<detail::connection_base>> flush_due, flush_draining;
 };
 
 }  // namespace portico::net
@@ -3756,12 +3759,18 @@ struct worker {
 
 namespace portico::net::detail {
 
+class connection_base;
+/// Runs the flushes after_broadcast_queue held for the end of this turn.
+inline void flush_due_connections(worker& w);
+
 /// What a worker's list of live connections needs of any connection, whatever its stream.
 class connection_base {
  public:
   virtual ~connection_base() = default;
   virtual void begin_stop() = 0;
   virtual void terminate() = 0;
+  /// Writes what after_broadcast_queue held for the end of the turn (worker::flush_due).
+  virtual void flush_turn() = 0;
   connection_base* next_connection() const noexcept { return next_; }
 
   // The worker's intrusive list (touched on its thread only).
@@ -4413,10 +4422,15 @@ class basic_connection final : public connection_base,
     if (out_bytes_ > w_.opts.max_output_bytes || in_batch_ || writing_ || w_.stopped) return after_queue();
     if (flush_posted_) return;
     flush_posted_ = true;
-    asio::post(w_.io, [self = shared_from_this()] {
-      self->flush_posted_ = false;
-      self->flush();
-    });
+    // One job per worker and turn drains every connection due (a broadcast to 1000 receivers
+    // posted 1000 jobs before).
+    w_.flush_due.push_back(shared_from_this());
+    if (w_.flush_due.size() == 1) asio::post(w_.io, [&w = w_] { flush_due_connections(w); });
+  }
+
+  void flush_turn() override {
+    flush_posted_ = false;
+    flush();
   }
 
   /// Answered slots at the front go to the output, in request order.
@@ -4589,6 +4603,13 @@ class basic_connection final : public connection_base,
 };
 
 using connection = basic_connection<plain_stream>;
+
+inline void flush_due_connections(worker& w) {
+  // Swapped out first: a flush may queue the next turn's work (the list keeps its capacity).
+  w.flush_draining.swap(w.flush_due);
+  for (auto& c : w.flush_draining) c->flush_turn();
+  w.flush_draining.clear();
+}
 
 }  // namespace portico::net::detail
 // ---- end portico/net/connection.hpp ----

@@ -266,16 +266,22 @@ TEST_CASE("websocket-only sessions echo text and binary", "[engineio][server]") 
   CHECK(c.wait_closed());
 }
 
-TEST_CASE("polling upgrades to websocket with probe, noop and upgrade packets", "[engineio][server]") {
-  echo_server es;
-  auto sid = es.open_polling();
+/// A client's upgrade up to the probe's pong, with a GET waiting meanwhile: returns that GET's
+/// answer (the noop that lets a real client pause polling).
+static test_client::http_response probe_with_get_waiting(echo_server& es, const std::string& sid, ws_client& c) {
   auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
   std::this_thread::sleep_for(100ms);
-  ws_client c;
   REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid)) == 101);
   c.send_text("2probe");
   CHECK(c.recv_text() == "3probe");
-  auto noop = pending.get();
+  return pending.get();
+}
+
+TEST_CASE("polling upgrades to websocket with probe, noop and upgrade packets", "[engineio][server]") {
+  echo_server es;
+  auto sid = es.open_polling();
+  ws_client c;
+  auto noop = probe_with_get_waiting(es, sid, c);
   CHECK(noop.status == 200);
   CHECK(noop.body == "6");
   // messages sent during the upgrade are not lost: they follow on the websocket
@@ -323,13 +329,8 @@ TEST_CASE("a session closed by the server mid-upgrade: the client finishes the u
   // probe and never resumes polling): it never learnt of the close and never reconnected.
   echo_server es;
   auto sid = es.open_polling();
-  auto pending = std::async(std::launch::async, [&] { return http(es.port(), "GET", es.poll_url(sid)); });
-  std::this_thread::sleep_for(100ms);
   ws_client c;
-  REQUIRE(c.connect(es.port(), es.url("EIO=4&transport=websocket&sid=" + sid)) == 101);
-  c.send_text("2probe");
-  CHECK(c.recv_text() == "3probe");
-  CHECK(pending.get().body == "6");  // the client's GET is answered: it is paused now
+  CHECK(probe_with_get_waiting(es, sid, c).body == "6");  // the client's GET is answered: it is paused now
   auto s = es.wait_open();
   REQUIRE(s);
   s->close();

@@ -62,6 +62,9 @@ struct worker {
   /// Set once the thread has ended: late answers from other threads are dropped.
   std::atomic<bool> stopped{false};
   std::thread thread;
+  /// Connections with broadcast frames to write at the end of this turn, drained by one posted
+  /// job (connection.hpp, after_broadcast_queue). Last: destroyed before what connections use.
+  std::vector<std::shared_ptr<detail::connection_base>> flush_due, flush_draining;
 };
 
 }  // namespace portico::net
