@@ -3759,7 +3759,6 @@ struct worker {
 
 namespace portico::net::detail {
 
-class connection_base;
 /// Runs the flushes after_broadcast_queue held for the end of this turn.
 inline void flush_due_connections(worker& w);
 
